@@ -39,3 +39,28 @@ func ParseDeploymentID(s string) (DeploymentID, error) {
 	binary.LittleEndian.PutUint64(d[8:], hi)
 	return d, nil
 }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d DeploymentID) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *DeploymentID) UnmarshalText(b []byte) error {
+	p, err := ParseDeploymentID(string(b))
+	if err != nil {
+		return err
+	}
+	*d = p
+	return nil
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (d DeploymentID) MarshalBinary() ([]byte, error) { return d[:], nil }
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (d *DeploymentID) UnmarshalBinary(b []byte) error {
+	if len(b) != 16 {
+		return fmt.Errorf("%w: %d bytes", ErrBadDeploymentID, len(b))
+	}
+	copy(d[:], b)
+	return nil
+}

@@ -184,3 +184,16 @@ func (pk PartitionKey) Partition(n int) int {
 	hi, _ := bits.Mul64(uint64(pk), uint64(n))
 	return int(hi)
 }
+
+// MarshalBinary implements encoding.BinaryMarshaler (the 24-byte form); msgpack uses it.
+func (id InvocationID) MarshalBinary() ([]byte, error) { return id.Bytes(), nil }
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (id *InvocationID) UnmarshalBinary(b []byte) error {
+	p, err := FromBytes(b)
+	if err != nil {
+		return err
+	}
+	*id = p
+	return nil
+}

@@ -1,0 +1,83 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// FormatVersion is the batch format this code writes.
+const FormatVersion = 1
+
+// ErrUnknownVersion is returned when a batch was written by a newer format.
+var ErrUnknownVersion = errors.New("command: unknown batch format version")
+
+// Batch is one entry of the Raft log: commands proposed together, and the proposer's clock.
+type Batch struct {
+	Version uint8 `msgpack:"v"`
+	// Time is the proposer's wall clock in milliseconds since the Unix epoch: the only time the
+	// state machine ever sees.
+	Time     int64     `msgpack:"t"`
+	Commands []Command `msgpack:"c"`
+}
+
+// Encode encodes a batch.
+func Encode(b Batch) ([]byte, error) {
+	b.Version = FormatVersion
+	data, err := msgpack.Marshal(&b)
+	if err != nil {
+		return nil, fmt.Errorf("command: encode batch: %w", err)
+	}
+	return data, nil
+}
+
+// Decode decodes and validates a batch.
+func Decode(data []byte) (Batch, error) {
+	var b Batch
+	if err := msgpack.Unmarshal(data, &b); err != nil {
+		return Batch{}, fmt.Errorf("command: decode batch: %w", err)
+	}
+	if b.Version == 0 || b.Version > FormatVersion {
+		return Batch{}, fmt.Errorf("%w: %d", ErrUnknownVersion, b.Version)
+	}
+	for i, c := range b.Commands {
+		if err := c.Validate(); err != nil {
+			return Batch{}, fmt.Errorf("command: decode batch: command %d: %w", i, err)
+		}
+	}
+	return b, nil
+}
+
+// Validate checks that exactly the field matching Kind is set.
+func (c Command) Validate() error {
+	set := 0
+	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil} {
+		if p {
+			set++
+		}
+	}
+	ok := set == 1
+	switch c.Kind {
+	case KindInvoke:
+		ok = ok && c.Invoke != nil
+	case KindAppendEntry:
+		ok = ok && c.AppendEntry != nil
+	case KindEnd:
+		ok = ok && c.End != nil
+	case KindSuspend:
+		ok = ok && c.Suspend != nil
+	case KindDeliver:
+		ok = ok && c.Deliver != nil && (c.Deliver.Message.Invoke != nil) != (c.Deliver.Message.Complete != nil)
+	case KindTruncateOutbox:
+		ok = ok && c.TruncateOutbox != nil
+	case KindFail:
+		ok = ok && c.Fail != nil
+	default:
+		return fmt.Errorf("unknown kind %d", c.Kind)
+	}
+	if !ok {
+		return fmt.Errorf("kind %d does not match its fields", c.Kind)
+	}
+	return nil
+}

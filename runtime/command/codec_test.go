@@ -1,0 +1,60 @@
+package command
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/resolute-run/resolute/runtime/ids"
+)
+
+func TestBatchRoundTrip(t *testing.T) {
+	id := ids.NewInvocationID(42, [16]byte{1, 2, 3})
+	in := Batch{Time: 1700000000000, Commands: []Command{
+		{Kind: KindInvoke, Invoke: &Invocation{ID: id, Target: Target{Service: "Counter", Handler: "add", Key: "a", ServiceType: VirtualObject, HandlerType: Exclusive}, Input: []byte("1"), Headers: []Header{{"x", "y"}}}},
+		{Kind: KindAppendEntry, AppendEntry: &AppendEntry{ID: id, CommandIndex: 1, Entry: Entry{Type: 0x0403, Payload: []byte{1}}}},
+		{Kind: KindDeliver, Deliver: &Deliver{Producer: 3, Seq: 9, Message: OutboxMessage{Complete: &Completion{ID: id, CompletionID: 2, Result: Result{Failure: &Failure{Code: 418, Message: "teapot"}}}}}},
+		{Kind: KindEnd, End: &End{ID: id}},
+	}}
+	data, err := Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Version = FormatVersion
+	if !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip:\n in %+v\nout %+v", in, out)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	future, _ := msgpack.Marshal(&Batch{Version: FormatVersion + 1})
+	mismatched, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindEnd, Suspend: &Suspend{}}}})
+	unknown, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: 99}}})
+	tests := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"future version", future, ErrUnknownVersion},
+		{"kind mismatch", mismatched, nil},
+		{"unknown kind", unknown, nil},
+		{"garbage", []byte{0xc1, 0xff}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode(tt.data)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("got %v want %v", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,199 @@
+package command
+
+import (
+	"github.com/resolute-run/resolute/runtime/ids"
+)
+
+// Kind says which command a Command holds.
+type Kind uint8
+
+// Command kinds. Values are part of the log format: never renumber.
+const (
+	// KindInvoke creates an invocation (from ingress).
+	KindInvoke Kind = 1
+	// KindAppendEntry appends an entry produced by a running attempt (a journal command from the
+	// deployment, or a proposed Run completion).
+	KindAppendEntry Kind = 2
+	// KindEnd records that the deployment ended the invocation (End message after an Output).
+	KindEnd Kind = 3
+	// KindSuspend records that the attempt suspended, waiting on notifications.
+	KindSuspend Kind = 4
+	// KindDeliver carries a message from a partition's outbox (a new invocation or a call result).
+	KindDeliver Kind = 5
+	// KindTruncateOutbox removes delivered messages from the outbox.
+	KindTruncateOutbox Kind = 6
+	// KindFail ends an invocation with a failure decided by the runtime (e.g. a protocol error the
+	// deployment cannot recover from).
+	KindFail Kind = 7
+)
+
+// Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
+type Command struct {
+	Kind           Kind            `msgpack:"k"`
+	Invoke         *Invocation     `msgpack:"i,omitempty"`
+	AppendEntry    *AppendEntry    `msgpack:"a,omitempty"`
+	End            *End            `msgpack:"e,omitempty"`
+	Suspend        *Suspend        `msgpack:"s,omitempty"`
+	Deliver        *Deliver        `msgpack:"d,omitempty"`
+	TruncateOutbox *TruncateOutbox `msgpack:"t,omitempty"`
+	Fail           *Fail           `msgpack:"f,omitempty"`
+}
+
+// ServiceType is the kind of service a target belongs to.
+type ServiceType uint8
+
+// Service types.
+const (
+	Service       ServiceType = 1
+	VirtualObject ServiceType = 2
+	Workflow      ServiceType = 3
+)
+
+// HandlerType is the kind of handler a target names.
+type HandlerType uint8
+
+// Handler types. Handlers of plain services have HandlerUnset.
+const (
+	HandlerUnset    HandlerType = 0
+	Exclusive       HandlerType = 1
+	Shared          HandlerType = 2
+	WorkflowHandler HandlerType = 3
+)
+
+// Target is a resolved handler: the proposer has looked up the service's and handler's types in
+// the registry, so the state machine needs no schema.
+type Target struct {
+	Service     string      `msgpack:"s"`
+	Handler     string      `msgpack:"h"`
+	Key         string      `msgpack:"k,omitempty"`
+	ServiceType ServiceType `msgpack:"st"`
+	HandlerType HandlerType `msgpack:"ht,omitempty"`
+}
+
+// Keyed reports whether the target has a key (Virtual Objects and Workflows).
+func (t Target) Keyed() bool { return t.ServiceType == VirtualObject || t.ServiceType == Workflow }
+
+// Exclusive reports whether invocations of the target must hold the key's lock.
+func (t Target) Exclusive() bool {
+	return t.Keyed() && (t.HandlerType == Exclusive || t.HandlerType == HandlerUnset || t.HandlerType == WorkflowHandler)
+}
+
+// Header is one request header.
+type Header struct {
+	Key   string `msgpack:"k"`
+	Value string `msgpack:"v"`
+}
+
+// Caller says where the result of an invocation goes when it was started by another invocation's
+// CallCommand: the caller's id and the completion id of the call's result.
+type Caller struct {
+	ID           ids.InvocationID `msgpack:"i"`
+	CompletionID uint32           `msgpack:"c"`
+}
+
+// Invocation is a request to run a handler.
+type Invocation struct {
+	ID             ids.InvocationID `msgpack:"id"`
+	Target         Target           `msgpack:"t"`
+	Input          []byte           `msgpack:"in,omitempty"`
+	Headers        []Header         `msgpack:"h,omitempty"`
+	IdempotencyKey string           `msgpack:"ik,omitempty"`
+	// Caller is set when another invocation awaits the result (CallCommand); nil for ingress
+	// requests and one-way sends.
+	Caller *Caller `msgpack:"c,omitempty"`
+	// ExecutionTime (ms since epoch) delays the start; 0 means now. Reserved for delayed sends.
+	ExecutionTime int64 `msgpack:"et,omitempty"`
+}
+
+// Entry is one journal entry: a protocol message type and its protobuf payload, stored as the
+// deployment sent it (commands) or as the runtime built it (notifications), so a replay sends the
+// exact bytes back.
+type Entry struct {
+	Type    uint16 `msgpack:"t"`
+	Payload []byte `msgpack:"p,omitempty"`
+}
+
+// CallResolution is what the proposer looked up for a Call or OneWayCall command: the callee's
+// types, so the state machine can create the callee invocation without a schema.
+type CallResolution struct {
+	ServiceType ServiceType `msgpack:"st"`
+	HandlerType HandlerType `msgpack:"ht,omitempty"`
+}
+
+// AppendEntry appends a journal entry produced by an attempt.
+type AppendEntry struct {
+	ID ids.InvocationID `msgpack:"i"`
+	// CommandIndex is the position of this command among the invocation's commands (Input is 0).
+	// The state machine rejects a command whose index is not the next one: a late proposal from an
+	// aborted attempt can never land twice. Unused for ProposeRunCompletion entries, which are
+	// deduplicated by completion id.
+	CommandIndex uint32          `msgpack:"ci"`
+	Entry        Entry           `msgpack:"e"`
+	Call         *CallResolution `msgpack:"c,omitempty"`
+}
+
+// End records the End message of an attempt.
+type End struct {
+	ID ids.InvocationID `msgpack:"i"`
+}
+
+// Suspend records a Suspension: the attempt stopped, waiting for any of these notifications.
+type Suspend struct {
+	ID                  ids.InvocationID `msgpack:"i"`
+	WaitingCompletions  []uint32         `msgpack:"c,omitempty"`
+	WaitingSignals      []uint32         `msgpack:"s,omitempty"`
+	WaitingNamedSignals []string         `msgpack:"n,omitempty"`
+}
+
+// Fail completes an invocation with a failure decided by the runtime.
+type Fail struct {
+	ID      ids.InvocationID `msgpack:"i"`
+	Failure Failure          `msgpack:"f"`
+}
+
+// Failure is a terminal error: a code (HTTP-like) and a message.
+type Failure struct {
+	Code    uint16 `msgpack:"c"`
+	Message string `msgpack:"m"`
+}
+
+// Result is the outcome of an invocation: a value or a failure.
+type Result struct {
+	Value   []byte   `msgpack:"v,omitempty"`
+	Failure *Failure `msgpack:"f,omitempty"`
+}
+
+// OutboxMessage is something one partition sends to another (or to itself) through its outbox.
+// Exactly one field is set.
+type OutboxMessage struct {
+	Invoke   *Invocation `msgpack:"i,omitempty"`
+	Complete *Completion `msgpack:"c,omitempty"`
+}
+
+// PartitionKey is the key that routes the message to its partition.
+func (m OutboxMessage) PartitionKey() ids.PartitionKey {
+	if m.Invoke != nil {
+		return m.Invoke.ID.PartitionKey
+	}
+	return m.Complete.ID.PartitionKey
+}
+
+// Completion is the result of a call, sent to the caller.
+type Completion struct {
+	ID           ids.InvocationID `msgpack:"i"`
+	CompletionID uint32           `msgpack:"c"`
+	Result       Result           `msgpack:"r"`
+}
+
+// Deliver applies a message from producer partition's outbox. Seq is the producer's outbox
+// sequence number; the receiver ignores any seq it has already applied from that producer.
+type Deliver struct {
+	Producer uint32        `msgpack:"p"`
+	Seq      uint64        `msgpack:"q"`
+	Message  OutboxMessage `msgpack:"m"`
+}
+
+// TruncateOutbox removes outbox messages with seq <= UpTo (they were delivered).
+type TruncateOutbox struct {
+	UpTo uint64 `msgpack:"u"`
+}

@@ -1,0 +1,82 @@
+package storage
+
+import (
+	"github.com/resolute-run/resolute/runtime/command"
+)
+
+// Phase is where an invocation is in its lifecycle.
+//
+// Legal transitions:
+//
+//	(new) → Inboxed       exclusive handler, key locked by another invocation
+//	(new) → Running       otherwise
+//	Inboxed → Running     the key's lock passed to it
+//	Running → Suspended   the attempt suspended on notifications not yet in the journal
+//	Suspended → Running   an awaited notification arrived
+//	Running → Completed   End (with an Output), or a runtime failure
+//	Suspended → Completed runtime failure only
+type Phase uint8
+
+// Phases. Values are part of the storage format.
+const (
+	Inboxed   Phase = 1
+	Running   Phase = 2
+	Suspended Phase = 3
+	Completed Phase = 4
+)
+
+func (p Phase) String() string {
+	switch p {
+	case Inboxed:
+		return "inboxed"
+	case Running:
+		return "running"
+	case Suspended:
+		return "suspended"
+	case Completed:
+		return "completed"
+	}
+	return "unknown"
+}
+
+// Waiting is what a suspended invocation waits for: any one of these wakes it.
+type Waiting struct {
+	Completions  []uint32 `msgpack:"c,omitempty"`
+	Signals      []uint32 `msgpack:"s,omitempty"`
+	NamedSignals []string `msgpack:"n,omitempty"`
+}
+
+// InvocationStatus is the status table's record.
+type InvocationStatus struct {
+	Phase Phase `msgpack:"p"`
+	// Invocation is the request; its Input is cleared once stored as the journal's first entry.
+	Invocation command.Invocation `msgpack:"i"`
+	// CommandCount is the number of commands in the journal (the Input command included).
+	CommandCount uint32 `msgpack:"cc"`
+	// JournalLength is the number of entries (commands and notifications).
+	JournalLength uint32 `msgpack:"jl"`
+	// Completions lists the completion ids whose notification is in the journal, and Signals the
+	// signal ids, so that suspension can check "already arrived" without a journal scan.
+	Completions []uint32        `msgpack:"cp,omitempty"`
+	Signals     []uint32        `msgpack:"sg,omitempty"`
+	Waiting     *Waiting        `msgpack:"w,omitempty"`
+	Result      *command.Result `msgpack:"r,omitempty"`
+	InboxSeq    uint64          `msgpack:"q,omitempty"`
+	CreatedAt   int64           `msgpack:"ca"`
+	ModifiedAt  int64           `msgpack:"ma"`
+}
+
+// HasCompletion reports whether the notification for completion id c is journaled.
+func (s *InvocationStatus) HasCompletion(c uint32) bool { return containsU32(s.Completions, c) }
+
+// HasSignal reports whether signal id c is journaled.
+func (s *InvocationStatus) HasSignal(c uint32) bool { return containsU32(s.Signals, c) }
+
+func containsU32(xs []uint32, x uint32) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
