@@ -1,0 +1,52 @@
+package statemachine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes the SDK reports in ErrorMessage (shared core src/vm/errors.rs).
+const (
+	CodeInternal          = 500
+	CodeJournalMismatch   = 570
+	CodeProtocolViolation = 571
+)
+
+// Sentinels, tested with errors.Is.
+var (
+	// ErrJournalMismatch: the handler did something different from what the journal recorded.
+	ErrJournalMismatch = errors.New("statemachine: journal mismatch")
+	// ErrProtocolViolation: the runtime sent something the protocol does not allow here.
+	ErrProtocolViolation = errors.New("statemachine: protocol violation")
+	// ErrSuspended: the invocation suspended; the handler must stop.
+	ErrSuspended = errors.New("statemachine: suspended")
+	// ErrClosed: the invocation already ended (End, Suspension or Error was written).
+	ErrClosed = errors.New("statemachine: closed")
+)
+
+// CodedError is an error the Machine reported to the runtime as an ErrorMessage.
+type CodedError struct {
+	Code uint16
+	Err  error
+	// Command is the index of the command the error relates to, or -1.
+	Command int
+}
+
+func (e *CodedError) Error() string { return fmt.Sprintf("[%d] %v", e.Code, e.Err) }
+func (e *CodedError) Unwrap() error { return e.Err }
+
+func mismatch(index int, format string, args ...any) *CodedError {
+	return &CodedError{
+		Code:    CodeJournalMismatch,
+		Err:     fmt.Errorf("%w at command %d: %s", ErrJournalMismatch, index, fmt.Sprintf(format, args...)),
+		Command: index,
+	}
+}
+
+func violation(format string, args ...any) *CodedError {
+	return &CodedError{
+		Code:    CodeProtocolViolation,
+		Err:     fmt.Errorf("%w: %s", ErrProtocolViolation, fmt.Sprintf(format, args...)),
+		Command: -1,
+	}
+}

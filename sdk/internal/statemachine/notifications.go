@@ -1,0 +1,123 @@
+package statemachine
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/resolute-run/resolute/runtime/protocol"
+	"github.com/resolute-run/resolute/runtime/protocol/pb"
+)
+
+// CancelSignal is the built-in signal id the runtime uses to cancel an invocation.
+const CancelSignal = 1
+
+// firstSignalIndex is the first signal id handed out to awakeables; 1..16 are reserved.
+const firstSignalIndex = 17
+
+// NotificationID names something a handler can await: a completion id, a signal id or a named
+// signal. Exactly one field is set.
+type NotificationID struct {
+	Completion uint32
+	Signal     uint32
+	SignalName string
+}
+
+// CompletionID is the NotificationID of completion id.
+func CompletionID(id uint32) NotificationID { return NotificationID{Completion: id} }
+
+// SignalID is the NotificationID of signal id.
+func SignalID(id uint32) NotificationID { return NotificationID{Signal: id} }
+
+func (n NotificationID) String() string {
+	switch {
+	case n.Completion != 0:
+		return fmt.Sprintf("completion %d", n.Completion)
+	case n.Signal != 0:
+		return fmt.Sprintf("signal %d", n.Signal)
+	default:
+		return fmt.Sprintf("signal %q", n.SignalName)
+	}
+}
+
+// ResultKind tells which field of a Result is meaningful.
+type ResultKind int
+
+// Result kinds, as the oneof of a notification.
+const (
+	ResultVoid ResultKind = iota
+	ResultValue
+	ResultFailure
+	ResultInvocationID
+	ResultStateKeys
+)
+
+// Failure is a terminal failure carried by a notification or an output.
+type Failure struct {
+	Code    uint32
+	Message string
+}
+
+// Result is the outcome carried by a notification.
+type Result struct {
+	Kind         ResultKind
+	Value        []byte
+	Failure      Failure
+	InvocationID string
+	Keys         []string
+}
+
+// notification is a received notification with its arrival rank; the rank decides which of
+// several ready futures completes first, so replays resolve races as the first attempt did.
+type notification struct {
+	rank   uint64
+	result Result
+}
+
+func decodeNotification(f protocol.Frame) (NotificationID, Result, error) {
+	var t pb.NotificationTemplate
+	if err := proto.Unmarshal(f.Payload, &t); err != nil {
+		return NotificationID{}, Result{}, violation("decode %s: %v", f.Type, err)
+	}
+	var id NotificationID
+	switch x := t.Id.(type) {
+	case *pb.NotificationTemplate_CompletionId:
+		id.Completion = x.CompletionId
+	case *pb.NotificationTemplate_SignalId:
+		id.Signal = x.SignalId
+	case *pb.NotificationTemplate_SignalName:
+		id.SignalName = x.SignalName
+	default:
+		return id, Result{}, violation("%s without an id", f.Type)
+	}
+	var r Result
+	switch x := t.Result.(type) {
+	case *pb.NotificationTemplate_Void:
+		r.Kind = ResultVoid
+	case *pb.NotificationTemplate_Value:
+		r.Kind, r.Value = ResultValue, x.Value.GetContent()
+	case *pb.NotificationTemplate_Failure:
+		r.Kind, r.Failure = ResultFailure, failureFromPB(x.Failure)
+	case *pb.NotificationTemplate_InvocationId:
+		r.Kind, r.InvocationID = ResultInvocationID, x.InvocationId
+	case *pb.NotificationTemplate_StateKeys:
+		r.Kind, r.Keys = ResultStateKeys, keysFromPB(x.StateKeys)
+	default:
+		return id, Result{}, violation("%s for %s without a result", f.Type, id)
+	}
+	return id, r, nil
+}
+
+func failureFromPB(f *pb.Failure) Failure {
+	return Failure{Code: f.GetCode(), Message: f.GetMessage()}
+}
+
+func (f Failure) pb() *pb.Failure { return &pb.Failure{Code: f.Code, Message: f.Message} }
+
+func keysFromPB(k *pb.StateKeys) []string {
+	keys := make([]string, 0, len(k.GetKeys()))
+	for _, b := range k.GetKeys() {
+		keys = append(keys, string(b))
+	}
+	return keys
+}
