@@ -1,0 +1,267 @@
+package statemachine
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/resolute-run/resolute/runtime/protocol"
+)
+
+// TestScenarios drives a Machine with scripts in testdata/. Directives:
+//
+//	new version=N                 start a fresh Machine
+//	recv                          input lines "<Type> <prototext>", e.g. "Start known_entries: 1"
+//	close-input                   the runtime's EOF
+//	input | get key=K | keys | set key=K value=V | clear key=K | clear-all
+//	call service=S handler=H [key=K] [param=P] | send service=S handler=H [key=K] [param=P] [at=MS]
+//	sleep at=MS [name=N] | run [name=N] | propose id=N (value=V | code=C message=M)
+//	await ids=1,2[,s1] | output [value=V] | output-failure code=C message=M | fail message=M
+//
+// Each directive prints what the syscall returned, then every frame the Machine wrote.
+func TestScenarios(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		var m *Machine
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			if d.Cmd == "new" {
+				v := 6
+				d.MaybeScanArgs(t, "version", &v)
+				m = New(protocol.Version(v))
+				return ""
+			}
+			var b strings.Builder
+			res, err := step(t, m, d)
+			if res != "" {
+				b.WriteString(res + "\n")
+			}
+			if err != nil {
+				fmt.Fprintf(&b, "error: %v\n", err)
+			}
+			for _, f := range m.TakeOutput() {
+				b.WriteString("> " + formatFrame(m.Version(), f) + "\n")
+			}
+			return b.String()
+		})
+	})
+}
+
+func step(t *testing.T, m *Machine, d *datadriven.TestData) (string, error) {
+	arg := func(name string) string {
+		var s string
+		if d.HasArg(name) {
+			d.ScanArgs(t, name, &s)
+		}
+		return s
+	}
+	num := func(name string) uint64 {
+		n, _ := strconv.ParseUint(arg(name), 10, 64)
+		return n
+	}
+	switch d.Cmd {
+	case "recv":
+		for _, line := range strings.Split(strings.TrimSpace(d.Input), "\n") {
+			if err := m.Receive(parseFrame(t, line)); err != nil {
+				return "", err
+			}
+		}
+		return fmt.Sprintf("ready=%v", m.Ready()), nil
+	case "close-input":
+		return "", m.CloseInput()
+	case "input":
+		in, err := m.Input()
+		return fmt.Sprintf("input id=%s key=%q body=%q headers=%v seed=%d", in.InvocationID, in.Key, in.Body, in.Headers, in.RandomSeed), err
+	case "get":
+		id, err := m.GetState(arg("key"))
+		return describe(m, id), err
+	case "keys":
+		id, err := m.GetStateKeys()
+		return describe(m, id), err
+	case "set":
+		return "", m.SetState(arg("key"), []byte(arg("value")))
+	case "clear":
+		return "", m.ClearState(arg("key"))
+	case "clear-all":
+		return "", m.ClearAllState()
+	case "call":
+		inv, res, err := m.Call(callRequest(arg))
+		return fmt.Sprintf("%v, %v", inv, res), err
+	case "send":
+		inv, err := m.Send(callRequest(arg), num("at"))
+		return inv.String(), err
+	case "sleep":
+		id, err := m.Sleep(num("at"), arg("name"))
+		return id.String(), err
+	case "run":
+		id, exec, err := m.Run(arg("name"))
+		return fmt.Sprintf("%v execute=%v", id, exec), err
+	case "propose":
+		r := Result{Kind: ResultValue, Value: []byte(arg("value"))}
+		if d.HasArg("code") {
+			r = Result{Kind: ResultFailure, Failure: Failure{Code: uint32(num("code")), Message: arg("message")}}
+		}
+		return "", m.ProposeRun(CompletionID(uint32(num("id"))), r)
+	case "await":
+		var ids []NotificationID
+		for _, s := range strings.Split(arg("ids"), ",") {
+			if sig, ok := strings.CutPrefix(s, "s"); ok {
+				n, _ := strconv.Atoi(sig)
+				ids = append(ids, SignalID(uint32(n)))
+				continue
+			}
+			n, _ := strconv.Atoi(s)
+			ids = append(ids, CompletionID(uint32(n)))
+		}
+		p, id, err := m.Await(ids...)
+		if err != nil {
+			return "", err
+		}
+		switch p {
+		case Completed:
+			return "completed " + describe(m, id), nil
+		case NeedInput:
+			return "need-input", nil
+		default:
+			return "cancelled", nil
+		}
+	case "output":
+		return "", m.Output([]byte(arg("value")))
+	case "output-failure":
+		return "", m.OutputFailure(Failure{Code: uint32(num("code")), Message: arg("message")})
+	case "fail":
+		m.Fail(fmt.Errorf("%s", arg("message")), "")
+		return "", nil
+	}
+	t.Fatalf("unknown directive %q", d.Cmd)
+	return "", nil
+}
+
+func callRequest(arg func(string) string) CallRequest {
+	return CallRequest{Service: arg("service"), Handler: arg("handler"), Key: arg("key"), Parameter: []byte(arg("param")), IdempotencyKey: arg("idempotency")}
+}
+
+func describe(m *Machine, id NotificationID) string {
+	r, ok := m.Result(id)
+	if !ok {
+		return id.String() + " pending"
+	}
+	switch r.Kind {
+	case ResultVoid:
+		return id.String() + " = void"
+	case ResultValue:
+		return fmt.Sprintf("%v = value %q", id, r.Value)
+	case ResultFailure:
+		return fmt.Sprintf("%v = failure %d %q", id, r.Failure.Code, r.Failure.Message)
+	case ResultInvocationID:
+		return fmt.Sprintf("%v = invocation %s", id, r.InvocationID)
+	default:
+		return fmt.Sprintf("%v = keys %q", id, r.Keys)
+	}
+}
+
+var typesByName = func() map[string]protocol.MessageType {
+	m := map[string]protocol.MessageType{}
+	for t := 0; t <= 0xFFFF; t++ {
+		if mt := protocol.MessageType(t); mt.Known() {
+			m[mt.String()] = mt
+		}
+	}
+	return m
+}()
+
+func parseFrame(t *testing.T, line string) protocol.Frame {
+	name, body, _ := strings.Cut(strings.TrimSpace(line), " ")
+	typ, ok := typesByName[name]
+	if !ok {
+		t.Fatalf("unknown message %q", name)
+	}
+	msg, _ := protocol.NewMessage(typ)
+	if err := prototext.Unmarshal([]byte(body), msg); err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	payload, err := proto.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return protocol.Frame{Type: typ, Payload: payload}
+}
+
+func formatFrame(v protocol.Version, f protocol.Frame) string {
+	ack := ""
+	if f.RequestedAck {
+		ack = " [ack]"
+	}
+	if f.Type == protocol.SuspensionType && v < protocol.V7 {
+		return "Suspension(v5/v6) " + formatSuspensionV6(f.Payload)
+	}
+	msg, err := f.Message()
+	if err != nil {
+		return fmt.Sprintf("%s undecodable: %v", f.Type, err)
+	}
+	return strings.TrimSpace(f.Type.String() + ack + " " + stableText(msg))
+}
+
+// stableText formats msg as one-line prototext with canonical spacing (prototext randomizes
+// whitespace on purpose): one space after ':' and between fields, none elsewhere.
+func stableText(msg proto.Message) string {
+	in := prototext.MarshalOptions{}.Format(msg)
+	var b strings.Builder
+	quoted, space := false, false
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		switch {
+		case quoted:
+			b.WriteByte(c)
+			if c == '\\' && i+1 < len(in) {
+				i++
+				b.WriteByte(in[i])
+			} else if c == '"' {
+				quoted = false
+			}
+			continue
+		case c == ' ' || c == '\n':
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 && c != '}' && !strings.HasSuffix(b.String(), "{") && !strings.HasSuffix(b.String(), ":") {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteByte(c)
+		if c == ':' {
+			b.WriteByte(' ')
+		}
+		if c == '"' {
+			quoted = true
+		}
+	}
+	return b.String()
+}
+
+func formatSuspensionV6(b []byte) string {
+	fields := map[protowire.Number][]string{}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		b = b[n:]
+		val, n := protowire.ConsumeBytes(b)
+		b = b[n:]
+		if typ != protowire.BytesType {
+			return "bad"
+		}
+		if num == 3 {
+			fields[num] = append(fields[num], string(val))
+			continue
+		}
+		for len(val) > 0 {
+			x, n := protowire.ConsumeVarint(val)
+			val = val[n:]
+			fields[num] = append(fields[num], strconv.FormatUint(x, 10))
+		}
+	}
+	return fmt.Sprintf("waiting_completions=%v waiting_signals=%v waiting_named_signals=%v", fields[1], fields[2], fields[3])
+}
