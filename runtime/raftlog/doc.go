@@ -1,0 +1,13 @@
+// Package raftlog owns the replicated logs: one dragonboat NodeHost per process and, on it, one
+// Raft shard per partition plus one for cluster metadata. Each shard's state machine is an on-disk
+// state machine over its own pebble (v2) database: applying a batch of log entries and recording
+// the applied index is one atomic pebble batch.
+//
+// The deterministic logic lives behind the Applier interface (the partition state machine, the
+// registry); this package only moves bytes between dragonboat and pebble. Writes are committed
+// without fsync: dragonboat's log is already durable, it replays entries after the applied index
+// found at Open, and it calls Sync before it compacts the log.
+//
+// Concurrency: dragonboat calls Update, Sync and the snapshot methods from its own goroutines, one
+// at a time per shard. Propose may be called from any goroutine.
+package raftlog

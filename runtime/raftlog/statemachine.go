@@ -1,0 +1,189 @@
+package raftlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cockroachdb/pebble/v2"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+)
+
+// Applier is one shard's deterministic state machine.
+type Applier interface {
+	// Apply applies one log entry's data into batch (an indexed batch: reads through it see its
+	// own earlier writes) and returns the result for the proposer. It must be deterministic. An
+	// error means storage failure and stops the shard; rejected commands go in the result.
+	Apply(batch *pebble.Batch, data []byte) (result []byte, err error)
+	// Committed is called after the batch holding the preceding Apply calls is committed.
+	Committed()
+}
+
+// appliedIndexKey is outside every table of the appliers (their keys start with a byte >= 0x01).
+var appliedIndexKey = []byte{0x00, 'a', 'p', 'p', 'l', 'i', 'e', 'd'}
+
+// diskStateMachine adapts an Applier over a pebble DB to dragonboat's IOnDiskStateMachine.
+type diskStateMachine struct {
+	db      *pebble.DB
+	applier Applier
+}
+
+var _ sm.IOnDiskStateMachine = (*diskStateMachine)(nil)
+
+func (d *diskStateMachine) Open(<-chan struct{}) (uint64, error) {
+	return appliedIndex(d.db)
+}
+
+func appliedIndex(db pebble.Reader) (uint64, error) {
+	v, closer, err := db.Get(appliedIndexKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("raftlog: read applied index: %w", err)
+	}
+	defer closer.Close()
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func (d *diskStateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
+	b := d.db.NewIndexedBatch()
+	defer b.Close()
+	for i := range entries {
+		res, err := d.applier.Apply(b, entries[i].Cmd)
+		if err != nil {
+			return nil, fmt.Errorf("raftlog: apply entry %d: %w", entries[i].Index, err)
+		}
+		entries[i].Result = sm.Result{Value: 1, Data: res}
+	}
+	last := entries[len(entries)-1].Index
+	if err := b.Set(appliedIndexKey, binary.BigEndian.AppendUint64(nil, last), nil); err != nil {
+		return nil, err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return nil, fmt.Errorf("raftlog: commit up to %d: %w", last, err)
+	}
+	d.applier.Committed()
+	return entries, nil
+}
+
+func (d *diskStateMachine) Lookup(any) (any, error) {
+	return nil, errors.New("raftlog: lookup not supported, read pebble directly")
+}
+
+func (d *diskStateMachine) Sync() error { return d.db.Flush() }
+
+func (d *diskStateMachine) PrepareSnapshot() (any, error) { return d.db.NewSnapshot(), nil }
+
+// SaveSnapshot writes every key and value as (uvarint len, bytes) pairs.
+func (d *diskStateMachine) SaveSnapshot(ctx any, w io.Writer, done <-chan struct{}) error {
+	snap := ctx.(*pebble.Snapshot)
+	defer snap.Close()
+	it, err := snap.NewIter(nil)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var buf []byte
+	for ok := it.First(); ok; ok = it.Next() {
+		select {
+		case <-done:
+			return sm.ErrSnapshotStopped
+		default:
+		}
+		buf = binary.AppendUvarint(buf[:0], uint64(len(it.Key())))
+		buf = append(buf, it.Key()...)
+		buf = binary.AppendUvarint(buf, uint64(len(it.Value())))
+		buf = append(buf, it.Value()...)
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+func (d *diskStateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) error {
+	b := d.db.NewBatch()
+	defer b.Close()
+	if err := b.DeleteRange([]byte{}, []byte{0xff, 0xff, 0xff, 0xff}, nil); err != nil {
+		return err
+	}
+	br := &byteReader{r: r}
+	for {
+		k, err := br.chunk()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("raftlog: read snapshot: %w", err)
+		}
+		v, err := br.chunk()
+		if err != nil {
+			return fmt.Errorf("raftlog: read snapshot: %w", err)
+		}
+		if err := b.Set(k, v, nil); err != nil {
+			return err
+		}
+		select {
+		case <-done:
+			return sm.ErrSnapshotStopped
+		default:
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return err
+	}
+	d.applier.Committed()
+	return nil
+}
+
+func (d *diskStateMachine) Close() error { return nil }
+
+type byteReader struct {
+	r   io.Reader
+	one [1]byte
+}
+
+func (b *byteReader) ReadByte() (byte, error) {
+	_, err := io.ReadFull(b.r, b.one[:])
+	return b.one[0], err
+}
+
+func (b *byteReader) chunk() ([]byte, error) {
+	n, err := binary.ReadUvarint(b)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, n)
+	if _, err := io.ReadFull(b.r, out); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// OpenDB opens (creating if needed) a shard's pebble database.
+func OpenDB(dir string) (*pebble.DB, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("raftlog: create %s: %w", dir, err)
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{}})
+	if err != nil {
+		return nil, fmt.Errorf("raftlog: open pebble at %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+type pebbleLogger struct{}
+
+func (pebbleLogger) Infof(string, ...any) {}
+func (pebbleLogger) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
+}
+func (pebbleLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}
