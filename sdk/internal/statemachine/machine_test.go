@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/resolute-run/resolute/runtime/protocol"

@@ -1,0 +1,32 @@
+// Package sdk is Resolute's Go SDK: it serves Services and Virtual Objects to a runtime that
+// speaks the Restate service protocol V5–V7 (Resolute's server or the official Restate server).
+//
+// Define handlers as plain typed functions, group them, bind them to an Endpoint and serve it:
+//
+//	counter := sdk.NewObject("Counter").
+//		Handler("add", sdk.ObjectHandler(func(ctx sdk.ObjectContext, n int) (int, error) {
+//			count, err := sdk.Get[int](ctx, "count")
+//			if err != nil {
+//				return 0, err
+//			}
+//			return count + n, sdk.Set(ctx, "count", count+n)
+//		}))
+//	sdk.NewEndpoint().Bind(counter).ListenAndServe(":9080")
+//
+// Durable actions are package functions taking the handler's context: Run, Get, Lookup, Set,
+// Clear, ClearAll, Keys, Call, CallAsync, Send, Sleep, After, Wait, WaitFirst. Each is journaled;
+// when the runtime replays an invocation, they return the journaled results instead of acting
+// again, so handler code must be deterministic apart from what it does inside Run.
+//
+// Errors: return TerminalError(err, code) to fail the invocation for good; any other error makes
+// the runtime retry the attempt. A journal mismatch (the handler does something other than what
+// the journal recorded) fails the attempt with code 570.
+//
+// Concurrency: each invocation runs its handler on the goroutine serving its HTTP request; the
+// context must not be used from other goroutines. When the handler awaits a result that has not
+// arrived and the runtime closes the stream, the SDK suspends the invocation by unwinding the
+// handler with a panic it recovers itself: do not recover panics you did not raise.
+//
+// The protocol state machine lives in sdk/internal/statemachine, IO-free; this package is the
+// facade that runs handlers against it.
+package sdk

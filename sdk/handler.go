@@ -1,0 +1,131 @@
+package sdk
+
+import "fmt"
+
+type handlerKind int
+
+const (
+	serviceHandler handlerKind = iota
+	exclusiveHandler
+	sharedHandler
+)
+
+// handler is a typed handler function erased to bytes in, bytes out.
+type handler struct {
+	kind  handlerKind
+	codec Codec // nil: the endpoint's codec
+	call  func(inv *invocation, c Codec, input []byte) ([]byte, error)
+}
+
+func (h *handler) invoke(inv *invocation, input []byte) ([]byte, error) {
+	return h.call(inv, inv.codec, input)
+}
+
+// HandlerOption configures one handler.
+type HandlerOption func(*handler)
+
+// WithCodec makes a handler use c instead of the endpoint's codec, for its input and output and
+// for the state, run results and call payloads it handles.
+func WithCodec(c Codec) HandlerOption { return func(h *handler) { h.codec = c } }
+
+// ServiceHandlerDef is a handler of a Service; make one with ServiceHandler.
+type ServiceHandlerDef struct{ h *handler }
+
+// ObjectHandlerDef is a handler of a Virtual Object; make one with ObjectHandler or SharedHandler.
+type ObjectHandlerDef struct{ h *handler }
+
+// ServiceHandler adapts fn as a Service handler.
+func ServiceHandler[I, O any](fn func(ctx Context, input I) (O, error), opts ...HandlerOption) ServiceHandlerDef {
+	return ServiceHandlerDef{newHandler(serviceHandler, func(inv *invocation, in I) (O, error) { return fn(inv, in) }, opts)}
+}
+
+// ObjectHandler adapts fn as an exclusive Virtual Object handler: one at a time per key, may
+// read and write state.
+func ObjectHandler[I, O any](fn func(ctx ObjectContext, input I) (O, error), opts ...HandlerOption) ObjectHandlerDef {
+	return ObjectHandlerDef{newHandler(exclusiveHandler, func(inv *invocation, in I) (O, error) {
+		return fn(exclusiveContext{sharedContext{inv}}, in)
+	}, opts)}
+}
+
+// SharedHandler adapts fn as a shared Virtual Object handler: runs concurrently with others,
+// may only read state.
+func SharedHandler[I, O any](fn func(ctx ObjectSharedContext, input I) (O, error), opts ...HandlerOption) ObjectHandlerDef {
+	return ObjectHandlerDef{newHandler(sharedHandler, func(inv *invocation, in I) (O, error) {
+		return fn(sharedContext{inv}, in)
+	}, opts)}
+}
+
+func newHandler[I, O any](kind handlerKind, fn func(*invocation, I) (O, error), opts []HandlerOption) *handler {
+	h := &handler{kind: kind}
+	h.call = func(inv *invocation, c Codec, raw []byte) ([]byte, error) {
+		in, err := decode[I](c, raw)
+		if err != nil {
+			return nil, TerminalErrorf(400, "Failed to deserialize input: %v", err)
+		}
+		out, err := fn(inv, in)
+		if err != nil {
+			return nil, err
+		}
+		b, err := encode(c, out)
+		if err != nil {
+			return nil, TerminalErrorf(500, "Failed to serialize output: %v", err)
+		}
+		return b, nil
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// ServiceDefinition is a Service or a Virtual Object, ready to be bound to an Endpoint.
+type ServiceDefinition interface {
+	definition() *definition
+}
+
+type definition struct {
+	name     string
+	object   bool
+	handlers map[string]*handler
+	order    []string
+}
+
+func (d *definition) add(name string, h *handler) {
+	if _, dup := d.handlers[name]; dup {
+		panic(fmt.Sprintf("sdk: %s has two handlers named %q", d.name, name))
+	}
+	d.handlers[name] = h
+	d.order = append(d.order, name)
+}
+
+// Service is a set of stateless handlers. Workflows will get their own type.
+type Service struct{ def definition }
+
+// NewService starts the definition of a Service.
+func NewService(name string) *Service {
+	return &Service{definition{name: name, handlers: map[string]*handler{}}}
+}
+
+// Handler adds a handler made with ServiceHandler.
+func (s *Service) Handler(name string, h ServiceHandlerDef) *Service {
+	s.def.add(name, h.h)
+	return s
+}
+
+func (s *Service) definition() *definition { return &s.def }
+
+// Object is a Virtual Object: handlers keyed by an object key, with durable state per key.
+type Object struct{ def definition }
+
+// NewObject starts the definition of a Virtual Object.
+func NewObject(name string) *Object {
+	return &Object{definition{name: name, object: true, handlers: map[string]*handler{}}}
+}
+
+// Handler adds a handler made with ObjectHandler (exclusive) or SharedHandler.
+func (o *Object) Handler(name string, h ObjectHandlerDef) *Object {
+	o.def.add(name, h.h)
+	return o
+}
+
+func (o *Object) definition() *definition { return &o.def }

@@ -1,0 +1,68 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/resolute-run/resolute/sdk/internal/statemachine"
+)
+
+// RunOption configures Run.
+type RunOption func(*runOptions)
+
+type runOptions struct{ name string }
+
+// WithName names a Run in the journal (shown by the runtime's tools).
+func WithName(name string) RunOption { return func(o *runOptions) { o.name = name } }
+
+// Run executes fn once and journals its result: on replay, fn is not called again and the
+// journaled result is returned. A terminal error from fn is journaled too and returned again on
+// replay; any other error fails this attempt, and the runtime retries the invocation.
+func Run[T any](ctx Context, fn func(ctx RunContext) (T, error), opts ...RunOption) (T, error) {
+	var o runOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	inv := ctx.inv()
+	id, execute, err := inv.m.Run(o.name)
+	inv.check(err)
+	if execute {
+		inv.check(inv.m.ProposeRun(id, inv.execute(o.name, func() ([]byte, error) {
+			v, err := fn(runContext{inv, inv.InvocationID()})
+			if err != nil {
+				return nil, err
+			}
+			return encode(inv.codec, v)
+		})))
+	}
+	var zero T
+	if _, err := inv.await(id); err != nil {
+		return zero, err
+	}
+	r, err := inv.result(id)
+	if err != nil {
+		return zero, err
+	}
+	v, err := decode[T](inv.codec, r.Value)
+	if err != nil {
+		return zero, TerminalErrorf(500, "decode result of run %q: %v", o.name, err)
+	}
+	return v, nil
+}
+
+// execute calls fn and turns its outcome into a proposal; a retryable error ends the attempt.
+func (inv *invocation) execute(name string, fn func() ([]byte, error)) statemachine.Result {
+	inv.inRun = true
+	b, err := fn()
+	inv.inRun = false
+	var t *Terminal
+	switch {
+	case errors.As(err, &t):
+		return statemachine.Result{Kind: statemachine.ResultFailure, Failure: statemachine.Failure{Code: uint32(t.Code), Message: t.Err.Error()}}
+	case err != nil:
+		err = fmt.Errorf("run %q: %w", name, err)
+		inv.m.Fail(err, "")
+		inv.check(err)
+	}
+	return statemachine.Result{Kind: statemachine.ResultValue, Value: b}
+}
