@@ -1,6 +1,8 @@
 package statemachine
 
 import (
+	"strings"
+
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
@@ -43,8 +45,41 @@ func (m *Machine) command(call string, msg proto.Message, eq func(journaled prot
 	}
 }
 
+// text formats msg as one-line prototext with canonical spacing (prototext randomizes
+// whitespace on purpose): one space after ':' and between fields, none elsewhere.
 func text(msg proto.Message) string {
-	return prototext.MarshalOptions{}.Format(msg)
+	in := prototext.MarshalOptions{}.Format(msg)
+	var b strings.Builder
+	quoted, space := false, false
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		switch {
+		case quoted:
+			b.WriteByte(c)
+			if c == '\\' && i+1 < len(in) {
+				i++
+				b.WriteByte(in[i])
+			} else if c == '"' {
+				quoted = false
+			}
+			continue
+		case c == ' ' || c == '\n':
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 && c != '}' && !strings.HasSuffix(b.String(), "{") && !strings.HasSuffix(b.String(), ":") {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteByte(c)
+		if c == ':' {
+			b.WriteByte(' ')
+		}
+		if c == '"' {
+			quoted = true
+		}
+	}
+	return b.String()
 }
 
 func (m *Machine) allocCompletion() uint32 {

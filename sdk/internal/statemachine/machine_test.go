@@ -203,44 +203,7 @@ func formatFrame(v protocol.Version, f protocol.Frame) string {
 	if err != nil {
 		return fmt.Sprintf("%s undecodable: %v", f.Type, err)
 	}
-	return strings.TrimSpace(f.Type.String() + ack + " " + stableText(msg))
-}
-
-// stableText formats msg as one-line prototext with canonical spacing (prototext randomizes
-// whitespace on purpose): one space after ':' and between fields, none elsewhere.
-func stableText(msg proto.Message) string {
-	in := prototext.MarshalOptions{}.Format(msg)
-	var b strings.Builder
-	quoted, space := false, false
-	for i := 0; i < len(in); i++ {
-		c := in[i]
-		switch {
-		case quoted:
-			b.WriteByte(c)
-			if c == '\\' && i+1 < len(in) {
-				i++
-				b.WriteByte(in[i])
-			} else if c == '"' {
-				quoted = false
-			}
-			continue
-		case c == ' ' || c == '\n':
-			space = true
-			continue
-		}
-		if space && b.Len() > 0 && c != '}' && !strings.HasSuffix(b.String(), "{") && !strings.HasSuffix(b.String(), ":") {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteByte(c)
-		if c == ':' {
-			b.WriteByte(' ')
-		}
-		if c == '"' {
-			quoted = true
-		}
-	}
-	return b.String()
+	return strings.TrimSpace(f.Type.String() + ack + " " + text(msg))
 }
 
 func formatSuspensionV6(b []byte) string {
