@@ -1,0 +1,153 @@
+//go:build linux
+
+package compat
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestOfficialSDKs registers services written with the official TypeScript
+// and Go SDKs with the server under test and checks state, side effects,
+// calls between the two SDKs and ingress errors through the public APIs.
+func TestOfficialSDKs(t *testing.T) {
+	tl := findTools(t)
+	launcher := chooseServer(t, tl)
+	logDir := t.TempDir()
+
+	// One reservation for every port, so that no two processes get the same one.
+	ports := freePorts(t, 5)
+	tsPort, goPort := ports[0], ports[1]
+	goSvc := startGoService(t, tl, logDir, goPort)
+	tsSvc := startTSService(t, tl, logDir, tsPort)
+	srv := startServer(t, launcher, logDir, ports[2], ports[3], ports[4])
+	t.Logf("server under test: %s (ingress %s, admin %s)", srv.kind, srv.ingress, srv.admin)
+
+	for _, svc := range []struct {
+		p    *proc
+		port int
+	}{{tsSvc, tsPort}, {goSvc, goPort}} {
+		waitReady(t, svc.p.name, serviceReadyTimeout, func() error {
+			return expectStatus(h2cClient, fmt.Sprintf("http://%s/health", addr(svc.port)), 200)
+		}, svc.p)
+	}
+
+	registerAndWait(t, srv, fmt.Sprintf("http://%s", addr(tsPort)), []string{"TsCounter", "TsSteps"}, "/TsCounter/probe/get")
+	registerAndWait(t, srv, fmt.Sprintf("http://%s", addr(goPort)), []string{"GoCounter"}, "/GoCounter/probe/get")
+
+	const key = "alice"
+	steps := []struct {
+		name, path, body string
+		want             any // JSON value of a 200 answer
+	}{
+		// TsCounter.add: GetState, ctx.run, SetState, Output.
+		{"ts add 1", "/TsCounter/" + key + "/add", "1", 1},
+		{"ts add 2", "/TsCounter/" + key + "/add", "2", 3},
+		{"ts add 3", "/TsCounter/" + key + "/add", "3", 6},
+		{"ts get", "/TsCounter/" + key + "/get", "", 6},
+		{"ts get other key", "/TsCounter/bob/get", "", 0},
+		// GoCounter.add: the same through sdk-go.
+		{"go add 10", "/GoCounter/" + key + "/add", "10", 10},
+		{"go add 20", "/GoCounter/" + key + "/add", "20", 30},
+		{"go add 30", "/GoCounter/" + key + "/add", "30", 60},
+		{"go get", "/GoCounter/" + key + "/get", "", 60},
+		// TS -> Go call: GoCounter/alice becomes 65 and the TS handler returns it.
+		{"ts callGo 5", "/TsCounter/" + key + "/callGo", "5", 65},
+		{"go get after callGo", "/GoCounter/" + key + "/get", "", 65},
+		{"ts get after callGo", "/TsCounter/" + key + "/get", "", 6},
+		// Go -> TS call: TsCounter/alice becomes 10.
+		{"go callTs 4", "/GoCounter/" + key + "/callTs", "4", 10},
+		{"ts get after callTs", "/TsCounter/" + key + "/get", "", 10},
+		{"go get after callTs", "/GoCounter/" + key + "/get", "", 65},
+		// Three chained ctx.run steps; their results come back in the output.
+		{"ts steps", "/TsSteps/run", `"compat"`, map[string]any{"greeting": "hello compat", "length": 12, "doubled": 24}},
+	}
+	for _, st := range steps {
+		ok := t.Run(st.name, func(t *testing.T) {
+			r, err := invoke(srv.ingress, st.path, st.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.status != 200 {
+				t.Fatalf("POST %s %s: %v, want 200", st.path, st.body, r)
+			}
+			assertJSON(t, r.body, st.want)
+			if id := r.header.Get("x-restate-id"); !strings.HasPrefix(id, "inv_") {
+				t.Errorf("POST %s: x-restate-id %q, want inv_…", st.path, id)
+			}
+		})
+		if !ok {
+			t.Fatalf("step %q failed; later steps depend on it", st.name)
+		}
+	}
+
+	for _, path := range []string{"/TsCounter/" + key + "/nope", "/GoCounter/" + key + "/nope", "/TsSteps/nope", "/Nope/x"} {
+		t.Run("404 "+path, func(t *testing.T) {
+			r, err := invoke(srv.ingress, path, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.status != 404 {
+				t.Fatalf("POST %s: %v, want 404", path, r)
+			}
+			var e struct {
+				Code int `json:"code"`
+			}
+			if err := json.Unmarshal(r.body, &e); err != nil || e.Code != 404 {
+				t.Errorf("POST %s: body %s, want a JSON error with code 404", path, r.body)
+			}
+		})
+	}
+}
+
+// registerAndWait registers a deployment, checks the services it reports, and
+// polls probe (a side-effect-free handler) until the ingress routes to it.
+func registerAndWait(t *testing.T, srv *server, uri string, services []string, probe string) {
+	t.Helper()
+	reg, err := register(srv.admin, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reg.serviceNames(); !slices.Equal(got, services) {
+		t.Fatalf("register %s: services %v, want %v", uri, got, services)
+	}
+	if !strings.HasPrefix(reg.ID, "dp_") {
+		t.Errorf("register %s: id %q, want dp_…", uri, reg.ID)
+	}
+	waitReady(t, "ingress route "+probe, serverReadyTimeout, func() error {
+		r, err := invoke(srv.ingress, probe, "")
+		if err != nil {
+			return err
+		}
+		if r.status != 200 {
+			return fmt.Errorf("POST %s: %v", probe, r)
+		}
+		return nil
+	}, srv.proc)
+	t.Logf("registered %s as %s: %v", uri, reg.ID, reg.serviceNames())
+}
+
+// assertJSON compares body with want after a JSON round trip of want, so
+// numbers compare as float64 on both sides.
+func assertJSON(t *testing.T, body []byte, want any) {
+	t.Helper()
+	var got any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("decode %q: %v", body, err)
+	}
+	raw, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantV any
+	if err := json.Unmarshal(raw, &wantV); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, wantV) {
+		t.Fatalf("got %s, want %s", body, raw)
+	}
+}
