@@ -1,0 +1,71 @@
+package statemachine
+
+import (
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+)
+
+// ActionKind says what the leader must do.
+type ActionKind uint8
+
+// Actions.
+const (
+	// StartAttempt: run (or resume) the invocation against its deployment, replaying its journal.
+	StartAttempt ActionKind = iota + 1
+	// Notify: the runtime appended notification Entry at Index; a live attempt must receive it.
+	Notify
+	// Finished: the invocation completed with Result; answer whoever waits for it.
+	Finished
+	// DeliverOutbox: the outbox has messages up to Seq.
+	DeliverOutbox
+	// StopAttempt: the invocation is no longer running (failed by the runtime); stop its attempt.
+	StopAttempt
+)
+
+func (k ActionKind) String() string {
+	switch k {
+	case StartAttempt:
+		return "start"
+	case Notify:
+		return "notify"
+	case Finished:
+		return "finished"
+	case DeliverOutbox:
+		return "deliver-outbox"
+	case StopAttempt:
+		return "stop"
+	}
+	return "unknown"
+}
+
+// Action is one thing for the leader to do after commit.
+type Action struct {
+	Kind   ActionKind
+	ID     ids.InvocationID
+	Index  uint32
+	Entry  command.Entry
+	Result *command.Result
+	Seq    uint64
+}
+
+// OutcomeCode is how a command was applied.
+type OutcomeCode uint8
+
+// Outcome codes.
+const (
+	// Applied: the command took effect.
+	Applied OutcomeCode = 0
+	// Duplicate: the command had already taken effect (same invocation id, seq or completion).
+	Duplicate OutcomeCode = 1
+	// Stale: the command belongs to an attempt that is no longer current, or to an invocation
+	// that is not running.
+	Stale OutcomeCode = 2
+	// Invalid: the command is not allowed (e.g. state access from a stateless service).
+	Invalid OutcomeCode = 3
+)
+
+// Outcome is the proposer's answer for one command.
+type Outcome struct {
+	Code    OutcomeCode `msgpack:"c"`
+	Message string      `msgpack:"m,omitempty"`
+}

@@ -1,0 +1,364 @@
+package statemachine
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/protocol"
+	"github.com/resolute-run/resolute/runtime/protocol/pb"
+	"github.com/resolute-run/resolute/runtime/storage"
+)
+
+// ReadWriter is what Apply works on: an indexed pebble batch in production.
+type ReadWriter interface {
+	pebble.Reader
+	pebble.Writer
+}
+
+// StateMachine applies commands to one partition's tables.
+type StateMachine struct {
+	// Partition is this partition's number; it names the producer of outbox messages.
+	Partition uint32
+}
+
+// applier carries the context of one batch.
+type applier struct {
+	rw      ReadWriter
+	now     int64
+	actions []Action
+	part    uint32
+}
+
+// Apply applies every command of b in order. The error is reserved for storage failures; rejected
+// commands get an Outcome.
+func (sm *StateMachine) Apply(rw ReadWriter, b command.Batch) ([]Outcome, []Action, error) {
+	a := &applier{rw: rw, now: b.Time, part: sm.Partition}
+	outcomes := make([]Outcome, len(b.Commands))
+	for i, c := range b.Commands {
+		o, err := a.apply(c)
+		if err != nil {
+			return nil, nil, fmt.Errorf("statemachine: command %d (kind %d): %w", i, c.Kind, err)
+		}
+		outcomes[i] = o
+	}
+	return outcomes, a.actions, nil
+}
+
+var marshal = proto.MarshalOptions{Deterministic: true}
+
+func (a *applier) apply(c command.Command) (Outcome, error) {
+	switch c.Kind {
+	case command.KindInvoke:
+		return a.invoke(c.Invoke)
+	case command.KindAppendEntry:
+		return a.appendEntry(c.AppendEntry)
+	case command.KindEnd:
+		return a.end(c.End.ID)
+	case command.KindSuspend:
+		return a.suspend(c.Suspend)
+	case command.KindFail:
+		return a.fail(c.Fail)
+	case command.KindDeliver:
+		return a.deliver(c.Deliver)
+	case command.KindTruncateOutbox:
+		return Outcome{}, storage.TruncateOutbox(a.rw, c.TruncateOutbox.UpTo)
+	}
+	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
+}
+
+func (a *applier) emit(act Action) { a.actions = append(a.actions, act) }
+
+func stale(format string, args ...any) Outcome {
+	return Outcome{Code: Stale, Message: fmt.Sprintf(format, args...)}
+}
+
+// invoke creates an invocation, or reports the existing one with the same id.
+func (a *applier) invoke(inv *command.Invocation) (Outcome, error) {
+	st, found, err := storage.Status(a.rw, inv.ID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if found {
+		if st.Phase == storage.Completed {
+			a.emit(Action{Kind: Finished, ID: inv.ID, Result: st.Result})
+		}
+		return Outcome{Code: Duplicate}, nil
+	}
+	if inv.IdempotencyKey != "" {
+		if err := storage.PutIdempotentInvocation(a.rw, inv.Target, inv.IdempotencyKey, inv.ID); err != nil {
+			return Outcome{}, err
+		}
+	}
+	input := &pb.InputCommandMessage{Value: &pb.Value{Content: inv.Input}}
+	for _, h := range inv.Headers {
+		input.Headers = append(input.Headers, &pb.Header{Key: h.Key, Value: h.Value})
+	}
+	entry, err := encodeEntry(protocol.InputCommandType, input)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := storage.AppendJournal(a.rw, inv.ID, 0, entry); err != nil {
+		return Outcome{}, err
+	}
+	stored := *inv
+	stored.Input = nil
+	st = storage.InvocationStatus{
+		Invocation:    stored,
+		CommandCount:  1,
+		JournalLength: 1,
+		CreatedAt:     a.now,
+		ModifiedAt:    a.now,
+	}
+	t := inv.Target
+	if t.Exclusive() {
+		_, locked, err := storage.Lock(a.rw, t.Service, t.Key)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if locked {
+			seq, err := storage.NextCounter(a.rw, storage.MetaInboxSeq)
+			if err != nil {
+				return Outcome{}, err
+			}
+			st.Phase, st.InboxSeq = storage.Inboxed, seq
+			if err := storage.PushInbox(a.rw, t.Service, t.Key, seq, inv.ID); err != nil {
+				return Outcome{}, err
+			}
+			return Outcome{}, storage.PutStatus(a.rw, inv.ID, &st)
+		}
+		if err := storage.PutLock(a.rw, t.Service, t.Key, inv.ID); err != nil {
+			return Outcome{}, err
+		}
+	}
+	st.Phase = storage.Running
+	a.emit(Action{Kind: StartAttempt, ID: inv.ID})
+	return Outcome{}, storage.PutStatus(a.rw, inv.ID, &st)
+}
+
+func encodeEntry(t protocol.MessageType, m proto.Message) (command.Entry, error) {
+	payload, err := marshal.Marshal(m)
+	if err != nil {
+		return command.Entry{}, fmt.Errorf("encode %s: %w", t, err)
+	}
+	return command.Entry{Type: uint16(t), Payload: payload}, nil
+}
+
+// running loads the status of an invocation that must be running.
+func (a *applier) running(id ids.InvocationID) (storage.InvocationStatus, *Outcome, error) {
+	st, found, err := storage.Status(a.rw, id)
+	if err != nil {
+		return st, nil, err
+	}
+	if !found {
+		o := stale("invocation %s does not exist", id)
+		return st, &o, nil
+	}
+	if st.Phase != storage.Running {
+		o := stale("invocation %s is %s, not running", id, st.Phase)
+		return st, &o, nil
+	}
+	return st, nil, nil
+}
+
+// appendNotification journals a notification built by the runtime and forwards or wakes.
+func (a *applier) appendNotification(id ids.InvocationID, st *storage.InvocationStatus, t protocol.MessageType, m proto.Message, completionID uint32) error {
+	entry, err := encodeEntry(t, m)
+	if err != nil {
+		return err
+	}
+	index := st.JournalLength
+	if err := storage.AppendJournal(a.rw, id, index, entry); err != nil {
+		return err
+	}
+	st.JournalLength++
+	st.Completions = append(st.Completions, completionID)
+	st.ModifiedAt = a.now
+	switch st.Phase {
+	case storage.Running:
+		a.emit(Action{Kind: Notify, ID: id, Index: index, Entry: entry})
+	case storage.Suspended:
+		if st.Waiting != nil && containsU32(st.Waiting.Completions, completionID) {
+			st.Phase, st.Waiting = storage.Running, nil
+			a.emit(Action{Kind: StartAttempt, ID: id})
+		}
+	}
+	return nil
+}
+
+func containsU32(xs []uint32, x uint32) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// suspend parks a running invocation until one of the awaited notifications arrives.
+func (a *applier) suspend(s *command.Suspend) (Outcome, error) {
+	st, o, err := a.running(s.ID)
+	if err != nil || o != nil {
+		return deref(o), err
+	}
+	for _, c := range s.WaitingCompletions {
+		if st.HasCompletion(c) {
+			// Already there: resume at once with a new attempt.
+			a.emit(Action{Kind: StartAttempt, ID: s.ID})
+			return Outcome{}, nil
+		}
+	}
+	for _, sig := range s.WaitingSignals {
+		if st.HasSignal(sig) {
+			a.emit(Action{Kind: StartAttempt, ID: s.ID})
+			return Outcome{}, nil
+		}
+	}
+	if len(s.WaitingCompletions) == 0 && len(s.WaitingSignals) == 0 && len(s.WaitingNamedSignals) == 0 {
+		return Outcome{Code: Invalid, Message: "suspension with an empty waiting set"}, nil
+	}
+	st.Phase = storage.Suspended
+	st.Waiting = &storage.Waiting{Completions: s.WaitingCompletions, Signals: s.WaitingSignals, NamedSignals: s.WaitingNamedSignals}
+	st.ModifiedAt = a.now
+	return Outcome{}, storage.PutStatus(a.rw, s.ID, &st)
+}
+
+func deref(o *Outcome) Outcome {
+	if o == nil {
+		return Outcome{}
+	}
+	return *o
+}
+
+// end completes a running invocation with the output its journal holds.
+func (a *applier) end(id ids.InvocationID) (Outcome, error) {
+	st, o, err := a.running(id)
+	if err != nil || o != nil {
+		return deref(o), err
+	}
+	result := st.Result
+	if result == nil {
+		result = &command.Result{}
+	}
+	return Outcome{}, a.complete(id, &st, result)
+}
+
+// fail completes an invocation that is not finished with a runtime failure.
+func (a *applier) fail(f *command.Fail) (Outcome, error) {
+	st, found, err := storage.Status(a.rw, f.ID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !found || st.Phase == storage.Completed {
+		return stale("invocation %s is not in flight", f.ID), nil
+	}
+	if st.Phase == storage.Inboxed {
+		return Outcome{Code: Invalid, Message: "cannot fail an inboxed invocation"}, nil
+	}
+	failure := f.Failure
+	a.emit(Action{Kind: StopAttempt, ID: f.ID})
+	return Outcome{}, a.complete(f.ID, &st, &command.Result{Failure: &failure})
+}
+
+// complete moves an invocation to Completed, answers its caller and passes on the key's lock.
+func (a *applier) complete(id ids.InvocationID, st *storage.InvocationStatus, result *command.Result) error {
+	st.Phase = storage.Completed
+	st.Result = result
+	st.Waiting = nil
+	st.ModifiedAt = a.now
+	if err := storage.PutStatus(a.rw, id, st); err != nil {
+		return err
+	}
+	a.emit(Action{Kind: Finished, ID: id, Result: result})
+	if c := st.Invocation.Caller; c != nil {
+		msg := command.OutboxMessage{Complete: &command.Completion{ID: c.ID, CompletionID: c.CompletionID, Result: *result}}
+		if err := a.sendOutbox(&msg); err != nil {
+			return err
+		}
+	}
+	if t := st.Invocation.Target; t.Exclusive() {
+		return a.releaseLock(t.Service, t.Key)
+	}
+	return nil
+}
+
+// releaseLock frees a key's lock, handing it to the first inboxed invocation if there is one.
+func (a *applier) releaseLock(service, key string) error {
+	next, ok, err := storage.PopInbox(a.rw, a.rw, service, key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return storage.DeleteLock(a.rw, service, key)
+	}
+	if err := storage.PutLock(a.rw, service, key, next); err != nil {
+		return err
+	}
+	st, found, err := storage.Status(a.rw, next)
+	if err != nil {
+		return err
+	}
+	if !found || st.Phase != storage.Inboxed {
+		return fmt.Errorf("inbox of %s/%s holds %s in phase %s", service, key, next, st.Phase)
+	}
+	st.Phase, st.InboxSeq, st.ModifiedAt = storage.Running, 0, a.now
+	a.emit(Action{Kind: StartAttempt, ID: next})
+	return storage.PutStatus(a.rw, next, &st)
+}
+
+func (a *applier) sendOutbox(m *command.OutboxMessage) error {
+	seq, err := storage.NextCounter(a.rw, storage.MetaOutboxSeq)
+	if err != nil {
+		return err
+	}
+	if err := storage.PutOutbox(a.rw, seq, m); err != nil {
+		return err
+	}
+	a.emit(Action{Kind: DeliverOutbox, Seq: seq})
+	return nil
+}
+
+// deliver applies a message from a partition's outbox at most once.
+func (a *applier) deliver(d *command.Deliver) (Outcome, error) {
+	last, err := storage.Dedup(a.rw, d.Producer)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if d.Seq <= last {
+		return Outcome{Code: Duplicate}, nil
+	}
+	if err := storage.PutDedup(a.rw, d.Producer, d.Seq); err != nil {
+		return Outcome{}, err
+	}
+	if d.Message.Invoke != nil {
+		return a.invoke(d.Message.Invoke)
+	}
+	return a.completeCall(d.Message.Complete)
+}
+
+// completeCall journals a call's result for the caller.
+func (a *applier) completeCall(c *command.Completion) (Outcome, error) {
+	st, found, err := storage.Status(a.rw, c.ID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !found || st.Phase == storage.Completed || st.Phase == storage.Inboxed {
+		return stale("caller %s is not waiting", c.ID), nil
+	}
+	if st.HasCompletion(c.CompletionID) {
+		return Outcome{Code: Duplicate}, nil
+	}
+	n := &pb.CallCompletionNotificationMessage{CompletionId: c.CompletionID}
+	if f := c.Result.Failure; f != nil {
+		n.Result = &pb.CallCompletionNotificationMessage_Failure{Failure: &pb.Failure{Code: uint32(f.Code), Message: f.Message}}
+	} else {
+		n.Result = &pb.CallCompletionNotificationMessage_Value{Value: &pb.Value{Content: c.Result.Value}}
+	}
+	if err := a.appendNotification(c.ID, &st, protocol.CallCompletionType, n, c.CompletionID); err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{}, storage.PutStatus(a.rw, c.ID, &st)
+}

@@ -1,0 +1,199 @@
+package statemachine
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/protocol"
+	"github.com/resolute-run/resolute/runtime/protocol/pb"
+	"github.com/resolute-run/resolute/runtime/storage"
+)
+
+// appendEntry journals what a running attempt produced and applies its effects.
+func (a *applier) appendEntry(e *command.AppendEntry) (Outcome, error) {
+	st, o, err := a.running(e.ID)
+	if err != nil || o != nil {
+		return deref(o), err
+	}
+	t := protocol.MessageType(e.Entry.Type)
+	if t == protocol.ProposeRunCompletionType {
+		return a.proposeRunCompletion(e.ID, &st, e.Entry.Payload)
+	}
+	if !t.IsCommand() && !t.IsCustom() {
+		return Outcome{Code: Invalid, Message: fmt.Sprintf("%s cannot be journaled by a deployment", t)}, nil
+	}
+	if e.CommandIndex != st.CommandCount {
+		return stale("command index %d, journal expects %d", e.CommandIndex, st.CommandCount), nil
+	}
+	if t.IsCommand() {
+		msg, err := protocol.Decode(t, e.Entry.Payload)
+		if err != nil {
+			return a.failInvocation(e.ID, &st, 571, fmt.Sprintf("bad %s: %v", t, err))
+		}
+		if reason, code := a.checkAllowed(&st, t); reason != "" {
+			return a.failInvocation(e.ID, &st, code, reason)
+		}
+		index := st.JournalLength
+		if err := storage.AppendJournal(a.rw, e.ID, index, e.Entry); err != nil {
+			return Outcome{}, err
+		}
+		st.CommandCount++
+		st.JournalLength++
+		st.ModifiedAt = a.now
+		if err := a.applyCommand(e.ID, &st, index, msg, e.Call); err != nil {
+			return Outcome{}, err
+		}
+	} else {
+		if err := storage.AppendJournal(a.rw, e.ID, st.JournalLength, e.Entry); err != nil {
+			return Outcome{}, err
+		}
+		st.CommandCount++
+		st.JournalLength++
+	}
+	if st.Phase == storage.Completed {
+		return Outcome{}, nil // applyCommand failed it and stored the status
+	}
+	return Outcome{}, storage.PutStatus(a.rw, e.ID, &st)
+}
+
+// checkAllowed returns why command type t may not be used by this invocation (and the failure
+// code), or "".
+func (a *applier) checkAllowed(st *storage.InvocationStatus, t protocol.MessageType) (string, uint16) {
+	target := st.Invocation.Target
+	switch t {
+	case protocol.SetStateCommandType, protocol.ClearStateCommandType, protocol.ClearAllStateCommandType:
+		if !target.Exclusive() {
+			return fmt.Sprintf("%s: handler %s/%s may not write state", t, target.Service, target.Handler), 400
+		}
+	case protocol.GetLazyStateCommandType, protocol.GetLazyStateKeysCommandType, protocol.GetEagerStateCommandType, protocol.GetEagerStateKeysCommandType:
+		if !target.Keyed() {
+			return fmt.Sprintf("%s: service %s has no state", t, target.Service), 400
+		}
+	case protocol.SleepCommandType, protocol.GetPromiseCommandType, protocol.PeekPromiseCommandType,
+		protocol.CompletePromiseCommandType, protocol.SendSignalCommandType, protocol.AttachInvocationCommandType,
+		protocol.GetInvocationOutputCommandType, protocol.CompleteAwakeableCommandType:
+		return fmt.Sprintf("%s is not supported by this server yet", t), 501
+	}
+	return "", 0
+}
+
+// failInvocation ends the invocation with a terminal failure decided by the runtime.
+func (a *applier) failInvocation(id ids.InvocationID, st *storage.InvocationStatus, code uint16, msg string) (Outcome, error) {
+	a.emit(Action{Kind: StopAttempt, ID: id})
+	if err := a.complete(id, st, &command.Result{Failure: &command.Failure{Code: code, Message: msg}}); err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{Code: Invalid, Message: msg}, nil
+}
+
+// applyCommand carries out the effects of a journaled command.
+func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus, index uint32, msg proto.Message, call *command.CallResolution) error {
+	target := st.Invocation.Target
+	switch m := msg.(type) {
+	case *pb.SetStateCommandMessage:
+		return storage.PutState(a.rw, target.Service, target.Key, m.Key, m.GetValue().GetContent())
+	case *pb.ClearStateCommandMessage:
+		return storage.DeleteState(a.rw, target.Service, target.Key, m.Key)
+	case *pb.ClearAllStateCommandMessage:
+		return storage.DeleteAllState(a.rw, target.Service, target.Key)
+	case *pb.GetLazyStateCommandMessage:
+		v, ok, err := storage.StateValue(a.rw, target.Service, target.Key, m.Key)
+		if err != nil {
+			return err
+		}
+		n := &pb.GetLazyStateCompletionNotificationMessage{CompletionId: m.ResultCompletionId}
+		if ok {
+			n.Result = &pb.GetLazyStateCompletionNotificationMessage_Value{Value: &pb.Value{Content: v}}
+		} else {
+			n.Result = &pb.GetLazyStateCompletionNotificationMessage_Void{Void: &pb.Void{}}
+		}
+		return a.appendNotification(id, st, protocol.GetLazyStateCompletionType, n, m.ResultCompletionId)
+	case *pb.GetLazyStateKeysCommandMessage:
+		entries, err := storage.AllState(a.rw, target.Service, target.Key)
+		if err != nil {
+			return err
+		}
+		keys := &pb.StateKeys{}
+		for _, e := range entries {
+			keys.Keys = append(keys.Keys, e.Key)
+		}
+		n := &pb.GetLazyStateKeysCompletionNotificationMessage{CompletionId: m.ResultCompletionId, StateKeys: keys}
+		return a.appendNotification(id, st, protocol.GetLazyStateKeysCompletionType, n, m.ResultCompletionId)
+	case *pb.OutputCommandMessage:
+		if f := m.GetFailure(); f != nil {
+			st.Result = &command.Result{Failure: &command.Failure{Code: uint16(f.Code), Message: f.Message}}
+		} else {
+			st.Result = &command.Result{Value: m.GetValue().GetContent()}
+		}
+	case *pb.CallCommandMessage:
+		callee := command.Target{Service: m.ServiceName, Handler: m.HandlerName, Key: m.Key}
+		caller := &command.Caller{ID: id, CompletionID: m.ResultCompletionId}
+		return a.call(id, st, index, callee, call, m.Parameter, m.Headers, m.GetIdempotencyKey(), caller, 0, m.InvocationIdNotificationIdx)
+	case *pb.OneWayCallCommandMessage:
+		callee := command.Target{Service: m.ServiceName, Handler: m.HandlerName, Key: m.Key}
+		return a.call(id, st, index, callee, call, m.Parameter, m.Headers, m.GetIdempotencyKey(), nil, int64(m.InvokeTime), m.InvocationIdNotificationIdx)
+	}
+	return nil
+}
+
+// call creates the callee invocation (through the outbox) and journals its id for the caller.
+func (a *applier) call(id ids.InvocationID, st *storage.InvocationStatus, index uint32, callee command.Target, res *command.CallResolution, param []byte, headers []*pb.Header, idem string, caller *command.Caller, invokeTime int64, idNotification uint32) error {
+	if res == nil {
+		_, err := a.failInvocation(id, st, 571, fmt.Sprintf("call to %s/%s was not resolved by the invoker", callee.Service, callee.Handler))
+		return err
+	}
+	callee.ServiceType, callee.HandlerType = res.ServiceType, res.HandlerType
+	var calleeID ids.InvocationID
+	switch {
+	case idem != "":
+		calleeID = ids.Idempotent(ids.Target{Service: callee.Service, Key: callee.Key, Handler: callee.Handler}, callee.Keyed(), idem)
+	case callee.Keyed():
+		calleeID = ids.Derive(id, index, ids.KeyedPartitionKey(callee.Service, callee.Key))
+	default:
+		calleeID = ids.Derive(id, index, derivedPartitionKey(id, index))
+	}
+	inv := &command.Invocation{ID: calleeID, Target: callee, Input: param, IdempotencyKey: idem, Caller: caller, ExecutionTime: invokeTime}
+	for _, h := range headers {
+		inv.Headers = append(inv.Headers, command.Header{Key: h.Key, Value: h.Value})
+	}
+	if err := a.sendOutbox(&command.OutboxMessage{Invoke: inv}); err != nil {
+		return err
+	}
+	n := &pb.CallInvocationIdCompletionNotificationMessage{CompletionId: idNotification, InvocationId: calleeID.String()}
+	return a.appendNotification(id, st, protocol.CallInvocationIDCompletionType, n, idNotification)
+}
+
+// derivedPartitionKey spreads the stateless callees of one invocation over the key space.
+func derivedPartitionKey(parent ids.InvocationID, index uint32) ids.PartitionKey {
+	h := sha256.New()
+	h.Write([]byte("pk"))
+	h.Write(parent.Bytes())
+	h.Write(binary.BigEndian.AppendUint32(nil, index))
+	return ids.PartitionKey(binary.BigEndian.Uint64(h.Sum(nil)))
+}
+
+// proposeRunCompletion turns a proposed Run result into a journaled RunCompletionNotification.
+func (a *applier) proposeRunCompletion(id ids.InvocationID, st *storage.InvocationStatus, payload []byte) (Outcome, error) {
+	m := &pb.ProposeRunCompletionMessage{}
+	if err := proto.Unmarshal(payload, m); err != nil {
+		return a.failInvocation(id, st, 571, fmt.Sprintf("bad ProposeRunCompletion: %v", err))
+	}
+	if st.HasCompletion(m.ResultCompletionId) {
+		return Outcome{Code: Duplicate}, nil
+	}
+	n := &pb.RunCompletionNotificationMessage{CompletionId: m.ResultCompletionId}
+	if f := m.GetFailure(); f != nil {
+		n.Result = &pb.RunCompletionNotificationMessage_Failure{Failure: f}
+	} else {
+		n.Result = &pb.RunCompletionNotificationMessage_Value{Value: &pb.Value{Content: m.GetValue()}}
+	}
+	if err := a.appendNotification(id, st, protocol.RunCompletionType, n, m.ResultCompletionId); err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{}, storage.PutStatus(a.rw, id, st)
+}

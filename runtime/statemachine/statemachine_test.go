@@ -1,0 +1,419 @@
+package statemachine
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/protocol"
+	"github.com/resolute-run/resolute/runtime/protocol/pb"
+	"github.com/resolute-run/resolute/runtime/storage"
+)
+
+// harness drives one partition's state machine over an in-memory pebble, and remembers every
+// batch so that "replay" can check that the same log always gives the same tables.
+type harness struct {
+	t       *testing.T
+	db      *pebble.DB
+	sm      StateMachine
+	now     int64
+	batches []command.Batch
+	names   map[ids.InvocationID]string
+	byName  map[string]ids.InvocationID
+}
+
+func newHarness(t *testing.T) *harness {
+	return &harness{t: t, db: openMem(t), sm: StateMachine{Partition: 0}, now: 1000,
+		names: map[ids.InvocationID]string{}, byName: map[string]ids.InvocationID{}}
+}
+
+func openMem(t *testing.T) *pebble.DB {
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem(), Logger: silent{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// id returns the invocation id named n ("a", "b", …), creating it for target t if new.
+func (h *harness) id(n string, t command.Target) ids.InvocationID {
+	if id, ok := h.byName[n]; ok {
+		return id
+	}
+	pk := ids.HashPartitionKey(n)
+	if t.Keyed() {
+		pk = ids.KeyedPartitionKey(t.Service, t.Key)
+	}
+	id := ids.NewInvocationID(pk, [16]byte{byte(len(h.byName) + 1)})
+	h.name(id, n)
+	return id
+}
+
+func (h *harness) name(id ids.InvocationID, n string) {
+	h.names[id], h.byName[n] = n, id
+}
+
+func (h *harness) show(id ids.InvocationID) string {
+	if n, ok := h.names[id]; ok {
+		return n
+	}
+	// An invocation created by the state machine (a callee): name it after its target.
+	st, found, err := storage.Status(h.db, id)
+	if err != nil || !found {
+		return "?"
+	}
+	t := st.Invocation.Target
+	base := t.Service + "/" + t.Handler
+	if t.Key != "" {
+		base = t.Service + "/" + t.Key + "/" + t.Handler
+	}
+	n := base
+	for i := 2; h.byName[n] != (ids.InvocationID{}); i++ {
+		n = fmt.Sprintf("%s#%d", base, i)
+	}
+	h.name(id, n)
+	return n
+}
+
+func (h *harness) apply(cmds ...command.Command) string {
+	b := command.Batch{Version: command.FormatVersion, Time: h.now, Commands: cmds}
+	h.batches = append(h.batches, b)
+	out, err := h.applyTo(h.db, b)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+func (h *harness) applyTo(db *pebble.DB, b command.Batch) (string, error) {
+	batch := db.NewIndexedBatch()
+	defer batch.Close()
+	outcomes, actions, err := h.sm.Apply(batch, b)
+	if err != nil {
+		return "", err
+	}
+	if err := batch.Commit(pebble.NoSync); err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	for _, o := range outcomes {
+		fmt.Fprintf(&sb, "outcome: %s", [...]string{"applied", "duplicate", "stale", "invalid"}[o.Code])
+		if o.Message != "" {
+			fmt.Fprintf(&sb, " (%s)", o.Message)
+		}
+		sb.WriteString("\n")
+	}
+	for _, a := range actions {
+		fmt.Fprintf(&sb, "action: %s", a.Kind)
+		if !a.ID.IsZero() {
+			fmt.Fprintf(&sb, " %s", h.show(a.ID))
+		}
+		switch a.Kind {
+		case Notify:
+			fmt.Fprintf(&sb, " index=%d %s", a.Index, h.entry(a.Entry))
+		case Finished:
+			fmt.Fprintf(&sb, " %s", showResult(a.Result))
+		case DeliverOutbox:
+			fmt.Fprintf(&sb, " seq=%d", a.Seq)
+		}
+		sb.WriteString("\n")
+	}
+	return sb.String(), nil
+}
+
+func showResult(r *command.Result) string {
+	if r == nil {
+		return "<nil>"
+	}
+	if r.Failure != nil {
+		return fmt.Sprintf("failure=%d:%q", r.Failure.Code, r.Failure.Message)
+	}
+	return fmt.Sprintf("value=%q", r.Value)
+}
+
+func (h *harness) entry(e command.Entry) string {
+	t := protocol.MessageType(e.Type)
+	m, err := protocol.Decode(t, e.Payload)
+	if err != nil {
+		return fmt.Sprintf("%s <%v>", t, err)
+	}
+	s := strings.Join(strings.Fields(fmt.Sprint(m)), " ")
+	return fmt.Sprintf("%s{%s}", t, s)
+}
+
+func arg(td *datadriven.TestData, key, def string) string {
+	for _, a := range td.CmdArgs {
+		if a.Key == key {
+			return strings.Join(a.Vals, ",")
+		}
+	}
+	return def
+}
+
+func u32(s string) uint32 {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		panic(fmt.Sprintf("bad number %q", s))
+	}
+	return uint32(n)
+}
+
+func u32s(s string) []uint32 {
+	if s == "" {
+		return nil
+	}
+	var out []uint32
+	for _, p := range strings.Split(s, ",") {
+		out = append(out, u32(p))
+	}
+	return out
+}
+
+func target(td *datadriven.TestData) command.Target {
+	t := command.Target{Service: arg(td, "service", "Counter"), Handler: arg(td, "handler", "add"), Key: arg(td, "key", "")}
+	switch arg(td, "type", "object") {
+	case "object":
+		t.ServiceType = command.VirtualObject
+		t.HandlerType = command.Exclusive
+		if arg(td, "shared", "") == "true" {
+			t.HandlerType = command.Shared
+		}
+	case "service":
+		t.ServiceType = command.Service
+	}
+	return t
+}
+
+func payload(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// journalCommand builds the protocol message for a "journal" directive.
+func (h *harness) journalCommand(td *datadriven.TestData) (protocol.MessageType, proto.Message, *command.CallResolution) {
+	var kind string
+	for _, a := range td.CmdArgs[1:] {
+		if len(a.Vals) == 0 {
+			kind = a.Key
+			break
+		}
+	}
+	cid := u32(arg(td, "cid", "0"))
+	switch kind {
+	case "set":
+		return protocol.SetStateCommandType, &pb.SetStateCommandMessage{Key: []byte(arg(td, "k", "")), Value: &pb.Value{Content: []byte(arg(td, "v", ""))}}, nil
+	case "clear":
+		return protocol.ClearStateCommandType, &pb.ClearStateCommandMessage{Key: []byte(arg(td, "k", ""))}, nil
+	case "clear-all":
+		return protocol.ClearAllStateCommandType, &pb.ClearAllStateCommandMessage{}, nil
+	case "get-lazy":
+		return protocol.GetLazyStateCommandType, &pb.GetLazyStateCommandMessage{Key: []byte(arg(td, "k", "")), ResultCompletionId: cid}, nil
+	case "keys":
+		return protocol.GetLazyStateKeysCommandType, &pb.GetLazyStateKeysCommandMessage{ResultCompletionId: cid}, nil
+	case "run":
+		return protocol.RunCommandType, &pb.RunCommandMessage{ResultCompletionId: cid, Name: arg(td, "name", "")}, nil
+	case "sleep":
+		return protocol.SleepCommandType, &pb.SleepCommandMessage{WakeUpTime: 5000, ResultCompletionId: cid}, nil
+	case "output":
+		if f := arg(td, "failure", ""); f != "" {
+			code, msg, _ := strings.Cut(f, ":")
+			return protocol.OutputCommandType, &pb.OutputCommandMessage{Result: &pb.OutputCommandMessage_Failure{Failure: &pb.Failure{Code: u32(code), Message: msg}}}, nil
+		}
+		return protocol.OutputCommandType, &pb.OutputCommandMessage{Result: &pb.OutputCommandMessage_Value{Value: &pb.Value{Content: []byte(arg(td, "v", ""))}}}, nil
+	case "call", "send":
+		res := &command.CallResolution{ServiceType: command.Service}
+		if arg(td, "to-key", "") != "" {
+			res = &command.CallResolution{ServiceType: command.VirtualObject, HandlerType: command.Exclusive}
+		}
+		if arg(td, "unresolved", "") == "true" {
+			res = nil
+		}
+		svc, hdl, key := arg(td, "to-service", "Counter"), arg(td, "to-handler", "add"), arg(td, "to-key", "")
+		if kind == "send" {
+			return protocol.OneWayCallCommandType, &pb.OneWayCallCommandMessage{ServiceName: svc, HandlerName: hdl, Key: key, Parameter: []byte(arg(td, "param", "")), InvocationIdNotificationIdx: cid}, res
+		}
+		return protocol.CallCommandType, &pb.CallCommandMessage{ServiceName: svc, HandlerName: hdl, Key: key, Parameter: []byte(arg(td, "param", "")), InvocationIdNotificationIdx: cid, ResultCompletionId: cid + 1}, res
+	}
+	h.t.Fatalf("unknown journal command %q", kind)
+	return 0, nil, nil
+}
+
+func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
+	switch td.Cmd {
+	case "time":
+		h.now, _ = strconv.ParseInt(td.CmdArgs[0].Key, 10, 64)
+		return ""
+	case "invoke":
+		tg := target(td)
+		id := h.id(arg(td, "id", ""), tg)
+		inv := &command.Invocation{ID: id, Target: tg, Input: []byte(arg(td, "input", "")), IdempotencyKey: arg(td, "idem", "")}
+		return h.apply(command.Command{Kind: command.KindInvoke, Invoke: inv})
+	case "journal":
+		id := h.byName[td.CmdArgs[0].Key]
+		ty, m, res := h.journalCommand(td)
+		ae := &command.AppendEntry{ID: id, CommandIndex: u32(arg(td, "index", "0")), Entry: command.Entry{Type: uint16(ty), Payload: payload(m)}, Call: res}
+		return h.apply(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae})
+	case "propose-run":
+		id := h.byName[td.CmdArgs[0].Key]
+		m := &pb.ProposeRunCompletionMessage{ResultCompletionId: u32(arg(td, "cid", "0")), Result: &pb.ProposeRunCompletionMessage_Value{Value: []byte(arg(td, "v", ""))}}
+		ae := &command.AppendEntry{ID: id, Entry: command.Entry{Type: uint16(protocol.ProposeRunCompletionType), Payload: payload(m)}}
+		return h.apply(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae})
+	case "end":
+		return h.apply(command.Command{Kind: command.KindEnd, End: &command.End{ID: h.byName[td.CmdArgs[0].Key]}})
+	case "suspend":
+		s := &command.Suspend{ID: h.byName[td.CmdArgs[0].Key], WaitingCompletions: u32s(arg(td, "completions", "")), WaitingSignals: u32s(arg(td, "signals", ""))}
+		return h.apply(command.Command{Kind: command.KindSuspend, Suspend: s})
+	case "fail":
+		f := &command.Fail{ID: h.byName[td.CmdArgs[0].Key], Failure: command.Failure{Code: uint16(u32(arg(td, "code", "500"))), Message: arg(td, "msg", "")}}
+		return h.apply(command.Command{Kind: command.KindFail, Fail: f})
+	case "deliver-outbox":
+		// What the leader's shuffle does: deliver every outbox message, then truncate.
+		entries, err := storage.Outbox(h.db, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sb strings.Builder
+		repeat := arg(td, "twice", "") == "true"
+		for _, e := range entries {
+			d := &command.Deliver{Producer: h.sm.Partition, Seq: e.Seq, Message: e.Message}
+			fmt.Fprintf(&sb, "deliver seq=%d\n", e.Seq)
+			sb.WriteString(h.apply(command.Command{Kind: command.KindDeliver, Deliver: d}))
+			if repeat {
+				fmt.Fprintf(&sb, "deliver seq=%d again\n", e.Seq)
+				sb.WriteString(h.apply(command.Command{Kind: command.KindDeliver, Deliver: d}))
+			}
+			sb.WriteString(h.apply(command.Command{Kind: command.KindTruncateOutbox, TruncateOutbox: &command.TruncateOutbox{UpTo: e.Seq}}))
+		}
+		return sb.String()
+	case "tables":
+		return h.dumpTables()
+	case "journal-of":
+		id := h.byName[td.CmdArgs[0].Key]
+		entries, err := storage.Journal(h.db, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sb strings.Builder
+		for i, e := range entries {
+			fmt.Fprintf(&sb, "%d: %s\n", i, h.entry(e))
+		}
+		return sb.String()
+	case "replay":
+		// Apply the whole log again to an empty database, twice: every key and value must match.
+		for i := 0; i < 2; i++ {
+			db := openMem(t)
+			for _, b := range h.batches {
+				if _, err := h.applyTo(db, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(dump(t, db), dump(t, h.db)) {
+				return "replay diverged"
+			}
+		}
+		return fmt.Sprintf("replayed %d batches: identical", len(h.batches))
+	}
+	t.Fatalf("unknown directive %q", td.Cmd)
+	return ""
+}
+
+func dump(t *testing.T, db *pebble.DB) []byte {
+	it, err := db.NewIter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	var b bytes.Buffer
+	for ok := it.First(); ok; ok = it.Next() {
+		fmt.Fprintf(&b, "%x=%x\n", it.Key(), it.Value())
+	}
+	return b.Bytes()
+}
+
+func (h *harness) dumpTables() string {
+	var lines []string
+	for id, n := range h.names {
+		st, found, err := storage.Status(h.db, id)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if !found {
+			continue
+		}
+		line := fmt.Sprintf("status %s: %s commands=%d journal=%d", n, st.Phase, st.CommandCount, st.JournalLength)
+		if st.Waiting != nil {
+			line += fmt.Sprintf(" waiting=%v", st.Waiting.Completions)
+		}
+		if st.Phase == storage.Completed {
+			line += " " + showResult(st.Result)
+		}
+		lines = append(lines, line)
+		t := st.Invocation.Target
+		if t.Keyed() {
+			if holder, ok, _ := storage.Lock(h.db, t.Service, t.Key); ok {
+				lines = append(lines, fmt.Sprintf("lock %s/%s: %s", t.Service, t.Key, h.show(holder)))
+			}
+			if n, _ := storage.InboxLength(h.db, t.Service, t.Key); n > 0 {
+				lines = append(lines, fmt.Sprintf("inbox %s/%s: %d", t.Service, t.Key, n))
+			}
+			state, _ := storage.AllState(h.db, t.Service, t.Key)
+			for _, e := range state {
+				lines = append(lines, fmt.Sprintf("state %s/%s %s=%s", t.Service, t.Key, e.Key, e.Value))
+			}
+		}
+	}
+	active, _ := storage.ActiveInvocations(h.db)
+	for _, id := range active {
+		lines = append(lines, "active "+h.show(id))
+	}
+	out, _ := storage.Outbox(h.db, 0, 1000)
+	for _, e := range out {
+		if e.Message.Invoke != nil {
+			lines = append(lines, fmt.Sprintf("outbox %d: invoke %s %s/%s", e.Seq, h.show(e.Message.Invoke.ID), e.Message.Invoke.Target.Service, e.Message.Invoke.Target.Handler))
+		} else {
+			lines = append(lines, fmt.Sprintf("outbox %d: complete %s cid=%d %s", e.Seq, h.show(e.Message.Complete.ID), e.Message.Complete.CompletionID, showResult(&e.Message.Complete.Result)))
+		}
+	}
+	sort.Strings(lines)
+	lines = dedupLines(lines)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func dedupLines(in []string) []string {
+	var out []string
+	for i, l := range in {
+		if i == 0 || l != in[i-1] {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+type silent struct{}
+
+func (silent) Infof(string, ...any)      {}
+func (silent) Errorf(f string, a ...any) { fmt.Printf(f+"\n", a...) }
+func (silent) Fatalf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
+
+func TestScenarios(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		h := newHarness(t)
+		datadriven.RunTest(t, path, func(t *testing.T, td *datadriven.TestData) string {
+			return h.run(t, td)
+		})
+	})
+}
