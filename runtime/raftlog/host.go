@@ -227,8 +227,8 @@ type quietLogger struct{ pkg string }
 func newQuietLogger(pkg string) logger.ILogger { return &quietLogger{pkg: pkg} }
 
 func (q *quietLogger) SetLevel(logger.LogLevel) {}
-func (q *quietLogger) Debugf(string, ...any) {}
-func (q *quietLogger) Infof(string, ...any)  {}
+func (q *quietLogger) Debugf(string, ...any)    {}
+func (q *quietLogger) Infof(string, ...any)     {}
 func (q *quietLogger) Warningf(f string, a ...any) {
 	// dragonboat reports routine elections as warnings; keep them at debug level.
 	slog.Debug(fmt.Sprintf(f, a...), "component", "dragonboat/"+q.pkg)
