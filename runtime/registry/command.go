@@ -1,0 +1,133 @@
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/resolute-run/resolute/runtime/ids"
+)
+
+// FormatVersion is the command and result format this code writes.
+const FormatVersion = 1
+
+// ErrUnknownVersion is returned when a command or result was written by a newer format.
+var ErrUnknownVersion = errors.New("registry: unknown format version")
+
+// Kind says which command a Command holds. Values are part of the log format: never renumber.
+type Kind uint8
+
+// Command kinds.
+const (
+	KindRegister Kind = 1
+)
+
+// Command is one entry of the metadata shard's log. Exactly the field matching Kind is set.
+type Command struct {
+	Version  uint8            `msgpack:"v"`
+	Kind     Kind             `msgpack:"k"`
+	Register *RegisterCommand `msgpack:"r,omitempty"`
+}
+
+// RegisterCommand registers a deployment. Everything non-deterministic (the new id, the time) is
+// stamped by the proposer.
+type RegisterCommand struct {
+	// NewID is the id the deployment gets if a new one is created.
+	NewID ids.DeploymentID `msgpack:"id"`
+	// Now is the proposer's clock, ms since the Unix epoch.
+	Now int64 `msgpack:"now"`
+	// Deployment carries the URI (normalised), protocol facts, headers and SDK version; its ID,
+	// CreatedAt and Services are ignored.
+	Deployment Deployment `msgpack:"d"`
+	// Services are the discovered definitions (DeploymentID and Revision ignored).
+	Services []Service `msgpack:"s"`
+	Force    bool      `msgpack:"f,omitempty"`
+	DryRun   bool      `msgpack:"dr,omitempty"`
+}
+
+// Outcome is what a registration did.
+type Outcome uint8
+
+// Outcomes. Values are part of the result format.
+const (
+	// Rejected: nothing changed; Result.Error says why.
+	Rejected Outcome = 0
+	// Created: a new deployment (HTTP 201).
+	Created Outcome = 1
+	// Unchanged: the same deployment was already registered (HTTP 200).
+	Unchanged Outcome = 2
+	// Overwritten: an existing deployment's services were replaced (force; HTTP 200).
+	Overwritten Outcome = 3
+)
+
+// Result is the result of a command, returned to the proposer.
+type Result struct {
+	Version    uint8      `msgpack:"v"`
+	Outcome    Outcome    `msgpack:"o"`
+	Deployment Deployment `msgpack:"d"`
+	Error      *Rejection `msgpack:"e,omitempty"`
+}
+
+// Rejection says why a command was rejected.
+type Rejection struct {
+	// Code is a Restate error code (META0004, META0006…).
+	Code string `msgpack:"c"`
+	// Status is the HTTP status the admin API answers with (409 for conflicts).
+	Status  int    `msgpack:"s"`
+	Message string `msgpack:"m"`
+}
+
+// encode marshals v with sorted map keys, so equal values always give equal bytes.
+func encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.SetSortMapKeys(true)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// EncodeCommand encodes a command with the current format version.
+func EncodeCommand(c Command) ([]byte, error) {
+	c.Version = FormatVersion
+	b, err := encode(&c)
+	if err != nil {
+		return nil, fmt.Errorf("registry: encode command: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeCommand decodes and validates a command.
+func DecodeCommand(data []byte) (Command, error) {
+	var c Command
+	if err := msgpack.Unmarshal(data, &c); err != nil {
+		return Command{}, fmt.Errorf("registry: decode command: %w", err)
+	}
+	if c.Version == 0 || c.Version > FormatVersion {
+		return Command{}, fmt.Errorf("%w: command version %d", ErrUnknownVersion, c.Version)
+	}
+	if c.Kind != KindRegister || c.Register == nil {
+		return Command{}, fmt.Errorf("registry: decode command: kind %d does not match its fields", c.Kind)
+	}
+	return c, nil
+}
+
+// DecodeResult decodes a command result.
+func DecodeResult(data []byte) (Result, error) {
+	var r Result
+	if err := msgpack.Unmarshal(data, &r); err != nil {
+		return Result{}, fmt.Errorf("registry: decode result: %w", err)
+	}
+	if r.Version == 0 || r.Version > FormatVersion {
+		return Result{}, fmt.Errorf("%w: result version %d", ErrUnknownVersion, r.Version)
+	}
+	return r, nil
+}
+
+func encodeResult(r Result) ([]byte, error) {
+	r.Version = FormatVersion
+	return encode(&r)
+}
