@@ -1,0 +1,86 @@
+package partition
+
+import (
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/storage"
+)
+
+// Messages the partition actor receives.
+type (
+	appliedActions struct{ actions []statemachine.Action }
+	leaderChanged  struct{ isLeader bool }
+	// crash makes the actor panic: used by tests of supervision.
+	crash struct{}
+)
+
+// partitionActor carries out a partition's actions. It holds no state that is not derived from
+// the tables, so the supervisor may restart it at any time.
+type partitionActor struct {
+	p *Partition
+}
+
+func (a *partitionActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		if a.p.IsLeader() {
+			a.becomeLeader()
+		}
+	case *actor.Restarting:
+		// Attempts may have missed notifications lost with the failed message: restart them all
+		// from their journals once Started runs again.
+		a.p.cfg.Invoker.AbortAll(a.p)
+	case leaderChanged:
+		if m.isLeader {
+			a.becomeLeader()
+		} else {
+			a.p.cfg.Invoker.AbortAll(a.p)
+		}
+	case appliedActions:
+		if a.p.IsLeader() {
+			a.carryOut(m.actions)
+		}
+	case crash:
+		panic("partition actor: crash requested")
+	}
+}
+
+// becomeLeader re-derives every pending action from the tables.
+func (a *partitionActor) becomeLeader() {
+	p := a.p
+	active, err := storage.ActiveInvocations(p.cfg.DB)
+	if err != nil {
+		panic(err) // storage failure: let the supervisor retry
+	}
+	for _, id := range active {
+		p.cfg.Invoker.Start(p, id)
+	}
+	p.wakeShuffle()
+	for _, id := range p.waiters.ids() {
+		if st, ok, err := p.Status(id); err == nil && ok && st.Phase == storage.Completed && st.Result != nil {
+			p.waiters.resolve(id, *st.Result)
+		}
+	}
+	slog.Debug("partition leader", "partition", p.cfg.ID, "running", len(active))
+}
+
+func (a *partitionActor) carryOut(actions []statemachine.Action) {
+	p := a.p
+	for _, act := range actions {
+		switch act.Kind {
+		case statemachine.StartAttempt:
+			p.cfg.Invoker.Start(p, act.ID)
+		case statemachine.Notify:
+			p.cfg.Invoker.Notify(act.ID, act.Index, act.Entry)
+		case statemachine.StopAttempt:
+			p.cfg.Invoker.Abort(act.ID)
+		case statemachine.Finished:
+			p.waiters.resolve(act.ID, *act.Result)
+		case statemachine.DeliverOutbox:
+			p.wakeShuffle()
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package partition
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/raftlog"
+)
+
+// FirstShardID is the Raft shard of partition 0; partition i is FirstShardID+i. Shards below it
+// are reserved for cluster metadata.
+const FirstShardID = 1000
+
+// Router maps partition keys to partitions and submits invocations (it implements the ingress's
+// Dispatcher).
+type Router struct {
+	parts []*Partition
+}
+
+// For returns the partition owning pk.
+func (r *Router) For(pk ids.PartitionKey) *Partition { return r.parts[pk.Partition(len(r.parts))] }
+
+// Partitions lists the partitions in order.
+func (r *Router) Partitions() []*Partition { return r.parts }
+
+// Send proposes inv to its partition and returns once it is in the log.
+func (r *Router) Send(ctx context.Context, inv command.Invocation) (bool, error) {
+	return r.For(inv.ID.PartitionKey).Invoke(ctx, inv)
+}
+
+// Call proposes inv (or attaches to the invocation with its id) and waits for the result.
+func (r *Router) Call(ctx context.Context, inv command.Invocation) (command.Result, error) {
+	return r.For(inv.ID.PartitionKey).Call(ctx, inv)
+}
+
+// NodeConfig configures the partitions of this node.
+type NodeConfig struct {
+	DataDir    string
+	Partitions int
+	Host       *raftlog.Host
+	Invoker    Invoker
+	// MaxRestarts bounds how often the supervisor restarts a panicking partition actor within
+	// RestartWindow before it gives up on it.
+	MaxRestarts   int
+	RestartWindow time.Duration
+}
+
+// Node runs this node's partitions under one supervisor actor.
+type Node struct {
+	cfg        NodeConfig
+	system     *actor.ActorSystem
+	supervisor *actor.PID
+	router     *Router
+	dbs        []*pebble.DB
+	byShard    map[uint64]*Partition
+}
+
+// NewNode creates the partitions and their actors. Route the Host's leader changes to
+// OnLeaderChange, then call Start.
+func NewNode(cfg NodeConfig) (*Node, error) {
+	if cfg.Partitions <= 0 {
+		return nil, fmt.Errorf("partition: %d partitions", cfg.Partitions)
+	}
+	if cfg.MaxRestarts == 0 {
+		cfg.MaxRestarts, cfg.RestartWindow = 100, time.Minute
+	}
+	n := &Node{
+		cfg:     cfg,
+		system:  actor.NewActorSystem(actor.WithLoggerFactory(actorLogger)),
+		router:  &Router{},
+		byShard: map[uint64]*Partition{},
+	}
+	strategy := actor.NewOneForOneStrategy(cfg.MaxRestarts, cfg.RestartWindow, actor.DefaultDecider)
+	n.supervisor = n.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &supervisorActor{} }, actor.WithSupervisor(strategy)))
+	for i := 0; i < cfg.Partitions; i++ {
+		db, err := raftlog.OpenDB(filepath.Join(cfg.DataDir, "partitions", fmt.Sprint(i)))
+		if err != nil {
+			n.closeDBs()
+			return nil, err
+		}
+		n.dbs = append(n.dbs, db)
+		p := newPartition(Config{ID: uint32(i), ShardID: FirstShardID + uint64(i), DB: db, Host: cfg.Host, Invoker: cfg.Invoker, Router: n.router}, n.system)
+		pid, err := n.spawn(p)
+		if err != nil {
+			n.closeDBs()
+			return nil, err
+		}
+		p.pid.Store(pid)
+		n.router.parts = append(n.router.parts, p)
+		n.byShard[p.cfg.ShardID] = p
+	}
+	return n, nil
+}
+
+// spawn asks the supervisor to start p's actor as its child.
+func (n *Node) spawn(p *Partition) (*actor.PID, error) {
+	props := actor.PropsFromProducer(func() actor.Actor { return &partitionActor{p: p} })
+	res, err := n.system.Root.RequestFuture(n.supervisor, spawnChild{name: fmt.Sprintf("partition-%d", p.cfg.ID), props: props}, 5*time.Second).Result()
+	if err != nil {
+		return nil, fmt.Errorf("partition: spawn actor of partition %d: %w", p.cfg.ID, err)
+	}
+	return res.(*actor.PID), nil
+}
+
+// Start starts every partition's shard and waits until each has a leader.
+func (n *Node) Start(ctx context.Context) error {
+	for _, p := range n.router.parts {
+		if err := n.cfg.Host.StartShard(p.cfg.ShardID, p.cfg.DB, p.applier); err != nil {
+			return err
+		}
+	}
+	for _, p := range n.router.parts {
+		if err := n.cfg.Host.WaitLeader(ctx, p.cfg.ShardID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OnLeaderChange routes dragonboat's leader events to the partitions.
+func (n *Node) OnLeaderChange(shardID uint64, isLeader bool) {
+	if p, ok := n.byShard[shardID]; ok {
+		p.setLeader(isLeader)
+	}
+}
+
+// Router returns the node's router.
+func (n *Node) Router() *Router { return n.router }
+
+// Crash makes partition i's actor panic (for supervision tests).
+func (n *Node) Crash(i int) { n.system.Root.Send(n.router.parts[i].pid.Load(), crash{}) }
+
+// Close stops the partitions' goroutines and actors and closes their databases. The Host must be
+// closed first, so that nothing applies to a closed database.
+func (n *Node) Close() {
+	for _, p := range n.router.parts {
+		p.Close()
+	}
+	n.system.Root.Stop(n.supervisor)
+	n.system.Shutdown()
+	n.closeDBs()
+}
+
+func (n *Node) closeDBs() {
+	for _, db := range n.dbs {
+		if err := db.Close(); err != nil {
+			slog.Warn("close partition database", "err", err)
+		}
+	}
+	n.dbs = nil
+}
+
+// supervisorActor parents the partition actors; its strategy restarts a child that panics.
+type supervisorActor struct{}
+
+type spawnChild struct {
+	name  string
+	props *actor.Props
+}
+
+func (s *supervisorActor) Receive(ctx actor.Context) {
+	if m, ok := ctx.Message().(spawnChild); ok {
+		pid, err := ctx.SpawnNamed(m.props, m.name)
+		if err != nil {
+			ctx.Respond(err)
+			return
+		}
+		ctx.Respond(pid)
+	}
+}
+
+func actorLogger(*actor.ActorSystem) *slog.Logger {
+	return slog.New(slog.NewTextHandler(slogWriter{}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

@@ -1,0 +1,305 @@
+package partition
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/invoker"
+	"github.com/resolute-run/resolute/runtime/raftlog"
+	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/storage"
+)
+
+// Invoker is what a partition needs of the invoker (runtime/invoker.Invoker implements it).
+type Invoker interface {
+	Start(p invoker.Partition, id ids.InvocationID)
+	Notify(id ids.InvocationID, index uint32, e command.Entry)
+	Abort(id ids.InvocationID)
+	AbortAll(p invoker.Partition)
+}
+
+// Config configures one partition.
+type Config struct {
+	ID             uint32
+	ShardID        uint64
+	DB             *pebble.DB
+	Host           *raftlog.Host
+	Invoker        Invoker
+	Router         *Router
+	MaxBatch       int
+	ProposeTimeout time.Duration
+}
+
+// Partition is one partition replica on this node.
+type Partition struct {
+	cfg       Config
+	applier   *applier
+	proposals chan *proposal
+	inflight  chan inflight
+	kick      chan struct{}
+	leader    atomic.Bool
+	pid       atomic.Pointer[actor.PID]
+	system    *actor.ActorSystem
+	waiters   waiters
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newPartition(cfg Config, system *actor.ActorSystem) *Partition {
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = 256
+	}
+	if cfg.ProposeTimeout == 0 {
+		cfg.ProposeTimeout = 10 * time.Second
+	}
+	p := &Partition{
+		cfg:       cfg,
+		applier:   &applier{sm: statemachine.StateMachine{Partition: cfg.ID}},
+		proposals: make(chan *proposal, 4096),
+		inflight:  make(chan inflight, 64),
+		kick:      make(chan struct{}, 1),
+		system:    system,
+		stop:      make(chan struct{}),
+	}
+	p.waiters.m = map[ids.InvocationID][]chan command.Result{}
+	p.applier.setPublish(p.publish)
+	p.wg.Add(3)
+	go p.runProposer()
+	go p.runCompleter()
+	go p.runShuffle()
+	return p
+}
+
+// ID is the partition number.
+func (p *Partition) ID() uint32 { return p.cfg.ID }
+
+// IsLeader reports whether this replica currently leads the partition.
+func (p *Partition) IsLeader() bool { return p.leader.Load() }
+
+// publish sends committed actions to the actor (called on dragonboat's apply goroutine).
+func (p *Partition) publish(actions []statemachine.Action) {
+	if pid := p.pid.Load(); pid != nil {
+		p.system.Root.Send(pid, appliedActions{actions: actions})
+	}
+}
+
+func (p *Partition) setLeader(is bool) {
+	p.leader.Store(is)
+	if pid := p.pid.Load(); pid != nil {
+		p.system.Root.Send(pid, leaderChanged{isLeader: is})
+	}
+}
+
+// Propose implements invoker.Partition: the outcome of an attempt's command, as an error.
+func (p *Partition) Propose(cmd command.Command) <-chan error {
+	out := make(chan error, 1)
+	res := p.propose(cmd)
+	go func() {
+		r := <-res
+		out <- outcomeError(r)
+	}()
+	return out
+}
+
+func outcomeError(r proposalResult) error {
+	if r.err != nil {
+		return r.err
+	}
+	switch r.outcome.Code {
+	case statemachine.Applied, statemachine.Duplicate:
+		return nil
+	case statemachine.Stale:
+		return fmt.Errorf("%w: %s", invoker.ErrStale, r.outcome.Message)
+	default:
+		return fmt.Errorf("%w: %s", invoker.ErrStale, r.outcome.Message)
+	}
+}
+
+// Snapshot implements invoker.Partition: a consistent read of what an attempt needs.
+func (p *Partition) Snapshot(id ids.InvocationID) (invoker.Snapshot, error) {
+	snap := p.cfg.DB.NewSnapshot()
+	defer snap.Close()
+	st, found, err := storage.Status(snap, id)
+	if err != nil {
+		return invoker.Snapshot{}, err
+	}
+	if !found {
+		return invoker.Snapshot{}, fmt.Errorf("%w: invocation %s not found", invoker.ErrStale, id)
+	}
+	if st.Phase != storage.Running {
+		return invoker.Snapshot{}, fmt.Errorf("%w: invocation %s is %s", invoker.ErrStale, id, st.Phase)
+	}
+	journal, err := storage.Journal(snap, id)
+	if err != nil {
+		return invoker.Snapshot{}, err
+	}
+	out := invoker.Snapshot{Status: st, Journal: journal}
+	if t := st.Invocation.Target; t.Keyed() {
+		if out.State, err = storage.AllState(snap, t.Service, t.Key); err != nil {
+			return invoker.Snapshot{}, err
+		}
+	}
+	return out, nil
+}
+
+// Status reads an invocation's status (for ingress and admin).
+func (p *Partition) Status(id ids.InvocationID) (storage.InvocationStatus, bool, error) {
+	return storage.Status(p.cfg.DB, id)
+}
+
+// Invoke proposes a new invocation; previously is true when one with its id already existed.
+func (p *Partition) Invoke(ctx context.Context, inv command.Invocation) (previously bool, err error) {
+	o, err := p.ProposeWait(ctx, command.Command{Kind: command.KindInvoke, Invoke: &inv})
+	if err != nil {
+		return false, fmt.Errorf("partition %d: invoke %s: %w", p.cfg.ID, inv.ID, err)
+	}
+	return o.Code == statemachine.Duplicate, nil
+}
+
+// Call proposes the invocation (or attaches to the existing one with its id) and waits for the
+// result.
+func (p *Partition) Call(ctx context.Context, inv command.Invocation) (command.Result, error) {
+	ch := p.waiters.add(inv.ID)
+	defer p.waiters.remove(inv.ID, ch)
+	if _, err := p.Invoke(ctx, inv); err != nil {
+		return command.Result{}, err
+	}
+	// The invocation may have finished before we waited (e.g. a repeated idempotent call whose
+	// Finished action was published already): the status table answers that.
+	if st, ok, err := p.Status(inv.ID); err == nil && ok && st.Phase == storage.Completed && st.Result != nil {
+		return *st.Result, nil
+	}
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-ctx.Done():
+		return command.Result{}, ctx.Err()
+	}
+}
+
+// Close stops the partition's goroutines. The actor is stopped by the supervisor.
+func (p *Partition) Close() {
+	close(p.stop)
+	p.wg.Wait()
+}
+
+// waiters are callers waiting for invocations to finish.
+type waiters struct {
+	mu struct {
+		sync.Mutex
+	}
+	m map[ids.InvocationID][]chan command.Result
+}
+
+func (w *waiters) add(id ids.InvocationID) chan command.Result {
+	ch := make(chan command.Result, 1)
+	w.mu.Lock()
+	w.m[id] = append(w.m[id], ch)
+	w.mu.Unlock()
+	return ch
+}
+
+func (w *waiters) remove(id ids.InvocationID, ch chan command.Result) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	list := w.m[id]
+	for i, c := range list {
+		if c == ch {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(w.m, id)
+	} else {
+		w.m[id] = list
+	}
+}
+
+func (w *waiters) resolve(id ids.InvocationID, r command.Result) {
+	w.mu.Lock()
+	list := w.m[id]
+	delete(w.m, id)
+	w.mu.Unlock()
+	for _, ch := range list {
+		ch <- r
+	}
+}
+
+func (w *waiters) ids() []ids.InvocationID {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]ids.InvocationID, 0, len(w.m))
+	for id := range w.m {
+		out = append(out, id)
+	}
+	return out
+}
+
+// runShuffle delivers the outbox to target partitions while this replica leads.
+func (p *Partition) runShuffle() {
+	defer p.wg.Done()
+	backoff := 10 * time.Millisecond
+	for {
+		select {
+		case <-p.kick:
+		case <-p.stop:
+			return
+		}
+		if !p.IsLeader() {
+			continue
+		}
+		if err := p.deliverOutbox(); err != nil {
+			slog.Warn("outbox delivery failed, retrying", "partition", p.cfg.ID, "err", err)
+			select {
+			case <-time.After(backoff):
+			case <-p.stop:
+				return
+			}
+			backoff = min(backoff*2, time.Second)
+			p.wakeShuffle()
+			continue
+		}
+		backoff = 10 * time.Millisecond
+	}
+}
+
+func (p *Partition) wakeShuffle() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// deliverOutbox sends every stored outbox message to its partition, then truncates.
+func (p *Partition) deliverOutbox() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		entries, err := storage.Outbox(p.cfg.DB, 0, 128)
+		if err != nil || len(entries) == 0 {
+			return err
+		}
+		for _, e := range entries {
+			target := p.cfg.Router.For(e.Message.PartitionKey())
+			d := &command.Deliver{Producer: p.cfg.ID, Seq: e.Seq, Message: e.Message}
+			if _, err := target.ProposeWait(ctx, command.Command{Kind: command.KindDeliver, Deliver: d}); err != nil {
+				return fmt.Errorf("deliver seq %d to partition %d: %w", e.Seq, target.ID(), err)
+			}
+		}
+		last := entries[len(entries)-1].Seq
+		if _, err := p.ProposeWait(ctx, command.Command{Kind: command.KindTruncateOutbox, TruncateOutbox: &command.TruncateOutbox{UpTo: last}}); err != nil {
+			return fmt.Errorf("truncate outbox to %d: %w", last, err)
+		}
+	}
+}
