@@ -20,7 +20,9 @@ import (
 )
 
 // staticResolver serves one in-process deployment for every service.
-type staticResolver struct{ types map[string]command.CallResolution }
+type staticResolver struct {
+	types map[string]command.CallResolution
+}
 
 func (r staticResolver) Deployment(string) (invoker.Deployment, error) {
 	return invoker.Deployment{URI: "inproc://test/", MinProtocol: 5, MaxProtocol: 7}, nil
