@@ -1,0 +1,139 @@
+package invoker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/resolute-run/resolute/runtime/command"
+)
+
+// run is the retry loop of one invocation: attempts separated by backoff until one ends the
+// invocation (End, Suspension, Fail), the partition says the attempt is stale, or it is aborted.
+func (v *invocation) run() {
+	cfg := v.inv.cfg
+	log := cfg.Logger.With("invocation", v.id.String())
+	var failures int
+	var sinceStored uint32 // retry_count_since_last_stored_entry for the next StartMessage
+	for {
+		a := newAttempt(v, failures+1, sinceStored)
+		f := a.run()
+		if f == nil {
+			return
+		}
+		if v.ctx.Err() != nil {
+			log.Debug("invocation attempt aborted", "attempt", failures+1, "err", f.err)
+			return
+		}
+		if errors.Is(f.err, ErrStale) {
+			log.Debug("invocation attempt stale, not retrying", "attempt", failures+1, "err", f.err)
+			return
+		}
+		failures++
+		if a.progress {
+			sinceStored = 0
+		}
+		if !f.noBump {
+			sinceStored++
+		}
+		if f.terminal {
+			log.Warn("invocation failed by the deployment", "attempt", failures, "err", f.err)
+			v.fail(terminalFailure(f.err))
+			return
+		}
+		if cfg.Retry.Exhausted(failures) {
+			log.Warn("invocation attempt failed, retries exhausted", "attempt", failures, "err", f.err)
+			v.fail(command.Failure{Code: 500, Message: f.err.Error()})
+			return
+		}
+		delay := cfg.Retry.Delay(failures)
+		if f.delay > 0 {
+			delay = f.delay
+		}
+		log.Warn("invocation attempt failed", "attempt", failures, "retry_in", delay, "err", f.err)
+		if !v.sleep(delay) {
+			return
+		}
+	}
+}
+
+func (v *invocation) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-v.ctx.Done():
+		return false
+	}
+}
+
+// fail proposes the runtime's verdict that the invocation failed, and waits until it is applied.
+func (v *invocation) fail(fl command.Failure) {
+	v.markFinishing()
+	ch := v.propose(command.Command{Kind: command.KindFail, Fail: &command.Fail{ID: v.id, Failure: fl}})
+	select {
+	case err := <-ch:
+		if err != nil {
+			v.inv.cfg.Logger.Warn("invocation fail proposal rejected", "invocation", v.id.String(), "err", err)
+		}
+	case <-v.ctx.Done():
+	}
+}
+
+func terminalFailure(err error) command.Failure {
+	var se *SDKError
+	if errors.As(err, &se) {
+		code := uint16(500)
+		if se.Code > 0 && se.Code <= 0xFFFF {
+			code = uint16(se.Code)
+		}
+		return command.Failure{Code: code, Message: se.Message}
+	}
+	return command.Failure{Code: 500, Message: err.Error()}
+}
+
+// proposals pipelines an attempt's proposals: they are sent without waiting, and one goroutine
+// waits for their results in order. The first error stops the attempt (onErr).
+type proposals struct {
+	ch    chan (<-chan error)
+	done  chan struct{}
+	first error // written by the watcher before done is closed
+}
+
+func watchProposals(ctx context.Context, onErr func(error)) *proposals {
+	ps := &proposals{ch: make(chan (<-chan error), 1024), done: make(chan struct{})}
+	go ps.watch(ctx, onErr)
+	return ps
+}
+
+func (ps *proposals) watch(ctx context.Context, onErr func(error)) {
+	defer close(ps.done)
+	for c := range ps.ch {
+		if ctx.Err() != nil {
+			continue // invocation aborted: nobody waits for results any more
+		}
+		select {
+		case err := <-c:
+			if err != nil && ps.first == nil {
+				ps.first = err
+				onErr(err)
+			}
+		case <-ctx.Done():
+			if ps.first == nil {
+				ps.first = context.Cause(ctx)
+				onErr(ps.first)
+			}
+		}
+	}
+}
+
+// add queues a proposal's result channel; it blocks only when 1024 results are outstanding.
+func (ps *proposals) add(c <-chan error) { ps.ch <- c }
+
+// wait stops accepting proposals and returns the first error once every result is in.
+func (ps *proposals) wait() error {
+	close(ps.ch)
+	<-ps.done
+	return ps.first
+}
