@@ -81,7 +81,8 @@ func (a *attempt) run() *failure {
 	if err != nil {
 		return &failure{err: err, noBump: true}
 	}
-	a.bidi = !(v.inv.cfg.RequestResponse || d.RequestResponse)
+	// HTTP/1.1 deployments are request/response: a server cannot answer before the body ends.
+	a.bidi = !(v.inv.cfg.RequestResponse || d.RequestResponse || d.UseHTTP11)
 	if !a.bidi {
 		a.out.close() // no live notifications in request/response mode
 	}

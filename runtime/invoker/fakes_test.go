@@ -283,6 +283,9 @@ func (d *fakeDeployment) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.ProtoMajor == 1 {
+		http.NewResponseController(w).EnableFullDuplex()
+	}
 	w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
 	if d.contentType != nil {
 		if ct := d.contentType(n); ct != "" {

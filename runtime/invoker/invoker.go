@@ -21,7 +21,7 @@ type Deployment struct {
 	// RequestResponse: the deployment's protocolMode is REQUEST_RESPONSE: the runtime sends the
 	// whole replay, closes its side, then reads the answer; no live notifications.
 	RequestResponse bool
-	// UseHTTP11 sends the request over HTTP/1.1 (implies request/response in practice).
+	// UseHTTP11 sends the request over HTTP/1.1, in request/response mode.
 	UseHTTP11         bool
 	AdditionalHeaders map[string]string
 }
@@ -249,9 +249,11 @@ func (v *invocation) abortLocked() {
 
 // markFinishing records that the attempt is about to propose a terminal command: from now on a
 // Start (e.g. the partition resuming a suspension at once) must start a fresh attempt.
-func (v *invocation) markFinishing() {
+func (v *invocation) markFinishing() { v.setFinishing(true) }
+
+func (v *invocation) setFinishing(b bool) {
 	v.inv.mu.Lock()
-	v.finishing = true
+	v.finishing = b
 	v.inv.mu.Unlock()
 }
 

@@ -36,14 +36,17 @@ type env struct {
 func setup(t *testing.T, target command.Target, maxProtocol int, cfg invoker.Config, script func(n int, c *sdkConn)) *env {
 	t.Helper()
 	d := &fakeDeployment{t: t, script: script}
-	uri := serveH2C(t, d) + "/prefix/"
-	return setupWith(t, target, maxProtocol, cfg, d, uri, transport.NewClient(transport.Config{}))
+	return setupWith(t, target, cfg, d, deployment(serveH2C(t, d)+"/prefix/", maxProtocol), transport.NewClient(transport.Config{}))
 }
 
-func setupWith(t *testing.T, target command.Target, maxProtocol int, cfg invoker.Config, d *fakeDeployment, uri string, client *http.Client) *env {
+func deployment(uri string, maxProtocol int) invoker.Deployment {
+	return invoker.Deployment{URI: uri, MinProtocol: 5, MaxProtocol: maxProtocol, AdditionalHeaders: map[string]string{"x-extra": "1"}}
+}
+
+func setupWith(t *testing.T, target command.Target, cfg invoker.Config, d *fakeDeployment, dep invoker.Deployment, client *http.Client) *env {
 	p := newFakePartition(t, target, "input")
 	res := &fakeResolver{
-		deployment: invoker.Deployment{URI: uri, MinProtocol: 5, MaxProtocol: maxProtocol, AdditionalHeaders: map[string]string{"x-extra": "1"}},
+		deployment: dep,
 		calls:      map[string]command.CallResolution{"Other/run": {ServiceType: command.Service}},
 	}
 	if cfg.Retry.InitialInterval == 0 {
@@ -55,9 +58,7 @@ func setupWith(t *testing.T, target command.Target, maxProtocol int, cfg invoker
 	}
 	inv := invoker.New(cfg, res, client)
 	p.inv.Store(inv)
-	if d != nil {
-		t.Cleanup(d.running.Wait)
-	}
+	t.Cleanup(d.running.Wait)
 	t.Cleanup(inv.Close)
 	return &env{t: t, p: p, d: d, inv: inv}
 }
@@ -262,7 +263,7 @@ func TestUnsupportedMediaTypeRetried(t *testing.T) {
 		c.send(output("ok"))
 		c.send(&pb.EndMessage{})
 	}
-	e := setupWith(t, greeter, 7, invoker.Config{}, d, serveH2C(t, d), transport.NewClient(transport.Config{}))
+	e := setupWith(t, greeter, invoker.Config{}, d, deployment(serveH2C(t, d), 7), transport.NewClient(transport.Config{}))
 	e.inv.Start(e.p, e.p.id)
 	e.p.waitFor(command.KindEnd)
 	if got := d.attempts.Load(); got != 3 {
@@ -458,6 +459,22 @@ func TestRequestResponse(t *testing.T) {
 	e.p.waitFor(command.KindEnd)
 }
 
+func TestHTTP11RequestResponse(t *testing.T) {
+	d := &fakeDeployment{t: t, script: func(n int, c *sdkConn) {
+		if c.req.ProtoMajor != 1 {
+			t.Errorf("deployment saw %s, want HTTP/1.1", c.req.Proto)
+		}
+		c.expectEOF()
+		c.send(output("ok"))
+		c.send(&pb.EndMessage{})
+	}}
+	dep := deployment(serveH2C(t, d), 6)
+	dep.UseHTTP11 = true
+	e := setupWith(t, greeter, invoker.Config{}, d, dep, transport.NewClient(transport.Config{}))
+	e.inv.Start(e.p, e.p.id)
+	e.p.waitFor(command.KindEnd)
+}
+
 // Close stops live attempts and returns only when every goroutine has finished; nothing is
 // proposed afterwards.
 func TestCloseWaits(t *testing.T) {
@@ -525,7 +542,7 @@ func TestInProcess(t *testing.T) {
 	reg := transport.NewInProcess()
 	t.Cleanup(func() { reg.Close() })
 	reg.Register("sdk", d)
-	e := setupWith(t, greeter, 7, invoker.Config{}, d, "inproc://sdk/", transport.NewClient(transport.Config{InProcess: reg}))
+	e := setupWith(t, greeter, invoker.Config{}, d, deployment("inproc://sdk/", 7), transport.NewClient(transport.Config{InProcess: reg}))
 	e.inv.Start(e.p, e.p.id)
 	e.p.waitFor(command.KindEnd)
 	if got := entryTypes(e.p.journal()); len(got) != 4 {

@@ -16,6 +16,7 @@ func (v *invocation) run() {
 	var failures int
 	var sinceStored uint32 // retry_count_since_last_stored_entry for the next StartMessage
 	for {
+		v.setFinishing(false) // a terminal proposal of an earlier attempt failed: live again
 		a := newAttempt(v, failures+1, sinceStored)
 		f := a.run()
 		if f == nil {
