@@ -19,14 +19,15 @@ const (
 	MaxResponseSize = 16 << 20
 )
 
-// NormalizeURI checks that uri is an absolute http(s) URI with a host and returns it with a
+// NormalizeURI checks that uri is an absolute http(s) URI (or inproc://, an SDK endpoint served
+// inside the server process) with a host and returns it with a
 // trailing "/" (the form deployments are stored and compared in). Errors wrap ErrBadURI.
 func NormalizeURI(uri string) (string, error) {
 	u, err := url.Parse(uri)
 	if err != nil {
 		return "", fmt.Errorf("%w %q: %v", ErrBadURI, uri, err)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+	if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "inproc" || u.Host == "" {
 		return "", fmt.Errorf("%w: the provided uri %q is not absolute, only absolute http(s) URIs can be used", ErrBadURI, uri)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {

@@ -1,0 +1,241 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
+
+	"github.com/resolute-run/resolute/actors/partition"
+	"github.com/resolute-run/resolute/runtime/discovery"
+	"github.com/resolute-run/resolute/runtime/ingress"
+	"github.com/resolute-run/resolute/runtime/invoker"
+	"github.com/resolute-run/resolute/runtime/raftlog"
+	"github.com/resolute-run/resolute/runtime/registry"
+	"github.com/resolute-run/resolute/runtime/transport"
+)
+
+// MetadataShardID is the Raft shard holding the registry.
+const MetadataShardID = 1
+
+// Config configures a node.
+type Config struct {
+	// DataDir holds the Raft log and every pebble database.
+	DataDir string
+	// IngressAddr and AdminAddr are the listen addresses ("127.0.0.1:0" picks a free port).
+	IngressAddr string
+	AdminAddr   string
+	// Partitions is the number of partitions; fixed when the data directory is created.
+	Partitions int
+	// RaftAddress is empty for a single node (no Raft port is opened).
+	RaftAddress string
+	// LogDB selects dragonboat's memory budget.
+	LogDB raftlog.LogDBSize
+	// MaxBodySize bounds ingress request bodies (bytes).
+	MaxBodySize int64
+	// Invoker tunes retries, timeouts and the protocol version limit.
+	Invoker invoker.Config
+}
+
+// Server is a running node.
+type Server struct {
+	cfg      Config
+	host     *raftlog.Host
+	metaDB   *pebble.DB
+	registry *registry.Registry
+	node     *partition.Node
+	invoker  *invoker.Invoker
+	inproc   *transport.InProcess
+	client   *http.Client
+
+	ingressLn, adminLn net.Listener
+	ingressSrv         *http.Server
+	adminSrv           *http.Server
+	wg                 sync.WaitGroup
+	closeOnce          sync.Once
+}
+
+// Start opens (or creates) the data directory and starts serving.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Partitions == 0 {
+		cfg.Partitions = 8
+	}
+	if err := checkPartitionCount(cfg.DataDir, cfg.Partitions); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, inproc: transport.NewInProcess()}
+	s.client = transport.NewClient(transport.Config{InProcess: s.inproc})
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	var node atomic.Pointer[partition.Node]
+	host, err := raftlog.NewHost(raftlog.Config{
+		Dir:         filepath.Join(cfg.DataDir, "raft"),
+		RaftAddress: cfg.RaftAddress,
+		LogDB:       cfg.LogDB,
+		OnLeaderChange: func(shard uint64, isLeader bool) {
+			if n := node.Load(); n != nil {
+				n.OnLeaderChange(shard, isLeader)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.host = host
+	if s.metaDB, err = raftlog.OpenDB(filepath.Join(cfg.DataDir, "metadata")); err != nil {
+		return nil, err
+	}
+	if s.registry, err = registry.New(s.metaDB); err != nil {
+		return nil, fmt.Errorf("server: open registry: %w", err)
+	}
+	if err := host.StartShard(MetadataShardID, s.metaDB, s.registry); err != nil {
+		return nil, err
+	}
+	if err := host.WaitLeader(ctx, MetadataShardID); err != nil {
+		return nil, err
+	}
+	s.invoker = invoker.New(cfg.Invoker, resolver{s.registry}, s.client)
+	n, err := partition.NewNode(partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker})
+	if err != nil {
+		return nil, err
+	}
+	s.node = n
+	node.Store(n)
+	if err := n.Start(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+// checkPartitionCount refuses to reopen a data directory with a different partition count:
+// invocations would be routed to partitions that do not hold them.
+func checkPartitionCount(dir string, n int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("server: create data dir: %w", err)
+	}
+	path := filepath.Join(dir, "partitions.count")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return os.WriteFile(path, []byte(fmt.Sprint(n)), 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("server: read %s: %w", path, err)
+	}
+	var stored int
+	if _, err := fmt.Sscan(string(data), &stored); err != nil {
+		return fmt.Errorf("server: bad %s: %w", path, err)
+	}
+	if stored != n {
+		return fmt.Errorf("server: data dir %s was created with %d partitions, not %d", dir, stored, n)
+	}
+	return nil
+}
+
+func (s *Server) listen() error {
+	var err error
+	if s.ingressLn, err = net.Listen("tcp", s.cfg.IngressAddr); err != nil {
+		return fmt.Errorf("server: ingress listen on %s: %w", s.cfg.IngressAddr, err)
+	}
+	if s.adminLn, err = net.Listen("tcp", s.cfg.AdminAddr); err != nil {
+		return fmt.Errorf("server: admin listen on %s: %w", s.cfg.AdminAddr, err)
+	}
+	ing := ingress.New(ingress.Config{MaxBodySize: s.cfg.MaxBodySize}, s.registry, s.node.Router())
+	s.ingressSrv = &http.Server{Handler: h2c.NewHandler(ing, &http2.Server{}), ReadHeaderTimeout: 10 * time.Second}
+	s.adminSrv = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	s.serve(s.ingressSrv, s.ingressLn)
+	s.serve(s.adminSrv, s.adminLn)
+	return nil
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("http server stopped", "addr", ln.Addr(), "err", err)
+		}
+	}()
+}
+
+// IngressURL is the base URL of the ingress API.
+func (s *Server) IngressURL() string { return "http://" + s.ingressLn.Addr().String() }
+
+// AdminURL is the base URL of the admin API.
+func (s *Server) AdminURL() string { return "http://" + s.adminLn.Addr().String() }
+
+// Registry is the node's registry view.
+func (s *Server) Registry() *registry.Registry { return s.registry }
+
+// Node is the node's partitions.
+func (s *Server) Node() *partition.Node { return s.node }
+
+// Register runs discovery against uri and registers the deployment's services.
+func (s *Server) Register(ctx context.Context, uri string, force bool) (registry.RegisterResult, error) {
+	m, err := discovery.Discover(ctx, s.client, uri, nil)
+	if err != nil {
+		return registry.RegisterResult{}, err
+	}
+	return s.registryClient().Register(ctx, registry.RegisterRequest{URI: uri, Force: force, Manifest: m})
+}
+
+func (s *Server) registryClient() registry.Client {
+	return registry.Client{Propose: func(ctx context.Context, data []byte) ([]byte, error) {
+		return s.host.Propose(ctx, MetadataShardID, data)
+	}}
+}
+
+// RegisterInProcess serves h (an SDK endpoint) inside this process as inproc://name/ and
+// registers it.
+func (s *Server) RegisterInProcess(ctx context.Context, name string, h http.Handler) error {
+	s.inproc.Register(name, h)
+	if _, err := s.Register(ctx, transport.SchemeInProcess+"://"+name+"/", true); err != nil {
+		return fmt.Errorf("server: register in-process deployment %s: %w", name, err)
+	}
+	return nil
+}
+
+// Close stops serving and releases everything, in reverse start order.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, srv := range []*http.Server{s.ingressSrv, s.adminSrv} {
+			if srv != nil {
+				srv.Shutdown(ctx)
+			}
+		}
+		s.wg.Wait()
+		if s.invoker != nil {
+			s.invoker.Close()
+		}
+		if s.host != nil {
+			s.host.Close()
+		}
+		if s.node != nil {
+			s.node.Close()
+		}
+		if s.metaDB != nil {
+			s.metaDB.Close()
+		}
+		s.inproc.Close()
+	})
+}
