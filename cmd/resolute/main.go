@@ -1,0 +1,161 @@
+// Command resolute runs the Resolute server.
+//
+//	resolute server [--data-dir DIR] [--ingress-addr HOST:PORT] [--admin-addr HOST:PORT]
+//	resolute dev    (the server plus the example services, registered in-process)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/resolute-run/resolute/examples/greeter"
+	"github.com/resolute-run/resolute/runtime/invoker"
+	"github.com/resolute-run/resolute/runtime/raftlog"
+	"github.com/resolute-run/resolute/runtime/server"
+)
+
+func main() {
+	if err := rootCommand().Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+
+type serverFlags struct {
+	dataDir, ingressAddr, adminAddr, raftAddr, logDB, logLevel string
+	partitions                                                  int
+	maxBody                                                     int64
+	retryInitial, retryMax, inactivity                          time.Duration
+	retryMaxAttempts                                            int
+	maxProtocol                                                 int
+}
+
+func (f *serverFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.dataDir, "data-dir", "./resolute-data", "directory for the Raft log and all state")
+	fl.StringVar(&f.ingressAddr, "ingress-addr", "127.0.0.1:8080", "ingress HTTP listen address")
+	fl.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9070", "admin HTTP listen address")
+	fl.StringVar(&f.raftAddr, "raft-addr", "", "Raft address (empty: single node, no Raft port)")
+	fl.IntVar(&f.partitions, "partitions", 8, "number of partitions (fixed when the data directory is created)")
+	fl.StringVar(&f.logDB, "logdb-size", "tiny", "Raft log memory budget: tiny (256 MiB), small (1 GiB), medium (4 GiB)")
+	fl.Int64Var(&f.maxBody, "max-body-size", 10<<20, "largest accepted ingress request body, in bytes")
+	fl.DurationVar(&f.retryInitial, "retry-initial-interval", 100*time.Millisecond, "first retry delay of a failed attempt")
+	fl.DurationVar(&f.retryMax, "retry-max-interval", 10*time.Second, "largest retry delay")
+	fl.IntVar(&f.retryMaxAttempts, "retry-max-attempts", 0, "attempts before an invocation fails (0: unlimited)")
+	fl.DurationVar(&f.inactivity, "inactivity-timeout", time.Minute, "close an idle invocation stream so the deployment suspends")
+	fl.IntVar(&f.maxProtocol, "max-protocol-version", 7, "highest service protocol version to speak (5-7)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func (f *serverFlags) config() (server.Config, error) {
+	if f.maxProtocol < 5 || f.maxProtocol > 7 {
+		return server.Config{}, fmt.Errorf("--max-protocol-version %d: must be 5, 6 or 7", f.maxProtocol)
+	}
+	size := raftlog.LogDBSize(f.logDB)
+	switch size {
+	case raftlog.LogDBTiny, raftlog.LogDBSmall, raftlog.LogDBMedium:
+	default:
+		return server.Config{}, fmt.Errorf("--logdb-size %q: must be tiny, small or medium", f.logDB)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return server.Config{}, fmt.Errorf("--log-level: %w", err)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	return server.Config{
+		DataDir:     f.dataDir,
+		IngressAddr: f.ingressAddr,
+		AdminAddr:   f.adminAddr,
+		RaftAddress: f.raftAddr,
+		Partitions:  f.partitions,
+		LogDB:       size,
+		MaxBodySize: f.maxBody,
+		Invoker: invoker.Config{
+			Retry:             invoker.RetryPolicy{InitialInterval: f.retryInitial, Factor: 2, MaxInterval: f.retryMax, MaxAttempts: f.retryMaxAttempts},
+			InactivityTimeout: f.inactivity,
+			MaxProtocol:       protocolVersion(f.maxProtocol),
+		},
+	}, nil
+}
+
+func rootCommand() *cobra.Command {
+	root := &cobra.Command{Use: "resolute", Short: "Resolute: durable execution for ordinary handlers", SilenceUsage: true}
+	var sf serverFlags
+	serverCmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the server until SIGTERM or SIGINT",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := sf.config()
+			if err != nil {
+				return err
+			}
+			return run(cmd.Context(), cfg, false)
+		},
+	}
+	sf.register(serverCmd)
+	var df serverFlags
+	devCmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the server with the example services registered in-process",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := df.config()
+			if err != nil {
+				return err
+			}
+			return run(cmd.Context(), cfg, true)
+		},
+	}
+	df.register(devCmd)
+	root.AddCommand(serverCmd, devCmd)
+	return root
+}
+
+func run(parent context.Context, cfg server.Config, examples bool) error {
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	s, err := server.Start(startCtx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if examples {
+		if err := s.RegisterInProcess(startCtx, "greeter", greeter.Endpoint()); err != nil {
+			return err
+		}
+		printExamples(s)
+	}
+	slog.Info("resolute serving", "ingress", s.IngressURL(), "admin", s.AdminURL(), "data-dir", cfg.DataDir, "partitions", cfg.Partitions)
+	<-ctx.Done()
+	slog.Info("shutting down")
+	if errors.Is(context.Cause(ctx), context.Canceled) {
+		return nil
+	}
+	return nil
+}
+
+func printExamples(s *server.Server) {
+	in := s.IngressURL()
+	fmt.Printf(`Resolute dev server: ingress %s, admin %s
+Example services (examples/greeter), registered in-process. Try:
+
+  curl -X POST %s/Greeter/alice/greet -H 'content-type: application/json' -d '"Hello"'
+  curl -X POST %s/Greeter/alice/count
+  curl -X POST %s/Welcome/welcome -H 'content-type: application/json' -d '"bob"'
+  curl -X POST %s/Greeter/alice/greet/send -H 'content-type: application/json' -d '"Hi"'
+  curl -X POST %s/Greeter/carol/greet -H 'idempotency-key: order-1' -H 'content-type: application/json' -d '"Hello"'
+  curl %s/services
+
+`, in, s.AdminURL(), in, in, in, in, in, s.AdminURL())
+}
