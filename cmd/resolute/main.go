@@ -30,11 +30,11 @@ func main() {
 
 type serverFlags struct {
 	dataDir, ingressAddr, adminAddr, raftAddr, logDB, logLevel string
-	partitions                                                  int
-	maxBody                                                     int64
-	retryInitial, retryMax, inactivity                          time.Duration
-	retryMaxAttempts                                            int
-	maxProtocol                                                 int
+	partitions                                                 int
+	maxBody                                                    int64
+	retryInitial, retryMax, inactivity                         time.Duration
+	retryMaxAttempts                                           int
+	maxProtocol                                                int
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
