@@ -1,0 +1,25 @@
+// Package ingress is the HTTP API clients call handlers through (the ingress port, 8080 by
+// default), compatible with the official Restate server:
+//
+//	POST|GET /{service}/{handler}[/send]             call (200 + output) or one-way send (202)
+//	POST|GET /{object-or-workflow}/{key}/{handler}[/send]
+//	GET      /restate/health                          200 {"services":[…]}
+//
+// A request is resolved against the registry's read view (service and handler types, input and
+// output rules), validated (method, path, body size, input rules, JSON syntax for JSON inputs),
+// turned into a command.Invocation and handed to a Dispatcher, which the partition router
+// implements. Errors are Restate-shaped: {"code":…,"message":"…","source":"ingress"|"invocation"}
+// with the header x-restate-error-source.
+//
+// Invocation ids: with an idempotency-key header the id is ids.Idempotent(target, keyed, key), so
+// a retried request lands on the same invocation and the partition deduplicates it; a workflow's
+// WORKFLOW handler gets the id ids.Idempotent(target, true, "") (one run per workflow key; empty
+// idempotency keys are rejected, so the two never collide); Virtual Object calls get a random
+// UUID in the key's partition; plain service calls a random partition key and UUID
+// (crypto/rand, at the edge: the state machine never draws randomness).
+//
+// Handler is safe for concurrent use; it keeps no state between requests.
+//
+// Not yet here (later issues): delayed sends (?delay= on /send answers 400), attach/output,
+// awakeables, /restate/call|send, /restate/invocation, /restate/workflow (these answer 501).
+package ingress

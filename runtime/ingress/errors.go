@@ -1,0 +1,80 @@
+package ingress
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Error sources, as in the x-restate-error-source header and the "source" field.
+const (
+	sourceIngress    = "ingress"
+	sourceInvocation = "invocation"
+)
+
+// Restate's ingress error messages.
+const (
+	msgBadServicePath    = "bad path, expected either /:service-name/:handler or /:object-name/:object-key/:handler"
+	msgUnsupportedDelay  = "cannot use the delay query parameter with calls. The delay is supported only with sends"
+	msgDelayedSend       = "delayed send not supported yet"
+	msgWorkflowIdemKey   = "cannot use the idempotency key with workflow handlers. The handler invocation will already be idempotent by the workflow key itself."
+	msgPrivateService    = "the invoked service is not public"
+	msgMethodNotAllowed  = "method not allowed"
+	msgNotFound          = "not found"
+	msgNotImplementedYet = "not implemented yet"
+)
+
+// httpError is an error answered with Restate's JSON error shape.
+type httpError struct {
+	status  int
+	code    int // the "code" field; status unless the failure code is not an HTTP status
+	message string
+	source  string
+	header  http.Header // extra response headers (Allow)
+}
+
+func (e *httpError) Error() string { return e.message }
+
+func ingressError(status int, msg string) *httpError {
+	return &httpError{status: status, code: status, message: msg, source: sourceIngress}
+}
+
+func serviceNotFound(svc string) *httpError {
+	return ingressError(http.StatusNotFound, "service '"+svc+"' not found, make sure to register the service before calling it.")
+}
+
+func handlerNotFound(svc, h string) *httpError {
+	return ingressError(http.StatusNotFound, "the service '"+svc+"' exists, but the handler '"+h+"' was not found, check that the handler exists in the latest registered service version.")
+}
+
+func badPath(path string) *httpError {
+	return ingressError(http.StatusBadRequest, "bad path: "+path)
+}
+
+// invocationError maps a failure code to the response status as the official server does: the
+// code itself when it is in 100..999, else 500.
+func invocationError(code uint16, msg string) *httpError {
+	status := int(code)
+	if status < 100 || status > 999 {
+		status = http.StatusInternalServerError
+	}
+	return &httpError{status: status, code: int(code), message: msg, source: sourceInvocation}
+}
+
+type errorBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Source  string `json:"source"`
+}
+
+func writeError(w http.ResponseWriter, e *httpError) {
+	for k, v := range e.header {
+		w.Header()[k] = v
+	}
+	body, _ := json.Marshal(errorBody{Code: e.code, Message: e.message, Source: e.source})
+	w.Header().Set("x-restate-error-source", e.source)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.status)
+	_, _ = w.Write(body)
+}

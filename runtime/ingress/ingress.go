@@ -1,0 +1,382 @@
+package ingress
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/registry"
+)
+
+// Dispatcher submits invocations to their partitions; the partition router implements it.
+type Dispatcher interface {
+	// Send proposes the invocation to its partition and returns once it is durably in the log.
+	// previously=true when an invocation with this id already existed (idempotency).
+	Send(ctx context.Context, inv command.Invocation) (previously bool, err error)
+	// Call proposes the invocation (or attaches to the existing one with the same id) and waits
+	// for its result.
+	Call(ctx context.Context, inv command.Invocation) (command.Result, error)
+}
+
+// Services is the registry read view the ingress resolves targets with (*registry.Registry).
+type Services interface {
+	Service(name string) (registry.Service, bool)
+	Services() []registry.Service
+}
+
+// DefaultMaxBodySize is the default request body limit.
+const DefaultMaxBodySize = 10 << 20
+
+// DefaultIdempotencyRetention is how long a completed idempotent invocation is kept by default;
+// it is announced in the idempotency-expires header.
+const DefaultIdempotencyRetention = 24 * time.Hour
+
+// Config tunes the ingress. The zero value is usable.
+type Config struct {
+	// MaxBodySize is the largest accepted request body in bytes (DefaultMaxBodySize if 0).
+	MaxBodySize int64
+	// IdempotencyRetention is used when the service does not set one (DefaultIdempotencyRetention if 0).
+	IdempotencyRetention time.Duration
+	// Now is the clock for idempotency-expires (time.Now if nil).
+	Now func() time.Time
+	// Rand is the entropy for invocation ids (crypto/rand if nil).
+	Rand io.Reader
+}
+
+// Handler serves the ingress API.
+type Handler struct {
+	cfg        Config
+	services   Services
+	dispatcher Dispatcher
+}
+
+// New returns the ingress handler.
+func New(cfg Config, services Services, d Dispatcher) *Handler {
+	if cfg.MaxBodySize <= 0 {
+		cfg.MaxBodySize = DefaultMaxBodySize
+	}
+	if cfg.IdempotencyRetention <= 0 {
+		cfg.IdempotencyRetention = DefaultIdempotencyRetention
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	return &Handler{cfg: cfg, services: services, dispatcher: d}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h.serve(w, r); err != nil {
+		writeError(w, err)
+	}
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) *httpError {
+	rt, herr := parsePath(r.URL.EscapedPath(), func(name string) (command.ServiceType, bool) {
+		s, ok := h.services.Service(name)
+		return s.Type, ok
+	})
+	if herr != nil {
+		return herr
+	}
+	switch rt.kind {
+	case routeHealth:
+		return h.health(w)
+	case routeLater:
+		return ingressError(http.StatusNotImplemented, msgNotImplementedYet)
+	}
+	return h.invoke(w, r, rt)
+}
+
+func (h *Handler) health(w http.ResponseWriter) *httpError {
+	names := []string{}
+	for _, s := range h.services.Services() {
+		names = append(names, s.Name)
+	}
+	writeJSON(w, http.StatusOK, map[string][]string{"services": names})
+	return nil
+}
+
+// target is a resolved invocation target with the rules that apply to it.
+type target struct {
+	cmd     command.Target
+	service registry.Service
+	handler registry.Handler
+}
+
+func (h *Handler) resolve(rt route) (target, *httpError) {
+	svc, ok := h.services.Service(rt.service)
+	if !ok {
+		return target{}, serviceNotFound(rt.service)
+	}
+	hd, ok := svc.Handler(rt.handler)
+	if !ok {
+		return target{}, handlerNotFound(rt.service, rt.handler)
+	}
+	if svc.Options.IngressPrivate || hd.Options.IngressPrivate {
+		return target{}, ingressError(http.StatusBadRequest, msgPrivateService)
+	}
+	return target{
+		cmd:     command.Target{Service: svc.Name, Handler: hd.Name, Key: rt.key, ServiceType: svc.Type, HandlerType: hd.Type},
+		service: svc, handler: hd,
+	}, nil
+}
+
+func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, rt route) *httpError {
+	t, herr := h.resolve(rt)
+	if herr != nil {
+		return herr
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		e := ingressError(http.StatusMethodNotAllowed, msgMethodNotAllowed)
+		e.header = http.Header{"Allow": {"GET, POST"}}
+		return e
+	}
+	idemKey, herr := idempotencyKey(r.Header, t.cmd)
+	if herr != nil {
+		return herr
+	}
+	body, herr := h.readBody(r)
+	if herr != nil {
+		return herr
+	}
+	if herr := validateInput(t.handler.Input, r.Header.Get("Content-Type"), body); herr != nil {
+		return herr
+	}
+	if herr := checkDelay(r.URL.RawQuery, rt.send); herr != nil {
+		return herr
+	}
+	headers, herr := forwardHeaders(r.URL.RequestURI(), r.Header)
+	if herr != nil {
+		return herr
+	}
+	id, err := h.invocationID(t.cmd, idemKey)
+	if err != nil {
+		return ingressError(http.StatusInternalServerError, err.Error())
+	}
+	inv := command.Invocation{ID: id, Target: t.cmd, Input: body, Headers: headers, IdempotencyKey: idemKey}
+	if rt.send {
+		return h.send(r.Context(), w, inv)
+	}
+	return h.call(r.Context(), w, inv, t)
+}
+
+func idempotencyKey(hdr http.Header, t command.Target) (string, *httpError) {
+	vals := hdr.Values("Idempotency-Key")
+	if len(vals) == 0 {
+		return "", nil
+	}
+	if len(vals) > 1 || strings.TrimSpace(vals[0]) == "" {
+		return "", ingressError(http.StatusBadRequest, "bad header idempotency-key: expected exactly one non-empty value")
+	}
+	if t.ServiceType == command.Workflow && t.HandlerType == command.WorkflowHandler {
+		return "", ingressError(http.StatusBadRequest, msgWorkflowIdemKey)
+	}
+	return vals[0], nil
+}
+
+// readBody reads at most MaxBodySize+1 bytes, so an oversized body is detected without reading
+// it all.
+func (h *Handler) readBody(r *http.Request) ([]byte, *httpError) {
+	limit := h.cfg.MaxBodySize
+	tooLarge := ingressError(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: the limit is %d bytes", limit))
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, ingressError(http.StatusBadRequest, "cannot read body: "+err.Error())
+	}
+	if int64(len(body)) > limit {
+		return nil, tooLarge
+	}
+	return body, nil
+}
+
+// validateInput applies the handler's input rules, then (unlike the official server) checks the
+// JSON syntax of JSON bodies, so a malformed body fails here rather than in the deployment.
+func validateInput(in registry.Input, contentType string, body []byte) *httpError {
+	if err := in.Validate(contentType, body); err != nil {
+		return ingressError(http.StatusBadRequest, "input validation error: "+err.Error())
+	}
+	if len(body) == 0 || !isJSON(contentType) {
+		return nil
+	}
+	var v json.RawMessage
+	if err := json.Unmarshal(body, &v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return ingressError(http.StatusBadRequest, fmt.Sprintf("input validation error: invalid JSON body at offset %d: %v", se.Offset, err))
+		}
+		return ingressError(http.StatusBadRequest, "input validation error: invalid JSON body: "+err.Error())
+	}
+	return nil
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+func checkDelay(rawQuery string, send bool) *httpError {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return ingressError(http.StatusBadRequest, "bad query string: "+err.Error())
+	}
+	for k := range q {
+		if !strings.EqualFold(k, "delay") {
+			continue
+		}
+		if !send {
+			return ingressError(http.StatusBadRequest, msgUnsupportedDelay)
+		}
+		// TODO(delayed sends): parse the duration and set Invocation.ExecutionTime when durable
+		// timers land; until then a delayed send is refused rather than run early.
+		return ingressError(http.StatusBadRequest, msgDelayedSend)
+	}
+	return nil
+}
+
+// dropped are the request headers not forwarded to the handler.
+var dropped = map[string]bool{"connection": true, "host": true, "idempotency-key": true, "idempotency-expires": true}
+
+// forwardHeaders builds the handler's input headers: x-restate-ingress-path (path and query)
+// first, then the client's headers minus connection, host and the idempotency headers, with
+// lower-case names sorted by name (Go's header map has no order) and values in arrival order.
+func forwardHeaders(pathAndQuery string, hdr http.Header) ([]command.Header, *httpError) {
+	out := make([]command.Header, 0, 1+len(hdr))
+	out = append(out, command.Header{Key: "x-restate-ingress-path", Value: pathAndQuery})
+	names := make([]string, 0, len(hdr))
+	for k := range hdr {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		lk := strings.ToLower(k)
+		if dropped[lk] {
+			continue
+		}
+		for _, v := range hdr[k] {
+			if !validHeaderValue(v) {
+				return nil, ingressError(http.StatusBadRequest, "bad header "+lk+": invalid characters")
+			}
+			out = append(out, command.Header{Key: lk, Value: v})
+		}
+	}
+	return out, nil
+}
+
+// validHeaderValue accepts visible ASCII, space and tab (the http crate's to_str rule).
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c != '\t' && (c < 0x20 || c >= 0x7f) {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *Handler) invocationID(t command.Target, idemKey string) (ids.InvocationID, error) {
+	idt := ids.Target{Service: t.Service, Key: t.Key, Handler: t.Handler}
+	switch {
+	case idemKey != "":
+		return ids.Idempotent(idt, t.Keyed(), idemKey), nil
+	case t.ServiceType == command.Workflow && t.HandlerType == command.WorkflowHandler:
+		return ids.Idempotent(idt, true, ""), nil
+	}
+	var e [24]byte
+	if _, err := io.ReadFull(h.cfg.Rand, e[:]); err != nil {
+		return ids.InvocationID{}, fmt.Errorf("invocation id entropy: %w", err)
+	}
+	pk := ids.PartitionKey(binary.BigEndian.Uint64(e[16:]))
+	if t.Keyed() {
+		pk = ids.KeyedPartitionKey(t.Service, t.Key)
+	}
+	return ids.NewInvocationID(pk, [16]byte(e[:16])), nil
+}
+
+type sendResponse struct {
+	InvocationID string `json:"invocationId"`
+	Status       string `json:"status"`
+}
+
+func (h *Handler) send(ctx context.Context, w http.ResponseWriter, inv command.Invocation) *httpError {
+	previously, err := h.dispatcher.Send(ctx, inv)
+	if err != nil {
+		return dispatchError(err)
+	}
+	status := "Accepted"
+	if previously {
+		status = "PreviouslyAccepted"
+	}
+	w.Header().Set("x-restate-id", inv.ID.String())
+	writeJSON(w, http.StatusAccepted, sendResponse{InvocationID: inv.ID.String(), Status: status})
+	return nil
+}
+
+func (h *Handler) call(ctx context.Context, w http.ResponseWriter, inv command.Invocation, t target) *httpError {
+	res, err := h.dispatcher.Call(ctx, inv)
+	if err != nil {
+		return dispatchError(err)
+	}
+	w.Header().Set("x-restate-id", inv.ID.String())
+	if inv.IdempotencyKey != "" {
+		w.Header().Set("idempotency-expires", h.cfg.Now().Add(h.retention(t)).UTC().Format(time.RFC3339))
+	}
+	if res.Failure != nil {
+		return invocationError(res.Failure.Code, res.Failure.Message)
+	}
+	if ct := t.handler.Output.ContentTypeFor(len(res.Value) == 0); ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(res.Value)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(res.Value)
+	return nil
+}
+
+// retention is the idempotency retention of the target: handler, then service, then default.
+func (h *Handler) retention(t target) time.Duration {
+	for _, ms := range []*int64{t.handler.Options.IdempotencyRetention, t.service.Options.IdempotencyRetention} {
+		if ms != nil {
+			return time.Duration(*ms) * time.Millisecond
+		}
+	}
+	return h.cfg.IdempotencyRetention
+}
+
+func dispatchError(err error) *httpError {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return ingressError(http.StatusServiceUnavailable, "request aborted before the invocation was answered: "+err.Error()+
+			". If the request has an 'idempotency-key', it can be safely retried, otherwise submitting it again may result in executing the invocation twice.")
+	}
+	return ingressError(http.StatusServiceUnavailable, "internal routing error: "+err.Error()+
+		". If the request has an 'idempotency-key', it can be safely retried, otherwise submitting it again may result in executing the invocation twice.")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
