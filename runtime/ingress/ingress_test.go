@@ -279,8 +279,8 @@ func TestCallOutputContentType(t *testing.T) {
 	h := newHandler(t, d)
 	for _, tt := range []struct{ path, ct, body, want string }{
 		{"/Blob/put", "application/octet-stream", "x", "application/octet-stream"}, // set even if empty
-		{"/Counter/k/get", "", "", "application/json"},                            // default output
-		{"/Greeter/noop", "", "", ""},                                             // no output content type
+		{"/Counter/k/get", "", "", "application/json"},                             // default output
+		{"/Greeter/noop", "", "", ""},                                              // no output content type
 	} {
 		req := httptest.NewRequest("POST", tt.path, strings.NewReader(tt.body))
 		if tt.ct != "" {
