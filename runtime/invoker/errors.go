@@ -23,9 +23,6 @@ var (
 	ErrAbortTimeout = errors.New("invoker: abort timeout")
 	// ErrUnknownTarget: a Call or OneWayCall names a service or handler the resolver does not know.
 	ErrUnknownTarget = errors.New("invoker: unknown call target")
-	// ErrCommandPrecondition: a command the target may not issue (state for services, promise
-	// operations outside workflows, state writes from shared handlers).
-	ErrCommandPrecondition = errors.New("invoker: command not allowed for this handler")
 	// ErrAborted: the attempt was stopped by Abort, AbortAll or Close.
 	ErrAborted = errors.New("invoker: aborted")
 )

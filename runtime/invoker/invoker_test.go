@@ -365,7 +365,7 @@ func TestProtocolViolationRetried(t *testing.T) {
 			return
 		}
 		if n == 2 {
-			c.send(&pb.SetStateCommandMessage{Key: []byte("k")}) // state from a service
+			c.send(&pb.CommandAckMessage{CommandIndex: 1}) // a runtime-only message from the SDK
 			return
 		}
 		if n == 3 {

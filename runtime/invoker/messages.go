@@ -68,9 +68,8 @@ func (a *attempt) handleCommand(f protocol.Frame) *failure {
 	if !f.Type.Known() {
 		return protocolViolation("deployment sent unknown command type %s", f.Type)
 	}
-	if err := checkPrecondition(a.target, f.Type); err != nil {
-		return failed(fmt.Errorf("command %d (%s): %w", a.nextCommand, f.Type, err))
-	}
+	// Whether the target may issue this command (state from a service, …) is decided by the
+	// partition state machine, which fails the invocation terminally: retrying cannot help.
 	ae := &command.AppendEntry{
 		ID:           a.v.id,
 		CommandIndex: a.nextCommand,
@@ -106,28 +105,6 @@ func (a *attempt) resolveCall(f protocol.Frame) (command.CallResolution, error) 
 		return command.CallResolution{}, fmt.Errorf("%w %s/%s: %v", ErrUnknownTarget, service, handler, err)
 	}
 	return res, nil
-}
-
-// checkPrecondition rejects commands the target may not issue, as the official invoker does:
-// state access needs a keyed target, state writes an exclusive (or workflow) handler, and
-// promise operations a workflow.
-func checkPrecondition(t command.Target, typ protocol.MessageType) error {
-	switch typ {
-	case protocol.GetLazyStateCommandType, protocol.GetLazyStateKeysCommandType,
-		protocol.GetEagerStateCommandType, protocol.GetEagerStateKeysCommandType:
-		if !t.Keyed() {
-			return fmt.Errorf("%w: state access from service %s", ErrCommandPrecondition, t.Service)
-		}
-	case protocol.SetStateCommandType, protocol.ClearStateCommandType, protocol.ClearAllStateCommandType:
-		if !t.Keyed() || t.HandlerType == command.Shared {
-			return fmt.Errorf("%w: state write from %s/%s", ErrCommandPrecondition, t.Service, t.Handler)
-		}
-	case protocol.GetPromiseCommandType, protocol.PeekPromiseCommandType, protocol.CompletePromiseCommandType:
-		if t.ServiceType != command.Workflow {
-			return fmt.Errorf("%w: promise operation outside a workflow (%s)", ErrCommandPrecondition, t.Service)
-		}
-	}
-	return nil
 }
 
 func (a *attempt) handleRunProposal(f protocol.Frame) *failure {
