@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/resolute-run/resolute/tests/testenv"
 )
 
 // TestOfficialSDKs registers services written with the official TypeScript
@@ -20,7 +22,7 @@ func TestOfficialSDKs(t *testing.T) {
 	logDir := t.TempDir()
 
 	// One reservation for every port, so that no two processes get the same one.
-	ports := freePorts(t, 5)
+	ports := testenv.FreePorts(t, 5)
 	tsPort, goPort := ports[0], ports[1]
 	goSvc := startGoService(t, tl, logDir, goPort)
 	tsSvc := startTSService(t, tl, logDir, tsPort)
@@ -28,16 +30,16 @@ func TestOfficialSDKs(t *testing.T) {
 	t.Logf("server under test: %s (ingress %s, admin %s)", srv.kind, srv.ingress, srv.admin)
 
 	for _, svc := range []struct {
-		p    *proc
+		p    *testenv.Proc
 		port int
 	}{{tsSvc, tsPort}, {goSvc, goPort}} {
-		waitReady(t, svc.p.name, serviceReadyTimeout, func() error {
-			return expectStatus(h2cClient, fmt.Sprintf("http://%s/health", addr(svc.port)), 200)
+		testenv.WaitReady(t, svc.p.Name, serviceReadyTimeout, func() error {
+			return testenv.ExpectStatus(testenv.H2CClient, fmt.Sprintf("http://%s/health", testenv.Addr(svc.port)), 200)
 		}, svc.p)
 	}
 
-	registerAndWait(t, srv, fmt.Sprintf("http://%s", addr(tsPort)), []string{"TsCounter", "TsSteps"}, "/TsCounter/probe/get")
-	registerAndWait(t, srv, fmt.Sprintf("http://%s", addr(goPort)), []string{"GoCounter"}, "/GoCounter/probe/get")
+	registerAndWait(t, srv, fmt.Sprintf("http://%s", testenv.Addr(tsPort)), []string{"TsCounter", "TsSteps"}, "/TsCounter/probe/get")
+	registerAndWait(t, srv, fmt.Sprintf("http://%s", testenv.Addr(goPort)), []string{"GoCounter"}, "/GoCounter/probe/get")
 
 	const key = "alice"
 	steps := []struct {
@@ -68,15 +70,15 @@ func TestOfficialSDKs(t *testing.T) {
 	}
 	for _, st := range steps {
 		ok := t.Run(st.name, func(t *testing.T) {
-			r, err := invoke(srv.ingress, st.path, st.body)
+			r, err := testenv.Invoke(srv.ingress, st.path, st.body)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.status != 200 {
+			if r.Status != 200 {
 				t.Fatalf("POST %s %s: %v, want 200", st.path, st.body, r)
 			}
-			assertJSON(t, r.body, st.want)
-			if id := r.header.Get("x-restate-id"); !strings.HasPrefix(id, "inv_") {
+			assertJSON(t, r.Body, st.want)
+			if id := r.Header.Get("x-restate-id"); !strings.HasPrefix(id, "inv_") {
 				t.Errorf("POST %s: x-restate-id %q, want inv_…", st.path, id)
 			}
 		})
@@ -87,18 +89,18 @@ func TestOfficialSDKs(t *testing.T) {
 
 	for _, path := range []string{"/TsCounter/" + key + "/nope", "/GoCounter/" + key + "/nope", "/TsSteps/nope", "/Nope/x"} {
 		t.Run("404 "+path, func(t *testing.T) {
-			r, err := invoke(srv.ingress, path, "")
+			r, err := testenv.Invoke(srv.ingress, path, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.status != 404 {
+			if r.Status != 404 {
 				t.Fatalf("POST %s: %v, want 404", path, r)
 			}
 			var e struct {
 				Code int `json:"code"`
 			}
-			if err := json.Unmarshal(r.body, &e); err != nil || e.Code != 404 {
-				t.Errorf("POST %s: body %s, want a JSON error with code 404", path, r.body)
+			if err := json.Unmarshal(r.Body, &e); err != nil || e.Code != 404 {
+				t.Errorf("POST %s: body %s, want a JSON error with code 404", path, r.Body)
 			}
 		})
 	}
@@ -108,27 +110,27 @@ func TestOfficialSDKs(t *testing.T) {
 // polls probe (a side-effect-free handler) until the ingress routes to it.
 func registerAndWait(t *testing.T, srv *server, uri string, services []string, probe string) {
 	t.Helper()
-	reg, err := register(srv.admin, uri)
+	reg, err := testenv.Register(srv.admin, uri)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := reg.serviceNames(); !slices.Equal(got, services) {
+	if got := reg.ServiceNames(); !slices.Equal(got, services) {
 		t.Fatalf("register %s: services %v, want %v", uri, got, services)
 	}
 	if !strings.HasPrefix(reg.ID, "dp_") {
 		t.Errorf("register %s: id %q, want dp_…", uri, reg.ID)
 	}
-	waitReady(t, "ingress route "+probe, serverReadyTimeout, func() error {
-		r, err := invoke(srv.ingress, probe, "")
+	testenv.WaitReady(t, "ingress route "+probe, serverReadyTimeout, func() error {
+		r, err := testenv.Invoke(srv.ingress, probe, "")
 		if err != nil {
 			return err
 		}
-		if r.status != 200 {
+		if r.Status != 200 {
 			return fmt.Errorf("POST %s: %v", probe, r)
 		}
 		return nil
 	}, srv.proc)
-	t.Logf("registered %s as %s: %v", uri, reg.ID, reg.serviceNames())
+	t.Logf("registered %s as %s: %v", uri, reg.ID, reg.ServiceNames())
 }
 
 // assertJSON compares body with want after a JSON round trip of want, so

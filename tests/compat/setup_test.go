@@ -3,15 +3,14 @@
 package compat
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/resolute-run/resolute/tests/testenv"
 )
 
 const (
@@ -25,22 +24,6 @@ const (
 	tsSDKDir = "compat/ts/node_modules/@restatedev/restate-sdk"
 )
 
-// inCI reports whether missing prerequisites must fail instead of skip.
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// requirePrereq skips the test when ok is false, or fails it under CI=true.
-func requirePrereq(t *testing.T, ok bool, format string, args ...any) {
-	t.Helper()
-	if ok {
-		return
-	}
-	msg := "compat prerequisite missing: " + fmt.Sprintf(format, args...)
-	if inCI() {
-		t.Fatal(msg + " (CI=true: a missing prerequisite is a failure)")
-	}
-	t.Skip(msg)
-}
-
 // tools are the external programs and directories the test needs.
 type tools struct {
 	root   string // main module root
@@ -50,40 +33,17 @@ type tools struct {
 
 func findTools(t *testing.T) tools {
 	t.Helper()
-	root, err := moduleRoot()
+	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatalf("locate module root: %v", err)
 	}
 	node, err := exec.LookPath("node")
-	requirePrereq(t, err == nil, "node not found in PATH (install Node 20+)")
+	testenv.RequirePrereq(t, err == nil, "node not found in PATH (install Node 20+)")
 	_, err = os.Stat(filepath.Join(root, tsSDKDir))
-	requirePrereq(t, err == nil, "%s missing: run `npm ci` in compat/ts", tsSDKDir)
+	testenv.RequirePrereq(t, err == nil, "%s missing: run `npm ci` in compat/ts", tsSDKDir)
 	goTool, err := exec.LookPath("go")
-	requirePrereq(t, err == nil, "go tool not found in PATH (needed to build compat/gosdk)")
+	testenv.RequirePrereq(t, err == nil, "go tool not found in PATH (needed to build compat/gosdk)")
 	return tools{root: root, node: node, goTool: goTool}
-}
-
-// moduleRoot walks up from the working directory (the package directory under
-// go test) to the directory holding the main module's go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.Contains(data, []byte("module github.com/resolute-run/resolute\n")) {
-			return dir, nil
-		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", err
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod for github.com/resolute-run/resolute above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // server is a running server under test.
@@ -91,7 +51,7 @@ type server struct {
 	kind    string
 	ingress string // base URL, no trailing slash
 	admin   string
-	proc    *proc
+	proc    *testenv.Proc
 }
 
 // serverLauncher starts the chosen server on the given ports and data dir.
@@ -113,12 +73,12 @@ func chooseServer(t *testing.T, tl tools) serverLauncher {
 		bin := resoluteBinary(t, tl)
 		return serverLauncher{kind: kind, start: func(dataDir string, ingress, admin, _ int) *exec.Cmd {
 			return exec.Command(bin, "server",
-				"--data-dir", dataDir, "--ingress-addr", addr(ingress), "--admin-addr", addr(admin))
+				"--data-dir", dataDir, "--ingress-addr", testenv.Addr(ingress), "--admin-addr", testenv.Addr(admin))
 		}}
 	case "restate":
 		bin := filepath.Join(tl.root, officialServerBin)
 		_, err := os.Stat(bin)
-		requirePrereq(t, err == nil, "%s missing: run `npm ci` in compat/ts (devDependency @restatedev/restate-server)", officialServerBin)
+		testenv.RequirePrereq(t, err == nil, "%s missing: run `npm ci` in compat/ts (devDependency @restatedev/restate-server)", officialServerBin)
 		return serverLauncher{kind: kind, start: func(dataDir string, ingress, admin, node int) *exec.Cmd {
 			return officialServerCmd(bin, dataDir, ingress, admin, node)
 		}}
@@ -134,15 +94,15 @@ func startServer(t *testing.T, l serverLauncher, logDir string, ingress, admin, 
 	t.Helper()
 	s := &server{
 		kind:    l.kind,
-		ingress: "http://" + addr(ingress),
-		admin:   "http://" + addr(admin),
+		ingress: "http://" + testenv.Addr(ingress),
+		admin:   "http://" + testenv.Addr(admin),
 	}
-	s.proc = startProc(t, l.kind+"-server", logDir, l.start(t.TempDir(), ingress, admin, node))
-	waitReady(t, l.kind+" admin", serverReadyTimeout, func() error {
-		return expectStatus(httpClient, s.admin+"/health", 200)
+	s.proc = testenv.StartProc(t, l.kind+"-server", logDir, l.start(t.TempDir(), ingress, admin, node))
+	testenv.WaitReady(t, l.kind+" admin", serverReadyTimeout, func() error {
+		return testenv.ExpectStatus(testenv.HTTPClient, s.admin+"/health", 200)
 	}, s.proc)
-	waitReady(t, l.kind+" ingress", serverReadyTimeout, func() error {
-		return expectStatus(httpClient, s.ingress+"/restate/health", 200)
+	testenv.WaitReady(t, l.kind+" ingress", serverReadyTimeout, func() error {
+		return testenv.ExpectStatus(testenv.HTTPClient, s.ingress+"/restate/health", 200)
 	}, s.proc)
 	return s
 }
@@ -150,20 +110,14 @@ func startServer(t *testing.T, l serverLauncher, logDir string, ingress, admin, 
 // resoluteBinary returns RESOLUTE_BIN, or builds ./cmd/resolute.
 func resoluteBinary(t *testing.T, tl tools) string {
 	t.Helper()
-	if bin := os.Getenv("RESOLUTE_BIN"); bin != "" {
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatalf("RESOLUTE_BIN=%s: %v", bin, err)
+	if os.Getenv("RESOLUTE_BIN") == "" {
+		if _, err := os.Stat(filepath.Join(tl.root, "cmd", "resolute")); err != nil {
+			t.Fatalf("the Resolute server is not buildable: %s/cmd/resolute does not exist (%v). "+
+				"Set RESOLUTE_COMPAT_SERVER=restate to run this test against the official restate-server.",
+				tl.root, err)
 		}
-		return bin
 	}
-	if _, err := os.Stat(filepath.Join(tl.root, "cmd", "resolute")); err != nil {
-		t.Fatalf("the Resolute server is not buildable: %s/cmd/resolute does not exist (%v). "+
-			"Set RESOLUTE_COMPAT_SERVER=restate to run this test against the official restate-server.",
-			tl.root, err)
-	}
-	bin := filepath.Join(t.TempDir(), "resolute")
-	goBuild(t, tl.goTool, tl.root, bin, "./cmd/resolute")
-	return bin
+	return testenv.ResoluteBinary(t)
 }
 
 // officialServerCmd configures restate-server through its environment.
@@ -171,10 +125,10 @@ func officialServerCmd(bin, dataDir string, ingress, admin, node int) *exec.Cmd 
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		"RESTATE_BASE_DIR="+dataDir,
-		"RESTATE_INGRESS__BIND_ADDRESS="+addr(ingress),
-		"RESTATE_ADMIN__BIND_ADDRESS="+addr(admin),
-		"RESTATE_BIND_ADDRESS="+addr(node),
-		"RESTATE_ADVERTISED_ADDRESS=http://"+addr(node),
+		"RESTATE_INGRESS__BIND_ADDRESS="+testenv.Addr(ingress),
+		"RESTATE_ADMIN__BIND_ADDRESS="+testenv.Addr(admin),
+		"RESTATE_BIND_ADDRESS="+testenv.Addr(node),
+		"RESTATE_ADVERTISED_ADDRESS=http://"+testenv.Addr(node),
 		"RESTATE_LISTEN_MODE=tcp",
 		"RESTATE_LOG_DISABLE_ANSI_CODES=true",
 	)
@@ -182,18 +136,18 @@ func officialServerCmd(bin, dataDir string, ingress, admin, node int) *exec.Cmd 
 }
 
 // startTSService runs compat/ts/service.mjs under node with the Node 20 polyfill.
-func startTSService(t *testing.T, tl tools, logDir string, port int) *proc {
+func startTSService(t *testing.T, tl tools, logDir string, port int) *testenv.Proc {
 	t.Helper()
 	cmd := exec.Command(tl.node, "--import", "./polyfill.mjs", "service.mjs", fmt.Sprint(port))
 	cmd.Dir = filepath.Join(tl.root, "compat", "ts")
-	return startProc(t, "ts-service", logDir, cmd)
+	return testenv.StartProc(t, "ts-service", logDir, cmd)
 }
 
 // startGoService builds compat/gosdk (its own module) and runs it.
-func startGoService(t *testing.T, tl tools, logDir string, port int) *proc {
+func startGoService(t *testing.T, tl tools, logDir string, port int) *testenv.Proc {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "gosdk")
-	goBuild(t, tl.goTool, filepath.Join(tl.root, "compat", "gosdk"), bin, ".")
+	testenv.GoBuild(t, tl.goTool, filepath.Join(tl.root, "compat", "gosdk"), bin, ".")
 	cmd := exec.Command(bin, "-port", fmt.Sprint(port))
-	return startProc(t, "go-service", logDir, cmd)
+	return testenv.StartProc(t, "go-service", logDir, cmd)
 }
