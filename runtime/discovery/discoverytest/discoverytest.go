@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/h2c"
@@ -33,7 +34,11 @@ type Server struct {
 	*httptest.Server
 	// Requests receives every discovery request (buffered; extra requests are dropped).
 	Requests chan *http.Request
+	manifest atomic.Value // string
 }
+
+// SetManifest changes the manifest served from now on.
+func (s *Server) SetManifest(m string) { s.manifest.Store(m) }
 
 // NewServer starts an endpoint serving manifest with contentType (ManifestV4 when empty) at any
 // path ending in /discover, and 404 elsewhere. Close it when done.
@@ -42,6 +47,7 @@ func NewServer(manifest, contentType string) *Server {
 		contentType = protocol.ManifestV4
 	}
 	s := &Server{Requests: make(chan *http.Request, 64)}
+	s.SetManifest(manifest)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -54,7 +60,7 @@ func NewServer(manifest, contentType string) *Server {
 		}
 		w.Header().Set("Content-Type", contentType)
 		w.Header().Set("x-restate-server", SDKVersion)
-		_, _ = w.Write([]byte(manifest))
+		_, _ = w.Write([]byte(s.manifest.Load().(string)))
 	})
 	s.Server = httptest.NewServer(H2CHandler(mux))
 	return s

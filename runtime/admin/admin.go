@@ -1,0 +1,325 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/resolute-run/resolute/runtime/discovery"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/registry"
+)
+
+// Registry is the registry read view the admin API needs (*registry.Registry).
+type Registry interface {
+	Service(name string) (registry.Service, bool)
+	Services() []registry.Service
+	Deployment(id ids.DeploymentID) (registry.Deployment, bool)
+	Deployments() []registry.Deployment
+}
+
+// RegisterFunc registers a discovered deployment (registry.Client.Register).
+type RegisterFunc func(ctx context.Context, req registry.RegisterRequest) (registry.RegisterResult, error)
+
+// Deps are the admin API's collaborators.
+type Deps struct {
+	Registry Registry
+	Register RegisterFunc
+	// Discovery is the client discovery requests go through (h2c for http:// deployments).
+	Discovery *http.Client
+	// DiscoveryHTTP11 is used for deployments registered with use_http_11 (http.DefaultClient if nil).
+	DiscoveryHTTP11 *http.Client
+}
+
+// DefaultMaxBodySize bounds admin request bodies.
+const DefaultMaxBodySize = 1 << 20
+
+// Config tunes the admin API.
+type Config struct {
+	// Version is reported by GET /version.
+	Version string
+	// IngressEndpoint is reported by GET /version (e.g. "http://127.0.0.1:8080/").
+	IngressEndpoint string
+	// ProtocolV7 is reported as features.protocol_v7 by GET /version.
+	ProtocolV7 bool
+	// MaxBodySize is the largest accepted request body (DefaultMaxBodySize if 0).
+	MaxBodySize int64
+}
+
+// Handler serves the admin API.
+type Handler struct {
+	cfg  Config
+	deps Deps
+	mux  *http.ServeMux
+}
+
+// New returns the admin handler.
+func New(cfg Config, deps Deps) *Handler {
+	if cfg.MaxBodySize <= 0 {
+		cfg.MaxBodySize = DefaultMaxBodySize
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	if deps.DiscoveryHTTP11 == nil {
+		deps.DiscoveryHTTP11 = http.DefaultClient
+	}
+	h := &Handler{cfg: cfg, deps: deps, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	h.mux.HandleFunc("GET /version", h.version)
+	h.mux.HandleFunc("POST /deployments", h.createDeployment)
+	h.mux.HandleFunc("GET /deployments", h.listDeployments)
+	h.mux.HandleFunc("GET /deployments/{id}", h.getDeployment)
+	h.mux.HandleFunc("GET /services", h.listServices)
+	h.mux.HandleFunc("GET /services/{name}", h.getService)
+	h.mux.HandleFunc("GET /services/{name}/handlers", h.listHandlers)
+	h.mux.HandleFunc("GET /services/{name}/handlers/{handler}", h.getHandler)
+	return h
+}
+
+var versionPrefix = regexp.MustCompile(`^/v([0-9]+)(/|$)`)
+
+// ServeHTTP strips an accepted API version prefix and dispatches.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m := versionPrefix.FindStringSubmatch(r.URL.Path); m != nil {
+		v, _ := strconv.Atoi(m[1])
+		if v < 2 || v > 4 {
+			textError(w, http.StatusBadRequest, fmt.Sprintf("Unsupported Admin API version V%s. This server supports versions between V2 and V4.", m[1]))
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/" + strings.TrimPrefix(r.URL.Path[len(m[0]):], "/")
+		r2.URL.RawPath = ""
+		r = r2
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) version(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, versionResponse{
+		Version: h.cfg.Version, MinAdminAPIVersion: 2, MaxAdminAPIVersion: 4,
+		IngressEndpoint: h.cfg.IngressEndpoint, Features: map[string]bool{"protocol_v7": h.cfg.ProtocolV7},
+	})
+}
+
+// registerRequest is the HTTP form of RegisterDeploymentRequest.
+type registerRequest struct {
+	URI               *string           `json:"uri"`
+	ARN               *string           `json:"arn"`
+	AdditionalHeaders map[string]string `json:"additional_headers"`
+	UseHTTP11         bool              `json:"use_http_11"`
+	Force             *bool             `json:"force"`
+	Breaking          bool              `json:"breaking"`
+	DryRun            bool              `json:"dry_run"`
+	Metadata          map[string]string `json:"metadata"`
+}
+
+func (h *Handler) createDeployment(w http.ResponseWriter, r *http.Request) {
+	req, ok := h.decodeRegister(w, r)
+	if !ok {
+		return
+	}
+	if req.ARN != nil {
+		apiError(w, http.StatusBadRequest, "", "The request field 'arn' is invalid. Reason: Lambda deployments are not supported by this server")
+		return
+	}
+	uri, err := discovery.NormalizeURI(*req.URI)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "", "The request field 'uri' is invalid. Reason: "+err.Error())
+		return
+	}
+	client := h.deps.Discovery
+	if req.UseHTTP11 {
+		client = h.deps.DiscoveryHTTP11
+	}
+	m, err := discovery.Discover(r.Context(), client, uri, req.AdditionalHeaders)
+	if err != nil {
+		discoveryError(w, err)
+		return
+	}
+	res, err := h.deps.Register(r.Context(), registry.RegisterRequest{
+		URI: uri, AdditionalHeaders: req.AdditionalHeaders, UseHTTP11: req.UseHTTP11,
+		Force: req.Force != nil && *req.Force, DryRun: req.DryRun, Manifest: m,
+	})
+	var rej *registry.RejectedError
+	switch {
+	case errors.As(err, &rej):
+		apiError(w, rej.Status, rej.Code, rej.Error())
+		return
+	case err != nil:
+		apiError(w, http.StatusServiceUnavailable, "", "Error when registering the deployment: "+err.Error())
+		return
+	}
+	status := http.StatusOK
+	if res.Outcome == registry.Created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("Location", "deployments/"+res.Deployment.ID.String())
+	writeJSON(w, status, toRegisterResponse(res.Deployment))
+}
+
+// decodeRegister reads and decodes the body, answering the error itself when it fails.
+func (h *Handler) decodeRegister(w http.ResponseWriter, r *http.Request) (registerRequest, bool) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/json" {
+		textError(w, http.StatusUnsupportedMediaType, "Expected request with `Content-Type: application/json`")
+		return registerRequest{}, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodySize))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			textError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Failed to buffer the request body: length limit of %d bytes exceeded", mbe.Limit))
+		} else {
+			textError(w, http.StatusBadRequest, "Failed to buffer the request body: "+err.Error())
+		}
+		return registerRequest{}, false
+	}
+	var req registerRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: "+describeJSONError(err))
+		return registerRequest{}, false
+	}
+	if req.URI == nil && req.ARN == nil {
+		textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `uri`")
+		return registerRequest{}, false
+	}
+	return req, true
+}
+
+func describeJSONError(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at offset %d: %v", se.Offset, err)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field `%s`: expected %s, got JSON %s at offset %d", te.Field, te.Type, te.Value, te.Offset)
+	}
+	return err.Error()
+}
+
+func discoveryError(w http.ResponseWriter, err error) {
+	var de *discovery.Error
+	switch {
+	case errors.Is(err, discovery.ErrBadURI):
+		apiError(w, http.StatusBadRequest, "", "The request field 'uri' is invalid. Reason: "+err.Error())
+	case errors.As(err, &de):
+		apiError(w, http.StatusInternalServerError, de.Code, de.Error())
+	default:
+		apiError(w, http.StatusInternalServerError, discovery.CodeUnreachable, "["+discovery.CodeUnreachable+"] "+err.Error())
+	}
+}
+
+func (h *Handler) listDeployments(w http.ResponseWriter, _ *http.Request) {
+	deps := h.deps.Registry.Deployments()
+	out := deploymentsResponse{Deployments: make([]deploymentResponse, 0, len(deps))}
+	for _, d := range deps {
+		out.Deployments = append(out.Deployments, toDeploymentResponse(d))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) getDeployment(w http.ResponseWriter, r *http.Request) {
+	raw := r.PathValue("id")
+	id, err := ids.ParseDeploymentID(raw)
+	if err != nil {
+		textError(w, http.StatusBadRequest, fmt.Sprintf("Invalid URL: Cannot parse `%s` to a deployment id: %v", raw, err))
+		return
+	}
+	d, ok := h.deps.Registry.Deployment(id)
+	if !ok {
+		apiError(w, http.StatusNotFound, "", fmt.Sprintf("The requested deployment '%s' does not exist", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, toDetailedDeploymentResponse(d))
+}
+
+func (h *Handler) listServices(w http.ResponseWriter, _ *http.Request) {
+	svcs := h.deps.Registry.Services()
+	out := servicesResponse{Services: make([]serviceResponse, 0, len(svcs))}
+	for _, s := range svcs {
+		out.Services = append(out.Services, toServiceResponse(s))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) service(w http.ResponseWriter, r *http.Request) (registry.Service, bool) {
+	name := r.PathValue("name")
+	s, ok := h.deps.Registry.Service(name)
+	if !ok {
+		apiError(w, http.StatusNotFound, "", fmt.Sprintf("The requested service '%s' does not exist", name))
+	}
+	return s, ok
+}
+
+func (h *Handler) getService(w http.ResponseWriter, r *http.Request) {
+	if s, ok := h.service(w, r); ok {
+		writeJSON(w, http.StatusOK, toServiceResponse(s))
+	}
+}
+
+func (h *Handler) listHandlers(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.service(w, r)
+	if !ok {
+		return
+	}
+	out := handlersResponse{Handlers: make([]handlerResponse, 0, len(s.Handlers))}
+	for _, hd := range s.Handlers {
+		out.Handlers = append(out.Handlers, toHandlerResponse(s, hd))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) getHandler(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.service(w, r)
+	if !ok {
+		return
+	}
+	name := r.PathValue("handler")
+	hd, ok := s.Handler(name)
+	if !ok {
+		apiError(w, http.StatusNotFound, "", fmt.Sprintf("The requested handler '%s' does not exist", name))
+		return
+	}
+	writeJSON(w, http.StatusOK, toHandlerResponse(s, hd))
+}
+
+type errorResponse struct {
+	Message     string  `json:"message"`
+	RestateCode *string `json:"restate_code"`
+}
+
+func apiError(w http.ResponseWriter, status int, code, msg string) {
+	e := errorResponse{Message: msg}
+	if code != "" {
+		e.RestateCode = &code
+	}
+	writeJSON(w, status, e)
+}
+
+func textError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(msg)))
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		textError(w, http.StatusInternalServerError, "encode response: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
