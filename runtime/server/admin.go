@@ -1,10 +1,29 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
 
-// adminHandler serves the admin API. TODO: replaced by runtime/admin.
+	"github.com/resolute-run/resolute/runtime/admin"
+	"github.com/resolute-run/resolute/runtime/protocol"
+)
+
+// Version is reported by the admin API's GET /version.
+const Version = "0.1.0-dev"
+
+// adminHandler serves the admin API over the registry; registrations go through the metadata
+// shard.
 func (s *Server) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {})
-	return mux
+	maxProto := s.cfg.Invoker.MaxProtocol
+	if maxProto == 0 {
+		maxProto = protocol.MaxVersion
+	}
+	return admin.New(admin.Config{
+		Version:         Version,
+		IngressEndpoint: s.IngressURL() + "/",
+		ProtocolV7:      maxProto >= protocol.V7,
+	}, admin.Deps{
+		Registry:  s.registry,
+		Register:  s.registryClient().Register,
+		Discovery: s.client,
+	})
 }
