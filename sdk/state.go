@@ -27,7 +27,8 @@ func Lookup[T any](ctx ObjectSharedContext, key string) (value T, ok bool, err e
 	return value, true, nil
 }
 
-// Keys lists the object's state keys.
+// Keys lists the object's state keys, sorted; an object without state has an empty (non-nil)
+// list, so it encodes as [] rather than null.
 func Keys(ctx ObjectSharedContext) ([]string, error) {
 	inv := ctx.inv()
 	id, err := inv.m.GetStateKeys()
@@ -36,6 +37,9 @@ func Keys(ctx ObjectSharedContext) ([]string, error) {
 		return nil, err
 	}
 	r, _ := inv.result(id)
+	if r.Keys == nil {
+		return []string{}, nil
+	}
 	return r.Keys, nil
 }
 
