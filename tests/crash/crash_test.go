@@ -26,6 +26,8 @@ const (
 	// the kill with no submission in flight.
 	quietOps = 30
 	workers  = 6
+	// midKills is the number of kills while submissions run.
+	midKills = 3
 	// workerPause spaces one worker's submissions, so the workload spans the kills.
 	workerPause = 6 * time.Millisecond
 	// kickTimeout bounds the wait for an event the schedule needs (an ack, a
@@ -44,7 +46,7 @@ type kill struct {
 	gated         int // Run bodies held at the gate (quiet kill)
 }
 
-// TestCrashRecovery kills the server (SIGKILL) three times under a workload
+// TestCrashRecovery kills the server (SIGKILL) midKills+1 times under a workload
 // of idempotent sends and checks that nothing acknowledged is lost, no
 // journaled Run body runs again and no state write is lost or doubled.
 func TestCrashRecovery(t *testing.T) {
@@ -63,11 +65,17 @@ func TestCrashRecovery(t *testing.T) {
 		w.run(ops[:numOps-quietOps], workers, workerPause, seed)
 	}()
 	var kills []kill
-	for k := 1; k <= 2; k++ {
-		threshold := w.ackCount() + 30 + rng.IntN(40)
+	for k := 1; k <= midKills; k++ {
+		// Spread the kills over the submissions, each at a seeded ack count
+		// and a seeded 0-3 ms after a Run body starts: in the body, or just
+		// after it, while its result, a state write or the output is journaled.
+		span := (numOps - quietOps) / (midKills + 1)
+		threshold := max(k*span-span/3+rng.IntN(span*2/3), w.ackCount()+10)
+		jitter := time.Duration(rng.Int64N(int64(3 * time.Millisecond)))
 		waitAcks(t, w, threshold, done)
 		waitRunStart(t, rec)
-		kills = append(kills, crash(t, srv, w, rec, fmt.Sprintf("kill %d (mid-workload, after %d acks)", k, threshold)))
+		time.Sleep(jitter)
+		kills = append(kills, crash(t, srv, w, rec, fmt.Sprintf("kill %d (mid-workload, %d acks, %v after a Run body started)", k, threshold, jitter.Round(10*time.Microsecond))))
 	}
 	<-done
 	kills = append(kills, quietKill(t, srv, w, rec, ops[numOps-quietOps:]))
@@ -205,7 +213,7 @@ func quietKill(t *testing.T, srv *testenv.Server, w *workload, rec *recorder, qu
 		t.Fatalf("quiet kill: %d sends in flight, want none", n)
 	}
 	w.markDown()
-	k := kill{name: "kill 3 (quiet: no sends in flight, Run bodies held)", ackedBefore: w.ackCount(), inFlight: rec.inFlight(), gated: rec.gated()}
+	k := kill{name: fmt.Sprintf("kill %d (quiet: no sends in flight, Run bodies held)", midKills+1), ackedBefore: w.ackCount(), inFlight: rec.inFlight(), gated: rec.gated()}
 	srv.Kill()
 	rec.releaseGate()
 	released = true
