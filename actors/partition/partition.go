@@ -118,9 +118,9 @@ func outcomeError(r proposalResult) error {
 	switch r.outcome.Code {
 	case statemachine.Applied, statemachine.Duplicate:
 		return nil
-	case statemachine.Stale:
-		return fmt.Errorf("%w: %s", invoker.ErrStale, r.outcome.Message)
 	default:
+		// Stale, or Invalid (the state machine failed the invocation): either way the attempt
+		// must stop without a retry.
 		return fmt.Errorf("%w: %s", invoker.ErrStale, r.outcome.Message)
 	}
 }
