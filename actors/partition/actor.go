@@ -38,6 +38,7 @@ func (a *partitionActor) Receive(ctx actor.Context) {
 			a.becomeLeader()
 		} else {
 			a.p.cfg.Invoker.AbortAll(a.p)
+			a.p.controlTimers(false)
 		}
 	case appliedActions:
 		if a.p.IsLeader() {
@@ -59,6 +60,7 @@ func (a *partitionActor) becomeLeader() {
 		p.cfg.Invoker.Start(p, id)
 	}
 	p.wakeShuffle()
+	p.controlTimers(true)
 	for _, id := range p.waiters.ids() {
 		if st, ok, err := p.Status(id); err == nil && ok && st.Phase == storage.Completed && st.Result != nil {
 			p.waiters.resolve(id, *st.Result)
@@ -81,6 +83,8 @@ func (a *partitionActor) carryOut(actions []statemachine.Action) {
 			p.waiters.resolve(act.ID, *act.Result)
 		case statemachine.DeliverOutbox:
 			p.wakeShuffle()
+		case statemachine.ArmTimer:
+			p.armTimer(storage.Timer{WakeTime: act.WakeTime, ID: act.ID, CompletionID: act.CompletionID})
 		}
 	}
 }

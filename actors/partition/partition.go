@@ -46,6 +46,8 @@ type Partition struct {
 	proposals chan *proposal
 	inflight  chan inflight
 	kick      chan struct{}
+	timerArm  chan storage.Timer
+	timerCtl  chan timerControl
 	leader    atomic.Bool
 	pid       atomic.Pointer[actor.PID]
 	system    *actor.ActorSystem
@@ -68,15 +70,18 @@ func newPartition(cfg Config, system *actor.ActorSystem) *Partition {
 		proposals: make(chan *proposal, 4096),
 		inflight:  make(chan inflight, 64),
 		kick:      make(chan struct{}, 1),
+		timerArm:  make(chan storage.Timer, 1024),
+		timerCtl:  make(chan timerControl, 4),
 		system:    system,
 		stop:      make(chan struct{}),
 	}
 	p.waiters.m = map[ids.InvocationID][]chan command.Result{}
 	p.applier.setPublish(p.publish)
-	p.wg.Add(3)
+	p.wg.Add(4)
 	go p.runProposer()
 	go p.runCompleter()
 	go p.runShuffle()
+	go p.runTimers()
 	return p
 }
 

@@ -52,7 +52,7 @@ func Decode(data []byte) (Batch, error) {
 // Validate checks that exactly the field matching Kind is set.
 func (c Command) Validate() error {
 	set := 0
-	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil} {
+	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil} {
 		if p {
 			set++
 		}
@@ -73,6 +73,8 @@ func (c Command) Validate() error {
 		ok = ok && c.TruncateOutbox != nil
 	case KindFail:
 		ok = ok && c.Fail != nil
+	case KindFireTimer:
+		ok = ok && c.FireTimer != nil
 	default:
 		return fmt.Errorf("unknown kind %d", c.Kind)
 	}

@@ -25,6 +25,8 @@ const (
 	// KindFail ends an invocation with a failure decided by the runtime (e.g. a protocol error the
 	// deployment cannot recover from).
 	KindFail Kind = 7
+	// KindFireTimer fires a durable timer whose wake time has come (by the leader's clock).
+	KindFireTimer Kind = 8
 )
 
 // Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
@@ -37,6 +39,7 @@ type Command struct {
 	Deliver        *Deliver        `msgpack:"d,omitempty"`
 	TruncateOutbox *TruncateOutbox `msgpack:"t,omitempty"`
 	Fail           *Fail           `msgpack:"f,omitempty"`
+	FireTimer      *FireTimer      `msgpack:"ft,omitempty"`
 }
 
 // ServiceType is the kind of service a target belongs to.
@@ -196,4 +199,12 @@ type Deliver struct {
 // TruncateOutbox removes outbox messages with seq <= UpTo (they were delivered).
 type TruncateOutbox struct {
 	UpTo uint64 `msgpack:"u"`
+}
+
+// FireTimer fires the timer (WakeTime, ID, CompletionID): it completes a sleep (CompletionID > 0)
+// or starts a scheduled invocation (CompletionID 0). Firing a timer that is gone does nothing.
+type FireTimer struct {
+	ID           ids.InvocationID `msgpack:"i"`
+	CompletionID uint32           `msgpack:"c,omitempty"`
+	WakeTime     int64            `msgpack:"w"`
 }

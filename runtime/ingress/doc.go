@@ -20,6 +20,6 @@
 //
 // Handler is safe for concurrent use; it keeps no state between requests.
 //
-// Not yet here (later issues): delayed sends (?delay= on /send answers 400), attach/output,
+// Not yet here (later issues): attach/output,
 // awakeables, /restate/call|send, /restate/invocation, /restate/workflow (these answer 501).
 package ingress

@@ -16,7 +16,6 @@ const (
 const (
 	msgBadServicePath    = "bad path, expected either /:service-name/:handler or /:object-name/:object-key/:handler"
 	msgUnsupportedDelay  = "cannot use the delay query parameter with calls. The delay is supported only with sends"
-	msgDelayedSend       = "delayed send not supported yet"
 	msgWorkflowIdemKey   = "cannot use the idempotency key with workflow handlers. The handler invocation will already be idempotent by the workflow key itself."
 	msgPrivateService    = "the invoked service is not public"
 	msgMethodNotAllowed  = "method not allowed"

@@ -159,7 +159,8 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, rt route) *http
 	if herr := validateInput(t.handler.Input, r.Header.Get("Content-Type"), body); herr != nil {
 		return herr
 	}
-	if herr := checkDelay(r.URL.RawQuery, rt.send); herr != nil {
+	delay, herr := checkDelay(r.URL.RawQuery, rt.send)
+	if herr != nil {
 		return herr
 	}
 	headers, herr := forwardHeaders(r.URL.RequestURI(), r.Header)
@@ -171,6 +172,9 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, rt route) *http
 		return ingressError(http.StatusInternalServerError, err.Error())
 	}
 	inv := command.Invocation{ID: id, Target: t.cmd, Input: body, Headers: headers, IdempotencyKey: idemKey}
+	if delay > 0 {
+		inv.ExecutionTime = h.cfg.Now().Add(delay).UnixMilli()
+	}
 	if rt.send {
 		return h.send(r.Context(), w, inv)
 	}
@@ -237,23 +241,52 @@ func isJSON(contentType string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
-func checkDelay(rawQuery string, send bool) *httpError {
+// checkDelay reads the delay query parameter of a send ("10s", "1m30s", "500ms", "2d").
+func checkDelay(rawQuery string, send bool) (time.Duration, *httpError) {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return ingressError(http.StatusBadRequest, "bad query string: "+err.Error())
+		return 0, ingressError(http.StatusBadRequest, "bad query string: "+err.Error())
 	}
-	for k := range q {
+	for k, vals := range q {
 		if !strings.EqualFold(k, "delay") {
 			continue
 		}
 		if !send {
-			return ingressError(http.StatusBadRequest, msgUnsupportedDelay)
+			return 0, ingressError(http.StatusBadRequest, msgUnsupportedDelay)
 		}
-		// TODO(delayed sends): parse the duration and set Invocation.ExecutionTime when durable
-		// timers land; until then a delayed send is refused rather than run early.
-		return ingressError(http.StatusBadRequest, msgDelayedSend)
+		if len(vals) != 1 {
+			return 0, ingressError(http.StatusBadRequest, "bad delay: expected exactly one value")
+		}
+		d, err := parseDelay(vals[0])
+		if err != nil {
+			return 0, ingressError(http.StatusBadRequest, fmt.Sprintf("bad delay %q: %v", vals[0], err))
+		}
+		return d, nil
 	}
-	return nil
+	return 0, nil
+}
+
+// parseDelay parses a Go duration, also accepting a leading number of days ("2d", "1d12h").
+func parseDelay(s string) (time.Duration, error) {
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil {
+			return 0, err
+		}
+		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
+		if s == "" {
+			return days, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d+days < 0 {
+		return 0, errors.New("negative delay")
+	}
+	return d + days, nil
 }
 
 // dropped are the request headers not forwarded to the handler.
@@ -315,8 +348,9 @@ func (h *Handler) invocationID(t command.Target, idemKey string) (ids.Invocation
 }
 
 type sendResponse struct {
-	InvocationID string `json:"invocationId"`
-	Status       string `json:"status"`
+	InvocationID  string `json:"invocationId"`
+	ExecutionTime string `json:"executionTime,omitempty"`
+	Status        string `json:"status"`
 }
 
 func (h *Handler) send(ctx context.Context, w http.ResponseWriter, inv command.Invocation) *httpError {
@@ -329,7 +363,11 @@ func (h *Handler) send(ctx context.Context, w http.ResponseWriter, inv command.I
 		status = "PreviouslyAccepted"
 	}
 	w.Header().Set("x-restate-id", inv.ID.String())
-	writeJSON(w, http.StatusAccepted, sendResponse{InvocationID: inv.ID.String(), Status: status})
+	resp := sendResponse{InvocationID: inv.ID.String(), Status: status}
+	if inv.ExecutionTime > 0 {
+		resp.ExecutionTime = time.UnixMilli(inv.ExecutionTime).UTC().Format("2006-01-02T15:04:05.000000000Z")
+	}
+	writeJSON(w, http.StatusAccepted, resp)
 	return nil
 }
 

@@ -158,7 +158,8 @@ func TestErrors(t *testing.T) {
 		{"json trailing garbage", "POST", "/Greeter/greet", jsonCT, `1 2`, 400, "ingress", "invalid JSON body"},
 		{"too large", "POST", "/Blob/put", map[string]string{"Content-Type": "application/octet-stream"}, strings.Repeat("x", 65), 413, "ingress", "request body too large: the limit is 64 bytes"},
 		{"delay on call", "POST", "/Greeter/greet?delay=10s", nil, "", 400, "ingress", "cannot use the delay query parameter with calls"},
-		{"delay on send", "POST", "/Greeter/greet/send?Delay=10s", nil, "", 400, "ingress", "delayed send not supported yet"},
+		{"bad delay on send", "POST", "/Greeter/greet/send?delay=soon", nil, "", 400, "ingress", `bad delay "soon"`},
+		{"negative delay on send", "POST", "/Greeter/greet/send?delay=-5s", nil, "", 400, "ingress", "negative delay"},
 		{"idempotency key on workflow run", "POST", "/Signup/k/run", map[string]string{"Idempotency-Key": "a"}, "", 400, "ingress", "cannot use the idempotency key with workflow handlers"},
 		{"empty idempotency key", "POST", "/Greeter/greet", map[string]string{"Idempotency-Key": " "}, "", 400, "ingress", "idempotency-key"},
 		{"invocation failure", "POST", "/Greeter/fail", nil, "", 418, "invocation", "teapot"},
@@ -423,4 +424,26 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	}
 	c.n += len(p)
 	return len(p), nil
+}
+
+func TestDelayedSend(t *testing.T) {
+	d := &fakeDispatcher{}
+	now := time.Date(2026, 11, 23, 14, 20, 23, 761e6, time.UTC)
+	h := ingress.New(ingress.Config{Now: func() time.Time { return now }}, newRegistry(t), d)
+	for _, tt := range []struct {
+		delay string
+		want  time.Duration
+	}{{"10s", 10 * time.Second}, {"1m30s", 90 * time.Second}, {"2d", 48 * time.Hour}, {"1d1h", 25 * time.Hour}} {
+		req := httptest.NewRequest("POST", "/Counter/k/add/send?delay="+tt.delay, bytes.NewReader([]byte(`1`)))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var out map[string]string
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		inv, _ := d.last()
+		at := now.Add(tt.want)
+		if rec.Code != 202 || inv.ExecutionTime != at.UnixMilli() || out["executionTime"] != at.Format("2006-01-02T15:04:05.000000000Z") {
+			t.Errorf("delay %s: %d %v, execution time %d", tt.delay, rec.Code, out, inv.ExecutionTime)
+		}
+	}
 }

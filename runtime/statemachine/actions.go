@@ -20,6 +20,8 @@ const (
 	DeliverOutbox
 	// StopAttempt: the invocation is no longer running (failed by the runtime); stop its attempt.
 	StopAttempt
+	// ArmTimer: a durable timer was stored; fire it (propose FireTimer) at WakeTime.
+	ArmTimer
 )
 
 func (k ActionKind) String() string {
@@ -34,6 +36,8 @@ func (k ActionKind) String() string {
 		return "deliver-outbox"
 	case StopAttempt:
 		return "stop"
+	case ArmTimer:
+		return "arm-timer"
 	}
 	return "unknown"
 }
@@ -46,6 +50,9 @@ type Action struct {
 	Entry  command.Entry
 	Result *command.Result
 	Seq    uint64
+	// WakeTime and CompletionID describe the timer of an ArmTimer action.
+	WakeTime     int64
+	CompletionID uint32
 }
 
 // OutcomeCode is how a command was applied.

@@ -66,6 +66,8 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 		return a.deliver(c.Deliver)
 	case command.KindTruncateOutbox:
 		return Outcome{}, storage.TruncateOutbox(a.rw, c.TruncateOutbox.UpTo)
+	case command.KindFireTimer:
+		return a.fireTimer(c.FireTimer)
 	}
 	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
 }
@@ -113,30 +115,87 @@ func (a *applier) invoke(inv *command.Invocation) (Outcome, error) {
 		CreatedAt:     a.now,
 		ModifiedAt:    a.now,
 	}
-	t := inv.Target
+	if inv.ExecutionTime > a.now {
+		st.Phase = storage.Scheduled
+		if err := a.armTimer(storage.Timer{WakeTime: inv.ExecutionTime, ID: inv.ID}); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{}, storage.PutStatus(a.rw, inv.ID, &st)
+	}
+	return Outcome{}, a.admit(inv.ID, &st)
+}
+
+// admit starts a new (or scheduled) invocation, or parks it in its key's inbox while another
+// invocation holds the key.
+func (a *applier) admit(id ids.InvocationID, st *storage.InvocationStatus) error {
+	t := st.Invocation.Target
 	if t.Exclusive() {
 		_, locked, err := storage.Lock(a.rw, t.Service, t.Key)
 		if err != nil {
-			return Outcome{}, err
+			return err
 		}
 		if locked {
 			seq, err := storage.NextCounter(a.rw, storage.MetaInboxSeq)
 			if err != nil {
-				return Outcome{}, err
+				return err
 			}
 			st.Phase, st.InboxSeq = storage.Inboxed, seq
-			if err := storage.PushInbox(a.rw, t.Service, t.Key, seq, inv.ID); err != nil {
-				return Outcome{}, err
+			if err := storage.PushInbox(a.rw, t.Service, t.Key, seq, id); err != nil {
+				return err
 			}
-			return Outcome{}, storage.PutStatus(a.rw, inv.ID, &st)
+			return storage.PutStatus(a.rw, id, st)
 		}
-		if err := storage.PutLock(a.rw, t.Service, t.Key, inv.ID); err != nil {
-			return Outcome{}, err
+		if err := storage.PutLock(a.rw, t.Service, t.Key, id); err != nil {
+			return err
 		}
 	}
 	st.Phase = storage.Running
-	a.emit(Action{Kind: StartAttempt, ID: inv.ID})
-	return Outcome{}, storage.PutStatus(a.rw, inv.ID, &st)
+	a.emit(Action{Kind: StartAttempt, ID: id})
+	return storage.PutStatus(a.rw, id, st)
+}
+
+// armTimer stores a durable timer and asks the leader to fire it.
+func (a *applier) armTimer(t storage.Timer) error {
+	if err := storage.PutTimer(a.rw, t); err != nil {
+		return err
+	}
+	a.emit(Action{Kind: ArmTimer, ID: t.ID, WakeTime: t.WakeTime, CompletionID: t.CompletionID})
+	return nil
+}
+
+// fireTimer completes a sleep or starts a scheduled invocation. A timer that is gone (fired
+// before, or its invocation finished) is a duplicate.
+func (a *applier) fireTimer(f *command.FireTimer) (Outcome, error) {
+	t := storage.Timer{WakeTime: f.WakeTime, ID: f.ID, CompletionID: f.CompletionID}
+	found, err := storage.HasTimer(a.rw, t)
+	if err != nil || !found {
+		return Outcome{Code: Duplicate}, err
+	}
+	if err := storage.DeleteTimer(a.rw, t); err != nil {
+		return Outcome{}, err
+	}
+	st, found, err := storage.Status(a.rw, f.ID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !found {
+		return stale("timer of unknown invocation %s", f.ID), nil
+	}
+	if f.CompletionID == 0 {
+		if st.Phase != storage.Scheduled {
+			return stale("invocation %s is %s, not scheduled", f.ID, st.Phase), nil
+		}
+		st.ModifiedAt = a.now
+		return Outcome{}, a.admit(f.ID, &st)
+	}
+	if (st.Phase != storage.Running && st.Phase != storage.Suspended) || st.HasCompletion(f.CompletionID) {
+		return stale("invocation %s is %s", f.ID, st.Phase), nil
+	}
+	n := &pb.SleepCompletionNotificationMessage{CompletionId: f.CompletionID, Void: &pb.Void{}}
+	if err := a.appendNotification(f.ID, &st, protocol.SleepCompletionType, n, f.CompletionID); err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{}, storage.PutStatus(a.rw, f.ID, &st)
 }
 
 func encodeEntry(t protocol.MessageType, m proto.Message) (command.Entry, error) {

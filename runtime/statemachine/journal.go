@@ -74,7 +74,7 @@ func (a *applier) checkAllowed(st *storage.InvocationStatus, t protocol.MessageT
 		if !target.Keyed() {
 			return fmt.Sprintf("%s: service %s has no state", t, target.Service), 400
 		}
-	case protocol.SleepCommandType, protocol.GetPromiseCommandType, protocol.PeekPromiseCommandType,
+	case protocol.GetPromiseCommandType, protocol.PeekPromiseCommandType,
 		protocol.CompletePromiseCommandType, protocol.SendSignalCommandType, protocol.AttachInvocationCommandType,
 		protocol.GetInvocationOutputCommandType, protocol.CompleteAwakeableCommandType:
 		return fmt.Sprintf("%s is not supported by this server yet", t), 501
@@ -124,6 +124,8 @@ func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus
 		}
 		n := &pb.GetLazyStateKeysCompletionNotificationMessage{CompletionId: m.ResultCompletionId, StateKeys: keys}
 		return a.appendNotification(id, st, protocol.GetLazyStateKeysCompletionType, n, m.ResultCompletionId)
+	case *pb.SleepCommandMessage:
+		return a.armTimer(storage.Timer{WakeTime: int64(m.WakeUpTime), ID: id, CompletionID: m.ResultCompletionId})
 	case *pb.OutputCommandMessage:
 		if f := m.GetFailure(); f != nil {
 			st.Result = &command.Result{Failure: &command.Failure{Code: uint16(f.Code), Message: f.Message}}

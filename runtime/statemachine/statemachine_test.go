@@ -126,6 +126,8 @@ func (h *harness) applyTo(db *pebble.DB, b command.Batch) (string, error) {
 			fmt.Fprintf(&sb, " %s", showResult(a.Result))
 		case DeliverOutbox:
 			fmt.Fprintf(&sb, " seq=%d", a.Seq)
+		case ArmTimer:
+			fmt.Fprintf(&sb, " cid=%d wake=%d", a.CompletionID, a.WakeTime)
 		}
 		sb.WriteString("\n")
 	}
@@ -227,7 +229,9 @@ func (h *harness) journalCommand(td *datadriven.TestData) (protocol.MessageType,
 	case "run":
 		return protocol.RunCommandType, &pb.RunCommandMessage{ResultCompletionId: cid, Name: arg(td, "name", "")}, nil
 	case "sleep":
-		return protocol.SleepCommandType, &pb.SleepCommandMessage{WakeUpTime: 5000, ResultCompletionId: cid}, nil
+		return protocol.SleepCommandType, &pb.SleepCommandMessage{WakeUpTime: uint64(u32(arg(td, "wake", "5000"))), ResultCompletionId: cid}, nil
+	case "get-promise":
+		return protocol.GetPromiseCommandType, &pb.GetPromiseCommandMessage{Key: "p", ResultCompletionId: cid}, nil
 	case "output":
 		if f := arg(td, "failure", ""); f != "" {
 			code, msg, _ := strings.Cut(f, ":")
@@ -260,7 +264,8 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 	case "invoke":
 		tg := target(td)
 		id := h.id(arg(td, "id", ""), tg)
-		inv := &command.Invocation{ID: id, Target: tg, Input: []byte(arg(td, "input", "")), IdempotencyKey: arg(td, "idem", "")}
+		inv := &command.Invocation{ID: id, Target: tg, Input: []byte(arg(td, "input", "")), IdempotencyKey: arg(td, "idem", ""),
+			ExecutionTime: int64(u32(arg(td, "at", "0")))}
 		return h.apply(command.Command{Kind: command.KindInvoke, Invoke: inv})
 	case "journal":
 		id := h.byName[td.CmdArgs[0].Key]
@@ -272,6 +277,9 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		m := &pb.ProposeRunCompletionMessage{ResultCompletionId: u32(arg(td, "cid", "0")), Result: &pb.ProposeRunCompletionMessage_Value{Value: []byte(arg(td, "v", ""))}}
 		ae := &command.AppendEntry{ID: id, Entry: command.Entry{Type: uint16(protocol.ProposeRunCompletionType), Payload: payload(m)}}
 		return h.apply(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae})
+	case "fire-timer":
+		f := &command.FireTimer{ID: h.byName[td.CmdArgs[0].Key], CompletionID: u32(arg(td, "cid", "0")), WakeTime: int64(u32(arg(td, "wake", "0")))}
+		return h.apply(command.Command{Kind: command.KindFireTimer, FireTimer: f})
 	case "end":
 		return h.apply(command.Command{Kind: command.KindEnd, End: &command.End{ID: h.byName[td.CmdArgs[0].Key]}})
 	case "suspend":
@@ -375,6 +383,10 @@ func (h *harness) dumpTables() string {
 				lines = append(lines, fmt.Sprintf("state %s/%s %s=%s", t.Service, t.Key, e.Key, e.Value))
 			}
 		}
+	}
+	timers, _ := storage.Timers(h.db, 0)
+	for _, tm := range timers {
+		lines = append(lines, fmt.Sprintf("timer %s cid=%d wake=%d", h.show(tm.ID), tm.CompletionID, tm.WakeTime))
 	}
 	active, _ := storage.ActiveInvocations(h.db)
 	for _, id := range active {

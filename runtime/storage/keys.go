@@ -18,6 +18,7 @@ const (
 	tableOutbox      byte = 0x08
 	tableIdempotency byte = 0x09
 	tableDedup       byte = 0x0A
+	tableTimers      byte = 0x0B
 )
 
 type keyBuilder []byte
@@ -75,4 +76,7 @@ func idempotencyKey(service, key, handler, idem string) []byte {
 	return newKey(tableIdempotency).str(service).str(key).str(handler).str(idem)
 }
 func dedupKey(producer uint32) []byte { return newKey(tableDedup).u32(producer) }
-func metaKey(name string) []byte      { return newKey(tableMeta).raw([]byte(name)) }
+func timerKey(t Timer) []byte {
+	return newKey(tableTimers).u64(uint64(t.WakeTime)).id(t.ID).u32(t.CompletionID)
+}
+func metaKey(name string) []byte { return newKey(tableMeta).raw([]byte(name)) }

@@ -9,6 +9,8 @@ import (
 // Legal transitions:
 //
 //	(new) → Inboxed       exclusive handler, key locked by another invocation
+//	(new) → Scheduled     the request has an execution time in the future (delayed send)
+//	Scheduled → Inboxed / Running  its timer fired (as for a new invocation)
 //	(new) → Running       otherwise
 //	Inboxed → Running     the key's lock passed to it
 //	Running → Suspended   the attempt suspended on notifications not yet in the journal
@@ -23,6 +25,7 @@ const (
 	Running   Phase = 2
 	Suspended Phase = 3
 	Completed Phase = 4
+	Scheduled Phase = 5
 )
 
 func (p Phase) String() string {
@@ -35,6 +38,8 @@ func (p Phase) String() string {
 		return "suspended"
 	case Completed:
 		return "completed"
+	case Scheduled:
+		return "scheduled"
 	}
 	return "unknown"
 }

@@ -309,3 +309,44 @@ func NextCounter(rw interface {
 	v++
 	return v, PutCounter(rw, key, v)
 }
+
+// Timer is a durable timer: at WakeTime (ms since the Unix epoch) the leader fires it. A
+// CompletionID of 0 starts a scheduled invocation; otherwise it completes a SleepCommand.
+type Timer struct {
+	WakeTime     int64
+	ID           ids.InvocationID
+	CompletionID uint32
+}
+
+// PutTimer stores a timer.
+func PutTimer(w pebble.Writer, t Timer) error { return w.Set(timerKey(t), nil, nil) }
+
+// DeleteTimer removes a timer.
+func DeleteTimer(w pebble.Writer, t Timer) error { return w.Delete(timerKey(t), nil) }
+
+// HasTimer reports whether the timer is stored.
+func HasTimer(r pebble.Reader, t Timer) (bool, error) {
+	_, ok, err := getRaw(r, timerKey(t))
+	return ok, err
+}
+
+// Timers lists up to limit timers in wake-time order (limit <= 0: all).
+func Timers(r pebble.Reader, limit int) ([]Timer, error) {
+	var out []Timer
+	err := scan(r, []byte{tableTimers}, func(k, _ []byte) (bool, error) {
+		if len(k) != 1+8+ids.RawLength+4 {
+			return false, fmt.Errorf("storage: timer key %x has %d bytes", k, len(k))
+		}
+		id, err := ids.FromBytes(k[9 : 9+ids.RawLength])
+		if err != nil {
+			return false, err
+		}
+		out = append(out, Timer{
+			WakeTime:     int64(binary.BigEndian.Uint64(k[1:9])),
+			ID:           id,
+			CompletionID: binary.BigEndian.Uint32(k[9+ids.RawLength:]),
+		})
+		return limit <= 0 || len(out) < limit, nil
+	})
+	return out, err
+}
