@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -34,6 +35,12 @@ func Encode(b Batch) ([]byte, error) {
 
 // Decode decodes and validates a batch.
 func Decode(data []byte) (Batch, error) {
+	// msgpack v5.4.1 allocates an array's claimed length up front (its allocation limit check in
+	// decodeSliceValue is inverted), so a corrupt entry claiming 2^32 commands would exhaust memory.
+	// Skipping the value first allocates nothing and fails on any length the bytes do not back.
+	if err := msgpack.NewDecoder(bytes.NewReader(data)).Skip(); err != nil {
+		return Batch{}, fmt.Errorf("command: decode batch: %w", err)
+	}
 	var b Batch
 	if err := msgpack.Unmarshal(data, &b); err != nil {
 		return Batch{}, fmt.Errorf("command: decode batch: %w", err)

@@ -109,6 +109,7 @@ func fuzzCommands(id ids.InvocationID, name, key string, data []byte, n uint32, 
 		{Kind: KindDeliver, Deliver: &Deliver{Message: OutboxMessage{Complete: &Completion{ID: id, Result: Result{Failure: &failure}}}}},
 		{Kind: KindTruncateOutbox, TruncateOutbox: &TruncateOutbox{UpTo: uint64(n)}},
 		{Kind: KindFail, Fail: &Fail{ID: id, Failure: failure}},
+		{Kind: KindFireTimer, FireTimer: &FireTimer{ID: id, CompletionID: n, WakeTime: int64(code)}},
 	}
 }
 
