@@ -89,7 +89,7 @@ func TestParseErrors(t *testing.T) {
 		{"sign_1", ErrLength, "bad length"},
 		{"sign_1" + valid[:len(valid)-4], ErrLength, ""},
 		{"sign_1" + valid + "AAAA", ErrLength, ""},
-		{"sign_1" + valid[:len(valid)-1] + "R", ErrCodec, ""}, // non-zero trailing bits
+		{"sign_1" + valid[:len(valid)-1] + "R", ErrCodec, ""},    // non-zero trailing bits
 		{"sign_1" + valid[:10] + "+" + valid[11:], ErrCodec, ""}, // standard, not URL, alphabet
 		{"sign_1" + valid[:10] + "\n" + valid[10:], ErrCodec, ""},
 	}
