@@ -1,0 +1,21 @@
+// Package deployment is the deployment the chaos checker drives: a Counter
+// Virtual Object and a Workflowish service served by the project's Go SDK,
+// run as its own process (cmd/resolute-chaos-deployment) so that the checker
+// can SIGKILL it.
+//
+//   - Counter/{key}/add (exclusive): one Run step, then the state {value,
+//     applied op ids, deltas} is read and written in one state key; returns the
+//     new value and the Run token.
+//   - Counter/{key}/get (shared), Counter/{key}/getx (exclusive): the value.
+//   - Counter/{key}/dump (shared): the whole state, for the final check.
+//   - Workflowish/run: several Run steps, then a call to Counter/{key}/add.
+//   - Workflowish/fanout: a Run step, then one-way sends of Counter adds, each
+//     with the sub-operation's id as its idempotency key.
+//
+// Every Run body appends (op id, step, token) to an execution log (ExecLog)
+// before returning its unique token, so the checker can tell, after any
+// number of SIGKILLs, how often each step ran and which execution's result
+// was journaled.
+//
+// Handlers are safe for concurrent use; ExecLog serialises its writes.
+package deployment

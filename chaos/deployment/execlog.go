@@ -1,0 +1,85 @@
+package deployment
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ExecLog appends one line per Run body execution to a file, before the body
+// returns its result. A write(2) to a file survives a SIGKILL of the process
+// (it is in the kernel's page cache), so the records of a killed deployment
+// are all there when the checker reads the file; no fsync is needed because
+// the machine does not crash.
+//
+// Line format: "<op id> <step> <token>\n". Tokens are unique across processes:
+// the process start time, its pid and a sequence number.
+type ExecLog struct {
+	prefix string
+	mu     struct {
+		sync.Mutex
+		f   *os.File
+		seq int64
+	}
+}
+
+// OpenExecLog opens (creating or appending to) the execution log at path.
+func OpenExecLog(path string) (*ExecLog, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("deployment: open exec log: %w", err)
+	}
+	l := &ExecLog{prefix: fmt.Sprintf("%x.%d", time.Now().UnixNano(), os.Getpid())}
+	l.mu.f = f
+	return l, nil
+}
+
+// Execute records one execution of step of op and returns its unique token.
+// An error (the record could not be written) is retryable: the Run fails the
+// attempt and nothing is journaled.
+func (l *ExecLog) Execute(op, step string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.mu.seq++
+	tok := fmt.Sprintf("%s.%d", l.prefix, l.mu.seq)
+	if _, err := fmt.Fprintf(l.mu.f, "%s %s %s\n", op, step, tok); err != nil {
+		return "", fmt.Errorf("deployment: record execution of %s/%s: %w", op, step, err)
+	}
+	return tok, nil
+}
+
+// Close closes the file.
+func (l *ExecLog) Close() error { return l.mu.f.Close() }
+
+// Exec is one recorded Run execution.
+type Exec struct {
+	Op, Step, Token string
+}
+
+// ReadExecLog returns the records of the file at path in execution order; a
+// missing file has none.
+func ReadExecLog(path string) ([]Exec, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Exec
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		parts := strings.Fields(sc.Text())
+		if len(parts) != 3 {
+			return out, fmt.Errorf("deployment: exec log %s: malformed line %q", path, sc.Text())
+		}
+		out = append(out, Exec{Op: parts[0], Step: parts[1], Token: parts[2]})
+	}
+	return out, sc.Err()
+}

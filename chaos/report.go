@@ -1,0 +1,39 @@
+package chaos
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+)
+
+// Report is the outcome of a run: the seed to replay it, the kills, one
+// Check per property, and whether all passed.
+type Report struct {
+	Seed       uint64
+	WorkDir    string // data directory, logs and execution log of the run
+	ServerLogs string
+	Ops        int
+	Kills      []Kill
+	Checks     []Check
+	Pass       bool
+}
+
+// Table renders the checks as `check | result | detail` rows and a final
+// PASS or FAIL line.
+func (r Report) Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "seed %d, %d operations, work dir %s\n", r.Seed, r.Ops, r.WorkDir)
+	tw := tabwriter.NewWriter(&b, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "check\t| result\t| detail")
+	fmt.Fprintln(tw, "-----\t| ------\t| ------")
+	for _, c := range r.Checks {
+		fmt.Fprintf(tw, "%s\t| %s\t| %s\n", c.Name, cond(c.OK, "ok", "FAIL"), c.Detail)
+	}
+	tw.Flush()
+	if r.Pass {
+		b.WriteString("PASS\n")
+	} else {
+		fmt.Fprintf(&b, "FAIL (replay the schedule with --seed %d)\n", r.Seed)
+	}
+	return b.String()
+}

@@ -1,0 +1,415 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/resolute-run/resolute/chaos/deployment"
+)
+
+// Config says how long and how hard to shake the system.
+type Config struct {
+	// Seed draws the operations, their keys and the kill schedule; 0 picks one
+	// from the clock. Report.Seed is the seed used, to replay with.
+	Seed uint64
+	// Cycles is the number of kills (each of the server, the deployment, or
+	// both). Default 4.
+	Cycles int
+	// Duration is the length of the workload under kills; the kills are
+	// spread over it. Default 30s.
+	Duration time.Duration
+	// Workers is the number of concurrent clients. Default 6.
+	Workers int
+	// HotKeys and ColdKeys are the numbers of Counter keys; 70% of operations
+	// go to a hot key. Defaults 3 and 40.
+	HotKeys, ColdKeys int
+	// MaxOpsPerWorker bounds the workload. Default 100000.
+	MaxOpsPerWorker int
+	// Pause is the largest pause of a worker between two operations. Default 10ms.
+	Pause time.Duration
+	// DrainTimeout bounds the drain: outstanding operations, attaches, dumps. Default 90s.
+	DrainTimeout time.Duration
+	// ServerBin and DeploymentBin are the binaries of `resolute` and
+	// `resolute-chaos-deployment`; both are required.
+	ServerBin, DeploymentBin string
+	// WorkDir holds the data directory, the logs and the execution log; a new
+	// temporary directory if empty (kept, its path is in the report).
+	WorkDir string
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+func (c Config) withDefaults() Config {
+	if c.Seed == 0 {
+		c.Seed = uint64(time.Now().UnixNano())
+	}
+	if c.Cycles <= 0 {
+		c.Cycles = 4
+	}
+	if c.Duration <= 0 {
+		c.Duration = 30 * time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 6
+	}
+	if c.HotKeys <= 0 {
+		c.HotKeys = 3
+	}
+	if c.ColdKeys <= 0 {
+		c.ColdKeys = 40
+	}
+	if c.MaxOpsPerWorker <= 0 {
+		c.MaxOpsPerWorker = 100000
+	}
+	if c.Pause <= 0 {
+		c.Pause = 10 * time.Millisecond
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 90 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	return c
+}
+
+// Kill kinds.
+const (
+	KillServer     = "server"
+	KillDeployment = "deployment"
+	KillBoth       = "both"
+)
+
+// Kill is one SIGKILL of the schedule and what was in flight.
+type Kill struct {
+	Kind     string
+	At       time.Duration // since the workload started
+	InFlight int           // ingress requests sent and not answered
+	Downtime time.Duration // from the kill until the restarted processes were ready
+}
+
+// startupTimeout covers a cold start of the server, including recovery.
+const startupTimeout = 90 * time.Second
+
+// Run starts the server and the deployment, drives the workload while
+// killing them Cycles times, drains, and checks. The error is for a run that
+// could not be carried out (a binary missing, a process that would not
+// start); a run that found a violation returns a Report with Pass false.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	cfg = cfg.withDefaults()
+	rep := Report{Seed: cfg.Seed}
+	if cfg.ServerBin == "" || cfg.DeploymentBin == "" {
+		return rep, fmt.Errorf("chaos: ServerBin and DeploymentBin are required")
+	}
+	if cfg.WorkDir == "" {
+		dir, err := os.MkdirTemp("", "resolute-chaos-")
+		if err != nil {
+			return rep, err
+		}
+		cfg.WorkDir = dir
+	}
+	rep.WorkDir = cfg.WorkDir
+	logf(cfg, "seed %d (replay with --seed %d), work dir %s", cfg.Seed, cfg.Seed, cfg.WorkDir)
+	sys, err := startSystem(ctx, cfg)
+	if err != nil {
+		return rep, err
+	}
+	defer sys.close()
+	r := &run{cfg: cfg, sys: sys, rng: rand.New(rand.NewPCG(cfg.Seed, 0xc4a05))}
+	if err := r.shake(ctx); err != nil {
+		r.hardCancel()
+		r.workers.Wait()
+		return rep, err
+	}
+	r.drain(ctx)
+	execs, err := deployment.ReadExecLog(sys.execLog)
+	if err != nil {
+		return rep, err
+	}
+	rep.Kills, rep.Ops = r.kills, len(r.ops)
+	rep.ServerLogs = sys.server.logDir
+	rep.Checks = check(r, execs)
+	rep.Pass = true
+	for _, c := range rep.Checks {
+		rep.Pass = rep.Pass && c.OK
+	}
+	return rep, nil
+}
+
+func logf(cfg Config, format string, args ...any) {
+	fmt.Fprintf(cfg.Log, "chaos: "+format+"\n", args...)
+}
+
+// system is the server and the deployment processes.
+type system struct {
+	server, deployment *service
+	ingress, admin     string
+	deploymentURI      string
+	execLog            string
+}
+
+func startSystem(ctx context.Context, cfg Config) (*system, error) {
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	logDir := filepath.Join(cfg.WorkDir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, err
+	}
+	s := &system{
+		ingress:       "http://" + addr(ports[0]),
+		admin:         "http://" + addr(ports[1]),
+		deploymentURI: "http://" + addr(ports[2]),
+		execLog:       filepath.Join(cfg.WorkDir, "exec.log"),
+	}
+	s.deployment = &service{name: "deployment", bin: cfg.DeploymentBin, logDir: logDir,
+		args:  []string{"--addr", addr(ports[2]), "--exec-log", s.execLog},
+		ready: func(ctx context.Context) error { return expect200(ctx, s.deploymentURI+"/health") }}
+	s.server = &service{name: "server", bin: cfg.ServerBin, logDir: logDir,
+		// Retries capped at 1s keep the recovery after a deployment kill short.
+		args: []string{"server", "--data-dir", filepath.Join(cfg.WorkDir, "data"),
+			"--ingress-addr", addr(ports[0]), "--admin-addr", addr(ports[1]),
+			"--retry-initial-interval", "50ms", "--retry-max-interval", "1s"},
+		ready: func(ctx context.Context) error {
+			if err := expect200(ctx, s.admin+"/health"); err != nil {
+				return err
+			}
+			return expect200(ctx, s.ingress+"/restate/health")
+		}}
+	if err := s.deployment.start(ctx, startupTimeout); err != nil {
+		s.close()
+		return nil, err
+	}
+	if err := s.server.start(ctx, startupTimeout); err != nil {
+		s.close()
+		return nil, err
+	}
+	if err := s.register(ctx); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// register adds the deployment and waits until ingress routes to it.
+func (s *system) register(ctx context.Context) error {
+	body := strings.NewReader(fmt.Sprintf(`{"uri":%q}`, s.deploymentURI))
+	resp, err := http.Post(s.admin+"/deployments", "application/json", body)
+	if err != nil {
+		return fmt.Errorf("chaos: register deployment: %w", err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("chaos: register deployment: status %d: %s", resp.StatusCode, data)
+	}
+	c := newClient(s.ingress, time.Now())
+	return waitFor(ctx, startupTimeout, "route to Counter", func() error {
+		if a := c.post(ctx, "/Counter/probe/get", nil, ""); !a.ok() {
+			return fmt.Errorf("probe: %v", a)
+		}
+		return nil
+	})
+}
+
+func (s *system) close() {
+	for _, svc := range []*service{s.server, s.deployment} {
+		if svc != nil && svc.cur != nil {
+			svc.cur.stop(10 * time.Second)
+		}
+	}
+}
+
+// run is one checker run: the workload's operations and the kills.
+type run struct {
+	cfg    Config
+	sys    *system
+	rng    *rand.Rand // the kill schedule; the main goroutine only
+	client *client
+	kills  []Kill
+	ops    []*op // every op once the workers stopped, fanout subs included after the drain
+	keys   keys
+	dumps  map[string]deployment.State
+	stuck  []string // ops with no answer by the drain deadline
+	drain_ struct {
+		took      time.Duration
+		quiescent bool
+		late      int // exec records that appeared after the drain
+	}
+	hardCancel context.CancelFunc
+	workers    sync.WaitGroup
+}
+
+// killKinds is the schedule of kinds: each kind once in a seeded order, then
+// seeded draws.
+func (r *run) killKinds() []string {
+	kinds := []string{KillServer, KillDeployment, KillBoth}
+	r.rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	for len(kinds) < r.cfg.Cycles {
+		kinds = append(kinds, []string{KillServer, KillDeployment, KillBoth}[r.rng.IntN(3)])
+	}
+	return kinds[:r.cfg.Cycles]
+}
+
+// shake runs the workload for cfg.Duration with the kills spread over it,
+// then stops the workers from starting new operations.
+func (r *run) shake(ctx context.Context) error {
+	start := time.Now()
+	r.client = newClient(r.sys.ingress, start)
+	r.keys = newKeys(r.cfg.HotKeys, r.cfg.ColdKeys)
+	stop, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	hard, hardCancel := context.WithTimeout(ctx, r.cfg.Duration+r.cfg.DrainTimeout)
+	r.hardCancel = hardCancel
+	for w := range r.cfg.Workers {
+		rng := rand.New(rand.NewPCG(r.cfg.Seed, uint64(w+1)))
+		r.workers.Go(func() {
+			r.client.worker(stop, hard, rng, r.keys, w, r.cfg.MaxOpsPerWorker, r.cfg.Pause)
+		})
+	}
+	per := r.cfg.Duration / time.Duration(r.cfg.Cycles)
+	for i, kind := range r.killKinds() {
+		at := per*time.Duration(i) + time.Duration(float64(per)*(0.25+0.6*r.rng.Float64()))
+		down := time.Duration(r.rng.Int64N(int64(400 * time.Millisecond)))
+		sleepCtx(ctx, time.Until(start.Add(at)))
+		if err := r.kill(ctx, kind, start, down); err != nil {
+			return err
+		}
+	}
+	sleepCtx(ctx, time.Until(start.Add(r.cfg.Duration)))
+	stopWorkers()
+	return ctx.Err()
+}
+
+// kill SIGKILLs the processes of kind while requests are in flight, waits
+// down, and restarts them.
+func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.Duration) error {
+	// Wait (briefly) for requests in flight, so the kill is not vacuous.
+	_ = waitFor(ctx, 2*time.Second, "requests in flight", func() error {
+		if r.client.inFlight.Load() == 0 {
+			return fmt.Errorf("none")
+		}
+		return nil
+	})
+	k := Kill{Kind: kind, At: time.Since(start), InFlight: int(r.client.inFlight.Load())}
+	t0 := time.Now()
+	var svcs []*service
+	switch kind {
+	case KillServer:
+		svcs = []*service{r.sys.server}
+	case KillDeployment:
+		svcs = []*service{r.sys.deployment}
+	default:
+		svcs = []*service{r.sys.deployment, r.sys.server}
+	}
+	for _, s := range svcs {
+		s.kill()
+	}
+	sleepCtx(ctx, down)
+	for _, s := range svcs {
+		if err := s.start(ctx, startupTimeout); err != nil {
+			return err
+		}
+	}
+	k.Downtime = time.Since(t0)
+	r.kills = append(r.kills, k)
+	logf(r.cfg, "kill %d: %s at %v with %d requests in flight; back after %v",
+		len(r.kills), kind, k.At.Round(time.Millisecond), k.InFlight, k.Downtime.Round(time.Millisecond))
+	return nil
+}
+
+// drain waits for the workers' outstanding operations, attaches to every
+// acknowledged idempotent operation (and to the adds sent by fanouts) for
+// its final output, reads every counter, and checks that no Run executes
+// any more.
+func (r *run) drain(ctx context.Context) {
+	t0 := time.Now()
+	defer r.hardCancel()
+	r.workers.Wait()
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.DrainTimeout)
+	defer cancel()
+	r.ops = r.client.ops()
+	var attach []*op
+	for _, o := range r.ops {
+		if !o.acked && o.idem && o.fail == "" {
+			r.stuck = append(r.stuck, o.id+" (never acknowledged)")
+		}
+		// A fanout's sends exist once it is acknowledged; the adds of one
+		// that never was may or may not have been sent.
+		for _, s := range o.subs {
+			sub := &op{id: s.ID, kind: kindSub, key: s.Key, delta: s.Delta, idem: true, parent: o, call: o.call, acked: o.acked}
+			r.ops = append(r.ops, sub)
+			if sub.acked {
+				attach = append(attach, sub)
+			}
+		}
+		if o.acked && o.idem {
+			attach = append(attach, o)
+		}
+	}
+	r.attachAll(ctx, attach)
+	for _, o := range attach {
+		if !o.attached && o.fail == "" {
+			r.stuck = append(r.stuck, o.id+" (attach unanswered)")
+		}
+	}
+	r.dumpAll(ctx)
+	r.drain_.took = time.Since(t0)
+	r.checkQuiescent(ctx)
+	logf(r.cfg, "drained %d operations in %v", len(r.ops), r.drain_.took.Round(time.Millisecond))
+}
+
+func (r *run) attachAll(ctx context.Context, ops []*op) {
+	next := make(chan *op)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for o := range next {
+				r.client.attach(ctx, o)
+			}
+		})
+	}
+	for _, o := range ops {
+		next <- o
+	}
+	close(next)
+	wg.Wait()
+}
+
+// dumpAll reads the state of every counter.
+func (r *run) dumpAll(ctx context.Context) {
+	r.dumps = map[string]deployment.State{}
+	for _, key := range append(append([]string(nil), r.keys.hot...), r.keys.cold...) {
+		for try := 1; ctx.Err() == nil; try++ {
+			a := r.client.post(ctx, "/Counter/"+key+"/dump", nil, "")
+			if a.ok() {
+				var s deployment.State
+				if err := json.Unmarshal(a.body, &s); err == nil {
+					r.dumps[key] = s
+				}
+				break
+			}
+			sleepCtx(ctx, backoff(try))
+		}
+	}
+}
+
+// checkQuiescent waits a while after the drain and reports whether any Run
+// body executed meanwhile: something would still be in flight.
+func (r *run) checkQuiescent(ctx context.Context) {
+	before, _ := deployment.ReadExecLog(r.sys.execLog)
+	sleepCtx(ctx, 2*time.Second)
+	after, _ := deployment.ReadExecLog(r.sys.execLog)
+	r.drain_.late = len(after) - len(before)
+	r.drain_.quiescent = r.drain_.late == 0
+}

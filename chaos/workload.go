@@ -1,0 +1,302 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/resolute-run/resolute/chaos/deployment"
+)
+
+// kind is what an operation does through ingress.
+type kind string
+
+const (
+	kindAdd    kind = "add"    // POST /Counter/{key}/add, idempotent
+	kindSend   kind = "send"   // POST /Counter/{key}/add/send, idempotent
+	kindGet    kind = "get"    // POST /Counter/{key}/get (shared)
+	kindGetX   kind = "getx"   // POST /Counter/{key}/getx (exclusive)
+	kindFlow   kind = "flow"   // POST /Workflowish/run, idempotent; adds to key
+	kindFanout kind = "fanout" // POST /Workflowish/fanout, idempotent; sends subs
+	kindSub    kind = "sub"    // an add sent by a fanout, attached by its id at the drain
+)
+
+// op is one operation and what the client saw of it. A worker owns its op
+// until it is done; the drain then owns every op.
+type op struct {
+	id     string
+	kind   kind
+	key    string
+	delta  int
+	idem   bool // carries its id as idempotency-key
+	steps  int  // Run steps of a flow
+	subs   []deployment.Sub
+	parent *op // the fanout that sent a sub
+
+	call  int64 // ns since the run started, before the first request
+	ret   int64 // ns when the first 2xx answer was read; 0 while none
+	acked bool  // ingress answered 2xx
+	tries int
+	invID string // x-restate-id (or invocationId of a 202)
+	body  []byte // the first 2xx body (of a call, not of a send)
+	fail  string // an answer that is neither 2xx nor retryable
+
+	// Filled by the drain's attach (idempotent ops only).
+	attached   bool
+	attachRet  int64
+	attachID   string
+	attachBody []byte
+}
+
+// result is the body that carries the op's output: a call's own answer, or
+// the attach answer of a send or sub.
+func (o *op) result() []byte {
+	if o.kind == kindSend || o.kind == kindSub {
+		return o.attachBody
+	}
+	return o.body
+}
+
+// path is the ingress path that calls (not sends) the op.
+func (o *op) path() string {
+	switch o.kind {
+	case kindAdd, kindSend, kindSub:
+		return "/" + deployment.CounterName + "/" + o.key + "/add"
+	case kindGet, kindGetX:
+		return "/" + deployment.CounterName + "/" + o.key + "/" + string(o.kind)
+	case kindFlow:
+		return "/" + deployment.WorkflowName + "/run"
+	case kindFanout:
+		return "/" + deployment.WorkflowName + "/fanout"
+	}
+	panic("chaos: unknown op kind " + string(o.kind))
+}
+
+func (o *op) input() any {
+	switch o.kind {
+	case kindAdd, kindSend, kindSub:
+		return deployment.AddIn{ID: o.id, Delta: o.delta}
+	case kindFlow:
+		return deployment.FlowIn{ID: o.id, Key: o.key, Delta: o.delta, Steps: o.steps}
+	case kindFanout:
+		return deployment.FanIn{ID: o.id, Subs: o.subs}
+	}
+	return nil
+}
+
+// keys names the counters: a few hot keys that most operations hit, and many
+// cold ones.
+type keys struct{ hot, cold []string }
+
+func newKeys(hot, cold int) keys {
+	var k keys
+	for i := range hot {
+		k.hot = append(k.hot, fmt.Sprintf("hot-%d", i))
+	}
+	for i := range cold {
+		k.cold = append(k.cold, fmt.Sprintf("cold-%02d", i))
+	}
+	return k
+}
+
+func (k keys) pick(rng *rand.Rand) string {
+	if rng.IntN(100) < 70 {
+		return k.hot[rng.IntN(len(k.hot))]
+	}
+	return k.cold[rng.IntN(len(k.cold))]
+}
+
+// newOp draws the n-th operation of worker w.
+func newOp(rng *rand.Rand, k keys, w, n int) *op {
+	o := &op{id: fmt.Sprintf("w%d-%d", w, n), key: k.pick(rng), delta: 1 + rng.IntN(9), idem: true}
+	switch r := rng.IntN(100); {
+	case r < 28:
+		o.kind = kindAdd
+	case r < 38:
+		o.kind = kindSend
+	case r < 50:
+		o.kind, o.delta, o.idem = kindGet, 0, rng.IntN(2) == 0
+	case r < 60:
+		o.kind, o.delta, o.idem = kindGetX, 0, rng.IntN(2) == 0
+	case r < 84:
+		o.kind, o.steps = kindFlow, 2+rng.IntN(3)
+	default:
+		o.kind, o.key, o.delta = kindFanout, "", 0
+		for i := range 1 + rng.IntN(3) {
+			o.subs = append(o.subs, deployment.Sub{Key: k.pick(rng), ID: fmt.Sprintf("%s.%d", o.id, i), Delta: 1 + rng.IntN(9)})
+		}
+	}
+	return o
+}
+
+// client issues the operations and records them.
+type client struct {
+	ingress  string
+	http     *http.Client
+	start    time.Time
+	inFlight atomic.Int64 // requests sent and not yet answered
+	mu       struct {
+		sync.Mutex
+		ops []*op
+	}
+}
+
+func newClient(ingress string, start time.Time) *client {
+	return &client{
+		ingress: ingress,
+		start:   start,
+		http:    &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+	}
+}
+
+func (c *client) now() int64 { return int64(time.Since(c.start)) }
+
+func (c *client) add(o *op) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mu.ops = append(c.mu.ops, o)
+}
+
+func (c *client) ops() []*op {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*op(nil), c.mu.ops...)
+}
+
+// answer is one HTTP exchange's outcome.
+type answer struct {
+	status int
+	hdr    http.Header
+	body   []byte
+	err    error
+}
+
+// retryable reports whether the request may be sent again: the connection
+// failed, or ingress (not the invocation) answered 5xx.
+func (a answer) retryable() bool {
+	if a.err != nil {
+		return true
+	}
+	return a.status >= 500 && a.hdr.Get("x-restate-error-source") != "invocation"
+}
+
+func (a answer) ok() bool { return a.err == nil && a.status/100 == 2 }
+
+func (a answer) String() string {
+	if a.err != nil {
+		return a.err.Error()
+	}
+	return fmt.Sprintf("status %d: %s", a.status, bytes.TrimSpace(a.body))
+}
+
+func (c *client) post(ctx context.Context, path string, in any, idemKey string) answer {
+	var body io.Reader = http.NoBody
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return answer{err: err}
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ingress+path, body)
+	if err != nil {
+		return answer{err: err}
+	}
+	if in != nil {
+		req.Header.Set("content-type", "application/json")
+	}
+	if idemKey != "" {
+		req.Header.Set("idempotency-key", idemKey)
+	}
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return answer{err: err}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return answer{status: resp.StatusCode, hdr: resp.Header, body: data, err: err}
+}
+
+// backoff is the pause before the n-th retry of a request.
+func backoff(n int) time.Duration {
+	return min(time.Duration(n)*50*time.Millisecond, 500*time.Millisecond)
+}
+
+// do issues o until ingress acknowledges it, as a client holding an
+// idempotency key does; an op without one is tried once. It gives up only
+// when ctx ends (the drain deadline).
+func (c *client) do(ctx context.Context, o *op) {
+	o.call = c.now()
+	path, idemKey := o.path(), ""
+	if o.kind == kindSend {
+		path += "/send"
+	}
+	if o.idem {
+		idemKey = o.id
+	}
+	for ctx.Err() == nil {
+		o.tries++
+		a := c.post(ctx, path, o.input(), idemKey)
+		switch {
+		case a.ok():
+			o.ret, o.acked = c.now(), true
+			o.invID = a.hdr.Get("x-restate-id")
+			if o.kind != kindSend {
+				o.body = a.body
+			}
+			return
+		case !a.retryable():
+			o.fail = a.String()
+			return
+		case !o.idem:
+			return
+		}
+		sleepCtx(ctx, backoff(o.tries))
+	}
+}
+
+// attach calls an idempotent op again with its idempotency key: ingress
+// answers the stored result, waiting for it if the invocation is running.
+func (c *client) attach(ctx context.Context, o *op) {
+	for try := 1; ctx.Err() == nil; try++ {
+		a := c.post(ctx, o.path(), o.input(), o.id)
+		if a.ok() || !a.retryable() {
+			o.attached, o.attachRet = a.ok(), c.now()
+			o.attachID, o.attachBody = a.hdr.Get("x-restate-id"), a.body
+			if !a.ok() {
+				o.fail = "attach: " + a.String()
+			}
+			return
+		}
+		sleepCtx(ctx, backoff(try))
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// worker issues operations drawn from rng until stop ends, each until it
+// is acknowledged or hard ends.
+func (c *client) worker(stop, hard context.Context, rng *rand.Rand, k keys, w, maxOps int, pause time.Duration) {
+	for n := 0; n < maxOps && stop.Err() == nil; n++ {
+		o := newOp(rng, k, w, n)
+		c.add(o)
+		c.do(hard, o)
+		sleepCtx(stop, time.Duration(rng.Int64N(int64(pause)+1)))
+	}
+}
