@@ -291,7 +291,11 @@ func (p *Partition) deliverOutbox() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
-		entries, err := storage.Outbox(p.cfg.DB, 0, 128)
+		head, err := storage.OutboxHead(p.cfg.DB)
+		if err != nil {
+			return err
+		}
+		entries, err := storage.Outbox(p.cfg.DB, head+1, 128)
 		if err != nil || len(entries) == 0 {
 			return err
 		}

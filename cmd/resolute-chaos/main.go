@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command resolute-chaos runs the chaos checker (package chaos): a real
 // `resolute server` and the chaos deployment as subprocesses, a randomized
 // workload through ingress, SIGKILLs of the server, the deployment or both,

@@ -6,11 +6,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -29,12 +29,12 @@ func main() {
 }
 
 type serverFlags struct {
-	dataDir, ingressAddr, adminAddr, raftAddr, logDB, logLevel string
-	partitions                                                 int
-	maxBody                                                    int64
-	retryInitial, retryMax, inactivity                         time.Duration
-	retryMaxAttempts                                           int
-	maxProtocol                                                int
+	dataDir, ingressAddr, adminAddr, raftAddr, logDB, logLevel, cpuProfile string
+	partitions                                                             int
+	maxBody                                                                int64
+	retryInitial, retryMax, inactivity                                     time.Duration
+	retryMaxAttempts                                                       int
+	maxProtocol                                                            int
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -52,6 +52,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.inactivity, "inactivity-timeout", time.Minute, "close an idle invocation stream so the deployment suspends")
 	fl.IntVar(&f.maxProtocol, "max-protocol-version", 7, "highest service protocol version to speak (5-7)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown")
 }
 
 func (f *serverFlags) config() (server.Config, error) {
@@ -96,7 +97,7 @@ func rootCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return run(cmd.Context(), cfg, false)
+			return run(cmd.Context(), cfg, false, sf.cpuProfile)
 		},
 	}
 	sf.register(serverCmd)
@@ -109,7 +110,7 @@ func rootCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return run(cmd.Context(), cfg, true)
+			return run(cmd.Context(), cfg, true, df.cpuProfile)
 		},
 	}
 	df.register(devCmd)
@@ -117,9 +118,20 @@ func rootCommand() *cobra.Command {
 	return root
 }
 
-func run(parent context.Context, cfg server.Config, examples bool) error {
+func run(parent context.Context, cfg server.Config, examples bool, cpuProfile string) error {
 	if parent == nil {
 		parent = context.Background()
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -139,9 +151,6 @@ func run(parent context.Context, cfg server.Config, examples bool) error {
 	slog.Info("resolute serving", "ingress", s.IngressURL(), "admin", s.AdminURL(), "data-dir", cfg.DataDir, "partitions", cfg.Partitions)
 	<-ctx.Done()
 	slog.Info("shutting down")
-	if errors.Is(context.Cause(ctx), context.Canceled) {
-		return nil
-	}
 	return nil
 }
 

@@ -122,12 +122,6 @@ func Journal(r pebble.Reader, id ids.InvocationID) ([]command.Entry, error) {
 	return out, err
 }
 
-// DeleteJournal removes an invocation's journal.
-func DeleteJournal(w pebble.Writer, id ids.InvocationID) error {
-	p := journalPrefix(id)
-	return w.DeleteRange(p, prefixEnd(p), nil)
-}
-
 // PushInbox appends an invocation to a key's inbox.
 func PushInbox(w pebble.Writer, service, key string, seq uint64, id ids.InvocationID) error {
 	return w.Set(inboxKey(service, key, seq), id.Bytes(), nil)
@@ -191,10 +185,26 @@ func DeleteState(w pebble.Writer, service, key string, name []byte) error {
 	return w.Delete(stateKey(service, key, name), nil)
 }
 
-// DeleteAllState removes every state entry of (service, key).
-func DeleteAllState(w pebble.Writer, service, key string) error {
-	p := statePrefix(service, key)
-	return w.DeleteRange(p, prefixEnd(p), nil)
+// DeleteAllState removes every state entry of (service, key). It deletes point by point: range
+// tombstones in the memtable make every later read of the partition slower until compaction.
+func DeleteAllState(rw interface {
+	pebble.Reader
+	pebble.Writer
+}, service, key string) error {
+	var keys [][]byte
+	err := scan(rw, statePrefix(service, key), func(k, _ []byte) (bool, error) {
+		keys = append(keys, append([]byte(nil), k...))
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := rw.Delete(k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StateEntry is one state key and value.
@@ -243,10 +253,27 @@ func Outbox(r pebble.Reader, from uint64, limit int) ([]OutboxEntry, error) {
 	return out, it.Error()
 }
 
-// TruncateOutbox removes messages with seq <= upTo.
-func TruncateOutbox(w pebble.Writer, upTo uint64) error {
-	return w.DeleteRange(outboxKey(0), outboxKey(upTo+1), nil)
+// TruncateOutbox removes messages with seq <= upTo, point by point from the outbox head (the
+// last truncated seq), which it then advances. Range tombstones would be simpler, but every read
+// of the partition pays for them while they sit in the memtable.
+func TruncateOutbox(rw interface {
+	pebble.Reader
+	pebble.Writer
+}, upTo uint64) error {
+	head, err := Counter(rw, MetaOutboxHead)
+	if err != nil || upTo <= head {
+		return err
+	}
+	for seq := head + 1; seq <= upTo; seq++ {
+		if err := rw.Delete(outboxKey(seq), nil); err != nil {
+			return err
+		}
+	}
+	return PutCounter(rw, MetaOutboxHead, upTo)
 }
+
+// OutboxHead is the last truncated outbox seq: undelivered messages start after it.
+func OutboxHead(r pebble.Reader) (uint64, error) { return Counter(r, MetaOutboxHead) }
 
 // IdempotentInvocation returns the invocation registered for an idempotency key.
 func IdempotentInvocation(r pebble.Reader, t command.Target, idem string) (ids.InvocationID, bool, error) {
@@ -290,6 +317,7 @@ var (
 	MetaAppliedIndex = metaKey("applied")
 	MetaOutboxSeq    = metaKey("outbox-seq")
 	MetaInboxSeq     = metaKey("inbox-seq")
+	MetaOutboxHead   = metaKey("outbox-head")
 )
 
 // PutCounter writes a u64 at key.
