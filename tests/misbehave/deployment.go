@@ -59,6 +59,7 @@ type deployment struct {
 	mu struct {
 		sync.Mutex
 		starts   []*pb.StartMessage // per attempt; nil when the attempt did not read Start
+		at       []time.Time        // when each attempt arrived
 		problems []string           // what the fake saw that it did not expect
 	}
 }
@@ -72,6 +73,7 @@ func (d *deployment) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.mu.Lock()
 		attempt := len(d.mu.starts) + 1
 		d.mu.starts = append(d.mu.starts, nil)
+		d.mu.at = append(d.mu.at, time.Now())
 		d.mu.Unlock()
 		s := &stream{d: d, attempt: attempt, w: w, r: r, in: protocol.NewReader(r.Body), out: protocol.NewWriter(w)}
 		if attempt <= d.times {
@@ -88,6 +90,12 @@ func (d *deployment) attempts() []*pb.StartMessage {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]*pb.StartMessage(nil), d.mu.starts...)
+}
+
+func (d *deployment) arrivals() []time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]time.Time(nil), d.mu.at...)
 }
 
 func (d *deployment) problems() []string {
@@ -176,10 +184,14 @@ func output(v string) *pb.OutputCommandMessage {
 	return &pb.OutputCommandMessage{Result: &pb.OutputCommandMessage_Value{Value: &pb.Value{Content: []byte(v)}}}
 }
 
-// behave answers like a correct SDK whose handler returns "ok".
+// behave answers like a correct SDK whose handler returns "ok". It first checks that the replay
+// starts with the input the client sent.
 func (s *stream) behave() {
 	if !s.begin() {
 		return
+	}
+	if m, err := s.replay[0].Message(); err != nil || string(m.(*pb.InputCommandMessage).GetValue().GetContent()) != `"x"` {
+		s.d.problem("attempt %d: replay starts with %s %v (%v), want the input", s.attempt, s.replay[0].Type, m, err)
 	}
 	s.send(output(`"ok"`))
 	s.send(&pb.EndMessage{})

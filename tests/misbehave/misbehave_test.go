@@ -136,6 +136,15 @@ func misbehaviours() []misbehaviour {
 		{name: "answers 415", times: 2, logged: "415", want: okOutcome, bad: func(s *stream) {
 			s.w.WriteHeader(http.StatusUnsupportedMediaType)
 		}},
+		{name: "answers 503 with Retry-After", times: 1, logged: "rate limited", want: okOutcome, check: checkRetryAfter, bad: func(s *stream) {
+			s.w.Header().Set("Retry-After", "1")
+			s.w.WriteHeader(http.StatusServiceUnavailable)
+		}},
+		{name: "html error page with 200", times: 2, logged: "read from deployment", want: okOutcome, bad: func(s *stream) {
+			if s.begin() {
+				s.raw([]byte("<html><body>502 Bad Gateway</body></html>"))
+			}
+		}},
 		{name: "wrong content type", times: 2, logged: "unexpected response: content type", want: okOutcome, bad: func(s *stream) {
 			if s.readReplay() {
 				s.w.Header().Set("Content-Type", "application/json")
@@ -222,6 +231,17 @@ func checkJournalMismatch(t *testing.T, d *deployment) {
 		if got := starts[i].GetKnownEntries(); got != want {
 			t.Errorf("attempt %d replayed %d entries, want %d (Input, Run, RunCompletion)", i+1, got, want)
 		}
+	}
+}
+
+// checkRetryAfter: the runtime honoured Retry-After: 1 instead of its 20 ms backoff.
+func checkRetryAfter(t *testing.T, d *deployment) {
+	at := d.arrivals()
+	if len(at) != 2 {
+		t.Fatalf("%d attempts, want 2", len(at))
+	}
+	if gap := at[1].Sub(at[0]); gap < 900*time.Millisecond {
+		t.Errorf("retried after %v, want about 1s (Retry-After)", gap)
 	}
 }
 
