@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// deployment is a process serving the benchmark services (Bench, Counter)
+// with one SDK, plus its control API (stats, reset, release).
+type deployment struct {
+	kind    string // "go" or "ts"
+	uri     string // service endpoint registered with the server
+	control string // control API base URL
+	proc    *proc
+}
+
+// startDeployment starts a fresh deployment process of the given kind.
+func startDeployment(cfg *config, kind, logDir string) (*deployment, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	var cmd *exec.Cmd
+	switch kind {
+	case "go":
+		cmd = exec.Command(cfg.deploymentBin, "--addr", addr(ports[0]), "--control-addr", addr(ports[1]))
+	case "ts":
+		cmd = exec.Command("node", "--import", "./polyfill.mjs", "bench.mjs", fmt.Sprint(ports[0]), fmt.Sprint(ports[1]))
+		cmd.Dir = filepath.Join(cfg.root, "compat", "ts")
+	default:
+		return nil, fmt.Errorf("bench: unknown deployment %q (want go or ts)", kind)
+	}
+	p, err := startProc("deployment-"+kind, logDir, cmd)
+	if err != nil {
+		return nil, err
+	}
+	d := &deployment{kind: kind, uri: "http://" + addr(ports[0]), control: "http://" + addr(ports[1]), proc: p}
+	if err := waitReady("deployment "+kind, 30*time.Second, p, func() error { return expectGet(d.control + "/stats") }); err != nil {
+		p.stop(time.Second)
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *deployment) stop() { d.proc.stop(5 * time.Second) }
+
+// stats are the deployment's counters of distinct invocation ids.
+type stats struct {
+	SleepEntered int `json:"sleepEntered"`
+	SleepWoke    int `json:"sleepWoke"`
+	BlockEntered int `json:"blockEntered"`
+}
+
+func (d *deployment) stats() (stats, error) {
+	var st stats
+	resp, err := controlClient.Get(d.control + "/stats")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+func (d *deployment) post(action string) error {
+	resp, err := controlClient.Post(d.control+"/"+action, "", nil)
+	if err != nil {
+		return fmt.Errorf("deployment %s: %s: %w", d.kind, action, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("deployment %s: %s: status %d", d.kind, action, resp.StatusCode)
+	}
+	return nil
+}
+
+// waitStat polls the deployment until get(stats) reaches n or timeout.
+func (d *deployment) waitStat(n int, timeout time.Duration, get func(stats) int) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	last := -1
+	for {
+		st, err := d.stats()
+		if err == nil {
+			last = get(st)
+			if last >= n {
+				return time.Now(), nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("only %d of %d after %v (last stats error: %v)", last, n, timeout, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is the parsed command line plus what the harness derived from it.
+type config struct {
+	scenarios, servers, deployments []string
+	duration, warmup                time.Duration
+	size                            string
+	out, jsonOut                    string
+	workDir                         string
+	keep                            bool
+	root                            string // module root
+	resoluteBin, deploymentBin      string
+	logf                            func(format string, args ...any)
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	var md bytes.Buffer
+	rep.writeMarkdown(&md)
+	os.Stdout.Write(md.Bytes())
+	if cfg.out != "" {
+		if err := os.WriteFile(cfg.out, md.Bytes(), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if cfg.jsonOut != "" {
+		var js bytes.Buffer
+		rep.writeJSON(&js)
+		if err := os.WriteFile(cfg.jsonOut, js.Bytes(), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func parseFlags(args []string) (*config, error) {
+	fl := flag.NewFlagSet("bench", flag.ContinueOnError)
+	scen := fl.String("scenarios", strings.Join(scenarioOrder, ","), "comma-separated scenarios: "+strings.Join(scenarioOrder, ", "))
+	srvs := fl.String("servers", "resolute,restate", "servers to compare: resolute, restate")
+	deps := fl.String("deployments", "go,ts", "deployments: go (our Go SDK), ts (official TypeScript SDK)")
+	cfg := &config{logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }}
+	fl.DurationVar(&cfg.duration, "duration", 5*time.Second, "measured time per load case (and of the fsync loop)")
+	fl.DurationVar(&cfg.warmup, "warmup", time.Second, "warm-up before each load case, not measured")
+	fl.StringVar(&cfg.size, "size", "default", "tiny (smoke test) or default")
+	fl.StringVar(&cfg.out, "out", "", "also write the markdown report to this file")
+	fl.StringVar(&cfg.jsonOut, "json", "", "also write the results as JSON to this file")
+	fl.StringVar(&cfg.workDir, "work-dir", "", "where data directories and logs go (default: a new temporary directory)")
+	fl.BoolVar(&cfg.keep, "keep", false, "keep the work directory (data and logs) afterwards")
+	fl.StringVar(&cfg.resoluteBin, "resolute-bin", os.Getenv("RESOLUTE_BIN"), "resolute binary (default $RESOLUTE_BIN, else built from ./cmd/resolute)")
+	if err := fl.Parse(args); err != nil {
+		return nil, err
+	}
+	cfg.scenarios, cfg.servers, cfg.deployments = splitList(*scen), splitList(*srvs), splitList(*deps)
+	if _, ok := sizePresets[cfg.size]; !ok {
+		return nil, fmt.Errorf("--size %q: want tiny or default", cfg.size)
+	}
+	for _, s := range cfg.scenarios {
+		if !slices.Contains(scenarioOrder, s) {
+			return nil, fmt.Errorf("--scenarios: unknown scenario %q", s)
+		}
+	}
+	return cfg, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// run prepares binaries and directories, then runs every selected scenario
+// for every (deployment, server) pair.
+func run(ctx context.Context, cfg *config) (*report, error) {
+	if err := cfg.prepare(ctx); err != nil {
+		return nil, err
+	}
+	if !cfg.keep {
+		defer os.RemoveAll(cfg.workDir)
+	} else {
+		defer cfg.logf("bench: data and logs kept in %s", cfg.workDir)
+	}
+	sz := sizePresets[cfg.size]
+	rep := &report{Date: time.Now(), Machine: describeMachine(cfg), servers: cfg.servers, deployments: cfg.deployments,
+		Settings: settings{Scenarios: cfg.scenarios, Servers: cfg.servers, Deployments: cfg.deployments, Size: cfg.size,
+			Duration: cfg.duration.String(), Warmup: cfg.warmup.String(), Sizes: sz}}
+	if slices.Contains(cfg.scenarios, "fsync") {
+		cfg.logf("bench: fsync on %s", cfg.workDir)
+		rep.Results = append(rep.Results, fsyncScenario(cfg, cfg.workDir))
+	}
+	for _, dep := range cfg.deployments {
+		for _, srv := range cfg.servers {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			rep.Results = append(rep.Results, runPair(ctx, cfg, sz, srv, dep)...)
+		}
+	}
+	rep.addBatching()
+	return rep, nil
+}
+
+// runPair runs the scenarios against fresh processes of one server and one
+// deployment. A failure to start becomes an error row per scenario.
+func runPair(ctx context.Context, cfg *config, sz sizes, srvKind, depKind string) []result {
+	dir := filepath.Join(cfg.workDir, srvKind+"-"+depKind)
+	fail := func(err error) []result {
+		cfg.logf("bench: %s with %s deployment: %v", srvKind, depKind, err)
+		var out []result
+		for _, s := range cfg.scenarios {
+			if s != "fsync" {
+				out = append(out, result{Scenario: s, Case: "(all)", Server: srvKind, Deployment: depKind, Err: err.Error()})
+			}
+		}
+		return out
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(err)
+	}
+	dep, err := startDeployment(cfg, depKind, dir)
+	if err != nil {
+		return fail(err)
+	}
+	defer dep.stop()
+	srv, err := newServer(cfg, srvKind, dir)
+	if err != nil {
+		return fail(err)
+	}
+	defer srv.stop()
+	if err := srv.start(); err != nil {
+		return fail(err)
+	}
+	if err := srv.register(dep.uri); err != nil {
+		return fail(err)
+	}
+	// Registration propagates asynchronously on the official server.
+	if err := waitReady("services routable", 60*time.Second, srv.proc, func() error {
+		return invoke(ctx, controlClient, srv.ingress, call{"/Bench/noop", "1"})
+	}); err != nil {
+		return fail(err)
+	}
+	e := &env{cfg: cfg, sz: sz, srv: srv, dep: dep}
+	var out []result
+	for _, name := range scenarioOrder {
+		if name == "fsync" || !slices.Contains(cfg.scenarios, name) || ctx.Err() != nil {
+			continue
+		}
+		cfg.logf("bench: %s on %s with %s deployment", name, srvKind, depKind)
+		start := time.Now()
+		rs := scenarios[name](ctx, e)
+		for _, r := range rs {
+			cfg.logf("bench:   %s %s: %s", r.Case, figuresText(r), r.Err)
+		}
+		cfg.logf("bench:   (%v)", time.Since(start).Round(100*time.Millisecond))
+		out = append(out, rs...)
+		if gone, perr := srv.proc.exited(); gone {
+			return append(out, fail(fmt.Errorf("%s exited during %s (%v); log tail:\n%s", srvKind, name, perr, srv.proc.logTail(4096)))...)
+		}
+	}
+	return out
+}
+
+func figuresText(r result) string {
+	var parts []string
+	for _, f := range r.Figures {
+		parts = append(parts, fmt.Sprintf("%s=%s", f.Name, formatValue(f.Value)))
+	}
+	return strings.Join(parts, " ")
+}
+
+// prepare finds the module root, the work directory and the binaries.
+func (cfg *config) prepare(ctx context.Context) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	cfg.root = root
+	if cfg.workDir == "" {
+		if cfg.workDir, err = os.MkdirTemp("", "resolute-bench-"); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(cfg.workDir, 0o755); err != nil {
+		return err
+	}
+	if slices.Contains(cfg.servers, "resolute") && cfg.resoluteBin == "" {
+		cfg.resoluteBin = filepath.Join(cfg.workDir, "resolute")
+		if err := goBuild(ctx, root, cfg.resoluteBin, "./cmd/resolute"); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(cfg.deployments, "go") {
+		cfg.deploymentBin = filepath.Join(cfg.workDir, "bench-deployment")
+		if err := goBuild(ctx, root, cfg.deploymentBin, "./bench/deployment"); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(cfg.servers, "restate") {
+		if _, err := os.Stat(filepath.Join(root, officialServerBin)); err != nil {
+			return fmt.Errorf("official server missing (run `npm ci` in compat/ts): %w", err)
+		}
+	}
+	return nil
+}
+
+func goBuild(ctx context.Context, root, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, output)
+	}
+	return nil
+}
+
+// moduleRoot walks up from the working directory to the go.mod of
+// github.com/resolute-run/resolute.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.Contains(data, []byte("module github.com/resolute-run/resolute\n")) {
+			return dir, nil
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("bench: run inside the resolute module (no go.mod of github.com/resolute-run/resolute above the working directory)")
+		}
+		dir = parent
+	}
+}

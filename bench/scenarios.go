@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// figure is one measured number. Better says which direction is good, so
+// the report can judge a ratio: "higher", "lower" or "" (informational).
+type figure struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Better string  `json:"better,omitempty"`
+}
+
+// result is one scenario case on one server with one deployment.
+type result struct {
+	Scenario   string   `json:"scenario"`
+	Case       string   `json:"case"`
+	Server     string   `json:"server"`
+	Deployment string   `json:"deployment"`
+	Figures    []figure `json:"figures,omitempty"`
+	Err        string   `json:"error,omitempty"`
+	Note       string   `json:"note,omitempty"`
+}
+
+func (r result) figure(name string) (float64, bool) {
+	for _, f := range r.Figures {
+		if f.Name == name {
+			return f.Value, true
+		}
+	}
+	return 0, false
+}
+
+// sizes are the scenario parameters of one --size.
+type sizes struct {
+	NoopConcurrency     []int         `json:"noopConcurrency"`
+	Keys                int           `json:"keys"`
+	CounterConcurrency  int           `json:"counterConcurrency"`
+	Steps               int           `json:"steps"`
+	WorkflowConcurrency []int         `json:"workflowConcurrency"`
+	Fanout              int           `json:"fanout"`
+	FanoutConcurrency   []int         `json:"fanoutConcurrency"`
+	Sleepers            int           `json:"sleepers"`
+	SleepMargin         time.Duration `json:"sleepMargin"`
+	Recovery            int           `json:"recovery"`
+	SendConcurrency     int           `json:"sendConcurrency"`
+	WaitTimeout         time.Duration `json:"waitTimeout"`
+}
+
+var sizePresets = map[string]sizes{
+	"default": {
+		NoopConcurrency: []int{1, 16, 128}, Keys: 10_000, CounterConcurrency: 16,
+		Steps: 10, WorkflowConcurrency: []int{1, 16}, Fanout: 50, FanoutConcurrency: []int{1, 16},
+		Sleepers: 10_000, SleepMargin: 30 * time.Second, Recovery: 10_000, SendConcurrency: 64,
+		WaitTimeout: 3 * time.Minute,
+	},
+	"tiny": {
+		NoopConcurrency: []int{1, 16, 128}, Keys: 100, CounterConcurrency: 4,
+		Steps: 10, WorkflowConcurrency: []int{1, 4}, Fanout: 50, FanoutConcurrency: []int{1, 4},
+		Sleepers: 50, SleepMargin: 2 * time.Second, Recovery: 50, SendConcurrency: 16,
+		WaitTimeout: 30 * time.Second,
+	},
+}
+
+// scenarioOrder is the order scenarios run in; recovery restarts the server,
+// so it runs last.
+var scenarioOrder = []string{"fsync", "noop", "counter", "workflow10", "fanout", "sleepers", "recovery"}
+
+// env is what a scenario runs against.
+type env struct {
+	cfg *config
+	sz  sizes
+	srv *server
+	dep *deployment
+}
+
+// scenario runs the cases of one scenario and returns one result per case.
+type scenario func(ctx context.Context, e *env) []result
+
+var scenarios = map[string]scenario{
+	"noop":       noopScenario,
+	"counter":    counterScenario,
+	"workflow10": workflowScenario,
+	"fanout":     fanoutScenario,
+	"sleepers":   sleepersScenario,
+	"recovery":   recoveryScenario,
+}
+
+func (e *env) result(scenario, cas string) result {
+	return result{Scenario: scenario, Case: cas, Server: e.srv.kind, Deployment: e.dep.kind}
+}
+
+// loadCase runs one closed-loop case and turns it into a result.
+func (e *env) loadCase(ctx context.Context, scenario string, concurrency int, cas string, next func(w, s int) call) result {
+	r := e.result(scenario, cas)
+	lr := closedLoop(ctx, e.srv.ingress, concurrency, e.cfg.warmup, e.cfg.duration, next)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	r.Figures = []figure{
+		{"calls/s", lr.throughput(), "higher"},
+		{"p50 ms", ms(percentile(lr.latencies, 50)), "lower"},
+		{"p90 ms", ms(percentile(lr.latencies, 90)), "lower"},
+		{"p99 ms", ms(percentile(lr.latencies, 99)), "lower"},
+	}
+	switch {
+	case lr.errors > 0:
+		r.Err = fmt.Sprintf("%d failed calls; first: %s", lr.errors, lr.firstErr)
+	case lr.calls == 0:
+		r.Err = "no call succeeded after the warm-up"
+	}
+	return r
+}
+
+func noopScenario(ctx context.Context, e *env) []result {
+	var out []result
+	for _, c := range e.sz.NoopConcurrency {
+		out = append(out, e.loadCase(ctx, "noop", c, fmt.Sprintf("c=%d", c), func(int, int) call {
+			return call{"/Bench/noop", "1"}
+		}))
+	}
+	return out
+}
+
+func counterScenario(ctx context.Context, e *env) []result {
+	c := e.sz.CounterConcurrency
+	keys := e.sz.Keys
+	spread := e.loadCase(ctx, "counter", c, fmt.Sprintf("%d keys, c=%d", keys, c), func(int, int) call {
+		return call{"/Counter/k" + strconv.Itoa(rand.IntN(keys)) + "/add", "1"}
+	})
+	hot := e.loadCase(ctx, "counter", c, fmt.Sprintf("1 hot key, c=%d", c), func(int, int) call {
+		return call{"/Counter/hot/add", "1"}
+	})
+	return []result{spread, hot}
+}
+
+func workflowScenario(ctx context.Context, e *env) []result {
+	var out []result
+	body := strconv.Itoa(e.sz.Steps)
+	for _, c := range e.sz.WorkflowConcurrency {
+		r := e.loadCase(ctx, "workflow10", c, fmt.Sprintf("%d steps, c=%d", e.sz.Steps, c), func(int, int) call {
+			return call{"/Bench/steps", body}
+		})
+		if p50, ok := r.figure("p50 ms"); ok && c == 1 {
+			r.Figures = append(r.Figures, figure{"p50 ms/step", p50 / float64(e.sz.Steps), "lower"})
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func fanoutScenario(ctx context.Context, e *env) []result {
+	var out []result
+	body := strconv.Itoa(e.sz.Fanout)
+	for _, c := range e.sz.FanoutConcurrency {
+		out = append(out, e.loadCase(ctx, "fanout", c, fmt.Sprintf("%d calls, c=%d", e.sz.Fanout, c), func(int, int) call {
+			return call{"/Bench/fanout", body}
+		}))
+	}
+	return out
+}
+
+// sleepersScenario sends n invocations that sleep until one wall-clock
+// instant, reads the server's RSS while all of them sleep, and measures how
+// long after that instant the last one has resumed.
+func sleepersScenario(ctx context.Context, e *env) []result {
+	n := e.sz.Sleepers
+	r := e.result("sleepers", fmt.Sprintf("%d sleeping", n))
+	fail := func(format string, args ...any) []result {
+		r.Err = fmt.Sprintf(format, args...)
+		return []result{r}
+	}
+	if err := e.dep.post("reset"); err != nil {
+		return fail("%v", err)
+	}
+	idle, err := e.srv.rssKiB()
+	if err != nil {
+		return fail("read RSS: %v", err)
+	}
+	sendStart := time.Now()
+	wakeAt := sendStart.Add(e.sz.SleepMargin)
+	body := strconv.FormatInt(wakeAt.UnixMilli(), 10)
+	if err := sendAll(ctx, e.srv.ingress, n, e.sz.SendConcurrency, func(int) call {
+		return call{"/Bench/sleep/send", body}
+	}); err != nil {
+		return fail("send: %v", err)
+	}
+	sent := time.Since(sendStart)
+	allIn, err := e.dep.waitStat(n, time.Until(wakeAt), func(s stats) int { return s.SleepEntered })
+	if err != nil {
+		return fail("not all invocations started before the timers were due (%v); raise the margin: %v", e.sz.SleepMargin, err)
+	}
+	// RSS just before the timers fire: everything is asleep.
+	time.Sleep(time.Until(wakeAt.Add(-100 * time.Millisecond)))
+	sleeping, err := e.srv.rssKiB()
+	if err != nil {
+		return fail("read RSS: %v", err)
+	}
+	woke, err := e.dep.waitStat(n, time.Until(wakeAt)+e.sz.WaitTimeout, func(s stats) int { return s.SleepWoke })
+	if err != nil {
+		return fail("resume: %v", err)
+	}
+	resume := woke.Sub(wakeAt)
+	r.Figures = []figure{
+		{"RSS idle MiB", float64(idle) / 1024, "lower"},
+		{"RSS sleeping MiB", float64(sleeping) / 1024, "lower"},
+		{"all resumed s", resume.Seconds(), "lower"},
+		{"resumes/s", float64(n) / resume.Seconds(), "higher"},
+	}
+	r.Note = fmt.Sprintf("sent in %.1fs, all started %.1fs after the first send, timers due %.0fs after it",
+		sent.Seconds(), allIn.Sub(sendStart).Seconds(), e.sz.SleepMargin.Seconds())
+	return []result{r}
+}
+
+// recoveryScenario holds n invocations inside a Run body, kills the server
+// with SIGKILL, restarts it, and measures until the deployment has seen all n
+// enter the body again.
+func recoveryScenario(ctx context.Context, e *env) []result {
+	n := e.sz.Recovery
+	r := e.result("recovery", fmt.Sprintf("%d in flight", n))
+	fail := func(format string, args ...any) []result {
+		r.Err = fmt.Sprintf(format, args...)
+		_ = e.dep.post("release")
+		return []result{r}
+	}
+	if err := e.dep.post("reset"); err != nil {
+		return fail("%v", err)
+	}
+	sendStart := time.Now()
+	if err := sendAll(ctx, e.srv.ingress, n, e.sz.SendConcurrency, func(int) call {
+		return call{"/Bench/block/send", ""}
+	}); err != nil {
+		return fail("send: %v", err)
+	}
+	allIn, err := e.dep.waitStat(n, e.sz.WaitTimeout, func(s stats) int { return s.BlockEntered })
+	if err != nil {
+		return fail("before the crash: %v", err)
+	}
+	rss, _ := e.srv.rssKiB()
+	e.srv.kill()
+	if err := e.dep.post("reset"); err != nil {
+		return fail("%v", err)
+	}
+	t0 := time.Now()
+	if err := e.srv.start(); err != nil {
+		return fail("restart: %v", err)
+	}
+	ready := time.Since(t0)
+	back, err := e.dep.waitStat(n, e.sz.WaitTimeout, func(s stats) int { return s.BlockEntered })
+	if err != nil {
+		return fail("after the restart: %v", err)
+	}
+	if err := e.dep.post("release"); err != nil {
+		return fail("%v", err)
+	}
+	r.Figures = []figure{
+		{"restart→ready s", ready.Seconds(), "lower"},
+		{"restart→all running s", back.Sub(t0).Seconds(), "lower"},
+		{"RSS in flight MiB", float64(rss) / 1024, "lower"},
+	}
+	r.Note = fmt.Sprintf("%d running %.1fs after the first send", n, allIn.Sub(sendStart).Seconds())
+	return []result{r}
+}

@@ -1,0 +1,111 @@
+// Benchmark services written with the official Restate TypeScript SDK, the
+// twin of bench/deployment (same service names, handlers and control API), so
+// `go run ./bench` can drive both deployments with the same load.
+//
+//   node --import ./polyfill.mjs bench.mjs SERVICE_PORT CONTROL_PORT
+//
+// SERVICE_PORT serves the Restate service protocol over h2c; CONTROL_PORT is a
+// plain HTTP/1.1 API for the benchmark harness:
+//   GET  /stats   {"sleepEntered","sleepWoke","blockEntered"} (distinct invocation ids)
+//   POST /reset   clear the counters and block Run bodies again
+//   POST /release release every blocked Run body, and let later ones pass
+import http from "node:http";
+import http2 from "node:http2";
+import * as restate from "@restatedev/restate-sdk";
+
+const sleepEntered = new Set();
+const sleepWoke = new Set();
+let blockEntered = new Set();
+let released = false;
+let waiters = [];
+
+const Bench = { name: "Bench" };
+
+const bench = restate.service({
+  name: "Bench",
+  handlers: {
+    noop: async (_ctx, x) => x,
+    leaf: async (_ctx, x) => x,
+    // steps(n): n sequential durable side effects.
+    steps: async (ctx, n) => {
+      let sum = 0;
+      for (let i = 0; i < Number(n); i++) {
+        sum += await ctx.run(`step${i}`, () => i);
+      }
+      return sum;
+    },
+    // fanout(n): call leaf n times concurrently and await them all.
+    fanout: async (ctx, n) => {
+      const client = ctx.serviceClient(Bench);
+      const calls = [];
+      for (let i = 0; i < Number(n); i++) calls.push(client.leaf(i));
+      const results = await restate.RestatePromise.all(calls);
+      return results.reduce((a, b) => a + b, 0);
+    },
+    // sleep(wakeAtMs): durable sleep until the given wall-clock time.
+    sleep: async (ctx, wakeAt) => {
+      const id = ctx.request().id;
+      sleepEntered.add(id);
+      await ctx.sleep(Math.max(0, Number(wakeAt) - Date.now()));
+      sleepWoke.add(id);
+      return 0;
+    },
+    // block(): a Run body that waits until the harness releases it.
+    block: async (ctx) => {
+      const id = ctx.request().id;
+      await ctx.run("block", async () => {
+        blockEntered.add(id);
+        if (!released) await new Promise((resolve) => waiters.push(resolve));
+        return 0;
+      });
+      return 0;
+    },
+  },
+});
+
+const counter = restate.object({
+  name: "Counter",
+  handlers: {
+    add: async (ctx, n) => {
+      const next = ((await ctx.get("count")) ?? 0) + Number(n);
+      ctx.set("count", next);
+      return next;
+    },
+  },
+});
+
+const [servicePort, controlPort] = [Number(process.argv[2] ?? 9080), Number(process.argv[3] ?? 9081)];
+
+// 10,000 invocations held open at once need more than the default HTTP/2
+// session memory.
+const server = http2.createServer(
+  { maxSessionMemory: 1024, settings: { maxConcurrentStreams: 1 << 20 } },
+  restate.createEndpointHandler({ services: [bench, counter] }),
+);
+server.listen(servicePort, "127.0.0.1");
+
+function release() {
+  released = true;
+  for (const w of waiters) w();
+  waiters = [];
+}
+
+const control = http.createServer((req, res) => {
+  if (req.url === "/stats") {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ sleepEntered: sleepEntered.size, sleepWoke: sleepWoke.size, blockEntered: blockEntered.size }));
+    return;
+  }
+  if (req.method === "POST" && req.url === "/reset") {
+    sleepEntered.clear();
+    sleepWoke.clear();
+    blockEntered = new Set();
+    released = false;
+  } else if (req.method === "POST" && req.url === "/release") {
+    release();
+  } else {
+    res.statusCode = 404;
+  }
+  res.end();
+});
+control.listen(controlPort, "127.0.0.1", () => console.log(`bench ts deployment on ${servicePort}, control on ${controlPort}`));
