@@ -49,6 +49,8 @@ type Partition struct {
 	timerArm  chan storage.Timer
 	timerCtl  chan timerControl
 	leader    atomic.Bool
+	// delivered is the last outbox seq this leader delivered (possibly not yet truncated).
+	delivered atomic.Uint64
 	pid       atomic.Pointer[actor.PID]
 	system    *actor.ActorSystem
 	waiters   waiters
@@ -286,7 +288,10 @@ func (p *Partition) wakeShuffle() {
 	}
 }
 
-// deliverOutbox sends every stored outbox message to its partition, then truncates.
+// deliverOutbox sends every stored outbox message to its partition, one at a time and in order
+// (the receiver deduplicates by the producer's high-water mark, so a message must never be
+// applied after a later one failed), then truncates without waiting: a truncation that fails
+// only means the next round re-delivers messages the receivers already ignore.
 func (p *Partition) deliverOutbox() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -295,7 +300,8 @@ func (p *Partition) deliverOutbox() error {
 		if err != nil {
 			return err
 		}
-		entries, err := storage.Outbox(p.cfg.DB, head+1, 128)
+		from := max(head, p.delivered.Load()) + 1
+		entries, err := storage.Outbox(p.cfg.DB, from, 128)
 		if err != nil || len(entries) == 0 {
 			return err
 		}
@@ -305,10 +311,9 @@ func (p *Partition) deliverOutbox() error {
 			if _, err := target.ProposeWait(ctx, command.Command{Kind: command.KindDeliver, Deliver: d}); err != nil {
 				return fmt.Errorf("deliver seq %d to partition %d: %w", e.Seq, target.ID(), err)
 			}
+			p.delivered.Store(e.Seq)
 		}
 		last := entries[len(entries)-1].Seq
-		if _, err := p.ProposeWait(ctx, command.Command{Kind: command.KindTruncateOutbox, TruncateOutbox: &command.TruncateOutbox{UpTo: last}}); err != nil {
-			return fmt.Errorf("truncate outbox to %d: %w", last, err)
-		}
+		p.propose(command.Command{Kind: command.KindTruncateOutbox, TruncateOutbox: &command.TruncateOutbox{UpTo: last}})
 	}
 }
