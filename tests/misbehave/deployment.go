@@ -14,15 +14,16 @@ import (
 	"github.com/resolute-run/resolute/runtime/protocol/pb"
 )
 
-// manifest is a discovery manifest (v4) for plain services with one handler, run, taking and
-// returning JSON.
-func manifest(services ...string) string {
+// manifest is a discovery manifest (v4) for services with one handler, run, taking and returning
+// JSON: plain services, or with ty VIRTUAL_OBJECT, objects whose run is exclusive.
+func manifest(ty string, services ...string) string {
 	type io struct {
 		Required    bool   `json:"required,omitempty"`
 		ContentType string `json:"contentType"`
 	}
 	type handler struct {
 		Name   string `json:"name"`
+		Ty     string `json:"ty,omitempty"`
 		Input  io     `json:"input"`
 		Output io     `json:"output"`
 	}
@@ -37,10 +38,12 @@ func manifest(services ...string) string {
 		Max          int       `json:"maxProtocolVersion"`
 		Services     []service `json:"services"`
 	}{ProtocolMode: "BIDI_STREAM", Min: 5, Max: 7}
+	h := handler{Name: "run", Input: io{ContentType: "application/json"}, Output: io{ContentType: "application/json"}}
+	if ty == "VIRTUAL_OBJECT" {
+		h.Ty = "EXCLUSIVE"
+	}
 	for _, s := range services {
-		m.Services = append(m.Services, service{Name: s, Ty: "SERVICE", Handlers: []handler{{
-			Name: "run", Input: io{ContentType: "application/json"}, Output: io{ContentType: "application/json"},
-		}}})
+		m.Services = append(m.Services, service{Name: s, Ty: ty, Handlers: []handler{h}})
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -53,13 +56,18 @@ func manifest(services ...string) string {
 // attempts behave (replay, then Output and End). It records every attempt's StartMessage.
 type deployment struct {
 	service string
+	object  bool // a Virtual Object, else a plain service
 	times   int
 	bad     func(s *stream)
+	// misbehaves, when set, decides instead of times whether an attempt of an invocation runs
+	// bad, given how many attempts of that invocation came before.
+	misbehaves func(invocation string, before int) bool
 
 	mu struct {
 		sync.Mutex
 		starts   []*pb.StartMessage // per attempt; nil when the attempt did not read Start
 		at       []time.Time        // when each attempt arrived
+		ids      []string           // x-restate-invocation-id of each attempt
 		problems []string           // what the fake saw that it did not expect
 	}
 }
@@ -68,15 +76,31 @@ func (d *deployment) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/discover"):
 		w.Header().Set("Content-Type", protocol.ManifestV4)
-		_, _ = w.Write([]byte(manifest(d.service)))
+		ty := "SERVICE"
+		if d.object {
+			ty = "VIRTUAL_OBJECT"
+		}
+		_, _ = w.Write([]byte(manifest(ty, d.service)))
 	case strings.Contains(r.URL.Path, "/invoke/"+d.service+"/run"):
+		id := r.Header.Get("X-Restate-Invocation-Id")
 		d.mu.Lock()
 		attempt := len(d.mu.starts) + 1
+		before := 0
+		for _, x := range d.mu.ids {
+			if x == id {
+				before++
+			}
+		}
 		d.mu.starts = append(d.mu.starts, nil)
 		d.mu.at = append(d.mu.at, time.Now())
+		d.mu.ids = append(d.mu.ids, id)
 		d.mu.Unlock()
 		s := &stream{d: d, attempt: attempt, w: w, r: r, in: protocol.NewReader(r.Body), out: protocol.NewWriter(w)}
-		if attempt <= d.times {
+		bad := attempt <= d.times
+		if d.misbehaves != nil {
+			bad = d.misbehaves(id, before)
+		}
+		if bad {
 			d.bad(s)
 			return
 		}
@@ -96,6 +120,13 @@ func (d *deployment) arrivals() []time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]time.Time(nil), d.mu.at...)
+}
+
+// invocations lists the invocation id of every attempt, in arrival order.
+func (d *deployment) invocations() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.mu.ids...)
 }
 
 func (d *deployment) problems() []string {

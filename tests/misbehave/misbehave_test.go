@@ -191,6 +191,18 @@ func misbehaviours() []misbehaviour {
 				s.send(&pb.EndMessage{})
 			}
 		}},
+		{name: "call to unknown service", logged: "unknown call target", want: outcome{500, "unknown call target Nope/x"}, bad: func(s *stream) {
+			if s.begin() {
+				s.send(&pb.CallCommandMessage{ServiceName: "Nope", HandlerName: "x", InvocationIdNotificationIdx: 1, ResultCompletionId: 2})
+				s.hang()
+			}
+		}},
+		{name: "state from a service", want: outcome{400, "may not write state"}, bad: func(s *stream) {
+			if s.begin() {
+				s.send(&pb.SetStateCommandMessage{Key: []byte("k"), Value: &pb.Value{Content: []byte("1")}})
+				s.hang()
+			}
+		}},
 		// End before Output: the End completes the invocation with the journal's output, which is
 		// empty; the Output written after End is never read. (The official runtime logs "Invocation
 		// completed without an output entry. This is not supported yet." and answers nothing.)
