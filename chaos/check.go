@@ -1,3 +1,5 @@
+//go:build linux
+
 package chaos
 
 import (
@@ -13,13 +15,6 @@ import (
 
 	"github.com/resolute-run/resolute/chaos/deployment"
 )
-
-// Check is one row of the report.
-type Check struct {
-	Name   string
-	OK     bool
-	Detail string
-}
 
 // maxListed bounds the op ids a failing check lists.
 const maxListed = 12
@@ -406,11 +401,4 @@ func checkStuck(r *run) Check {
 		detail = fmt.Sprintf("%d stuck: %s; Run executions after the drain: %d", len(r.stuck), listed(r.stuck), r.drain_.late)
 	}
 	return Check{Name: "no stuck invocations", OK: ok, Detail: detail}
-}
-
-func cond(c bool, a, b string) string {
-	if c {
-		return a
-	}
-	return b
 }

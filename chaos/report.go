@@ -4,7 +4,15 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
+
+// Check is one row of the report.
+type Check struct {
+	Name   string
+	OK     bool
+	Detail string
+}
 
 // Report is the outcome of a run: the seed to replay it, the kills, one
 // Check per property, and whether all passed.
@@ -36,4 +44,26 @@ func (r Report) Table() string {
 		fmt.Fprintf(&b, "FAIL (replay the schedule with --seed %d)\n", r.Seed)
 	}
 	return b.String()
+}
+
+// Kill kinds.
+const (
+	KillServer     = "server"
+	KillDeployment = "deployment"
+	KillBoth       = "both"
+)
+
+// Kill is one SIGKILL of the schedule and what was in flight.
+type Kill struct {
+	Kind     string
+	At       time.Duration // since the workload started
+	InFlight int           // ingress requests sent and not answered
+	Downtime time.Duration // from the kill until the restarted processes were ready
+}
+
+func cond(c bool, a, b string) string {
+	if c {
+		return a
+	}
+	return b
 }

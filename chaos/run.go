@@ -1,3 +1,5 @@
+//go:build linux
+
 package chaos
 
 import (
@@ -80,21 +82,6 @@ func (c Config) withDefaults() Config {
 		c.Log = io.Discard
 	}
 	return c
-}
-
-// Kill kinds.
-const (
-	KillServer     = "server"
-	KillDeployment = "deployment"
-	KillBoth       = "both"
-)
-
-// Kill is one SIGKILL of the schedule and what was in flight.
-type Kill struct {
-	Kind     string
-	At       time.Duration // since the workload started
-	InFlight int           // ingress requests sent and not answered
-	Downtime time.Duration // from the kill until the restarted processes were ready
 }
 
 // startupTimeout covers a cold start of the server, including recovery.
@@ -301,6 +288,11 @@ func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.
 		}
 		return nil
 	})
+	// Then for a Run body to execute, and a seeded 0-2 ms more: the kill
+	// lands in a body, or while its result, a state write or an output is
+	// being journaled.
+	r.waitRunExecuted(ctx)
+	sleepCtx(ctx, time.Duration(r.rng.Int64N(int64(2*time.Millisecond))))
 	k := Kill{Kind: kind, At: time.Since(start), InFlight: int(r.client.inFlight.Load())}
 	t0 := time.Now()
 	var svcs []*service
@@ -326,6 +318,22 @@ func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.
 	logf(r.cfg, "kill %d: %s at %v with %d requests in flight; back after %v",
 		len(r.kills), kind, k.At.Round(time.Millisecond), k.InFlight, k.Downtime.Round(time.Millisecond))
 	return nil
+}
+
+// waitRunExecuted waits up to 1s for the execution log to grow.
+func (r *run) waitRunExecuted(ctx context.Context) {
+	size := func() int64 {
+		st, err := os.Stat(r.sys.execLog)
+		if err != nil {
+			return 0
+		}
+		return st.Size()
+	}
+	before := size()
+	deadline := time.Now().Add(time.Second)
+	for size() == before && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(200 * time.Microsecond)
+	}
 }
 
 // drain waits for the workers' outstanding operations, attaches to every

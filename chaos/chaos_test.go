@@ -1,0 +1,98 @@
+//go:build linux
+
+package chaos_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/resolute-run/resolute/chaos"
+	"github.com/resolute-run/resolute/tests/testenv"
+)
+
+// TestChaos is the short run (about a minute): four kills in 24 s, one of each
+// kind at least. RESOLUTE_CHAOS_LONG=1 makes it the long run (50 kills in
+// 600 s; give go test a -timeout of 30m); RESOLUTE_CHAOS_SEED=<n> replays a
+// schedule.
+func TestChaos(t *testing.T) {
+	cfg := chaos.Config{Cycles: 4, Duration: 24 * time.Second, WorkDir: t.TempDir(), Log: testLog{t}}
+	if os.Getenv("RESOLUTE_CHAOS_LONG") == "1" {
+		cfg.Cycles, cfg.Duration = 50, 600*time.Second
+	}
+	if s := os.Getenv("RESOLUTE_CHAOS_SEED"); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("RESOLUTE_CHAOS_SEED=%q: %v", s, err)
+		}
+		cfg.Seed = seed
+	}
+	cfg.ServerBin = testenv.ResoluteBinary(t)
+	cfg.DeploymentBin = deploymentBinary(t)
+
+	rep, err := chaos.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("seed %d: %v", rep.Seed, err)
+	}
+	t.Logf("\n%s", rep.Table())
+	if !rep.Pass {
+		dumpLogs(t, rep.WorkDir)
+		t.Fatalf("chaos run failed (seed %d; replay with RESOLUTE_CHAOS_SEED=%d)", rep.Seed, rep.Seed)
+	}
+	assertKillsNotVacuous(t, rep)
+}
+
+// assertKillsNotVacuous requires a kill of each kind with requests in flight.
+func assertKillsNotVacuous(t *testing.T, rep chaos.Report) {
+	t.Helper()
+	busy := map[string]int{}
+	for _, k := range rep.Kills {
+		if k.InFlight > 0 {
+			busy[k.Kind]++
+		}
+	}
+	for _, kind := range []string{chaos.KillServer, chaos.KillDeployment, chaos.KillBoth} {
+		if busy[kind] == 0 {
+			t.Errorf("no %s kill with requests in flight (kills: %+v)", kind, rep.Kills)
+		}
+	}
+	if rep.Ops < 100 {
+		t.Errorf("only %d operations: the workload did not run", rep.Ops)
+	}
+}
+
+func deploymentBinary(t *testing.T) string {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goTool, err := exec.LookPath("go")
+	testenv.RequirePrereq(t, err == nil, "go tool not found in PATH (needed to build ./cmd/resolute-chaos-deployment)")
+	bin := filepath.Join(t.TempDir(), "resolute-chaos-deployment")
+	testenv.GoBuild(t, goTool, root, bin, "./cmd/resolute-chaos-deployment")
+	return bin
+}
+
+// dumpLogs prints the tails of the process logs of a failed run.
+func dumpLogs(t *testing.T, workDir string) {
+	logs, _ := filepath.Glob(filepath.Join(workDir, "logs", "*.log"))
+	for _, l := range logs {
+		data, err := testenv.ReadTail(l, 16<<10)
+		if err != nil {
+			continue
+		}
+		t.Logf("===== %s (tail) =====\n%s", filepath.Base(l), testenv.StripANSI(data))
+	}
+}
+
+// testLog sends progress lines to t.Log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}

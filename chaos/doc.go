@@ -1,0 +1,45 @@
+// Package chaos is the chaos checker: it runs a real `resolute server` and a
+// real deployment (package chaos/deployment, served by the project's Go SDK)
+// as subprocesses on loopback, drives a seeded random workload through
+// ingress, SIGKILLs the server, the deployment or both at random moments and
+// restarts them, lets everything drain, and checks what the clients saw, what
+// the deployment recorded, and the final state.
+//
+// The workload (Config.Workers clients, each drawing from the seed): Counter
+// adds (request/response and one-way /send), shared and exclusive reads, on a
+// few hot keys and many cold keys; Workflowish.run (several Run steps, then a
+// call to Counter.add); Workflowish.fanout (a Run step, then one-way sends of
+// adds, each with an idempotency key). Every operation but some reads carries
+// its unique id as idempotency-key and is retried with it until ingress
+// answers 2xx, as a client holding an idempotency key does.
+//
+// The checks (Report.Checks, printed by Report.Table):
+//
+//   - no failed requests: no invocation failure and no 4xx answer;
+//   - acknowledged ops: one output, one invocation: the first 2xx answer of
+//     every idempotent operation equals the answer to a final attach (a call
+//     with the same idempotency key), invocation ids included;
+//   - journaled Run results never recomputed: the deployment appends
+//     (op, step, token) to a file before each Run body returns a unique token
+//     (a write survives its SIGKILL); for every (op, step), the token in the
+//     final output must be the last one recorded;
+//   - final state = fold of acknowledged ops: each Counter's state lists the
+//     op ids it applied; each acknowledged add is there once, nothing unknown
+//     is, the value is the sum of the deltas, and each add's answer is the
+//     running sum at its place;
+//   - linearizable: per hot key (and for the cold keys, key by key), the
+//     history of adds and reads from the clients' view is checked against a
+//     counter model with porcupine; an add never answered is pending;
+//   - no stuck invocations: the drain ends within Config.DrainTimeout with
+//     every acknowledged op answered, and no Run executes after it.
+//
+// Run is the library entry point used by cmd/resolute-chaos and by the test
+// in this package. Seeds replay the operations and the kill schedule, though
+// not the processes' timing.
+//
+// Concurrency: Run owns every goroutine it starts (workers, attachers) and
+// waits for them; processes are killed on return. A Report is plain data.
+//
+//	rep, err := chaos.Run(ctx, chaos.Config{ServerBin: srv, DeploymentBin: dep, Cycles: 4, Duration: 30 * time.Second})
+//	fmt.Print(rep.Table())
+package chaos
