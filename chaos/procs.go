@@ -139,8 +139,8 @@ func waitFor(ctx context.Context, timeout time.Duration, what string, check func
 	}
 }
 
-// probeClient is used for readiness checks only.
-var probeClient = &http.Client{Timeout: 2 * time.Second}
+// probeClient is used for readiness checks and the registration.
+var probeClient = &http.Client{Timeout: 10 * time.Second}
 
 func expect200(ctx context.Context, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

@@ -191,7 +191,7 @@ func startSystem(ctx context.Context, cfg Config) (*system, error) {
 // register adds the deployment and waits until ingress routes to it.
 func (s *system) register(ctx context.Context) error {
 	body := strings.NewReader(fmt.Sprintf(`{"uri":%q}`, s.deploymentURI))
-	resp, err := http.Post(s.admin+"/deployments", "application/json", body)
+	resp, err := probeClient.Post(s.admin+"/deployments", "application/json", body)
 	if err != nil {
 		return fmt.Errorf("chaos: register deployment: %w", err)
 	}
