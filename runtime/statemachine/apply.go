@@ -298,11 +298,12 @@ func (a *applier) end(id ids.InvocationID) (Outcome, error) {
 	if err != nil || o != nil {
 		return deref(o), err
 	}
-	result := st.Result
-	if result == nil {
-		result = &command.Result{}
+	if st.Result == nil {
+		// The protocol requires an OutputCommand before End; completing with an invented empty
+		// output would hide the deployment's bug, and retrying cannot fix it.
+		return a.failInvocation(id, &st, 571, "protocol violation: End without an OutputCommand")
 	}
-	return Outcome{}, a.complete(id, &st, result)
+	return Outcome{}, a.complete(id, &st, st.Result)
 }
 
 // fail completes an invocation that is not finished with a runtime failure.

@@ -203,10 +203,10 @@ func misbehaviours() []misbehaviour {
 				s.hang()
 			}
 		}},
-		// End before Output: the End completes the invocation with the journal's output, which is
-		// empty; the Output written after End is never read. (The official runtime logs "Invocation
-		// completed without an output entry. This is not supported yet." and answers nothing.)
-		{name: "end before output", want: outcome{http.StatusOK, ""}, bad: func(s *stream) {
+		// End before Output: a protocol violation that a retry cannot fix, so the invocation fails
+		// terminally. (The official runtime logs "Invocation completed without an output entry.
+		// This is not supported yet." and answers nothing.)
+		{name: "end before output", want: outcome{571, "End without an OutputCommand"}, bad: func(s *stream) {
 			if s.begin() {
 				s.send(&pb.EndMessage{})
 				s.send(output(`"late"`))
