@@ -26,11 +26,28 @@ type machine struct {
 	Restate  string `json:"restate"`
 	Commit   string `json:"commit"`
 	Kernel   string `json:"kernel"`
+	// LoadStart and LoadEnd are /proc/loadavg when the run started and
+	// ended: other work on the machine skews every figure.
+	LoadStart string `json:"loadStart"`
+	LoadEnd   string `json:"loadEnd"`
+}
+
+// loadAvg is the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func describeMachine(cfg *config) machine {
 	m := machine{CPU: cpuModel(), Cores: runtime.NumCPU(), MemoryGB: memTotal(), Disk: diskOf(cfg.workDir),
-		Go: runtime.Version(), Commit: gitCommit(cfg.root)}
+		Go: runtime.Version(), Commit: gitCommit(cfg.root), LoadStart: loadAvg()}
 	m.Node = commandOutput(cfg.root, "node", "--version")
 	m.Restate = commandOutput(cfg.root, filepath.Join(cfg.root, officialServerBin), "--version")
 	var u syscall.Utsname
@@ -63,7 +80,10 @@ func commandOutput(dir, name string, args ...string) string {
 
 func gitCommit(root string) string {
 	c := commandOutput(root, "git", "rev-parse", "--short=12", "HEAD")
-	if out := commandOutput(root, "git", "status", "--porcelain", "--untracked-files=no"); out != "" && !strings.HasPrefix(out, "unknown") {
+	// Only the code the benchmark builds and runs counts as a change.
+	out := commandOutput(root, "git", "status", "--porcelain", "--untracked-files=no", "--",
+		"go.mod", "go.sum", "cmd", "runtime", "actors", "sdk", "bench", "compat/ts/bench.mjs", "compat/ts/package-lock.json")
+	if out != "" && !strings.HasPrefix(out, "unknown") {
 		c += " (with uncommitted changes)"
 	}
 	return c

@@ -129,6 +129,7 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 		}
 	}
 	rep.addBatching()
+	rep.Machine.LoadEnd = loadAvg()
 	return rep, nil
 }
 

@@ -68,6 +68,7 @@ func (rep *report) writeMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "| Machine | |\n|---|---|\n")
 	for _, kv := range [][2]string{
 		{"CPU", fmt.Sprintf("%s, %d cores", m.CPU, m.Cores)}, {"Memory", m.MemoryGB}, {"Data dir disk", m.Disk},
+		{"Load average (1/5/15 min) at start, end", m.LoadStart + "; " + m.LoadEnd},
 		{"Kernel", m.Kernel}, {"Go", m.Go}, {"Node", m.Node}, {"restate-server", m.Restate},
 	} {
 		fmt.Fprintf(w, "| %s | %s |\n", kv[0], kv[1])

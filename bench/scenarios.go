@@ -56,7 +56,7 @@ var sizePresets = map[string]sizes{
 	"default": {
 		NoopConcurrency: []int{1, 16, 128}, Keys: 10_000, CounterConcurrency: 16,
 		Steps: 10, WorkflowConcurrency: []int{1, 16}, Fanout: 50, FanoutConcurrency: []int{1, 16},
-		Sleepers: 10_000, SleepMargin: 30 * time.Second, Recovery: 10_000, SendConcurrency: 64,
+		Sleepers: 10_000, SleepMargin: 40 * time.Second, Recovery: 10_000, SendConcurrency: 64,
 		WaitTimeout: 3 * time.Minute,
 	},
 	"tiny": {
