@@ -62,8 +62,8 @@ var sizePresets = map[string]sizes{
 	"tiny": {
 		NoopConcurrency: []int{1, 16, 128}, Keys: 100, CounterConcurrency: 4,
 		Steps: 10, WorkflowConcurrency: []int{1, 4}, Fanout: 50, FanoutConcurrency: []int{1, 4},
-		Sleepers: 50, SleepMargin: 2 * time.Second, Recovery: 50, SendConcurrency: 16,
-		WaitTimeout: 30 * time.Second,
+		Sleepers: 50, SleepMargin: 4 * time.Second, Recovery: 50, SendConcurrency: 16,
+		WaitTimeout: time.Minute,
 	},
 }
 
