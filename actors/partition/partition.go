@@ -288,10 +288,12 @@ func (p *Partition) wakeShuffle() {
 	}
 }
 
-// deliverOutbox sends every stored outbox message to its partition, one at a time and in order
-// (the receiver deduplicates by the producer's high-water mark, so a message must never be
-// applied after a later one failed), then truncates without waiting: a truncation that fails
-// only means the next round re-delivers messages the receivers already ignore.
+// deliverOutbox sends the stored outbox to the target partitions: per target one DeliverBatch
+// (one log entry, applied all or none) holding that target's messages in seq order, the targets
+// in parallel. A receiver deduplicates by the producer's high-water mark, so a message must never
+// be applied after a later one to the same target failed: hence one batch in flight per target.
+// The outbox is then truncated without waiting; a truncation that fails only means the next
+// round re-delivers messages the receivers ignore.
 func (p *Partition) deliverOutbox() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -300,20 +302,65 @@ func (p *Partition) deliverOutbox() error {
 		if err != nil {
 			return err
 		}
-		from := max(head, p.delivered.Load()) + 1
-		entries, err := storage.Outbox(p.cfg.DB, from, 128)
+		entries, err := storage.Outbox(p.cfg.DB, max(head, p.delivered.Load())+1, 512)
 		if err != nil || len(entries) == 0 {
 			return err
 		}
-		for _, e := range entries {
-			target := p.cfg.Router.For(e.Message.PartitionKey())
-			d := &command.Deliver{Producer: p.cfg.ID, Seq: e.Seq, Message: e.Message}
-			if _, err := target.ProposeWait(ctx, command.Command{Kind: command.KindDeliver, Deliver: d}); err != nil {
-				return fmt.Errorf("deliver seq %d to partition %d: %w", e.Seq, target.ID(), err)
-			}
-			p.delivered.Store(e.Seq)
+		upTo, err := p.deliverBatches(ctx, entries)
+		if upTo > 0 {
+			p.delivered.Store(upTo)
+			p.propose(command.Command{Kind: command.KindTruncateOutbox, TruncateOutbox: &command.TruncateOutbox{UpTo: upTo}})
 		}
-		last := entries[len(entries)-1].Seq
-		p.propose(command.Command{Kind: command.KindTruncateOutbox, TruncateOutbox: &command.TruncateOutbox{UpTo: last}})
+		if err != nil {
+			return err
+		}
 	}
+}
+
+// deliverBatches delivers entries and returns the highest seq up to which every entry is
+// delivered (0 if none).
+func (p *Partition) deliverBatches(ctx context.Context, entries []storage.OutboxEntry) (uint64, error) {
+	type pending struct {
+		target *Partition
+		batch  command.DeliverBatch
+		done   chan proposalResult
+	}
+	var order []*Partition
+	byTarget := map[*Partition]*pending{}
+	for _, e := range entries {
+		t := p.cfg.Router.For(e.Message.PartitionKey())
+		pd, ok := byTarget[t]
+		if !ok {
+			pd = &pending{target: t, batch: command.DeliverBatch{Producer: p.cfg.ID}}
+			byTarget[t] = pd
+			order = append(order, t)
+		}
+		pd.batch.Items = append(pd.batch.Items, command.OutboxEntry{Seq: e.Seq, Message: e.Message})
+	}
+	for _, t := range order {
+		pd := byTarget[t]
+		pd.done = t.propose(command.Command{Kind: command.KindDeliverBatch, DeliverBatch: &pd.batch})
+	}
+	upTo := entries[len(entries)-1].Seq
+	var firstErr error
+	for _, t := range order {
+		pd := byTarget[t]
+		var r proposalResult
+		select {
+		case r = <-pd.done:
+		case <-ctx.Done():
+			r.err = ctx.Err()
+		}
+		if r.err != nil {
+			// Everything from this target's first message on may be undelivered.
+			upTo = min(upTo, pd.batch.Items[0].Seq-1)
+			if firstErr == nil {
+				firstErr = fmt.Errorf("deliver %d messages to partition %d: %w", len(pd.batch.Items), t.ID(), r.err)
+			}
+		}
+	}
+	if upTo < entries[0].Seq {
+		upTo = 0
+	}
+	return upTo, firstErr
 }

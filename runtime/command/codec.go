@@ -59,7 +59,7 @@ func Decode(data []byte) (Batch, error) {
 // Validate checks that exactly the field matching Kind is set.
 func (c Command) Validate() error {
 	set := 0
-	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil} {
+	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil, c.DeliverBatch != nil} {
 		if p {
 			set++
 		}
@@ -82,6 +82,16 @@ func (c Command) Validate() error {
 		ok = ok && c.Fail != nil
 	case KindFireTimer:
 		ok = ok && c.FireTimer != nil
+	case KindDeliverBatch:
+		ok = ok && c.DeliverBatch != nil && len(c.DeliverBatch.Items) > 0
+		if ok {
+			for i, it := range c.DeliverBatch.Items {
+				if (it.Message.Invoke != nil) == (it.Message.Complete != nil) || (i > 0 && it.Seq <= c.DeliverBatch.Items[i-1].Seq) {
+					ok = false
+					break
+				}
+			}
+		}
 	default:
 		return fmt.Errorf("unknown kind %d", c.Kind)
 	}

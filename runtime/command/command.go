@@ -27,6 +27,9 @@ const (
 	KindFail Kind = 7
 	// KindFireTimer fires a durable timer whose wake time has come (by the leader's clock).
 	KindFireTimer Kind = 8
+	// KindDeliverBatch carries several consecutive messages of one producer's outbox for this
+	// partition, applied together (all or none, since they are one log entry).
+	KindDeliverBatch Kind = 9
 )
 
 // Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
@@ -40,6 +43,7 @@ type Command struct {
 	TruncateOutbox *TruncateOutbox `msgpack:"t,omitempty"`
 	Fail           *Fail           `msgpack:"f,omitempty"`
 	FireTimer      *FireTimer      `msgpack:"ft,omitempty"`
+	DeliverBatch   *DeliverBatch   `msgpack:"db,omitempty"`
 }
 
 // ServiceType is the kind of service a target belongs to.
@@ -194,6 +198,18 @@ type Deliver struct {
 	Producer uint32        `msgpack:"p"`
 	Seq      uint64        `msgpack:"q"`
 	Message  OutboxMessage `msgpack:"m"`
+}
+
+// DeliverBatch is several messages of one producer's outbox, in seq order, for one partition.
+type DeliverBatch struct {
+	Producer uint32        `msgpack:"p"`
+	Items    []OutboxEntry `msgpack:"i"`
+}
+
+// OutboxEntry is an outbox message and its seq in the producer's outbox.
+type OutboxEntry struct {
+	Seq     uint64        `msgpack:"q"`
+	Message OutboxMessage `msgpack:"m"`
 }
 
 // TruncateOutbox removes outbox messages with seq <= UpTo (they were delivered).

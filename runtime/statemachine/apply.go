@@ -68,6 +68,8 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 		return Outcome{}, storage.TruncateOutbox(a.rw, c.TruncateOutbox.UpTo)
 	case command.KindFireTimer:
 		return a.fireTimer(c.FireTimer)
+	case command.KindDeliverBatch:
+		return a.deliverBatch(c.DeliverBatch)
 	}
 	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
 }
@@ -397,6 +399,22 @@ func (a *applier) deliver(d *command.Deliver) (Outcome, error) {
 		return a.invoke(d.Message.Invoke)
 	}
 	return a.completeCall(d.Message.Complete)
+}
+
+// deliverBatch applies each message in seq order, each deduplicated as by deliver. The outcome
+// is Applied when at least one message was new.
+func (a *applier) deliverBatch(b *command.DeliverBatch) (Outcome, error) {
+	out := Outcome{Code: Duplicate}
+	for _, it := range b.Items {
+		o, err := a.deliver(&command.Deliver{Producer: b.Producer, Seq: it.Seq, Message: it.Message})
+		if err != nil {
+			return Outcome{}, err
+		}
+		if o.Code != Duplicate {
+			out = Outcome{}
+		}
+	}
+	return out, nil
 }
 
 // completeCall journals a call's result for the caller.

@@ -295,6 +295,20 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 			t.Fatal(err)
 		}
 		var sb strings.Builder
+		if arg(td, "batch", "") == "true" && len(entries) > 0 {
+			// One DeliverBatch of everything, applied twice: the second is a duplicate.
+			b := &command.DeliverBatch{Producer: h.sm.Partition}
+			for _, e := range entries {
+				b.Items = append(b.Items, command.OutboxEntry{Seq: e.Seq, Message: e.Message})
+			}
+			for i := 0; i < 2; i++ {
+				fmt.Fprintf(&sb, "deliver batch of %d\n", len(b.Items))
+				sb.WriteString(h.apply(command.Command{Kind: command.KindDeliverBatch, DeliverBatch: b}))
+			}
+			last := entries[len(entries)-1].Seq
+			sb.WriteString(h.apply(command.Command{Kind: command.KindTruncateOutbox, TruncateOutbox: &command.TruncateOutbox{UpTo: last}}))
+			return sb.String()
+		}
 		repeat := arg(td, "twice", "") == "true"
 		for _, e := range entries {
 			d := &command.Deliver{Producer: h.sm.Partition, Seq: e.Seq, Message: e.Message}
