@@ -49,6 +49,12 @@ func (a *applier) Committed() {
 	}
 }
 
+// Reset drops the state machine's cache after a snapshot replaced the tables.
+func (a *applier) Reset() {
+	a.pending = nil
+	a.sm.Reset()
+}
+
 func (a *applier) setPublish(f func([]statemachine.Action)) {
 	a.mu.Lock()
 	a.publish = f

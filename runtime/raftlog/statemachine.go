@@ -51,22 +51,33 @@ func appliedIndex(db pebble.Reader) (uint64, error) {
 func (d *diskStateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	b := d.db.NewIndexedBatch()
 	defer b.Close()
+	if err := d.apply(b, entries); err != nil {
+		// Nothing of this batch is committed: caches filled while applying it are wrong.
+		if r, ok := d.applier.(Resetter); ok {
+			r.Reset()
+		}
+		return nil, err
+	}
+	d.applier.Committed()
+	return entries, nil
+}
+
+func (d *diskStateMachine) apply(b *pebble.Batch, entries []sm.Entry) error {
 	for i := range entries {
 		res, err := d.applier.Apply(b, entries[i].Cmd)
 		if err != nil {
-			return nil, fmt.Errorf("raftlog: apply entry %d: %w", entries[i].Index, err)
+			return fmt.Errorf("raftlog: apply entry %d: %w", entries[i].Index, err)
 		}
 		entries[i].Result = sm.Result{Value: 1, Data: res}
 	}
 	last := entries[len(entries)-1].Index
 	if err := b.Set(appliedIndexKey, binary.BigEndian.AppendUint64(nil, last), nil); err != nil {
-		return nil, err
+		return err
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
-		return nil, fmt.Errorf("raftlog: commit up to %d: %w", last, err)
+		return fmt.Errorf("raftlog: commit up to %d: %w", last, err)
 	}
-	d.applier.Committed()
-	return entries, nil
+	return nil
 }
 
 func (d *diskStateMachine) Lookup(any) (any, error) {
@@ -135,9 +146,16 @@ func (d *diskStateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return err
 	}
+	if r, ok := d.applier.(Resetter); ok {
+		r.Reset()
+	}
 	d.applier.Committed()
 	return nil
 }
+
+// Resetter is implemented by appliers that cache what they read: Reset is called after a
+// snapshot replaced the database's contents.
+type Resetter interface{ Reset() }
 
 func (d *diskStateMachine) Close() error { return nil }
 

@@ -19,11 +19,16 @@ type ReadWriter interface {
 	pebble.Writer
 }
 
-// StateMachine applies commands to one partition's tables.
+// StateMachine applies commands to one partition's tables. One StateMachine belongs to one
+// database: it caches what it read from it.
 type StateMachine struct {
 	// Partition is this partition's number; it names the producer of outbox messages.
 	Partition uint32
+	cache     statusCache
 }
+
+// Reset forgets everything cached; call it when the tables were replaced (snapshot recovery).
+func (sm *StateMachine) Reset() { sm.cache.reset() }
 
 // applier carries the context of one batch.
 type applier struct {
@@ -31,16 +36,19 @@ type applier struct {
 	now     int64
 	actions []Action
 	part    uint32
+	cache   *statusCache
 }
 
 // Apply applies every command of b in order. The error is reserved for storage failures; rejected
 // commands get an Outcome.
 func (sm *StateMachine) Apply(rw ReadWriter, b command.Batch) ([]Outcome, []Action, error) {
-	a := &applier{rw: rw, now: b.Time, part: sm.Partition}
+	a := &applier{rw: rw, now: b.Time, part: sm.Partition, cache: &sm.cache}
 	outcomes := make([]Outcome, len(b.Commands))
 	for i, c := range b.Commands {
 		o, err := a.apply(c)
 		if err != nil {
+			// The batch will not be committed: the cache may hold its writes.
+			sm.cache.reset()
 			return nil, nil, fmt.Errorf("statemachine: command %d (kind %d): %w", i, c.Kind, err)
 		}
 		outcomes[i] = o
@@ -82,7 +90,7 @@ func stale(format string, args ...any) Outcome {
 
 // invoke creates an invocation, or reports the existing one with the same id.
 func (a *applier) invoke(inv *command.Invocation) (Outcome, error) {
-	st, found, err := storage.Status(a.rw, inv.ID)
+	st, found, err := a.status(inv.ID)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -122,7 +130,7 @@ func (a *applier) invoke(inv *command.Invocation) (Outcome, error) {
 		if err := a.armTimer(storage.Timer{WakeTime: inv.ExecutionTime, ID: inv.ID}); err != nil {
 			return Outcome{}, err
 		}
-		return Outcome{}, storage.PutStatus(a.rw, inv.ID, &st)
+		return Outcome{}, a.putStatus(inv.ID, &st)
 	}
 	return Outcome{}, a.admit(inv.ID, &st)
 }
@@ -145,7 +153,7 @@ func (a *applier) admit(id ids.InvocationID, st *storage.InvocationStatus) error
 			if err := storage.PushInbox(a.rw, t.Service, t.Key, seq, id); err != nil {
 				return err
 			}
-			return storage.PutStatus(a.rw, id, st)
+			return a.putStatus(id, st)
 		}
 		if err := storage.PutLock(a.rw, t.Service, t.Key, id); err != nil {
 			return err
@@ -153,7 +161,7 @@ func (a *applier) admit(id ids.InvocationID, st *storage.InvocationStatus) error
 	}
 	st.Phase = storage.Running
 	a.emit(Action{Kind: StartAttempt, ID: id})
-	return storage.PutStatus(a.rw, id, st)
+	return a.putStatus(id, st)
 }
 
 // armTimer stores a durable timer and asks the leader to fire it.
@@ -176,7 +184,7 @@ func (a *applier) fireTimer(f *command.FireTimer) (Outcome, error) {
 	if err := storage.DeleteTimer(a.rw, t); err != nil {
 		return Outcome{}, err
 	}
-	st, found, err := storage.Status(a.rw, f.ID)
+	st, found, err := a.status(f.ID)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -197,7 +205,7 @@ func (a *applier) fireTimer(f *command.FireTimer) (Outcome, error) {
 	if err := a.appendNotification(f.ID, &st, protocol.SleepCompletionType, n, f.CompletionID); err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{}, storage.PutStatus(a.rw, f.ID, &st)
+	return Outcome{}, a.putStatus(f.ID, &st)
 }
 
 func encodeEntry(t protocol.MessageType, m proto.Message) (command.Entry, error) {
@@ -210,7 +218,7 @@ func encodeEntry(t protocol.MessageType, m proto.Message) (command.Entry, error)
 
 // running loads the status of an invocation that must be running.
 func (a *applier) running(id ids.InvocationID) (storage.InvocationStatus, *Outcome, error) {
-	st, found, err := storage.Status(a.rw, id)
+	st, found, err := a.status(id)
 	if err != nil {
 		return st, nil, err
 	}
@@ -284,7 +292,7 @@ func (a *applier) suspend(s *command.Suspend) (Outcome, error) {
 	st.Phase = storage.Suspended
 	st.Waiting = &storage.Waiting{Completions: s.WaitingCompletions, Signals: s.WaitingSignals, NamedSignals: s.WaitingNamedSignals}
 	st.ModifiedAt = a.now
-	return Outcome{}, storage.PutStatus(a.rw, s.ID, &st)
+	return Outcome{}, a.putStatus(s.ID, &st)
 }
 
 func deref(o *Outcome) Outcome {
@@ -310,7 +318,7 @@ func (a *applier) end(id ids.InvocationID) (Outcome, error) {
 
 // fail completes an invocation that is not finished with a runtime failure.
 func (a *applier) fail(f *command.Fail) (Outcome, error) {
-	st, found, err := storage.Status(a.rw, f.ID)
+	st, found, err := a.status(f.ID)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -331,7 +339,7 @@ func (a *applier) complete(id ids.InvocationID, st *storage.InvocationStatus, re
 	st.Result = result
 	st.Waiting = nil
 	st.ModifiedAt = a.now
-	if err := storage.PutStatus(a.rw, id, st); err != nil {
+	if err := a.putStatus(id, st); err != nil {
 		return err
 	}
 	a.emit(Action{Kind: Finished, ID: id, Result: result})
@@ -359,7 +367,7 @@ func (a *applier) releaseLock(service, key string) error {
 	if err := storage.PutLock(a.rw, service, key, next); err != nil {
 		return err
 	}
-	st, found, err := storage.Status(a.rw, next)
+	st, found, err := a.status(next)
 	if err != nil {
 		return err
 	}
@@ -368,7 +376,7 @@ func (a *applier) releaseLock(service, key string) error {
 	}
 	st.Phase, st.InboxSeq, st.ModifiedAt = storage.Running, 0, a.now
 	a.emit(Action{Kind: StartAttempt, ID: next})
-	return storage.PutStatus(a.rw, next, &st)
+	return a.putStatus(next, &st)
 }
 
 func (a *applier) sendOutbox(m *command.OutboxMessage) error {
@@ -419,7 +427,7 @@ func (a *applier) deliverBatch(b *command.DeliverBatch) (Outcome, error) {
 
 // completeCall journals a call's result for the caller.
 func (a *applier) completeCall(c *command.Completion) (Outcome, error) {
-	st, found, err := storage.Status(a.rw, c.ID)
+	st, found, err := a.status(c.ID)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -438,5 +446,5 @@ func (a *applier) completeCall(c *command.Completion) (Outcome, error) {
 	if err := a.appendNotification(c.ID, &st, protocol.CallCompletionType, n, c.CompletionID); err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{}, storage.PutStatus(a.rw, c.ID, &st)
+	return Outcome{}, a.putStatus(c.ID, &st)
 }

@@ -58,7 +58,7 @@ func (a *applier) appendEntry(e *command.AppendEntry) (Outcome, error) {
 	if st.Phase == storage.Completed {
 		return Outcome{}, nil // applyCommand failed it and stored the status
 	}
-	return Outcome{}, storage.PutStatus(a.rw, e.ID, &st)
+	return Outcome{}, a.putStatus(e.ID, &st)
 }
 
 // checkAllowed returns why command type t may not be used by this invocation (and the failure
@@ -197,5 +197,5 @@ func (a *applier) proposeRunCompletion(id ids.InvocationID, st *storage.Invocati
 	if err := a.appendNotification(id, st, protocol.RunCompletionType, n, m.ResultCompletionId); err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{}, storage.PutStatus(a.rw, id, st)
+	return Outcome{}, a.putStatus(id, st)
 }

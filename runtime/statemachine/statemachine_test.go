@@ -89,17 +89,17 @@ func (h *harness) show(id ids.InvocationID) string {
 func (h *harness) apply(cmds ...command.Command) string {
 	b := command.Batch{Version: command.FormatVersion, Time: h.now, Commands: cmds}
 	h.batches = append(h.batches, b)
-	out, err := h.applyTo(h.db, b)
+	out, err := h.applyTo(&h.sm, h.db, b)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return out
 }
 
-func (h *harness) applyTo(db *pebble.DB, b command.Batch) (string, error) {
+func (h *harness) applyTo(sm *StateMachine, db *pebble.DB, b command.Batch) (string, error) {
 	batch := db.NewIndexedBatch()
 	defer batch.Close()
-	outcomes, actions, err := h.sm.Apply(batch, b)
+	outcomes, actions, err := sm.Apply(batch, b)
 	if err != nil {
 		return "", err
 	}
@@ -335,11 +335,13 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		}
 		return sb.String()
 	case "replay":
-		// Apply the whole log again to an empty database, twice: every key and value must match.
+		// Apply the whole log again to an empty database, twice, each time with a new state
+		// machine (nothing cached): every key and value must match.
 		for i := 0; i < 2; i++ {
 			db := openMem(t)
+			sm := &StateMachine{Partition: h.sm.Partition}
 			for _, b := range h.batches {
-				if _, err := h.applyTo(db, b); err != nil {
+				if _, err := h.applyTo(sm, db, b); err != nil {
 					t.Fatal(err)
 				}
 			}
