@@ -37,14 +37,14 @@ type unwind struct{ err error }
 
 func (u unwind) String() string { return fmt.Sprintf("sdk: invocation ended: %v", u.err) }
 
-// flush writes what the machine produced. A broken stream ends the attempt.
+// flush writes what the machine produced, in one write and one flush. A broken stream ends the
+// attempt.
 func (inv *invocation) flush() error {
-	for _, f := range inv.m.TakeOutput() {
-		if err := inv.w.WriteFrame(f); err != nil {
-			return err
-		}
+	frames := inv.m.TakeOutput()
+	if len(frames) == 0 {
+		return nil
 	}
-	return nil
+	return inv.w.WriteFrames(frames)
 }
 
 // check flushes and unwinds the handler when err (from a syscall) ended the attempt.

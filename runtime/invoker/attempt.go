@@ -291,11 +291,9 @@ func urlEncode(s string) string {
 func (a *attempt) write(pw *io.PipeWriter, initial []protocol.Frame) {
 	w := protocol.NewWriter(pw)
 	defer pw.Close()
-	for _, f := range initial {
-		if err := w.WriteFrame(f); err != nil {
-			pw.CloseWithError(err)
-			return
-		}
+	if err := w.WriteFrames(initial); err != nil {
+		pw.CloseWithError(err)
+		return
 	}
 	if a.bidi {
 		a.forwardNotifications(w)
@@ -316,10 +314,13 @@ func (a *attempt) forwardNotifications(w *protocol.Writer) {
 		case <-a.ctx.Done():
 			return
 		case <-a.out.wake:
-			for _, n := range a.out.take() {
-				if err := w.WriteFrame(a.out.frameFor(n, a.version)); err != nil {
-					return
-				}
+			notes := a.out.take()
+			frames := make([]protocol.Frame, len(notes))
+			for i, n := range notes {
+				frames[i] = a.out.frameFor(n, a.version)
+			}
+			if err := w.WriteFrames(frames); err != nil {
+				return
 			}
 			a.out.touch()
 		case <-timer.C:

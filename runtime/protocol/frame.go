@@ -132,6 +132,22 @@ func (w *Writer) WriteFrame(f Frame) error {
 	return nil
 }
 
+// WriteFrames writes several frames with one write (one HTTP/2 DATA frame where it fits) and
+// flushes once.
+func (w *Writer) WriteFrames(frames []Frame) error {
+	w.buf = w.buf[:0]
+	for _, f := range frames {
+		w.buf = AppendFrame(w.buf, f)
+	}
+	if _, err := w.w.Write(w.buf); err != nil {
+		return fmt.Errorf("protocol: write %d frames: %w", len(frames), err)
+	}
+	if fl, ok := w.w.(interface{ Flush() }); ok {
+		fl.Flush()
+	}
+	return nil
+}
+
 // WriteMessage encodes and writes m.
 func (w *Writer) WriteMessage(m proto.Message) error {
 	f, err := EncodeMessage(m)
