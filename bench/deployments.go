@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/resolute-run/resolute/internal/proc"
 )
 
 // deployment is a process serving the benchmark services (Bench, Counter)
@@ -15,38 +17,39 @@ type deployment struct {
 	kind    string // "go" or "ts"
 	uri     string // service endpoint registered with the server
 	control string // control API base URL
-	proc    *proc
+	proc    *proc.Proc
 }
 
 // startDeployment starts a fresh deployment process of the given kind.
 func startDeployment(cfg *config, kind, logDir string) (*deployment, error) {
-	ports, err := freePorts(2)
+	ports, err := proc.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
 	var cmd *exec.Cmd
 	switch kind {
 	case "go":
-		cmd = exec.Command(cfg.deploymentBin, "--addr", addr(ports[0]), "--control-addr", addr(ports[1]))
+		cmd = exec.Command(cfg.deploymentBin, "--addr", proc.Addr(ports[0]), "--control-addr", proc.Addr(ports[1]))
 	case "ts":
 		cmd = exec.Command("node", "--import", "./polyfill.mjs", "bench.mjs", fmt.Sprint(ports[0]), fmt.Sprint(ports[1]))
 		cmd.Dir = filepath.Join(cfg.root, "compat", "ts")
 	default:
 		return nil, fmt.Errorf("bench: unknown deployment %q (want go or ts)", kind)
 	}
-	p, err := startProc("deployment-"+kind, logDir, cmd)
+	name := "deployment-" + kind
+	p, err := proc.Start(name, cmd, filepath.Join(logDir, name+".log"), proc.Append)
 	if err != nil {
 		return nil, err
 	}
-	d := &deployment{kind: kind, uri: "http://" + addr(ports[0]), control: "http://" + addr(ports[1]), proc: p}
+	d := &deployment{kind: kind, uri: "http://" + proc.Addr(ports[0]), control: "http://" + proc.Addr(ports[1]), proc: p}
 	if err := waitReady("deployment "+kind, 30*time.Second, p, func() error { return expectGet(d.control + "/stats") }); err != nil {
-		p.stop(time.Second)
+		_, _ = p.Terminate(time.Second)
 		return nil, err
 	}
 	return d, nil
 }
 
-func (d *deployment) stop() { d.proc.stop(5 * time.Second) }
+func (d *deployment) stop() { _, _ = d.proc.Terminate(5 * time.Second) }
 
 // stats are the deployment's counters of distinct invocation ids.
 type stats struct {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/resolute-run/resolute/internal/proc"
 )
 
 // config is the parsed command line plus what the harness derived from it.
@@ -186,8 +187,8 @@ func runPair(ctx context.Context, cfg *config, sz sizes, srvKind, depKind string
 		}
 		cfg.logf("bench:   (%v)", time.Since(start).Round(100*time.Millisecond))
 		out = append(out, rs...)
-		if gone, perr := srv.proc.exited(); gone {
-			return append(out, fail(fmt.Errorf("%s exited during %s (%v); log tail:\n%s", srvKind, name, perr, srv.proc.logTail(4096)))...)
+		if gone, perr := srv.proc.Exited(); gone {
+			return append(out, fail(fmt.Errorf("%s exited during %s (%v); log tail:\n%s", srvKind, name, perr, logTail(srv.proc)))...)
 		}
 	}
 	return out
@@ -245,25 +246,11 @@ func goBuild(ctx context.Context, root, out, pkg string) error {
 	return nil
 }
 
-// moduleRoot walks up from the working directory to the go.mod of
-// github.com/resolute-run/resolute.
+// moduleRoot is proc.ModuleRoot with advice when run elsewhere.
 func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
+	root, err := proc.ModuleRoot()
+	if errors.Is(err, proc.ErrNoModule) {
+		return "", fmt.Errorf("bench: run inside the resolute module (%w)", err)
 	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.Contains(data, []byte("module github.com/resolute-run/resolute\n")) {
-			return dir, nil
-		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", err
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("bench: run inside the resolute module (no go.mod of github.com/resolute-run/resolute above the working directory)")
-		}
-		dir = parent
-	}
+	return root, err
 }

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/resolute-run/resolute/internal/proc"
 )
 
 // officialServerBin is the official restate-server installed by npm ci in compat/ts.
@@ -27,17 +29,17 @@ type server struct {
 	dataDir string
 	logDir  string
 	command func() *exec.Cmd
-	proc    *proc
+	proc    *proc.Proc
 	starts  int
 }
 
 // newServer prepares (does not start) a server of the given kind.
 func newServer(cfg *config, kind, dir string) (*server, error) {
-	ports, err := freePorts(3)
+	ports, err := proc.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
-	s := &server{kind: kind, ingress: "http://" + addr(ports[0]), admin: "http://" + addr(ports[1]),
+	s := &server{kind: kind, ingress: "http://" + proc.Addr(ports[0]), admin: "http://" + proc.Addr(ports[1]),
 		dataDir: filepath.Join(dir, "data"), logDir: dir}
 	if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
 		return nil, err
@@ -46,17 +48,17 @@ func newServer(cfg *config, kind, dir string) (*server, error) {
 	case "resolute":
 		s.command = func() *exec.Cmd {
 			return exec.Command(cfg.resoluteBin, "server", "--data-dir", s.dataDir,
-				"--ingress-addr", addr(ports[0]), "--admin-addr", addr(ports[1]), "--log-level", "warn")
+				"--ingress-addr", proc.Addr(ports[0]), "--admin-addr", proc.Addr(ports[1]), "--log-level", "warn")
 		}
 	case "restate":
 		s.command = func() *exec.Cmd {
 			cmd := exec.Command(filepath.Join(cfg.root, officialServerBin))
 			cmd.Env = append(os.Environ(),
 				"RESTATE_BASE_DIR="+s.dataDir,
-				"RESTATE_INGRESS__BIND_ADDRESS="+addr(ports[0]),
-				"RESTATE_ADMIN__BIND_ADDRESS="+addr(ports[1]),
-				"RESTATE_BIND_ADDRESS="+addr(ports[2]),
-				"RESTATE_ADVERTISED_ADDRESS=http://"+addr(ports[2]),
+				"RESTATE_INGRESS__BIND_ADDRESS="+proc.Addr(ports[0]),
+				"RESTATE_ADMIN__BIND_ADDRESS="+proc.Addr(ports[1]),
+				"RESTATE_BIND_ADDRESS="+proc.Addr(ports[2]),
+				"RESTATE_ADVERTISED_ADDRESS=http://"+proc.Addr(ports[2]),
 				"RESTATE_LISTEN_MODE=tcp",
 				"RESTATE_LOG_DISABLE_ANSI_CODES=true",
 				"RESTATE_LOG_FILTER=warn",
@@ -72,7 +74,7 @@ func newServer(cfg *config, kind, dir string) (*server, error) {
 // start launches the server process and waits until its APIs answer.
 func (s *server) start() error {
 	s.starts++
-	p, err := startProc(s.kind, s.logDir, s.command())
+	p, err := proc.Start(s.kind, s.command(), filepath.Join(s.logDir, s.kind+".log"), proc.Append)
 	if err != nil {
 		return err
 	}
@@ -84,12 +86,12 @@ func (s *server) start() error {
 }
 
 // kill is a crash: SIGKILL to the process group.
-func (s *server) kill() { s.proc.kill() }
+func (s *server) kill() { s.proc.Kill() }
 
 // stop ends the server (SIGTERM, then SIGKILL).
 func (s *server) stop() {
 	if s.proc != nil {
-		s.proc.stop(10 * time.Second)
+		_, _ = s.proc.Terminate(10 * time.Second)
 	}
 }
 
@@ -109,4 +111,4 @@ func (s *server) register(uri string) error {
 }
 
 // rssKiB reads VmRSS of the server process from /proc.
-func (s *server) rssKiB() (int64, error) { return rssKiB(s.proc.pid()) }
+func (s *server) rssKiB() (int64, error) { return rssKiB(s.proc.Pid()) }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/resolute-run/resolute/chaos/deployment"
+	"github.com/resolute-run/resolute/internal/proc"
 )
 
 // Config says how long and how hard to shake the system.
@@ -145,27 +146,27 @@ type system struct {
 }
 
 func startSystem(ctx context.Context, cfg Config) (*system, error) {
-	ports, err := freePorts(3)
+	ports, err := proc.FreePorts(3)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("chaos: %w", err)
 	}
 	logDir := filepath.Join(cfg.WorkDir, "logs")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, err
 	}
 	s := &system{
-		ingress:       "http://" + addr(ports[0]),
-		admin:         "http://" + addr(ports[1]),
-		deploymentURI: "http://" + addr(ports[2]),
+		ingress:       "http://" + proc.Addr(ports[0]),
+		admin:         "http://" + proc.Addr(ports[1]),
+		deploymentURI: "http://" + proc.Addr(ports[2]),
 		execLog:       filepath.Join(cfg.WorkDir, "exec.log"),
 	}
 	s.deployment = &service{name: "deployment", bin: cfg.DeploymentBin, logDir: logDir,
-		args:  []string{"--addr", addr(ports[2]), "--exec-log", s.execLog},
+		args:  []string{"--addr", proc.Addr(ports[2]), "--exec-log", s.execLog},
 		ready: func(ctx context.Context) error { return expect200(ctx, s.deploymentURI+"/health") }}
 	s.server = &service{name: "server", bin: cfg.ServerBin, logDir: logDir,
 		// Retries capped at 1s keep the recovery after a deployment kill short.
 		args: []string{"server", "--data-dir", filepath.Join(cfg.WorkDir, "data"),
-			"--ingress-addr", addr(ports[0]), "--admin-addr", addr(ports[1]),
+			"--ingress-addr", proc.Addr(ports[0]), "--admin-addr", proc.Addr(ports[1]),
 			"--retry-initial-interval", "50ms", "--retry-max-interval", "1s"},
 		ready: func(ctx context.Context) error {
 			if err := expect200(ctx, s.admin+"/health"); err != nil {
@@ -212,7 +213,7 @@ func (s *system) register(ctx context.Context) error {
 func (s *system) close() {
 	for _, svc := range []*service{s.server, s.deployment} {
 		if svc != nil && svc.cur != nil {
-			svc.cur.stop(10 * time.Second)
+			_, _ = svc.cur.Terminate(10 * time.Second)
 		}
 	}
 }

@@ -3,16 +3,15 @@
 package testenv
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/resolute-run/resolute/internal/proc"
 )
 
 // InCI reports whether missing prerequisites must fail instead of skip
@@ -36,56 +35,30 @@ func RequirePrereq(t testing.TB, ok bool, format string, args ...any) {
 // timeout passes. It never sleeps a fixed time before the first check.
 func WaitReady(t testing.TB, what string, timeout time.Duration, check func() error, watch ...*Proc) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
-		if last = check(); last == nil {
-			return
-		}
-		for _, p := range watch {
-			if gone, err := p.Exited(); gone {
-				t.Fatalf("%s: %s exited before becoming ready (%v); last check: %v", what, p.Name, err, last)
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not ready after %v: %v", what, timeout, last)
-		}
-		select {
-		case <-t.Context().Done():
-			t.Fatalf("%s: %v", what, t.Context().Err())
-		case <-time.After(pollInterval):
-		}
+	procs := make([]*proc.Proc, len(watch))
+	for i, p := range watch {
+		procs[i] = p.Proc
+	}
+	if err := proc.WaitReady(t.Context(), timeout, pollInterval, check, procs...); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 }
 
 // pollInterval spaces readiness checks.
 const pollInterval = 100 * time.Millisecond
 
-// FreePorts reserves n distinct loopback ports. The listeners are held until
-// all ports are chosen, so the n ports differ; another process could still
-// take one before the subprocess binds it, which a re-run resolves.
+// FreePorts reserves n distinct loopback ports (see proc.FreePorts).
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
-	ports := make([]int, 0, n)
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("reserve port: %v", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	ports, err := proc.FreePorts(n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ports
 }
 
 // Addr is the loopback address of port.
-func Addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+func Addr(port int) string { return proc.Addr(port) }
 
 // GoBuild runs `go build -o out pkg` in dir, failing the test with the
 // compiler output on error.
@@ -107,28 +80,9 @@ func GoBuild(t testing.TB, goTool, dir, out, pkg string) {
 	t.Logf("built %s from %s in %v", filepath.Base(out), dir, time.Since(start).Round(time.Millisecond))
 }
 
-// ModuleRoot walks up from the working directory (the package directory under
-// go test) to the directory holding the main module's go.mod.
-func ModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.Contains(data, []byte("module github.com/resolute-run/resolute\n")) {
-			return dir, nil
-		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", err
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod for github.com/resolute-run/resolute above the working directory")
-		}
-		dir = parent
-	}
-}
+// ModuleRoot is the directory holding the main module's go.mod (see
+// proc.ModuleRoot).
+func ModuleRoot() (string, error) { return proc.ModuleRoot() }
 
 // ResoluteBinary returns RESOLUTE_BIN (which must exist), or builds
 // ./cmd/resolute from the module root into a temporary directory of t.

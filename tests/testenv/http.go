@@ -4,6 +4,7 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/resolute-run/resolute/internal/proc"
 )
 
 // HTTPClient talks HTTP/1.1 to a server's ingress and admin APIs.
@@ -25,16 +28,7 @@ var H2CClient = func() *http.Client {
 
 // ExpectStatus GETs url with c and fails unless the status is want.
 func ExpectStatus(c *http.Client, url string, want int) error {
-	resp, err := c.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != want {
-		return fmt.Errorf("GET %s: status %d, want %d; body %q", url, resp.StatusCode, want, body)
-	}
-	return nil
+	return proc.ExpectStatus(context.Background(), c, url, want)
 }
 
 // Reply is one HTTP response, body read in full.
