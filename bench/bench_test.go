@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/resolute-run/resolute/internal/proc"
 )
 
 // TestScenariosTiny runs every scenario at the tiny size against both servers
@@ -31,7 +34,9 @@ func TestScenariosTiny(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	cfg, err := parseFlags([]string{"--size", "tiny", "--duration", "200ms", "--warmup", "100ms", "--work-dir", t.TempDir()})
+	workDir := t.TempDir()
+	t.Cleanup(func() { dumpLogsIfFailed(t, workDir) })
+	cfg, err := parseFlags([]string{"--size", "tiny", "--duration", "200ms", "--warmup", "100ms", "--work-dir", workDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,4 +78,22 @@ func TestScenariosTiny(t *testing.T) {
 		t.Errorf("JSON report: %v", err)
 	}
 	t.Logf("\n%s", md.String())
+}
+
+// dumpLogsIfFailed prints the tail of every process log of the run when the test failed, so a
+// flaky failure on a loaded CI machine can be diagnosed.
+func dumpLogsIfFailed(t *testing.T, dir string) {
+	if !t.Failed() {
+		return
+	}
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".log") {
+			return nil
+		}
+		tail, err := proc.ReadTail(path, 8<<10)
+		if err == nil {
+			t.Logf("===== %s (last 8 KiB) =====\n%s", path, tail)
+		}
+		return nil
+	})
 }
