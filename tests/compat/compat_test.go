@@ -22,13 +22,10 @@ func TestOfficialSDKs(t *testing.T) {
 	logDir := t.TempDir()
 
 	// One reservation for every port, so that no two processes get the same one.
-	ports := testenv.FreePorts(t, 5)
+	ports := testenv.FreePorts(t, 2+3*len(launcher.versions))
 	tsPort, goPort := ports[0], ports[1]
 	goSvc := startGoService(t, tl, logDir, goPort)
 	tsSvc := startTSService(t, tl, logDir, tsPort)
-	srv := startServer(t, launcher, logDir, ports[2], ports[3], ports[4])
-	t.Logf("server under test: %s (ingress %s, admin %s)", srv.kind, srv.ingress, srv.admin)
-
 	for _, svc := range []struct {
 		p    *testenv.Proc
 		port int
@@ -37,7 +34,23 @@ func TestOfficialSDKs(t *testing.T) {
 			return testenv.ExpectStatus(testenv.H2CClient, fmt.Sprintf("http://%s/health", testenv.Addr(svc.port)), 200)
 		}, svc.p)
 	}
+	// The same services against a fresh server per protocol limit.
+	for i, v := range launcher.versions {
+		p := ports[2+3*i:]
+		name := "default protocol"
+		if v > 0 {
+			name = fmt.Sprintf("max protocol V%d", v)
+		}
+		t.Run(name, func(t *testing.T) {
+			srv := startServer(t, launcher, logDir, p[0], p[1], p[2], v)
+			t.Logf("server under test: %s (ingress %s, admin %s)", srv.kind, srv.ingress, srv.admin)
+			runSDKSteps(t, srv, tsPort, goPort)
+		})
+	}
+}
 
+// runSDKSteps registers both services with srv and runs the steps against a fresh server.
+func runSDKSteps(t *testing.T, srv *server, tsPort, goPort int) {
 	registerAndWait(t, srv, fmt.Sprintf("http://%s", testenv.Addr(tsPort)), []string{"TsCounter", "TsSteps"}, "/TsCounter/probe/get")
 	registerAndWait(t, srv, fmt.Sprintf("http://%s", testenv.Addr(goPort)), []string{"GoCounter"}, "/GoCounter/probe/get")
 

@@ -54,10 +54,12 @@ type server struct {
 	proc    *testenv.Proc
 }
 
-// serverLauncher starts the chosen server on the given ports and data dir.
+// serverLauncher starts the chosen server on the given ports and data dir. versions lists the
+// protocol limits to run the test under (0: the server's default).
 type serverLauncher struct {
-	kind  string
-	start func(dataDir string, ingress, admin, node int) *exec.Cmd
+	kind     string
+	versions []int
+	start    func(dataDir string, ingress, admin, node, maxProtocol int) *exec.Cmd
 }
 
 // chooseServer resolves RESOLUTE_COMPAT_SERVER before anything is started, so
@@ -71,15 +73,17 @@ func chooseServer(t *testing.T, tl tools) serverLauncher {
 	switch kind {
 	case "resolute":
 		bin := resoluteBinary(t, tl)
-		return serverLauncher{kind: kind, start: func(dataDir string, ingress, admin, _ int) *exec.Cmd {
-			return exec.Command(bin, "server",
-				"--data-dir", dataDir, "--ingress-addr", testenv.Addr(ingress), "--admin-addr", testenv.Addr(admin))
+		// V7 is our default; V6 is what the official server speaks by default, so the official
+		// SDKs meet it most in production.
+		return serverLauncher{kind: kind, versions: []int{7, 6}, start: func(dataDir string, ingress, admin, _, maxProtocol int) *exec.Cmd {
+			return exec.Command(bin, "server", "--data-dir", dataDir, "--ingress-addr", testenv.Addr(ingress),
+				"--admin-addr", testenv.Addr(admin), "--max-protocol-version", fmt.Sprint(maxProtocol))
 		}}
 	case "restate":
 		bin := filepath.Join(tl.root, officialServerBin)
 		_, err := os.Stat(bin)
 		testenv.RequirePrereq(t, err == nil, "%s missing: run `npm ci` in compat/ts (devDependency @restatedev/restate-server)", officialServerBin)
-		return serverLauncher{kind: kind, start: func(dataDir string, ingress, admin, node int) *exec.Cmd {
+		return serverLauncher{kind: kind, versions: []int{0}, start: func(dataDir string, ingress, admin, node, _ int) *exec.Cmd {
 			return officialServerCmd(bin, dataDir, ingress, admin, node)
 		}}
 	default:
@@ -90,14 +94,14 @@ func chooseServer(t *testing.T, tl tools) serverLauncher {
 
 // startServer starts the server on free ports with a fresh data dir and waits
 // until its admin and ingress answer their health endpoints.
-func startServer(t *testing.T, l serverLauncher, logDir string, ingress, admin, node int) *server {
+func startServer(t *testing.T, l serverLauncher, logDir string, ingress, admin, node, maxProtocol int) *server {
 	t.Helper()
 	s := &server{
 		kind:    l.kind,
 		ingress: "http://" + testenv.Addr(ingress),
 		admin:   "http://" + testenv.Addr(admin),
 	}
-	s.proc = testenv.StartProc(t, l.kind+"-server", logDir, l.start(t.TempDir(), ingress, admin, node))
+	s.proc = testenv.StartProc(t, fmt.Sprintf("%s-server-v%d", l.kind, maxProtocol), logDir, l.start(t.TempDir(), ingress, admin, node, maxProtocol))
 	testenv.WaitReady(t, l.kind+" admin", serverReadyTimeout, func() error {
 		return testenv.ExpectStatus(testenv.HTTPClient, s.admin+"/health", 200)
 	}, s.proc)
