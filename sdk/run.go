@@ -25,8 +25,12 @@ func Run[T any](ctx Context, fn func(ctx RunContext) (T, error), opts ...RunOpti
 	}
 	inv := ctx.inv()
 	id, execute, err := inv.m.Run(o.name)
-	inv.check(err)
+	if err != nil || !execute {
+		inv.check(err)
+	}
 	if execute {
+		// The RunCommand goes out together with its proposed result (one write), so the runtime
+		// can journal both in one log entry: one commit per step instead of two.
 		inv.check(inv.m.ProposeRun(id, inv.execute(o.name, func() ([]byte, error) {
 			v, err := fn(runContext{inv, inv.InvocationID()})
 			if err != nil {
