@@ -2,12 +2,14 @@ package raftlog
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,10 +94,11 @@ func NewHost(cfg Config) (*Host, error) {
 		nhc.Expert.LogDB = config.GetTinyMemLogDBConfig()
 	}
 	if cfg.RaftAddress == "" {
-		// The address is stored in the NodeHost directory and must not change between runs; the
-		// in-process transport keys listeners by it, so make it unique per data directory.
-		sum := sha256.Sum256([]byte(filepath.Clean(cfg.Dir)))
-		nhc.RaftAddress = "local-" + hex.EncodeToString(sum[:6]) + ":1"
+		addr, err := localAddress(cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		nhc.RaftAddress = addr
 		nhc.Expert.TransportFactory = localTransportFactory{}
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)
@@ -104,6 +107,31 @@ func NewHost(cfg Config) (*Host, error) {
 	}
 	h.nh = nh
 	return h, nil
+}
+
+// localAddress returns the single-node Raft address of the data directory dir. dragonboat stores
+// the address in its directory and refuses to start under another one, and the in-process
+// transport keys listeners by it, so it is chosen once at random and kept in a file: the data
+// directory can then be moved or named by another path.
+func localAddress(dir string) (string, error) {
+	path := filepath.Join(dir, "local-address")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("raftlog: read %s: %w", path, err)
+	}
+	var r [8]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", fmt.Errorf("raftlog: new local address: %w", err)
+	}
+	addr := "local-" + hex.EncodeToString(r[:]) + ":1"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("raftlog: create %s: %w", dir, err)
+	}
+	if err := os.WriteFile(path, []byte(addr+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("raftlog: write %s: %w", path, err)
+	}
+	return addr, nil
 }
 
 // StartShard starts (or restarts) a single-replica shard whose state lives in db.

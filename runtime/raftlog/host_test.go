@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -104,5 +105,25 @@ func TestProposeApplyRestart(t *testing.T) {
 	}
 	if n, _ := binary.Uvarint(res); n != 5051 {
 		t.Fatalf("after restart sum %d, want 5051", n)
+	}
+}
+
+// TestMovedDataDirectory: a single node's data directory can be moved (or named by another path)
+// and the node starts on it with its state.
+func TestMovedDataDirectory(t *testing.T) {
+	dir := t.TempDir()
+	h, db, _ := startHost(t, filepath.Join(dir, "a"))
+	if _, err := h.Propose(context.Background(), 7, binary.AppendUvarint(nil, 5)); err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	db.Close()
+	if err := os.Rename(filepath.Join(dir, "a"), filepath.Join(dir, "b")); err != nil {
+		t.Fatal(err)
+	}
+	h, db, _ = startHost(t, filepath.Join(dir, "b"))
+	defer func() { h.Close(); db.Close() }()
+	if got := readSum(db); got != 5 {
+		t.Fatalf("sum after move %d, want 5", got)
 	}
 }
