@@ -122,13 +122,6 @@ func (d *deployment) arrivals() []time.Time {
 	return append([]time.Time(nil), d.mu.at...)
 }
 
-// invocations lists the invocation id of every attempt, in arrival order.
-func (d *deployment) invocations() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.mu.ids...)
-}
-
 func (d *deployment) problems() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
