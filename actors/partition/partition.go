@@ -178,13 +178,11 @@ func (p *Partition) Invoke(ctx context.Context, inv command.Invocation) (previou
 func (p *Partition) Call(ctx context.Context, inv command.Invocation) (command.Result, error) {
 	ch := p.waiters.add(inv.ID)
 	defer p.waiters.remove(inv.ID, ch)
+	// The waiter is registered before proposing, so the Finished action cannot be missed: it comes
+	// when the invocation ends, or at once when the id belongs to one that already ended. A lost
+	// action (actor restart, new leader) is made good by becomeLeader from the status table.
 	if _, err := p.Invoke(ctx, inv); err != nil {
 		return command.Result{}, err
-	}
-	// The invocation may have finished before we waited (e.g. a repeated idempotent call whose
-	// Finished action was published already): the status table answers that.
-	if st, ok, err := p.Status(inv.ID); err == nil && ok && st.Phase == storage.Completed && st.Result != nil {
-		return *st.Result, nil
 	}
 	select {
 	case r := <-ch:
