@@ -63,17 +63,20 @@ func TestOurSDKOnOfficialServer(t *testing.T) {
 	testenv.RequirePrereq(t, statErr == nil, "%s missing: run `npm ci` in compat/ts", officialServerBin)
 
 	for _, tc := range []struct {
-		name string
-		env  []string
+		name    string
+		env     []string
+		version int // the protocol version every invocation stream must use
 	}{
-		{"V6", nil},
-		{"V7", []string{"RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7=true"}},
+		{"V6", nil, 6},
+		{"V7", []string{"RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7=true"}, 7},
 	} {
-		t.Run(tc.name, func(t *testing.T) { runAgainstOfficial(t, bin, tc.env) })
+		t.Run(tc.name, func(t *testing.T) { runAgainstOfficial(t, bin, tc.env, tc.version) })
 	}
 }
 
-func runAgainstOfficial(t *testing.T, bin string, extraEnv []string) {
+// runAgainstOfficial registers our SDK's endpoint with the official server behind a wiretap and
+// checks, besides the answers, that every invocation stream ran at protocol version.
+func runAgainstOfficial(t *testing.T, bin string, extraEnv []string, version int) {
 	var runs atomic.Int64
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -102,7 +105,8 @@ func runAgainstOfficial(t *testing.T, bin string, extraEnv []string) {
 	ingress, admin := "http://"+testenv.Addr(ports[0]), "http://"+testenv.Addr(ports[1])
 	testenv.WaitReady(t, "restate-server", time.Minute, func() error { return testenv.ExpectStatus(testenv.HTTPClient, admin+"/health", http.StatusOK) }, proc)
 
-	reg, err := testenv.Register(admin, "http://"+ln.Addr().String())
+	tap := testenv.StartWiretap(t, "http://"+ln.Addr().String())
+	reg, err := testenv.Register(admin, tap.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,4 +145,8 @@ func runAgainstOfficial(t *testing.T, bin string, extraEnv []string) {
 	expect("/Steps/s1/reset", "", 200, "")
 	expect("/Steps/s1/keys", "", 200, `[]`)
 	expect("/Steps/s1/teapot", "", 418, "short and stout")
+	if err := tap.CheckProtocol(version); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("all %d invocation streams at protocol V%d", len(tap.Streams()), version)
 }
