@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,38 +218,74 @@ func TestReopenRebuildsView(t *testing.T) {
 	}
 }
 
-// TestDeterministic applies the same log to two stores and compares every byte.
+// TestDeterministic applies the same log to two stores and compares every byte. The log holds
+// every kind of registration (created, moved, overwritten, rejected), so the stores hold
+// deployments and services to compare, not nothing.
 func TestDeterministic(t *testing.T) {
 	var logs [][]byte
-	record := func(reg *registry.Registry) registry.Client {
-		c := newClient(reg)
-		c.Propose = func(ctx context.Context, data []byte) ([]byte, error) {
-			logs = append(logs, data)
-			return reg.ProposeLocal(ctx, data)
-		}
-		return c
-	}
 	db1 := openMem(t)
-	reg1, _ := registry.New(db1)
-	c := record(reg1)
+	reg1, err := registry.New(db1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(reg1)
+	c.Propose = func(ctx context.Context, data []byte) ([]byte, error) {
+		logs = append(logs, data)
+		return reg1.ProposeLocal(ctx, data)
+	}
 	headers := map[string]string{"x": "1", "y": "2", "z": "3", "w": "4"}
-	for _, req := range []registry.RegisterRequest{
-		{URI: "http://a/", Manifest: manifest(t, greeter+","+counter), AdditionalHeaders: headers},
-		{URI: "http://b/", Manifest: manifest(t, greeter)},
-		{URI: "http://b/", Manifest: manifest(t, greeter2), Force: true},
-		{URI: "http://b/", Manifest: manifest(t, greeter)},
-	} {
-		_, _ = c.Register(context.Background(), req)
+	steps := []struct {
+		req      registry.RegisterRequest
+		outcome  registry.Outcome
+		conflict bool
+	}{
+		{registry.RegisterRequest{URI: "http://a/", Manifest: manifest(t, greeter+","+counter), AdditionalHeaders: headers}, registry.Created, false},
+		{registry.RegisterRequest{URI: "http://b/", Manifest: manifest(t, greeter)}, registry.Created, false},
+		{registry.RegisterRequest{URI: "http://b/", Manifest: manifest(t, greeter2), Force: true}, registry.Overwritten, false},
+		{registry.RegisterRequest{URI: "http://b/", Manifest: manifest(t, greeter)}, 0, true},
+		{registry.RegisterRequest{URI: "http://b/", Manifest: manifest(t, greeter), Force: true}, registry.Overwritten, false},
+	}
+	for i, st := range steps {
+		res, err := c.Register(context.Background(), st.req)
+		if st.conflict {
+			if !errors.Is(err, registry.ErrConflict) {
+				t.Fatalf("step %d: %+v, %v; want a conflict", i, res, err)
+			}
+			continue
+		}
+		if err != nil || res.Outcome != st.outcome {
+			t.Fatalf("step %d: %+v, %v; want outcome %v", i, res, err, st.outcome)
+		}
+	}
+	if len(logs) != len(steps) {
+		t.Fatalf("%d log entries, want %d", len(logs), len(steps))
 	}
 	db2 := openMem(t)
-	reg2, _ := registry.New(db2)
+	reg2, err := registry.New(db2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range logs {
 		if _, err := reg2.ProposeLocal(context.Background(), e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if a, b := dump(t, db1), dump(t, db2); a != b {
+	a, b := dump(t, db1), dump(t, db2)
+	// Two deployments and two services at least: an empty store would compare equal too.
+	if n := strings.Count(a, "\n"); n < 4 {
+		t.Fatalf("store holds %d keys after the registrations:\n%s", n, a)
+	}
+	if a != b {
 		t.Fatalf("stores differ:\n%s\n%s", a, b)
+	}
+	if deps := reg2.Deployments(); len(deps) != 2 || deps[0].URI != "http://a/" || deps[1].URI != "http://b/" {
+		t.Fatalf("replayed deployments %+v", deps)
+	}
+	if names := serviceNames(reg2.Services()); !reflect.DeepEqual(names, []string{"Counter", "Greeter"}) {
+		t.Fatalf("replayed services %v", names)
+	}
+	if !reflect.DeepEqual(reg1.Services(), reg2.Services()) || !reflect.DeepEqual(reg1.Deployments(), reg2.Deployments()) {
+		t.Fatalf("views differ:\n%+v\n%+v", reg1.Services(), reg2.Services())
 	}
 }
 
@@ -267,7 +304,10 @@ func dump(t *testing.T, db *pebble.DB) string {
 
 func TestApplyMalformed(t *testing.T) {
 	db := openMem(t)
-	reg, _ := registry.New(db)
+	reg, err := registry.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, data := range [][]byte{nil, {0xc1}, mustEncode(t, registry.Command{Kind: 9})} {
 		b := db.NewIndexedBatch()
 		out, err := reg.Apply(b, data)
