@@ -263,7 +263,17 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		return ""
 	case "invoke":
 		tg := target(td)
-		id := h.id(arg(td, "id", ""), tg)
+		var id ids.InvocationID
+		if idem := arg(td, "idem", ""); idem != "" {
+			// As the ingress does: the id is a function of the target and the idempotency key,
+			// so a retried request names the invocation it created before (shown by its name).
+			id = ids.Idempotent(ids.Target{Service: tg.Service, Key: tg.Key, Handler: tg.Handler}, tg.Keyed(), idem)
+			if _, named := h.names[id]; !named {
+				h.name(id, arg(td, "id", ""))
+			}
+		} else {
+			id = h.id(arg(td, "id", ""), tg)
+		}
 		inv := &command.Invocation{ID: id, Target: tg, Input: []byte(arg(td, "input", "")), IdempotencyKey: arg(td, "idem", ""),
 			ExecutionTime: int64(u32(arg(td, "at", "0")))}
 		return h.apply(command.Command{Kind: command.KindInvoke, Invoke: inv})
@@ -387,6 +397,15 @@ func (h *harness) dumpTables() string {
 		}
 		lines = append(lines, line)
 		t := st.Invocation.Target
+		if k := st.Invocation.IdempotencyKey; k != "" {
+			holder, ok, err := storage.IdempotentInvocation(h.db, t, k)
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			if ok {
+				lines = append(lines, fmt.Sprintf("idempotency %s/%s %s: %s", t.Service, t.Handler, k, h.show(holder)))
+			}
+		}
 		if t.Keyed() {
 			if holder, ok, _ := storage.Lock(h.db, t.Service, t.Key); ok {
 				lines = append(lines, fmt.Sprintf("lock %s/%s: %s", t.Service, t.Key, h.show(holder)))
