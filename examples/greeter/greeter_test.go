@@ -29,15 +29,28 @@ func startServer(t *testing.T) *server.Server {
 	return s
 }
 
+// post fails the test on a transport error: call it from the test goroutine only.
 func post(t *testing.T, url, body string) (int, string) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	code, out, err := postErr(url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return code, out
+}
+
+// postErr is post for other goroutines: it returns the error instead.
+func postErr(url, body string) (int, string, error) {
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, "", fmt.Errorf("POST %s: %w", url, err)
+	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, "", fmt.Errorf("POST %s: read body: %w", url, err)
+	}
+	return resp.StatusCode, string(b), nil
 }
 
 func TestGreeterCountsPerName(t *testing.T) {
@@ -73,9 +86,9 @@ func TestGreeterConcurrency(t *testing.T) {
 			wg.Add(1)
 			go func(name string) {
 				defer wg.Done()
-				code, body := post(t, s.IngressURL()+"/Greeter/"+name+"/greet", `"Hi"`)
-				if code != 200 {
-					t.Errorf("%s: %d %s", name, code, body)
+				code, body, err := postErr(s.IngressURL()+"/Greeter/"+name+"/greet", `"Hi"`)
+				if err != nil || code != 200 {
+					t.Errorf("%s: %d %s %v", name, code, body, err)
 					return
 				}
 				mu.Lock()
@@ -88,6 +101,17 @@ func TestGreeterConcurrency(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	// Every count from 1 to perKey came back once for every key, and nothing else did.
+	for k := 0; k < keys; k++ {
+		for i := 1; i <= perKey; i++ {
+			if want := fmt.Sprintf(`"Hi user%d for the %d-th time."`, k, i); !seen[want] {
+				t.Errorf("no call answered %s", want)
+			}
+		}
+	}
+	if len(seen) != keys*perKey {
+		t.Errorf("%d distinct answers, want %d", len(seen), keys*perKey)
+	}
 	for k := 0; k < keys; k++ {
 		code, body := post(t, fmt.Sprintf("%s/Greeter/user%d/count", s.IngressURL(), k), "")
 		if code != 200 || body != fmt.Sprint(perKey) {

@@ -3,6 +3,10 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,11 +53,32 @@ func TestDifferentKeysRunInParallel(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code, _, body := do(t, s.IngressURL(), exchange{"POST", "/Gate/" + key + "/meet", "", ""})
-			if code != 200 || body != `"met `+peer[key]+`"` {
-				t.Errorf("key %s: %d %s", key, code, body)
+			code, body, err := doErr(s.IngressURL(), exchange{"POST", "/Gate/" + key + "/meet", "", ""})
+			if err != nil || code != 200 || body != `"met `+peer[key]+`"` {
+				t.Errorf("key %s: %d %s %v", key, code, body, err)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// doErr is do for goroutines other than the test's: it returns errors instead of failing.
+func doErr(base string, x exchange) (int, string, error) {
+	req, err := http.NewRequest(x.method, base+x.path, strings.NewReader(x.body))
+	if err != nil {
+		return 0, "", err
+	}
+	if x.contentType != "" {
+		req.Header.Set("content-type", x.contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s %s: %w", x.method, x.path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s %s: read body: %w", x.method, x.path, err)
+	}
+	return resp.StatusCode, string(b), nil
 }
