@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 )
 
@@ -16,7 +15,9 @@ type Context interface {
 	InvocationID() string
 	// Headers are the headers the invocation was started with.
 	Headers() map[string]string
-	// Rand is a random source seeded by the runtime: the same numbers on every replay.
+	// Rand is a random source seeded by the runtime: the same numbers on every replay. The seed is
+	// StartMessage.random_seed (protocol V6+) or derived from the invocation id (V5), and the
+	// generator is the official SDKs' (xoshiro256++), so the same seed gives the same numbers.
 	Rand() *rand.Rand
 	// UUID is a version-4 UUID drawn from Rand.
 	UUID() string
@@ -65,9 +66,4 @@ func (inv *invocation) Key() string                { return inv.input.Key }
 func (inv *invocation) Rand() *rand.Rand           { return inv.rand }
 func (inv *invocation) Headers() map[string]string { return inv.headers }
 
-func (inv *invocation) UUID() string {
-	hi, lo := inv.rand.Uint64(), inv.rand.Uint64()
-	hi = hi&^0xf000 | 0x4000     // version 4
-	lo = lo&^(0xc<<60) | 0x8<<60 // variant RFC 4122
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
-}
+func (inv *invocation) UUID() string { return uuidFrom(inv.rand) }

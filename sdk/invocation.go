@@ -128,7 +128,7 @@ func (inv *invocation) start() error {
 	for _, h := range in.Headers {
 		inv.headers[h.Key] = h.Value
 	}
-	inv.rand = rand.New(rand.NewPCG(in.RandomSeed, 0))
+	inv.rand = rand.New(newXoshiro(in.RandomSeed))
 	return nil
 }
 
