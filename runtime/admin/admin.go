@@ -14,6 +14,7 @@ import (
 
 	"github.com/resolute-run/resolute/runtime/discovery"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/registry"
 )
 
@@ -51,6 +52,10 @@ type Config struct {
 	ProtocolV7 bool
 	// MaxBodySize is the largest accepted request body (DefaultMaxBodySize if 0).
 	MaxBodySize int64
+	// Policy is the retry policy and the timeouts the invoker applies where a manifest overrides
+	// nothing (invoker.Invoker.Defaults). Services and handlers are reported with their
+	// manifest's overrides applied to it, exactly as the invoker applies them.
+	Policy invoker.Policy
 }
 
 // Handler serves the admin API.
@@ -162,7 +167,7 @@ func (h *Handler) createDeployment(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 	}
 	w.Header().Set("Location", "deployments/"+res.Deployment.ID.String())
-	writeJSON(w, status, toRegisterResponse(res.Deployment))
+	writeJSON(w, status, toRegisterResponse(res.Deployment, h.cfg.Policy))
 }
 
 // decodeRegister reads and decodes the body, answering the error itself when it fails.
@@ -239,14 +244,14 @@ func (h *Handler) getDeployment(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "", fmt.Sprintf("The requested deployment '%s' does not exist", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, toDetailedDeploymentResponse(d))
+	writeJSON(w, http.StatusOK, toDetailedDeploymentResponse(d, h.cfg.Policy))
 }
 
 func (h *Handler) listServices(w http.ResponseWriter, _ *http.Request) {
 	svcs := h.deps.Registry.Services()
 	out := servicesResponse{Services: make([]serviceResponse, 0, len(svcs))}
 	for _, s := range svcs {
-		out.Services = append(out.Services, toServiceResponse(s))
+		out.Services = append(out.Services, toServiceResponse(s, h.cfg.Policy))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -262,7 +267,7 @@ func (h *Handler) service(w http.ResponseWriter, r *http.Request) (registry.Serv
 
 func (h *Handler) getService(w http.ResponseWriter, r *http.Request) {
 	if s, ok := h.service(w, r); ok {
-		writeJSON(w, http.StatusOK, toServiceResponse(s))
+		writeJSON(w, http.StatusOK, toServiceResponse(s, h.cfg.Policy))
 	}
 }
 
@@ -273,7 +278,7 @@ func (h *Handler) listHandlers(w http.ResponseWriter, r *http.Request) {
 	}
 	out := handlersResponse{Handlers: make([]handlerResponse, 0, len(s.Handlers))}
 	for _, hd := range s.Handlers {
-		out.Handlers = append(out.Handlers, toHandlerResponse(s, hd))
+		out.Handlers = append(out.Handlers, toHandlerResponse(s, hd, h.cfg.Policy))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -289,7 +294,7 @@ func (h *Handler) getHandler(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "", fmt.Sprintf("The requested handler '%s' does not exist", name))
 		return
 	}
-	writeJSON(w, http.StatusOK, toHandlerResponse(s, hd))
+	writeJSON(w, http.StatusOK, toHandlerResponse(s, hd, h.cfg.Policy))
 }
 
 type errorResponse struct {

@@ -15,14 +15,21 @@ import (
 
 	"github.com/resolute-run/resolute/runtime/admin"
 	"github.com/resolute-run/resolute/runtime/discovery/discoverytest"
+	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/registry"
 )
 
 const sdkGoManifest = `{"protocolMode":"BIDI_STREAM","minProtocolVersion":5,"maxProtocolVersion":7,"services":[
-{"name":"Greeter","documentation":"","ty":"SERVICE","handlers":[
- {"name":"greet","documentation":"","input":{"required":true,"contentType":"application/json","jsonSchema":{"type":"string"}},"output":{"contentType":"application/json","jsonSchema":{"type":"string"}}},
+{"name":"Greeter","documentation":"","ty":"SERVICE","retryPolicyMaxAttempts":4,"abortTimeout":120000,"handlers":[
+ {"name":"greet","documentation":"","retryPolicyInitialInterval":250,"retryPolicyMaxAttempts":2,"inactivityTimeout":30000,"input":{"required":true,"contentType":"application/json","jsonSchema":{"type":"string"}},"output":{"contentType":"application/json","jsonSchema":{"type":"string"}}},
  {"name":"noop","input":{"required":false},"output":{"setContentTypeIfEmpty":false}}]},
 {"name":"Signup","ty":"WORKFLOW","handlers":[{"name":"run","ty":"WORKFLOW"},{"name":"click","ty":"SHARED"}]}]}`
+
+// testPolicy is the invoker's default policy the admin API must report (values no default has).
+var testPolicy = invoker.Policy{
+	Retry:             invoker.RetryPolicy{InitialInterval: 123 * time.Millisecond, Factor: 3, MaxInterval: 45 * time.Second},
+	InactivityTimeout: 2 * time.Minute, AbortTimeout: 7 * time.Minute,
+}
 
 type env struct {
 	t   *testing.T
@@ -41,7 +48,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	c := registry.Client{Propose: reg.ProposeLocal, Now: func() time.Time { return time.UnixMilli(1_790_000_000_123) }}
-	h := admin.New(admin.Config{Version: "0.1.0", IngressEndpoint: "http://127.0.0.1:8080/", MaxBodySize: 512},
+	h := admin.New(admin.Config{Version: "0.1.0", IngressEndpoint: "http://127.0.0.1:8080/", MaxBodySize: 512, Policy: testPolicy},
 		admin.Deps{Registry: reg, Register: c.Register, Discovery: discoverytest.Client()})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -144,15 +151,50 @@ func TestRegisterAndRead(t *testing.T) {
 	var svc map[string]any
 	_ = json.Unmarshal(b, &svc)
 	for k, want := range map[string]any{"name": "Signup", "ty": "Workflow", "deployment_id": id, "revision": 1.0, "public": true,
-		"idempotency_retention": "1d", "journal_retention": "1d", "inactivity_timeout": "1m", "abort_timeout": "10m",
+		"idempotency_retention": "1d", "journal_retention": "1d", "inactivity_timeout": "2m", "abort_timeout": "7m",
 		"enable_lazy_state": false, "workflow_completion_retention": "1d"} {
 		if svc[k] != want {
 			t.Errorf("service %s = %v, want %v", k, svc[k], want)
 		}
 	}
-	rp := svc["retry_policy"].(map[string]any)
-	if rp["initial_interval"] != "500ms" || rp["max_attempts"] != 70.0 || rp["on_max_attempts"] != "Pause" || rp["exponentiation_factor"] != 2.0 {
-		t.Errorf("retry policy %v", rp)
+	// The retry policy and timeouts are the invoker's, as it applies them (testPolicy): unlimited
+	// attempts show as a null max_attempts.
+	rp, _ := json.Marshal(svc["retry_policy"])
+	if want := `{"exponentiation_factor":3,"initial_interval":"123ms","max_attempts":null,"max_interval":"45s","on_max_attempts":"Kill"}`; string(rp) != want {
+		t.Errorf("Signup retry policy %s, want %s", rp, want)
+	}
+	// Greeter's manifest overrides its service's max attempts and abort timeout, and greet's
+	// initial interval, max attempts and inactivity timeout: the service shows its own with the
+	// defaults, the handler only what differs from its service.
+	resp, b = e.do("GET", "/services/Greeter", "", "")
+	var greeter struct {
+		InactivityTimeout string          `json:"inactivity_timeout"`
+		AbortTimeout      string          `json:"abort_timeout"`
+		RetryPolicy       json.RawMessage `json:"retry_policy"`
+		Handlers          []struct {
+			Name              string          `json:"name"`
+			InactivityTimeout string          `json:"inactivity_timeout"`
+			AbortTimeout      string          `json:"abort_timeout"`
+			RetryPolicy       json.RawMessage `json:"retry_policy"`
+		} `json:"handlers"`
+	}
+	if err := json.Unmarshal(b, &greeter); err != nil || resp.StatusCode != 200 || len(greeter.Handlers) != 2 {
+		t.Fatalf("Greeter %d %s", resp.StatusCode, b)
+	}
+	if want := `{"initial_interval":"123ms","exponentiation_factor":3,"max_attempts":4,"max_interval":"45s","on_max_attempts":"Kill"}`; string(greeter.RetryPolicy) != want ||
+		greeter.InactivityTimeout != "2m" || greeter.AbortTimeout != "2m" {
+		t.Errorf("Greeter: inactivity %s abort %s retry %s, want 2m 2m %s", greeter.InactivityTimeout, greeter.AbortTimeout, greeter.RetryPolicy, want)
+	}
+	for _, h := range greeter.Handlers {
+		want := `{"initial_interval":null,"exponentiation_factor":null,"max_attempts":null,"max_interval":null,"on_max_attempts":null}`
+		inactivity := ""
+		if h.Name == "greet" {
+			want = `{"initial_interval":"250ms","exponentiation_factor":null,"max_attempts":2,"max_interval":null,"on_max_attempts":"Kill"}`
+			inactivity = "30s"
+		}
+		if string(h.RetryPolicy) != want || h.InactivityTimeout != inactivity || h.AbortTimeout != "" {
+			t.Errorf("Greeter/%s: inactivity %q abort %q retry %s, want %q \"\" %s", h.Name, h.InactivityTimeout, h.AbortTimeout, h.RetryPolicy, inactivity, want)
+		}
 	}
 
 	resp, b = e.do("GET", "/services/Greeter/handlers/greet", "", "")

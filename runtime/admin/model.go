@@ -7,19 +7,16 @@ import (
 	"time"
 
 	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/registry"
 )
 
-// Defaults shown for services that do not override them (the official server's defaults).
+// Retentions shown for services that do not override them (the official server's defaults).
+// Retry policies and timeouts are not defaults of the admin API's own: they are the invoker's
+// (Config.Policy), shown as applied.
 const (
 	defaultIdempotencyRetention = 24 * time.Hour
 	defaultJournalRetention     = 24 * time.Hour
-	defaultInactivityTimeout    = time.Minute
-	defaultAbortTimeout         = 10 * time.Minute
-	defaultRetryInitial         = 500 * time.Millisecond
-	defaultRetryMaxInterval     = time.Minute
-	defaultRetryFactor          = 2.0
-	defaultRetryMaxAttempts     = 70
 )
 
 type versionResponse struct {
@@ -122,13 +119,13 @@ type handlersResponse struct {
 	Handlers []handlerResponse `json:"handlers"`
 }
 
-func toRegisterResponse(d registry.Deployment) registerResponse {
+func toRegisterResponse(d registry.Deployment, def invoker.Policy) registerResponse {
 	out := registerResponse{
 		ID: d.ID.String(), Services: make([]serviceResponse, 0, len(d.Services)),
 		MinProtocolVersion: d.MinProtocolVersion, MaxProtocolVersion: d.MaxProtocolVersion, SDKVersion: optString(d.SDKVersion),
 	}
 	for _, s := range d.Services {
-		out.Services = append(out.Services, toServiceResponse(s))
+		out.Services = append(out.Services, toServiceResponse(s, def))
 	}
 	return out
 }
@@ -160,26 +157,27 @@ func toDeploymentResponse(d registry.Deployment) deploymentResponse {
 	return out
 }
 
-func toDetailedDeploymentResponse(d registry.Deployment) detailedDeploymentResponse {
+func toDetailedDeploymentResponse(d registry.Deployment, def invoker.Policy) detailedDeploymentResponse {
 	out := detailedDeploymentResponse{deploymentFields: toDeploymentFields(d), Services: make([]serviceResponse, 0, len(d.Services))}
 	for _, s := range d.Services {
-		out.Services = append(out.Services, toServiceResponse(s))
+		out.Services = append(out.Services, toServiceResponse(s, def))
 	}
 	return out
 }
 
-func toServiceResponse(s registry.Service) serviceResponse {
+func toServiceResponse(s registry.Service, def invoker.Policy) serviceResponse {
 	o := s.Options
+	pol := def.Override(invoker.ServiceOverrides(s, ""))
 	out := serviceResponse{
 		Name: s.Name, Ty: serviceTypeName(s.Type), Handlers: make([]handlerResponse, 0, len(s.Handlers)),
 		DeploymentID: s.DeploymentID.String(), Revision: s.Revision, Public: !o.IngressPrivate,
 		Documentation: o.Documentation, Metadata: o.Metadata,
 		IdempotencyRetention: durationOr(o.IdempotencyRetention, defaultIdempotencyRetention),
 		JournalRetention:     durationOr(o.JournalRetention, defaultJournalRetention),
-		InactivityTimeout:    durationOr(o.InactivityTimeout, defaultInactivityTimeout),
-		AbortTimeout:         durationOr(o.AbortTimeout, defaultAbortTimeout),
+		InactivityTimeout:    formatDuration(pol.InactivityTimeout),
+		AbortTimeout:         formatDuration(pol.AbortTimeout),
 		EnableLazyState:      o.EnableLazyState != nil && *o.EnableLazyState,
-		RetryPolicy:          serviceRetryPolicy(o),
+		RetryPolicy:          serviceRetryPolicy(pol.Retry),
 	}
 	if s.Type == command.Workflow {
 		out.WorkflowCompletionRetention = formatDuration(defaultIdempotencyRetention)
@@ -190,62 +188,61 @@ func toServiceResponse(s registry.Service) serviceResponse {
 		}
 	}
 	for _, h := range s.Handlers {
-		out.Handlers = append(out.Handlers, toHandlerResponse(s, h))
+		out.Handlers = append(out.Handlers, toHandlerResponse(s, h, def))
 	}
 	return out
 }
 
-func serviceRetryPolicy(o registry.Options) retryPolicy {
-	p := handlerRetryPolicy(o)
-	if p.InitialInterval == nil {
-		p.InitialInterval = optString(formatDuration(defaultRetryInitial))
+// serviceRetryPolicy shows a service's retry policy as the invoker applies it. A null
+// max_attempts means unlimited; on exhaustion the invoker fails the invocation ("Kill").
+func serviceRetryPolicy(r invoker.RetryPolicy) retryPolicy {
+	f := r.Factor
+	p := retryPolicy{
+		InitialInterval: optString(formatDuration(r.InitialInterval)), ExponentiationFactor: &f,
+		MaxInterval: optString(formatDuration(r.MaxInterval)), OnMaxAttempts: optString("Kill"),
 	}
-	if p.ExponentiationFactor == nil {
-		f := defaultRetryFactor
-		p.ExponentiationFactor = &f
-	}
-	if p.MaxAttempts == nil {
-		n := int64(defaultRetryMaxAttempts)
+	if r.MaxAttempts > 0 {
+		n := int64(r.MaxAttempts)
 		p.MaxAttempts = &n
-	}
-	if p.MaxInterval == nil {
-		p.MaxInterval = optString(formatDuration(defaultRetryMaxInterval))
-	}
-	if p.OnMaxAttempts == nil {
-		p.OnMaxAttempts = optString("Pause")
 	}
 	return p
 }
 
-// handlerRetryPolicy shows only what the manifest overrides (nulls otherwise), as Restate does.
-func handlerRetryPolicy(o registry.Options) retryPolicy {
-	p := retryPolicy{ExponentiationFactor: o.RetryPolicyExponentiationFactor, MaxAttempts: o.RetryPolicyMaxAttempts}
-	if o.RetryPolicyInitialInterval != nil {
-		p.InitialInterval = optString(formatMillis(*o.RetryPolicyInitialInterval))
+// handlerRetryPolicy shows, as Restate does, only what differs for the handler from its
+// service (nulls otherwise), with the values the invoker applies.
+func handlerRetryPolicy(h, svc invoker.RetryPolicy) retryPolicy {
+	var p retryPolicy
+	if h.InitialInterval != svc.InitialInterval {
+		p.InitialInterval = optString(formatDuration(h.InitialInterval))
 	}
-	if o.RetryPolicyMaxInterval != nil {
-		p.MaxInterval = optString(formatMillis(*o.RetryPolicyMaxInterval))
+	if h.Factor != svc.Factor {
+		f := h.Factor
+		p.ExponentiationFactor = &f
 	}
-	switch o.RetryPolicyOnMaxAttempts {
-	case "PAUSE":
-		p.OnMaxAttempts = optString("Pause")
-	case "KILL":
+	if h.MaxInterval != svc.MaxInterval {
+		p.MaxInterval = optString(formatDuration(h.MaxInterval))
+	}
+	if h.MaxAttempts != svc.MaxAttempts && h.MaxAttempts > 0 {
+		n := int64(h.MaxAttempts)
+		p.MaxAttempts = &n
 		p.OnMaxAttempts = optString("Kill")
 	}
 	return p
 }
 
-func toHandlerResponse(s registry.Service, h registry.Handler) handlerResponse {
+func toHandlerResponse(s registry.Service, h registry.Handler, def invoker.Policy) handlerResponse {
 	o := h.Options
+	svc := def.Override(invoker.ServiceOverrides(s, ""))
+	pol := def.Override(invoker.ServiceOverrides(s, h.Name))
 	out := handlerResponse{
 		Name: h.Name, Ty: handlerTypeName(h.Type), Documentation: o.Documentation, Metadata: o.Metadata,
 		IdempotencyRetention: optMillis(o.IdempotencyRetention), WorkflowCompletionRetention: optMillis(o.WorkflowCompletionRetention),
-		JournalRetention: optMillis(o.JournalRetention), InactivityTimeout: optMillis(o.InactivityTimeout),
-		AbortTimeout: optMillis(o.AbortTimeout), EnableLazyState: o.EnableLazyState,
+		JournalRetention: optMillis(o.JournalRetention), InactivityTimeout: optDiff(pol.InactivityTimeout, svc.InactivityTimeout),
+		AbortTimeout: optDiff(pol.AbortTimeout, svc.AbortTimeout), EnableLazyState: o.EnableLazyState,
 		Public:           !s.Options.IngressPrivate && !o.IngressPrivate,
 		InputDescription: inputDescription(h.Input), OutputDescription: outputDescription(h.Output),
 		InputJSONSchema: validJSON(h.Input.JSONSchema), OutputJSONSchema: validJSON(h.Output.JSONSchema),
-		RetryPolicy: handlerRetryPolicy(o),
+		RetryPolicy: handlerRetryPolicy(pol.Retry, svc.Retry),
 	}
 	return out
 }
@@ -332,6 +329,14 @@ func optMillis(ms *int64) string {
 		return ""
 	}
 	return formatMillis(*ms)
+}
+
+// optDiff shows a handler's duration only where it differs from its service's.
+func optDiff(handler, service time.Duration) string {
+	if handler == service {
+		return ""
+	}
+	return formatDuration(handler)
 }
 
 func durationOr(ms *int64, def time.Duration) string {

@@ -32,6 +32,7 @@ type attempt struct {
 
 	// Set before the stream starts, read-only afterwards.
 	target  command.Target
+	policy  Policy // the runtime's defaults until the target is known, then the target's own
 	version protocol.Version
 	bidi    bool
 
@@ -46,7 +47,7 @@ type attempt struct {
 }
 
 func newAttempt(v *invocation, number int, sinceStored uint32) *attempt {
-	return &attempt{v: v, number: number, sinceStored: sinceStored}
+	return &attempt{v: v, number: number, sinceStored: sinceStored, policy: v.inv.cfg.policy()}
 }
 
 // run executes the attempt. nil means the invocation needs nothing more from this Start (it
@@ -71,6 +72,7 @@ func (a *attempt) run() *failure {
 	if f := a.prepare(&snap); f != nil {
 		return f
 	}
+	a.policy = v.inv.Policy(a.target.Service, a.target.Handler)
 	a.out.setKnown(uint32(len(snap.Journal)))
 
 	d, err := v.inv.resolver.Deployment(a.target.Service)
@@ -305,7 +307,7 @@ func (a *attempt) write(pw *io.PipeWriter, initial []protocol.Frame) {
 // forwardNotifications sends live notifications until the attempt ends or nothing moved on the
 // stream for the inactivity timeout (then the caller closes the request body: the SDK suspends).
 func (a *attempt) forwardNotifications(w *protocol.Writer) {
-	timeout := a.v.inv.cfg.InactivityTimeout
+	timeout := a.policy.InactivityTimeout
 	a.out.touch()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -336,7 +338,7 @@ func (a *attempt) forwardNotifications(w *protocol.Writer) {
 // armAbortTimeout bounds the wait for the deployment's last message once the request stream is
 // closed; every message read re-arms it.
 func (a *attempt) armAbortTimeout() {
-	d := a.v.inv.cfg.AbortTimeout
+	d := a.policy.AbortTimeout
 	t := time.AfterFunc(d, func() {
 		a.cancel(fmt.Errorf("%w: no End, Suspension or Error %s after the request stream closed", ErrAbortTimeout, d))
 	})

@@ -24,7 +24,11 @@
 //     after all its proposals are resolved, so a retry's snapshot includes them.
 //
 // Failed attempts are retried in memory with exponential backoff (RetryPolicy), each from a fresh
-// snapshot; when MaxAttempts is reached the invoker proposes Fail with the last error. A proposal
+// snapshot; when MaxAttempts is reached the invoker proposes Fail with the last error. The retry
+// policy and the inactivity and abort timeouts are Config's defaults with the deployment
+// manifest's per-service and per-handler settings laid over them (Policy, Overrides); a manifest's
+// "pause on max attempts" keeps retrying, as pausing is not built yet. The admin API reports the
+// same Policy, so what it shows is what runs. A proposal
 // rejected with an error wrapping ErrStale stops the attempt for good (the invocation is no
 // longer running as the attempt assumed); any other rejection is retried.
 //

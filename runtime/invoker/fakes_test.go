@@ -239,6 +239,17 @@ func (p *fakePartition) waitFor(kind command.Kind) command.Command {
 type fakeResolver struct {
 	deployment invoker.Deployment
 	calls      map[string]command.CallResolution // "service/handler"
+	// overrides are the manifest's settings by "service/handler" ("service/" for the service's);
+	// set before the invocation starts.
+	overrides map[string]invoker.Overrides
+}
+
+func (r *fakeResolver) Overrides(service, handler string) invoker.Overrides {
+	o := r.overrides[service+"/"]
+	if handler == "" {
+		return o
+	}
+	return o.Then(r.overrides[service+"/"+handler])
 }
 
 func (r *fakeResolver) Deployment(string) (invoker.Deployment, error) { return r.deployment, nil }

@@ -32,6 +32,10 @@ type Resolver interface {
 	Deployment(service string) (Deployment, error)
 	// ResolveCall returns the callee types for a Call/OneWayCall target, or an error if unknown.
 	ResolveCall(service, handler string) (command.CallResolution, error)
+	// Overrides returns the retry policy and timeouts the deployment's manifest sets for a
+	// handler (the service's settings with the handler's laid over them; an empty handler gives
+	// the service's alone). Unknown targets have none.
+	Overrides(service, handler string) Overrides
 }
 
 // Partition is the partition (leader) an attempt works for.

@@ -29,6 +29,7 @@ type env struct {
 	t   *testing.T
 	p   *fakePartition
 	d   *fakeDeployment
+	res *fakeResolver
 	inv *invoker.Invoker
 }
 
@@ -60,7 +61,7 @@ func setupWith(t *testing.T, target command.Target, cfg invoker.Config, d *fakeD
 	p.inv.Store(inv)
 	t.Cleanup(d.running.Wait)
 	t.Cleanup(inv.Close)
-	return &env{t: t, p: p, d: d, inv: inv}
+	return &env{t: t, p: p, d: d, res: res, inv: inv}
 }
 
 func TestOutputEnd(t *testing.T) {
@@ -568,4 +569,96 @@ func entryTypes(j []command.Entry) []protocol.MessageType {
 		out[i] = protocol.MessageType(e.Type)
 	}
 	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A manifest's retry policy is what runs: the handler's max attempts (laid over its service's)
+// bound the attempts although the runtime's default is unlimited; a pause request keeps retrying
+// (pausing is not built), so nothing is failed that its author wanted kept.
+func TestManifestRetryPolicyApplied(t *testing.T) {
+	cases := []struct {
+		name      string
+		overrides map[string]invoker.Overrides
+		succeedAt int32 // the attempt that succeeds; 0: none does
+		attempts  int32 // attempts made before the invocation ends
+		fails     bool
+	}{
+		{"handler max attempts", map[string]invoker.Overrides{"Greeter/greet": {RetryMaxAttempts: ptr(2)}}, 0, 2, true},
+		{"handler over service", map[string]invoker.Overrides{"Greeter/": {RetryMaxAttempts: ptr(5)}, "Greeter/greet": {RetryMaxAttempts: ptr(3)}}, 0, 3, true},
+		{"service only", map[string]invoker.Overrides{"Greeter/": {RetryMaxAttempts: ptr(4)}}, 0, 4, true},
+		{"pause keeps retrying", map[string]invoker.Overrides{"Greeter/greet": {RetryMaxAttempts: ptr(2), RetryOnMaxAttempts: invoker.OnMaxAttemptsPause}}, 4, 4, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t, greeter, 6, invoker.Config{}, func(n int, c *sdkConn) {
+				if int32(n) == tc.succeedAt {
+					c.send(output("ok"))
+					c.send(&pb.EndMessage{})
+					return
+				}
+				c.send(&pb.ErrorMessage{Code: 503, Message: fmt.Sprintf("fail %d", n)})
+			})
+			e.res.overrides = tc.overrides
+			e.inv.Start(e.p, e.p.id)
+			kind := command.KindEnd
+			if tc.fails {
+				kind = command.KindFail
+			}
+			e.p.waitFor(kind)
+			if got := e.d.attempts.Load(); got != tc.attempts {
+				t.Fatalf("%d attempts, want %d", got, tc.attempts)
+			}
+		})
+	}
+}
+
+// A manifest's inactivity timeout is what runs: 100ms instead of the runtime's 60s default.
+func TestManifestInactivityTimeoutApplied(t *testing.T) {
+	e := setup(t, greeter, 6, invoker.Config{}, func(n int, c *sdkConn) {
+		c.send(&pb.SleepCommandMessage{WakeUpTime: 1, ResultCompletionId: 1})
+		c.expectEOF()
+		b, _ := proto.Marshal(&pb.Future{WaitingCompletions: []uint32{1}})
+		c.w.WriteFrame(protocol.Frame{Type: protocol.SuspensionType, Payload: b})
+	})
+	e.res.overrides = map[string]invoker.Overrides{"Greeter/greet": {InactivityTimeout: ptr(100 * time.Millisecond)}}
+	e.inv.Start(e.p, e.p.id)
+	e.p.waitFor(command.KindSuspend)
+}
+
+func TestPolicyOverride(t *testing.T) {
+	def := invoker.Policy{
+		Retry:             invoker.RetryPolicy{InitialInterval: time.Second, Factor: 2, MaxInterval: time.Minute, MaxAttempts: 0},
+		InactivityTimeout: time.Minute, AbortTimeout: 10 * time.Minute,
+	}
+	cases := []struct {
+		name string
+		o    invoker.Overrides
+		want invoker.Policy
+	}{
+		{"none", invoker.Overrides{}, def},
+		{"all", invoker.Overrides{
+			RetryInitialInterval: ptr(5 * time.Millisecond), RetryMaxInterval: ptr(7 * time.Second), RetryFactor: ptr(1.5),
+			RetryMaxAttempts: ptr(9), InactivityTimeout: ptr(3 * time.Second), AbortTimeout: ptr(4 * time.Second),
+		}, invoker.Policy{Retry: invoker.RetryPolicy{InitialInterval: 5 * time.Millisecond, Factor: 1.5, MaxInterval: 7 * time.Second, MaxAttempts: 9},
+			InactivityTimeout: 3 * time.Second, AbortTimeout: 4 * time.Second}},
+		{"unrunnable values ignored", invoker.Overrides{
+			RetryInitialInterval: ptr(time.Duration(0)), RetryFactor: ptr(0.5), RetryMaxAttempts: ptr(-1), InactivityTimeout: ptr(-time.Second),
+		}, def},
+		{"kill keeps the bound", invoker.Overrides{RetryMaxAttempts: ptr(3), RetryOnMaxAttempts: invoker.OnMaxAttemptsKill},
+			invoker.Policy{Retry: invoker.RetryPolicy{InitialInterval: time.Second, Factor: 2, MaxInterval: time.Minute, MaxAttempts: 3},
+				InactivityTimeout: time.Minute, AbortTimeout: 10 * time.Minute}},
+		{"pause lifts the bound", invoker.Overrides{RetryMaxAttempts: ptr(3), RetryOnMaxAttempts: invoker.OnMaxAttemptsPause}, def},
+	}
+	for _, tc := range cases {
+		if got := def.Override(tc.o); got != tc.want {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+	svc := invoker.Overrides{RetryMaxAttempts: ptr(5), AbortTimeout: ptr(time.Second)}
+	h := invoker.Overrides{RetryMaxAttempts: ptr(2), RetryOnMaxAttempts: invoker.OnMaxAttemptsKill}
+	got := svc.Then(h)
+	if *got.RetryMaxAttempts != 2 || *got.AbortTimeout != time.Second || got.RetryOnMaxAttempts != invoker.OnMaxAttemptsKill {
+		t.Errorf("Then: %+v", got)
+	}
 }

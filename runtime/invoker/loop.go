@@ -42,12 +42,13 @@ func (v *invocation) run() {
 			v.fail(terminalFailure(f.err))
 			return
 		}
-		if cfg.Retry.Exhausted(failures) {
+		retry := a.policy.Retry
+		if retry.Exhausted(failures) {
 			log.Warn("invocation attempt failed, retries exhausted", "attempt", failures, "err", f.err)
 			v.fail(command.Failure{Code: 500, Message: f.err.Error()})
 			return
 		}
-		delay := cfg.Retry.Delay(failures)
+		delay := retry.Delay(failures)
 		if f.delay > 0 {
 			delay = f.delay
 		}

@@ -21,6 +21,7 @@ func (s *Server) adminHandler() http.Handler {
 		Version:         Version,
 		IngressEndpoint: s.IngressURL() + "/",
 		ProtocolV7:      maxProto >= protocol.V7,
+		Policy:          s.invoker.Defaults(),
 	}, admin.Deps{
 		Registry:  s.registry,
 		Register:  s.registryClient().Register,

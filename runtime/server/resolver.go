@@ -42,3 +42,11 @@ func (r resolver) ResolveCall(service, handler string) (command.CallResolution, 
 	}
 	return command.CallResolution{ServiceType: svc.Type, HandlerType: h.Type}, nil
 }
+
+func (r resolver) Overrides(service, handler string) invoker.Overrides {
+	svc, ok := r.reg.Service(service)
+	if !ok {
+		return invoker.Overrides{}
+	}
+	return invoker.ServiceOverrides(svc, handler)
+}

@@ -1,0 +1,147 @@
+package invoker
+
+import (
+	"time"
+
+	"github.com/resolute-run/resolute/runtime/registry"
+)
+
+// Policy is what the attempts of one handler run with: the retry policy between attempts and
+// the stream timeouts. The runtime's defaults come from Config; a deployment's manifest may
+// override them per service and per handler (Overrides). The admin API reports Policy as it is
+// applied (Invoker.Policy), so what an operator reads is what runs.
+type Policy struct {
+	Retry RetryPolicy
+	// InactivityTimeout and AbortTimeout: see Config.
+	InactivityTimeout time.Duration
+	AbortTimeout      time.Duration
+}
+
+// OnMaxAttempts names what a manifest asks for once the attempts are exhausted.
+type OnMaxAttempts string
+
+const (
+	// OnMaxAttemptsUnset keeps the runtime's default.
+	OnMaxAttemptsUnset OnMaxAttempts = ""
+	// OnMaxAttemptsKill fails the invocation with the last error.
+	OnMaxAttemptsKill OnMaxAttempts = "KILL"
+	// OnMaxAttemptsPause asks for the invocation to be paused. Pausing is not built yet, so a
+	// pause request keeps retrying without a bound (at MaxInterval): nothing is failed that the
+	// deployment's author wanted kept.
+	OnMaxAttemptsPause OnMaxAttempts = "PAUSE"
+)
+
+// Overrides are a service's or handler's settings from its deployment's manifest; nil (or
+// OnMaxAttemptsUnset) keeps the value it overrides.
+type Overrides struct {
+	RetryInitialInterval *time.Duration
+	RetryMaxInterval     *time.Duration
+	RetryFactor          *float64
+	RetryMaxAttempts     *int
+	RetryOnMaxAttempts   OnMaxAttempts
+	InactivityTimeout    *time.Duration
+	AbortTimeout         *time.Duration
+}
+
+// Then returns o with the settings of next laid over it (service overrides, then handler ones).
+func (o Overrides) Then(next Overrides) Overrides {
+	pick := func(a, b *time.Duration) *time.Duration {
+		if b != nil {
+			return b
+		}
+		return a
+	}
+	o.RetryInitialInterval = pick(o.RetryInitialInterval, next.RetryInitialInterval)
+	o.RetryMaxInterval = pick(o.RetryMaxInterval, next.RetryMaxInterval)
+	o.InactivityTimeout = pick(o.InactivityTimeout, next.InactivityTimeout)
+	o.AbortTimeout = pick(o.AbortTimeout, next.AbortTimeout)
+	if next.RetryFactor != nil {
+		o.RetryFactor = next.RetryFactor
+	}
+	if next.RetryMaxAttempts != nil {
+		o.RetryMaxAttempts = next.RetryMaxAttempts
+	}
+	if next.RetryOnMaxAttempts != OnMaxAttemptsUnset {
+		o.RetryOnMaxAttempts = next.RetryOnMaxAttempts
+	}
+	return o
+}
+
+// Override returns p with o applied. Values that cannot run are ignored (a non-positive
+// interval or timeout, a factor below 1, a negative attempt count), as the defaults would be.
+func (p Policy) Override(o Overrides) Policy {
+	if o.RetryInitialInterval != nil && *o.RetryInitialInterval > 0 {
+		p.Retry.InitialInterval = *o.RetryInitialInterval
+	}
+	if o.RetryMaxInterval != nil && *o.RetryMaxInterval > 0 {
+		p.Retry.MaxInterval = *o.RetryMaxInterval
+	}
+	if o.RetryFactor != nil && *o.RetryFactor >= 1 {
+		p.Retry.Factor = *o.RetryFactor
+	}
+	if o.RetryMaxAttempts != nil && *o.RetryMaxAttempts >= 0 {
+		p.Retry.MaxAttempts = *o.RetryMaxAttempts
+	}
+	if o.RetryOnMaxAttempts == OnMaxAttemptsPause {
+		p.Retry.MaxAttempts = 0 // see OnMaxAttemptsPause
+	}
+	if o.InactivityTimeout != nil && *o.InactivityTimeout > 0 {
+		p.InactivityTimeout = *o.InactivityTimeout
+	}
+	if o.AbortTimeout != nil && *o.AbortTimeout > 0 {
+		p.AbortTimeout = *o.AbortTimeout
+	}
+	return p
+}
+
+// Policy returns what the attempts of service/handler run with: the configured defaults with
+// the deployment's overrides applied. An empty handler gives the service's policy.
+func (i *Invoker) Policy(service, handler string) Policy {
+	return i.cfg.policy().Override(i.resolver.Overrides(service, handler))
+}
+
+// Defaults returns the policy of a handler whose manifest overrides nothing.
+func (i *Invoker) Defaults() Policy { return i.cfg.policy() }
+
+// ServiceOverrides reads what a service's manifest sets for one of its handlers: the service's
+// settings with the handler's laid over them. An empty or unknown handler gives the service's.
+func ServiceOverrides(s registry.Service, handler string) Overrides {
+	o := manifestOverrides(s.Options)
+	if handler == "" {
+		return o
+	}
+	for _, h := range s.Handlers {
+		if h.Name == handler {
+			return o.Then(manifestOverrides(h.Options))
+		}
+	}
+	return o
+}
+
+// manifestOverrides reads a manifest's retry policy and timeouts (milliseconds).
+func manifestOverrides(o registry.Options) Overrides {
+	ms := func(v *int64) *time.Duration {
+		if v == nil {
+			return nil
+		}
+		d := time.Duration(*v) * time.Millisecond
+		return &d
+	}
+	out := Overrides{
+		RetryInitialInterval: ms(o.RetryPolicyInitialInterval),
+		RetryMaxInterval:     ms(o.RetryPolicyMaxInterval),
+		RetryFactor:          o.RetryPolicyExponentiationFactor,
+		RetryOnMaxAttempts:   OnMaxAttempts(o.RetryPolicyOnMaxAttempts),
+		InactivityTimeout:    ms(o.InactivityTimeout),
+		AbortTimeout:         ms(o.AbortTimeout),
+	}
+	if o.RetryPolicyMaxAttempts != nil {
+		n := int(*o.RetryPolicyMaxAttempts)
+		out.RetryMaxAttempts = &n
+	}
+	return out
+}
+
+func (c Config) policy() Policy {
+	return Policy{Retry: c.Retry, InactivityTimeout: c.InactivityTimeout, AbortTimeout: c.AbortTimeout}
+}
