@@ -58,32 +58,38 @@ func newRegistry(t *testing.T) *registry.Registry {
 	return reg
 }
 
-// fakeDispatcher records invocations; Call answers from results by handler name.
+// fakeDispatcher records invocations; Call answers from results by handler name. It does not
+// deduplicate: Send reports "previously accepted" only when the test sets duplicate, so these
+// tests check what the ingress does with the partition's answer, and the dedup itself is tested
+// through the real server (runtime/server/idempotency_test.go).
 type fakeDispatcher struct {
-	mu      sync.Mutex
-	invs    []command.Invocation
-	seen    map[ids.InvocationID]bool
-	results map[string]command.Result
-	err     error
+	mu        sync.Mutex
+	invs      []command.Invocation
+	duplicate bool
+	results   map[string]command.Result
+	err       error
 }
 
-func (f *fakeDispatcher) record(inv command.Invocation) bool {
+func (f *fakeDispatcher) record(inv command.Invocation) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.invs = append(f.invs, inv)
-	if f.seen == nil {
-		f.seen = map[ids.InvocationID]bool{}
-	}
-	prev := f.seen[inv.ID]
-	f.seen[inv.ID] = true
-	return prev
+}
+
+func (f *fakeDispatcher) setDuplicate(d bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.duplicate = d
 }
 
 func (f *fakeDispatcher) Send(_ context.Context, inv command.Invocation) (bool, error) {
 	if f.err != nil {
 		return false, f.err
 	}
-	return f.record(inv), nil
+	f.record(inv)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.duplicate, nil
 }
 
 func (f *fakeDispatcher) Call(_ context.Context, inv command.Invocation) (command.Result, error) {
@@ -315,6 +321,9 @@ func TestGetCallAndKeyDecoding(t *testing.T) {
 	}
 }
 
+// TestSendAndIdempotency: the ingress derives the invocation id from the target and the
+// idempotency key (so a retry names the same invocation), never forwards the key as a header,
+// and reports the partition's "already there" answer as PreviouslyAccepted.
 func TestSendAndIdempotency(t *testing.T) {
 	d := &fakeDispatcher{}
 	h := newHandler(t, d)
@@ -336,29 +345,37 @@ func TestSendAndIdempotency(t *testing.T) {
 	}
 	inv, _ := d.last()
 	want := ids.Idempotent(ids.Target{Service: "Counter", Key: "k", Handler: "add"}, true, "key-1")
-	if inv.ID != want || inv.IdempotencyKey != "key-1" {
-		t.Fatalf("id %v, want %v", inv.ID, want)
+	if inv.ID != want || inv.IdempotencyKey != "key-1" || first["invocationId"] != want.String() {
+		t.Fatalf("id %v (answered %s), want %v", inv.ID, first["invocationId"], want)
 	}
 	for _, hd := range inv.Headers {
 		if hd.Key == "idempotency-key" {
 			t.Fatal("idempotency-key forwarded")
 		}
 	}
+	d.setDuplicate(true)
 	_, again, _ := send("/Counter/k/add/send", "key-1")
 	if again["status"] != "PreviouslyAccepted" || again["invocationId"] != first["invocationId"] {
 		t.Fatalf("second send %v", again)
 	}
+	if inv, _ := d.last(); inv.ID != want {
+		t.Fatalf("retry dispatched %v, want %v", inv.ID, want)
+	}
+	d.setDuplicate(false)
 	_, other, _ := send("/Counter/k/add/send", "key-2")
-	if other["invocationId"] == first["invocationId"] {
-		t.Fatal("different keys gave the same id")
+	if other["invocationId"] == first["invocationId"] || other["invocationId"] != ids.Idempotent(ids.Target{Service: "Counter", Key: "k", Handler: "add"}, true, "key-2").String() {
+		t.Fatalf("key-2 got %v", other)
 	}
 	_, plain1, _ := send("/Greeter/greet/send", "")
 	_, plain2, _ := send("/Greeter/greet/send", "")
 	if plain1["invocationId"] == plain2["invocationId"] || plain1["status"] != "Accepted" {
 		t.Fatalf("plain sends %v %v", plain1, plain2)
 	}
+	if inv, _ := d.last(); inv.IdempotencyKey != "" {
+		t.Fatalf("plain send carries idempotency key %q", inv.IdempotencyKey)
+	}
 
-	// An idempotent call carries idempotency-expires; repeated, the same id.
+	// An idempotent call carries idempotency-expires and the derived id.
 	req := httptest.NewRequest("POST", "/Greeter/greet", nil)
 	req.Header.Set("Idempotency-Key", "c")
 	rec := httptest.NewRecorder()
@@ -375,7 +392,8 @@ func TestWorkflowRunID(t *testing.T) {
 	d := &fakeDispatcher{}
 	h := newHandler(t, d)
 	var got []string
-	for range 2 {
+	for i := range 2 {
+		d.setDuplicate(i == 1) // the partition's answer the second time
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("POST", "/Signup/u1/run/send", nil))
 		var out map[string]string
@@ -383,7 +401,8 @@ func TestWorkflowRunID(t *testing.T) {
 		got = append(got, out["invocationId"]+" "+out["status"])
 	}
 	inv, _ := d.last()
-	if !strings.HasSuffix(got[0], " Accepted") || !strings.HasSuffix(got[1], " PreviouslyAccepted") || strings.Fields(got[0])[0] != inv.ID.String() {
+	if !strings.HasSuffix(got[0], " Accepted") || !strings.HasSuffix(got[1], " PreviouslyAccepted") || strings.Fields(got[0])[0] != inv.ID.String() ||
+		strings.Fields(got[1])[0] != inv.ID.String() || inv.ID != ids.Idempotent(ids.Target{Service: "Signup", Key: "u1", Handler: "run"}, true, "") {
 		t.Fatalf("workflow run sends %v", got)
 	}
 	if inv.Target.HandlerType != command.WorkflowHandler || inv.Target.ServiceType != command.Workflow {
