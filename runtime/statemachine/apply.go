@@ -95,10 +95,7 @@ func (a *applier) invoke(inv *command.Invocation) (Outcome, error) {
 		return Outcome{}, err
 	}
 	if found {
-		if st.Phase == storage.Completed {
-			a.emit(Action{Kind: Finished, ID: inv.ID, Result: st.Result})
-		}
-		return Outcome{Code: Duplicate}, nil
+		return a.attach(inv, &st)
 	}
 	if inv.IdempotencyKey != "" {
 		if err := storage.PutIdempotentInvocation(a.rw, inv.Target, inv.IdempotencyKey, inv.ID); err != nil {
@@ -133,6 +130,44 @@ func (a *applier) invoke(inv *command.Invocation) (Outcome, error) {
 		return Outcome{}, a.putStatus(inv.ID, &st)
 	}
 	return Outcome{}, a.admit(inv.ID, &st)
+}
+
+// attach answers a request for an invocation that exists already (its idempotency key used
+// again): ingress callers wait for the Finished action, emitted here if the invocation has
+// ended; a calling invocation gets the result through the outbox now, or when it ends.
+func (a *applier) attach(inv *command.Invocation, st *storage.InvocationStatus) (Outcome, error) {
+	dup := Outcome{Code: Duplicate}
+	if st.Phase == storage.Completed {
+		a.emit(Action{Kind: Finished, ID: inv.ID, Result: st.Result})
+	}
+	c := inv.Caller
+	if c == nil || isCaller(st, *c) {
+		return dup, nil
+	}
+	if st.Phase == storage.Completed {
+		return dup, a.answer(*c, st.Result)
+	}
+	st.Attached = append(st.Attached, *c)
+	return dup, a.putStatus(inv.ID, st)
+}
+
+// isCaller reports whether c already waits for the invocation of st.
+func isCaller(st *storage.InvocationStatus, c command.Caller) bool {
+	if o := st.Invocation.Caller; o != nil && *o == c {
+		return true
+	}
+	for _, x := range st.Attached {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// answer sends a call's result to the calling invocation c.
+func (a *applier) answer(c command.Caller, result *command.Result) error {
+	msg := command.OutboxMessage{Complete: &command.Completion{ID: c.ID, CompletionID: c.CompletionID, Result: *result}}
+	return a.sendOutbox(&msg)
 }
 
 // admit starts a new (or scheduled) invocation, or parks it in its key's inbox while another
@@ -343,9 +378,12 @@ func (a *applier) complete(id ids.InvocationID, st *storage.InvocationStatus, re
 		return err
 	}
 	a.emit(Action{Kind: Finished, ID: id, Result: result})
+	callers := st.Attached
 	if c := st.Invocation.Caller; c != nil {
-		msg := command.OutboxMessage{Complete: &command.Completion{ID: c.ID, CompletionID: c.CompletionID, Result: *result}}
-		if err := a.sendOutbox(&msg); err != nil {
+		callers = append([]command.Caller{*c}, callers...)
+	}
+	for _, c := range callers {
+		if err := a.answer(c, result); err != nil {
 			return err
 		}
 	}

@@ -250,7 +250,11 @@ func (h *harness) journalCommand(td *datadriven.TestData) (protocol.MessageType,
 		if kind == "send" {
 			return protocol.OneWayCallCommandType, &pb.OneWayCallCommandMessage{ServiceName: svc, HandlerName: hdl, Key: key, Parameter: []byte(arg(td, "param", "")), InvocationIdNotificationIdx: cid}, res
 		}
-		return protocol.CallCommandType, &pb.CallCommandMessage{ServiceName: svc, HandlerName: hdl, Key: key, Parameter: []byte(arg(td, "param", "")), InvocationIdNotificationIdx: cid, ResultCompletionId: cid + 1}, res
+		call := &pb.CallCommandMessage{ServiceName: svc, HandlerName: hdl, Key: key, Parameter: []byte(arg(td, "param", "")), InvocationIdNotificationIdx: cid, ResultCompletionId: cid + 1}
+		if idem := arg(td, "idem", ""); idem != "" {
+			call.IdempotencyKey = &idem
+		}
+		return protocol.CallCommandType, call, res
 	}
 	h.t.Fatalf("unknown journal command %q", kind)
 	return 0, nil, nil
@@ -394,6 +398,9 @@ func (h *harness) dumpTables() string {
 		}
 		if st.Phase == storage.Completed {
 			line += " " + showResult(st.Result)
+		}
+		for _, c := range st.Attached {
+			line += fmt.Sprintf(" attached=%s/%d", h.show(c.ID), c.CompletionID)
 		}
 		lines = append(lines, line)
 		t := st.Invocation.Target

@@ -65,7 +65,10 @@ type InvocationStatus struct {
 	Completions []uint32        `msgpack:"cp,omitempty"`
 	Signals     []uint32        `msgpack:"sg,omitempty"`
 	Waiting     *Waiting        `msgpack:"w,omitempty"`
-	Result      *command.Result `msgpack:"r,omitempty"`
+	// Attached lists the calling invocations that called this one again with its idempotency
+	// key while it ran; each gets the result as the original caller (Invocation.Caller) does.
+	Attached []command.Caller `msgpack:"at,omitempty"`
+	Result   *command.Result  `msgpack:"r,omitempty"`
 	InboxSeq    uint64          `msgpack:"q,omitempty"`
 	CreatedAt   int64           `msgpack:"ca"`
 	ModifiedAt  int64           `msgpack:"ma"`
