@@ -62,16 +62,16 @@ type InvocationStatus struct {
 	JournalLength uint32 `msgpack:"jl"`
 	// Completions lists the completion ids whose notification is in the journal, and Signals the
 	// signal ids, so that suspension can check "already arrived" without a journal scan.
-	Completions []uint32        `msgpack:"cp,omitempty"`
-	Signals     []uint32        `msgpack:"sg,omitempty"`
-	Waiting     *Waiting        `msgpack:"w,omitempty"`
+	Completions []uint32 `msgpack:"cp,omitempty"`
+	Signals     []uint32 `msgpack:"sg,omitempty"`
+	Waiting     *Waiting `msgpack:"w,omitempty"`
 	// Attached lists the calling invocations that called this one again with its idempotency
 	// key while it ran; each gets the result as the original caller (Invocation.Caller) does.
-	Attached []command.Caller `msgpack:"at,omitempty"`
-	Result   *command.Result  `msgpack:"r,omitempty"`
-	InboxSeq    uint64          `msgpack:"q,omitempty"`
-	CreatedAt   int64           `msgpack:"ca"`
-	ModifiedAt  int64           `msgpack:"ma"`
+	Attached   []command.Caller `msgpack:"at,omitempty"`
+	Result     *command.Result  `msgpack:"r,omitempty"`
+	InboxSeq   uint64           `msgpack:"q,omitempty"`
+	CreatedAt  int64            `msgpack:"ca"`
+	ModifiedAt int64            `msgpack:"ma"`
 }
 
 // HasCompletion reports whether the notification for completion id c is journaled.
