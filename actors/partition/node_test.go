@@ -28,6 +28,9 @@ func (r staticResolver) Deployment(string) (invoker.Deployment, error) {
 	return invoker.Deployment{URI: "inproc://test/", MinProtocol: 5, MaxProtocol: 7}, nil
 }
 
+// Overrides: the test deployment's manifest sets no retry policy or timeouts.
+func (r staticResolver) Overrides(string, string) invoker.Overrides { return invoker.Overrides{} }
+
 func (r staticResolver) ResolveCall(service, _ string) (command.CallResolution, error) {
 	res, ok := r.types[service]
 	if !ok {
