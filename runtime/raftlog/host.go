@@ -48,10 +48,48 @@ type Config struct {
 	RTT time.Duration
 	// LogDB is the LogDB memory budget (default tiny).
 	LogDB LogDBSize
-	// SnapshotEntries is how often (in entries) a shard snapshots so its log can be compacted.
+	// SnapshotEntries is how often (in applied entries) a shard takes a snapshot so its log can
+	// be compacted (default DefaultSnapshotEntries). With on-disk state machines a snapshot taken
+	// on schedule is metadata only, after a Sync of the pebble database; a full snapshot is only
+	// written when streamed to a replica that lags behind the compacted log.
 	SnapshotEntries uint64
+	// CompactionOverhead is how many entries before a snapshot's index stay in the log when it is
+	// compacted after the snapshot, so a follower slightly behind catches up from the log instead
+	// of a streamed snapshot (default SnapshotEntries/2).
+	CompactionOverhead uint64
 	// OnLeaderChange is called from a dragonboat goroutine when a shard's leader changes.
 	OnLeaderChange func(shardID uint64, isLeader bool)
+	// OnEvent, if set, is called from dragonboat goroutines for snapshot and log compaction
+	// events. It must not block.
+	OnEvent func(Event)
+}
+
+// DefaultSnapshotEntries is the default Config.SnapshotEntries.
+const DefaultSnapshotEntries = 10000
+
+// EventKind is the kind of an Event.
+type EventKind string
+
+// Event kinds.
+const (
+	SnapshotCreated       EventKind = "snapshot-created"        // Index: the snapshot's index
+	SnapshotRecovered     EventKind = "snapshot-recovered"      // at start or from a streamed one
+	SnapshotReceived      EventKind = "snapshot-received"       // streamed from another replica
+	SendSnapshotStarted   EventKind = "send-snapshot-started"   // streaming to replica From
+	SendSnapshotCompleted EventKind = "send-snapshot-completed" //
+	SendSnapshotAborted   EventKind = "send-snapshot-aborted"   //
+	LogCompacted          EventKind = "log-compacted"           // Index: entries up to it removed
+)
+
+// Event is a snapshot or log compaction event of one replica of a shard.
+type Event struct {
+	Kind      EventKind
+	ShardID   uint64
+	ReplicaID uint64
+	// Index is the snapshot's index, or the last index removed from the log.
+	Index uint64
+	// From is the replica a streamed snapshot came from, or goes to.
+	From uint64
 }
 
 // Host is this process's dragonboat NodeHost and the shards started on it.
@@ -72,7 +110,10 @@ func NewHost(cfg Config) (*Host, error) {
 		cfg.RTT = 5 * time.Millisecond
 	}
 	if cfg.SnapshotEntries == 0 {
-		cfg.SnapshotEntries = 10000
+		cfg.SnapshotEntries = DefaultSnapshotEntries
+	}
+	if cfg.CompactionOverhead == 0 {
+		cfg.CompactionOverhead = cfg.SnapshotEntries / 2
 	}
 	h := &Host{cfg: cfg, replicaID: singleReplicaID}
 	nhc := config.NodeHostConfig{
@@ -81,6 +122,9 @@ func NewHost(cfg Config) (*Host, error) {
 		RTTMillisecond:    uint64(cfg.RTT / time.Millisecond),
 		RaftAddress:       cfg.RaftAddress,
 		RaftEventListener: leaderListener{h},
+	}
+	if cfg.OnEvent != nil {
+		nhc.SystemEventListener = eventListener{cfg.OnEvent}
 	}
 	if nhc.RTTMillisecond == 0 {
 		nhc.RTTMillisecond = 1
@@ -136,6 +180,12 @@ func localAddress(dir string) (string, error) {
 
 // StartShard starts (or restarts) a single-replica shard whose state lives in db.
 func (h *Host) StartShard(shardID uint64, db *pebble.DB, applier Applier) error {
+	return h.startReplica(shardID, map[uint64]dragonboat.Target{h.replicaID: h.nh.RaftAddress()}, false, db, applier)
+}
+
+// startReplica starts this host's replica of shardID: a founding member of members, or (join) a
+// replica added to a running shard, which catches up from the leader's log or a streamed snapshot.
+func (h *Host) startReplica(shardID uint64, members map[uint64]dragonboat.Target, join bool, db *pebble.DB, applier Applier) error {
 	rc := config.Config{
 		ReplicaID:          h.replicaID,
 		ShardID:            shardID,
@@ -143,16 +193,51 @@ func (h *Host) StartShard(shardID uint64, db *pebble.DB, applier Applier) error 
 		HeartbeatRTT:       2,
 		CheckQuorum:        true,
 		SnapshotEntries:    h.cfg.SnapshotEntries,
-		CompactionOverhead: h.cfg.SnapshotEntries / 2,
+		CompactionOverhead: h.cfg.CompactionOverhead,
 	}
-	members := map[uint64]dragonboat.Target{h.replicaID: h.nh.RaftAddress()}
 	create := func(uint64, uint64) sm.IOnDiskStateMachine {
 		return &diskStateMachine{db: db, applier: applier}
 	}
-	if err := h.nh.StartOnDiskReplica(members, false, create, rc); err != nil {
+	if err := h.nh.StartOnDiskReplica(members, join, create, rc); err != nil {
 		return fmt.Errorf("raftlog: start shard %d: %w", shardID, err)
 	}
 	return nil
+}
+
+// LogInfo describes a shard's Raft log on this node.
+type LogInfo struct {
+	// FirstIndex and LastIndex bound the entries still in the log: entries below FirstIndex were
+	// compacted away.
+	FirstIndex, LastIndex uint64
+	// SnapshotIndex is the index of the latest snapshot (0: none yet).
+	SnapshotIndex uint64
+}
+
+// LogInfo reports the range of shardID's log and its latest snapshot.
+func (h *Host) LogInfo(shardID uint64) (LogInfo, error) {
+	r, err := h.nh.GetLogReader(shardID)
+	if err != nil {
+		return LogInfo{}, fmt.Errorf("raftlog: log of shard %d: %w", shardID, err)
+	}
+	first, last := r.GetRange()
+	return LogInfo{FirstIndex: first, LastIndex: last, SnapshotIndex: r.Snapshot().Index}, nil
+}
+
+// Snapshot takes a snapshot of shardID now and compacts its log up to the snapshot's index less
+// compactionOverhead; it returns the snapshot's index. It fails when a snapshot at the current
+// applied index exists already.
+func (h *Host) Snapshot(ctx context.Context, shardID uint64, compactionOverhead uint64) (uint64, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	opt := dragonboat.SnapshotOption{OverrideCompactionOverhead: true, CompactionOverhead: compactionOverhead}
+	idx, err := h.nh.SyncRequestSnapshot(ctx, shardID, opt)
+	if err != nil {
+		return 0, fmt.Errorf("raftlog: snapshot of shard %d: %w", shardID, err)
+	}
+	return idx, nil
 }
 
 // Proposal is an asynchronous proposal; Wait returns the applier's result.
@@ -237,6 +322,42 @@ func (l leaderListener) LeaderUpdated(info raftio.LeaderInfo) {
 	if l.h.cfg.OnLeaderChange != nil {
 		l.h.cfg.OnLeaderChange(info.ShardID, info.LeaderID == info.ReplicaID)
 	}
+}
+
+// eventListener forwards dragonboat's snapshot and compaction events to Config.OnEvent.
+type eventListener struct{ f func(Event) }
+
+func (l eventListener) snapshot(k EventKind, i raftio.SnapshotInfo) {
+	l.f(Event{Kind: k, ShardID: i.ShardID, ReplicaID: i.ReplicaID, Index: i.Index, From: i.From})
+}
+
+func (eventListener) NodeHostShuttingDown()                       {}
+func (eventListener) NodeUnloaded(raftio.NodeInfo)                {}
+func (eventListener) NodeDeleted(raftio.NodeInfo)                 {}
+func (eventListener) NodeReady(raftio.NodeInfo)                   {}
+func (eventListener) MembershipChanged(raftio.NodeInfo)           {}
+func (eventListener) ConnectionEstablished(raftio.ConnectionInfo) {}
+func (eventListener) ConnectionFailed(raftio.ConnectionInfo)      {}
+func (eventListener) SnapshotCompacted(raftio.SnapshotInfo)       {}
+func (eventListener) LogDBCompacted(raftio.EntryInfo)             {}
+func (l eventListener) SendSnapshotStarted(i raftio.SnapshotInfo) {
+	l.snapshot(SendSnapshotStarted, i)
+}
+func (l eventListener) SendSnapshotCompleted(i raftio.SnapshotInfo) {
+	l.snapshot(SendSnapshotCompleted, i)
+}
+func (l eventListener) SendSnapshotAborted(i raftio.SnapshotInfo) {
+	l.snapshot(SendSnapshotAborted, i)
+}
+func (l eventListener) SnapshotReceived(i raftio.SnapshotInfo) { l.snapshot(SnapshotReceived, i) }
+func (l eventListener) SnapshotRecovered(i raftio.SnapshotInfo) {
+	if i.Index > 0 { // dragonboat reports a start without a snapshot as a recovery at index 0
+		l.snapshot(SnapshotRecovered, i)
+	}
+}
+func (l eventListener) SnapshotCreated(i raftio.SnapshotInfo) { l.snapshot(SnapshotCreated, i) }
+func (l eventListener) LogCompacted(i raftio.EntryInfo) {
+	l.f(Event{Kind: LogCompacted, ShardID: i.ShardID, ReplicaID: i.ReplicaID, Index: i.Index})
 }
 
 // localTransportFactory is dragonboat's in-process channel transport with address validation

@@ -1,6 +1,7 @@
 package raftlog
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -115,13 +116,16 @@ func (d *diskStateMachine) SaveSnapshot(ctx any, w io.Writer, done <-chan struct
 	return it.Error()
 }
 
+// RecoverFromSnapshot replaces the whole database (applied index included) with the snapshot's
+// keys, in one batch: a crash leaves either the old contents or the new ones, and dragonboat
+// recovers again from its snapshot file when the applied index found at Open is below it.
 func (d *diskStateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) error {
 	b := d.db.NewBatch()
 	defer b.Close()
-	if err := b.DeleteRange([]byte{}, []byte{0xff, 0xff, 0xff, 0xff}, nil); err != nil {
+	if err := deleteAll(d.db, b); err != nil {
 		return err
 	}
-	br := &byteReader{r: r}
+	br := &byteReader{r: bufio.NewReaderSize(r, 64<<10)}
 	for {
 		k, err := br.chunk()
 		if errors.Is(err, io.EOF) {
@@ -144,7 +148,7 @@ func (d *diskStateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}
 		}
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
-		return err
+		return fmt.Errorf("raftlog: commit recovered snapshot: %w", err)
 	}
 	if r, ok := d.applier.(Resetter); ok {
 		r.Reset()
@@ -153,21 +157,35 @@ func (d *diskStateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}
 	return nil
 }
 
+// deleteAll adds to b a range deletion of every key in db: from the empty key to just past the
+// last one (so no key byte value can escape it).
+func deleteAll(db *pebble.DB, b *pebble.Batch) error {
+	it, err := db.NewIter(nil)
+	if err != nil {
+		return fmt.Errorf("raftlog: open iterator: %w", err)
+	}
+	var end []byte
+	if it.Last() {
+		end = append(append([]byte(nil), it.Key()...), 0)
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("raftlog: find last key: %w", err)
+	}
+	if end == nil {
+		return nil
+	}
+	return b.DeleteRange([]byte{}, end, nil)
+}
+
 // Resetter is implemented by appliers that cache what they read: Reset is called after a
 // snapshot replaced the database's contents.
 type Resetter interface{ Reset() }
 
 func (d *diskStateMachine) Close() error { return nil }
 
-type byteReader struct {
-	r   io.Reader
-	one [1]byte
-}
+type byteReader struct{ r *bufio.Reader }
 
-func (b *byteReader) ReadByte() (byte, error) {
-	_, err := io.ReadFull(b.r, b.one[:])
-	return b.one[0], err
-}
+func (b *byteReader) ReadByte() (byte, error) { return b.r.ReadByte() }
 
 func (b *byteReader) chunk() ([]byte, error) {
 	n, err := binary.ReadUvarint(b)
