@@ -35,6 +35,7 @@ type serverFlags struct {
 	retryInitial, retryMax, inactivity                                     time.Duration
 	retryMaxAttempts                                                       int
 	maxProtocol                                                            int
+	snapshotEntries, compactionOverhead                                    uint64
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -45,6 +46,8 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.raftAddr, "raft-addr", "", "Raft address (empty: single node, no Raft port)")
 	fl.IntVar(&f.partitions, "partitions", 8, "number of partitions (fixed when the data directory is created)")
 	fl.StringVar(&f.logDB, "logdb-size", "tiny", "Raft log memory budget: tiny (256 MiB), small (1 GiB), medium (4 GiB)")
+	fl.Uint64Var(&f.snapshotEntries, "snapshot-entries", raftlog.DefaultSnapshotEntries, "Raft snapshot interval in log entries; the log is compacted after each snapshot")
+	fl.Uint64Var(&f.compactionOverhead, "compaction-overhead", 0, "log entries kept before a snapshot when compacting (0: half the snapshot interval)")
 	fl.Int64Var(&f.maxBody, "max-body-size", 10<<20, "largest accepted ingress request body, in bytes")
 	fl.DurationVar(&f.retryInitial, "retry-initial-interval", 100*time.Millisecond, "first retry delay of a failed attempt")
 	fl.DurationVar(&f.retryMax, "retry-max-interval", 10*time.Second, "largest retry delay")
@@ -65,19 +68,24 @@ func (f *serverFlags) config() (server.Config, error) {
 	default:
 		return server.Config{}, fmt.Errorf("--logdb-size %q: must be tiny, small or medium", f.logDB)
 	}
+	if f.snapshotEntries == 0 {
+		return server.Config{}, fmt.Errorf("--snapshot-entries must be positive")
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return server.Config{}, fmt.Errorf("--log-level: %w", err)
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	return server.Config{
-		DataDir:     f.dataDir,
-		IngressAddr: f.ingressAddr,
-		AdminAddr:   f.adminAddr,
-		RaftAddress: f.raftAddr,
-		Partitions:  f.partitions,
-		LogDB:       size,
-		MaxBodySize: f.maxBody,
+		DataDir:            f.dataDir,
+		IngressAddr:        f.ingressAddr,
+		AdminAddr:          f.adminAddr,
+		RaftAddress:        f.raftAddr,
+		Partitions:         f.partitions,
+		LogDB:              size,
+		SnapshotEntries:    f.snapshotEntries,
+		CompactionOverhead: f.compactionOverhead,
+		MaxBodySize:        f.maxBody,
 		Invoker: invoker.Config{
 			Retry:             invoker.RetryPolicy{InitialInterval: f.retryInitial, Factor: 2, MaxInterval: f.retryMax, MaxAttempts: f.retryMaxAttempts},
 			InactivityTimeout: f.inactivity,

@@ -42,6 +42,10 @@ type Config struct {
 	RaftAddress string
 	// LogDB selects dragonboat's memory budget.
 	LogDB raftlog.LogDBSize
+	// SnapshotEntries is how often (in entries) each shard snapshots so its log can be compacted,
+	// and CompactionOverhead how many entries before a snapshot stay in the log; 0 means
+	// raftlog's defaults (10,000 and half the interval).
+	SnapshotEntries, CompactionOverhead uint64
 	// MaxBodySize bounds ingress request bodies (bytes).
 	MaxBodySize int64
 	// Invoker tunes retries, timeouts and the protocol version limit.
@@ -84,9 +88,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}()
 	var node atomic.Pointer[partition.Node]
 	host, err := raftlog.NewHost(raftlog.Config{
-		Dir:         filepath.Join(cfg.DataDir, "raft"),
-		RaftAddress: cfg.RaftAddress,
-		LogDB:       cfg.LogDB,
+		Dir:                filepath.Join(cfg.DataDir, "raft"),
+		RaftAddress:        cfg.RaftAddress,
+		LogDB:              cfg.LogDB,
+		SnapshotEntries:    cfg.SnapshotEntries,
+		CompactionOverhead: cfg.CompactionOverhead,
 		OnLeaderChange: func(shard uint64, isLeader bool) {
 			if n := node.Load(); n != nil {
 				n.OnLeaderChange(shard, isLeader)
@@ -184,6 +190,9 @@ func (s *Server) AdminURL() string { return "http://" + s.adminLn.Addr().String(
 
 // Registry is the node's registry view.
 func (s *Server) Registry() *registry.Registry { return s.registry }
+
+// RaftHost is the node's dragonboat host (to inspect logs and snapshots).
+func (s *Server) RaftHost() *raftlog.Host { return s.host }
 
 // Node is the node's partitions.
 func (s *Server) Node() *partition.Node { return s.node }
