@@ -15,8 +15,9 @@ import (
 )
 
 // manifest is a discovery manifest (v4) for services with one handler, run, taking and returning
-// JSON: plain services, or with ty VIRTUAL_OBJECT, objects whose run is exclusive.
-func manifest(ty string, services ...string) string {
+// JSON: plain services, or with ty VIRTUAL_OBJECT, objects whose run is exclusive. Non-zero
+// timeouts set the services' inactivityTimeout and abortTimeout.
+func manifest(ty string, timeouts timeouts, services ...string) string {
 	type io struct {
 		Required    bool   `json:"required,omitempty"`
 		ContentType string `json:"contentType"`
@@ -28,9 +29,11 @@ func manifest(ty string, services ...string) string {
 		Output io     `json:"output"`
 	}
 	type service struct {
-		Name     string    `json:"name"`
-		Ty       string    `json:"ty"`
-		Handlers []handler `json:"handlers"`
+		Name       string    `json:"name"`
+		Ty         string    `json:"ty"`
+		Handlers   []handler `json:"handlers"`
+		Inactivity int64     `json:"inactivityTimeout,omitempty"`
+		Abort      int64     `json:"abortTimeout,omitempty"`
 	}
 	m := struct {
 		ProtocolMode string    `json:"protocolMode"`
@@ -43,7 +46,8 @@ func manifest(ty string, services ...string) string {
 		h.Ty = "EXCLUSIVE"
 	}
 	for _, s := range services {
-		m.Services = append(m.Services, service{Name: s, Ty: ty, Handlers: []handler{h}})
+		m.Services = append(m.Services, service{Name: s, Ty: ty, Handlers: []handler{h},
+			Inactivity: timeouts.inactivity.Milliseconds(), Abort: timeouts.abort.Milliseconds()})
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -52,13 +56,17 @@ func manifest(ty string, services ...string) string {
 	return string(b)
 }
 
+// timeouts are a service's inactivity and abort timeouts; zero keeps the server's.
+type timeouts struct{ inactivity, abort time.Duration }
+
 // deployment is a fake SDK endpoint for one service. Its first `times` attempts run bad; later
 // attempts behave (replay, then Output and End). It records every attempt's StartMessage.
 type deployment struct {
-	service string
-	object  bool // a Virtual Object, else a plain service
-	times   int
-	bad     func(s *stream)
+	service  string
+	object   bool // a Virtual Object, else a plain service
+	timeouts timeouts
+	times    int
+	bad      func(s *stream)
 	// misbehaves, when set, decides instead of times whether an attempt of an invocation runs
 	// bad, given how many attempts of that invocation came before.
 	misbehaves func(invocation string, before int) bool
@@ -69,6 +77,7 @@ type deployment struct {
 		at       []time.Time        // when each attempt arrived
 		ids      []string           // x-restate-invocation-id of each attempt
 		problems []string           // what the fake saw that it did not expect
+		cutOff   []string           // problems of attempts the runtime had given up on
 	}
 }
 
@@ -80,7 +89,7 @@ func (d *deployment) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if d.object {
 			ty = "VIRTUAL_OBJECT"
 		}
-		_, _ = w.Write([]byte(manifest(ty, d.service)))
+		_, _ = w.Write([]byte(manifest(ty, d.timeouts, d.service)))
 	case strings.Contains(r.URL.Path, "/invoke/"+d.service+"/run"):
 		id := r.Header.Get("X-Restate-Invocation-Id")
 		d.mu.Lock()
@@ -128,10 +137,26 @@ func (d *deployment) problems() []string {
 	return append([]string(nil), d.mu.problems...)
 }
 
-func (d *deployment) problem(format string, args ...any) {
+// cutOffs are the problems seen in attempts the runtime had already given up on (it cancelled
+// their requests), such as a write after the runtime reset the stream.
+func (d *deployment) cutOffs() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.mu.problems = append(d.mu.problems, fmt.Sprintf(format, args...))
+	return append([]string(nil), d.mu.cutOff...)
+}
+
+// problem records what the fake saw in attempt s that it did not expect. If the runtime had given
+// up on the attempt by then, it is recorded as cut off instead: the runtime resets the stream
+// (cancelling the request) before the fake's read or write can fail on it.
+func (s *stream) problem(format string, args ...any) {
+	msg := fmt.Sprintf("attempt %d: ", s.attempt) + fmt.Sprintf(format, args...)
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	if s.r.Context().Err() != nil {
+		s.d.mu.cutOff = append(s.d.mu.cutOff, msg)
+		return
+	}
+	s.d.mu.problems = append(s.d.mu.problems, msg)
 }
 
 // stream is one attempt: the request (runtime → deployment frames) and the response.
@@ -157,12 +182,12 @@ func (s *stream) head() {
 func (s *stream) readReplay() bool {
 	f, err := s.in.ReadFrame()
 	if err != nil || f.Type != protocol.StartType {
-		s.d.problem("attempt %d: first frame %v, %v", s.attempt, f.Type, err)
+		s.problem("first frame %v, %v", f.Type, err)
 		return false
 	}
 	m, err := f.Message()
 	if err != nil {
-		s.d.problem("attempt %d: Start: %v", s.attempt, err)
+		s.problem("Start: %v", err)
 		return false
 	}
 	s.start = m.(*pb.StartMessage)
@@ -172,7 +197,7 @@ func (s *stream) readReplay() bool {
 	for range s.start.KnownEntries {
 		f, err := s.in.ReadFrame()
 		if err != nil {
-			s.d.problem("attempt %d: replay: %v", s.attempt, err)
+			s.problem("replay: %v", err)
 			return false
 		}
 		s.replay = append(s.replay, f)
@@ -191,7 +216,7 @@ func (s *stream) begin() bool {
 
 func (s *stream) send(m proto.Message) {
 	if err := s.out.WriteMessage(m); err != nil {
-		s.d.problem("attempt %d: write %T: %v", s.attempt, m, err)
+		s.problem("write %T: %v", m, err)
 	}
 }
 
@@ -215,7 +240,7 @@ func (s *stream) behave() {
 		return
 	}
 	if m, err := s.replay[0].Message(); err != nil || string(m.(*pb.InputCommandMessage).GetValue().GetContent()) != `"x"` {
-		s.d.problem("attempt %d: replay starts with %s %v (%v), want the input", s.attempt, s.replay[0].Type, m, err)
+		s.problem("replay starts with %s %v (%v), want the input", s.replay[0].Type, m, err)
 	}
 	s.send(output(`"ok"`))
 	s.send(&pb.EndMessage{})
@@ -227,7 +252,7 @@ func (s *stream) hang() {
 	select {
 	case <-s.r.Context().Done():
 	case <-time.After(time.Minute):
-		s.d.problem("attempt %d: the runtime never gave up on a hanging deployment", s.attempt)
+		s.problem("the runtime never gave up on a hanging deployment")
 	}
 }
 
@@ -236,7 +261,7 @@ func (s *stream) awaitNotification(t protocol.MessageType) bool {
 	for {
 		f, err := s.in.ReadFrame()
 		if err != nil {
-			s.d.problem("attempt %d: waiting for %s: %v", s.attempt, t, err)
+			s.problem("waiting for %s: %v", t, err)
 			return false
 		}
 		if f.Type == t {
