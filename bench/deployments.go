@@ -51,11 +51,14 @@ func startDeployment(cfg *config, kind, logDir string) (*deployment, error) {
 
 func (d *deployment) stop() { _, _ = d.proc.Terminate(5 * time.Second) }
 
-// stats are the deployment's counters of distinct invocation ids.
+// stats are the deployment's counters of distinct invocation ids, and of sleep handler runs
+// past the timer (all of them, and those that ran before the timer was due).
 type stats struct {
-	SleepEntered int `json:"sleepEntered"`
-	SleepWoke    int `json:"sleepWoke"`
-	BlockEntered int `json:"blockEntered"`
+	SleepEntered  int `json:"sleepEntered"`
+	SleepWoke     int `json:"sleepWoke"`
+	BlockEntered  int `json:"blockEntered"`
+	SleepWokeRuns int `json:"sleepWokeRuns"`
+	SleepEarly    int `json:"sleepEarly"`
 }
 
 func (d *deployment) stats() (stats, error) {

@@ -7,7 +7,9 @@
 // --addr serves the Restate service protocol over h2c. --control-addr is a
 // plain HTTP API for the harness:
 //
-//	GET  /stats   {"sleepEntered","sleepWoke","blockEntered"} (distinct invocation ids)
+//	GET  /stats   {"sleepEntered","sleepWoke","blockEntered"} (distinct invocation ids),
+//	              {"sleepWokeRuns","sleepEarly"} (sleep handlers that ran past their
+//	              timer, and those of them that did so before it was due)
 //	POST /reset   clear the counters and block Run bodies again
 //	POST /release release every blocked Run body, and let later ones pass
 package main
@@ -20,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -58,6 +61,10 @@ func benchService(c *counters) *sdk.Service {
 			if err := sdk.Sleep(ctx, max(d, 0)); err != nil {
 				return 0, err
 			}
+			if time.Now().UnixMilli() < wakeAt {
+				c.sleepEarly.Add(1)
+			}
+			c.sleepWokeRuns.Add(1)
 			c.sleepWoke.add(ctx.InvocationID())
 			return 0, nil
 		})).
@@ -143,6 +150,7 @@ func (s *idSet) clear() {
 // bodies wait on gate until release closes it.
 type counters struct {
 	sleepEntered, sleepWoke, blockEntered idSet
+	sleepWokeRuns, sleepEarly             atomic.Int64
 	mu                                    struct {
 		sync.Mutex
 		gate chan struct{}
@@ -155,6 +163,8 @@ type counters struct {
 func (c *counters) reset() {
 	c.sleepEntered.clear()
 	c.sleepWoke.clear()
+	c.sleepWokeRuns.Store(0)
+	c.sleepEarly.Store(0)
 	c.blockEntered.clear()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -192,8 +202,9 @@ func (c *counters) mux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("content-type", "application/json")
-		json.NewEncoder(w).Encode(map[string]int{
-			"sleepEntered": c.sleepEntered.len(), "sleepWoke": c.sleepWoke.len(), "blockEntered": c.blockEntered.len(),
+		json.NewEncoder(w).Encode(map[string]int64{
+			"sleepEntered": int64(c.sleepEntered.len()), "sleepWoke": int64(c.sleepWoke.len()), "blockEntered": int64(c.blockEntered.len()),
+			"sleepWokeRuns": c.sleepWokeRuns.Load(), "sleepEarly": c.sleepEarly.Load(),
 		})
 	})
 	mux.HandleFunc("POST /reset", func(http.ResponseWriter, *http.Request) { c.reset() })

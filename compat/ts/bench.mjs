@@ -6,7 +6,9 @@
 //
 // SERVICE_PORT serves the Restate service protocol over h2c; CONTROL_PORT is a
 // plain HTTP/1.1 API for the benchmark harness:
-//   GET  /stats   {"sleepEntered","sleepWoke","blockEntered"} (distinct invocation ids)
+//   GET  /stats   {"sleepEntered","sleepWoke","blockEntered"} (distinct invocation ids),
+//                 {"sleepWokeRuns","sleepEarly"} (sleep handlers that ran past their
+//                 timer, and those of them that did so before it was due)
 //   POST /reset   clear the counters and block Run bodies again
 //   POST /release release every blocked Run body, and let later ones pass
 import http from "node:http";
@@ -15,6 +17,8 @@ import * as restate from "@restatedev/restate-sdk";
 
 const sleepEntered = new Set();
 const sleepWoke = new Set();
+let sleepWokeRuns = 0;
+let sleepEarly = 0;
 let blockEntered = new Set();
 let released = false;
 let waiters = [];
@@ -47,6 +51,8 @@ const bench = restate.service({
       const id = ctx.request().id;
       sleepEntered.add(id);
       await ctx.sleep(Math.max(0, Number(wakeAt) - Date.now()));
+      if (Date.now() < Number(wakeAt)) sleepEarly++;
+      sleepWokeRuns++;
       sleepWoke.add(id);
       return 0;
     },
@@ -93,12 +99,22 @@ function release() {
 const control = http.createServer((req, res) => {
   if (req.url === "/stats") {
     res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ sleepEntered: sleepEntered.size, sleepWoke: sleepWoke.size, blockEntered: blockEntered.size }));
+    res.end(
+      JSON.stringify({
+        sleepEntered: sleepEntered.size,
+        sleepWoke: sleepWoke.size,
+        blockEntered: blockEntered.size,
+        sleepWokeRuns,
+        sleepEarly,
+      }),
+    );
     return;
   }
   if (req.method === "POST" && req.url === "/reset") {
     sleepEntered.clear();
     sleepWoke.clear();
+    sleepWokeRuns = 0;
+    sleepEarly = 0;
     blockEntered = new Set();
     released = false;
   } else if (req.method === "POST" && req.url === "/release") {
