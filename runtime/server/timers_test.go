@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,89 +132,114 @@ func TestDurableSleep(t *testing.T) {
 
 // TestSleepSurvivesRestart: a sleep whose timer is journaled when the server stops fires after
 // the server starts again on the same data directory, once, and not before its journaled wake-up
-// time; the handler is replayed (the Run step before the sleep is not executed again).
-//
-// The in-process server can only stop gracefully (Close); tests/crash kills a server process
-// with SIGKILL while sleeps and delayed sends are pending.
+// time; the handler is replayed (the Run step before the sleep is not executed again). The first
+// server stops gracefully (Close); TestSleepSurvivesKill kills it.
 func TestSleepSurvivesRestart(t *testing.T) {
-	// The timer must still be pending when the first server has stopped; if the machine is so
-	// slow that it is not, the run proved nothing and is repeated with a longer sleep.
-	for d := time.Second; d <= 8*time.Second; d *= 2 {
-		if sleepAcrossRestart(t, d) {
-			return
-		}
-	}
-	t.Fatal("the first server never stopped before the sleep's wake-up time")
+	sleepAcrossStop(t, closeFirst)
 }
 
-// sleepAcrossRestart runs the test with a sleep of d; it returns false when the first server
-// took so long to stop that the timer was due before it had stopped.
-func sleepAcrossRestart(t *testing.T, d time.Duration) bool {
-	t.Helper()
-	dir := t.TempDir()
-	first := newNapLog()
-	s := startWith(t, dir, first.endpoint())
-	code, _, body := do(t, s.IngressURL(), exchange{"POST", "/Nap/sleep/send", "application/json", fmt.Sprint(d.Milliseconds())})
-	if code != 202 {
-		t.Fatalf("send: %d %s", code, body)
-	}
-	var sent struct {
-		InvocationID string `json:"invocationId"`
-	}
-	if err := json.Unmarshal([]byte(body), &sent); err != nil {
-		t.Fatalf("send: %s: %v", body, err)
-	}
-	id, err := ids.ParseInvocationID(sent.InvocationID)
-	if err != nil {
-		t.Fatalf("send answered %s: %v", body, err)
-	}
-	// The sleep is in the journal, with no completion yet, before the server stops.
-	var wake uint64
-	waitFor(t, "the Sleep command in the journal", 30*time.Second, func() bool {
-		var ok bool
-		wake, ok = journaledSleep(t, s, id)
-		return ok
-	})
-	s.Close()
-	stopped := time.Now()
-	if _, _, woke := first.get(sent.InvocationID); len(woke) != 0 || stopped.UnixMilli() >= int64(wake) {
-		t.Logf("sleep of %v: the first server stopped %v after the wake-up time (woke %d times); retrying with a longer sleep",
-			d, stopped.Sub(time.UnixMilli(int64(wake))), len(woke))
-		return false
-	}
+// firstRun is what the first server did before it stopped.
+type firstRun struct {
+	id      ids.InvocationID
+	wake    uint64    // journaled wake-up time, Unix ms
+	stopped time.Time // when the first server was gone
+	before  int       // executions of the Run step before the sleep
+	woke    int       // wake-ups seen before the stop
+}
 
-	second := newNapLog()
-	s = startWith(t, dir, second.endpoint())
-	waitFor(t, "the sleep armed before the restart to fire", d+30*time.Second, func() bool {
-		_, _, woke := second.get(sent.InvocationID)
+// sleepAcrossStop runs a sleep across a stop of the server done by first. The timer must still
+// be pending when the first server is gone; if the machine is so slow that it is not, the run
+// proved nothing and is repeated with a longer sleep.
+func sleepAcrossStop(t *testing.T, first func(t *testing.T, dir string, d time.Duration) firstRun) {
+	for d := time.Second; d <= 8*time.Second; d *= 2 {
+		dir := t.TempDir()
+		f := first(t, dir, d)
+		if f.woke != 0 || f.stopped.UnixMilli() >= int64(f.wake) {
+			t.Logf("sleep of %v: the first server was gone %v after the wake-up time (woke %d times); retrying with a longer sleep",
+				d, f.stopped.Sub(time.UnixMilli(int64(f.wake))), f.woke)
+			continue
+		}
+		checkAfterRestart(t, dir, d, f)
+		return
+	}
+	t.Fatal("the first server was never gone before the sleep's wake-up time")
+}
+
+// closeFirst starts a server in this process, sends a sleep of d, waits until the Sleep command
+// is journaled and closes the server.
+func closeFirst(t *testing.T, dir string, d time.Duration) firstRun {
+	t.Helper()
+	naps := newNapLog()
+	s := startWith(t, dir, naps.endpoint())
+	id, wake, err := sleepJournaled(s, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, before, woke := naps.get(id.String())
+	return firstRun{id: id, wake: wake, stopped: time.Now(), before: before, woke: len(woke)}
+}
+
+// checkAfterRestart starts a server on dir and checks the sleep of f fires there, once, not
+// before its wake-up time, and that the handler was replayed, not executed from scratch.
+func checkAfterRestart(t *testing.T, dir string, d time.Duration, f firstRun) {
+	t.Helper()
+	naps := newNapLog()
+	s := startWith(t, dir, naps.endpoint())
+	waitFor(t, "the sleep armed before the stop to fire", d+30*time.Second, func() bool {
+		_, _, woke := naps.get(f.id.String())
 		return len(woke) > 0
 	})
 	waitFor(t, "the invocation to complete", 30*time.Second, func() bool {
-		st, found, err := partitionOf(s, id).Status(id)
+		st, found, err := partitionOf(s, f.id).Status(f.id)
 		return err == nil && found && st.Phase == storage.Completed
 	})
-	entered, before1, _ := first.get(sent.InvocationID)
-	replays, before2, woke := second.get(sent.InvocationID)
+	replays, before, woke := naps.get(f.id.String())
 	switch {
-	case len(entered) != 1 || len(replays) == 0:
-		t.Errorf("handler entered %d times before the restart and %d after, want 1 and at least 1", len(entered), len(replays))
-	case before1 != 1 || before2 != 0:
-		t.Errorf("Run step before the sleep executed %d times before the restart and %d after, want 1 and 0 (replayed from the journal)", before1, before2)
+	case len(replays) == 0:
+		t.Errorf("handler not entered after the restart")
+	case f.before != 1 || before != 0:
+		t.Errorf("Run step before the sleep executed %d times before the stop and %d after, want 1 and 0 (replayed from the journal)", f.before, before)
 	case len(woke) != 1:
 		t.Errorf("woke %d times after the restart, want once", len(woke))
-	case woke[0].UnixMilli() < int64(wake):
-		t.Errorf("woke at %v, before the journaled wake-up time %v", woke[0], time.UnixMilli(int64(wake)))
+	case woke[0].UnixMilli() < int64(f.wake):
+		t.Errorf("woke at %v, before the journaled wake-up time %v", woke[0], time.UnixMilli(int64(f.wake)))
 	}
-	return true
+}
+
+// sleepJournaled sends Nap/sleep(d) one-way and waits until its Sleep command is journaled.
+func sleepJournaled(s *server.Server, d time.Duration) (ids.InvocationID, uint64, error) {
+	resp, err := http.Post(s.IngressURL()+"/Nap/sleep/send", "application/json", strings.NewReader(fmt.Sprint(d.Milliseconds())))
+	if err != nil {
+		return ids.InvocationID{}, 0, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var sent struct {
+		InvocationID string `json:"invocationId"`
+	}
+	if resp.StatusCode != 202 || json.Unmarshal(body, &sent) != nil {
+		return ids.InvocationID{}, 0, fmt.Errorf("send: %d %s", resp.StatusCode, body)
+	}
+	id, err := ids.ParseInvocationID(sent.InvocationID)
+	if err != nil {
+		return id, 0, fmt.Errorf("send answered %s: %w", body, err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		wake, ok, err := journaledSleep(s, id)
+		if err != nil || ok {
+			return id, wake, err
+		}
+	}
+	return id, 0, fmt.Errorf("the Sleep command of %s not in the journal after 30s", id)
 }
 
 // journaledSleep returns the wake-up time of the Sleep command in id's journal, if it is there
 // and its completion is not.
-func journaledSleep(t *testing.T, s *server.Server, id ids.InvocationID) (uint64, bool) {
-	t.Helper()
+func journaledSleep(s *server.Server, id ids.InvocationID) (uint64, bool, error) {
 	snap, err := partitionOf(s, id).Snapshot(id)
 	if err != nil {
-		return 0, false // not started yet
+		return 0, false, nil // not started yet
 	}
 	for _, e := range snap.Journal {
 		if protocol.MessageType(e.Type) != protocol.SleepCommandType {
@@ -219,15 +247,15 @@ func journaledSleep(t *testing.T, s *server.Server, id ids.InvocationID) (uint64
 		}
 		m, err := protocol.Decode(protocol.SleepCommandType, e.Payload)
 		if err != nil {
-			t.Fatalf("journal of %s: decode the Sleep command: %v", id, err)
+			return 0, false, fmt.Errorf("journal of %s: decode the Sleep command: %w", id, err)
 		}
 		sleep := m.(*pb.SleepCommandMessage)
 		if snap.Status.HasCompletion(sleep.GetResultCompletionId()) {
-			t.Fatalf("journal of %s: the sleep completed before the server stopped", id)
+			return 0, false, fmt.Errorf("journal of %s: the sleep completed before the server stopped", id)
 		}
-		return sleep.GetWakeUpTime(), true
+		return sleep.GetWakeUpTime(), true, nil
 	}
-	return 0, false
+	return 0, false, nil
 }
 
 func partitionOf(s *server.Server, id ids.InvocationID) *partition.Partition {
