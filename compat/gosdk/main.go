@@ -1,22 +1,30 @@
 // Command gosdk serves the official Restate Go SDK side of Resolute's
 // compatibility test (tests/compat): a Virtual Object GoCounter that mirrors
-// the TypeScript TsCounter in compat/ts and calls it across SDKs.
+// the TypeScript TsCounter in compat/ts and calls it across SDKs, and a
+// service GoSteps that mirrors TsSteps (sleep, retries, journaled work).
 //
 // It lives in its own module so that the main module never requires
 // github.com/restatedev/sdk-go.
 //
-//	go build -o gosdk . && ./gosdk -port 9081
+//	go build -o gosdk . && ./gosdk -port 9081 [-effects FILE]
+//
+// Side effects append one line each ("go <tag> …") to the -effects file, so
+// the test can count how often they ran without asking the server.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"log"
 	"net"
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
+	"time"
 
 	restate "github.com/restatedev/sdk-go"
 	"github.com/restatedev/sdk-go/server"
@@ -24,13 +32,15 @@ import (
 
 func main() {
 	port := flag.Int("port", defaultPort(), "TCP port to serve on (loopback); default $PORT or 9081")
+	effectsPath := flag.String("effects", os.Getenv("EFFECTS_FILE"), "file that side effects append a line to (empty: not recorded)")
 	flag.Parse()
+	effects.path = *effectsPath
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))
-	err := server.NewRestate().Bind(goCounter()).Start(ctx, addr)
+	err := server.NewRestate().Bind(goCounter()).Bind(goSteps()).Start(ctx, addr)
 	if err != nil {
 		log.Fatalf("gosdk: %v", err)
 	}
@@ -48,7 +58,9 @@ func goCounter() restate.ServiceDefinition {
 	return restate.NewObject("GoCounter").
 		Handler("add", restate.NewObjectHandler(add)).
 		Handler("get", restate.NewObjectSharedHandler(get)).
-		Handler("callTs", restate.NewObjectHandler(callTs))
+		Handler("callTs", restate.NewObjectHandler(callTs)).
+		Handler("sendTs", restate.NewObjectHandler(sendTs)).
+		Handler("callTsTwice", restate.NewObjectHandler(callTsTwice))
 }
 
 // add reads "count", records n through a durable side effect, writes the sum
@@ -75,4 +87,144 @@ func get(ctx restate.ObjectSharedContext, _ restate.Void) (int, error) {
 // callTs calls TsCounter/{same key}/add(n) and returns its result.
 func callTs(ctx restate.ObjectContext, n int) (int, error) {
 	return restate.Object[int](ctx, "TsCounter", restate.Key(ctx), "add").Request(n)
+}
+
+// sendTs sends TsCounter/{same key}/add(n) one way and returns before it runs.
+func sendTs(ctx restate.ObjectContext, n int) (string, error) {
+	restate.ObjectSend(ctx, "TsCounter", restate.Key(ctx), "add").Send(n)
+	return "sent", nil
+}
+
+// twice is the input of callTsTwice.
+type twice struct {
+	N    int    `json:"n"`
+	Idem string `json:"idem"`
+}
+
+// callTsTwice calls TsCounter/{same key}/add(n) twice with one idempotency key
+// and returns both answers (equal when the callee ran once).
+func callTsTwice(ctx restate.ObjectContext, in twice) ([]int, error) {
+	out := make([]int, 2)
+	for i := range out {
+		v, err := restate.Object[int](ctx, "TsCounter", restate.Key(ctx), "add").
+			Request(in.N, restate.WithIdempotencyKey(in.Idem))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// goSteps is GoSteps: sleep, flaky and work, as in TsSteps.
+func goSteps() restate.ServiceDefinition {
+	return restate.NewService("GoSteps").
+		Handler("sleep", restate.NewServiceHandler(sleep)).
+		Handler("flaky", restate.NewServiceHandler(flaky)).
+		Handler("work", restate.NewServiceHandler(work))
+}
+
+// clock is the output of sleep.
+type clock struct {
+	Before int64 `json:"before"`
+	After  int64 `json:"after"`
+}
+
+// sleep journals the clock before and after a durable sleep of ms milliseconds.
+func sleep(ctx restate.Context, ms int) (clock, error) {
+	now := func(restate.RunContext) (int64, error) { return time.Now().UnixMilli(), nil }
+	before, err := restate.Run(ctx, now, restate.WithName("before"))
+	if err != nil {
+		return clock{}, err
+	}
+	if err := restate.Sleep(ctx, time.Duration(ms)*time.Millisecond); err != nil {
+		return clock{}, err
+	}
+	after, err := restate.Run(ctx, now, restate.WithName("after"))
+	if err != nil {
+		return clock{}, err
+	}
+	return clock{Before: before, After: after}, nil
+}
+
+// flakyInput is the input of flaky.
+type flakyInput struct {
+	Tag      string `json:"tag"`
+	Failures int    `json:"failures"`
+}
+
+// attempts counts, per tag, how often flaky ran in this process.
+var attempts = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
+// flaky returns a retryable error on its first in.Failures attempts, then the
+// attempt number. Every attempt is an effect line "go <tag> attempt <n>".
+func flaky(_ restate.Context, in flakyInput) (int, error) {
+	attempts.Lock()
+	attempts.n[in.Tag]++
+	n := attempts.n[in.Tag]
+	attempts.Unlock()
+	if err := effects.record(fmt.Sprintf("%s attempt %d", in.Tag, n)); err != nil {
+		return 0, err
+	}
+	if n <= in.Failures {
+		return 0, fmt.Errorf("planned failure %d of %s", n, in.Tag)
+	}
+	return n, nil
+}
+
+// workInput is the input of work.
+type workInput struct {
+	Tag     string `json:"tag"`
+	Steps   int    `json:"steps"`
+	SleepMs int    `json:"sleepMs"`
+}
+
+// work runs in.Steps journaled effects "go <tag> s<i>", a durable sleep of
+// in.SleepMs (if > 0) and a last effect "go <tag> done"; it returns in.Steps.
+func work(ctx restate.Context, in workInput) (int, error) {
+	for i := 1; i <= in.Steps; i++ {
+		err := restate.RunVoid(ctx, func(restate.RunContext) error {
+			return effects.record(fmt.Sprintf("%s s%d", in.Tag, i))
+		}, restate.WithName(fmt.Sprintf("s%d", i)))
+		if err != nil {
+			return 0, err
+		}
+	}
+	if in.SleepMs > 0 {
+		if err := restate.Sleep(ctx, time.Duration(in.SleepMs)*time.Millisecond); err != nil {
+			return 0, err
+		}
+	}
+	err := restate.RunVoid(ctx, func(restate.RunContext) error {
+		return effects.record(in.Tag + " done")
+	}, restate.WithName("done"))
+	if err != nil {
+		return 0, err
+	}
+	return in.Steps, nil
+}
+
+// effects appends side-effect lines to the -effects file.
+var effects effectLog
+
+type effectLog struct {
+	mu   sync.Mutex
+	path string
+}
+
+func (l *effectLog) record(line string) error {
+	if l.path == "" {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, err := os.OpenFile(l.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("effects: %w", err)
+	}
+	_, werr := fmt.Fprintf(f, "go %s\n", line)
+	return errors.Join(werr, f.Close())
 }

@@ -1,10 +1,18 @@
 // Official Restate TypeScript SDK services for Resolute's compatibility test
-// (tests/compat). Run: node --import ./polyfill.mjs service.mjs [port]
-// The port comes from argv[2], else env PORT, else 9080.
+// (tests/compat). Run: node --import ./polyfill.mjs service.mjs [port [effects-file]]
+// The port comes from argv[2], else env PORT, else 9080. Side effects append one line each to
+// the effects file (argv[3], else env EFFECTS_FILE; none: not recorded), so the test can count
+// how often they ran without asking the server.
 import * as restate from "@restatedev/restate-sdk";
+import { appendFileSync } from "node:fs";
 
 // GoCounter is served by compat/gosdk; only its name is needed to call it.
 const GoCounter = { name: "GoCounter" };
+
+const effectsFile = process.argv[3] ?? process.env.EFFECTS_FILE;
+function effect(line) {
+  if (effectsFile) appendFileSync(effectsFile, `ts ${line}\n`);
+}
 
 const tsCounter = restate.object({
   name: "TsCounter",
@@ -20,8 +28,24 @@ const tsCounter = restate.object({
     get: restate.handlers.object.shared(async (ctx) => (await ctx.get("count")) ?? 0),
     // callGo(n): GoCounter/{same key}/add(n), result passed through.
     callGo: async (ctx, n) => ctx.objectClient(GoCounter, ctx.key).add(Number(n)),
+    // sendGo(n): one-way GoCounter/{same key}/add(n); returns before it runs.
+    sendGo: async (ctx, n) => {
+      ctx.objectSendClient(GoCounter, ctx.key).add(Number(n));
+      return "sent";
+    },
+    // callGoTwice({n, idem}): two calls of GoCounter/{same key}/add(n) with one idempotency
+    // key; both answers (equal when the callee ran once).
+    callGoTwice: async (ctx, { n, idem }) => {
+      const opts = restate.rpc.opts({ idempotencyKey: idem });
+      const a = await ctx.objectClient(GoCounter, ctx.key).add(Number(n), opts);
+      const b = await ctx.objectClient(GoCounter, ctx.key).add(Number(n), opts);
+      return [a, b];
+    },
   },
 });
+
+// attempts counts, per tag, how often flaky ran in this process.
+const attempts = new Map();
 
 const tsSteps = restate.service({
   name: "TsSteps",
@@ -32,6 +56,32 @@ const tsSteps = restate.service({
       const length = await ctx.run("length", () => greeting.length);
       const doubled = await ctx.run("double", () => length * 2);
       return { greeting, length, doubled };
+    },
+    // sleep(ms): the clock before and after a durable sleep of ms, each journaled.
+    sleep: async (ctx, ms) => {
+      const before = await ctx.run("before", () => Date.now());
+      await ctx.sleep(Number(ms));
+      const after = await ctx.run("after", () => Date.now());
+      return { before, after };
+    },
+    // flaky({tag, failures}): throws a retryable error on its first `failures` attempts, then
+    // returns the attempt number. Every attempt is an effect line "ts <tag> attempt <n>".
+    flaky: async (ctx, { tag, failures }) => {
+      const n = (attempts.get(tag) ?? 0) + 1;
+      attempts.set(tag, n);
+      effect(`${tag} attempt ${n}`);
+      if (n <= failures) throw new Error(`planned failure ${n} of ${tag}`);
+      return n;
+    },
+    // work({tag, steps, sleepMs}): `steps` journaled effects "ts <tag> s<i>", a durable sleep
+    // of sleepMs (if > 0), a last effect "ts <tag> done"; returns steps.
+    work: async (ctx, { tag, steps, sleepMs }) => {
+      for (let i = 1; i <= steps; i++) {
+        await ctx.run(`s${i}`, () => effect(`${tag} s${i}`));
+      }
+      if (sleepMs > 0) await ctx.sleep(sleepMs);
+      await ctx.run("done", () => effect(`${tag} done`));
+      return steps;
     },
   },
 });

@@ -5,6 +5,7 @@ package compat
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,18 +15,22 @@ import (
 )
 
 // TestOfficialSDKs registers services written with the official TypeScript
-// and Go SDKs with the server under test and checks state, side effects,
-// calls between the two SDKs and ingress errors through the public APIs.
+// and Go SDKs with the server under test, behind wiretaps, and checks state,
+// side effects, calls between the two SDKs, ingress errors, sleeps with
+// suspension, one-way sends, idempotent calls and retries through the public
+// APIs, with every invocation stream at the protocol version of the case. For
+// our server it then SIGKILLs a server mid-work (see sigkillMidWork).
 func TestOfficialSDKs(t *testing.T) {
 	tl := findTools(t)
 	launcher := chooseServer(t, tl)
 	logDir := t.TempDir()
+	effects := filepath.Join(t.TempDir(), "effects.log")
 
 	// One reservation for every port, so that no two processes get the same one.
-	ports := testenv.FreePorts(t, 2+3*len(launcher.versions))
+	ports := testenv.FreePorts(t, 2+3*len(launcher.versions)+2)
 	tsPort, goPort := ports[0], ports[1]
-	goSvc := startGoService(t, tl, logDir, goPort)
-	tsSvc := startTSService(t, tl, logDir, tsPort)
+	goSvc := startGoService(t, tl, logDir, goPort, effects)
+	tsSvc := startTSService(t, tl, logDir, tsPort, effects)
 	for _, svc := range []struct {
 		p    *testenv.Proc
 		port int
@@ -34,26 +39,36 @@ func TestOfficialSDKs(t *testing.T) {
 			return testenv.ExpectStatus(testenv.H2CClient, fmt.Sprintf("http://%s/health", testenv.Addr(svc.port)), 200)
 		}, svc.p)
 	}
-	// The same services against a fresh server per protocol limit.
+	// The same services against a fresh server per protocol version.
 	for i, v := range launcher.versions {
 		p := ports[2+3*i:]
-		name := "default protocol"
-		if v > 0 {
-			name = fmt.Sprintf("max protocol V%d", v)
-		}
-		t.Run(name, func(t *testing.T) {
+		t.Run(fmt.Sprintf("V%d", v), func(t *testing.T) {
 			srv := startServer(t, launcher, logDir, p[0], p[1], p[2], v)
 			t.Logf("server under test: %s (ingress %s, admin %s)", srv.kind, srv.ingress, srv.admin)
-			runSDKSteps(t, srv, tsPort, goPort)
+			sides := tapSDKs(t, tsPort, goPort)
+			registerSides(t, srv, sides)
+			runSDKSteps(t, srv)
+			runScenarios(t, srv, sides, effects, fmt.Sprintf("v%d", v))
+			checkNoDoubleOutput(t, sides)
+			for _, s := range sides {
+				if err := s.tap.CheckProtocol(v); err != nil {
+					t.Errorf("%s deployment: %v", s.name, err)
+				}
+			}
 		})
 	}
+	if launcher.kind != "resolute" {
+		t.Logf("SIGKILL mid-work: runs against our server only (RESOLUTE_COMPAT_SERVER=%s)", launcher.kind)
+		return
+	}
+	t.Run("SIGKILL mid-work", func(t *testing.T) {
+		kp := ports[2+3*len(launcher.versions):]
+		sigkillMidWork(t, launcher.bin, logDir, kp[0], kp[1], tsPort, goPort, effects)
+	})
 }
 
-// runSDKSteps registers both services with srv and runs the steps against a fresh server.
-func runSDKSteps(t *testing.T, srv *server, tsPort, goPort int) {
-	registerAndWait(t, srv, fmt.Sprintf("http://%s", testenv.Addr(tsPort)), []string{"TsCounter", "TsSteps"}, "/TsCounter/probe/get")
-	registerAndWait(t, srv, fmt.Sprintf("http://%s", testenv.Addr(goPort)), []string{"GoCounter"}, "/GoCounter/probe/get")
-
+// runSDKSteps runs the basic steps against a fresh server with both services registered.
+func runSDKSteps(t *testing.T, srv *server) {
 	const key = "alice"
 	steps := []struct {
 		name, path, body string

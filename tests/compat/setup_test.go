@@ -22,6 +22,9 @@ const (
 	officialServerBin = "compat/ts/node_modules/@restatedev/restate-server-linux-x64/bin/restate-server"
 	// tsSDKDir marks that `npm ci` has run in compat/ts.
 	tsSDKDir = "compat/ts/node_modules/@restatedev/restate-sdk"
+	// suspendAfter is the server's inactivity timeout: an invocation stream idle this long is
+	// closed and the SDK suspends. Short, so that a sleep of sleepFor suspends.
+	suspendAfter = 200 * time.Millisecond
 )
 
 // tools are the external programs and directories the test needs.
@@ -55,11 +58,13 @@ type server struct {
 }
 
 // serverLauncher starts the chosen server on the given ports and data dir. versions lists the
-// protocol limits to run the test under (0: the server's default).
+// protocol versions to run the test under; start makes the server speak protocol (the highest
+// version both sides know, so each invocation stream must use exactly that one).
 type serverLauncher struct {
 	kind     string
+	bin      string
 	versions []int
-	start    func(dataDir string, ingress, admin, node, maxProtocol int) *exec.Cmd
+	start    func(dataDir string, ingress, admin, node, protocol int) *exec.Cmd
 }
 
 // chooseServer resolves RESOLUTE_COMPAT_SERVER before anything is started, so
@@ -75,16 +80,22 @@ func chooseServer(t *testing.T, tl tools) serverLauncher {
 		bin := resoluteBinary(t, tl)
 		// V7 is our default; V6 is what the official server speaks by default, so the official
 		// SDKs meet it most in production.
-		return serverLauncher{kind: kind, versions: []int{7, 6}, start: func(dataDir string, ingress, admin, _, maxProtocol int) *exec.Cmd {
+		return serverLauncher{kind: kind, bin: bin, versions: []int{7, 6}, start: func(dataDir string, ingress, admin, _, protocol int) *exec.Cmd {
 			return exec.Command(bin, "server", "--data-dir", dataDir, "--ingress-addr", testenv.Addr(ingress),
-				"--admin-addr", testenv.Addr(admin), "--max-protocol-version", fmt.Sprint(maxProtocol))
+				"--admin-addr", testenv.Addr(admin), "--max-protocol-version", fmt.Sprint(protocol),
+				"--inactivity-timeout", suspendAfter.String())
 		}}
 	case "restate":
 		bin := filepath.Join(tl.root, officialServerBin)
 		_, err := os.Stat(bin)
 		testenv.RequirePrereq(t, err == nil, "%s missing: run `npm ci` in compat/ts (devDependency @restatedev/restate-server)", officialServerBin)
-		return serverLauncher{kind: kind, versions: []int{0}, start: func(dataDir string, ingress, admin, node, _ int) *exec.Cmd {
-			return officialServerCmd(bin, dataDir, ingress, admin, node)
+		// V6 is its default; V7 needs an experimental flag.
+		return serverLauncher{kind: kind, bin: bin, versions: []int{6, 7}, start: func(dataDir string, ingress, admin, node, protocol int) *exec.Cmd {
+			cmd := officialServerCmd(bin, dataDir, ingress, admin, node)
+			if protocol == 7 {
+				cmd.Env = append(cmd.Env, "RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7=true")
+			}
+			return cmd
 		}}
 	default:
 		t.Fatalf("RESOLUTE_COMPAT_SERVER=%q: want resolute or restate", kind)
@@ -94,14 +105,14 @@ func chooseServer(t *testing.T, tl tools) serverLauncher {
 
 // startServer starts the server on free ports with a fresh data dir and waits
 // until its admin and ingress answer their health endpoints.
-func startServer(t *testing.T, l serverLauncher, logDir string, ingress, admin, node, maxProtocol int) *server {
+func startServer(t *testing.T, l serverLauncher, logDir string, ingress, admin, node, protocol int) *server {
 	t.Helper()
 	s := &server{
 		kind:    l.kind,
 		ingress: "http://" + testenv.Addr(ingress),
 		admin:   "http://" + testenv.Addr(admin),
 	}
-	s.proc = testenv.StartProc(t, fmt.Sprintf("%s-server-v%d", l.kind, maxProtocol), logDir, l.start(t.TempDir(), ingress, admin, node, maxProtocol))
+	s.proc = testenv.StartProc(t, fmt.Sprintf("%s-server-v%d", l.kind, protocol), logDir, l.start(t.TempDir(), ingress, admin, node, protocol))
 	testenv.WaitReady(t, l.kind+" admin", serverReadyTimeout, func() error {
 		return testenv.ExpectStatus(testenv.HTTPClient, s.admin+"/health", 200)
 	}, s.proc)
@@ -135,23 +146,26 @@ func officialServerCmd(bin, dataDir string, ingress, admin, node int) *exec.Cmd 
 		"RESTATE_ADVERTISED_ADDRESS=http://"+testenv.Addr(node),
 		"RESTATE_LISTEN_MODE=tcp",
 		"RESTATE_LOG_DISABLE_ANSI_CODES=true",
+		"RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT="+suspendAfter.String(),
 	)
 	return cmd
 }
 
-// startTSService runs compat/ts/service.mjs under node with the Node 20 polyfill.
-func startTSService(t *testing.T, tl tools, logDir string, port int) *testenv.Proc {
+// startTSService runs compat/ts/service.mjs under node with the Node 20 polyfill; its side
+// effects append to the file effects.
+func startTSService(t *testing.T, tl tools, logDir string, port int, effects string) *testenv.Proc {
 	t.Helper()
-	cmd := exec.Command(tl.node, "--import", "./polyfill.mjs", "service.mjs", fmt.Sprint(port))
+	cmd := exec.Command(tl.node, "--import", "./polyfill.mjs", "service.mjs", fmt.Sprint(port), effects)
 	cmd.Dir = filepath.Join(tl.root, "compat", "ts")
 	return testenv.StartProc(t, "ts-service", logDir, cmd)
 }
 
-// startGoService builds compat/gosdk (its own module) and runs it.
-func startGoService(t *testing.T, tl tools, logDir string, port int) *testenv.Proc {
+// startGoService builds compat/gosdk (its own module) and runs it; its side effects append to
+// the file effects.
+func startGoService(t *testing.T, tl tools, logDir string, port int, effects string) *testenv.Proc {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "gosdk")
 	testenv.GoBuild(t, tl.goTool, filepath.Join(tl.root, "compat", "gosdk"), bin, ".")
-	cmd := exec.Command(bin, "-port", fmt.Sprint(port))
+	cmd := exec.Command(bin, "-port", fmt.Sprint(port), "-effects", effects)
 	return testenv.StartProc(t, "go-service", logDir, cmd)
 }

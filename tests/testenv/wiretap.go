@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -65,9 +66,13 @@ type Stream struct {
 	Status              int    // 0 until the deployment answered
 	InvocationID        string // StartMessage.debug_id (inv_…); empty until the Start frame passed
 	Key                 string // StartMessage.key (Virtual Objects and Workflows)
+	KnownEntries        int    // StartMessage.known_entries: Sent[1:1+KnownEntries] is the replay
 	Sent                []uint16
 	Received            []uint16
 	Err                 string // proxy or frame-decoding error, if any
+	// RuntimeDone: the runtime's side of the stream ended (EOF, reset or a dead connection), so
+	// Sent is complete.
+	RuntimeDone bool
 }
 
 // Has reports whether the deployment sent a frame of type t on this stream.
@@ -139,7 +144,9 @@ func (w *Wiretap) proxy(h2c *http.Protocols) http.Handler {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(w.upstream)
 		},
-		Transport:     &http.Transport{Protocols: h2c},
+		Transport: &http.Transport{Protocols: h2c},
+		// Streams cut by a suspension or a killed server are expected; the stream records them.
+		ErrorLog:      log.New(io.Discard, "", 0),
 		FlushInterval: -1, // forward every frame at once: the stream is a conversation
 		ModifyResponse: func(resp *http.Response) error {
 			s, _ := resp.Request.Context().Value(streamKey{}).(*Stream)
@@ -173,22 +180,24 @@ func (w *Wiretap) proxy(h2c *http.Protocols) http.Handler {
 		w.mu.streams = append(w.mu.streams, s)
 		w.mu.Unlock()
 		r.Body = &frameRecorder{rc: r.Body, onFrame: func(typ uint16, payload []byte) {
-			var id, key string
+			var st startFields
 			var err error
 			if typ == FrameStart {
-				id, key, err = decodeStart(payload)
+				st, err = decodeStart(payload)
 			}
 			w.update(func() {
 				s.Sent = append(s.Sent, typ)
 				if typ == FrameStart {
-					s.InvocationID, s.Key = id, key
+					s.InvocationID, s.Key, s.KnownEntries = st.id, st.key, st.known
 				}
 				if err != nil {
 					s.Err = err.Error()
 				}
 			})
-		}, onErr: func(err error) { w.update(func() { s.Err = err.Error() }) }}
+		}, onErr: func(err error) { w.update(func() { s.Err = err.Error() }) },
+			onEnd: func() { w.update(func() { s.RuntimeDone = true }) }}
 		rp.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), streamKey{}, s)))
+		w.update(func() { s.RuntimeDone = true }) // the handler is done with the request too
 	})
 }
 
@@ -278,7 +287,9 @@ type frameRecorder struct {
 	buf     []byte
 	onFrame func(typ uint16, payload []byte)
 	onErr   func(error)
+	onEnd   func() // called once when the stream ends (nil: not reported)
 	failed  bool
+	ended   bool
 }
 
 const frameHeaderSize = 8
@@ -295,6 +306,12 @@ func (f *frameRecorder) Read(p []byte) (int, error) {
 	}
 	if errors.Is(err, io.EOF) && len(f.buf) > 0 && !f.failed {
 		f.fail(fmt.Errorf("wiretap: stream ended inside a frame (%d bytes left)", len(f.buf)))
+	}
+	if err != nil && !f.ended {
+		f.ended = true
+		if f.onEnd != nil {
+			f.onEnd()
+		}
 	}
 	return n, err
 }
@@ -323,32 +340,42 @@ func (f *frameRecorder) fail(err error) {
 
 func (f *frameRecorder) Close() error { return f.rc.Close() }
 
-// decodeStart reads debug_id (field 2) and key (field 6) of a StartMessage.
-func decodeStart(b []byte) (id, key string, err error) {
+// startFields are the StartMessage fields the wiretap records.
+type startFields struct {
+	id, key string
+	known   int
+}
+
+// decodeStart reads debug_id (field 2), known_entries (3) and key (6) of a StartMessage.
+func decodeStart(b []byte) (startFields, error) {
+	var st startFields
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return "", "", fmt.Errorf("wiretap: StartMessage: %w", protowire.ParseError(n))
+			return st, fmt.Errorf("wiretap: StartMessage: %w", protowire.ParseError(n))
 		}
 		b = b[n:]
-		if typ == protowire.BytesType && (num == 2 || num == 6) {
-			v, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return "", "", fmt.Errorf("wiretap: StartMessage field %d: %w", num, protowire.ParseError(m))
-			}
+		var m int
+		switch {
+		case typ == protowire.BytesType && (num == 2 || num == 6):
+			var v []byte
+			v, m = protowire.ConsumeBytes(b)
 			if num == 2 {
-				id = string(v)
+				st.id = string(v)
 			} else {
-				key = string(v)
+				st.key = string(v)
 			}
-			b = b[m:]
-			continue
+		case typ == protowire.VarintType && num == 3:
+			var v uint64
+			v, m = protowire.ConsumeVarint(b)
+			st.known = int(v)
+		default:
+			m = protowire.ConsumeFieldValue(num, typ, b)
 		}
-		m := protowire.ConsumeFieldValue(num, typ, b)
 		if m < 0 {
-			return "", "", fmt.Errorf("wiretap: StartMessage field %d: %w", num, protowire.ParseError(m))
+			return st, fmt.Errorf("wiretap: StartMessage field %d: %w", num, protowire.ParseError(m))
 		}
 		b = b[m:]
 	}
-	return id, key, nil
+	return st, nil
 }
