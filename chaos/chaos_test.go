@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,8 +32,7 @@ func TestChaos(t *testing.T) {
 		}
 		cfg.Seed = seed
 	}
-	cfg.ServerBin = testenv.ResoluteBinary(t)
-	cfg.DeploymentBin = deploymentBinary(t)
+	cfg.ServerBin, cfg.DeploymentBin = binaries(t)
 
 	rep, err := chaos.Run(t.Context(), cfg)
 	if err != nil {
@@ -60,21 +60,61 @@ func assertKillsNotVacuous(t *testing.T, rep chaos.Report) {
 			t.Errorf("no %s kill with requests in flight (kills: %+v)", kind, rep.Kills)
 		}
 	}
+	if tm := rep.Timers; tm.Sleeps == 0 || tm.Delayed == 0 || tm.Before == 0 || tm.During == 0 || tm.After == 0 {
+		t.Errorf("timers: want sleeps, delayed sends, and timers armed before a kill due in the second before it, while down and after the restart; got %+v", tm)
+	}
 	if rep.Ops < 100 {
 		t.Errorf("only %d operations: the workload did not run", rep.Ops)
 	}
 }
 
-func deploymentBinary(t *testing.T) string {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
+// shared are the binaries the tests of this package share, built once.
+var shared struct {
+	once               sync.Once
+	dir                string
+	server, deployment string
+	err                error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
 	}
-	goTool, err := exec.LookPath("go")
-	testenv.RequirePrereq(t, err == nil, "go tool not found in PATH (needed to build ./cmd/resolute-chaos-deployment)")
-	bin := filepath.Join(t.TempDir(), "resolute-chaos-deployment")
-	testenv.GoBuild(t, goTool, root, bin, "./cmd/resolute-chaos-deployment")
-	return bin
+	os.Exit(code)
+}
+
+// binaries returns the server (RESOLUTE_BIN if set) and the deployment
+// binaries, built on first use.
+func binaries(t *testing.T) (server, deployment string) {
+	t.Helper()
+	_, err := exec.LookPath("go")
+	testenv.RequirePrereq(t, err == nil, "go tool not found in PATH (needed to build the binaries)")
+	shared.once.Do(func() {
+		start := time.Now()
+		root, err := testenv.ModuleRoot()
+		if err != nil {
+			shared.err = err
+			return
+		}
+		if shared.dir, shared.err = os.MkdirTemp("", "resolute-chaos-test-"); shared.err != nil {
+			return
+		}
+		shared.server = os.Getenv("RESOLUTE_BIN")
+		shared.deployment = filepath.Join(shared.dir, "resolute-chaos-deployment")
+		if shared.err = chaos.Build(t.Context(), root, shared.deployment, chaos.DeploymentPkg, ""); shared.err != nil {
+			return
+		}
+		if shared.server == "" {
+			shared.server = filepath.Join(shared.dir, "resolute")
+			shared.err = chaos.Build(t.Context(), root, shared.server, chaos.ServerPkg, "")
+		}
+		t.Logf("built the binaries in %v", time.Since(start).Round(time.Millisecond))
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.server, shared.deployment
 }
 
 // dumpLogs prints the tails of the process logs of a failed run.

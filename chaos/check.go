@@ -34,9 +34,10 @@ func check(r *run, execs []deployment.Exec) []Check {
 		checkExactlyOnce(r),
 		checkRuns(r, outs, execs),
 		checkFold(r, outs),
+		checkTimers(r, outs),
 	}
 	checks = append(checks, checkLinearizable(r, outs)...)
-	return append(checks, checkStuck(r))
+	return append(checks, checkStuck(r, execs))
 }
 
 // checkKills is informative: it fails only when no kill happened.
@@ -97,14 +98,15 @@ func checkExactlyOnce(r *run) Check {
 
 // outputs are the decoded final outputs of the ops that have one.
 type outputs struct {
-	add  map[*op]deployment.AddOut // adds, sends, subs and the add of flows
+	add  map[*op]deployment.AddOut // adds, sends, subs and the add of flows and naps
 	flow map[*op]deployment.FlowOut
+	nap  map[*op]deployment.NapOut
 	fan  map[*op]deployment.FanOut
 	read map[*op]deployment.ReadOut
 }
 
 func decodeOutputs(ops []*op) outputs {
-	out := outputs{add: map[*op]deployment.AddOut{}, flow: map[*op]deployment.FlowOut{}, fan: map[*op]deployment.FanOut{}, read: map[*op]deployment.ReadOut{}}
+	out := outputs{add: map[*op]deployment.AddOut{}, flow: map[*op]deployment.FlowOut{}, nap: map[*op]deployment.NapOut{}, fan: map[*op]deployment.FanOut{}, read: map[*op]deployment.ReadOut{}}
 	for _, o := range ops {
 		body := o.result()
 		if body == nil {
@@ -120,6 +122,12 @@ func decodeOutputs(ops []*op) outputs {
 			var v deployment.FlowOut
 			if json.Unmarshal(body, &v) == nil {
 				out.flow[o] = v
+				out.add[o] = v.Add
+			}
+		case kindNap:
+			var v deployment.NapOut
+			if json.Unmarshal(body, &v) == nil {
+				out.nap[o] = v
 				out.add[o] = v.Add
 			}
 		case kindFanout:
@@ -162,6 +170,10 @@ func checkRuns(r *run, outs outputs, execs []deployment.Exec) Check {
 	for o, v := range outs.fan {
 		journaled[stepKey{o.id, deployment.StepFan}] = v.Token
 	}
+	for o, v := range outs.nap {
+		journaled[stepKey{o.id, deployment.StepNapBefore}] = v.Before.Token
+		journaled[stepKey{o.id, deployment.StepNapAfter}] = v.After.Token
+	}
 	var bad []string
 	reexec := 0
 	for k, tok := range journaled {
@@ -180,12 +192,12 @@ func checkRuns(r *run, outs outputs, execs []deployment.Exec) Check {
 		Detail: cond(len(bad) == 0, fmt.Sprintf("%d journaled Run results, %d executions recorded; %d steps ran more than once, always before their result was journaled", len(journaled), len(execs), reexec), listed(bad))}
 }
 
-// adders are the ops that add to a key: adds, sends, flows and subs.
+// adders are the ops that add to a key: adds, sends, flows, naps and subs.
 func adders(ops []*op) map[string]*op {
 	m := map[string]*op{}
 	for _, o := range ops {
 		switch o.kind {
-		case kindAdd, kindSend, kindFlow, kindSub:
+		case kindAdd, kindSend, kindFlow, kindNap, kindSub:
 			m[o.id] = o
 		}
 	}
@@ -292,8 +304,8 @@ const pending = math.MaxInt64
 
 // histories builds each key's history, from the client's view: direct adds
 // and reads ([first request, first 2xx answer], across retries with the same
-// idempotency key), a flow's add ([flow call, flow answer]), and sent adds
-// ([send, attach answer]).
+// idempotency key), a flow's or a nap's add ([its call, its answer]), and
+// sent adds, delayed or not ([send, attach answer]).
 func histories(ops []*op, outs outputs) map[string][]porcupine.Operation {
 	h := map[string][]porcupine.Operation{}
 	for _, o := range ops {
@@ -304,7 +316,7 @@ func histories(ops []*op, outs outputs) map[string][]porcupine.Operation {
 				continue // a read that was never answered has no effect to place
 			}
 			h[o.key] = append(h[o.key], porcupine.Operation{ClientId: 0, Input: counterInput{read: true}, Call: o.call, Output: counterOutput{value: v.Value, known: true}, Return: o.ret, Metadata: o.id})
-		case kindAdd, kindSend, kindFlow, kindSub:
+		case kindAdd, kindSend, kindFlow, kindNap, kindSub:
 			v, known := outs.add[o]
 			ret := int64(pending)
 			switch {
@@ -393,12 +405,43 @@ func illegalAt(ops []porcupine.Operation, info porcupine.LinearizationInfo) stri
 }
 
 // checkStuck: after the drain every acknowledged op has its output, and no
-// Run executes any more.
-func checkStuck(r *run) Check {
-	ok := len(r.stuck) == 0 && r.drain_.quiescent
-	detail := fmt.Sprintf("drained in %v; no Run executed in the 2s after", r.drain_.took.Round(time.Millisecond))
-	if !ok {
-		detail = fmt.Sprintf("%d stuck: %s; Run executions after the drain: %d", len(r.stuck), listed(r.stuck), r.drain_.late)
+// Run executed in the quiet period after it (execs is the execution log
+// read after that period).
+func checkStuck(r *run, execs []deployment.Exec) Check {
+	stuck, late := stuckOps(r.ops), lateRuns(execs, r.drained.execs)
+	if len(stuck) == 0 && len(late) == 0 {
+		return Check{Name: "no stuck invocations", OK: true,
+			Detail: fmt.Sprintf("drained in %v; no Run executed in the %v after", r.drained.took.Round(time.Millisecond), quietPeriod)}
 	}
-	return Check{Name: "no stuck invocations", OK: ok, Detail: detail}
+	return Check{Name: "no stuck invocations", OK: false,
+		Detail: fmt.Sprintf("%d stuck: %s; %d Run executions after the drain: %s", len(stuck), listed(stuck), len(late), listed(late))}
+}
+
+// stuckOps lists the idempotent ops the drain left without an answer: never
+// acknowledged (the client retried until the drain deadline), or
+// acknowledged but the final attach got no output. An op answered with an
+// error is not stuck (checkFailures reports it), nor is an add sent by a
+// fanout that was never acknowledged (it may never have been sent).
+func stuckOps(ops []*op) []string {
+	var stuck []string
+	for _, o := range ops {
+		switch {
+		case !o.idem || o.fail != "":
+		case !o.acked && o.kind != kindSub:
+			stuck = append(stuck, o.id+" (never acknowledged)")
+		case o.acked && !o.attached:
+			stuck = append(stuck, o.id+" (attach unanswered)")
+		}
+	}
+	return stuck
+}
+
+// lateRuns lists the Run executions recorded after the first mark ones:
+// something was still running after the drain.
+func lateRuns(execs []deployment.Exec, mark int) []string {
+	var late []string
+	for _, e := range execs[min(mark, len(execs)):] {
+		late = append(late, e.Op+"/"+e.Step)
+	}
+	return late
 }

@@ -4,96 +4,304 @@ package chaos
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/resolute-run/resolute/chaos/deployment"
 )
 
-// The checks must catch what they claim to catch: each case feeds one
-// violation and expects exactly that check to fail.
+// The checks must catch what they claim to catch: each case plants one
+// violation in a consistent history and expects exactly the named checks
+// to fail, through check, the function Run uses.
 
-func addOp(id, key string, delta int, call, ret int64, value int, token string) *op {
-	body, _ := json.Marshal(deployment.AddOut{ID: id, Value: value, Token: token})
-	return &op{id: id, kind: kindAdd, key: key, delta: delta, idem: true, acked: true, call: call, ret: ret,
-		body: body, attached: true, attachBody: body, tries: 1}
+// t0 is the fixture's workload start; op times count from it.
+var t0 = time.Unix(1_700_000_000, 0)
+
+func ms(n int) int64 { return int64(n) * int64(time.Millisecond) }
+
+// wall is the Unix ns time of n ms after t0.
+func wall(n int) int64 { return t0.UnixNano() + ms(n) }
+
+func jsonOf(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
-func readOp(id, key string, call, ret int64, value int) *op {
-	body, _ := json.Marshal(deployment.ReadOut{Value: value})
-	return &op{id: id, kind: kindGet, key: key, acked: true, call: call, ret: ret, body: body}
+// called is an acknowledged idempotent call answered out, between call and
+// ret ms, attached to later with the same answer.
+func called(id string, k kind, key string, delta, call, ret int, out any) *op {
+	body := jsonOf(out)
+	return &op{id: id, kind: k, key: key, delta: delta, idem: true, acked: true, tries: 1,
+		call: ms(call), ret: ms(ret), invID: "inv-" + id, body: body,
+		attached: true, attachRet: ms(ret + 1000), attachID: "inv-" + id, attachBody: body}
 }
 
-func testRun(ops []*op, dumps map[string]deployment.State) *run {
-	r := &run{ops: ops, dumps: dumps, keys: keys{hot: []string{"k"}}, kills: []Kill{{Kind: KillBoth, InFlight: 1}}}
-	r.drain_.quiescent = true
-	return r
+func readOp(id, key string, call, ret, value int) *op {
+	return &op{id: id, kind: kindGet, key: key, acked: true, tries: 1, call: ms(call), ret: ms(ret), body: jsonOf(deployment.ReadOut{Value: value})}
 }
 
-func failed(checks []Check) []string {
-	var names []string
-	for _, c := range checks {
-		if !c.OK {
-			names = append(names, c.Name+": "+c.Detail)
+// sent is an acknowledged one-way send of delta to key, delayed by delay
+// ms, whose add ran at ran ms, attached to at att ms.
+func sent(id, key string, delta, delay, call, att int, value int) *op {
+	return &op{id: id, kind: kindSend, key: key, delta: delta, delay: delay, idem: true, acked: true, tries: 1,
+		call: ms(call), ret: ms(call + 1), invID: "inv-" + id,
+		attached: true, attachRet: ms(att), attachID: "inv-" + id,
+		attachBody: jsonOf(deployment.AddOut{ID: id, Value: value, Token: "t-" + id, At: wall(call + delay + 5)})}
+}
+
+// history is what check reads of a run.
+type history struct {
+	r     *run
+	execs []deployment.Exec
+}
+
+// goodHistory is consistent: on hot key k, add a (its Run step executed
+// twice, the second result journaled), nap n (sleeps 100ms, then adds), a
+// read, flow w; on cold key c, a send delayed 50ms and a fanout's sub sent
+// with a 50ms delay; one kill while the nap slept, no Run after the drain.
+func goodHistory() history {
+	ops := []*op{
+		called("a", kindAdd, "k", 2, 0, 10, deployment.AddOut{ID: "a", Value: 2, Token: "t1", At: wall(1)}),
+		called("n", kindNap, "k", 3, 20, 200, deployment.NapOut{
+			Before: deployment.Stamp{Token: "tn0", At: wall(21)},
+			After:  deployment.Stamp{Token: "tn1", At: wall(122)},
+			Add:    deployment.AddOut{ID: "n", Value: 5, Token: "tna", At: wall(123)}}),
+		readOp("r", "k", 300, 310, 5),
+		called("w", kindFlow, "k", 1, 350, 400, deployment.FlowOut{Tokens: []string{"tw0", "tw1"},
+			Add: deployment.AddOut{ID: "w", Value: 6, Token: "twa", At: wall(390)}}),
+		sent("s", "c", 4, 50, 0, 400, 4),
+		called("F", kindFanout, "", 0, 500, 510, deployment.FanOut{Token: "tf", At: wall(501), SendIDs: []string{"inv-F.0"}}),
+	}
+	ops[1].delay, ops[3].steps = 100, 2
+	ops[5].subs = []deployment.Sub{{Key: "c", ID: "F.0", Delta: 1, DelayMs: 50}}
+	ops = withSubs(ops)
+	sub := ops[len(ops)-1]
+	sub.attached, sub.attachRet, sub.attachID = true, ms(700), "inv-F.0"
+	sub.attachBody = jsonOf(deployment.AddOut{ID: "F.0", Value: 5, Token: "tsub", At: wall(560)})
+	execs := []deployment.Exec{
+		{Op: "a", Step: deployment.StepAdd, Token: "t0"}, {Op: "a", Step: deployment.StepAdd, Token: "t1"},
+		{Op: "s", Step: deployment.StepAdd, Token: "t-s"},
+		{Op: "n", Step: deployment.StepNapBefore, Token: "tn0"}, {Op: "n", Step: deployment.StepNapAfter, Token: "tn1"},
+		{Op: "n", Step: deployment.StepAdd, Token: "tna"},
+		{Op: "w", Step: deployment.FlowStep(0), Token: "tw0"}, {Op: "w", Step: deployment.FlowStep(1), Token: "tw1"},
+		{Op: "w", Step: deployment.StepAdd, Token: "twa"},
+		{Op: "F", Step: deployment.StepFan, Token: "tf"}, {Op: "F.0", Step: deployment.StepAdd, Token: "tsub"},
+	}
+	r := &run{ops: ops, start: t0, keys: keys{hot: []string{"k"}, cold: []string{"c"}},
+		kills: []Kill{{Kind: KillBoth, At: time.Duration(ms(60)), InFlight: 1, Downtime: 30 * time.Millisecond}},
+		dumps: map[string]deployment.State{
+			"k": {Value: 6, Applied: []string{"a", "n", "w"}, Deltas: []int{2, 3, 1}},
+			"c": {Value: 5, Applied: []string{"s", "F.0"}, Deltas: []int{4, 1}},
+		}}
+	r.drained.execs = len(execs)
+	return history{r: r, execs: execs}
+}
+
+func (h history) op(id string) *op {
+	for _, o := range h.r.ops {
+		if o.id == id {
+			return o
 		}
 	}
-	return names
+	panic("no op " + id)
+}
+
+// failedChecks names the checks that failed, and says why.
+func failedChecks(checks []Check) (names, details []string) {
+	for _, c := range checks {
+		if !c.OK {
+			names = append(names, c.Name)
+			details = append(details, c.Name+": "+c.Detail)
+		}
+	}
+	return names, details
 }
 
 func TestChecks(t *testing.T) {
-	good := func() ([]*op, map[string]deployment.State, []deployment.Exec) {
-		ops := []*op{addOp("a", "k", 2, 0, 10, 2, "t1"), addOp("b", "k", 3, 20, 30, 5, "t2"), readOp("r", "k", 40, 50, 5)}
-		dumps := map[string]deployment.State{"k": {Value: 5, Applied: []string{"a", "b"}, Deltas: []int{2, 3}}}
-		execs := []deployment.Exec{{Op: "a", Step: deployment.StepAdd, Token: "t0"}, {Op: "a", Step: deployment.StepAdd, Token: "t1"}, {Op: "b", Step: deployment.StepAdd, Token: "t2"}}
-		return ops, dumps, execs
-	}
+	const (
+		failures  = "no failed requests"
+		kills     = "kills (SIGKILL, restart)"
+		once      = "acknowledged ops: one output, one invocation"
+		runs      = "journaled Run results never recomputed"
+		fold      = "final state = fold of acknowledged ops"
+		linHot    = "linearizable k"
+		linCold   = "linearizable 1 cold keys"
+		timersChk = "timers fire once, never early"
+		stuck     = "no stuck invocations"
+	)
 	cases := []struct {
-		name   string
-		mutate func(ops []*op, dumps map[string]deployment.State, execs []deployment.Exec) ([]*op, map[string]deployment.State, []deployment.Exec)
-		fails  string // prefix of the one failing check; "" for none
+		name  string
+		plant func(h *history)
+		fails []string // the checks that must fail, in report order
 	}{
-		{"consistent", nil, ""},
-		{"applied twice", func(o []*op, d map[string]deployment.State, e []deployment.Exec) ([]*op, map[string]deployment.State, []deployment.Exec) {
-			d["k"] = deployment.State{Value: 7, Applied: []string{"a", "a", "b"}, Deltas: []int{2, 2, 3}}
-			return o, d, e
-		}, "final state"},
-		{"acknowledged add lost", func(o []*op, d map[string]deployment.State, e []deployment.Exec) ([]*op, map[string]deployment.State, []deployment.Exec) {
-			d["k"] = deployment.State{Value: 3, Applied: []string{"b"}, Deltas: []int{3}}
-			return o, d, e
-		}, "final state"},
-		{"Run recomputed after journaling", func(o []*op, d map[string]deployment.State, e []deployment.Exec) ([]*op, map[string]deployment.State, []deployment.Exec) {
-			return o, d, append(e, deployment.Exec{Op: "b", Step: deployment.StepAdd, Token: "t3"})
-		}, "journaled Run"},
-		{"stale read", func(o []*op, d map[string]deployment.State, e []deployment.Exec) ([]*op, map[string]deployment.State, []deployment.Exec) {
-			o[2] = readOp("r", "k", 40, 50, 2)
-			return o, d, e
-		}, "linearizable k"},
-		{"different answer on attach", func(o []*op, d map[string]deployment.State, e []deployment.Exec) ([]*op, map[string]deployment.State, []deployment.Exec) {
-			o[0].attachBody = []byte(`{"id":"a","value":9,"token":"t1"}`)
-			return o, d, e
-		}, "acknowledged ops"},
-		{"stuck", func(o []*op, d map[string]deployment.State, e []deployment.Exec) ([]*op, map[string]deployment.State, []deployment.Exec) {
-			return append(o, &op{id: "c", kind: kindAdd, key: "k", delta: 1, idem: true}), d, e
-		}, "no stuck"},
+		{"consistent", func(*history) {}, nil},
+		{"an invocation failed", func(h *history) {
+			h.r.ops = append(h.r.ops, &op{id: "x", kind: kindAdd, key: "k", delta: 1, idem: true, tries: 1, fail: "status 500: boom"})
+		}, []string{failures}},
+		{"no kill", func(h *history) { h.r.kills = nil }, []string{kills}},
+		{"different answer on attach", func(h *history) {
+			h.op("a").attachBody = jsonOf(deployment.AddOut{ID: "a", Value: 9, Token: "t1", At: wall(1)})
+		}, []string{once}},
+		{"second invocation on attach", func(h *history) { h.op("s").attachID = "inv-other" }, []string{once}},
+		{"Run recomputed after journaling", func(h *history) {
+			h.execs = append(h.execs[:2], append([]deployment.Exec{{Op: "a", Step: deployment.StepAdd, Token: "t2"}}, h.execs[2:]...)...)
+			h.r.drained.execs++
+		}, []string{runs}},
+		{"nap's first step recomputed after the sleep", func(h *history) {
+			h.execs = append(h.execs[:5], append([]deployment.Exec{{Op: "n", Step: deployment.StepNapBefore, Token: "tn0b"}}, h.execs[5:]...)...)
+			h.r.drained.execs++
+		}, []string{runs}},
+		{"journaled token never recorded", func(h *history) {
+			h.execs = slices.DeleteFunc(h.execs, func(e deployment.Exec) bool { return e.Token == "tw1" })
+			h.r.drained.execs--
+		}, []string{runs}},
+		{"applied twice", func(h *history) {
+			h.r.dumps["k"] = deployment.State{Value: 8, Applied: []string{"a", "a", "n", "w"}, Deltas: []int{2, 2, 3, 1}}
+		}, []string{fold}},
+		{"unacknowledged add applied twice", func(h *history) {
+			h.r.ops = append(h.r.ops, &op{id: "u", kind: kindAdd, key: "c", delta: 2, idem: true, tries: 1, fail: "status 400: x"})
+			h.r.dumps["c"] = deployment.State{Value: 9, Applied: []string{"s", "F.0", "u", "u"}, Deltas: []int{4, 1, 2, 2}}
+		}, []string{failures, fold}},
+		{"acknowledged add lost", func(h *history) {
+			h.r.dumps["k"] = deployment.State{Value: 5, Applied: []string{"a", "n"}, Deltas: []int{2, 3}}
+		}, []string{fold}},
+		{"unknown op applied", func(h *history) {
+			h.r.dumps["c"] = deployment.State{Value: 12, Applied: []string{"s", "F.0", "zz"}, Deltas: []int{4, 1, 7}}
+		}, []string{fold}},
+		{"value is not the sum of the deltas", func(h *history) {
+			s := h.r.dumps["c"]
+			s.Value = 6
+			h.r.dumps["c"] = s
+		}, []string{fold}},
+		{"answer is not the running sum at its place", func(h *history) {
+			h.r.dumps["k"] = deployment.State{Value: 6, Applied: []string{"n", "a", "w"}, Deltas: []int{3, 2, 1}}
+		}, []string{fold}},
+		{"stale read on a hot key", func(h *history) { h.op("r").body = jsonOf(deployment.ReadOut{Value: 2}) }, []string{linHot}},
+		{"stale read on a cold key", func(h *history) {
+			h.r.ops = append(h.r.ops, readOp("rc", "c", 900, 910, 0))
+		}, []string{linCold}},
+		{"sleep fired early", func(h *history) {
+			o := h.op("n")
+			var v deployment.NapOut
+			_ = json.Unmarshal(o.body, &v)
+			v.After.At = v.Before.At + ms(98) // 2ms early: beyond the 1ms grain of timer times
+			o.body, o.attachBody = jsonOf(v), jsonOf(v)
+		}, []string{timersChk}},
+		{"sleep fired within the 1ms grain of timer times", func(h *history) {
+			o := h.op("n")
+			var v deployment.NapOut
+			_ = json.Unmarshal(o.body, &v)
+			v.After.At = v.Before.At + ms(99)
+			o.body, o.attachBody = jsonOf(v), jsonOf(v)
+		}, nil},
+		{"delayed send fired early", func(h *history) {
+			o := h.op("s")
+			o.attachBody = jsonOf(deployment.AddOut{ID: "s", Value: 4, Token: "t-s", At: wall(48)})
+		}, []string{timersChk}},
+		{"delayed send from a handler fired early", func(h *history) {
+			h.op("F.0").attachBody = jsonOf(deployment.AddOut{ID: "F.0", Value: 5, Token: "tsub", At: wall(540)})
+		}, []string{timersChk}},
+		{"nap answered without its output", func(h *history) {
+			o := h.op("n")
+			o.body, o.attachBody = []byte("garbage"), []byte("garbage")
+		}, []string{timersChk}},
+		{"delayed send fired twice", func(h *history) {
+			h.r.dumps["c"] = deployment.State{Value: 9, Applied: []string{"s", "s", "F.0"}, Deltas: []int{4, 4, 1}}
+		}, []string{fold, timersChk}},
+		{"never acknowledged", func(h *history) {
+			h.r.ops = append(h.r.ops, &op{id: "x", kind: kindAdd, key: "k", delta: 1, idem: true, tries: 9})
+		}, []string{stuck}},
+		{"attach unanswered", func(h *history) { h.op("w").attached = false }, []string{stuck}},
+		{"Run executed after the drain", func(h *history) {
+			h.r.drained.execs--
+		}, []string{stuck}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ops, dumps, execs := good()
-			if tc.mutate != nil {
-				ops, dumps, execs = tc.mutate(ops, dumps, execs)
+			h := goodHistory()
+			tc.plant(&h)
+			names, details := failedChecks(check(h.r, h.execs))
+			if !slices.Equal(names, tc.fails) {
+				t.Fatalf("want failing %q, got:\n%s", tc.fails, strings.Join(details, "\n"))
 			}
-			r := testRun(ops, dumps)
-			for _, o := range ops {
-				if !o.acked && o.idem {
-					r.stuck = append(r.stuck, o.id)
-				}
+		})
+	}
+}
+
+// TestStuckOps: the drain's own selection (withSubs, toAttach) and the
+// check's stuckOps and lateRuns, on the states an op can be left in.
+func TestStuckOps(t *testing.T) {
+	fan := func(acked bool) *op {
+		return &op{id: "F", kind: kindFanout, idem: true, acked: acked, attached: acked,
+			subs: []deployment.Sub{{Key: "c", ID: "F.0", Delta: 1, DelayMs: 50}}}
+	}
+	cases := []struct {
+		name   string
+		ops    []*op
+		attach []string // ids toAttach picks
+		stuck  []string
+	}{
+		{"answered and attached", []*op{{id: "a", idem: true, acked: true, attached: true}}, []string{"a"}, nil},
+		{"never acknowledged", []*op{{id: "a", idem: true}}, nil, []string{"a (never acknowledged)"}},
+		{"not idempotent, unanswered", []*op{{id: "g", kind: kindGet}}, nil, nil},
+		{"failed", []*op{{id: "a", idem: true, fail: "status 400: bad"}}, nil, nil},
+		{"attach unanswered", []*op{{id: "a", idem: true, acked: true}}, []string{"a"}, []string{"a (attach unanswered)"}},
+		{"attach failed", []*op{{id: "a", idem: true, acked: true, fail: "attach: status 500"}}, []string{"a"}, nil},
+		{"sub of an unacknowledged fanout", []*op{fan(false)}, nil, []string{"F (never acknowledged)"}},
+		{"sub of an acknowledged fanout, unattached", []*op{fan(true)}, []string{"F", "F.0"}, []string{"F.0 (attach unanswered)"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ops := withSubs(tc.ops)
+			var attach []string
+			for _, o := range toAttach(ops) {
+				attach = append(attach, o.id)
 			}
-			bad := failed(check(r, execs))
-			switch {
-			case tc.fails == "" && len(bad) > 0:
-				t.Fatalf("want all checks to pass, failed: %q", bad)
-			case tc.fails != "" && (len(bad) != 1 || !strings.HasPrefix(bad[0], tc.fails)):
-				t.Fatalf("want exactly %q to fail, failed: %q", tc.fails, bad)
+			if !slices.Equal(attach, tc.attach) {
+				t.Errorf("toAttach = %q, want %q", attach, tc.attach)
+			}
+			if got := stuckOps(ops); !slices.Equal(got, tc.stuck) {
+				t.Errorf("stuckOps = %q, want %q", got, tc.stuck)
+			}
+		})
+	}
+}
+
+func TestLateRuns(t *testing.T) {
+	execs := []deployment.Exec{{Op: "a", Step: "a", Token: "1"}, {Op: "w", Step: "s0", Token: "2"}, {Op: "w", Step: "s1", Token: "3"}}
+	for _, tc := range []struct {
+		mark int
+		want []string
+	}{{3, nil}, {1, []string{"w/s0", "w/s1"}}, {0, []string{"a/a", "w/s0", "w/s1"}}, {4, nil}} {
+		if got := lateRuns(execs, tc.mark); !slices.Equal(got, tc.want) {
+			t.Errorf("lateRuns(mark %d) = %q, want %q", tc.mark, got, tc.want)
+		}
+	}
+}
+
+// TestTimerStats: timers armed before a kill are counted by when they fell
+// due: n (armed at 21ms, due at 121ms) and s (armed at 0, due at 50ms).
+func TestTimerStats(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		at, down int // ms
+		want     TimerStats
+	}{
+		{"n due after the restart, s due before the kill", 60, 30, TimerStats{Sleeps: 1, Delayed: 2, Before: 1, After: 1}},
+		{"n due while down", 100, 50, TimerStats{Sleeps: 1, Delayed: 2, Before: 1, During: 1}},
+		{"both due while down", 10, 200, TimerStats{Sleeps: 1, Delayed: 2, During: 1, After: 0}},
+		{"kill before both were armed", 0, 10, TimerStats{Sleeps: 1, Delayed: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := goodHistory()
+			h.r.kills = []Kill{{Kind: KillServer, At: time.Duration(ms(tc.at)), Downtime: time.Duration(ms(tc.down))}}
+			if got := timerStats(h.r, timers(h.r, decodeOutputs(h.r.ops))); got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
 	}

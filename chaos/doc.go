@@ -6,15 +6,20 @@
 // the deployment recorded, and the final state.
 //
 // The workload (Config.Workers clients, each drawing from the seed): Counter
-// adds (request/response and one-way /send), shared and exclusive reads, on a
-// few hot keys and many cold keys; Workflowish.run (several Run steps, then a
-// call to Counter.add); Workflowish.fanout (a Run step, then one-way sends of
-// adds, each with an idempotency key). Every operation but some reads carries
-// its unique id as idempotency-key and is retried with it until ingress
-// answers 2xx, as a client holding an idempotency key does.
+// adds (request/response, and one-way /send, half of them delayed with
+// ?delay=), shared and exclusive reads, on a few hot keys and many cold
+// keys; Workflowish.run (several Run steps, then a call to Counter.add);
+// Workflowish.nap (a Run step, a durable sleep, a Run step, then a call to
+// Counter.add); Workflowish.fanout (a Run step, then one-way sends of adds,
+// half of them delayed, each with an idempotency key). Sleeps and delays
+// are 0.1-3 s, so timers armed before a kill fall due before it, while the
+// processes are down and after they are back. Every operation but some
+// reads carries its unique id as idempotency-key and is retried with it
+// until ingress answers 2xx, as a client holding an idempotency key does.
 //
 // The checks (Report.Checks, printed by Report.Table):
 //
+//   - kills: at least one happened (and how many requests were in flight);
 //   - no failed requests: no invocation failure and no 4xx answer;
 //   - acknowledged ops: one output, one invocation: the first 2xx answer of
 //     every idempotent operation equals the answer to a final attach (a call
@@ -27,11 +32,20 @@
 //     op ids it applied; each acknowledged add is there once, nothing unknown
 //     is, the value is the sum of the deltas, and each add's answer is the
 //     running sum at its place;
+//   - timers fire once, never early: every acknowledged sleep and delayed
+//     send fired, its add is applied exactly once, and the Run step after it
+//     ran no earlier than the timer was due (Report.Timers counts the timers
+//     armed before a kill by when they fell due);
 //   - linearizable: per hot key (and for the cold keys, key by key), the
 //     history of adds and reads from the clients' view is checked against a
 //     counter model with porcupine; an add never answered is pending;
 //   - no stuck invocations: the drain ends within Config.DrainTimeout with
-//     every acknowledged op answered, and no Run executes after it.
+//     every acknowledged op answered (stuckOps), and no Run executes in the
+//     quiet period after it (lateRuns).
+//
+// The checks are tested on histories with one planted violation each
+// (check_test.go), and end to end on binaries built with a planted bug
+// (TestPlantedBugs; the chaosplant_* build tags of runtime/ingress and sdk).
 //
 // Run is the library entry point used by cmd/resolute-chaos and by the test
 // in this package. Seeds replay the operations and the kill schedule, though

@@ -57,16 +57,33 @@ func expect200(ctx context.Context, url string) error {
 }
 
 // BuildBinaries builds cmd/resolute and cmd/resolute-chaos-deployment from the
-// module at root into dir and returns their paths.
-func BuildBinaries(ctx context.Context, root, dir string) (server, deployment string, err error) {
+// module at root into dir, with the build tags tags (comma-separated; "" for
+// none, as in production), and returns their paths.
+func BuildBinaries(ctx context.Context, root, dir, tags string) (server, deployment string, err error) {
 	server, deployment = filepath.Join(dir, "resolute"), filepath.Join(dir, "resolute-chaos-deployment")
-	for out, pkg := range map[string]string{server: "./cmd/resolute", deployment: "./cmd/resolute-chaos-deployment"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GOWORK=off")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("chaos: go build %s: %w\n%s", pkg, err, b)
+	for out, pkg := range map[string]string{server: ServerPkg, deployment: DeploymentPkg} {
+		if err := Build(ctx, root, out, pkg, tags); err != nil {
+			return "", "", err
 		}
 	}
 	return server, deployment, nil
+}
+
+// The packages of the server and the deployment binaries.
+const (
+	ServerPkg     = "./cmd/resolute"
+	DeploymentPkg = "./cmd/resolute-chaos-deployment"
+)
+
+// Build runs `go build -tags tags -o out pkg` in the module at root. The
+// chaosplant_* tags build a binary with a planted bug the checker must
+// catch (TestPlantedBugs).
+func Build(ctx context.Context, root, out, pkg, tags string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", tags, "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("chaos: go build -tags %q %s: %w\n%s", tags, pkg, err, b)
+	}
+	return nil
 }

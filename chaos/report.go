@@ -22,6 +22,7 @@ type Report struct {
 	ServerLogs string
 	Ops        int
 	Kills      []Kill
+	Timers     TimerStats
 	Checks     []Check
 	Pass       bool
 }
@@ -59,6 +60,15 @@ type Kill struct {
 	At       time.Duration // since the workload started
 	InFlight int           // ingress requests sent and not answered
 	Downtime time.Duration // from the kill until the restarted processes were ready
+}
+
+// TimerStats counts the timers that were armed before a kill, by when they
+// fell due: in the second before the kill (fired before it; the recovery
+// must not fire them again), while the processes were down, or after they
+// were back. A timer counts once per kill.
+type TimerStats struct {
+	Sleeps, Delayed       int // naps; delayed sends and subs
+	Before, During, After int
 }
 
 func cond(c bool, a, b string) string {

@@ -126,6 +126,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep.Kills, rep.Ops = r.kills, len(r.ops)
 	rep.ServerLogs = sys.server.logDir
 	rep.Checks = check(r, execs)
+	rep.Timers = timerStats(r, timers(r, decodeOutputs(r.ops)))
 	rep.Pass = true
 	for _, c := range rep.Checks {
 		rep.Pass = rep.Pass && c.OK
@@ -224,15 +225,17 @@ type run struct {
 	sys    *system
 	rng    *rand.Rand // the kill schedule; the main goroutine only
 	client *client
+	start  time.Time // when the workload started: op times count from it
 	kills  []Kill
 	ops    []*op // every op once the workers stopped, fanout subs included after the drain
 	keys   keys
 	dumps  map[string]deployment.State
-	stuck  []string // ops with no answer by the drain deadline
-	drain_ struct {
-		took      time.Duration
-		quiescent bool
-		late      int // exec records that appeared after the drain
+	// drained is what the drain measured: how long it took, and how many
+	// Run executions were recorded when it ended (checkStuck compares the
+	// execution log read after the quiet period with it).
+	drained struct {
+		took  time.Duration
+		execs int
 	}
 	hardCancel context.CancelFunc
 	workers    sync.WaitGroup
@@ -253,6 +256,7 @@ func (r *run) killKinds() []string {
 // then stops the workers from starting new operations.
 func (r *run) shake(ctx context.Context) error {
 	start := time.Now()
+	r.start = start
 	r.client = newClient(r.sys.ingress, start)
 	r.keys = newKeys(r.cfg.HotKeys, r.cfg.ColdKeys)
 	stop, stopWorkers := context.WithCancel(ctx)
@@ -339,43 +343,53 @@ func (r *run) waitRunExecuted(ctx context.Context) {
 
 // drain waits for the workers' outstanding operations, attaches to every
 // acknowledged idempotent operation (and to the adds sent by fanouts) for
-// its final output, reads every counter, and checks that no Run executes
-// any more.
+// its final output, reads every counter, then marks the execution log and
+// waits quietPeriod, so that checkStuck can tell whether anything still ran.
 func (r *run) drain(ctx context.Context) {
 	t0 := time.Now()
 	defer r.hardCancel()
 	r.workers.Wait()
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.DrainTimeout)
+	dctx, cancel := context.WithTimeout(ctx, r.cfg.DrainTimeout)
 	defer cancel()
-	r.ops = r.client.ops()
-	var attach []*op
-	for _, o := range r.ops {
-		if !o.acked && o.idem && o.fail == "" {
-			r.stuck = append(r.stuck, o.id+" (never acknowledged)")
-		}
-		// A fanout's sends exist once it is acknowledged; the adds of one
-		// that never was may or may not have been sent.
+	r.ops = withSubs(r.client.ops())
+	r.attachAll(dctx, toAttach(r.ops))
+	r.dumpAll(dctx)
+	r.drained.took = time.Since(t0)
+	// Something still in flight would execute a Run body in the quiet
+	// period: checkStuck compares the execution log with this mark.
+	at, _ := deployment.ReadExecLog(r.sys.execLog)
+	r.drained.execs = len(at)
+	logf(r.cfg, "drained %d operations in %v; quiet for %v", len(r.ops), r.drained.took.Round(time.Millisecond), quietPeriod)
+	sleepCtx(ctx, quietPeriod)
+}
+
+// quietPeriod is how long the checker watches for Run executions after
+// the drain.
+const quietPeriod = 2 * time.Second
+
+// withSubs appends to ops the adds sent by their fanouts. A fanout's sends
+// exist once it is acknowledged; the adds of one that never was may or may
+// not have been sent, so a sub is acknowledged when its fanout is.
+func withSubs(ops []*op) []*op {
+	all := ops
+	for _, o := range ops {
 		for _, s := range o.subs {
-			sub := &op{id: s.ID, kind: kindSub, key: s.Key, delta: s.Delta, idem: true, parent: o, call: o.call, acked: o.acked}
-			r.ops = append(r.ops, sub)
-			if sub.acked {
-				attach = append(attach, sub)
-			}
+			all = append(all, &op{id: s.ID, kind: kindSub, key: s.Key, delta: s.Delta, delay: s.DelayMs, idem: true, parent: o, call: o.call, acked: o.acked})
 		}
+	}
+	return all
+}
+
+// toAttach are the ops whose final output the drain fetches: every
+// acknowledged idempotent op.
+func toAttach(ops []*op) []*op {
+	var attach []*op
+	for _, o := range ops {
 		if o.acked && o.idem {
 			attach = append(attach, o)
 		}
 	}
-	r.attachAll(ctx, attach)
-	for _, o := range attach {
-		if !o.attached && o.fail == "" {
-			r.stuck = append(r.stuck, o.id+" (attach unanswered)")
-		}
-	}
-	r.dumpAll(ctx)
-	r.drain_.took = time.Since(t0)
-	r.checkQuiescent(ctx)
-	logf(r.cfg, "drained %d operations in %v", len(r.ops), r.drain_.took.Round(time.Millisecond))
+	return attach
 }
 
 func (r *run) attachAll(ctx context.Context, ops []*op) {
@@ -411,14 +425,4 @@ func (r *run) dumpAll(ctx context.Context) {
 			sleepCtx(ctx, backoff(try))
 		}
 	}
-}
-
-// checkQuiescent waits a while after the drain and reports whether any Run
-// body executed meanwhile: something would still be in flight.
-func (r *run) checkQuiescent(ctx context.Context) {
-	before, _ := deployment.ReadExecLog(r.sys.execLog)
-	sleepCtx(ctx, 2*time.Second)
-	after, _ := deployment.ReadExecLog(r.sys.execLog)
-	r.drain_.late = len(after) - len(before)
-	r.drain_.quiescent = r.drain_.late == 0
 }

@@ -26,6 +26,7 @@ const (
 	kindFlow   kind = "flow"   // POST /Workflowish/run, idempotent; adds to key
 	kindFanout kind = "fanout" // POST /Workflowish/fanout, idempotent; sends subs
 	kindSub    kind = "sub"    // an add sent by a fanout, attached by its id at the drain
+	kindNap    kind = "nap"    // POST /Workflowish/nap, idempotent; sleeps, then adds to key
 )
 
 // op is one operation and what the client saw of it. A worker owns its op
@@ -37,6 +38,7 @@ type op struct {
 	delta  int
 	idem   bool // carries its id as idempotency-key
 	steps  int  // Run steps of a flow
+	delay  int  // ms: a nap's sleep, the delay of a send or a sub (0: none)
 	subs   []deployment.Sub
 	parent *op // the fanout that sent a sub
 
@@ -75,6 +77,8 @@ func (o *op) path() string {
 		return "/" + deployment.WorkflowName + "/run"
 	case kindFanout:
 		return "/" + deployment.WorkflowName + "/fanout"
+	case kindNap:
+		return "/" + deployment.WorkflowName + "/nap"
 	}
 	panic("chaos: unknown op kind " + string(o.kind))
 }
@@ -87,6 +91,8 @@ func (o *op) input() any {
 		return deployment.FlowIn{ID: o.id, Key: o.key, Delta: o.delta, Steps: o.steps}
 	case kindFanout:
 		return deployment.FanIn{ID: o.id, Subs: o.subs}
+	case kindNap:
+		return deployment.NapIn{ID: o.id, Key: o.key, Delta: o.delta, SleepMs: o.delay}
 	}
 	return nil
 }
@@ -113,24 +119,40 @@ func (k keys) pick(rng *rand.Rand) string {
 	return k.cold[rng.IntN(len(k.cold))]
 }
 
+// maxTimerMs bounds sleeps and delays: long enough that timers armed before
+// a kill fall due while the server is down and after it is back.
+const maxTimerMs = 3000
+
+// timerMs draws a timer length of 100ms to maxTimerMs.
+func timerMs(rng *rand.Rand) int { return 100 + rng.IntN(maxTimerMs-99) }
+
 // newOp draws the n-th operation of worker w.
 func newOp(rng *rand.Rand, k keys, w, n int) *op {
 	o := &op{id: fmt.Sprintf("w%d-%d", w, n), key: k.pick(rng), delta: 1 + rng.IntN(9), idem: true}
 	switch r := rng.IntN(100); {
-	case r < 28:
+	case r < 24:
 		o.kind = kindAdd
-	case r < 38:
+	case r < 36:
 		o.kind = kindSend
-	case r < 50:
+		if rng.IntN(2) == 0 {
+			o.delay = timerMs(rng)
+		}
+	case r < 47:
 		o.kind, o.delta, o.idem = kindGet, 0, rng.IntN(2) == 0
-	case r < 60:
+	case r < 56:
 		o.kind, o.delta, o.idem = kindGetX, 0, rng.IntN(2) == 0
-	case r < 84:
+	case r < 74:
 		o.kind, o.steps = kindFlow, 2+rng.IntN(3)
+	case r < 86:
+		o.kind, o.delay = kindNap, timerMs(rng)
 	default:
 		o.kind, o.key, o.delta = kindFanout, "", 0
 		for i := range 1 + rng.IntN(3) {
-			o.subs = append(o.subs, deployment.Sub{Key: k.pick(rng), ID: fmt.Sprintf("%s.%d", o.id, i), Delta: 1 + rng.IntN(9)})
+			s := deployment.Sub{Key: k.pick(rng), ID: fmt.Sprintf("%s.%d", o.id, i), Delta: 1 + rng.IntN(9)}
+			if rng.IntN(2) == 0 {
+				s.DelayMs = timerMs(rng)
+			}
+			o.subs = append(o.subs, s)
 		}
 	}
 	return o
@@ -239,6 +261,9 @@ func (c *client) do(ctx context.Context, o *op) {
 	path, idemKey := o.path(), ""
 	if o.kind == kindSend {
 		path += "/send"
+		if o.delay > 0 {
+			path += fmt.Sprintf("?delay=%dms", o.delay)
+		}
 	}
 	if o.idem {
 		idemKey = o.id

@@ -3,6 +3,7 @@ package deployment
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/resolute-run/resolute/sdk"
 )
@@ -19,7 +20,20 @@ const (
 	StepAdd = "a"
 	// StepFan is the Run step of Workflowish.fanout before its sends.
 	StepFan = "f"
+	// StepNapBefore and StepNapAfter are the Run steps of Workflowish.nap
+	// before and after its sleep.
+	StepNapBefore = "n0"
+	StepNapAfter  = "n1"
 )
+
+// Stamp is what a Run step returns (and the runtime journals): the unique
+// token of its execution and the wall-clock time it executed, in Unix ns.
+// The checker compares the times of the steps around a timer with its due
+// time: a timer never fires early.
+type Stamp struct {
+	Token string `json:"token"`
+	At    int64  `json:"at"`
+}
 
 // FlowStep names the i-th Run step of Workflowish.run.
 func FlowStep(i int) string { return fmt.Sprintf("s%d", i) }
@@ -30,12 +44,13 @@ type AddIn struct {
 	Delta int    `json:"delta"`
 }
 
-// AddOut is Counter.add's output: the value after the add and the token its
-// Run step returned (as journaled).
+// AddOut is Counter.add's output: the value after the add, and the token
+// and time its Run step returned (as journaled).
 type AddOut struct {
 	ID    string `json:"id"`
 	Value int    `json:"value"`
 	Token string `json:"token"`
+	At    int64  `json:"at"`
 }
 
 // ReadOut is the output of Counter.get and Counter.getx.
@@ -70,11 +85,13 @@ type FlowOut struct {
 	Add    AddOut   `json:"add"`
 }
 
-// Sub is one add that Workflowish.fanout sends one-way.
+// Sub is one add that Workflowish.fanout sends one-way, DelayMs after the
+// send when not zero.
 type Sub struct {
-	Key   string `json:"key"`
-	ID    string `json:"id"`
-	Delta int    `json:"delta"`
+	Key     string `json:"key"`
+	ID      string `json:"id"`
+	Delta   int    `json:"delta"`
+	DelayMs int    `json:"delayMs,omitempty"`
 }
 
 // FanIn is the input of Workflowish.fanout.
@@ -83,11 +100,29 @@ type FanIn struct {
 	Subs []Sub  `json:"subs"`
 }
 
-// FanOut is Workflowish.fanout's output: its Run token and the invocation
-// ids of the sends.
+// FanOut is Workflowish.fanout's output: its Run token and time (the sends
+// follow it), and the invocation ids of the sends.
 type FanOut struct {
 	Token   string   `json:"token"`
+	At      int64    `json:"at"`
 	SendIDs []string `json:"sendIds"`
+}
+
+// NapIn is the input of Workflowish.nap: a Run step, a durable sleep of
+// SleepMs, a Run step, then a call to Counter/Key/add with AddIn{ID, Delta}.
+type NapIn struct {
+	ID      string `json:"id"`
+	Key     string `json:"key"`
+	Delta   int    `json:"delta"`
+	SleepMs int    `json:"sleepMs"`
+}
+
+// NapOut is Workflowish.nap's output: the stamps of the steps before and
+// after the sleep, and the add's output.
+type NapOut struct {
+	Before Stamp  `json:"before"`
+	After  Stamp  `json:"after"`
+	Add    AddOut `json:"add"`
 }
 
 // Endpoint serves Counter and Workflowish, recording every Run execution in
@@ -116,9 +151,7 @@ func counter(log *ExecLog) *sdk.Object {
 // the body, before its result is journaled, between the step and the write,
 // or after the write and before the output.
 func add(ctx sdk.ObjectContext, log *ExecLog, in AddIn) (AddOut, error) {
-	tok, err := sdk.Run(ctx, func(sdk.RunContext) (string, error) {
-		return log.Execute(in.ID, StepAdd)
-	}, sdk.WithName("add"))
+	st, err := stamp(ctx, log, in.ID, StepAdd)
 	if err != nil {
 		return AddOut{}, err
 	}
@@ -132,7 +165,17 @@ func add(ctx sdk.ObjectContext, log *ExecLog, in AddIn) (AddOut, error) {
 	if err := sdk.Set(ctx, stateKey, s); err != nil {
 		return AddOut{}, err
 	}
-	return AddOut{ID: in.ID, Value: s.Value, Token: tok}, nil
+	return AddOut{ID: in.ID, Value: s.Value, Token: st.Token, At: st.At}, nil
+}
+
+// stamp is one Run step of op: it records its execution in log and returns
+// the execution's token and time, which the runtime journals.
+func stamp(ctx sdk.Context, log *ExecLog, op, step string) (Stamp, error) {
+	return sdk.Run(ctx, func(sdk.RunContext) (Stamp, error) {
+		at := time.Now().UnixNano()
+		tok, err := log.Execute(op, step)
+		return Stamp{Token: tok, At: at}, err
+	}, sdk.WithName(step))
 }
 
 func workflowish(log *ExecLog) *sdk.Service {
@@ -142,6 +185,9 @@ func workflowish(log *ExecLog) *sdk.Service {
 		})).
 		Handler("fanout", sdk.ServiceHandler(func(ctx sdk.Context, in FanIn) (FanOut, error) {
 			return fanout(ctx, log, in)
+		})).
+		Handler("nap", sdk.ServiceHandler(func(ctx sdk.Context, in NapIn) (NapOut, error) {
+			return nap(ctx, log, in)
 		}))
 }
 
@@ -149,33 +195,33 @@ func workflowish(log *ExecLog) *sdk.Service {
 func flow(ctx sdk.Context, log *ExecLog, in FlowIn) (FlowOut, error) {
 	var out FlowOut
 	for i := range in.Steps {
-		step := FlowStep(i)
-		tok, err := sdk.Run(ctx, func(sdk.RunContext) (string, error) {
-			return log.Execute(in.ID, step)
-		}, sdk.WithName(step))
+		st, err := stamp(ctx, log, in.ID, FlowStep(i))
 		if err != nil {
 			return out, err
 		}
-		out.Tokens = append(out.Tokens, tok)
+		out.Tokens = append(out.Tokens, st.Token)
 	}
 	res, err := sdk.Call[AddOut](ctx, sdk.ToObject(CounterName, in.Key, "add"), AddIn{ID: in.ID, Delta: in.Delta})
 	out.Add = res
 	return out, err
 }
 
-// fanout runs one Run step, then sends each sub-add one-way with the sub's id
-// as idempotency key, so a client can attach to it by that key.
+// fanout runs one Run step, then sends each sub-add one-way (delayed by its
+// DelayMs) with the sub's id as idempotency key, so a client can attach to
+// it by that key.
 func fanout(ctx sdk.Context, log *ExecLog, in FanIn) (FanOut, error) {
 	var out FanOut
-	tok, err := sdk.Run(ctx, func(sdk.RunContext) (string, error) {
-		return log.Execute(in.ID, StepFan)
-	}, sdk.WithName(StepFan))
+	st, err := stamp(ctx, log, in.ID, StepFan)
 	if err != nil {
 		return out, err
 	}
-	out.Token = tok
+	out.Token, out.At = st.Token, st.At
 	for _, s := range in.Subs {
-		h := sdk.Send(ctx, sdk.ToObject(CounterName, s.Key, "add"), AddIn{ID: s.ID, Delta: s.Delta}, sdk.WithIdempotencyKey(s.ID))
+		opts := []sdk.CallOption{sdk.WithIdempotencyKey(s.ID)}
+		if s.DelayMs > 0 {
+			opts = append(opts, sdk.WithDelay(time.Duration(s.DelayMs)*time.Millisecond))
+		}
+		h := sdk.Send(ctx, sdk.ToObject(CounterName, s.Key, "add"), AddIn{ID: s.ID, Delta: s.Delta}, opts...)
 		id, err := h.InvocationID()
 		if err != nil {
 			return out, err
@@ -183,4 +229,23 @@ func fanout(ctx sdk.Context, log *ExecLog, in FanIn) (FanOut, error) {
 		out.SendIDs = append(out.SendIDs, id)
 	}
 	return out, nil
+}
+
+// nap runs a Run step, sleeps durably for in.SleepMs, runs a second Run
+// step, then calls Counter/in.Key/add: the sleep must fire once, never
+// before it is due, across kills of the server or the deployment.
+func nap(ctx sdk.Context, log *ExecLog, in NapIn) (NapOut, error) {
+	var out NapOut
+	var err error
+	if out.Before, err = stamp(ctx, log, in.ID, StepNapBefore); err != nil {
+		return out, err
+	}
+	if err := sdk.Sleep(ctx, time.Duration(in.SleepMs)*time.Millisecond); err != nil {
+		return out, err
+	}
+	if out.After, err = stamp(ctx, log, in.ID, StepNapAfter); err != nil {
+		return out, err
+	}
+	out.Add, err = sdk.Call[AddOut](ctx, sdk.ToObject(CounterName, in.Key, "add"), AddIn{ID: in.ID, Delta: in.Delta})
+	return out, err
 }

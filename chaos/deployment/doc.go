@@ -10,7 +10,12 @@
 //   - Counter/{key}/dump (shared): the whole state, for the final check.
 //   - Workflowish/run: several Run steps, then a call to Counter/{key}/add.
 //   - Workflowish/fanout: a Run step, then one-way sends of Counter adds, each
-//     with the sub-operation's id as its idempotency key.
+//     with the sub-operation's id as its idempotency key, some delayed.
+//   - Workflowish/nap: a Run step, a durable sleep, a Run step, then a call
+//     to Counter/{key}/add.
+//
+// Each Run step returns a Stamp: its token and the wall-clock time it
+// executed, so the checker can tell that a timer never fired early.
 //
 // Every Run body appends (op id, step, token) to an execution log (ExecLog)
 // before returning its unique token, so the checker can tell, after any

@@ -8,6 +8,7 @@
 //	go run ./cmd/resolute-chaos                          # short run: 4 kills in 30s
 //	go run ./cmd/resolute-chaos --cycles 50 --seconds 600
 //	go run ./cmd/resolute-chaos --seed 1234              # replay a schedule
+//	go run ./cmd/resolute-chaos --tags chaosplant_nodedup # a planted bug: must FAIL
 //
 // The binaries are built from the module in the working directory unless
 // --server-bin and --deployment-bin (or RESOLUTE_BIN) name them. The exit
@@ -32,6 +33,7 @@ import (
 func main() {
 	var cfg chaos.Config
 	var seconds int
+	var tags string
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the workload and the kill schedule (0: from the clock)")
 	flag.IntVar(&cfg.Cycles, "cycles", 4, "number of kills")
 	flag.IntVar(&seconds, "seconds", 30, "length of the workload under kills, in seconds")
@@ -40,13 +42,14 @@ func main() {
 	flag.IntVar(&cfg.ColdKeys, "cold-keys", 40, "cold Counter keys")
 	flag.StringVar(&cfg.ServerBin, "server-bin", os.Getenv("RESOLUTE_BIN"), "resolute binary (built from ./cmd/resolute if empty)")
 	flag.StringVar(&cfg.DeploymentBin, "deployment-bin", "", "resolute-chaos-deployment binary (built if empty)")
+	flag.StringVar(&tags, "tags", "", "build tags of the binaries it builds, e.g. chaosplant_nodedup to watch a planted bug get caught")
 	flag.StringVar(&cfg.WorkDir, "work-dir", "", "directory for data, logs and the execution log (a new temporary one if empty)")
 	flag.Parse()
 	cfg.Duration = time.Duration(seconds) * time.Second
 	cfg.Log = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := buildMissing(ctx, &cfg); err != nil {
+	if err := buildMissing(ctx, &cfg, tags); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
@@ -61,9 +64,9 @@ func main() {
 	}
 }
 
-// buildMissing builds the binaries not given, from the module holding the
-// working directory.
-func buildMissing(ctx context.Context, cfg *chaos.Config) error {
+// buildMissing builds the binaries not given, with tags, from the module
+// holding the working directory.
+func buildMissing(ctx context.Context, cfg *chaos.Config, tags string) error {
 	if cfg.ServerBin != "" && cfg.DeploymentBin != "" {
 		return nil
 	}
@@ -76,7 +79,7 @@ func buildMissing(ctx context.Context, cfg *chaos.Config) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "resolute-chaos: building binaries into %s\n", dir)
-	server, deployment, err := chaos.BuildBinaries(ctx, filepath.Dir(strings.TrimSpace(string(out))), dir)
+	server, deployment, err := chaos.BuildBinaries(ctx, filepath.Dir(strings.TrimSpace(string(out))), dir, tags)
 	if err != nil {
 		return err
 	}
