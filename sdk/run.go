@@ -28,6 +28,9 @@ func Run[T any](ctx Context, fn func(ctx RunContext) (T, error), opts ...RunOpti
 	if err != nil || !execute {
 		inv.check(err)
 	}
+	if !execute && rerunJournaledRuns {
+		_, _ = fn(runContext{inv, inv.InvocationID()}) // a planted bug, see chaosplant.go
+	}
 	if execute {
 		// The RunCommand goes out together with its proposed result (one write), so the runtime
 		// can journal both in one log entry: one commit per step instead of two.

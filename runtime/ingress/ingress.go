@@ -331,7 +331,7 @@ func validHeaderValue(v string) bool {
 func (h *Handler) invocationID(t command.Target, idemKey string) (ids.InvocationID, error) {
 	idt := ids.Target{Service: t.Service, Key: t.Key, Handler: t.Handler}
 	switch {
-	case idemKey != "":
+	case idemKey != "" && dedupIdempotencyKeys:
 		return ids.Idempotent(idt, t.Keyed(), idemKey), nil
 	case t.ServiceType == command.Workflow && t.HandlerType == command.WorkflowHandler:
 		return ids.Idempotent(idt, true, ""), nil

@@ -1,0 +1,88 @@
+//go:build linux
+
+package chaos_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/resolute-run/resolute/chaos"
+	"github.com/resolute-run/resolute/tests/testenv"
+)
+
+// TestPlantedBugs builds a server or a deployment with a planted bug (a
+// chaosplant_* build tag; production builds carry none) and requires a
+// short real chaos run to reject it in the check that covers the bug, while
+// the checks the bug cannot touch still pass. About 40 s; skipped with
+// -short.
+func TestPlantedBugs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two planted binaries and runs the checker twice (about 40 s)")
+	}
+	const (
+		once = "acknowledged ops: one output, one invocation"
+		runs = "journaled Run results never recomputed"
+		fold = "final state = fold of acknowledged ops"
+	)
+	cases := []struct {
+		name, tag, pkg string
+		fail, pass     []string
+	}{
+		// Ingress derives a new invocation id for every request: a retry or
+		// the final attach with the same idempotency key runs the op again.
+		{"ingress ignores idempotency keys", "chaosplant_nodedup", chaos.ServerPkg, []string{once, fold}, nil},
+		// The SDK executes a Run body again on replay and discards the new
+		// result: a body re-executed after its result was journaled.
+		{"SDK re-executes journaled Run bodies", "chaosplant_rerun", chaos.DeploymentPkg, []string{runs}, []string{once, fold}},
+	}
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, deployment := binaries(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := chaos.Config{Cycles: 1, Duration: 5 * time.Second, Workers: 4, DrainTimeout: 30 * time.Second,
+				ServerBin: server, DeploymentBin: deployment, WorkDir: t.TempDir(), Log: testLog{t}}
+			planted := filepath.Join(t.TempDir(), "planted")
+			if err := chaos.Build(t.Context(), root, planted, tc.pkg, tc.tag); err != nil {
+				t.Fatal(err)
+			}
+			if tc.pkg == chaos.ServerPkg {
+				cfg.ServerBin = planted
+			} else {
+				cfg.DeploymentBin = planted
+			}
+			rep, err := chaos.Run(t.Context(), cfg)
+			if err != nil {
+				t.Fatalf("seed %d: %v", rep.Seed, err)
+			}
+			t.Logf("\n%s", rep.Table())
+			if rep.Pass {
+				t.Fatalf("the checker passed a run with %s planted (seed %d)", tc.tag, rep.Seed)
+			}
+			for _, name := range tc.fail {
+				if c := find(rep, name); c.OK {
+					t.Errorf("%s planted: check %q passed: %s", tc.tag, name, c.Detail)
+				}
+			}
+			for _, name := range tc.pass {
+				if c := find(rep, name); !c.OK {
+					t.Errorf("%s planted: check %q, which it cannot break, failed: %s", tc.tag, name, c.Detail)
+				}
+			}
+		})
+	}
+}
+
+// find returns the report's check named name.
+func find(rep chaos.Report, name string) chaos.Check {
+	for _, c := range rep.Checks {
+		if strings.HasPrefix(c.Name, name) {
+			return c
+		}
+	}
+	panic("no check " + name)
+}
