@@ -6,7 +6,13 @@
 // The deterministic logic lives behind the Applier interface (the partition state machine, the
 // registry); this package only moves bytes between dragonboat and pebble. Writes are committed
 // without fsync: dragonboat's log is already durable, it replays entries after the applied index
-// found at Open, and it calls Sync before it compacts the log.
+// found at Open, and it calls Sync (a pebble flush) before it records a snapshot and compacts the
+// log, so compaction never drops an entry whose effect pebble could still lose.
+//
+// Snapshots: every Config.SnapshotEntries entries dragonboat takes a metadata-only snapshot and
+// compacts the log, keeping Config.CompactionOverhead entries before it. A full snapshot (every
+// key of the database, in order) is written only when streamed to a replica behind the
+// compacted log, which replaces its whole database with it in one batch (RecoverFromSnapshot).
 //
 // Concurrency: dragonboat calls Update, Sync and the snapshot methods from its own goroutines, one
 // at a time per shard. Propose may be called from any goroutine.

@@ -224,8 +224,9 @@ func (h *Host) LogInfo(shardID uint64) (LogInfo, error) {
 }
 
 // Snapshot takes a snapshot of shardID now and compacts its log up to the snapshot's index less
-// compactionOverhead; it returns the snapshot's index. It fails when a snapshot at the current
-// applied index exists already.
+// compactionOverhead; it returns the snapshot's index. dragonboat rejects the request when a
+// snapshot was already requested at the current applied index (also one it then skipped because
+// another was being taken): try again after the next entry.
 func (h *Host) Snapshot(ctx context.Context, shardID uint64, compactionOverhead uint64) (uint64, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
