@@ -116,10 +116,11 @@ func callTsTwice(ctx restate.ObjectContext, in twice) ([]int, error) {
 	return out, nil
 }
 
-// goSteps is GoSteps: sleep, flaky and work, as in TsSteps.
+// goSteps is GoSteps: sleep, callSleep, flaky and work, as in TsSteps.
 func goSteps() restate.ServiceDefinition {
 	return restate.NewService("GoSteps").
 		Handler("sleep", restate.NewServiceHandler(sleep)).
+		Handler("callSleep", restate.NewServiceHandler(callSleep)).
 		Handler("flaky", restate.NewServiceHandler(flaky)).
 		Handler("work", restate.NewServiceHandler(work))
 }
@@ -145,6 +146,11 @@ func sleep(ctx restate.Context, ms int) (clock, error) {
 		return clock{}, err
 	}
 	return clock{Before: before, After: after}, nil
+}
+
+// callSleep calls TsSteps/sleep(ms) and returns its result (the caller waits on a call).
+func callSleep(ctx restate.Context, ms int) (clock, error) {
+	return restate.Service[clock](ctx, "TsSteps", "sleep").Request(ms)
 }
 
 // flakyInput is the input of flaky.

@@ -6,8 +6,9 @@
 import * as restate from "@restatedev/restate-sdk";
 import { appendFileSync } from "node:fs";
 
-// GoCounter is served by compat/gosdk; only its name is needed to call it.
+// GoCounter and GoSteps are served by compat/gosdk; only their names are needed to call them.
 const GoCounter = { name: "GoCounter" };
+const GoSteps = { name: "GoSteps" };
 
 const effectsFile = process.argv[3] ?? process.env.EFFECTS_FILE;
 function effect(line) {
@@ -64,6 +65,8 @@ const tsSteps = restate.service({
       const after = await ctx.run("after", () => Date.now());
       return { before, after };
     },
+    // callSleep(ms): GoSteps/sleep(ms), result passed through (the caller waits on a call).
+    callSleep: async (ctx, ms) => ctx.serviceClient(GoSteps).sleep(Number(ms)),
     // flaky({tag, failures}): throws a retryable error on its first `failures` attempts, then
     // returns the attempt number. Every attempt is an effect line "ts <tag> attempt <n>".
     flaky: async (ctx, { tag, failures }) => {

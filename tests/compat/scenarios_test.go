@@ -58,6 +58,7 @@ func runScenarios(t *testing.T, srv *server, sides []*side, effects, tag string)
 		run  func(t *testing.T, env *scenarioEnv, s *side)
 	}{
 		{"sleep suspends and resumes", sleepScenario},
+		{"waiting on a call suspends and resumes", callSleepScenario},
 		{"one-way send runs once", sendScenario},
 		{"idempotent ingress calls run once", idempotentIngressScenario},
 		{"idempotent calls from a handler run once", idempotentCallScenario},
@@ -111,24 +112,44 @@ func (e *scenarioEnv) again(t *testing.T, check func(t *testing.T)) {
 // later attempt, started by the timer, must produce the output; the journaled clocks must be
 // at least ms apart.
 func sleepScenario(t *testing.T, env *scenarioEnv, s *side) {
-	srv := env.srv
-	ms := sleepFor.Milliseconds()
-	r := mustInvoke(t, srv, "/"+s.steps+"/sleep", fmt.Sprint(ms), nil, 200)
+	r := mustInvoke(t, env.srv, "/"+s.steps+"/sleep", fmt.Sprint(sleepFor.Milliseconds()), nil, 200)
+	checkSlept(t, r.Body)
+	checkSuspended(t, s.tap, r.Header.Get("x-restate-id"), testenv.FrameSleep, "SleepCommand")
+}
+
+// callSleepScenario: steps.callSleep(ms) calls the other SDK's steps.sleep(ms) and waits for
+// it. The caller's attempt that sent the CallCommand must end in a Suspension and a later one,
+// started by the call's completion, must produce the callee's output.
+func callSleepScenario(t *testing.T, env *scenarioEnv, s *side) {
+	r := mustInvoke(t, env.srv, "/"+s.steps+"/callSleep", fmt.Sprint(sleepFor.Milliseconds()), nil, 200)
+	checkSlept(t, r.Body)
+	checkSuspended(t, s.tap, r.Header.Get("x-restate-id"), testenv.FrameCall, "CallCommand")
+}
+
+// checkSlept decodes a sleep's journaled clocks and checks they are at least sleepFor apart.
+func checkSlept(t *testing.T, body []byte) {
+	t.Helper()
 	var c struct{ Before, After int64 }
-	if err := json.Unmarshal(r.Body, &c); err != nil {
-		t.Fatalf("decode %s: %v", r.Body, err)
+	if err := json.Unmarshal(body, &c); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
 	}
-	if c.After-c.Before < ms {
+	if ms := sleepFor.Milliseconds(); c.After-c.Before < ms {
 		t.Errorf("journaled clocks %d ms apart around a sleep of %d ms: the sleep ended early", c.After-c.Before, ms)
 	}
-	atts := s.tap.Attempts(r.Header.Get("x-restate-id"))
-	slept := slices.IndexFunc(atts, func(a testenv.Stream) bool { return a.Has(testenv.FrameSleep) })
+}
+
+// checkSuspended: the attempt of invocation id that sent the awaited command (frame type awaited)
+// ended in a Suspension, a later attempt produced the output, and no attempt failed.
+func checkSuspended(t *testing.T, tap *testenv.Wiretap, id string, awaited uint16, what string) {
+	t.Helper()
+	atts := tap.Attempts(id)
+	sent := slices.IndexFunc(atts, func(a testenv.Stream) bool { return a.Has(awaited) })
 	switch {
-	case slept < 0:
-		t.Fatalf("no attempt sent a SleepCommand: %v", atts)
-	case !atts[slept].Has(testenv.FrameSuspension):
-		t.Fatalf("the attempt that sent the SleepCommand did not suspend: %v", atts[slept])
-	case slept == len(atts)-1 || !atts[len(atts)-1].Has(testenv.FrameOutput):
+	case sent < 0:
+		t.Fatalf("no attempt sent a %s: %v", what, atts)
+	case !atts[sent].Has(testenv.FrameSuspension):
+		t.Fatalf("the attempt that sent the %s did not suspend: %v", what, atts[sent])
+	case sent == len(atts)-1 || !atts[len(atts)-1].Has(testenv.FrameOutput):
 		t.Fatalf("no later attempt resumed and produced the output: %v", atts)
 	}
 	for _, a := range atts {
@@ -136,7 +157,7 @@ func sleepScenario(t *testing.T, env *scenarioEnv, s *side) {
 			t.Errorf("attempt failed: %v", a)
 		}
 	}
-	t.Logf("%d attempts; attempt %d slept and suspended", len(atts), slept+1)
+	t.Logf("%d attempts; attempt %d sent the %s and suspended", len(atts), sent+1, what)
 }
 
 // sendScenario: counter.send{Other}(7) answers before other.add(7) runs; once the effect shows,
