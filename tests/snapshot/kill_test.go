@@ -24,7 +24,7 @@ const (
 	killKeys    = 8
 	killWorkers = 4
 	// kills is how many times the server is killed while it snapshots.
-	kills = 4
+	kills = 6
 	// ackGap is how many sends a restarted server acknowledges before the next kill, so each
 	// process snapshots under load.
 	ackGap = 25
@@ -124,8 +124,8 @@ func latestSnapshots(dirs []string) map[string]uint64 {
 }
 
 // TestKillDuringSnapshot: a `resolute server` snapshotting every 3 entries is killed (SIGKILL)
-// the moment a snapshot is being written, several times under a workload of idempotent sends,
-// and restarted on the same data directory. Nothing acknowledged is lost, no journaled Run step
+// the moment a snapshot is being written or has just been committed (its log being compacted),
+// six times under a workload of idempotent sends, and restarted on the same data directory. Nothing acknowledged is lost, no journaled Run step
 // runs again, every object's state is exactly its operations, and a clean restart afterwards
 // leaves every table byte-identical.
 func TestKillDuringSnapshot(t *testing.T) {
@@ -161,18 +161,31 @@ func TestKillDuringSnapshot(t *testing.T) {
 	}()
 	defer close(s.stop)
 
-	midSnapshot := 0
+	midSnapshot, afterCommit := 0, 0
 	prevSnap := latestSnapshots(dirs)
 	for k := 1; k <= kills; k++ {
-		// Let this process acknowledge ackGap sends, then kill it as soon as a snapshot is being
-		// written.
+		// Let this process acknowledge ackGap sends, then kill it the moment a snapshot is being
+		// written (odd kills) or the moment one was committed, while dragonboat records it and
+		// compacts the log (even kills).
+		whileWriting := k%2 == 1
 		from := s.acks.Load()
+		base := latestSnapshots(dirs)
 		deadline := time.Now().Add(snapshotWatch)
 		var seen []string
+	watch:
 		for time.Now().Before(deadline) {
 			if s.acks.Load() >= from+ackGap {
-				if seen = generating(dirs); len(seen) > 0 {
-					break
+				if whileWriting {
+					if seen = generating(dirs); len(seen) > 0 {
+						break
+					}
+				} else {
+					for d, idx := range latestSnapshots(dirs) {
+						if idx > base[d] {
+							seen = []string{fmt.Sprintf("%s/%d", d, idx)}
+							break watch
+						}
+					}
 				}
 			}
 			select {
@@ -184,12 +197,19 @@ func TestKillDuringSnapshot(t *testing.T) {
 		}
 		srv.Kill()
 		left := generating(dirs)
-		if len(left) > 0 {
+		switch {
+		case whileWriting && len(left) > 0:
 			midSnapshot++
+		case !whileWriting && len(seen) > 0:
+			afterCommit++
 		}
 		snap := latestSnapshots(dirs)
-		t.Logf("kill %d: %d acks; snapshot seen being written: %v; left unfinished by the kill: %v; latest snapshots %v",
-			k, s.acks.Load(), seen, left, snap)
+		what := "snapshot seen being written"
+		if !whileWriting {
+			what = "snapshot seen committed"
+		}
+		t.Logf("kill %d: %d acks; %s: %v; left unfinished by the kill: %v; latest snapshots %v",
+			k, s.acks.Load(), what, seen, left, snap)
 		for d, idx := range snap {
 			if idx <= prevSnap[d] && d != "snapshot-1-1" { // the metadata shard has no traffic
 				t.Errorf("kill %d: partition replica %s took no snapshot in this process (latest %d)", k, d, idx)
@@ -198,8 +218,9 @@ func TestKillDuringSnapshot(t *testing.T) {
 		prevSnap = snap
 		srv.Restart()
 	}
-	if midSnapshot == 0 {
-		t.Errorf("no kill landed while a snapshot was being written (of %d)", kills)
+	if midSnapshot == 0 || afterCommit == 0 {
+		t.Errorf("of %d kills, %d landed while a snapshot was being written and %d just after one was committed; want some of each",
+			kills, midSnapshot, afterCommit)
 	}
 
 	select {
@@ -235,7 +256,8 @@ func TestKillDuringSnapshot(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d kills, %d while a snapshot was being written; %d steps ran again (not journaled before a kill)", kills, midSnapshot, reran)
+	t.Logf("%d kills: %d while a snapshot was being written, %d just after one was committed; %d steps ran again (not journaled before a kill)",
+		kills, midSnapshot, afterCommit, reran)
 
 	// A clean restart after the crashes starts from the snapshots and changes nothing.
 	srv.Stop()
