@@ -50,9 +50,10 @@ func invocationContentType(v int) string {
 type Wiretap struct {
 	URL string // http://127.0.0.1:port
 
-	upstream *url.URL
-	srv      *http.Server
-	mu       struct {
+	upstream  *url.URL
+	srv       *http.Server
+	transport *http.Transport // to the deployment
+	mu        struct {
 		sync.Mutex
 		streams []*Stream
 	}
@@ -124,7 +125,8 @@ func StartWiretap(t testing.TB, upstream string) *Wiretap {
 	w := &Wiretap{URL: "http://" + ln.Addr().String(), upstream: u}
 	var h2c http.Protocols
 	h2c.SetUnencryptedHTTP2(true)
-	w.srv = &http.Server{Handler: w.proxy(&h2c), Protocols: &h2c}
+	w.transport = &http.Transport{Protocols: &h2c}
+	w.srv = &http.Server{Handler: w.proxy(), Protocols: &h2c}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -133,18 +135,19 @@ func StartWiretap(t testing.TB, upstream string) *Wiretap {
 	t.Cleanup(func() {
 		_ = w.srv.Close()
 		<-done
+		w.transport.CloseIdleConnections()
 	})
 	return w
 }
 
 type streamKey struct{}
 
-func (w *Wiretap) proxy(h2c *http.Protocols) http.Handler {
+func (w *Wiretap) proxy() http.Handler {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(w.upstream)
 		},
-		Transport: &http.Transport{Protocols: h2c},
+		Transport: w.transport,
 		// Streams cut by a suspension or a killed server are expected; the stream records them.
 		ErrorLog:      log.New(io.Discard, "", 0),
 		FlushInterval: -1, // forward every frame at once: the stream is a conversation
