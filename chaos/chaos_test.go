@@ -21,7 +21,7 @@ import (
 // 600 s; give go test a -timeout of 30m); RESOLUTE_CHAOS_SEED=<n> replays a
 // schedule.
 func TestChaos(t *testing.T) {
-	cfg := chaos.Config{Cycles: 4, Duration: 24 * time.Second, WorkDir: t.TempDir(), Log: testLog{t}}
+	cfg := chaos.Config{Cycles: 4, Duration: 24 * time.Second, WorkDir: keptOnFailure(t), Log: testLog{t}}
 	if os.Getenv("RESOLUTE_CHAOS_LONG") == "1" {
 		cfg.Cycles, cfg.Duration = 50, 600*time.Second
 	}
@@ -55,7 +55,7 @@ func assertKillsNotVacuous(t *testing.T, rep chaos.Report) {
 			busy[k.Kind]++
 		}
 	}
-	for _, kind := range []string{chaos.KillServer, chaos.KillDeployment, chaos.KillBoth} {
+	for _, kind := range chaos.KillKinds {
 		if busy[kind] == 0 {
 			t.Errorf("no %s kill with requests in flight (kills: %+v)", kind, rep.Kills)
 		}
@@ -115,6 +115,23 @@ func binaries(t *testing.T) (server, deployment string) {
 		t.Fatal(shared.err)
 	}
 	return shared.server, shared.deployment
+}
+
+// keptOnFailure is a new work directory, removed when the test passes and
+// kept (its path logged) for a look at the data and logs when it fails.
+func keptOnFailure(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "resolute-chaos-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("work directory kept: %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
 }
 
 // dumpLogs prints the tails of the process logs of a failed run.

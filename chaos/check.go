@@ -29,7 +29,7 @@ func listed(ids []string) string {
 func check(r *run, execs []deployment.Exec) []Check {
 	outs := decodeOutputs(r.ops)
 	checks := []Check{
-		checkKills(r),
+		checkKills(r, outs),
 		checkFailures(r),
 		checkExactlyOnce(r),
 		checkRuns(r, outs, execs),
@@ -40,17 +40,36 @@ func check(r *run, execs []deployment.Exec) []Check {
 	return append(checks, checkStuck(r, execs))
 }
 
-// checkKills is informative: it fails only when no kill happened.
-func checkKills(r *run) Check {
+// checkKills is informative: it fails only when no kill happened. It says
+// how many requests were in flight at each kill, and how many flows and
+// naps (which call Counter, served by the other deployment) had not yet got
+// their call's add executed.
+func checkKills(r *run, outs outputs) Check {
 	n := map[string]int{}
-	var inFlight []string
+	var inFlight, calls []string
 	for _, k := range r.kills {
 		n[k.Kind]++
 		inFlight = append(inFlight, fmt.Sprint(k.InFlight))
+		calls = append(calls, fmt.Sprint(callsPending(r, outs, int64(k.At))))
 	}
 	return Check{Name: "kills (SIGKILL, restart)", OK: len(r.kills) > 0,
-		Detail: fmt.Sprintf("%d: server %d, deployment %d, both %d; requests in flight at each: %s",
-			len(r.kills), n[KillServer], n[KillDeployment], n[KillBoth], strings.Join(inFlight, ","))}
+		Detail: fmt.Sprintf("%d: server %d, counter %d, workflowish %d, all %d; requests in flight at each: %s; calls between services pending at each: %s",
+			len(r.kills), n[KillServer], n[KillCounter], n[KillWorkflow], n[KillAll], strings.Join(inFlight, ","), strings.Join(calls, ","))}
+}
+
+// callsPending counts the flows and naps started before at (ns since the
+// start) whose call's add had not run its Run step by then.
+func callsPending(r *run, outs outputs, at int64) int {
+	n := 0
+	for _, o := range r.ops {
+		if (o.kind != kindFlow && o.kind != kindNap) || o.call > at {
+			continue
+		}
+		if v, ok := outs.add[o]; !ok || v.At > r.start.UnixNano()+at {
+			n++
+		}
+	}
+	return n
 }
 
 // checkFailures: no operation was answered with an error (an invocation
@@ -85,7 +104,7 @@ func checkExactlyOnce(r *run) Check {
 		if o.invID != "" && o.attachID != o.invID {
 			bad = append(bad, fmt.Sprintf("%s: invocation id %s first, %s on attach", o.id, o.invID, o.attachID))
 		}
-		if o.kind != kindSend && o.kind != kindSub {
+		if !o.oneWay() {
 			compared++
 			if !bytes.Equal(o.body, o.attachBody) {
 				bad = append(bad, fmt.Sprintf("%s: output %s first, %s on attach", o.id, o.body, o.attachBody))
@@ -320,7 +339,7 @@ func histories(ops []*op, outs outputs) map[string][]porcupine.Operation {
 			v, known := outs.add[o]
 			ret := int64(pending)
 			switch {
-			case known && (o.kind == kindSend || o.kind == kindSub):
+			case known && o.oneWay():
 				ret = o.attachRet
 			case known:
 				ret = o.ret

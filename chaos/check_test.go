@@ -93,7 +93,7 @@ func goodHistory() history {
 		{Op: "F", Step: deployment.StepFan, Token: "tf"}, {Op: "F.0", Step: deployment.StepAdd, Token: "tsub"},
 	}
 	r := &run{ops: ops, start: t0, keys: keys{hot: []string{"k"}, cold: []string{"c"}},
-		kills: []Kill{{Kind: KillBoth, At: time.Duration(ms(60)), InFlight: 1, Downtime: 30 * time.Millisecond}},
+		kills: []Kill{{Kind: KillAll, At: time.Duration(ms(60)), InFlight: 1, Downtime: 30 * time.Millisecond}},
 		dumps: map[string]deployment.State{
 			"k": {Value: 6, Applied: []string{"a", "n", "w"}, Deltas: []int{2, 3, 1}},
 			"c": {Value: 5, Applied: []string{"s", "F.0"}, Deltas: []int{4, 1}},
@@ -199,6 +199,13 @@ func TestChecks(t *testing.T) {
 			v.After.At = v.Before.At + ms(99)
 			o.body, o.attachBody = jsonOf(v), jsonOf(v)
 		}, nil},
+		{"sent nap fired early (its output comes from the attach)", func(h *history) {
+			o := h.op("n")
+			var v deployment.NapOut
+			_ = json.Unmarshal(o.body, &v)
+			v.After.At = v.Before.At + ms(50)
+			o.sent, o.body, o.attachBody = true, nil, jsonOf(v)
+		}, []string{timersChk}},
 		{"delayed send fired early", func(h *history) {
 			o := h.op("s")
 			o.attachBody = jsonOf(deployment.AddOut{ID: "s", Value: 4, Token: "t-s", At: wall(48)})

@@ -1,16 +1,18 @@
-// Package chaos is the chaos checker: it runs a real `resolute server` and a
-// real deployment (package chaos/deployment, served by the project's Go SDK)
-// as subprocesses on loopback, drives a seeded random workload through
-// ingress, SIGKILLs the server, the deployment or both at random moments and
-// restarts them, lets everything drain, and checks what the clients saw, what
-// the deployment recorded, and the final state.
+// Package chaos is the chaos checker: it runs a real `resolute server` and
+// two real deployment processes (package chaos/deployment, served by the
+// project's Go SDK: one serves Counter, the other Workflowish, whose
+// handlers call Counter) as subprocesses on loopback, drives a seeded random
+// workload through ingress, SIGKILLs the server, one deployment, or all
+// three at random moments and restarts them, lets everything drain, and
+// checks what the clients saw, what the deployments recorded, and the final
+// state.
 //
 // The workload (Config.Workers clients, each drawing from the seed): Counter
 // adds (request/response, and one-way /send, half of them delayed with
 // ?delay=), shared and exclusive reads, on a few hot keys and many cold
 // keys; Workflowish.run (several Run steps, then a call to Counter.add);
 // Workflowish.nap (a Run step, a durable sleep, a Run step, then a call to
-// Counter.add); Workflowish.fanout (a Run step, then one-way sends of adds,
+// Counter.add; most naps sent one-way, a few called); Workflowish.fanout (a Run step, then one-way sends of adds,
 // half of them delayed, each with an idempotency key). Sleeps and delays
 // are 0.1-3 s, so timers armed before a kill fall due before it, while the
 // processes are down and after they are back. Every operation but some
@@ -19,7 +21,8 @@
 //
 // The checks (Report.Checks, printed by Report.Table):
 //
-//   - kills: at least one happened (and how many requests were in flight);
+//   - kills: at least one happened (and how many requests were in flight, and
+//     how many calls between services were pending);
 //   - no failed requests: no invocation failure and no 4xx answer;
 //   - acknowledged ops: one output, one invocation: the first 2xx answer of
 //     every idempotent operation equals the answer to a final attach (a call

@@ -47,12 +47,19 @@ func (r Report) Table() string {
 	return b.String()
 }
 
-// Kill kinds.
+// Kill kinds: the server, the deployment serving Counter (the callee of the
+// calls between services), the one serving Workflowish (their caller), or
+// all three at once.
 const (
-	KillServer     = "server"
-	KillDeployment = "deployment"
-	KillBoth       = "both"
+	KillServer   = "server"
+	KillCounter  = "counter"
+	KillWorkflow = "workflowish"
+	KillAll      = "all"
 )
+
+// KillKinds lists the kill kinds; a run with at least as many cycles kills
+// each kind at least once.
+var KillKinds = []string{KillServer, KillCounter, KillWorkflow, KillAll}
 
 // Kill is one SIGKILL of the schedule and what was in flight.
 type Kill struct {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,8 +25,8 @@ type Config struct {
 	// Seed draws the operations, their keys and the kill schedule; 0 picks one
 	// from the clock. Report.Seed is the seed used, to replay with.
 	Seed uint64
-	// Cycles is the number of kills (each of the server, the deployment, or
-	// both). Default 4.
+	// Cycles is the number of kills (each of the server, the Counter
+	// deployment, the Workflowish deployment, or all three). Default 4.
 	Cycles int
 	// Duration is the length of the workload under kills; the kills are
 	// spread over it. Default 30s.
@@ -138,16 +139,20 @@ func logf(cfg Config, format string, args ...any) {
 	fmt.Fprintf(cfg.Log, "chaos: "+format+"\n", args...)
 }
 
-// system is the server and the deployment processes.
+// system is the server and the two deployment processes: one serves
+// Counter, the other Workflowish, whose handlers call Counter; so a kill of
+// one deployment hits the caller or the callee of a call between services.
 type system struct {
-	server, deployment *service
-	ingress, admin     string
-	deploymentURI      string
-	execLog            string
+	server, counter, workflow *service
+	ingress, admin            string
+	deploymentURIs            []string
+	execLog                   string
 }
 
+func (s *system) all() []*service { return []*service{s.server, s.counter, s.workflow} }
+
 func startSystem(ctx context.Context, cfg Config) (*system, error) {
-	ports, err := proc.FreePorts(3)
+	ports, err := proc.FreePorts(4)
 	if err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
@@ -156,14 +161,21 @@ func startSystem(ctx context.Context, cfg Config) (*system, error) {
 		return nil, err
 	}
 	s := &system{
-		ingress:       "http://" + proc.Addr(ports[0]),
-		admin:         "http://" + proc.Addr(ports[1]),
-		deploymentURI: "http://" + proc.Addr(ports[2]),
-		execLog:       filepath.Join(cfg.WorkDir, "exec.log"),
+		ingress: "http://" + proc.Addr(ports[0]),
+		admin:   "http://" + proc.Addr(ports[1]),
+		execLog: filepath.Join(cfg.WorkDir, "exec.log"),
 	}
-	s.deployment = &service{name: "deployment", bin: cfg.DeploymentBin, logDir: logDir,
-		args:  []string{"--addr", proc.Addr(ports[2]), "--exec-log", s.execLog},
-		ready: func(ctx context.Context) error { return expect200(ctx, s.deploymentURI+"/health") }}
+	// Both deployments append to one execution log (O_APPEND, one write per
+	// record); a step only ever runs in the process serving its service.
+	dep := func(name, svcName string, port int) *service {
+		uri := "http://" + proc.Addr(port)
+		s.deploymentURIs = append(s.deploymentURIs, uri)
+		return &service{name: name, bin: cfg.DeploymentBin, logDir: logDir,
+			args:  []string{"--addr", proc.Addr(port), "--exec-log", s.execLog, "--services", svcName},
+			ready: func(ctx context.Context) error { return expect200(ctx, uri+"/health") }}
+	}
+	s.counter = dep("counter", deployment.CounterName, ports[2])
+	s.workflow = dep("workflowish", deployment.WorkflowName, ports[3])
 	s.server = &service{name: "server", bin: cfg.ServerBin, logDir: logDir,
 		// Retries capped at 1s keep the recovery after a deployment kill short.
 		args: []string{"server", "--data-dir", filepath.Join(cfg.WorkDir, "data"),
@@ -175,13 +187,11 @@ func startSystem(ctx context.Context, cfg Config) (*system, error) {
 			}
 			return expect200(ctx, s.ingress+"/restate/health")
 		}}
-	if err := s.deployment.start(ctx, startupTimeout); err != nil {
-		s.close()
-		return nil, err
-	}
-	if err := s.server.start(ctx, startupTimeout); err != nil {
-		s.close()
-		return nil, err
+	for _, svc := range []*service{s.counter, s.workflow, s.server} {
+		if err := svc.start(ctx, startupTimeout); err != nil {
+			s.close()
+			return nil, err
+		}
 	}
 	if err := s.register(ctx); err != nil {
 		s.close()
@@ -190,29 +200,43 @@ func startSystem(ctx context.Context, cfg Config) (*system, error) {
 	return s, nil
 }
 
-// register adds the deployment and waits until ingress routes to it.
+// register adds the deployments and waits until ingress routes to both
+// services (the Workflowish probe calls Counter/probe/add with delta 0; the
+// key probe is not one the checks read).
 func (s *system) register(ctx context.Context) error {
-	body := strings.NewReader(fmt.Sprintf(`{"uri":%q}`, s.deploymentURI))
-	resp, err := probeClient.Post(s.admin+"/deployments", "application/json", body)
-	if err != nil {
-		return fmt.Errorf("chaos: register deployment: %w", err)
-	}
-	data, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("chaos: register deployment: status %d: %s", resp.StatusCode, data)
+	for _, uri := range s.deploymentURIs {
+		body := strings.NewReader(fmt.Sprintf(`{"uri":%q}`, uri))
+		resp, err := probeClient.Post(s.admin+"/deployments", "application/json", body)
+		if err != nil {
+			return fmt.Errorf("chaos: register deployment %s: %w", uri, err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("chaos: register deployment %s: status %d: %s", uri, resp.StatusCode, data)
+		}
 	}
 	c := newClient(s.ingress, time.Now())
-	return waitFor(ctx, startupTimeout, "route to Counter", func() error {
-		if a := c.post(ctx, "/Counter/probe/get", nil, ""); !a.ok() {
-			return fmt.Errorf("probe: %v", a)
+	probes := map[string]any{
+		"/" + deployment.CounterName + "/probe/get": nil,
+		"/" + deployment.WorkflowName + "/run":      deployment.FlowIn{ID: "probe", Key: "probe"},
+	}
+	for path, in := range probes {
+		err := waitFor(ctx, startupTimeout, "route to "+path, func() error {
+			if a := c.post(ctx, path, in, ""); !a.ok() {
+				return fmt.Errorf("probe: %v", a)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func (s *system) close() {
-	for _, svc := range []*service{s.server, s.deployment} {
+	for _, svc := range s.all() {
 		if svc != nil && svc.cur != nil {
 			_, _ = svc.cur.Terminate(10 * time.Second)
 		}
@@ -244,10 +268,10 @@ type run struct {
 // killKinds is the schedule of kinds: each kind once in a seeded order, then
 // seeded draws.
 func (r *run) killKinds() []string {
-	kinds := []string{KillServer, KillDeployment, KillBoth}
+	kinds := slices.Clone(KillKinds)
 	r.rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 	for len(kinds) < r.cfg.Cycles {
-		kinds = append(kinds, []string{KillServer, KillDeployment, KillBoth}[r.rng.IntN(3)])
+		kinds = append(kinds, KillKinds[r.rng.IntN(len(KillKinds))])
 	}
 	return kinds[:r.cfg.Cycles]
 }
@@ -304,10 +328,12 @@ func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.
 	switch kind {
 	case KillServer:
 		svcs = []*service{r.sys.server}
-	case KillDeployment:
-		svcs = []*service{r.sys.deployment}
+	case KillCounter:
+		svcs = []*service{r.sys.counter}
+	case KillWorkflow:
+		svcs = []*service{r.sys.workflow}
 	default:
-		svcs = []*service{r.sys.deployment, r.sys.server}
+		svcs = []*service{r.sys.counter, r.sys.workflow, r.sys.server}
 	}
 	for _, s := range svcs {
 		s.kill()

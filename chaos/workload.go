@@ -39,6 +39,7 @@ type op struct {
 	idem   bool // carries its id as idempotency-key
 	steps  int  // Run steps of a flow
 	delay  int  // ms: a nap's sleep, the delay of a send or a sub (0: none)
+	sent   bool // a nap sent one-way (/send), attached at the drain
 	subs   []deployment.Sub
 	parent *op // the fanout that sent a sub
 
@@ -57,10 +58,14 @@ type op struct {
 	attachBody []byte
 }
 
+// oneWay reports whether o is sent (202 with no output) rather than called:
+// sends, subs and sent naps.
+func (o *op) oneWay() bool { return o.kind == kindSend || o.kind == kindSub || o.sent }
+
 // result is the body that carries the op's output: a call's own answer, or
-// the attach answer of a send or sub.
+// the attach answer of a one-way op.
 func (o *op) result() []byte {
-	if o.kind == kindSend || o.kind == kindSub {
+	if o.oneWay() {
 		return o.attachBody
 	}
 	return o.body
@@ -144,7 +149,12 @@ func newOp(rng *rand.Rand, k keys, w, n int) *op {
 	case r < 74:
 		o.kind, o.steps = kindFlow, 2+rng.IntN(3)
 	case r < 86:
-		o.kind, o.delay = kindNap, timerMs(rng)
+		// Most naps are sent: a called nap holds its worker for the sleep,
+		// so the few called ones sleep at most 1s.
+		o.kind, o.delay, o.sent = kindNap, timerMs(rng), rng.IntN(12) > 0
+		if !o.sent {
+			o.delay = 100 + o.delay%900
+		}
 	default:
 		o.kind, o.key, o.delta = kindFanout, "", 0
 		for i := range 1 + rng.IntN(3) {
@@ -259,9 +269,9 @@ func backoff(n int) time.Duration {
 func (c *client) do(ctx context.Context, o *op) {
 	o.call = c.now()
 	path, idemKey := o.path(), ""
-	if o.kind == kindSend {
+	if o.oneWay() {
 		path += "/send"
-		if o.delay > 0 {
+		if o.kind == kindSend && o.delay > 0 {
 			path += fmt.Sprintf("?delay=%dms", o.delay)
 		}
 	}
@@ -275,7 +285,7 @@ func (c *client) do(ctx context.Context, o *op) {
 		case a.ok():
 			o.ret, o.acked = c.now(), true
 			o.invID = a.hdr.Get("x-restate-id")
-			if o.kind != kindSend {
+			if !o.oneWay() {
 				o.body = a.body
 			}
 			return

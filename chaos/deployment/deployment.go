@@ -125,10 +125,24 @@ type NapOut struct {
 	Add    AddOut `json:"add"`
 }
 
-// Endpoint serves Counter and Workflowish, recording every Run execution in
-// log before the Run body returns.
-func Endpoint(log *ExecLog) *sdk.Endpoint {
-	return sdk.NewEndpoint().Bind(counter(log), workflowish(log))
+// Endpoint serves the named services (CounterName, WorkflowName; both if
+// none are named), recording every Run execution in log before the Run
+// body returns. The checker runs Counter and Workflowish in two processes,
+// so that a kill hits the caller or the callee of a call between services.
+func Endpoint(log *ExecLog, services ...string) (*sdk.Endpoint, error) {
+	defs := map[string]sdk.ServiceDefinition{CounterName: counter(log), WorkflowName: workflowish(log)}
+	if len(services) == 0 {
+		services = []string{CounterName, WorkflowName}
+	}
+	e := sdk.NewEndpoint()
+	for _, name := range services {
+		d, ok := defs[name]
+		if !ok {
+			return nil, fmt.Errorf("deployment: unknown service %q (want %s or %s)", name, CounterName, WorkflowName)
+		}
+		e.Bind(d)
+	}
+	return e, nil
 }
 
 func counter(log *ExecLog) *sdk.Object {

@@ -1,7 +1,9 @@
 // Package deployment is the deployment the chaos checker drives: a Counter
 // Virtual Object and a Workflowish service served by the project's Go SDK,
 // run as its own process (cmd/resolute-chaos-deployment) so that the checker
-// can SIGKILL it.
+// can SIGKILL it. Endpoint can serve one of the two services: the checker
+// runs Counter and Workflowish in separate processes, so a kill hits either
+// the caller or the callee of Workflowish's calls to Counter.
 //
 //   - Counter/{key}/add (exclusive): one Run step, then the state {value,
 //     applied op ids, deltas} is read and written in one state key; returns the
