@@ -44,7 +44,9 @@ func TestPlantedBugs(t *testing.T) {
 	server, deployment := binaries(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := chaos.Config{Cycles: 1, Duration: 5 * time.Second, Workers: 4, DrainTimeout: 30 * time.Second,
+			// Two kills are of two kinds, so at least one is not of the
+			// Counter deployment alone: a kill that replays sleeping naps.
+			cfg := chaos.Config{Cycles: 2, Duration: 6 * time.Second, Workers: 4, DrainTimeout: 30 * time.Second,
 				ServerBin: server, DeploymentBin: deployment, WorkDir: t.TempDir(), Log: testLog{t}}
 			planted := filepath.Join(t.TempDir(), "planted")
 			if err := chaos.Build(t.Context(), root, planted, tc.pkg, tc.tag); err != nil {
