@@ -15,11 +15,11 @@ import (
 // TestPlantedBugs builds a server or a deployment with a planted bug (a
 // chaosplant_* build tag; production builds carry none) and requires a
 // short real chaos run to reject it in the check that covers the bug, while
-// the checks the bug cannot touch still pass. About 40 s; skipped with
+// the checks the bug cannot touch still pass. About 30 s; skipped with
 // -short.
 func TestPlantedBugs(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds two planted binaries and runs the checker twice (about 40 s)")
+		t.Skip("builds two planted binaries and runs the checker twice (about 30 s)")
 	}
 	const (
 		once = "acknowledged ops: one output, one invocation"
@@ -28,14 +28,19 @@ func TestPlantedBugs(t *testing.T) {
 	)
 	cases := []struct {
 		name, tag, pkg string
+		cycles         int
+		seconds        int
 		fail, pass     []string
 	}{
-		// Ingress derives a new invocation id for every request: a retry or
-		// the final attach with the same idempotency key runs the op again.
-		{"ingress ignores idempotency keys", "chaosplant_nodedup", chaos.ServerPkg, []string{once, fold}, nil},
+		// Ingress derives a new invocation id for every request: the final
+		// attach with the same idempotency key runs each op again, kill or
+		// not.
+		{"ingress ignores idempotency keys", "chaosplant_nodedup", chaos.ServerPkg, 1, 3, []string{once, fold}, nil},
 		// The SDK executes a Run body again on replay and discards the new
-		// result: a body re-executed after its result was journaled.
-		{"SDK re-executes journaled Run bodies", "chaosplant_rerun", chaos.DeploymentPkg, []string{runs}, []string{once, fold}},
+		// result: a body re-executed after its result was journaled. Two
+		// kills are of two kinds, so at least one is not of the Counter
+		// deployment alone: a kill that replays sleeping naps.
+		{"SDK re-executes journaled Run bodies", "chaosplant_rerun", chaos.DeploymentPkg, 2, 6, []string{runs}, []string{once, fold}},
 	}
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -44,9 +49,7 @@ func TestPlantedBugs(t *testing.T) {
 	server, deployment := binaries(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			// Two kills are of two kinds, so at least one is not of the
-			// Counter deployment alone: a kill that replays sleeping naps.
-			cfg := chaos.Config{Cycles: 2, Duration: 6 * time.Second, Workers: 4, DrainTimeout: 30 * time.Second,
+			cfg := chaos.Config{Cycles: tc.cycles, Duration: time.Duration(tc.seconds) * time.Second, Workers: 4, DrainTimeout: 30 * time.Second,
 				ServerBin: server, DeploymentBin: deployment, WorkDir: t.TempDir(), Log: testLog{t}}
 			planted := filepath.Join(t.TempDir(), "planted")
 			if err := chaos.Build(t.Context(), root, planted, tc.pkg, tc.tag); err != nil {
