@@ -270,19 +270,25 @@ func TestKillDuringSnapshot(t *testing.T) {
 }
 
 // attachAll calls add for every op with its idempotency key (attaching to the invocation it
-// names), retrying while the server is busy, and returns the results.
+// names), retrying while the server is busy, and returns the results; calls still failing
+// waitFor after the start fail the test.
 func attachAll(t *testing.T, ingress string, ops []op) map[string]addResult {
 	t.Helper()
 	var mu sync.Mutex
 	out := map[string]addResult{}
 	next := make(chan op)
 	var wg sync.WaitGroup
+	deadline := time.Now().Add(waitFor) // for all of them: a broken server fails the test soon
 	for range 8 {
 		wg.Go(func() {
 			for o := range next {
 				b, _ := json.Marshal(o)
-				deadline := time.Now().Add(waitFor)
+				var last string
 				for {
+					if time.Now().After(deadline) {
+						t.Errorf("attach %s: no result within %v of the first attaches (last answer: %s)", o.ID, waitFor, last)
+						break
+					}
 					code, body, err := post(ingress, "/Tally/"+o.Key+"/add", o.ID, string(b))
 					var res addResult
 					if err == nil && code == 200 && json.Unmarshal([]byte(body), &res) == nil {
@@ -291,10 +297,7 @@ func attachAll(t *testing.T, ingress string, ops []op) map[string]addResult {
 						mu.Unlock()
 						break
 					}
-					if time.Now().After(deadline) {
-						t.Errorf("attach %s: %d %s %v", o.ID, code, body, err)
-						break
-					}
+					last = fmt.Sprintf("%d %s %v", code, body, err)
 					time.Sleep(50 * time.Millisecond)
 				}
 			}

@@ -38,6 +38,9 @@ func startServer(t *testing.T, dir string) *server.Server {
 	return s
 }
 
+// client bounds every request: a call answers once its handler ends, within milliseconds here.
+var client = &http.Client{Timeout: 30 * time.Second}
+
 // post sends body to the ingress path with an idempotency key (none if empty).
 func post(base, path, key, body string) (int, string, error) {
 	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
@@ -48,7 +51,7 @@ func post(base, path, key, body string) (int, string, error) {
 	if key != "" {
 		req.Header.Set("idempotency-key", key)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, "", err
 	}
