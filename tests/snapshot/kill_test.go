@@ -159,7 +159,10 @@ func TestKillDuringSnapshot(t *testing.T) {
 		defer close(done)
 		s.run(ops)
 	}()
-	defer close(s.stop)
+	t.Cleanup(func() { // before the server stops (cleanups run last first)
+		close(s.stop)
+		<-done
+	})
 
 	midSnapshot, afterCommit := 0, 0
 	prevSnap := latestSnapshots(dirs)
