@@ -20,6 +20,7 @@ import (
 	chantransport "github.com/lni/dragonboat/v4/plugin/chan"
 	"github.com/lni/dragonboat/v4/raftio"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/lni/dragonboat/v4/tools"
 )
 
 // ErrProposal is returned (wrapped) when a proposal was not applied: dropped, timed out, rejected
@@ -106,6 +107,25 @@ var loggerOnce sync.Once
 // NewHost starts a NodeHost.
 func NewHost(cfg Config) (*Host, error) {
 	loggerOnce.Do(func() { logger.SetLoggerFactory(newQuietLogger) })
+	cfg.setDefaults()
+	h := &Host{cfg: cfg, replicaID: singleReplicaID}
+	nhc, err := nodeHostConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	nhc.RaftEventListener = leaderListener{h}
+	if cfg.OnEvent != nil {
+		nhc.SystemEventListener = eventListener{cfg.OnEvent}
+	}
+	nh, err := dragonboat.NewNodeHost(nhc)
+	if err != nil {
+		return nil, fmt.Errorf("raftlog: start node host in %s: %w", cfg.Dir, err)
+	}
+	h.nh = nh
+	return h, nil
+}
+
+func (cfg *Config) setDefaults() {
 	if cfg.RTT == 0 {
 		cfg.RTT = 5 * time.Millisecond
 	}
@@ -115,16 +135,15 @@ func NewHost(cfg Config) (*Host, error) {
 	if cfg.CompactionOverhead == 0 {
 		cfg.CompactionOverhead = cfg.SnapshotEntries / 2
 	}
-	h := &Host{cfg: cfg, replicaID: singleReplicaID}
+}
+
+// nodeHostConfig is dragonboat's configuration for cfg, without event listeners.
+func nodeHostConfig(cfg Config) (config.NodeHostConfig, error) {
 	nhc := config.NodeHostConfig{
-		NodeHostDir:       filepath.Join(cfg.Dir, "nodehost"),
-		WALDir:            filepath.Join(cfg.Dir, "wal"),
-		RTTMillisecond:    uint64(cfg.RTT / time.Millisecond),
-		RaftAddress:       cfg.RaftAddress,
-		RaftEventListener: leaderListener{h},
-	}
-	if cfg.OnEvent != nil {
-		nhc.SystemEventListener = eventListener{cfg.OnEvent}
+		NodeHostDir:    filepath.Join(cfg.Dir, "nodehost"),
+		WALDir:         filepath.Join(cfg.Dir, "wal"),
+		RTTMillisecond: uint64(cfg.RTT / time.Millisecond),
+		RaftAddress:    cfg.RaftAddress,
 	}
 	if nhc.RTTMillisecond == 0 {
 		nhc.RTTMillisecond = 1
@@ -140,17 +159,12 @@ func NewHost(cfg Config) (*Host, error) {
 	if cfg.RaftAddress == "" {
 		addr, err := localAddress(cfg.Dir)
 		if err != nil {
-			return nil, err
+			return config.NodeHostConfig{}, err
 		}
 		nhc.RaftAddress = addr
 		nhc.Expert.TransportFactory = localTransportFactory{}
 	}
-	nh, err := dragonboat.NewNodeHost(nhc)
-	if err != nil {
-		return nil, fmt.Errorf("raftlog: start node host in %s: %w", cfg.Dir, err)
-	}
-	h.nh = nh
-	return h, nil
+	return nhc, nil
 }
 
 // localAddress returns the single-node Raft address of the data directory dir. dragonboat stores
@@ -198,8 +212,47 @@ func (h *Host) startReplica(shardID uint64, members map[uint64]dragonboat.Target
 	create := func(uint64, uint64) sm.IOnDiskStateMachine {
 		return &diskStateMachine{db: db, applier: applier}
 	}
+	if h.nh.HasNodeInfo(shardID, h.replicaID) {
+		// A restart: dragonboat knows the members, and refuses any for a replica that joined
+		// (as one rebuilt by ImportSnapshot is recorded).
+		members, join = nil, false
+	}
 	if err := h.nh.StartOnDiskReplica(members, join, create, rc); err != nil {
 		return fmt.Errorf("raftlog: start shard %d: %w", shardID, err)
+	}
+	return nil
+}
+
+// ExportSnapshot writes a full snapshot of shardID (every key of its database, as streamed to a
+// replica) into a new directory under dir, which must exist, and returns that directory: the
+// srcDir of ImportSnapshot.
+func (h *Host) ExportSnapshot(ctx context.Context, shardID uint64, dir string) (string, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+	}
+	idx, err := h.nh.SyncRequestSnapshot(ctx, shardID, dragonboat.SnapshotOption{Exported: true, ExportPath: dir})
+	if err != nil {
+		return "", fmt.Errorf("raftlog: export snapshot of shard %d: %w", shardID, err)
+	}
+	return filepath.Join(dir, fmt.Sprintf("snapshot-%016X", idx)), nil
+}
+
+// ImportSnapshot makes the exported snapshot in srcDir the whole history of its shard on the
+// single node configured by cfg, which must not be running and must have the Raft address the
+// snapshot was taken under (for a single node: the data directory's local-address file). When the
+// shard next starts, its database, whatever it holds, is replaced by the snapshot's keys.
+func ImportSnapshot(cfg Config, srcDir string) error {
+	loggerOnce.Do(func() { logger.SetLoggerFactory(newQuietLogger) })
+	cfg.setDefaults()
+	nhc, err := nodeHostConfig(cfg)
+	if err != nil {
+		return err
+	}
+	members := map[uint64]string{singleReplicaID: nhc.RaftAddress}
+	if err := tools.ImportSnapshot(nhc, srcDir, members, singleReplicaID); err != nil {
+		return fmt.Errorf("raftlog: import snapshot %s: %w", srcDir, err)
 	}
 	return nil
 }
