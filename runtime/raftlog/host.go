@@ -225,18 +225,30 @@ func (h *Host) startReplica(shardID uint64, members map[uint64]dragonboat.Target
 
 // ExportSnapshot writes a full snapshot of shardID (every key of its database, as streamed to a
 // replica) into a new directory under dir, which must exist, and returns that directory: the
-// srcDir of ImportSnapshot.
+// srcDir of ImportSnapshot. A request made while another snapshot is being saved is asked again
+// until ctx ends (default one minute).
 func (h *Host) ExportSnapshot(ctx context.Context, shardID uint64, dir string) (string, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 	}
-	idx, err := h.nh.SyncRequestSnapshot(ctx, shardID, dragonboat.SnapshotOption{Exported: true, ExportPath: dir})
-	if err != nil {
-		return "", fmt.Errorf("raftlog: export snapshot of shard %d: %w", shardID, err)
+	// dragonboat rejects a request that arrives while another snapshot of the shard is being
+	// saved (an automatic one every SnapshotEntries entries): wait for it and ask again.
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		idx, err := h.nh.SyncRequestSnapshot(ctx, shardID, dragonboat.SnapshotOption{Exported: true, ExportPath: dir})
+		if err == nil {
+			return filepath.Join(dir, fmt.Sprintf("snapshot-%016X", idx)), nil
+		}
+		if !errors.Is(err, dragonboat.ErrRejected) {
+			return "", fmt.Errorf("raftlog: export snapshot of shard %d: %w", shardID, err)
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("raftlog: export snapshot of shard %d: rejected while other snapshots were taken until %w", shardID, ctx.Err())
+		case <-time.After(wait):
+		}
 	}
-	return filepath.Join(dir, fmt.Sprintf("snapshot-%016X", idx)), nil
 }
 
 // ImportSnapshot makes the exported snapshot in srcDir the whole history of its shard on the
