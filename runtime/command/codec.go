@@ -59,7 +59,7 @@ func Decode(data []byte) (Batch, error) {
 // Validate checks that exactly the field matching Kind is set.
 func (c Command) Validate() error {
 	set := 0
-	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil, c.DeliverBatch != nil} {
+	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil, c.DeliverBatch != nil, c.Signal != nil} {
 		if p {
 			set++
 		}
@@ -75,18 +75,20 @@ func (c Command) Validate() error {
 	case KindSuspend:
 		ok = ok && c.Suspend != nil
 	case KindDeliver:
-		ok = ok && c.Deliver != nil && (c.Deliver.Message.Invoke != nil) != (c.Deliver.Message.Complete != nil)
+		ok = ok && c.Deliver != nil && c.Deliver.Message.valid()
 	case KindTruncateOutbox:
 		ok = ok && c.TruncateOutbox != nil
 	case KindFail:
 		ok = ok && c.Fail != nil
 	case KindFireTimer:
 		ok = ok && c.FireTimer != nil
+	case KindSignal:
+		ok = ok && c.Signal != nil && (c.Signal.Index == 0) != (c.Signal.Name == "")
 	case KindDeliverBatch:
 		ok = ok && c.DeliverBatch != nil && len(c.DeliverBatch.Items) > 0
 		if ok {
 			for i, it := range c.DeliverBatch.Items {
-				if (it.Message.Invoke != nil) == (it.Message.Complete != nil) || (i > 0 && it.Seq <= c.DeliverBatch.Items[i-1].Seq) {
+				if !it.Message.valid() || (i > 0 && it.Seq <= c.DeliverBatch.Items[i-1].Seq) {
 					ok = false
 					break
 				}

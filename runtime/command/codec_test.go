@@ -17,6 +17,8 @@ func TestBatchRoundTrip(t *testing.T) {
 		{Kind: KindAppendEntry, AppendEntry: &AppendEntry{ID: id, CommandIndex: 1, Entry: Entry{Type: 0x0403, Payload: []byte{1}}}},
 		{Kind: KindDeliver, Deliver: &Deliver{Producer: 3, Seq: 9, Message: OutboxMessage{Complete: &Completion{ID: id, CompletionID: 2, Result: Result{Failure: &Failure{Code: 418, Message: "teapot"}}}}}},
 		{Kind: KindEnd, End: &End{ID: id}},
+		{Kind: KindSignal, Signal: &Signal{ID: id, Index: 17, Result: Result{Value: []byte("v")}}},
+		{Kind: KindDeliver, Deliver: &Deliver{Producer: 1, Seq: 2, Message: OutboxMessage{Signal: &Signal{ID: id, Name: "go", Void: true}}}},
 	}}
 	data, err := Encode(in)
 	if err != nil {
@@ -36,6 +38,9 @@ func TestDecodeRejects(t *testing.T) {
 	future, _ := msgpack.Marshal(&Batch{Version: FormatVersion + 1})
 	mismatched, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindEnd, Suspend: &Suspend{}}}})
 	unknown, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: 99}}})
+	twoNames, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindSignal, Signal: &Signal{Index: 17, Name: "n"}}}})
+	noName, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindSignal, Signal: &Signal{}}}})
+	twoMessages, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindDeliver, Deliver: &Deliver{Message: OutboxMessage{Complete: &Completion{}, Signal: &Signal{Index: 17}}}}}})
 	tests := []struct {
 		name string
 		data []byte
@@ -44,6 +49,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"future version", future, ErrUnknownVersion},
 		{"kind mismatch", mismatched, nil},
 		{"unknown kind", unknown, nil},
+		{"signal with index and name", twoNames, nil},
+		{"signal without index or name", noName, nil},
+		{"outbox message with two fields", twoMessages, nil},
 		{"garbage", []byte{0xc1, 0xff}, nil},
 	}
 	for _, tt := range tests {

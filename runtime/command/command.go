@@ -30,6 +30,9 @@ const (
 	// KindDeliverBatch carries several consecutive messages of one producer's outbox for this
 	// partition, applied together (all or none, since they are one log entry).
 	KindDeliverBatch Kind = 9
+	// KindSignal delivers a signal to an invocation from outside the log's partitions: an
+	// awakeable resolved or rejected at the ingress.
+	KindSignal Kind = 10
 )
 
 // Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
@@ -44,6 +47,7 @@ type Command struct {
 	Fail           *Fail           `msgpack:"f,omitempty"`
 	FireTimer      *FireTimer      `msgpack:"ft,omitempty"`
 	DeliverBatch   *DeliverBatch   `msgpack:"db,omitempty"`
+	Signal         *Signal         `msgpack:"sg,omitempty"`
 }
 
 // ServiceType is the kind of service a target belongs to.
@@ -175,14 +179,42 @@ type Result struct {
 type OutboxMessage struct {
 	Invoke   *Invocation `msgpack:"i,omitempty"`
 	Complete *Completion `msgpack:"c,omitempty"`
+	Signal   *Signal     `msgpack:"s,omitempty"`
 }
 
 // PartitionKey is the key that routes the message to its partition.
 func (m OutboxMessage) PartitionKey() ids.PartitionKey {
-	if m.Invoke != nil {
+	switch {
+	case m.Invoke != nil:
 		return m.Invoke.ID.PartitionKey
+	case m.Signal != nil:
+		return m.Signal.ID.PartitionKey
 	}
 	return m.Complete.ID.PartitionKey
+}
+
+// valid reports whether exactly one field is set.
+func (m OutboxMessage) valid() bool {
+	n := 0
+	for _, set := range []bool{m.Invoke != nil, m.Complete != nil, m.Signal != nil} {
+		if set {
+			n++
+		}
+	}
+	return n == 1
+}
+
+// Signal is a signal for invocation ID: an awakeable's resolution (Index is its signal index,
+// 17 and up) or a SendSignalCommand's signal, by Index or by Name. The first signal with a given
+// index or name is journaled as a SignalNotification; later ones change nothing.
+type Signal struct {
+	ID    ids.InvocationID `msgpack:"i"`
+	Index uint32           `msgpack:"x,omitempty"`
+	Name  string           `msgpack:"n,omitempty"`
+	// Void marks a signal without a value (SendSignalCommand's void); else Result holds the value
+	// or the failure.
+	Void   bool   `msgpack:"v,omitempty"`
+	Result Result `msgpack:"r"`
 }
 
 // Completion is the result of a call, sent to the caller.
