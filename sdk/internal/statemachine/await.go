@@ -45,8 +45,45 @@ func (m *Machine) Await(ids ...NotificationID) (Progress, NotificationID, error)
 	if !m.inputClosed {
 		return NeedInput, NotificationID{}, nil
 	}
-	m.suspend(ids)
+	m.suspend(ids, pb.CombinatorType_FIRST_COMPLETED)
 	return 0, NotificationID{}, ErrSuspended
+}
+
+// AwaitAll reports Completed once every one of ids has a result, racing them with the cancel
+// signal: Cancelled when the signal arrived before the last of them (the rule holds on replay,
+// where all arrive at once). When some are missing and the input is closed, it writes a
+// Suspension on the missing ones (V7: ALL_COMPLETED) and returns ErrSuspended.
+func (m *Machine) AwaitAll(ids ...NotificationID) (Progress, error) {
+	if m.phase != replaying && m.phase != processing {
+		return 0, m.stateError("AwaitAll")
+	}
+	var pending []NotificationID
+	var last uint64
+	for _, id := range ids {
+		n, ok := m.notes[id]
+		if !ok {
+			pending = append(pending, id)
+			continue
+		}
+		last = max(last, n.rank)
+	}
+	cancel, cancelled := m.notes[SignalID(CancelSignal)]
+	if cancelled && !m.cancelConsumed && (len(pending) > 0 || cancel.rank < last) {
+		delete(m.notes, SignalID(CancelSignal))
+		m.cancelConsumed = true
+		return Cancelled, nil
+	}
+	switch {
+	case len(pending) == 0:
+		return Completed, nil
+	case m.phase == replaying:
+		return 0, m.fail(mismatch(m.commandIndex,
+			"the handler awaits all of %v, which the journal never completed, yet more journaled commands follow", pending))
+	case !m.inputClosed:
+		return NeedInput, nil
+	}
+	m.suspend(pending, pb.CombinatorType_ALL_COMPLETED)
+	return 0, ErrSuspended
 }
 
 // Result returns the result of a completed id.
@@ -78,9 +115,12 @@ func (m *Machine) earliest(ids []NotificationID) (NotificationID, bool) {
 	return best, bestRank != 0
 }
 
-// suspend writes a SuspensionMessage for ids (plus the cancel signal, unless already consumed) and
-// closes.
-func (m *Machine) suspend(ids []NotificationID) {
+// suspend writes a SuspensionMessage for ids combined by how (FIRST_COMPLETED or ALL_COMPLETED),
+// raced with the cancel signal unless already consumed, and closes. V5/V6 can only say "any of
+// these": for ALL_COMPLETED the runtime may resume early and the next attempt suspends again on
+// what is still missing. V7 sends the tree as the shared core does: the cancel signal beside a
+// nested ALL_COMPLETED future.
+func (m *Machine) suspend(ids []NotificationID, how pb.CombinatorType) {
 	var completions, signals []uint32
 	var named []string
 	for _, id := range ids {
@@ -93,17 +133,28 @@ func (m *Machine) suspend(ids []NotificationID) {
 			named = append(named, id.SignalName)
 		}
 	}
-	if !m.cancelConsumed && !slices.Contains(signals, CancelSignal) {
-		signals = append(signals, CancelSignal)
-	}
+	raceCancel := !m.cancelConsumed && !slices.Contains(signals, CancelSignal)
 	if m.version >= protocol.V7 {
-		m.emit(&pb.SuspensionMessage{AwaitingOn: &pb.Future{
+		f := &pb.Future{
 			WaitingCompletions:  completions,
 			WaitingSignals:      signals,
 			WaitingNamedSignals: named,
-			CombinatorType:      pb.CombinatorType_FIRST_COMPLETED,
-		}}, false)
+			CombinatorType:      how,
+		}
+		if raceCancel && how == pb.CombinatorType_FIRST_COMPLETED {
+			f.WaitingSignals = append(f.WaitingSignals, CancelSignal)
+		} else if raceCancel {
+			f = &pb.Future{
+				WaitingSignals: []uint32{CancelSignal},
+				NestedFutures:  []*pb.Future{f},
+				CombinatorType: pb.CombinatorType_FIRST_COMPLETED,
+			}
+		}
+		m.emit(&pb.SuspensionMessage{AwaitingOn: f}, false)
 	} else {
+		if raceCancel {
+			signals = append(signals, CancelSignal)
+		}
 		m.out = append(m.out, protocol.Frame{
 			Type:    protocol.SuspensionType,
 			Payload: encodeSuspensionV6(completions, signals, named),

@@ -1,8 +1,9 @@
 // Package statemachine is the IO-free core of one invocation on the SDK side of the Restate
 // service protocol (V5, V6 and V7). It mirrors the official shared core (restatedev/sdk-shared-core
 // src/vm): frames from the runtime go in through Receive and CloseInput, the handler's actions go in
-// through the syscall methods (Input, GetState, SetState, Call, Send, Run, ProposeRun, Sleep, Await,
-// Output, Fail), and the frames to send come out of TakeOutput.
+// through the syscall methods (Input, GetState, SetState, Call, Send, Run, ProposeRun, Sleep,
+// Awakeable, CompleteAwakeable, SendSignal, Await, AwaitAll, Output, Fail), and the frames to send
+// come out of TakeOutput.
 //
 // Lifecycle (illegal transitions are protocol violations, code 571):
 //

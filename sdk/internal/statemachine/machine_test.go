@@ -22,7 +22,9 @@ import (
 //	input | get key=K | keys | set key=K value=V | clear key=K | clear-all
 //	call service=S handler=H [key=K] [param=P] | send service=S handler=H [key=K] [param=P] [at=MS]
 //	sleep at=MS [name=N] | run [name=N] | propose id=N (value=V | code=C message=M)
-//	await ids=1,2[,s1] | output [value=V] | output-failure code=C message=M | fail message=M
+//	await ids=1,2[,s1][,n:name] | await-all ids=… | output [value=V] | output-failure code=C message=M | fail message=M
+//	awakeable | complete-awakeable id=A (value=V | code=C message=M)
+//	send-signal target=INV name=N (value=V | code=C message=M)
 //
 // Each directive prints what the syscall returned, then every frame the Machine wrote.
 func TestScenarios(t *testing.T) {
@@ -63,6 +65,12 @@ func step(t *testing.T, m *Machine, d *datadriven.TestData) (string, error) {
 		n, _ := strconv.ParseUint(arg(name), 10, 64)
 		return n
 	}
+	valueOrFailure := func() Result {
+		if d.HasArg("code") {
+			return Result{Kind: ResultFailure, Failure: Failure{Code: uint32(num("code")), Message: arg("message")}}
+		}
+		return Result{Kind: ResultValue, Value: []byte(arg("value"))}
+	}
 	switch d.Cmd {
 	case "recv":
 		for _, line := range strings.Split(strings.TrimSpace(d.Input), "\n") {
@@ -101,23 +109,22 @@ func step(t *testing.T, m *Machine, d *datadriven.TestData) (string, error) {
 		id, exec, err := m.Run(arg("name"))
 		return fmt.Sprintf("%v execute=%v", id, exec), err
 	case "propose":
-		r := Result{Kind: ResultValue, Value: []byte(arg("value"))}
-		if d.HasArg("code") {
-			r = Result{Kind: ResultFailure, Failure: Failure{Code: uint32(num("code")), Message: arg("message")}}
+		return "", m.ProposeRun(CompletionID(uint32(num("id"))), valueOrFailure())
+	case "awakeable":
+		id, nid, err := m.Awakeable()
+		return fmt.Sprintf("%s %v", id, nid), err
+	case "complete-awakeable":
+		return "", m.CompleteAwakeable(arg("id"), valueOrFailure())
+	case "send-signal":
+		return "", m.SendSignal(arg("target"), arg("name"), valueOrFailure())
+	case "await-all":
+		p, err := m.AwaitAll(awaitIDs(arg("ids"))...)
+		if err != nil {
+			return "", err
 		}
-		return "", m.ProposeRun(CompletionID(uint32(num("id"))), r)
+		return [...]string{"completed", "need-input", "cancelled"}[p], nil
 	case "await":
-		var ids []NotificationID
-		for _, s := range strings.Split(arg("ids"), ",") {
-			if sig, ok := strings.CutPrefix(s, "s"); ok {
-				n, _ := strconv.Atoi(sig)
-				ids = append(ids, SignalID(uint32(n)))
-				continue
-			}
-			n, _ := strconv.Atoi(s)
-			ids = append(ids, CompletionID(uint32(n)))
-		}
-		p, id, err := m.Await(ids...)
+		p, id, err := m.Await(awaitIDs(arg("ids"))...)
 		if err != nil {
 			return "", err
 		}
@@ -139,6 +146,25 @@ func step(t *testing.T, m *Machine, d *datadriven.TestData) (string, error) {
 	}
 	t.Fatalf("unknown directive %q", d.Cmd)
 	return "", nil
+}
+
+// awaitIDs parses "1,s17,n:name": completion 1, signal 17, the signal called name.
+func awaitIDs(list string) []NotificationID {
+	var ids []NotificationID
+	for _, s := range strings.Split(list, ",") {
+		if name, ok := strings.CutPrefix(s, "n:"); ok {
+			ids = append(ids, NamedSignal(name))
+			continue
+		}
+		if sig, ok := strings.CutPrefix(s, "s"); ok {
+			n, _ := strconv.Atoi(sig)
+			ids = append(ids, SignalID(uint32(n)))
+			continue
+		}
+		n, _ := strconv.Atoi(s)
+		ids = append(ids, CompletionID(uint32(n)))
+	}
+	return ids
 }
 
 func callRequest(arg func(string) string) CallRequest {
