@@ -78,6 +78,8 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 		return a.fireTimer(c.FireTimer)
 	case command.KindDeliverBatch:
 		return a.deliverBatch(c.DeliverBatch)
+	case command.KindSignal:
+		return a.signal(c.Signal)
 	}
 	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
 }
@@ -270,6 +272,13 @@ func (a *applier) running(id ids.InvocationID) (storage.InvocationStatus, *Outco
 
 // appendNotification journals a notification built by the runtime and forwards or wakes.
 func (a *applier) appendNotification(id ids.InvocationID, st *storage.InvocationStatus, t protocol.MessageType, m proto.Message, completionID uint32) error {
+	st.Completions = append(st.Completions, completionID)
+	return a.notify(id, st, t, m, st.Waiting != nil && containsU32(st.Waiting.Completions, completionID))
+}
+
+// notify journals notification m and forwards it to the running attempt, or resumes the
+// suspended invocation when wakes (it is in the awaited set).
+func (a *applier) notify(id ids.InvocationID, st *storage.InvocationStatus, t protocol.MessageType, m proto.Message, wakes bool) error {
 	entry, err := encodeEntry(t, m)
 	if err != nil {
 		return err
@@ -279,13 +288,12 @@ func (a *applier) appendNotification(id ids.InvocationID, st *storage.Invocation
 		return err
 	}
 	st.JournalLength++
-	st.Completions = append(st.Completions, completionID)
 	st.ModifiedAt = a.now
 	switch st.Phase {
 	case storage.Running:
 		a.emit(Action{Kind: Notify, ID: id, Index: index, Entry: entry})
 	case storage.Suspended:
-		if st.Waiting != nil && containsU32(st.Waiting.Completions, completionID) {
+		if wakes {
 			st.Phase, st.Waiting = storage.Running, nil
 			a.emit(Action{Kind: StartAttempt, ID: id})
 		}
@@ -317,6 +325,12 @@ func (a *applier) suspend(s *command.Suspend) (Outcome, error) {
 	}
 	for _, sig := range s.WaitingSignals {
 		if st.HasSignal(sig) {
+			a.emit(Action{Kind: StartAttempt, ID: s.ID})
+			return Outcome{}, nil
+		}
+	}
+	for _, name := range s.WaitingNamedSignals {
+		if st.HasNamedSignal(name) {
 			a.emit(Action{Kind: StartAttempt, ID: s.ID})
 			return Outcome{}, nil
 		}
@@ -443,6 +457,9 @@ func (a *applier) deliver(d *command.Deliver) (Outcome, error) {
 	}
 	if d.Message.Invoke != nil {
 		return a.invoke(d.Message.Invoke)
+	}
+	if d.Message.Signal != nil {
+		return a.signal(d.Message.Signal)
 	}
 	return a.completeCall(d.Message.Complete)
 }

@@ -75,8 +75,8 @@ func (a *applier) checkAllowed(st *storage.InvocationStatus, t protocol.MessageT
 			return fmt.Sprintf("%s: service %s has no state", t, target.Service), 400
 		}
 	case protocol.GetPromiseCommandType, protocol.PeekPromiseCommandType,
-		protocol.CompletePromiseCommandType, protocol.SendSignalCommandType, protocol.AttachInvocationCommandType,
-		protocol.GetInvocationOutputCommandType, protocol.CompleteAwakeableCommandType:
+		protocol.CompletePromiseCommandType, protocol.AttachInvocationCommandType,
+		protocol.GetInvocationOutputCommandType:
 		return fmt.Sprintf("%s is not supported by this server yet", t), 501
 	}
 	return "", 0
@@ -136,6 +136,10 @@ func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus
 		callee := command.Target{Service: m.ServiceName, Handler: m.HandlerName, Key: m.Key}
 		caller := &command.Caller{ID: id, CompletionID: m.ResultCompletionId}
 		return a.call(id, st, index, callee, call, m.Parameter, m.Headers, m.GetIdempotencyKey(), caller, 0, m.InvocationIdNotificationIdx)
+	case *pb.CompleteAwakeableCommandMessage:
+		return a.completeAwakeable(id, st, m)
+	case *pb.SendSignalCommandMessage:
+		return a.sendSignal(id, st, m)
 	case *pb.OneWayCallCommandMessage:
 		callee := command.Target{Service: m.ServiceName, Handler: m.HandlerName, Key: m.Key}
 		return a.call(id, st, index, callee, call, m.Parameter, m.Headers, m.GetIdempotencyKey(), nil, int64(m.InvokeTime), m.InvocationIdNotificationIdx)

@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/resolute-run/resolute/promises"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/protocol"
@@ -232,6 +233,41 @@ func (h *harness) journalCommand(td *datadriven.TestData) (protocol.MessageType,
 		return protocol.SleepCommandType, &pb.SleepCommandMessage{WakeUpTime: uint64(u32(arg(td, "wake", "5000"))), ResultCompletionId: cid}, nil
 	case "get-promise":
 		return protocol.GetPromiseCommandType, &pb.GetPromiseCommandMessage{Key: "p", ResultCompletionId: cid}, nil
+	case "complete-awakeable":
+		// The awakeable of invocation "of" with signal index idx; raw= gives the id verbatim.
+		awk := arg(td, "raw", "")
+		if awk == "" {
+			awk = promises.Encode(h.byName[arg(td, "of", "")], u32(arg(td, "idx", "17")))
+		}
+		m := &pb.CompleteAwakeableCommandMessage{AwakeableId: awk}
+		if f := arg(td, "failure", ""); f != "" {
+			code, msg, _ := strings.Cut(f, ":")
+			m.Result = &pb.CompleteAwakeableCommandMessage_Failure{Failure: &pb.Failure{Code: u32(code), Message: msg}}
+		} else {
+			m.Result = &pb.CompleteAwakeableCommandMessage_Value{Value: &pb.Value{Content: []byte(arg(td, "v", ""))}}
+		}
+		return protocol.CompleteAwakeableCommandType, m, nil
+	case "send-signal":
+		to := arg(td, "raw", "")
+		if to == "" {
+			to = h.byName[arg(td, "to", "")].String()
+		}
+		m := &pb.SendSignalCommandMessage{TargetInvocationId: to}
+		if n := arg(td, "name", ""); n != "" {
+			m.SignalId = &pb.SendSignalCommandMessage_Name{Name: n}
+		} else {
+			m.SignalId = &pb.SendSignalCommandMessage_Idx{Idx: u32(arg(td, "idx", "0"))}
+		}
+		switch {
+		case arg(td, "failure", "") != "":
+			code, msg, _ := strings.Cut(arg(td, "failure", ""), ":")
+			m.Result = &pb.SendSignalCommandMessage_Failure{Failure: &pb.Failure{Code: u32(code), Message: msg}}
+		case arg(td, "v", "") != "":
+			m.Result = &pb.SendSignalCommandMessage_Value{Value: &pb.Value{Content: []byte(arg(td, "v", ""))}}
+		default:
+			m.Result = &pb.SendSignalCommandMessage_Void{Void: &pb.Void{}}
+		}
+		return protocol.SendSignalCommandType, m, nil
 	case "output":
 		if f := arg(td, "failure", ""); f != "" {
 			code, msg, _ := strings.Cut(f, ":")
@@ -296,8 +332,23 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		return h.apply(command.Command{Kind: command.KindFireTimer, FireTimer: f})
 	case "end":
 		return h.apply(command.Command{Kind: command.KindEnd, End: &command.End{ID: h.byName[td.CmdArgs[0].Key]}})
+	case "signal":
+		// What the ingress proposes for an awakeable resolved (v=) or rejected (failure=) over
+		// HTTP; name= and void=true give the other shapes of a signal.
+		sig := &command.Signal{ID: h.id(td.CmdArgs[0].Key, command.Target{}), Index: u32(arg(td, "idx", "0")), Name: arg(td, "name", ""), Void: arg(td, "void", "") == "true"}
+		if f := arg(td, "failure", ""); f != "" {
+			code, msg, _ := strings.Cut(f, ":")
+			sig.Result.Failure = &command.Failure{Code: uint16(u32(code)), Message: msg}
+		} else {
+			sig.Result.Value = []byte(arg(td, "v", ""))
+		}
+		return h.apply(command.Command{Kind: command.KindSignal, Signal: sig})
 	case "suspend":
-		s := &command.Suspend{ID: h.byName[td.CmdArgs[0].Key], WaitingCompletions: u32s(arg(td, "completions", "")), WaitingSignals: u32s(arg(td, "signals", ""))}
+		var named []string
+		if n := arg(td, "named", ""); n != "" {
+			named = strings.Split(n, ",")
+		}
+		s := &command.Suspend{ID: h.byName[td.CmdArgs[0].Key], WaitingCompletions: u32s(arg(td, "completions", "")), WaitingSignals: u32s(arg(td, "signals", "")), WaitingNamedSignals: named}
 		return h.apply(command.Command{Kind: command.KindSuspend, Suspend: s})
 	case "fail":
 		f := &command.Fail{ID: h.byName[td.CmdArgs[0].Key], Failure: command.Failure{Code: uint16(u32(arg(td, "code", "500"))), Message: arg(td, "msg", "")}}
@@ -395,6 +446,12 @@ func (h *harness) dumpTables() string {
 		line := fmt.Sprintf("status %s: %s commands=%d journal=%d", n, st.Phase, st.CommandCount, st.JournalLength)
 		if st.Waiting != nil {
 			line += fmt.Sprintf(" waiting=%v", st.Waiting.Completions)
+			if len(st.Waiting.Signals) > 0 {
+				line += fmt.Sprintf(" signals=%v", st.Waiting.Signals)
+			}
+			if len(st.Waiting.NamedSignals) > 0 {
+				line += fmt.Sprintf(" named=%v", st.Waiting.NamedSignals)
+			}
 		}
 		if st.Phase == storage.Completed {
 			line += " " + showResult(st.Result)
@@ -438,6 +495,8 @@ func (h *harness) dumpTables() string {
 	for _, e := range out {
 		if e.Message.Invoke != nil {
 			lines = append(lines, fmt.Sprintf("outbox %d: invoke %s %s/%s", e.Seq, h.show(e.Message.Invoke.ID), e.Message.Invoke.Target.Service, e.Message.Invoke.Target.Handler))
+		} else if sg := e.Message.Signal; sg != nil {
+			lines = append(lines, fmt.Sprintf("outbox %d: signal %s idx=%d name=%q void=%t %s", e.Seq, h.show(sg.ID), sg.Index, sg.Name, sg.Void, showResult(&sg.Result)))
 		} else {
 			lines = append(lines, fmt.Sprintf("outbox %d: complete %s cid=%d %s", e.Seq, h.show(e.Message.Complete.ID), e.Message.Complete.CompletionID, showResult(&e.Message.Complete.Result)))
 		}

@@ -27,6 +27,7 @@ func (c *statusCache) get(id ids.InvocationID) (storage.InvocationStatus, bool) 
 	// Clip the slices so that appends by the caller never write into the cached entry's arrays.
 	st.Completions = slices.Clip(st.Completions)
 	st.Signals = slices.Clip(st.Signals)
+	st.NamedSignals = slices.Clip(st.NamedSignals)
 	return st, true
 }
 

@@ -60,11 +60,13 @@ type InvocationStatus struct {
 	CommandCount uint32 `msgpack:"cc"`
 	// JournalLength is the number of entries (commands and notifications).
 	JournalLength uint32 `msgpack:"jl"`
-	// Completions lists the completion ids whose notification is in the journal, and Signals the
-	// signal ids, so that suspension can check "already arrived" without a journal scan.
-	Completions []uint32 `msgpack:"cp,omitempty"`
-	Signals     []uint32 `msgpack:"sg,omitempty"`
-	Waiting     *Waiting `msgpack:"w,omitempty"`
+	// Completions lists the completion ids whose notification is in the journal, Signals the
+	// signal ids and NamedSignals the signal names, so that suspension can check "already
+	// arrived" (and a second signal be dropped) without a journal scan.
+	Completions  []uint32 `msgpack:"cp,omitempty"`
+	Signals      []uint32 `msgpack:"sg,omitempty"`
+	NamedSignals []string `msgpack:"ns,omitempty"`
+	Waiting      *Waiting `msgpack:"w,omitempty"`
 	// Attached lists the calling invocations that called this one again with its idempotency
 	// key while it ran; each gets the result as the original caller (Invocation.Caller) does.
 	Attached   []command.Caller `msgpack:"at,omitempty"`
@@ -79,6 +81,16 @@ func (s *InvocationStatus) HasCompletion(c uint32) bool { return containsU32(s.C
 
 // HasSignal reports whether signal id c is journaled.
 func (s *InvocationStatus) HasSignal(c uint32) bool { return containsU32(s.Signals, c) }
+
+// HasNamedSignal reports whether a signal named n is journaled.
+func (s *InvocationStatus) HasNamedSignal(n string) bool {
+	for _, v := range s.NamedSignals {
+		if v == n {
+			return true
+		}
+	}
+	return false
+}
 
 func containsU32(xs []uint32, x uint32) bool {
 	for _, v := range xs {
