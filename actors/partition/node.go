@@ -41,6 +41,16 @@ func (r *Router) Call(ctx context.Context, inv command.Invocation) (command.Resu
 	return r.For(inv.ID.PartitionKey).Call(ctx, inv)
 }
 
+// Signal proposes sig (an awakeable's resolution) to the partition of its invocation and returns
+// once it is in the log.
+func (r *Router) Signal(ctx context.Context, sig command.Signal) error {
+	p := r.For(sig.ID.PartitionKey)
+	if _, err := p.ProposeWait(ctx, command.Command{Kind: command.KindSignal, Signal: &sig}); err != nil {
+		return fmt.Errorf("partition %d: signal %s: %w", p.cfg.ID, sig.ID, err)
+	}
+	return nil
+}
+
 // NodeConfig configures the partitions of this node.
 type NodeConfig struct {
 	DataDir    string

@@ -21,6 +21,7 @@ const (
 	msgMethodNotAllowed  = "method not allowed"
 	msgNotFound          = "not found"
 	msgNotImplementedYet = "not implemented yet"
+	msgBadAwakeablePath  = "bad path, expected either /restate/awakeables/:id/resolve or /restate/awakeables/:id/reject"
 )
 
 // httpError is an error answered with Restate's JSON error shape.

@@ -29,6 +29,9 @@ type Dispatcher interface {
 	// Call proposes the invocation (or attaches to the existing one with the same id) and waits
 	// for its result.
 	Call(ctx context.Context, inv command.Invocation) (command.Result, error)
+	// Signal proposes a signal (an awakeable's resolution) to its invocation's partition and
+	// returns once it is durably in the log; whether it took effect is the state machine's call.
+	Signal(ctx context.Context, sig command.Signal) error
 }
 
 // Services is the registry read view the ingress resolves targets with (*registry.Registry).
@@ -100,6 +103,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) *httpError {
 		return h.health(w)
 	case routeLater:
 		return ingressError(http.StatusNotImplemented, msgNotImplementedYet)
+	case routeAwakeable:
+		return h.awakeable(w, r, rt)
 	}
 	return h.invoke(w, r, rt)
 }

@@ -68,6 +68,17 @@ type fakeDispatcher struct {
 	duplicate bool
 	results   map[string]command.Result
 	err       error
+	signals   []command.Signal
+}
+
+func (f *fakeDispatcher) Signal(_ context.Context, sig command.Signal) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, sig)
+	return nil
 }
 
 func (f *fakeDispatcher) record(inv command.Invocation) {
@@ -150,7 +161,6 @@ func TestErrors(t *testing.T) {
 		{"too deep", "GET", "/a/b/c/d/e/f/g/h", nil, "", 400, "ingress", "bad path: /a/b/c/d/e/f/g/h"},
 		{"openapi", "GET", "/openapi/x", nil, "", 404, "ingress", "not found"},
 		{"unknown restate verb", "GET", "/restate/nope", nil, "", 404, "ingress", "not found"},
-		{"awakeables later", "POST", "/restate/awakeables/sign_1x/resolve", nil, "", 501, "ingress", "not implemented yet"},
 		{"put", "PUT", "/Greeter/greet", nil, "", 405, "ingress", "method not allowed"},
 		{"delete", "DELETE", "/Counter/k/add", nil, "", 405, "ingress", "method not allowed"},
 		{"patch send", "PATCH", "/Greeter/greet/send", nil, "", 405, "ingress", "method not allowed"},

@@ -14,6 +14,7 @@ const (
 	routeInvoke routeKind = iota + 1
 	routeHealth
 	routeLater // a Restate API we do not serve yet
+	routeAwakeable
 )
 
 // route is a parsed request path.
@@ -24,6 +25,9 @@ type route struct {
 	keyed   bool
 	handler string
 	send    bool
+	// awakeable is the (escaped) awakeable id and reject says /reject rather than /resolve.
+	awakeable string
+	reject    bool
 }
 
 // parsePath parses an escaped request path the way the official ingress does. serviceType looks
@@ -46,12 +50,30 @@ func parseRestatePath(segs []string) (route, *httpError) {
 	switch segs[0] {
 	case "health":
 		return route{kind: routeHealth}, nil
-	case "awakeables", "a", "invocation", "workflow", "call", "send", "scope", "attach", "output", "lookup":
-		// TODO(ingress): awakeables, attach/output and the /restate/call|send API arrive with
-		// their own issues.
+	case "awakeables", "a":
+		return parseAwakeablePath(segs[1:])
+	case "invocation", "workflow", "call", "send", "scope", "attach", "output", "lookup":
+		// TODO(ingress): attach/output and the /restate/call|send API arrive with their own issues.
 		return route{kind: routeLater}, nil
 	}
 	return route{}, ingressError(404, msgNotFound)
+}
+
+// parseAwakeablePath reads {id}/resolve|reject, as the official ingress does: segments after the
+// operation are ignored, a missing operation is a 400 and an unknown one a 404.
+func parseAwakeablePath(segs []string) (route, *httpError) {
+	if len(segs) < 2 || (len(segs) == 2 && segs[1] == "") {
+		return route{}, ingressError(400, msgBadAwakeablePath)
+	}
+	r := route{kind: routeAwakeable, awakeable: segs[0]}
+	switch segs[1] {
+	case "resolve":
+	case "reject":
+		r.reject = true
+	default:
+		return route{}, ingressError(404, msgNotFound)
+	}
+	return r, nil
 }
 
 func parseServicePath(segs []string, serviceType func(string) (command.ServiceType, bool)) (route, *httpError) {
