@@ -59,11 +59,6 @@ func (inv *invocation) request(t Target, input any, opts []CallOption) (statemac
 	return req, o
 }
 
-// Future is something a handler can wait for with Wait or WaitFirst.
-type Future interface {
-	awaitID() statemachine.NotificationID
-}
-
 // CallFuture is the pending result of CallAsync.
 type CallFuture[O any] struct {
 	inv           *invocation
@@ -166,33 +161,3 @@ func (s *SleepFuture) Done() error {
 }
 
 func (s *SleepFuture) awaitID() statemachine.NotificationID { return s.id }
-
-// WaitFirst waits until one of futs completes and returns its index. The same future wins on
-// every replay.
-func WaitFirst(ctx Context, futs ...Future) (int, error) {
-	ids := make([]statemachine.NotificationID, len(futs))
-	for i, f := range futs {
-		ids[i] = f.awaitID()
-	}
-	id, err := ctx.inv().await(ids...)
-	if err != nil {
-		return -1, err
-	}
-	for i, fid := range ids {
-		if fid == id {
-			return i, nil
-		}
-	}
-	panic("sdk: await returned an id that was not awaited")
-}
-
-// Wait waits until every future completes (read each one's result afterwards).
-func Wait(ctx Context, futs ...Future) error {
-	inv := ctx.inv()
-	for _, f := range futs {
-		if _, err := inv.await(f.awaitID()); err != nil {
-			return err
-		}
-	}
-	return nil
-}

@@ -97,6 +97,25 @@ func (inv *invocation) await(ids ...statemachine.NotificationID) (statemachine.N
 	}
 }
 
+// awaitAll blocks until every one of ids completes; it returns ErrCancelled when the cancel signal
+// arrives first.
+func (inv *invocation) awaitAll(ids ...statemachine.NotificationID) error {
+	if inv.inRun {
+		panic("sdk: durable actions are not allowed inside Run")
+	}
+	for {
+		p, err := inv.m.AwaitAll(ids...)
+		inv.check(err)
+		switch p {
+		case statemachine.Completed:
+			return nil
+		case statemachine.Cancelled:
+			return ErrCancelled
+		}
+		inv.check(inv.receive())
+	}
+}
+
 // result turns a completed notification into a value or a terminal error.
 func (inv *invocation) result(id statemachine.NotificationID) (statemachine.Result, error) {
 	r, ok := inv.m.Result(id)

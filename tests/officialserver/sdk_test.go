@@ -82,7 +82,7 @@ func runAgainstOfficial(t *testing.T, bin string, extraEnv []string, version int
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep := sdk.NewEndpoint().Bind(greeter.Greeter, greeter.Welcome, steps(&runs))
+	ep := sdk.NewEndpoint().Bind(greeter.Greeter, greeter.Welcome, steps(&runs), awake, mailbox)
 	go ep.Serve(ln)
 	t.Cleanup(func() { ln.Close() })
 
@@ -110,7 +110,7 @@ func runAgainstOfficial(t *testing.T, bin string, extraEnv []string, version int
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(reg.ServiceNames(), ","); got != "Greeter,Steps,Welcome" {
+	if got := strings.Join(reg.ServiceNames(), ","); got != "Awake,Greeter,Mailbox,Steps,Welcome" {
 		t.Fatalf("registered services %s", got)
 	}
 	testenv.WaitReady(t, "services routable", 30*time.Second, func() error {
@@ -145,6 +145,7 @@ func runAgainstOfficial(t *testing.T, bin string, extraEnv []string, version int
 	expect("/Steps/s1/reset", "", 200, "")
 	expect("/Steps/s1/keys", "", 200, `[]`)
 	expect("/Steps/s1/teapot", "", 418, "short and stout")
+	checkAwakeables(t, officialEnv{ingress: ingress, admin: admin, tap: tap})
 	if err := tap.CheckProtocol(version); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,256 @@
+package officialserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/resolute-run/resolute/promises"
+	"github.com/resolute-run/resolute/sdk"
+	"github.com/resolute-run/resolute/tests/testenv"
+)
+
+// parked is what a waiting handler leaves in its Mailbox: its awakeable's id and its own
+// invocation id (for signals).
+type parked struct {
+	Awakeable  string `json:"awakeable"`
+	Invocation string `json:"invocation"`
+}
+
+type raceIn struct {
+	Box        string `json:"box"`
+	SleepMs    int    `json:"sleepMs"`
+	TimerFirst bool   `json:"timerFirst"` // list the timer first in WaitFirst
+}
+
+type completeIn struct {
+	ID    string `json:"id"`
+	Value string `json:"value"`
+	Code  uint16 `json:"code"` // non-zero: reject with this code
+}
+
+type signalIn struct {
+	Invocation, Name, Value string
+}
+
+// mailbox keeps the last parked handler per key, for the test to read.
+var mailbox = sdk.NewObject("Mailbox").
+	Handler("put", sdk.ObjectHandler(func(ctx sdk.ObjectContext, p parked) (sdk.Void, error) {
+		return sdk.Void{}, sdk.Set(ctx, "p", p)
+	})).
+	Handler("get", sdk.SharedHandler(func(ctx sdk.ObjectSharedContext, _ sdk.Void) (parked, error) {
+		return sdk.Get[parked](ctx, "p")
+	}))
+
+// park creates an awakeable and posts its id to the mailbox box.
+func park(ctx sdk.Context, box string) *sdk.AwakeableFuture[string] {
+	a := sdk.Awakeable[string](ctx)
+	sdk.Send(ctx, sdk.ToObject("Mailbox", box, "put"), parked{a.ID(), ctx.InvocationID()})
+	return a
+}
+
+// awake waits on awakeables and signals, and resolves them.
+var awake = sdk.NewService("Awake").
+	Handler("wait", sdk.ServiceHandler(func(ctx sdk.Context, box string) (string, error) {
+		return park(ctx, box).Result()
+	})).
+	Handler("race", sdk.ServiceHandler(func(ctx sdk.Context, in raceIn) (string, error) {
+		a := park(ctx, in.Box)
+		timer := sdk.After(ctx, time.Duration(in.SleepMs)*time.Millisecond)
+		futs := []sdk.Future{a, timer}
+		if in.TimerFirst {
+			futs = []sdk.Future{timer, a}
+		}
+		first, err := sdk.WaitFirst(ctx, futs...)
+		switch {
+		case err != nil:
+			return "", err
+		case first == timer:
+			return "timer", nil
+		}
+		v, err := a.Result()
+		return "awakeable " + v, err
+	})).
+	Handler("timeout", sdk.ServiceHandler(func(ctx sdk.Context, in raceIn) (string, error) {
+		return sdk.OrTimeout(ctx, park(ctx, in.Box), time.Duration(in.SleepMs)*time.Millisecond)
+	})).
+	Handler("both", sdk.ServiceHandler(func(ctx sdk.Context, box string) (string, error) {
+		a := park(ctx, box)
+		s := sdk.Signal[string](ctx, "go")
+		if err := sdk.Wait(ctx, a, s); err != nil {
+			return "", err
+		}
+		av, err := a.Result()
+		if err != nil {
+			return "", err
+		}
+		sv, err := s.Result()
+		return av + "+" + sv, err
+	})).
+	Handler("complete", sdk.ServiceHandler(func(ctx sdk.Context, in completeIn) (sdk.Void, error) {
+		if in.Code != 0 {
+			sdk.RejectAwakeable(ctx, in.ID, sdk.TerminalError(errors.New(in.Value), in.Code))
+			return sdk.Void{}, nil
+		}
+		return sdk.Void{}, sdk.ResolveAwakeable(ctx, in.ID, in.Value)
+	})).
+	Handler("signal", sdk.ServiceHandler(func(ctx sdk.Context, in signalIn) (sdk.Void, error) {
+		return sdk.Void{}, sdk.ResolveSignal(ctx, in.Invocation, in.Name, in.Value)
+	}))
+
+// officialEnv is what the awakeable scenarios need from runAgainstOfficial.
+type officialEnv struct {
+	ingress, admin string
+	tap            *testenv.Wiretap
+}
+
+// checkAwakeables runs the awakeable, signal and combinator scenarios of our SDK on the official
+// server. Awake gets a short inactivity timeout, so a handler left waiting suspends, and each
+// resolution below is sent only once the wiretap saw that suspension: the value reaches the
+// handler through a new attempt that replays the journal.
+func checkAwakeables(t *testing.T, env officialEnv) {
+	patch, _ := json.Marshal(map[string]string{"inactivity_timeout": "100ms"})
+	req, _ := http.NewRequest(http.MethodPatch, env.admin+"/services/Awake", bytes.NewReader(patch))
+	req.Header.Set("content-type", "application/json")
+	resp, err := testenv.HTTPClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH /services/Awake: %s", resp.Status)
+	}
+
+	tests := []struct {
+		name    string
+		handler string
+		input   func(box string) any
+		act     func(*testing.T, officialEnv, parked) // after the handler suspended
+		status  int                                   // of the handler's answer
+		want    string                                // contained in its answer
+		suspend bool                                  // wait for a suspension before act
+	}{
+		{"resolved over HTTP", "wait", boxInput, resolveHTTP(`"hello"`), 200, `"hello"`, true},
+		{"rejected over HTTP", "wait", boxInput, rejectHTTP("nope, rejected"), 500, "nope, rejected", true},
+		{"resolved by a handler", "wait", boxInput, complete("from a handler", 0), 200, `"from a handler"`, true},
+		{"rejected by a handler", "wait", boxInput, complete("short and stout", 418), 418, "short and stout", true},
+		{"awakeable before timer", "race", raceInput(3_600_000, false), resolveHTTP(`"x"`), 200, `"awakeable x"`, true},
+		{"awakeable before timer, timer listed first", "race", raceInput(3_600_000, true), resolveHTTP(`"y"`), 200, `"awakeable y"`, true},
+		{"timer before awakeable", "race", raceInput(1, false), nil, 200, `"timer"`, false},
+		{"timer before awakeable, timer listed first", "race", raceInput(1, true), nil, 200, `"timer"`, false},
+		{"OrTimeout in time", "timeout", raceInput(3_600_000, false), resolveHTTP(`"z"`), 200, `"z"`, true},
+		{"OrTimeout times out", "timeout", raceInput(1, false), nil, 408, "Timeout", false},
+		{"signal and awakeable, all", "both", boxInput, signalThenResolve(), 200, `"a+s"`, true},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			box := fmt.Sprintf("box%d", i)
+			in, _ := json.Marshal(tc.input(box))
+			done := make(chan testenv.Reply, 1)
+			errc := make(chan error, 1)
+			go func() {
+				r, err := testenv.Invoke(env.ingress, "/Awake/"+tc.handler, string(in))
+				if err != nil {
+					errc <- err
+					return
+				}
+				done <- r
+			}()
+			p := parkedIn(t, env, box)
+			a, err := promises.Parse(p.Awakeable)
+			if err != nil || a.Invocation.String() != p.Invocation || a.Index != 17 {
+				t.Fatalf("awakeable id %s of %s: parsed %+v, %v; want that invocation, signal 17", p.Awakeable, p.Invocation, a, err)
+			}
+			if tc.suspend {
+				testenv.WaitReady(t, "suspension of "+p.Invocation, 30*time.Second, func() error {
+					for _, s := range env.tap.Attempts(p.Invocation) {
+						if s.Has(testenv.FrameSuspension) {
+							return nil
+						}
+					}
+					return errors.New("not suspended yet")
+				})
+			}
+			if tc.act != nil {
+				tc.act(t, env, p)
+			}
+			select {
+			case err := <-errc:
+				t.Fatal(err)
+			case r := <-done:
+				if r.Status != tc.status || !strings.Contains(string(r.Body), tc.want) {
+					t.Fatalf("Awake/%s: %s, want %d containing %s", tc.handler, r, tc.status, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func boxInput(box string) any { return box }
+
+func raceInput(sleepMs int, timerFirst bool) func(string) any {
+	return func(box string) any { return raceIn{Box: box, SleepMs: sleepMs, TimerFirst: timerFirst} }
+}
+
+// parkedIn polls the mailbox until the handler left its ids there.
+func parkedIn(t *testing.T, env officialEnv, box string) parked {
+	var p parked
+	testenv.WaitReady(t, "mailbox "+box, 30*time.Second, func() error {
+		r, err := testenv.Invoke(env.ingress, "/Mailbox/"+box+"/get", "")
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(r.Body, &p); err != nil || p.Awakeable == "" {
+			return fmt.Errorf("mailbox: %s", r)
+		}
+		return nil
+	})
+	return p
+}
+
+func expectPost(t *testing.T, url, body string, status int) {
+	t.Helper()
+	r, err := testenv.Post(testenv.HTTPClient, url, body, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != status {
+		t.Fatalf("POST %s: %s, want %d", url, r, status)
+	}
+}
+
+func resolveHTTP(body string) func(*testing.T, officialEnv, parked) {
+	return func(t *testing.T, env officialEnv, p parked) {
+		expectPost(t, env.ingress+"/restate/awakeables/"+p.Awakeable+"/resolve", body, http.StatusAccepted)
+	}
+}
+
+func rejectHTTP(reason string) func(*testing.T, officialEnv, parked) {
+	return func(t *testing.T, env officialEnv, p parked) {
+		expectPost(t, env.ingress+"/restate/awakeables/"+p.Awakeable+"/reject", reason, http.StatusAccepted)
+	}
+}
+
+// complete resolves (code 0) or rejects the parked awakeable from our Awake/complete handler.
+func complete(value string, code uint16) func(*testing.T, officialEnv, parked) {
+	return func(t *testing.T, env officialEnv, p parked) {
+		in, _ := json.Marshal(completeIn{ID: p.Awakeable, Value: value, Code: code})
+		expectPost(t, env.ingress+"/Awake/complete", string(in), http.StatusOK)
+	}
+}
+
+// signalThenResolve sends the named signal from our Awake/signal handler, waits until the
+// waiting handler suspended again (V5/V6 resume on any of the awaited set; V7 waits for all),
+// then resolves its awakeable over HTTP.
+func signalThenResolve() func(*testing.T, officialEnv, parked) {
+	return func(t *testing.T, env officialEnv, p parked) {
+		in, _ := json.Marshal(signalIn{Invocation: p.Invocation, Name: "go", Value: "s"})
+		expectPost(t, env.ingress+"/Awake/signal", string(in), http.StatusOK)
+		resolveHTTP(`"a"`)(t, env, p)
+	}
+}
