@@ -107,6 +107,7 @@ var awake = sdk.NewService("Awake").
 type officialEnv struct {
 	ingress, admin string
 	tap            *testenv.Wiretap
+	version        int // the negotiated protocol version
 }
 
 // checkAwakeables runs the awakeable, signal and combinator scenarios of our SDK on the official
@@ -167,14 +168,7 @@ func checkAwakeables(t *testing.T, env officialEnv) {
 				t.Fatalf("awakeable id %s of %s: parsed %+v, %v; want that invocation, signal 17", p.Awakeable, p.Invocation, a, err)
 			}
 			if tc.suspend {
-				testenv.WaitReady(t, "suspension of "+p.Invocation, 30*time.Second, func() error {
-					for _, s := range env.tap.Attempts(p.Invocation) {
-						if s.Has(testenv.FrameSuspension) {
-							return nil
-						}
-					}
-					return errors.New("not suspended yet")
-				})
+				waitSuspensions(t, env, p.Invocation, 1)
 			}
 			if tc.act != nil {
 				tc.act(t, env, p)
@@ -244,13 +238,71 @@ func complete(value string, code uint16) func(*testing.T, officialEnv, parked) {
 	}
 }
 
-// signalThenResolve sends the named signal from our Awake/signal handler, waits until the
-// waiting handler suspended again (V5/V6 resume on any of the awaited set; V7 waits for all),
-// then resolves its awakeable over HTTP.
+// signalThenResolve sends the named signal from our Awake/signal handler to the handler waiting
+// for it and an awakeable (sdk.Wait), then resolves the awakeable over HTTP. Before that: on V6
+// the runtime resumes on any of the suspension's set, so a second attempt replays the signal and
+// suspends again on the awakeable alone; on V7 the suspension said ALL_COMPLETED, so once the
+// signal is in the journal the invocation is still suspended, with one attempt so far.
 func signalThenResolve() func(*testing.T, officialEnv, parked) {
 	return func(t *testing.T, env officialEnv, p parked) {
+		before := invocationRow(t, env, p.Invocation)
 		in, _ := json.Marshal(signalIn{Invocation: p.Invocation, Name: "go", Value: "s"})
 		expectPost(t, env.ingress+"/Awake/signal", string(in), http.StatusOK)
+		if env.version < 7 {
+			waitSuspensions(t, env, p.Invocation, 2)
+		} else {
+			var after row
+			testenv.WaitReady(t, "signal journaled", 30*time.Second, func() error {
+				after = invocationRow(t, env, p.Invocation)
+				if after.JournalSize <= before.JournalSize {
+					return fmt.Errorf("journal size %d", after.JournalSize)
+				}
+				return nil
+			})
+			if after.Status != "suspended" || len(env.tap.Attempts(p.Invocation)) != 1 {
+				t.Fatalf("after the signal: %+v (before %+v), %d attempts; want still suspended, 1 attempt",
+					after, before, len(env.tap.Attempts(p.Invocation)))
+			}
+		}
 		resolveHTTP(`"a"`)(t, env, p)
 	}
+}
+
+// row is an invocation's line in the official server's sys_invocation table.
+type row struct {
+	Status      string `json:"status"`
+	JournalSize int    `json:"journal_size"`
+}
+
+func invocationRow(t *testing.T, env officialEnv, invocation string) row {
+	t.Helper()
+	q, _ := json.Marshal(map[string]string{
+		"query": fmt.Sprintf("SELECT status, journal_size FROM sys_invocation WHERE id = '%s'", invocation),
+	})
+	r, err := testenv.Post(testenv.HTTPClient, env.admin+"/query", string(q), http.Header{"Accept": {"application/json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Rows []row }
+	if err := json.Unmarshal(r.Body, &out); err != nil || len(out.Rows) != 1 {
+		t.Fatalf("query %s: %s (%v)", q, r, err)
+	}
+	return out.Rows[0]
+}
+
+// waitSuspensions waits until n attempts of invocation ended in a Suspension.
+func waitSuspensions(t *testing.T, env officialEnv, invocation string, n int) {
+	t.Helper()
+	testenv.WaitReady(t, fmt.Sprintf("%d suspensions of %s", n, invocation), 30*time.Second, func() error {
+		got := 0
+		for _, s := range env.tap.Attempts(invocation) {
+			if s.Has(testenv.FrameSuspension) {
+				got++
+			}
+		}
+		if got < n {
+			return fmt.Errorf("%d suspensions", got)
+		}
+		return nil
+	})
 }
