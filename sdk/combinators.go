@@ -41,6 +41,9 @@ var ErrTimeout error = &Terminal{Code: 408, Err: errors.New("Timeout")}
 //	}
 //	return call.Result()
 func WaitFirst(ctx Context, futs ...Future) (Future, error) {
+	if len(futs) == 0 {
+		panic("sdk: WaitFirst needs at least one future")
+	}
 	ids := make([]statemachine.NotificationID, len(futs))
 	for i, f := range futs {
 		ids[i] = f.awaitID()

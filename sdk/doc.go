@@ -14,9 +14,19 @@
 //	sdk.NewEndpoint().Bind(counter).ListenAndServe(":9080")
 //
 // Durable actions are package functions taking the handler's context: Run, Get, Lookup, Set,
-// Clear, ClearAll, Keys, Call, CallAsync, Send, Sleep, After, Wait, WaitFirst. Each is journaled;
-// when the runtime replays an invocation, they return the journaled results instead of acting
-// again, so handler code must be deterministic apart from what it does inside Run.
+// Clear, ClearAll, Keys, Call, CallAsync, Send, Sleep, After, Awakeable, ResolveAwakeable,
+// RejectAwakeable, Signal, ResolveSignal, RejectSignal. Each is journaled (or, like Awakeable and
+// Signal, numbered deterministically); when the runtime replays an invocation, they return the
+// journaled results instead of acting again, so handler code must be deterministic apart from
+// what it does inside Run.
+//
+// Futures (CallAsync, Send, After, Awakeable, Signal) combine with WaitFirst (returns the future
+// that completed first, the same one on every replay), Wait (all), WaitEach (in completion order)
+// and OrTimeout (a result or ErrTimeout):
+//
+//	a := sdk.Awakeable[string](ctx)
+//	sdk.Send(ctx, sdk.ToService("Notifier", "ask"), a.ID()) // someone resolves a.ID() later
+//	answer, err := sdk.OrTimeout(ctx, a, 24*time.Hour)
 //
 // Errors: return TerminalError(err, code) to fail the invocation for good; any other error makes
 // the runtime retry the attempt. A journal mismatch (the handler does something other than what
