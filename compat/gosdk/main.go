@@ -122,7 +122,9 @@ func goSteps() restate.ServiceDefinition {
 		Handler("sleep", restate.NewServiceHandler(sleep)).
 		Handler("callSleep", restate.NewServiceHandler(callSleep)).
 		Handler("flaky", restate.NewServiceHandler(flaky)).
-		Handler("work", restate.NewServiceHandler(work))
+		Handler("work", restate.NewServiceHandler(work)).
+		Handler("awake", restate.NewServiceHandler(awake)).
+		Handler("resolve", restate.NewServiceHandler(resolveAwakeable))
 }
 
 // clock is the output of sleep.
@@ -214,6 +216,46 @@ func work(ctx restate.Context, in workInput) (int, error) {
 }
 
 // effects appends side-effect lines to the -effects file.
+type awakeInput struct {
+	Tag     string `json:"tag"`
+	SleepMs int    `json:"sleepMs"`
+}
+
+// awake creates an awakeable, publishes its id as the effect line "go <tag> awakeable <id>"
+// (once, through restate.Run), sleeps SleepMs if > 0 (so that a resolution can arrive before it
+// awaits), then awaits the awakeable and returns its value; a rejection is returned as the
+// terminal error it is.
+func awake(ctx restate.Context, in awakeInput) (string, error) {
+	a := restate.Awakeable[string](ctx)
+	publish := func(restate.RunContext) (restate.Void, error) {
+		return restate.Void{}, effects.record(fmt.Sprintf("%s awakeable %s", in.Tag, a.Id()))
+	}
+	if _, err := restate.Run(ctx, publish, restate.WithName("publish")); err != nil {
+		return "", err
+	}
+	if in.SleepMs > 0 {
+		if err := restate.Sleep(ctx, time.Duration(in.SleepMs)*time.Millisecond); err != nil {
+			return "", err
+		}
+	}
+	v, err := a.Result()
+	if err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+type resolveInput struct {
+	ID    string `json:"id"`
+	Value string `json:"value"`
+}
+
+// resolveAwakeable resolves another invocation's awakeable from a handler.
+func resolveAwakeable(ctx restate.Context, in resolveInput) (string, error) {
+	restate.ResolveAwakeable(ctx, in.ID, in.Value)
+	return "resolved", nil
+}
+
 var effects effectLog
 
 type effectLog struct {

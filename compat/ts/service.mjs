@@ -86,6 +86,21 @@ const tsSteps = restate.service({
       await ctx.run("done", () => effect(`${tag} done`));
       return steps;
     },
+    // awake({tag, sleepMs}): creates an awakeable, publishes its id as the effect line
+    // "ts <tag> awakeable <id>" (once, through ctx.run), sleeps sleepMs if > 0 (so that a
+    // resolution can arrive before it awaits), then awaits the awakeable and returns its value;
+    // a rejection is rethrown as the terminal error it is.
+    awake: async (ctx, { tag, sleepMs }) => {
+      const { id, promise } = ctx.awakeable();
+      await ctx.run("publish", () => effect(`${tag} awakeable ${id}`));
+      if (sleepMs > 0) await ctx.sleep(sleepMs);
+      return await promise;
+    },
+    // resolve({id, value}): resolves another invocation's awakeable from a handler.
+    resolve: async (ctx, { id, value }) => {
+      ctx.resolveAwakeable(id, value);
+      return "resolved";
+    },
   },
 });
 

@@ -63,6 +63,11 @@ func runScenarios(t *testing.T, srv *server, sides []*side, effects, tag string)
 		{"idempotent ingress calls run once", idempotentIngressScenario},
 		{"idempotent calls from a handler run once", idempotentCallScenario},
 		{"retried after thrown errors", retryScenario},
+		{"awakeable resolved over HTTP while suspended", awakeableSuspendedScenario},
+		{"awakeable resolved before it is awaited", awakeableEarlyScenario},
+		{"awakeable rejected over HTTP", awakeableRejectScenario},
+		{"awakeable resolved from the other SDK's handler", awakeableFromHandlerScenario},
+		{"awakeable ids malformed or unknown", awakeableBadIDScenario},
 	}
 	// The group returns when every parallel subtest has finished.
 	t.Run("scenarios", func(t *testing.T) {
