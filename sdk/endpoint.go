@@ -145,6 +145,7 @@ func (e *Endpoint) invoke(w http.ResponseWriter, r *http.Request, service, name 
 		frames:  frames,
 		codec:   codec,
 	}
+	defer inv.waitRuns()
 	// Bidirectional over HTTP/2: answer at once and stream. Over HTTP/1.1 the runtime uses
 	// request/response: read everything first, so the handler suspends at its first new await.
 	if r.ProtoMajor >= 2 {

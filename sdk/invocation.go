@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"sync"
 
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/sdk/internal/statemachine"
@@ -24,6 +25,23 @@ type invocation struct {
 	headers map[string]string
 	rand    *rand.Rand
 	inRun   bool
+
+	// Closures of RunAsync run on their own goroutines (started by startRun, waited for by
+	// waitRuns) and report on runs; runsLeft counts those not received yet. runCtx is their
+	// context, cancelled when the attempt ends.
+	runs     chan runOutcome
+	runsLeft int
+	runCtx   context.Context
+	runWG    sync.WaitGroup
+	stopRuns context.CancelFunc
+}
+
+// runOutcome is what an async Run closure produced, for the handler goroutine to propose.
+type runOutcome struct {
+	id   statemachine.NotificationID
+	name string
+	b    []byte
+	err  error
 }
 
 type frameOrErr struct {
@@ -57,12 +75,16 @@ func (inv *invocation) check(err error) {
 	}
 }
 
-// receive feeds the next frame (or the end of input) to the machine.
+// receive feeds the next frame (or the end of input), or the outcome of an async Run, to the
+// machine.
 func (inv *invocation) receive() error {
-	if inv.frames == nil {
+	if inv.frames == nil && inv.runsLeft == 0 {
 		return statemachine.ErrClosed
 	}
 	select {
+	case o := <-inv.runs:
+		inv.runsLeft--
+		return inv.m.ProposeRun(o.id, inv.outcome(o.name, o.b, o.err))
 	case fe, ok := <-inv.frames:
 		switch {
 		case !ok:
@@ -77,6 +99,31 @@ func (inv *invocation) receive() error {
 	case <-inv.Done():
 		return context.Cause(inv)
 	}
+}
+
+// startRun runs fn on its own goroutine; its outcome is proposed when the handler next waits.
+func (inv *invocation) startRun(id statemachine.NotificationID, name string, fn func(RunContext) ([]byte, error)) {
+	if inv.runs == nil {
+		inv.runs = make(chan runOutcome)
+		inv.runCtx, inv.stopRuns = context.WithCancel(inv.Context)
+	}
+	inv.runsLeft++
+	rc := runContext{inv.runCtx, inv.InvocationID()}
+	inv.runWG.Go(func() {
+		b, err := fn(rc)
+		select {
+		case inv.runs <- runOutcome{id: id, name: name, b: b, err: err}:
+		case <-rc.Done():
+		}
+	})
+}
+
+// waitRuns cancels the context of async Run closures still running and waits for them.
+func (inv *invocation) waitRuns() {
+	if inv.stopRuns != nil {
+		inv.stopRuns()
+	}
+	inv.runWG.Wait()
 }
 
 // await blocks until one of ids completes; it returns ErrCancelled when the cancel signal wins.

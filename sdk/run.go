@@ -62,6 +62,11 @@ func (inv *invocation) execute(name string, fn func() ([]byte, error)) statemach
 	inv.inRun = true
 	b, err := fn()
 	inv.inRun = false
+	return inv.outcome(name, b, err)
+}
+
+// outcome turns what a Run closure returned into a proposal; a retryable error ends the attempt.
+func (inv *invocation) outcome(name string, b []byte, err error) statemachine.Result {
 	var t *Terminal
 	switch {
 	case errors.As(err, &t):
@@ -73,3 +78,43 @@ func (inv *invocation) execute(name string, fn func() ([]byte, error)) statemach
 	}
 	return statemachine.Result{Kind: statemachine.ResultValue, Value: b}
 }
+
+// RunFuture is a side effect started with RunAsync.
+type RunFuture[T any] struct {
+	inv  *invocation
+	id   statemachine.NotificationID
+	name string
+}
+
+// RunAsync starts fn on its own goroutine and returns its future, to wait for with Result or to
+// combine with WaitFirst, Wait, WaitEach or OrTimeout. Like Run, fn runs once: on replay the
+// journaled result is returned. fn's context is cancelled when the attempt ends (a handler that
+// returns or suspends without waiting for it), and the attempt ends only after fn returned: a
+// long fn should watch ctx.Done(). fn must not use the handler's context.
+func RunAsync[T any](ctx Context, fn func(ctx RunContext) (T, error), opts ...RunOption) *RunFuture[T] {
+	var o runOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	inv := ctx.inv()
+	id, execute, err := inv.m.Run(o.name)
+	inv.check(err)
+	if execute {
+		codec := inv.codec
+		inv.startRun(id, o.name, func(rc RunContext) ([]byte, error) {
+			v, err := fn(rc)
+			if err != nil {
+				return nil, err
+			}
+			return encode(codec, v)
+		})
+	}
+	return &RunFuture[T]{inv: inv, id: id, name: o.name}
+}
+
+// Result waits for the run's result; a terminal error from fn comes back as a terminal error.
+func (f *RunFuture[T]) Result() (T, error) {
+	return awaitValue[T](f.inv, f.id, fmt.Sprintf("result of run %q", f.name))
+}
+
+func (f *RunFuture[T]) awaitID() statemachine.NotificationID { return f.id }

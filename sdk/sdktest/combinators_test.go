@@ -112,3 +112,74 @@ func handlerName(s string) string {
 		return -1
 	}, s)
 }
+
+// TestRunAsync races RunAsync with timers and other runs. A run that loses keeps running until
+// the attempt ends, then sees its context cancelled.
+func TestRunAsync(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	cancelled := make(chan struct{}, 1)
+	blocked := func(rc sdk.RunContext) (string, error) {
+		select {
+		case <-release:
+		case <-rc.Done():
+			cancelled <- struct{}{}
+		}
+		return "blocked", nil
+	}
+	svc := sdk.NewService("Runs").
+		Handler("runFirst", sdk.ServiceHandler(func(ctx sdk.Context, _ sdk.Void) (string, error) {
+			run := sdk.RunAsync(ctx, func(sdk.RunContext) (string, error) { return "ran", nil })
+			first, err := sdk.WaitFirst(ctx, sdk.After(ctx, forever), run)
+			if err != nil || first != run {
+				return "", sdk.TerminalErrorf(500, "first %v, %v", first, err)
+			}
+			return run.Result()
+		})).
+		Handler("timerFirst", sdk.ServiceHandler(func(ctx sdk.Context, _ sdk.Void) (string, error) {
+			return sdk.OrTimeout(ctx, sdk.RunAsync(ctx, blocked), time.Millisecond)
+		})).
+		Handler("all", sdk.ServiceHandler(func(ctx sdk.Context, n int) (int, error) {
+			var futs []sdk.Future
+			for i := range n {
+				futs = append(futs, sdk.RunAsync(ctx, func(sdk.RunContext) (int, error) { return i * i, nil }))
+			}
+			if err := sdk.Wait(ctx, futs...); err != nil {
+				return 0, err
+			}
+			sum := 0
+			for _, f := range futs {
+				v, err := f.(*sdk.RunFuture[int]).Result()
+				if err != nil {
+					return 0, err
+				}
+				sum += v
+			}
+			return sum, nil
+		})).
+		Handler("terminal", sdk.ServiceHandler(func(ctx sdk.Context, _ sdk.Void) (string, error) {
+			return sdk.RunAsync(ctx, func(sdk.RunContext) (string, error) {
+				return "", sdk.TerminalErrorf(418, "teapot")
+			}).Result()
+		}))
+	env := sdktest.Start(t, sdk.NewEndpoint().Bind(svc))
+
+	if got, err := sdktest.Call[string](env, sdk.ToService("Runs", "runFirst"), nil); err != nil || got != "ran" {
+		t.Fatalf("runFirst: %q, %v", got, err)
+	}
+	_, err := sdktest.Call[string](env, sdk.ToService("Runs", "timerFirst"), nil)
+	if sdk.ErrorCode(err) != 408 {
+		t.Fatalf("timerFirst: %v, want the timeout", err)
+	}
+	select { // the losing run sees the attempt end
+	case <-cancelled:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the losing run's context was not cancelled when the attempt ended")
+	}
+	if got, err := sdktest.Call[int](env, sdk.ToService("Runs", "all"), 4); err != nil || got != 0+1+4+9 {
+		t.Fatalf("all: %d, %v", got, err)
+	}
+	if _, err := sdktest.Call[string](env, sdk.ToService("Runs", "terminal"), nil); sdk.ErrorCode(err) != 418 {
+		t.Fatalf("terminal: %v, want 418", err)
+	}
+}

@@ -24,7 +24,7 @@ const (
 
 // Await resolves the first completed of ids, in arrival order, racing them with the cancel
 // signal. When nothing is complete and the input is closed, it writes a Suspension and returns
-// ErrSuspended. Awaiting something the journal never completed while replayed commands remain is
+// ErrSuspended, unless one of ids is a run still executing (NeedInput: propose its result). Awaiting something the journal never completed while replayed commands remain is
 // a journal mismatch.
 func (m *Machine) Await(ids ...NotificationID) (Progress, NotificationID, error) {
 	if m.phase != replaying && m.phase != processing {
@@ -42,7 +42,7 @@ func (m *Machine) Await(ids ...NotificationID) (Progress, NotificationID, error)
 		return 0, NotificationID{}, m.fail(mismatch(m.commandIndex,
 			"the handler awaits %v, which the journal never completed, yet more journaled commands follow", ids))
 	}
-	if !m.inputClosed {
+	if !m.inputClosed || m.anyExecuting(ids) {
 		return NeedInput, NotificationID{}, nil
 	}
 	m.suspend(ids, pb.CombinatorType_FIRST_COMPLETED)
@@ -79,11 +79,23 @@ func (m *Machine) AwaitAll(ids ...NotificationID) (Progress, error) {
 	case m.phase == replaying:
 		return 0, m.fail(mismatch(m.commandIndex,
 			"the handler awaits all of %v, which the journal never completed, yet more journaled commands follow", pending))
-	case !m.inputClosed:
+	case !m.inputClosed || m.anyExecuting(pending):
 		return NeedInput, nil
 	}
 	m.suspend(pending, pb.CombinatorType_ALL_COMPLETED)
 	return 0, ErrSuspended
+}
+
+// anyExecuting reports whether one of ids is a run the handler is executing: then the input being
+// closed is no reason to suspend, the run's proposal is the input to wait for (as in the shared
+// core, which suspends only once no awaited run is executing).
+func (m *Machine) anyExecuting(ids []NotificationID) bool {
+	for _, id := range ids {
+		if id.Completion != 0 && m.executing[id.Completion] {
+			return true
+		}
+	}
+	return false
 }
 
 // Result returns the result of a completed id.

@@ -298,7 +298,11 @@ func (m *Machine) Run(name string) (id NotificationID, execute bool, err error) 
 	}
 	_, done := m.notes[id]
 	_, proposed := m.pendingRuns[c]
-	return id, !done && !proposed && m.phase == processing, nil
+	execute = !done && !proposed && m.phase == processing
+	if execute {
+		m.executing[c] = true
+	}
+	return id, execute, nil
 }
 
 // ProposeRun sends the outcome of a side effect (ResultValue or ResultFailure). The runtime stores
@@ -308,6 +312,7 @@ func (m *Machine) ProposeRun(id NotificationID, r Result) error {
 	if m.phase != processing {
 		return m.stateError("ProposeRun")
 	}
+	delete(m.executing, id.Completion)
 	msg := &pb.ProposeRunCompletionMessage{ResultCompletionId: id.Completion}
 	switch r.Kind {
 	case ResultValue:

@@ -51,6 +51,7 @@ type Machine struct {
 	notes       map[NotificationID]notification
 	rank        uint64
 	pendingRuns map[uint32]Result // V7: proposals waiting for ProposeRunCompletionAck
+	executing   map[uint32]bool   // runs the handler executes now (Run said execute, no ProposeRun yet)
 
 	inputClosed    bool
 	cancelConsumed bool  // the cancel signal was delivered to an await
@@ -66,6 +67,7 @@ func New(v protocol.Version) *Machine {
 		nextSignal:     firstSignalIndex,
 		notes:          make(map[NotificationID]notification),
 		pendingRuns:    make(map[uint32]Result),
+		executing:      make(map[uint32]bool),
 	}
 }
 
