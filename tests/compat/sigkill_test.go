@@ -21,6 +21,7 @@ const (
 	killBusy       = 2
 	killBusySteps  = 150
 	killBusyBefore = 5 // effect lines each busy invocation must have run before the kill
+	killAwakeables = 5 // invocations per SDK suspended on an awakeable across the kill
 )
 
 // Frames (runtime → SDK) that tell the SDK a Run result is journaled: RunCompletionNotification
@@ -77,6 +78,7 @@ func sigkillMidWork(t *testing.T, bin, logDir string, ingressPort, adminPort, ts
 			all = append(all, w)
 		}
 	}
+	awakes := submitAwakeables(t, cs, sides)
 	testenv.WaitReady(t, "work under way", 60*time.Second, func() error {
 		for _, w := range all {
 			need := min(w.steps, killBusyBefore)
@@ -86,6 +88,7 @@ func sigkillMidWork(t *testing.T, bin, logDir string, ingressPort, adminPort, ts
 		}
 		return nil
 	}, srv.Proc())
+	waitAwakeablesSuspended(t, cs, awakes, effects)
 
 	srv.Kill()
 	// What the runtime had sent before it died: once every stream's runtime side has ended, the
@@ -133,6 +136,7 @@ func sigkillMidWork(t *testing.T, bin, logDir string, ingressPort, adminPort, ts
 	for _, w := range all {
 		checkEffectsAfterKill(t, w, before[w.s], effects)
 	}
+	resolveAwakeablesAfterKill(t, cs, awakes)
 	checkNoDoubleOutput(t, sides)
 	for _, s := range sides {
 		checkReplays(t, s)
@@ -213,4 +217,75 @@ func checkEffectsAfterKill(t *testing.T, w *work, before []testenv.Stream, effec
 		}
 	}
 	t.Logf("%s: %d of %d effects journaled before the kill", w.tag, journaled, len(names))
+}
+
+// awaiting is an invocation of steps.awake submitted before the kill.
+type awaiting struct {
+	s          *side
+	tag, body  string
+	acceptedID string
+	id         string // its awakeable's id, once published
+}
+
+// submitAwakeables sends killAwakeables invocations of steps.awake per SDK (with /send and an
+// idempotency key, so that they can be attached to after the restart).
+func submitAwakeables(t *testing.T, cs *server, sides []*side) []*awaiting {
+	t.Helper()
+	var out []*awaiting
+	for _, s := range sides {
+		for i := range killAwakeables {
+			a := &awaiting{s: s, tag: fmt.Sprintf("kill-awake-%d", i)}
+			a.body = fmt.Sprintf(`{"tag":%q,"sleepMs":0}`, a.tag)
+			r := mustInvoke(t, cs, "/"+s.steps+"/awake/send", a.body, http.Header{"Idempotency-Key": {a.tag}}, 202)
+			var acc struct {
+				InvocationID string `json:"invocationId"`
+			}
+			if err := json.Unmarshal(r.Body, &acc); err != nil || acc.InvocationID == "" {
+				t.Fatalf("send %s: answer %s: %v", a.tag, r.Body, err)
+			}
+			a.acceptedID = acc.InvocationID
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// waitAwakeablesSuspended waits until every awake invocation has published its awakeable's id
+// and an attempt of it has suspended, so that the kill finds them all waiting.
+func waitAwakeablesSuspended(t *testing.T, cs *server, awakes []*awaiting, effects string) {
+	t.Helper()
+	testenv.WaitReady(t, "awakeables published and suspended", 60*time.Second, func() error {
+		for _, a := range awakes {
+			lines := effectLines(t, effects, a.s.name+" "+a.tag+" awakeable ")
+			if len(lines) == 0 {
+				return fmt.Errorf("%s %s: no awakeable id yet", a.s.name, a.tag)
+			}
+			a.id = lines[0][len(a.s.name+" "+a.tag+" awakeable "):]
+			if !slices.ContainsFunc(a.s.tap.Attempts(a.acceptedID), func(st testenv.Stream) bool { return st.Has(testenv.FrameSuspension) }) {
+				return fmt.Errorf("%s %s: not suspended yet", a.s.name, a.tag)
+			}
+		}
+		return nil
+	}, cs.proc)
+}
+
+// resolveAwakeablesAfterKill resolves every awakeable over HTTP, each with its own value, after
+// the restart; each invocation must answer its own value (attached by its idempotency key) from
+// the acknowledged invocation, and later resolutions must change nothing.
+func resolveAwakeablesAfterKill(t *testing.T, cs *server, awakes []*awaiting) {
+	t.Helper()
+	value := func(a *awaiting) string { return a.s.name + " " + a.tag }
+	for _, a := range awakes {
+		mustInvoke(t, cs, "/restate/awakeables/"+a.id+"/resolve", fmt.Sprintf("%q", value(a)), nil, 202)
+	}
+	for _, a := range awakes {
+		mustInvoke(t, cs, "/restate/awakeables/"+a.id+"/resolve", `"again"`, nil, 202)
+	}
+	for _, a := range awakes {
+		r := mustInvoke(t, cs, "/"+a.s.steps+"/awake", a.body, http.Header{"Idempotency-Key": {a.tag}}, 200)
+		assertJSON(t, r.Body, value(a))
+		if id := r.Header.Get("x-restate-id"); id != a.acceptedID {
+			t.Errorf("%s: answered by %s, want the acknowledged %s", a.tag, id, a.acceptedID)
+		}
+	}
 }
