@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,6 +94,23 @@ var awake = sdk.NewService("Awake").
 		sv, err := s.Result()
 		return av + "+" + sv, err
 	})).
+	Handler("slowRun", sdk.ServiceHandler(func(ctx sdk.Context, box string) (string, error) {
+		park(ctx, box)
+		run := sdk.RunAsync(ctx, func(rc sdk.RunContext) (string, error) {
+			runsOf(rc.InvocationID()).Add(1)
+			select {
+			case <-gate(rc.InvocationID()):
+				return "ran", nil
+			case <-rc.Done():
+				return "", rc.Err()
+			}
+		})
+		first, err := sdk.WaitFirst(ctx, run, sdk.After(ctx, time.Hour))
+		if err != nil || first != run {
+			return "", sdk.TerminalErrorf(500, "first %v, %v", first, err)
+		}
+		return run.Result()
+	})).
 	Handler("complete", sdk.ServiceHandler(func(ctx sdk.Context, in completeIn) (sdk.Void, error) {
 		if in.Code != 0 {
 			sdk.RejectAwakeable(ctx, in.ID, sdk.TerminalError(errors.New(in.Value), in.Code))
@@ -102,6 +121,19 @@ var awake = sdk.NewService("Awake").
 	Handler("signal", sdk.ServiceHandler(func(ctx sdk.Context, in signalIn) (sdk.Void, error) {
 		return sdk.Void{}, sdk.ResolveSignal(ctx, in.Invocation, in.Name, in.Value)
 	}))
+
+// slowRun's closures, by invocation id: how many times each ran, and a gate each waits on.
+var slowRuns, gates sync.Map
+
+func runsOf(invocation string) *atomic.Int64 {
+	n, _ := slowRuns.LoadOrStore(invocation, new(atomic.Int64))
+	return n.(*atomic.Int64)
+}
+
+func gate(invocation string) chan struct{} {
+	g, _ := gates.LoadOrStore(invocation, make(chan struct{}))
+	return g.(chan struct{})
+}
 
 // officialEnv is what the awakeable scenarios need from runAgainstOfficial.
 type officialEnv struct {
@@ -147,6 +179,7 @@ func checkAwakeables(t *testing.T, env officialEnv) {
 		{"OrTimeout in time", "timeout", raceInput(3_600_000, false), resolveHTTP(`"z"`), 200, `"z"`, true},
 		{"OrTimeout times out", "timeout", raceInput(1, false), nil, 408, "Timeout", false},
 		{"signal and awakeable, all", "both", boxInput, signalThenResolve(), 200, `"a+s"`, true},
+		{"RunAsync outlives the input", "slowRun", boxInput, releaseAfterInputClosed(), 200, `"ran"`, false},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -305,4 +338,27 @@ func waitSuspensions(t *testing.T, env officialEnv, invocation string, n int) {
 		}
 		return nil
 	})
+}
+
+// releaseAfterInputClosed lets slowRun's closure return only once the official server closed its
+// side of the stream (the Awake inactivity timeout): the handler, waiting for the run, must not
+// suspend then, but propose the run's result. Had it suspended, nothing would ever complete the
+// run and the call would hang; a second attempt would execute the closure again.
+func releaseAfterInputClosed() func(*testing.T, officialEnv, parked) {
+	return func(t *testing.T, env officialEnv, p parked) {
+		testenv.WaitReady(t, "input of "+p.Invocation+" closed", 30*time.Second, func() error {
+			for _, s := range env.tap.Attempts(p.Invocation) {
+				if s.RuntimeDone {
+					return nil
+				}
+			}
+			return errors.New("still open")
+		})
+		close(gate(p.Invocation))
+		t.Cleanup(func() {
+			if n := runsOf(p.Invocation).Load(); n != 1 {
+				t.Errorf("slowRun's closure ran %d times, want 1", n)
+			}
+		})
+	}
 }
