@@ -114,3 +114,10 @@ func awaitValue[T any](inv *invocation, id statemachine.NotificationID, what str
 	}
 	return v, nil
 }
+
+// CancelInvocation cancels the invocation invocationID (an inv_… id): the runtime delivers the
+// cancel signal, and the target's next await returns ErrCancelled.
+func CancelInvocation(ctx Context, invocationID string) {
+	inv := ctx.inv()
+	inv.check(inv.m.CancelInvocation(invocationID))
+}

@@ -118,6 +118,10 @@ var awake = sdk.NewService("Awake").
 		}
 		return sdk.Void{}, sdk.ResolveAwakeable(ctx, in.ID, in.Value)
 	})).
+	Handler("cancel", sdk.ServiceHandler(func(ctx sdk.Context, invocation string) (sdk.Void, error) {
+		sdk.CancelInvocation(ctx, invocation)
+		return sdk.Void{}, nil
+	})).
 	Handler("signal", sdk.ServiceHandler(func(ctx sdk.Context, in signalIn) (sdk.Void, error) {
 		return sdk.Void{}, sdk.ResolveSignal(ctx, in.Invocation, in.Name, in.Value)
 	}))
@@ -179,6 +183,8 @@ func checkAwakeables(t *testing.T, env officialEnv) {
 		{"OrTimeout in time", "timeout", raceInput(3_600_000, false), resolveHTTP(`"z"`), 200, `"z"`, true},
 		{"OrTimeout times out", "timeout", raceInput(1, false), nil, 408, "Timeout", false},
 		{"signal and awakeable, all", "both", boxInput, signalThenResolve(), 200, `"a+s"`, true},
+		{"cancelled by a handler", "wait", boxInput, cancelFromHandler, 409, "Cancelled", true},
+		{"cancelled over the admin API", "wait", boxInput, cancelFromAdmin, 409, "Cancelled", true},
 		{"RunAsync outlives the input", "slowRun", boxInput, releaseAfterInputClosed(), 200, `"ran"`, false},
 	}
 	for i, tc := range tests {
@@ -360,5 +366,24 @@ func releaseAfterInputClosed() func(*testing.T, officialEnv, parked) {
 				t.Errorf("slowRun's closure ran %d times, want 1", n)
 			}
 		})
+	}
+}
+
+// cancelFromHandler cancels the waiting invocation from our Awake/cancel handler (CancelInvocation).
+func cancelFromHandler(t *testing.T, env officialEnv, p parked) {
+	in, _ := json.Marshal(p.Invocation)
+	expectPost(t, env.ingress+"/Awake/cancel", string(in), http.StatusOK)
+}
+
+// cancelFromAdmin cancels the waiting invocation over the official admin API.
+func cancelFromAdmin(t *testing.T, env officialEnv, p parked) {
+	req, _ := http.NewRequest(http.MethodPatch, env.admin+"/invocations/"+p.Invocation+"/cancel", nil)
+	resp, err := testenv.HTTPClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("PATCH /invocations/%s/cancel: %s", p.Invocation, resp.Status)
 	}
 }

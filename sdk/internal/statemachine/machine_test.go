@@ -24,7 +24,7 @@ import (
 //	sleep at=MS [name=N] | run [name=N] | propose id=N (value=V | code=C message=M)
 //	await ids=1,2[,s1][,n:name] | await-all ids=… | output [value=V] | output-failure code=C message=M | fail message=M
 //	awakeable | complete-awakeable id=A (value=V | code=C message=M)
-//	send-signal target=INV name=N (value=V | code=C message=M)
+//	send-signal target=INV name=N (value=V | code=C message=M) | cancel-invocation target=INV
 //
 // Each directive prints what the syscall returned, then every frame the Machine wrote.
 func TestScenarios(t *testing.T) {
@@ -115,6 +115,8 @@ func step(t *testing.T, m *Machine, d *datadriven.TestData) (string, error) {
 		return fmt.Sprintf("%s %v", id, nid), err
 	case "complete-awakeable":
 		return "", m.CompleteAwakeable(arg("id"), valueOrFailure())
+	case "cancel-invocation":
+		return "", m.CancelInvocation(arg("target"))
 	case "send-signal":
 		return "", m.SendSignal(arg("target"), arg("name"), valueOrFailure())
 	case "await-all":

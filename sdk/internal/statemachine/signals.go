@@ -75,3 +75,14 @@ func nonNil(b []byte) []byte {
 	}
 	return b
 }
+
+// CancelInvocation journals the cancel signal (index 1, void) to the invocation target, as the
+// shared core's sys_cancel_invocation does.
+func (m *Machine) CancelInvocation(target string) error {
+	_, err := m.command("CancelInvocation", &pb.SendSignalCommandMessage{
+		TargetInvocationId: target,
+		SignalId:           &pb.SendSignalCommandMessage_Idx{Idx: CancelSignal},
+		Result:             &pb.SendSignalCommandMessage_Void{Void: &pb.Void{}},
+	}, nil)
+	return err
+}
