@@ -14,13 +14,14 @@
 //	sdk.NewEndpoint().Bind(counter).ListenAndServe(":9080")
 //
 // Durable actions are package functions taking the handler's context: Run, Get, Lookup, Set,
-// Clear, ClearAll, Keys, Call, CallAsync, Send, Sleep, After, Awakeable, ResolveAwakeable,
-// RejectAwakeable, Signal, ResolveSignal, RejectSignal. Each is journaled (or, like Awakeable and
+// Clear, ClearAll, Keys, Call, CallAsync, Send, Sleep, After, RunAsync, Awakeable,
+// ResolveAwakeable, RejectAwakeable, Signal, ResolveSignal, RejectSignal, CancelInvocation,
+// Attach, Output. Each is journaled (or, like Awakeable and
 // Signal, numbered deterministically); when the runtime replays an invocation, they return the
 // journaled results instead of acting again, so handler code must be deterministic apart from
 // what it does inside Run.
 //
-// Futures (CallAsync, Send, After, Awakeable, Signal) combine with WaitFirst (returns the future
+// Futures (CallAsync, Send, After, RunAsync, Awakeable, Signal, Attach) combine with WaitFirst (returns the future
 // that completed first, the same one on every replay), Wait (all), WaitEach (in completion order)
 // and OrTimeout (a result or ErrTimeout):
 //

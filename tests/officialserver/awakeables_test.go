@@ -118,6 +118,18 @@ var awake = sdk.NewService("Awake").
 		}
 		return sdk.Void{}, sdk.ResolveAwakeable(ctx, in.ID, in.Value)
 	})).
+	Handler("attach", sdk.ServiceHandler(func(ctx sdk.Context, invocation string) (string, error) {
+		// Look first (still running), then wait for the result.
+		if _, ready, err := sdk.Output[string](ctx, invocation); err != nil || ready {
+			return "", sdk.TerminalErrorf(500, "output before the end: ready %v, %v", ready, err)
+		}
+		v, err := sdk.Attach[string](ctx, invocation).Result()
+		if err != nil {
+			return "", err
+		}
+		after, ready, err := sdk.Output[string](ctx, invocation)
+		return fmt.Sprintf("%s/%s %v", v, after, ready), err
+	})).
 	Handler("cancel", sdk.ServiceHandler(func(ctx sdk.Context, invocation string) (sdk.Void, error) {
 		sdk.CancelInvocation(ctx, invocation)
 		return sdk.Void{}, nil
@@ -183,6 +195,7 @@ func checkAwakeables(t *testing.T, env officialEnv) {
 		{"OrTimeout in time", "timeout", raceInput(3_600_000, false), resolveHTTP(`"z"`), 200, `"z"`, true},
 		{"OrTimeout times out", "timeout", raceInput(1, false), nil, 408, "Timeout", false},
 		{"signal and awakeable, all", "both", boxInput, signalThenResolve(), 200, `"a+s"`, true},
+		{"attached by a handler", "wait", boxInput, attachThenResolve, 200, `"attached"`, true},
 		{"cancelled by a handler", "wait", boxInput, cancelFromHandler, 409, "Cancelled", true},
 		{"cancelled over the admin API", "wait", boxInput, cancelFromAdmin, 409, "Cancelled", true},
 		{"RunAsync outlives the input", "slowRun", boxInput, releaseAfterInputClosed(), 200, `"ran"`, false},
@@ -385,5 +398,34 @@ func cancelFromAdmin(t *testing.T, env officialEnv, p parked) {
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("PATCH /invocations/%s/cancel: %s", p.Invocation, resp.Status)
+	}
+}
+
+// attachThenResolve starts our Awake/attach on the waiting invocation, waits until that attach
+// handler suspended too, resolves the awakeable, and checks what the attach handler saw: the
+// result, and the output once it ended.
+func attachThenResolve(t *testing.T, env officialEnv, p parked) {
+	in, _ := json.Marshal(p.Invocation)
+	attached := make(chan testenv.Reply, 1)
+	go func() {
+		r, err := testenv.Invoke(env.ingress, "/Awake/attach", string(in))
+		if err != nil {
+			r = testenv.Reply{Body: []byte(err.Error())}
+		}
+		attached <- r
+	}()
+	testenv.WaitReady(t, "attach suspended", 30*time.Second, func() error {
+		for id, attempts := range env.tap.Invocations("Awake", "attach", "*") {
+			for _, s := range attempts {
+				if s.Has(testenv.FrameSuspension) && id != "" {
+					return nil
+				}
+			}
+		}
+		return errors.New("not yet")
+	})
+	resolveHTTP(`"attached"`)(t, env, p)
+	if r := <-attached; r.Status != 200 || string(r.Body) != `"attached/attached true"` {
+		t.Errorf("Awake/attach: %s", r)
 	}
 }

@@ -25,6 +25,7 @@ import (
 //	await ids=1,2[,s1][,n:name] | await-all ids=… | output [value=V] | output-failure code=C message=M | fail message=M
 //	awakeable | complete-awakeable id=A (value=V | code=C message=M)
 //	send-signal target=INV name=N (value=V | code=C message=M) | cancel-invocation target=INV
+//	attach target=INV | output-of target=INV
 //
 // Each directive prints what the syscall returned, then every frame the Machine wrote.
 func TestScenarios(t *testing.T) {
@@ -115,6 +116,12 @@ func step(t *testing.T, m *Machine, d *datadriven.TestData) (string, error) {
 		return fmt.Sprintf("%s %v", id, nid), err
 	case "complete-awakeable":
 		return "", m.CompleteAwakeable(arg("id"), valueOrFailure())
+	case "attach":
+		id, err := m.AttachInvocation(arg("target"))
+		return id.String(), err
+	case "output-of":
+		id, err := m.GetInvocationOutput(arg("target"))
+		return id.String(), err
 	case "cancel-invocation":
 		return "", m.CancelInvocation(arg("target"))
 	case "send-signal":

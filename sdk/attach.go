@@ -1,0 +1,53 @@
+package sdk
+
+import (
+	"github.com/resolute-run/resolute/sdk/internal/statemachine"
+)
+
+// AttachFuture is the pending result of another invocation, from Attach.
+type AttachFuture[O any] struct {
+	inv *invocation
+	id  statemachine.NotificationID
+}
+
+// Attach waits durably for the result of the invocation invocationID (an inv_… id, e.g. from a
+// SendHandle or CallFuture): its value, or its terminal error with the same code. The runtime
+// must still know the invocation: running, or ended and retained (idempotent requests and
+// workflows keep their results for their retention).
+func Attach[O any](ctx Context, invocationID string) *AttachFuture[O] {
+	inv := ctx.inv()
+	id, err := inv.m.AttachInvocation(invocationID)
+	inv.check(err)
+	return &AttachFuture[O]{inv: inv, id: id}
+}
+
+// Result waits for the attached invocation's result.
+func (f *AttachFuture[O]) Result() (O, error) {
+	return awaitValue[O](f.inv, f.id, "attached invocation's result")
+}
+
+func (f *AttachFuture[O]) awaitID() statemachine.NotificationID { return f.id }
+
+// Output looks at the result of the invocation invocationID without waiting: ready is false
+// while it runs; a terminal failure comes back as a terminal error. The answer is journaled, so a
+// replay sees the same one.
+func Output[O any](ctx Context, invocationID string) (value O, ready bool, err error) {
+	inv := ctx.inv()
+	id, err := inv.m.GetInvocationOutput(invocationID)
+	inv.check(err)
+	if _, err := inv.await(id); err != nil {
+		return value, false, err
+	}
+	r, err := inv.result(id)
+	if err != nil {
+		return value, true, err
+	}
+	if r.Kind == statemachine.ResultVoid {
+		return value, false, nil
+	}
+	value, err = decode[O](inv.codec, r.Value)
+	if err != nil {
+		return value, true, TerminalErrorf(500, "decode invocation output: %v", err)
+	}
+	return value, true, nil
+}
