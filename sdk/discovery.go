@@ -72,10 +72,7 @@ func (e *Endpoint) manifest() manifest {
 	}
 	for _, name := range e.order {
 		def := e.services[name]
-		s := manifestService{Name: name, Ty: "SERVICE", Handlers: []manifestHandler{}}
-		if def.object {
-			s.Ty = "VIRTUAL_OBJECT"
-		}
+		s := manifestService{Name: name, Ty: [...]string{"SERVICE", "VIRTUAL_OBJECT", "WORKFLOW"}[def.kind], Handlers: []manifestHandler{}}
 		for _, hn := range def.order {
 			h := def.handlers[hn]
 			codec := e.codec
@@ -92,6 +89,8 @@ func (e *Endpoint) manifest() manifest {
 				mh.Ty = "EXCLUSIVE"
 			case sharedHandler:
 				mh.Ty = "SHARED"
+			case workflowHandler:
+				mh.Ty = "WORKFLOW"
 			}
 			s.Handlers = append(s.Handlers, mh)
 		}

@@ -1,5 +1,6 @@
-// Package sdk is Resolute's Go SDK: it serves Services and Virtual Objects to a runtime that
-// speaks the Restate service protocol V5–V7 (Resolute's server or the official Restate server).
+// Package sdk is Resolute's Go SDK: it serves Services, Virtual Objects and Workflows to a
+// runtime that speaks the Restate service protocol V5–V7 (Resolute's server or the official
+// Restate server).
 //
 // Define handlers as plain typed functions, group them, bind them to an Endpoint and serve it:
 //
@@ -21,7 +22,7 @@
 // journaled results instead of acting again, so handler code must be deterministic apart from
 // what it does inside Run.
 //
-// Futures (CallAsync, Send, After, RunAsync, Awakeable, Signal, Attach) combine with WaitFirst (returns the future
+// Futures (CallAsync, Send, After, RunAsync, Awakeable, Signal, Attach, Promise) combine with WaitFirst (returns the future
 // that completed first, the same one on every replay), Wait (all), WaitEach (in completion order)
 // and OrTimeout (a result or ErrTimeout):
 //

@@ -8,6 +8,16 @@ const (
 	serviceHandler handlerKind = iota
 	exclusiveHandler
 	sharedHandler
+	workflowHandler // a workflow's run handler
+)
+
+// serviceKind is what a definition is: discovery's service type.
+type serviceKind int
+
+const (
+	plainService serviceKind = iota
+	objectService
+	workflowService
 )
 
 // handler is a typed handler function erased to bytes in, bytes out.
@@ -85,7 +95,7 @@ type ServiceDefinition interface {
 
 type definition struct {
 	name     string
-	object   bool
+	kind     serviceKind
 	handlers map[string]*handler
 	order    []string
 }
@@ -98,7 +108,7 @@ func (d *definition) add(name string, h *handler) {
 	d.order = append(d.order, name)
 }
 
-// Service is a set of stateless handlers. Workflows will get their own type.
+// Service is a set of stateless handlers.
 type Service struct{ def definition }
 
 // NewService starts the definition of a Service.
@@ -119,7 +129,7 @@ type Object struct{ def definition }
 
 // NewObject starts the definition of a Virtual Object.
 func NewObject(name string) *Object {
-	return &Object{definition{name: name, object: true, handlers: map[string]*handler{}}}
+	return &Object{definition{name: name, kind: objectService, handlers: map[string]*handler{}}}
 }
 
 // Handler adds a handler made with ObjectHandler (exclusive) or SharedHandler.

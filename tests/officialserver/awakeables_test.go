@@ -151,6 +151,23 @@ func gate(invocation string) chan struct{} {
 	return g.(chan struct{})
 }
 
+// shortInactivity gives service a 100 ms inactivity timeout on the official server, so a handler
+// left waiting suspends at once.
+func shortInactivity(t *testing.T, env officialEnv, service string) {
+	t.Helper()
+	patch, _ := json.Marshal(map[string]string{"inactivity_timeout": "100ms"})
+	req, _ := http.NewRequest(http.MethodPatch, env.admin+"/services/"+service, bytes.NewReader(patch))
+	req.Header.Set("content-type", "application/json")
+	resp, err := testenv.HTTPClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH /services/%s: %s", service, resp.Status)
+	}
+}
+
 // officialEnv is what the awakeable scenarios need from runAgainstOfficial.
 type officialEnv struct {
 	ingress, admin string
@@ -163,17 +180,7 @@ type officialEnv struct {
 // resolution below is sent only once the wiretap saw that suspension: the value reaches the
 // handler through a new attempt that replays the journal.
 func checkAwakeables(t *testing.T, env officialEnv) {
-	patch, _ := json.Marshal(map[string]string{"inactivity_timeout": "100ms"})
-	req, _ := http.NewRequest(http.MethodPatch, env.admin+"/services/Awake", bytes.NewReader(patch))
-	req.Header.Set("content-type", "application/json")
-	resp, err := testenv.HTTPClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("PATCH /services/Awake: %s", resp.Status)
-	}
+	shortInactivity(t, env, "Awake")
 
 	tests := []struct {
 		name    string

@@ -82,7 +82,7 @@ func runAgainstOfficial(t *testing.T, bin string, extraEnv []string, version int
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep := sdk.NewEndpoint().Bind(greeter.Greeter, greeter.Welcome, steps(&runs), awake, mailbox)
+	ep := sdk.NewEndpoint().Bind(greeter.Greeter, greeter.Welcome, steps(&runs), awake, mailbox, order)
 	go ep.Serve(ln)
 	t.Cleanup(func() { ln.Close() })
 
@@ -110,7 +110,7 @@ func runAgainstOfficial(t *testing.T, bin string, extraEnv []string, version int
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(reg.ServiceNames(), ","); got != "Awake,Greeter,Mailbox,Steps,Welcome" {
+	if got := strings.Join(reg.ServiceNames(), ","); got != "Awake,Greeter,Mailbox,Order,Steps,Welcome" {
 		t.Fatalf("registered services %s", got)
 	}
 	testenv.WaitReady(t, "services routable", 30*time.Second, func() error {
@@ -145,7 +145,9 @@ func runAgainstOfficial(t *testing.T, bin string, extraEnv []string, version int
 	expect("/Steps/s1/reset", "", 200, "")
 	expect("/Steps/s1/keys", "", 200, `[]`)
 	expect("/Steps/s1/teapot", "", 418, "short and stout")
-	checkAwakeables(t, officialEnv{ingress: ingress, admin: admin, tap: tap})
+	env := officialEnv{ingress: ingress, admin: admin, tap: tap, version: version}
+	checkAwakeables(t, env)
+	checkWorkflows(t, env)
 	if err := tap.CheckProtocol(version); err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 //	awakeable | complete-awakeable id=A (value=V | code=C message=M)
 //	send-signal target=INV name=N (value=V | code=C message=M) | cancel-invocation target=INV
 //	attach target=INV | output-of target=INV
+//	get-promise key=K | peek-promise key=K | complete-promise key=K (value=V | code=C message=M)
 //
 // Each directive prints what the syscall returned, then every frame the Machine wrote.
 func TestScenarios(t *testing.T) {
@@ -121,6 +122,15 @@ func step(t *testing.T, m *Machine, d *datadriven.TestData) (string, error) {
 		return id.String(), err
 	case "output-of":
 		id, err := m.GetInvocationOutput(arg("target"))
+		return id.String(), err
+	case "get-promise":
+		id, err := m.GetPromise(arg("key"))
+		return id.String(), err
+	case "peek-promise":
+		id, err := m.PeekPromise(arg("key"))
+		return id.String(), err
+	case "complete-promise":
+		id, err := m.CompletePromise(arg("key"), valueOrFailure())
 		return id.String(), err
 	case "cancel-invocation":
 		return "", m.CancelInvocation(arg("target"))
