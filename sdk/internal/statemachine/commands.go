@@ -287,9 +287,9 @@ func (m *Machine) Send(c CallRequest, invokeMillis uint64) (invocationID Notific
 	return CompletionID(inv), err
 }
 
-// Run journals a side effect. execute reports whether the handler must run the closure now and
-// then call ProposeRun; it is false when the journal already holds the result (a replay), which the
-// handler gets by awaiting the returned id.
+// Run journals a side effect. execute reports whether the handler must run the closure and then
+// call ProposeRun (in the processing phase); it is false when the journal already holds the result
+// (a replay), which the handler gets by awaiting the returned id.
 func (m *Machine) Run(name string) (id NotificationID, execute bool, err error) {
 	c := m.allocCompletion()
 	id = CompletionID(c)
@@ -298,7 +298,10 @@ func (m *Machine) Run(name string) (id NotificationID, execute bool, err error) 
 	}
 	_, done := m.notes[id]
 	_, proposed := m.pendingRuns[c]
-	execute = !done && !proposed && m.phase == processing
+	// As in the shared core, a run without a journaled result executes even while replaying: with
+	// RunAsync, later commands can be journaled before a run's result, and an attempt that ended
+	// (suspended) before proposing it leaves a RunCommand without result inside the journal.
+	execute = !done && !proposed
 	if execute {
 		m.executing[c] = true
 	}
