@@ -118,6 +118,23 @@ var awake = sdk.NewService("Awake").
 		}
 		return sdk.Void{}, sdk.ResolveAwakeable(ctx, in.ID, in.Value)
 	})).
+	Handler("runThenWait", sdk.ServiceHandler(func(ctx sdk.Context, box string) (string, error) {
+		run := sdk.RunAsync(ctx, func(rc sdk.RunContext) (string, error) {
+			runsOf(rc.InvocationID()).Add(1)
+			select {
+			case <-gate(rc.InvocationID()):
+				return "ran", nil
+			case <-rc.Done():
+				return "", rc.Err()
+			}
+		})
+		v, err := park(ctx, box).Result() // suspends while the run still executes
+		if err != nil {
+			return "", err
+		}
+		r, err := run.Result()
+		return v + "+" + r, err
+	})).
 	Handler("attach", sdk.ServiceHandler(func(ctx sdk.Context, invocation string) (string, error) {
 		// Look first (still running), then wait for the result.
 		if _, ready, err := sdk.Output[string](ctx, invocation); err != nil || ready {
@@ -205,6 +222,7 @@ func checkAwakeables(t *testing.T, env officialEnv) {
 		{"attached by a handler", "wait", boxInput, attachThenResolve, 200, `"attached"`, true},
 		{"cancelled by a handler", "wait", boxInput, cancelFromHandler, 409, "Cancelled", true},
 		{"cancelled over the admin API", "wait", boxInput, cancelFromAdmin, 409, "Cancelled", true},
+		{"RunAsync left behind by a suspension", "runThenWait", boxInput, resolveThenRelease, 200, `"a+ran"`, true},
 		{"RunAsync outlives the input", "slowRun", boxInput, releaseAfterInputClosed(), 200, `"ran"`, false},
 	}
 	for i, tc := range tests {
@@ -435,4 +453,17 @@ func attachThenResolve(t *testing.T, env officialEnv, p parked) {
 	if r := <-attached; r.Status != 200 || string(r.Body) != `"attached/attached true"` {
 		t.Errorf("Awake/attach: %s", r)
 	}
+}
+
+// resolveThenRelease resolves runThenWait's awakeable once it suspended with its RunAsync still
+// executing (no result journaled, later commands journaled), then lets the closure return: the
+// next attempt replays, executes the run again and proposes its result. The closure runs twice.
+func resolveThenRelease(t *testing.T, env officialEnv, p parked) {
+	resolveHTTP(`"a"`)(t, env, p)
+	close(gate(p.Invocation))
+	t.Cleanup(func() {
+		if n := runsOf(p.Invocation).Load(); n != 2 {
+			t.Errorf("runThenWait's closure ran %d times, want 2 (once per attempt)", n)
+		}
+	})
 }
