@@ -124,7 +124,9 @@ func goSteps() restate.ServiceDefinition {
 		Handler("flaky", restate.NewServiceHandler(flaky)).
 		Handler("work", restate.NewServiceHandler(work)).
 		Handler("awake", restate.NewServiceHandler(awake)).
-		Handler("resolve", restate.NewServiceHandler(resolveAwakeable))
+		Handler("resolve", restate.NewServiceHandler(resolveAwakeable)).
+		Handler("waitSignal", restate.NewServiceHandler(waitSignal)).
+		Handler("signal", restate.NewServiceHandler(sendSignal))
 }
 
 // clock is the output of sleep.
@@ -254,6 +256,36 @@ type resolveInput struct {
 func resolveAwakeable(ctx restate.Context, in resolveInput) (string, error) {
 	restate.ResolveAwakeable(ctx, in.ID, in.Value)
 	return "resolved", nil
+}
+
+type signalInput struct {
+	Tag   string `json:"tag"`
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// waitSignal publishes its invocation id as the effect line "go <tag> invocation <id>" (through
+// restate.Run), then awaits the named signal and returns its value.
+func waitSignal(ctx restate.Context, in signalInput) (string, error) {
+	id := ctx.Request().ID
+	publish := func(restate.RunContext) (restate.Void, error) {
+		return restate.Void{}, effects.record(fmt.Sprintf("%s invocation %s", in.Tag, id))
+	}
+	if _, err := restate.Run(ctx, publish, restate.WithName("publish")); err != nil {
+		return "", err
+	}
+	v, err := restate.Signal[string](ctx, in.Name).Result()
+	if err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// sendSignal sends the named signal to invocation ID.
+func sendSignal(ctx restate.Context, in signalInput) (string, error) {
+	restate.ResolveSignal(ctx, in.ID, in.Name, in.Value)
+	return "signalled", nil
 }
 
 var effects effectLog

@@ -96,6 +96,18 @@ const tsSteps = restate.service({
       if (sleepMs > 0) await ctx.sleep(sleepMs);
       return await promise;
     },
+    // waitSignal({tag, name}): publishes its invocation id as the effect line
+    // "ts <tag> invocation <id>" (through ctx.run), then awaits the named signal and returns it.
+    waitSignal: async (ctx, { tag, name }) => {
+      const id = ctx.request().id;
+      await ctx.run("publish", () => effect(`${tag} invocation ${id}`));
+      return await ctx.signal(name);
+    },
+    // signal({id, name, value}): sends the named signal to invocation id.
+    signal: async (ctx, { id, name, value }) => {
+      ctx.invocation(id).signal(name).resolve(value);
+      return "signalled";
+    },
     // resolve({id, value}): resolves another invocation's awakeable from a handler.
     resolve: async (ctx, { id, value }) => {
       ctx.resolveAwakeable(id, value);

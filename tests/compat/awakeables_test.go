@@ -164,3 +164,41 @@ func awakeableBadIDScenario(t *testing.T, env *scenarioEnv, s *side) {
 	resolveHTTP(t, env, unknown, "resolve", `"x"`, 202)
 	resolveHTTP(t, env, unknown, "reject", "x", 202)
 }
+
+// namedSignalScenario: steps.waitSignal awaits the signal named "go" and suspends; the other
+// SDK's steps.signal sends it a signal named "other" (which must not be taken for it), then "go"
+// twice: the handler returns the first "go" value.
+func namedSignalScenario(t *testing.T, env *scenarioEnv, s *side) {
+	tag := env.tag + "-signal"
+	reply, errc := make(chan testenv.Reply, 1), make(chan error, 1)
+	go func() {
+		r, err := testenv.Post(testenv.HTTPClient, env.srv.ingress+"/"+s.steps+"/waitSignal", fmt.Sprintf(`{"tag":%q,"name":"go"}`, tag), nil)
+		reply <- r
+		errc <- err
+	}()
+	prefix := s.name + " " + tag + " invocation "
+	testenv.WaitReady(t, "invocation id of "+tag, awakeTimeout, func() error {
+		if len(effectLines(t, env.effects, prefix)) == 0 {
+			return fmt.Errorf("no effect line %q yet", prefix)
+		}
+		return nil
+	}, env.srv.proc)
+	inv := strings.TrimPrefix(effectLines(t, env.effects, prefix)[0], prefix)
+	testenv.WaitReady(t, "suspension of "+inv, awakeTimeout, func() error {
+		for _, a := range s.tap.Attempts(inv) {
+			if a.Has(testenv.FrameSuspension) {
+				return nil
+			}
+		}
+		return fmt.Errorf("no suspended attempt of %s yet", inv)
+	}, env.srv.proc)
+	for _, sig := range []struct{ name, value string }{{"other", "wrong"}, {"go", "right"}, {"go", "twice"}} {
+		r := mustInvoke(t, env.srv, "/"+s.other.steps+"/signal", fmt.Sprintf(`{"id":%q,"name":%q,"value":%q}`, inv, sig.name, sig.value), nil, 200)
+		assertJSON(t, r.Body, "signalled")
+	}
+	r, err := <-reply, <-errc
+	if err != nil || r.Status != 200 {
+		t.Fatalf("waitSignal: %v %v", r, err)
+	}
+	assertJSON(t, r.Body, "right")
+}

@@ -68,6 +68,7 @@ func runScenarios(t *testing.T, srv *server, sides []*side, effects, tag string)
 		{"awakeable rejected over HTTP", awakeableRejectScenario},
 		{"awakeable resolved from the other SDK's handler", awakeableFromHandlerScenario},
 		{"awakeable ids malformed or unknown", awakeableBadIDScenario},
+		{"named signal from the other SDK's handler", namedSignalScenario},
 	}
 	// The group returns when every parallel subtest has finished.
 	t.Run("scenarios", func(t *testing.T) {
