@@ -15,8 +15,26 @@ type AttachFuture[O any] struct {
 // must still know the invocation: running, or ended and retained (idempotent requests and
 // workflows keep their results for their retention).
 func Attach[O any](ctx Context, invocationID string) *AttachFuture[O] {
+	return attach[O](ctx, statemachine.InvocationTarget{ID: invocationID})
+}
+
+// AttachWorkflow waits durably for the result of the run of workflow with key (submitted by
+// anyone, e.g. with Send to ToWorkflow(workflow, key, "run")).
+func AttachWorkflow[O any](ctx Context, workflow, key string) *AttachFuture[O] {
+	return attach[O](ctx, statemachine.InvocationTarget{Workflow: workflow, Key: key})
+}
+
+// AttachIdempotent waits durably for the result of the request to t made with idempotencyKey
+// (e.g. by Send with WithIdempotencyKey).
+func AttachIdempotent[O any](ctx Context, t Target, idempotencyKey string) *AttachFuture[O] {
+	return attach[O](ctx, statemachine.InvocationTarget{
+		Service: t.Service, Key: t.Key, Handler: t.Handler, IdempotencyKey: idempotencyKey,
+	})
+}
+
+func attach[O any](ctx Context, t statemachine.InvocationTarget) *AttachFuture[O] {
 	inv := ctx.inv()
-	id, err := inv.m.AttachInvocation(invocationID)
+	id, err := inv.m.AttachInvocation(t)
 	inv.check(err)
 	return &AttachFuture[O]{inv: inv, id: id}
 }
@@ -33,7 +51,7 @@ func (f *AttachFuture[O]) awaitID() statemachine.NotificationID { return f.id }
 // replay sees the same one.
 func Output[O any](ctx Context, invocationID string) (value O, ready bool, err error) {
 	inv := ctx.inv()
-	id, err := inv.m.GetInvocationOutput(invocationID)
+	id, err := inv.m.GetInvocationOutput(statemachine.InvocationTarget{ID: invocationID})
 	inv.check(err)
 	if _, err := inv.await(id); err != nil {
 		return value, false, err

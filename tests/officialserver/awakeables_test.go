@@ -147,6 +147,11 @@ var awake = sdk.NewService("Awake").
 		after, ready, err := sdk.Output[string](ctx, invocation)
 		return fmt.Sprintf("%s/%s %v", v, after, ready), err
 	})).
+	Handler("attachIdempotent", sdk.ServiceHandler(func(ctx sdk.Context, box string) (string, error) {
+		// Start Awake/wait under an idempotency key, then wait for it through that key.
+		sdk.Send(ctx, sdk.ToService("Awake", "wait"), box, sdk.WithIdempotencyKey("k-"+box))
+		return sdk.AttachIdempotent[string](ctx, sdk.ToService("Awake", "wait"), "k-"+box).Result()
+	})).
 	Handler("cancel", sdk.ServiceHandler(func(ctx sdk.Context, invocation string) (sdk.Void, error) {
 		sdk.CancelInvocation(ctx, invocation)
 		return sdk.Void{}, nil
@@ -220,6 +225,7 @@ func checkAwakeables(t *testing.T, env officialEnv) {
 		{"OrTimeout times out", "timeout", raceInput(1, false), nil, 408, "Timeout", false},
 		{"signal and awakeable, all", "both", boxInput, signalThenResolve(), 200, `"a+s"`, true},
 		{"attached by a handler", "wait", boxInput, attachThenResolve, 200, `"attached"`, true},
+		{"attached by idempotency key", "attachIdempotent", boxInput, resolveHTTP(`"by key"`), 200, `"by key"`, true},
 		{"cancelled by a handler", "wait", boxInput, cancelFromHandler, 409, "Cancelled", true},
 		{"cancelled over the admin API", "wait", boxInput, cancelFromAdmin, 409, "Cancelled", true},
 		{"RunAsync left behind by a suspension", "runThenWait", boxInput, resolveThenRelease, 200, `"a+ran"`, true},

@@ -82,7 +82,7 @@ func runAgainstOfficial(t *testing.T, bin string, extraEnv []string, version int
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep := sdk.NewEndpoint().Bind(greeter.Greeter, greeter.Welcome, steps(&runs), awake, mailbox, order)
+	ep := sdk.NewEndpoint().Bind(greeter.Greeter, greeter.Welcome, steps(&runs), awake, mailbox, order, orderClient)
 	go ep.Serve(ln)
 	t.Cleanup(func() { ln.Close() })
 
@@ -110,7 +110,7 @@ func runAgainstOfficial(t *testing.T, bin string, extraEnv []string, version int
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(reg.ServiceNames(), ","); got != "Awake,Greeter,Mailbox,Order,Steps,Welcome" {
+	if got := strings.Join(reg.ServiceNames(), ","); got != "Awake,Greeter,Mailbox,Order,OrderClient,Steps,Welcome" {
 		t.Fatalf("registered services %s", got)
 	}
 	testenv.WaitReady(t, "services routable", 30*time.Second, func() error {

@@ -37,6 +37,13 @@ var order = sdk.NewWorkflow("Order").
 		return sdk.Get[string](ctx, "status")
 	}))
 
+// orderClient submits an Order workflow and waits for its run through AttachWorkflow.
+var orderClient = sdk.NewService("OrderClient").
+	Handler("submit", sdk.ServiceHandler(func(ctx sdk.Context, key string) (string, error) {
+		sdk.Send(ctx, sdk.ToWorkflow("Order", key, "run"), "soup")
+		return sdk.AttachWorkflow[string](ctx, "Order", key).Result()
+	}))
+
 // checkWorkflows runs our SDK's workflow, durable promise and shared handlers on the official
 // server: a promise resolved while the run handler is suspended on it, one completed before the
 // run starts, a rejection, peeks, and a second completion refused.
@@ -93,6 +100,25 @@ func checkWorkflows(t *testing.T, env officialEnv) {
 	t.Run("completed before the run", func(t *testing.T) {
 		expect("/Order/o2/approve", `"carol"`, 200, "")
 		expect("/Order/o2/run", `"tea"`, 200, `"tea approved by carol"`)
+	})
+	t.Run("attached from another handler", func(t *testing.T) {
+		done := make(chan testenv.Reply, 1)
+		go func() {
+			r, err := testenv.Invoke(env.ingress, "/OrderClient/submit", `"o4"`)
+			if err != nil {
+				r.Body = []byte(err.Error())
+			}
+			done <- r
+		}()
+		testenv.WaitReady(t, "Order/o4 waiting", 30*time.Second, func() error {
+			r, err := testenv.Invoke(env.ingress, "/Order/o4/status", "")
+			if err != nil || string(r.Body) != `"waiting"` {
+				return fmt.Errorf("status %s %v", r, err)
+			}
+			return nil
+		})
+		expect("/Order/o4/approve", `"dave"`, 200, "")
+		expectRun(done, 200, `"soup approved by dave"`)
 	})
 	t.Run("rejected", func(t *testing.T) {
 		done := startRun("o3", `"cake"`)

@@ -25,7 +25,7 @@ import (
 //	await ids=1,2[,s1][,n:name] | await-all ids=… | output [value=V] | output-failure code=C message=M | fail message=M
 //	awakeable | complete-awakeable id=A (value=V | code=C message=M)
 //	send-signal target=INV name=N (value=V | code=C message=M) | cancel-invocation target=INV
-//	attach target=INV | output-of target=INV
+//	(attach | output-of) (target=INV | workflow=W key=K | service=S [key=K] handler=H idempotency=I)
 //	get-promise key=K | peek-promise key=K | complete-promise key=K (value=V | code=C message=M)
 //
 // Each directive prints what the syscall returned, then every frame the Machine wrote.
@@ -118,10 +118,10 @@ func step(t *testing.T, m *Machine, d *datadriven.TestData) (string, error) {
 	case "complete-awakeable":
 		return "", m.CompleteAwakeable(arg("id"), valueOrFailure())
 	case "attach":
-		id, err := m.AttachInvocation(arg("target"))
+		id, err := m.AttachInvocation(invocationTarget(arg))
 		return id.String(), err
 	case "output-of":
-		id, err := m.GetInvocationOutput(arg("target"))
+		id, err := m.GetInvocationOutput(invocationTarget(arg))
 		return id.String(), err
 	case "get-promise":
 		id, err := m.GetPromise(arg("key"))
@@ -184,6 +184,11 @@ func awaitIDs(list string) []NotificationID {
 		ids = append(ids, CompletionID(uint32(n)))
 	}
 	return ids
+}
+
+func invocationTarget(arg func(string) string) InvocationTarget {
+	return InvocationTarget{ID: arg("target"), Workflow: arg("workflow"), Service: arg("service"),
+		Key: arg("key"), Handler: arg("handler"), IdempotencyKey: arg("idempotency")}
 }
 
 func callRequest(arg func(string) string) CallRequest {
