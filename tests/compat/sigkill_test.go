@@ -4,9 +4,11 @@ package compat
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,8 +23,11 @@ const (
 	killBusy       = 2
 	killBusySteps  = 150
 	killBusyBefore = 5 // effect lines each busy invocation must have run before the kill
-	killAwakeables = 5 // invocations per SDK suspended on an awakeable across the kill
 )
+
+// killAwakeables is how many invocations per SDK are suspended on an awakeable across the kill:
+// 1,000 in all by default (a few seconds), fewer or more with -compat.kill-awakeables=N.
+var killAwakeables = flag.Int("compat.kill-awakeables", 500, "invocations per SDK waiting on an awakeable across the SIGKILL")
 
 // Frames (runtime → SDK) that tell the SDK a Run result is journaled: RunCompletionNotification
 // (V5, V6, and replays), ProposeRunCompletionAck (V7 acknowledges a proposed result instead).
@@ -233,7 +238,7 @@ func submitAwakeables(t *testing.T, cs *server, sides []*side) []*awaiting {
 	t.Helper()
 	var out []*awaiting
 	for _, s := range sides {
-		for i := range killAwakeables {
+		for i := range *killAwakeables {
 			a := &awaiting{s: s, tag: fmt.Sprintf("kill-awake-%d", i)}
 			a.body = fmt.Sprintf(`{"tag":%q,"sleepMs":0}`, a.tag)
 			r := mustInvoke(t, cs, "/"+s.steps+"/awake/send", a.body, http.Header{"Idempotency-Key": {a.tag}}, 202)
@@ -254,19 +259,25 @@ func submitAwakeables(t *testing.T, cs *server, sides []*side) []*awaiting {
 // and an attempt of it has suspended, so that the kill finds them all waiting.
 func waitAwakeablesSuspended(t *testing.T, cs *server, awakes []*awaiting, effects string) {
 	t.Helper()
-	testenv.WaitReady(t, "awakeables published and suspended", 60*time.Second, func() error {
+	testenv.WaitReady(t, "awakeables published and suspended", 60*time.Second+time.Duration(len(awakes))*100*time.Millisecond, func() error {
+		published := map[string]string{} // effect line prefix → the first id published
+		for _, l := range effectLines(t, effects, "") {
+			if prefix, id, ok := strings.Cut(l, " awakeable "); ok && published[prefix] == "" {
+				published[prefix] = id
+			}
+		}
 		for _, a := range awakes {
-			lines := effectLines(t, effects, a.s.name+" "+a.tag+" awakeable ")
-			if len(lines) == 0 {
+			a.id = published[a.s.name+" "+a.tag]
+			if a.id == "" {
 				return fmt.Errorf("%s %s: no awakeable id yet", a.s.name, a.tag)
 			}
-			a.id = lines[0][len(a.s.name+" "+a.tag+" awakeable "):]
 			if !slices.ContainsFunc(a.s.tap.Attempts(a.acceptedID), func(st testenv.Stream) bool { return st.Has(testenv.FrameSuspension) }) {
 				return fmt.Errorf("%s %s: not suspended yet", a.s.name, a.tag)
 			}
 		}
 		return nil
 	}, cs.proc)
+	t.Logf("%d invocations suspended on awakeables before the kill", len(awakes))
 }
 
 // resolveAwakeablesAfterKill resolves every awakeable over HTTP, each with its own value, after
