@@ -135,6 +135,13 @@ var awake = sdk.NewService("Awake").
 		r, err := run.Result()
 		return v + "+" + r, err
 	})).
+	Handler("resolvedEarly", sdk.ServiceHandler(func(ctx sdk.Context, box string) (string, error) {
+		a := park(ctx, box)
+		if _, err := sdk.Signal[string](ctx, "go").Result(); err != nil {
+			return "", err
+		}
+		return a.Result() // resolved before it was awaited
+	})).
 	Handler("attach", sdk.ServiceHandler(func(ctx sdk.Context, invocation string) (string, error) {
 		// Look first (still running), then wait for the result.
 		if _, ready, err := sdk.Output[string](ctx, invocation); err != nil || ready {
@@ -224,6 +231,7 @@ func checkAwakeables(t *testing.T, env officialEnv) {
 		{"OrTimeout in time", "timeout", raceInput(3_600_000, false), resolveHTTP(`"z"`), 200, `"z"`, true},
 		{"OrTimeout times out", "timeout", raceInput(1, false), nil, 408, "Timeout", false},
 		{"signal and awakeable, all", "both", boxInput, signalThenResolve(), 200, `"a+s"`, true},
+		{"resolved before awaited", "resolvedEarly", boxInput, resolveThenSignal, 200, `"early"`, true},
 		{"attached by a handler", "wait", boxInput, attachThenResolve, 200, `"attached"`, true},
 		{"attached by idempotency key", "attachIdempotent", boxInput, resolveHTTP(`"by key"`), 200, `"by key"`, true},
 		{"cancelled by a handler", "wait", boxInput, cancelFromHandler, 409, "Cancelled", true},
@@ -334,14 +342,7 @@ func signalThenResolve() func(*testing.T, officialEnv, parked) {
 		if env.version < 7 {
 			waitSuspensions(t, env, p.Invocation, 2)
 		} else {
-			var after row
-			testenv.WaitReady(t, "signal journaled", 30*time.Second, func() error {
-				after = invocationRow(t, env, p.Invocation)
-				if after.JournalSize <= before.JournalSize {
-					return fmt.Errorf("journal size %d", after.JournalSize)
-				}
-				return nil
-			})
+			after := journalGrown(t, env, p.Invocation, before)
 			if after.Status != "suspended" || len(env.tap.Attempts(p.Invocation)) != 1 {
 				t.Fatalf("after the signal: %+v (before %+v), %d attempts; want still suspended, 1 attempt",
 					after, before, len(env.tap.Attempts(p.Invocation)))
@@ -349,6 +350,21 @@ func signalThenResolve() func(*testing.T, officialEnv, parked) {
 		}
 		resolveHTTP(`"a"`)(t, env, p)
 	}
+}
+
+// journalGrown waits until the official server journaled something more for invocation than
+// before shows, and returns its row then.
+func journalGrown(t *testing.T, env officialEnv, invocation string, before row) row {
+	t.Helper()
+	var after row
+	testenv.WaitReady(t, "journal of "+invocation+" grown", 30*time.Second, func() error {
+		after = invocationRow(t, env, invocation)
+		if after.JournalSize <= before.JournalSize {
+			return fmt.Errorf("journal size %d", after.JournalSize)
+		}
+		return nil
+	})
+	return after
 }
 
 // row is an invocation's line in the official server's sys_invocation table.
@@ -470,6 +486,27 @@ func resolveThenRelease(t *testing.T, env officialEnv, p parked) {
 	t.Cleanup(func() {
 		if n := runsOf(p.Invocation).Load(); n != 2 {
 			t.Errorf("runThenWait's closure ran %d times, want 2 (once per attempt)", n)
+		}
+	})
+}
+
+// resolveThenSignal resolves resolvedEarly's awakeable while it is suspended on the signal "go"
+// only, then sends that signal. The resolution must not wake the invocation (the suspension
+// names only what the handler awaits), so there are exactly two attempts, and the second one
+// finds the awakeable's value in its journal.
+func resolveThenSignal(t *testing.T, env officialEnv, p parked) {
+	before := invocationRow(t, env, p.Invocation)
+	resolveHTTP(`"early"`)(t, env, p)
+	after := journalGrown(t, env, p.Invocation, before)
+	if after.Status != "suspended" || len(env.tap.Attempts(p.Invocation)) != 1 {
+		t.Fatalf("after the resolution: %+v (before %+v), %d attempts; want still suspended, 1 attempt",
+			after, before, len(env.tap.Attempts(p.Invocation)))
+	}
+	in, _ := json.Marshal(signalIn{Invocation: p.Invocation, Name: "go", Value: "now"})
+	expectPost(t, env.ingress+"/Awake/signal", string(in), http.StatusOK)
+	t.Cleanup(func() {
+		if n := len(env.tap.Attempts(p.Invocation)); n != 2 {
+			t.Errorf("%d attempts, want 2", n)
 		}
 	})
 }
