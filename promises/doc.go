@@ -1,4 +1,4 @@
-// Package promises owns the identifiers of awakeables (and, later, of durable promises): how an
+// Package promises owns awakeables and signals (and, later, durable promises): how an
 // awakeable id names the invocation that waits on it, so that a resolution arriving at the ingress
 // can be routed to the owning partition without any lookup.
 //
@@ -14,8 +14,14 @@
 //
 // Errors read like the official ingress's: "bad awakeable id 'sign_1bogus': base64 decode error".
 // (The official server reports "id doesn't match the expected type" for every undecodable sign_1
-// id, because it falls back to the legacy parser and shows that parser's error; we name the actual
-// problem.) Every parse error wraps ErrBadAwakeableID and one of the reason sentinels.
+// id, because it falls back to the legacy parser and shows that parser's error; Parse names the
+// actual problem, and the ingress words its 400 as the official server does.) Every parse error
+// wraps ErrBadAwakeableID and one of the reason sentinels.
+//
+// Resolution, FromCompleteAwakeable and FromSendSignal turn an awakeable's resolution at the
+// ingress and a handler's CompleteAwakeableCommand or SendSignalCommand into the command.Signal
+// the partition state machine applies, and Notification is the SignalNotification it journals;
+// the state machine keeps the bookkeeping (first signal wins, waking a suspension).
 //
 // The package is pure (no IO, no clock) and safe for concurrent use.
 //

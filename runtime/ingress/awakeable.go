@@ -32,15 +32,11 @@ func (h *Handler) awakeable(w http.ResponseWriter, r *http.Request, rt route) *h
 	if herr != nil {
 		return herr
 	}
-	// A legacy prom_1 id names a journal entry of a V1–V4 invocation, and signal index 0 is
-	// never handed out: no invocation of this server waits on either.
-	if !id.Legacy && id.Index != 0 {
-		sig := command.Signal{ID: id.Invocation, Index: id.Index}
-		if rt.reject {
-			sig.Result.Failure = &command.Failure{Code: 500, Message: string(body)}
-		} else {
-			sig.Result.Value = body
-		}
+	result := command.Result{Value: body}
+	if rt.reject {
+		result = promises.Rejection(body)
+	}
+	if sig, ok := promises.Resolution(id, result); ok {
 		if err := h.dispatcher.Signal(r.Context(), sig); err != nil {
 			return dispatchError(err)
 		}
