@@ -2,8 +2,9 @@
 // service protocol (V5, V6 and V7). It mirrors the official shared core (restatedev/sdk-shared-core
 // src/vm): frames from the runtime go in through Receive and CloseInput, the handler's actions go in
 // through the syscall methods (Input, GetState, SetState, Call, Send, Run, ProposeRun, Sleep,
-// Awakeable, CompleteAwakeable, SendSignal, Await, AwaitAll, Output, Fail), and the frames to send
-// come out of TakeOutput.
+// Awakeable, CompleteAwakeable, SendSignal, CancelInvocation, AttachInvocation,
+// GetInvocationOutput, GetPromise, PeekPromise, CompletePromise, Await, AwaitAll, Output, Fail),
+// and the frames to send come out of TakeOutput.
 //
 // Lifecycle (illegal transitions are protocol violations, code 571):
 //
