@@ -125,6 +125,7 @@ func goSteps() restate.ServiceDefinition {
 		Handler("work", restate.NewServiceHandler(work)).
 		Handler("awake", restate.NewServiceHandler(awake)).
 		Handler("resolve", restate.NewServiceHandler(resolveAwakeable)).
+		Handler("reject", restate.NewServiceHandler(rejectAwakeable)).
 		Handler("waitSignal", restate.NewServiceHandler(waitSignal)).
 		Handler("signal", restate.NewServiceHandler(sendSignal))
 }
@@ -286,6 +287,17 @@ func waitSignal(ctx restate.Context, in signalInput) (string, error) {
 func sendSignal(ctx restate.Context, in signalInput) (string, error) {
 	restate.ResolveSignal(ctx, in.ID, in.Name, in.Value)
 	return "signalled", nil
+}
+
+type rejectInput struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// rejectAwakeable rejects another invocation's awakeable from a handler.
+func rejectAwakeable(ctx restate.Context, in rejectInput) (string, error) {
+	restate.RejectAwakeable(ctx, in.ID, errors.New(in.Reason))
+	return "rejected", nil
 }
 
 var effects effectLog

@@ -108,6 +108,11 @@ const tsSteps = restate.service({
       ctx.invocation(id).signal(name).resolve(value);
       return "signalled";
     },
+    // reject({id, reason}): rejects another invocation's awakeable from a handler.
+    reject: async (ctx, { id, reason }) => {
+      ctx.rejectAwakeable(id, reason);
+      return "rejected";
+    },
     // resolve({id, value}): resolves another invocation's awakeable from a handler.
     resolve: async (ctx, { id, value }) => {
       ctx.resolveAwakeable(id, value);

@@ -151,6 +151,21 @@ func awakeableFromHandlerScenario(t *testing.T, env *scenarioEnv, s *side) {
 	assertJSON(t, call.wait(t, 200).Body, value)
 }
 
+// awakeableRejectFromHandlerScenario: the other SDK's steps.reject rejects this side's awakeable
+// from a handler; the caller gets the handler's terminal error with the reason.
+func awakeableRejectFromHandlerScenario(t *testing.T, env *scenarioEnv, s *side) {
+	tag := env.tag + "-awake-handler-reject"
+	call := startAwake(env, s, tag, 0)
+	id := awakeableID(t, env, s, tag)
+	reason := "rejected by " + s.other.name + " " + tag
+	r := mustInvoke(t, env.srv, "/"+s.other.steps+"/reject", fmt.Sprintf(`{"id":%q,"reason":%q}`, id, reason), nil, 200)
+	assertJSON(t, r.Body, "rejected")
+	r = call.wait(t, 500)
+	if !strings.Contains(string(r.Body), reason) {
+		t.Fatalf("answer %s, want the reason %q", r.Body, reason)
+	}
+}
+
 // awakeableBadIDScenario: malformed ids are a 400 from the ingress, never a 5xx; a well-formed
 // id of an invocation that does not exist is accepted and dropped (202), as restate-server does.
 func awakeableBadIDScenario(t *testing.T, env *scenarioEnv, s *side) {

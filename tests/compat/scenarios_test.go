@@ -67,6 +67,7 @@ func runScenarios(t *testing.T, srv *server, sides []*side, effects, tag string)
 		{"awakeable resolved before it is awaited", awakeableEarlyScenario},
 		{"awakeable rejected over HTTP", awakeableRejectScenario},
 		{"awakeable resolved from the other SDK's handler", awakeableFromHandlerScenario},
+		{"awakeable rejected from the other SDK's handler", awakeableRejectFromHandlerScenario},
 		{"awakeable ids malformed or unknown", awakeableBadIDScenario},
 		{"named signal from the other SDK's handler", namedSignalScenario},
 	}
