@@ -63,6 +63,10 @@ func sigkillMidWork(t *testing.T, bin, logDir string, ingressPort, adminPort, ts
 	for _, s := range sides {
 		mustInvoke(t, cs, "/"+s.counter+"/kill/add", "5", nil, 200)
 	}
+	// The awakeable waiters first: suspending hundreds of them takes seconds, which would let the
+	// sleepers below finish before the kill.
+	awakes := submitAwakeables(t, cs, sides)
+	waitAwakeablesSuspended(t, cs, awakes, effects)
 	var all []*work
 	for _, s := range sides {
 		for i := range killSleepers + killBusy {
@@ -83,7 +87,6 @@ func sigkillMidWork(t *testing.T, bin, logDir string, ingressPort, adminPort, ts
 			all = append(all, w)
 		}
 	}
-	awakes := submitAwakeables(t, cs, sides)
 	testenv.WaitReady(t, "work under way", 60*time.Second, func() error {
 		for _, w := range all {
 			need := min(w.steps, killBusyBefore)
@@ -93,7 +96,6 @@ func sigkillMidWork(t *testing.T, bin, logDir string, ingressPort, adminPort, ts
 		}
 		return nil
 	}, srv.Proc())
-	waitAwakeablesSuspended(t, cs, awakes, effects)
 
 	srv.Kill()
 	// What the runtime had sent before it died: once every stream's runtime side has ended, the
