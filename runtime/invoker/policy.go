@@ -45,26 +45,24 @@ type Overrides struct {
 
 // Then returns o with the settings of next laid over it (service overrides, then handler ones).
 func (o Overrides) Then(next Overrides) Overrides {
-	pick := func(a, b *time.Duration) *time.Duration {
-		if b != nil {
-			return b
-		}
-		return a
-	}
-	o.RetryInitialInterval = pick(o.RetryInitialInterval, next.RetryInitialInterval)
-	o.RetryMaxInterval = pick(o.RetryMaxInterval, next.RetryMaxInterval)
-	o.InactivityTimeout = pick(o.InactivityTimeout, next.InactivityTimeout)
-	o.AbortTimeout = pick(o.AbortTimeout, next.AbortTimeout)
-	if next.RetryFactor != nil {
-		o.RetryFactor = next.RetryFactor
-	}
-	if next.RetryMaxAttempts != nil {
-		o.RetryMaxAttempts = next.RetryMaxAttempts
-	}
+	o.RetryInitialInterval = laid(o.RetryInitialInterval, next.RetryInitialInterval)
+	o.RetryMaxInterval = laid(o.RetryMaxInterval, next.RetryMaxInterval)
+	o.RetryFactor = laid(o.RetryFactor, next.RetryFactor)
+	o.RetryMaxAttempts = laid(o.RetryMaxAttempts, next.RetryMaxAttempts)
+	o.InactivityTimeout = laid(o.InactivityTimeout, next.InactivityTimeout)
+	o.AbortTimeout = laid(o.AbortTimeout, next.AbortTimeout)
 	if next.RetryOnMaxAttempts != OnMaxAttemptsUnset {
 		o.RetryOnMaxAttempts = next.RetryOnMaxAttempts
 	}
 	return o
+}
+
+// laid returns over if it is set, else under.
+func laid[T any](under, over *T) *T {
+	if over != nil {
+		return over
+	}
+	return under
 }
 
 // Override returns p with o applied. Values that cannot run are ignored (a non-positive
