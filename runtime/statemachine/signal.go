@@ -7,6 +7,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/runtime/protocol/pb"
 	"github.com/resolute-run/resolute/runtime/storage"
+	"slices"
 )
 
 // signal journals a signal (an awakeable's resolution, or a SendSignalCommand's signal) as a
@@ -28,7 +29,7 @@ func (a *applier) signal(s *command.Signal) (Outcome, error) {
 			return Outcome{Code: Duplicate}, nil
 		}
 		st.NamedSignals = append(st.NamedSignals, s.Name)
-		wakes = st.Waiting != nil && containsString(st.Waiting.NamedSignals, s.Name)
+		wakes = st.Waiting != nil && slices.Contains(st.Waiting.NamedSignals, s.Name)
 	} else {
 		if st.HasSignal(s.Index) {
 			return Outcome{Code: Duplicate}, nil
@@ -40,15 +41,6 @@ func (a *applier) signal(s *command.Signal) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{}, a.putStatus(s.ID, &st)
-}
-
-func containsString(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // completeAwakeable sends a handler's CompleteAwakeableCommand to the awakeable's invocation

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"github.com/resolute-run/resolute/runtime/command"
+	"slices"
 )
 
 // Phase is where an invocation is in its lifecycle.
@@ -83,14 +84,7 @@ func (s *InvocationStatus) HasCompletion(c uint32) bool { return containsU32(s.C
 func (s *InvocationStatus) HasSignal(c uint32) bool { return containsU32(s.Signals, c) }
 
 // HasNamedSignal reports whether a signal named n is journaled.
-func (s *InvocationStatus) HasNamedSignal(n string) bool {
-	for _, v := range s.NamedSignals {
-		if v == n {
-			return true
-		}
-	}
-	return false
-}
+func (s *InvocationStatus) HasNamedSignal(n string) bool { return slices.Contains(s.NamedSignals, n) }
 
 func containsU32(xs []uint32, x uint32) bool {
 	for _, v := range xs {
