@@ -1,8 +1,9 @@
 package storage
 
 import (
-	"github.com/resolute-run/resolute/runtime/command"
 	"slices"
+
+	"github.com/resolute-run/resolute/runtime/command"
 )
 
 // Phase is where an invocation is in its lifecycle.
