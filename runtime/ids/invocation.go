@@ -152,6 +152,12 @@ func Idempotent(t Target, keyed bool, idempotencyKey string) InvocationID {
 	return NewInvocationID(pk, e)
 }
 
+// Workflow is the id of a workflow's run invocation: one per (workflow, key), whatever its run
+// handler is called, so that a second submission, an attach and an output request all find it.
+func Workflow(service, key string) InvocationID {
+	return Idempotent(Target{Service: service, Key: key}, true, "")
+}
+
 // KeyedPartitionKey is the partition key of a Virtual Object or Workflow key: every invocation of
 // one (service, key) lands in the same partition.
 func KeyedPartitionKey(service, key string) PartitionKey {

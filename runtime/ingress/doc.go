@@ -13,8 +13,8 @@
 //
 // Invocation ids: with an idempotency-key header the id is ids.Idempotent(target, keyed, key), so
 // a retried request lands on the same invocation and the partition deduplicates it; a workflow's
-// WORKFLOW handler gets the id ids.Idempotent(target, true, "") (one run per workflow key; empty
-// idempotency keys are rejected, so the two never collide); Virtual Object calls get a random
+// WORKFLOW handler gets the id ids.Workflow(service, key) (one run per workflow key, whatever the
+// handler's name; empty idempotency keys are rejected, so the two never collide); Virtual Object calls get a random
 // UUID in the key's partition; plain service calls a random partition key and UUID
 // (crypto/rand, at the edge: the state machine never draws randomness).
 //

@@ -339,7 +339,7 @@ func (h *Handler) invocationID(t command.Target, idemKey string) (ids.Invocation
 	case idemKey != "" && dedupIdempotencyKeys:
 		return ids.Idempotent(idt, t.Keyed(), idemKey), nil
 	case t.ServiceType == command.Workflow && t.HandlerType == command.WorkflowHandler:
-		return ids.Idempotent(idt, true, ""), nil
+		return ids.Workflow(t.Service, t.Key), nil
 	}
 	var e [24]byte
 	if _, err := io.ReadFull(h.cfg.Rand, e[:]); err != nil {

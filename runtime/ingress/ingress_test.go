@@ -412,7 +412,7 @@ func TestWorkflowRunID(t *testing.T) {
 	}
 	inv, _ := d.last()
 	if !strings.HasSuffix(got[0], " Accepted") || !strings.HasSuffix(got[1], " PreviouslyAccepted") || strings.Fields(got[0])[0] != inv.ID.String() ||
-		strings.Fields(got[1])[0] != inv.ID.String() || inv.ID != ids.Idempotent(ids.Target{Service: "Signup", Key: "u1", Handler: "run"}, true, "") {
+		strings.Fields(got[1])[0] != inv.ID.String() || inv.ID != ids.Workflow("Signup", "u1") {
 		t.Fatalf("workflow run sends %v", got)
 	}
 	if inv.Target.HandlerType != command.WorkflowHandler || inv.Target.ServiceType != command.Workflow {
