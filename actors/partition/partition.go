@@ -181,8 +181,14 @@ func (p *Partition) Call(ctx context.Context, inv command.Invocation) (command.R
 	// The waiter is registered before proposing, so the Finished action cannot be missed: it comes
 	// when the invocation ends, or at once when the id belongs to one that already ended. A lost
 	// action (actor restart, new leader) is made good by becomeLeader from the status table.
-	if _, err := p.Invoke(ctx, inv); err != nil {
+	previously, err := p.Invoke(ctx, inv)
+	if err != nil {
 		return command.Result{}, err
+	}
+	if previously && inv.Target.WorkflowRun() {
+		// A workflow runs once per key; a second request is refused, not attached.
+		f := statemachine.WorkflowAlreadyInvoked()
+		return command.Result{Failure: &f}, nil
 	}
 	select {
 	case r := <-ch:

@@ -95,12 +95,30 @@ type Header struct {
 	Value string `msgpack:"v"`
 }
 
-// Caller says where the result of an invocation goes when it was started by another invocation's
-// CallCommand: the caller's id and the completion id of the call's result.
+// Caller says where the result of an invocation goes when another invocation waits for it: the
+// waiting invocation's id, the completion id of the result, and which command waits (a call, an
+// attach, an output request, a durable promise's GetPromise), which decides the notification.
 type Caller struct {
 	ID           ids.InvocationID `msgpack:"i"`
 	CompletionID uint32           `msgpack:"c"`
+	Kind         CallerKind       `msgpack:"k,omitempty"`
 }
+
+// CallerKind is the command a Caller waits with. Values are part of the log format.
+type CallerKind uint8
+
+// Caller kinds.
+const (
+	// CallerCall: a CallCommand; the result becomes a CallCompletionNotification.
+	CallerCall CallerKind = 0
+	// CallerAttach: an AttachInvocationCommand (AttachInvocationCompletionNotification).
+	CallerAttach CallerKind = 1
+	// CallerOutput: a GetInvocationOutputCommand (GetInvocationOutputCompletionNotification);
+	// answered at once, with NotReady while the invocation runs.
+	CallerOutput CallerKind = 2
+	// CallerPromise: a GetPromiseCommand on a durable promise (GetPromiseCompletionNotification).
+	CallerPromise CallerKind = 3
+)
 
 // Invocation is a request to run a handler.
 type Invocation struct {
@@ -114,6 +132,14 @@ type Invocation struct {
 	Caller *Caller `msgpack:"c,omitempty"`
 	// ExecutionTime (ms since epoch) delays the start; 0 means now. Reserved for delayed sends.
 	ExecutionTime int64 `msgpack:"et,omitempty"`
+	// Retention (ms) is, for a workflow's run, how long the workflow's result, state and durable
+	// promises are kept after the run ends; the proposer fills it from the schema.
+	Retention int64 `msgpack:"rt,omitempty"`
+}
+
+// WorkflowRun reports whether the target is a workflow's run handler (once per workflow key).
+func (t Target) WorkflowRun() bool {
+	return t.ServiceType == Workflow && t.HandlerType == WorkflowHandler
 }
 
 // Entry is one journal entry: a protocol message type and its protobuf payload, stored as the
@@ -129,6 +155,8 @@ type Entry struct {
 type CallResolution struct {
 	ServiceType ServiceType `msgpack:"st"`
 	HandlerType HandlerType `msgpack:"ht,omitempty"`
+	// Retention is the callee's workflow retention (ms) when it is a workflow's run.
+	Retention int64 `msgpack:"rt,omitempty"`
 }
 
 // AppendEntry appends a journal entry produced by an attempt.
@@ -180,6 +208,15 @@ type OutboxMessage struct {
 	Invoke   *Invocation `msgpack:"i,omitempty"`
 	Complete *Completion `msgpack:"c,omitempty"`
 	Signal   *Signal     `msgpack:"s,omitempty"`
+	Attach   *Attach     `msgpack:"a,omitempty"`
+}
+
+// Attach asks for invocation ID's result on behalf of Caller (an AttachInvocationCommand or a
+// GetInvocationOutputCommand, told apart by Caller.Kind): answered when the invocation ends, or
+// at once when it has ended, is unknown (404), or Caller only wants the output now.
+type Attach struct {
+	ID     ids.InvocationID `msgpack:"i"`
+	Caller Caller           `msgpack:"c"`
 }
 
 // PartitionKey is the key that routes the message to its partition.
@@ -189,6 +226,8 @@ func (m OutboxMessage) PartitionKey() ids.PartitionKey {
 		return m.Invoke.ID.PartitionKey
 	case m.Signal != nil:
 		return m.Signal.ID.PartitionKey
+	case m.Attach != nil:
+		return m.Attach.ID.PartitionKey
 	}
 	return m.Complete.ID.PartitionKey
 }
@@ -196,7 +235,7 @@ func (m OutboxMessage) PartitionKey() ids.PartitionKey {
 // valid reports whether exactly one field is set.
 func (m OutboxMessage) valid() bool {
 	n := 0
-	for _, set := range []bool{m.Invoke != nil, m.Complete != nil, m.Signal != nil} {
+	for _, set := range []bool{m.Invoke != nil, m.Complete != nil, m.Signal != nil, m.Attach != nil} {
 		if set {
 			n++
 		}
@@ -217,11 +256,16 @@ type Signal struct {
 	Result Result `msgpack:"r"`
 }
 
-// Completion is the result of a call, sent to the caller.
+// Completion is the result a waiting invocation gets (of a call, an attach, an output request or
+// a durable promise), sent to it.
 type Completion struct {
 	ID           ids.InvocationID `msgpack:"i"`
 	CompletionID uint32           `msgpack:"c"`
 	Result       Result           `msgpack:"r"`
+	// Kind says which notification the result becomes (the waiting Caller's kind).
+	Kind CallerKind `msgpack:"k,omitempty"`
+	// NotReady answers an output request for an invocation that has not ended (Result unset).
+	NotReady bool `msgpack:"nr,omitempty"`
 }
 
 // Deliver applies a message from producer partition's outbox. Seq is the producer's outbox

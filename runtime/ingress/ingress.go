@@ -177,6 +177,9 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, rt route) *http
 		return ingressError(http.StatusInternalServerError, err.Error())
 	}
 	inv := command.Invocation{ID: id, Target: t.cmd, Input: body, Headers: headers, IdempotencyKey: idemKey}
+	if t.cmd.WorkflowRun() {
+		inv.Retention = t.handler.WorkflowRetentionMillis()
+	}
 	if delay > 0 {
 		inv.ExecutionTime = h.cfg.Now().Add(delay).UnixMilli()
 	}

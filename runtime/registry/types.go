@@ -72,6 +72,19 @@ type Handler struct {
 	Options Options             `msgpack:"op"`
 }
 
+// DefaultWorkflowRetentionMillis is how long a workflow's result, state and durable promises are
+// kept after its run ends when the run handler does not say (one day, as restate-server).
+const DefaultWorkflowRetentionMillis = 24 * 60 * 60 * 1000
+
+// WorkflowRetentionMillis is the handler's workflow completion retention in milliseconds (for a
+// workflow's run handler; DefaultWorkflowRetentionMillis unless the manifest sets it).
+func (h Handler) WorkflowRetentionMillis() int64 {
+	if r := h.Options.WorkflowCompletionRetention; r != nil {
+		return *r
+	}
+	return DefaultWorkflowRetentionMillis
+}
+
 // Input says what a handler accepts (the manifest's input; a missing input means
 // {Required:false, ContentType:"*/*"}).
 type Input struct {

@@ -40,7 +40,11 @@ func (r resolver) ResolveCall(service, handler string) (command.CallResolution, 
 	if !ok {
 		return command.CallResolution{}, fmt.Errorf("%w: handler %s/%s not found", invoker.ErrUnknownTarget, service, handler)
 	}
-	return command.CallResolution{ServiceType: svc.Type, HandlerType: h.Type}, nil
+	res := command.CallResolution{ServiceType: svc.Type, HandlerType: h.Type}
+	if h.Type == command.WorkflowHandler {
+		res.Retention = h.WorkflowRetentionMillis()
+	}
+	return res, nil
 }
 
 func (r resolver) Overrides(service, handler string) invoker.Overrides {

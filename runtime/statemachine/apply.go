@@ -6,6 +6,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/resolute-run/resolute/promises"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/protocol"
@@ -137,8 +138,19 @@ func (a *applier) invoke(inv *command.Invocation) (Outcome, error) {
 // attach answers a request for an invocation that exists already (its idempotency key used
 // again): ingress callers wait for the Finished action, emitted here if the invocation has
 // ended; a calling invocation gets the result through the outbox now, or when it ends.
+//
+// A workflow's run is different, as in restate-server: it runs once per key, and a second
+// request for it is not attached: a calling invocation gets workflowAlreadyInvoked (the ingress
+// answers its caller likewise, see WorkflowAlreadyInvoked); a send is "previously accepted".
 func (a *applier) attach(inv *command.Invocation, st *storage.InvocationStatus) (Outcome, error) {
 	dup := Outcome{Code: Duplicate}
+	if inv.Target.WorkflowRun() {
+		if c := inv.Caller; c != nil {
+			f := workflowAlreadyInvoked
+			return dup, a.answer(*c, &command.Result{Failure: &f})
+		}
+		return dup, nil
+	}
 	if st.Phase == storage.Completed {
 		a.emit(Action{Kind: Finished, ID: inv.ID, Result: st.Result})
 	}
@@ -166,9 +178,9 @@ func isCaller(st *storage.InvocationStatus, c command.Caller) bool {
 	return false
 }
 
-// answer sends a call's result to the calling invocation c.
+// answer sends a result to the invocation c that waits for it.
 func (a *applier) answer(c command.Caller, result *command.Result) error {
-	msg := command.OutboxMessage{Complete: &command.Completion{ID: c.ID, CompletionID: c.CompletionID, Result: *result}}
+	msg := command.OutboxMessage{Complete: &command.Completion{ID: c.ID, CompletionID: c.CompletionID, Kind: c.Kind, Result: *result}}
 	return a.sendOutbox(&msg)
 }
 
@@ -227,6 +239,9 @@ func (a *applier) fireTimer(f *command.FireTimer) (Outcome, error) {
 	}
 	if !found {
 		return stale("timer of unknown invocation %s", f.ID), nil
+	}
+	if f.CompletionID == cleanupCompletionID {
+		return a.purgeWorkflow(f.ID)
 	}
 	if f.CompletionID == 0 {
 		if st.Phase != storage.Scheduled {
@@ -401,7 +416,13 @@ func (a *applier) complete(id ids.InvocationID, st *storage.InvocationStatus, re
 			return err
 		}
 	}
-	if t := st.Invocation.Target; t.Exclusive() {
+	t := st.Invocation.Target
+	if t.WorkflowRun() {
+		if err := a.armCleanup(id, st); err != nil {
+			return err
+		}
+	}
+	if t.Exclusive() {
 		return a.releaseLock(t.Service, t.Key)
 	}
 	return nil
@@ -461,6 +482,9 @@ func (a *applier) deliver(d *command.Deliver) (Outcome, error) {
 	if d.Message.Signal != nil {
 		return a.signal(d.Message.Signal)
 	}
+	if d.Message.Attach != nil {
+		return a.attachRequest(d.Message.Attach)
+	}
 	return a.completeCall(d.Message.Complete)
 }
 
@@ -480,7 +504,8 @@ func (a *applier) deliverBatch(b *command.DeliverBatch) (Outcome, error) {
 	return out, nil
 }
 
-// completeCall journals a call's result for the caller.
+// completeCall journals a result for the invocation that waits for it (a call's, an attach's, an
+// output request's or a durable promise's).
 func (a *applier) completeCall(c *command.Completion) (Outcome, error) {
 	st, found, err := a.status(c.ID)
 	if err != nil {
@@ -492,14 +517,48 @@ func (a *applier) completeCall(c *command.Completion) (Outcome, error) {
 	if st.HasCompletion(c.CompletionID) {
 		return Outcome{Code: Duplicate}, nil
 	}
-	n := &pb.CallCompletionNotificationMessage{CompletionId: c.CompletionID}
-	if f := c.Result.Failure; f != nil {
-		n.Result = &pb.CallCompletionNotificationMessage_Failure{Failure: &pb.Failure{Code: uint32(f.Code), Message: f.Message}}
-	} else {
-		n.Result = &pb.CallCompletionNotificationMessage_Value{Value: &pb.Value{Content: c.Result.Value}}
-	}
-	if err := a.appendNotification(c.ID, &st, protocol.CallCompletionType, n, c.CompletionID); err != nil {
+	t, n := completionNotification(c)
+	if err := a.appendNotification(c.ID, &st, t, n, c.CompletionID); err != nil {
 		return Outcome{}, err
 	}
 	return Outcome{}, a.putStatus(c.ID, &st)
+}
+
+// completionNotification is the notification that journals c, by the kind of command that waits.
+func completionNotification(c *command.Completion) (protocol.MessageType, proto.Message) {
+	var failure *pb.Failure
+	if f := c.Result.Failure; f != nil {
+		failure = &pb.Failure{Code: uint32(f.Code), Message: f.Message}
+	}
+	value := &pb.Value{Content: c.Result.Value}
+	switch c.Kind {
+	case command.CallerAttach:
+		n := &pb.AttachInvocationCompletionNotificationMessage{CompletionId: c.CompletionID}
+		if failure != nil {
+			n.Result = &pb.AttachInvocationCompletionNotificationMessage_Failure{Failure: failure}
+		} else {
+			n.Result = &pb.AttachInvocationCompletionNotificationMessage_Value{Value: value}
+		}
+		return protocol.AttachInvocationCompletionType, n
+	case command.CallerOutput:
+		n := &pb.GetInvocationOutputCompletionNotificationMessage{CompletionId: c.CompletionID}
+		switch {
+		case c.NotReady:
+			n.Result = &pb.GetInvocationOutputCompletionNotificationMessage_Void{Void: &pb.Void{}}
+		case failure != nil:
+			n.Result = &pb.GetInvocationOutputCompletionNotificationMessage_Failure{Failure: failure}
+		default:
+			n.Result = &pb.GetInvocationOutputCompletionNotificationMessage_Value{Value: value}
+		}
+		return protocol.GetInvocationOutputCompletionType, n
+	case command.CallerPromise:
+		return protocol.GetPromiseCompletionType, promises.GetNotification(c.CompletionID, c.Result)
+	}
+	n := &pb.CallCompletionNotificationMessage{CompletionId: c.CompletionID}
+	if failure != nil {
+		n.Result = &pb.CallCompletionNotificationMessage_Failure{Failure: failure}
+	} else {
+		n.Result = &pb.CallCompletionNotificationMessage_Value{Value: value}
+	}
+	return protocol.CallCompletionType, n
 }

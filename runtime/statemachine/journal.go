@@ -74,10 +74,10 @@ func (a *applier) checkAllowed(st *storage.InvocationStatus, t protocol.MessageT
 		if !target.Keyed() {
 			return fmt.Sprintf("%s: service %s has no state", t, target.Service), 400
 		}
-	case protocol.GetPromiseCommandType, protocol.PeekPromiseCommandType,
-		protocol.CompletePromiseCommandType, protocol.AttachInvocationCommandType,
-		protocol.GetInvocationOutputCommandType:
-		return fmt.Sprintf("%s is not supported by this server yet", t), 501
+	case protocol.GetPromiseCommandType, protocol.PeekPromiseCommandType, protocol.CompletePromiseCommandType:
+		if target.ServiceType != command.Workflow {
+			return fmt.Sprintf("%s: service %s is not a workflow; durable promises belong to workflows", t, target.Service), 400
+		}
 	}
 	return "", 0
 }
@@ -125,6 +125,10 @@ func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus
 		n := &pb.GetLazyStateKeysCompletionNotificationMessage{CompletionId: m.ResultCompletionId, StateKeys: keys}
 		return a.appendNotification(id, st, protocol.GetLazyStateKeysCompletionType, n, m.ResultCompletionId)
 	case *pb.SleepCommandMessage:
+		if m.ResultCompletionId == cleanupCompletionID {
+			_, err := a.failInvocation(id, st, 571, fmt.Sprintf("SleepCommand: completion id %d is reserved", m.ResultCompletionId))
+			return err
+		}
 		return a.armTimer(storage.Timer{WakeTime: int64(m.WakeUpTime), ID: id, CompletionID: m.ResultCompletionId})
 	case *pb.OutputCommandMessage:
 		if f := m.GetFailure(); f != nil {
@@ -140,6 +144,20 @@ func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus
 		return a.completeAwakeable(id, st, m)
 	case *pb.SendSignalCommandMessage:
 		return a.sendSignal(id, st, m)
+	case *pb.GetPromiseCommandMessage:
+		return a.getPromise(id, st, m)
+	case *pb.PeekPromiseCommandMessage:
+		return a.peekPromise(id, st, m)
+	case *pb.CompletePromiseCommandMessage:
+		return a.completePromise(id, st, m)
+	case *pb.AttachInvocationCommandMessage:
+		target, err := attachTarget(m.GetInvocationId(), m.GetIdempotentRequestTarget(), m.GetWorkflowTarget())
+		return a.requestAttach(id, st, protocol.AttachInvocationCommandType, target, err,
+			command.Caller{ID: id, CompletionID: m.ResultCompletionId, Kind: command.CallerAttach})
+	case *pb.GetInvocationOutputCommandMessage:
+		target, err := attachTarget(m.GetInvocationId(), m.GetIdempotentRequestTarget(), m.GetWorkflowTarget())
+		return a.requestAttach(id, st, protocol.GetInvocationOutputCommandType, target, err,
+			command.Caller{ID: id, CompletionID: m.ResultCompletionId, Kind: command.CallerOutput})
 	case *pb.OneWayCallCommandMessage:
 		callee := command.Target{Service: m.ServiceName, Handler: m.HandlerName, Key: m.Key}
 		return a.call(id, st, index, callee, call, m.Parameter, m.Headers, m.GetIdempotencyKey(), nil, int64(m.InvokeTime), m.InvocationIdNotificationIdx)
@@ -156,6 +174,9 @@ func (a *applier) call(id ids.InvocationID, st *storage.InvocationStatus, index 
 	callee.ServiceType, callee.HandlerType = res.ServiceType, res.HandlerType
 	var calleeID ids.InvocationID
 	switch {
+	case callee.WorkflowRun():
+		// One run per workflow key; an idempotency key is ignored, as restate-server does.
+		calleeID, idem = ids.Workflow(callee.Service, callee.Key), ""
 	case idem != "":
 		calleeID = ids.Idempotent(ids.Target{Service: callee.Service, Key: callee.Key, Handler: callee.Handler}, callee.Keyed(), idem)
 	case callee.Keyed():
@@ -163,7 +184,7 @@ func (a *applier) call(id ids.InvocationID, st *storage.InvocationStatus, index 
 	default:
 		calleeID = ids.Derive(id, index, derivedPartitionKey(id, index))
 	}
-	inv := &command.Invocation{ID: calleeID, Target: callee, Input: param, IdempotencyKey: idem, Caller: caller, ExecutionTime: invokeTime}
+	inv := &command.Invocation{ID: calleeID, Target: callee, Input: param, IdempotencyKey: idem, Caller: caller, ExecutionTime: invokeTime, Retention: res.Retention}
 	for _, h := range headers {
 		inv.Headers = append(inv.Headers, command.Header{Key: h.Key, Value: h.Value})
 	}

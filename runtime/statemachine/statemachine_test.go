@@ -194,8 +194,32 @@ func target(td *datadriven.TestData) command.Target {
 		}
 	case "service":
 		t.ServiceType = command.Service
+	case "workflow":
+		t.ServiceType = command.Workflow
+		t.HandlerType = command.WorkflowHandler
+		if arg(td, "shared", "") == "true" {
+			t.HandlerType = command.Shared
+		}
 	}
 	return t
+}
+
+// attachTarget fills the target of an attach or get-output directive: to= an invocation by
+// name, workflow=Service/key, or idem=Service/handler/key (a plain service's idempotent call).
+func (h *harness) attachTarget(td *datadriven.TestData) (string, *pb.IdempotentRequestTarget, *pb.WorkflowTarget) {
+	if wf := arg(td, "workflow", ""); wf != "" {
+		svc, key, _ := strings.Cut(wf, "/")
+		return "", nil, &pb.WorkflowTarget{WorkflowName: svc, WorkflowKey: key}
+	}
+	if idem := arg(td, "idem", ""); idem != "" {
+		parts := strings.Split(idem, "/")
+		return "", &pb.IdempotentRequestTarget{ServiceName: parts[0], HandlerName: parts[1], IdempotencyKey: parts[2]}, nil
+	}
+	if raw := arg(td, "raw", ""); raw != "" {
+		return raw, nil, nil
+	}
+	// An unknown name gets a well-formed id of no invocation.
+	return h.id(arg(td, "to", ""), command.Target{}).String(), nil, nil
 }
 
 func payload(m proto.Message) []byte {
@@ -232,7 +256,42 @@ func (h *harness) journalCommand(td *datadriven.TestData) (protocol.MessageType,
 	case "sleep":
 		return protocol.SleepCommandType, &pb.SleepCommandMessage{WakeUpTime: uint64(u32(arg(td, "wake", "5000"))), ResultCompletionId: cid}, nil
 	case "get-promise":
-		return protocol.GetPromiseCommandType, &pb.GetPromiseCommandMessage{Key: "p", ResultCompletionId: cid}, nil
+		return protocol.GetPromiseCommandType, &pb.GetPromiseCommandMessage{Key: arg(td, "name", "p"), ResultCompletionId: cid}, nil
+	case "peek-promise":
+		return protocol.PeekPromiseCommandType, &pb.PeekPromiseCommandMessage{Key: arg(td, "name", "p"), ResultCompletionId: cid}, nil
+	case "complete-promise":
+		m := &pb.CompletePromiseCommandMessage{Key: arg(td, "name", "p"), ResultCompletionId: cid}
+		if f := arg(td, "failure", ""); f != "" {
+			code, msg, _ := strings.Cut(f, ":")
+			m.Completion = &pb.CompletePromiseCommandMessage_CompletionFailure{CompletionFailure: &pb.Failure{Code: u32(code), Message: msg}}
+		} else {
+			m.Completion = &pb.CompletePromiseCommandMessage_CompletionValue{CompletionValue: &pb.Value{Content: []byte(arg(td, "v", ""))}}
+		}
+		return protocol.CompletePromiseCommandType, m, nil
+	case "attach", "get-output":
+		raw, idem, wf := h.attachTarget(td)
+		if kind == "attach" {
+			m := &pb.AttachInvocationCommandMessage{ResultCompletionId: cid}
+			switch {
+			case wf != nil:
+				m.Target = &pb.AttachInvocationCommandMessage_WorkflowTarget{WorkflowTarget: wf}
+			case idem != nil:
+				m.Target = &pb.AttachInvocationCommandMessage_IdempotentRequestTarget{IdempotentRequestTarget: idem}
+			default:
+				m.Target = &pb.AttachInvocationCommandMessage_InvocationId{InvocationId: raw}
+			}
+			return protocol.AttachInvocationCommandType, m, nil
+		}
+		m := &pb.GetInvocationOutputCommandMessage{ResultCompletionId: cid}
+		switch {
+		case wf != nil:
+			m.Target = &pb.GetInvocationOutputCommandMessage_WorkflowTarget{WorkflowTarget: wf}
+		case idem != nil:
+			m.Target = &pb.GetInvocationOutputCommandMessage_IdempotentRequestTarget{IdempotentRequestTarget: idem}
+		default:
+			m.Target = &pb.GetInvocationOutputCommandMessage_InvocationId{InvocationId: raw}
+		}
+		return protocol.GetInvocationOutputCommandType, m, nil
 	case "complete-awakeable":
 		// The awakeable of invocation "of" with signal index idx; raw= gives the id verbatim.
 		awk := arg(td, "raw", "")
@@ -279,6 +338,9 @@ func (h *harness) journalCommand(td *datadriven.TestData) (protocol.MessageType,
 		if arg(td, "to-key", "") != "" {
 			res = &command.CallResolution{ServiceType: command.VirtualObject, HandlerType: command.Exclusive}
 		}
+		if arg(td, "to-type", "") == "workflow" {
+			res = &command.CallResolution{ServiceType: command.Workflow, HandlerType: command.WorkflowHandler, Retention: int64(u32(arg(td, "retention", "0")))}
+		}
 		if arg(td, "unresolved", "") == "true" {
 			res = nil
 		}
@@ -304,7 +366,13 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 	case "invoke":
 		tg := target(td)
 		var id ids.InvocationID
-		if idem := arg(td, "idem", ""); idem != "" {
+		if tg.WorkflowRun() {
+			// As the ingress does: one id per workflow key.
+			id = ids.Workflow(tg.Service, tg.Key)
+			if _, named := h.names[id]; !named {
+				h.name(id, arg(td, "id", ""))
+			}
+		} else if idem := arg(td, "idem", ""); idem != "" {
 			// As the ingress does: the id is a function of the target and the idempotency key,
 			// so a retried request names the invocation it created before (shown by its name).
 			id = ids.Idempotent(ids.Target{Service: tg.Service, Key: tg.Key, Handler: tg.Handler}, tg.Keyed(), idem)
@@ -315,7 +383,7 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 			id = h.id(arg(td, "id", ""), tg)
 		}
 		inv := &command.Invocation{ID: id, Target: tg, Input: []byte(arg(td, "input", "")), IdempotencyKey: arg(td, "idem", ""),
-			ExecutionTime: int64(u32(arg(td, "at", "0")))}
+			ExecutionTime: int64(u32(arg(td, "at", "0"))), Retention: int64(u32(arg(td, "retention", "0")))}
 		return h.apply(command.Command{Kind: command.KindInvoke, Invoke: inv})
 	case "journal":
 		id := h.byName[td.CmdArgs[0].Key]
@@ -481,6 +549,17 @@ func (h *harness) dumpTables() string {
 			for _, e := range state {
 				lines = append(lines, fmt.Sprintf("state %s/%s %s=%s", t.Service, t.Key, e.Key, e.Value))
 			}
+			ps, _ := storage.Promises(h.db, t.Service, t.Key)
+			for _, p := range ps {
+				line := fmt.Sprintf("promise %s/%s %s:", t.Service, t.Key, p.Name)
+				if p.Promise.Completed {
+					line += " " + showResult(&p.Promise.Result)
+				}
+				for _, l := range p.Promise.Listeners {
+					line += fmt.Sprintf(" listener=%s/%d", h.show(l.ID), l.CompletionID)
+				}
+				lines = append(lines, line)
+			}
 		}
 	}
 	timers, _ := storage.Timers(h.db, 0)
@@ -495,6 +574,8 @@ func (h *harness) dumpTables() string {
 	for _, e := range out {
 		if e.Message.Invoke != nil {
 			lines = append(lines, fmt.Sprintf("outbox %d: invoke %s %s/%s", e.Seq, h.show(e.Message.Invoke.ID), e.Message.Invoke.Target.Service, e.Message.Invoke.Target.Handler))
+		} else if at := e.Message.Attach; at != nil {
+			lines = append(lines, fmt.Sprintf("outbox %d: attach %s for %s/%d kind=%d", e.Seq, h.show(at.ID), h.show(at.Caller.ID), at.Caller.CompletionID, at.Caller.Kind))
 		} else if sg := e.Message.Signal; sg != nil {
 			lines = append(lines, fmt.Sprintf("outbox %d: signal %s idx=%d name=%q void=%t %s", e.Seq, h.show(sg.ID), sg.Index, sg.Name, sg.Void, showResult(&sg.Result)))
 		} else {

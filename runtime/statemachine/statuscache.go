@@ -44,6 +44,8 @@ func (c *statusCache) put(id ids.InvocationID, st *storage.InvocationStatus) {
 
 func (c *statusCache) reset() { c.m = nil }
 
+func (c *statusCache) remove(id ids.InvocationID) { delete(c.m, id) }
+
 // status reads an invocation's status through the cache.
 func (a *applier) status(id ids.InvocationID) (storage.InvocationStatus, bool, error) {
 	if st, ok := a.cache.get(id); ok {

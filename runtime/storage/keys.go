@@ -19,6 +19,7 @@ const (
 	tableIdempotency byte = 0x09
 	tableDedup       byte = 0x0A
 	tableTimers      byte = 0x0B
+	tablePromise     byte = 0x0C
 )
 
 type keyBuilder []byte
@@ -78,5 +79,11 @@ func idempotencyKey(service, key, handler, idem string) []byte {
 func dedupKey(producer uint32) []byte { return newKey(tableDedup).u32(producer) }
 func timerKey(t Timer) []byte {
 	return newKey(tableTimers).u64(uint64(t.WakeTime)).id(t.ID).u32(t.CompletionID)
+}
+func promisePrefix(service, key string) []byte {
+	return newKey(tablePromise).str(service).str(key)
+}
+func promiseKey(service, key, name string) []byte {
+	return keyBuilder(promisePrefix(service, key)).raw([]byte(name))
 }
 func metaKey(name string) []byte { return newKey(tableMeta).raw([]byte(name)) }
