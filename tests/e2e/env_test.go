@@ -1,0 +1,267 @@
+//go:build linux
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/resolute-run/resolute/tests/testenv"
+)
+
+// Server kinds, as RESOLUTE_E2E_SERVERS names them.
+const (
+	ours     = "resolute"
+	official = "restate"
+)
+
+const (
+	// officialServerBin is the native binary shipped by npm @restatedev/restate-server.
+	officialServerBin = "compat/ts/node_modules/@restatedev/restate-server-linux-x64/bin/restate-server"
+	// servicesDir holds the vendored TypeScript test services.
+	servicesDir = "compat/e2e-services"
+	// readyTimeout bounds a cold start of a server or of node.
+	readyTimeout = 90 * time.Second
+	// probeService is registered with every class (upstream registers it with most) so that
+	// the runner can see the ingress route to the new deployment before a scenario starts.
+	probeService = "TestUtilsService"
+)
+
+// scenario is one upstream test: name is the Kotlin (or vitest) test it ports. needs, when set,
+// is the feature our server still lacks: the scenario is skipped on ours only, saying so.
+type scenario struct {
+	name  string
+	needs string
+	run   func(t *testing.T, d *deployment)
+}
+
+// class is one upstream test class: the services its ServiceSpec deploys and its scenarios.
+type class struct {
+	services  []string
+	scenarios []scenario
+}
+
+// deployment is a server under test with the class's services registered.
+type deployment struct {
+	kind    string
+	ingress string // base URL, no trailing slash
+	admin   string
+}
+
+// runClass starts the class's services once and, per server under test, a fresh server that
+// all the scenarios share, running concurrently (upstream's @Execution(CONCURRENT)).
+func runClass(t *testing.T, c class) {
+	tl := findTools(t)
+	kinds := serverKinds(t, tl)
+	logDir := t.TempDir()
+	services := startServices(t, tl, logDir, c.services)
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			d := deploy(t, tl, kind, logDir, services)
+			for _, sc := range c.scenarios {
+				t.Run(sc.name, func(t *testing.T) {
+					t.Parallel()
+					if kind == ours && sc.needs != "" {
+						t.Skipf("on %s: needs %s", ours, sc.needs)
+					}
+					sc.run(t, d)
+				})
+			}
+		})
+	}
+}
+
+// built is the resolute binary shared by every class when RESOLUTE_BIN is not set: built once
+// into buildDir (made and removed by TestMain).
+var built struct {
+	once sync.Once
+	bin  string
+}
+
+var buildDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "resolute-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	buildDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// ourBinary is RESOLUTE_BIN, or ./cmd/resolute built once for the whole package.
+func ourBinary(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("RESOLUTE_BIN") != "" {
+		return testenv.ResoluteBinary(t)
+	}
+	built.once.Do(func() {
+		goTool, err := exec.LookPath("go")
+		testenv.RequirePrereq(t, err == nil, "go tool not found in PATH (needed to build ./cmd/resolute; or set RESOLUTE_BIN)")
+		root, err := testenv.ModuleRoot()
+		if err != nil {
+			t.Fatalf("locate module root: %v", err)
+		}
+		bin := filepath.Join(buildDir, "resolute")
+		testenv.GoBuild(t, goTool, root, bin, "./cmd/resolute")
+		built.bin = bin
+	})
+	if built.bin == "" {
+		t.Fatal("building ./cmd/resolute failed in an earlier test")
+	}
+	return built.bin
+}
+
+// tools are the programs and directories the runner needs.
+type tools struct {
+	root     string
+	node     string
+	official string // restate-server binary
+}
+
+func findTools(t *testing.T) *tools {
+	t.Helper()
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatalf("locate module root: %v", err)
+	}
+	node, err := exec.LookPath("node")
+	testenv.RequirePrereq(t, err == nil, "node not found in PATH (install Node 20+)")
+	dir := filepath.Join(root, servicesDir)
+	_, err = os.Stat(filepath.Join(dir, "node_modules", "@restatedev", "restate-sdk"))
+	testenv.RequirePrereq(t, err == nil, "%s/node_modules missing: run `npm ci --ignore-scripts && npm run build` in %s", servicesDir, servicesDir)
+	if stale := staleBuild(dir); stale != "" {
+		t.Fatalf("%s/dist is older than %s (or missing): run `npm run build` in %s", servicesDir, stale, servicesDir)
+	}
+	return &tools{root: root, node: node, official: filepath.Join(root, officialServerBin)}
+}
+
+// staleBuild names a source file newer than the build (or the build's entry point when
+// there is no build), or returns "" when dist is up to date.
+func staleBuild(dir string) string {
+	built, err := os.Stat(filepath.Join(dir, "dist", "services.js"))
+	if err != nil {
+		return "dist/services.js"
+	}
+	stale := ""
+	_ = filepath.WalkDir(filepath.Join(dir, "src"), func(path string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() || stale != "" {
+			return err
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().After(built.ModTime()) {
+			stale = path
+		}
+		return nil
+	})
+	return stale
+}
+
+// serverKinds reads RESOLUTE_E2E_SERVERS (default: ours and the official server).
+func serverKinds(t *testing.T, tl *tools) []string {
+	t.Helper()
+	spec := os.Getenv("RESOLUTE_E2E_SERVERS")
+	if spec == "" {
+		spec = ours + "," + official
+	}
+	kinds := strings.Split(spec, ",")
+	for _, k := range kinds {
+		switch k {
+		case ours:
+		case official:
+			_, err := os.Stat(tl.official)
+			testenv.RequirePrereq(t, err == nil, "%s missing: run `npm ci --ignore-scripts` in compat/ts", officialServerBin)
+		default:
+			t.Fatalf("RESOLUTE_E2E_SERVERS=%q: %q is neither %s nor %s", spec, k, ours, official)
+		}
+	}
+	return kinds
+}
+
+// startServices runs the TypeScript test services with SERVICES set to the class's services
+// (plus the probe service) and waits until the endpoint answers. It returns the endpoint URL.
+func startServices(t *testing.T, tl *tools, logDir string, services []string) string {
+	t.Helper()
+	port := testenv.FreePorts(t, 1)[0]
+	names := services
+	if !slices.Contains(names, probeService) {
+		names = append(slices.Clone(names), probeService)
+	}
+	cmd := exec.Command(tl.node, "app.mjs")
+	cmd.Dir = filepath.Join(tl.root, servicesDir)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "SERVICES="+strings.Join(names, ","))
+	p := testenv.StartProc(t, "e2e-services", logDir, cmd)
+	url := "http://" + testenv.Addr(port)
+	testenv.WaitReady(t, "TypeScript test services", readyTimeout, func() error {
+		return testenv.ExpectStatus(testenv.H2CClient, url+"/health", 200)
+	}, p)
+	return url
+}
+
+// deploy starts a fresh server of kind, registers the services endpoint and waits until the
+// ingress routes to it.
+func deploy(t *testing.T, tl *tools, kind, logDir, services string) *deployment {
+	t.Helper()
+	var d *deployment
+	var p *testenv.Proc
+	switch kind {
+	case ours:
+		var args []string
+		if v := os.Getenv("RESOLUTE_E2E_PROTOCOL"); v != "" {
+			args = append(args, "--max-protocol-version", v)
+		}
+		srv := testenv.StartServer(t, testenv.ServerConfig{Bin: ourBinary(t), LogDir: logDir, Args: args})
+		d, p = &deployment{kind: kind, ingress: srv.Ingress, admin: srv.Admin}, srv.Proc()
+	case official:
+		d, p = startOfficial(t, tl.official, logDir)
+	}
+	if _, err := testenv.Register(d.admin, services); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitReady(t, kind+": services routable", readyTimeout, func() error {
+		r := d.call("/"+probeService+"/echo", "probe")
+		if r.err != nil || r.status != 200 {
+			return fmt.Errorf("probe call: %v", r)
+		}
+		return nil
+	}, p)
+	return d
+}
+
+// startOfficial runs restate-server on free ports and a fresh data dir, configured through its
+// environment as upstream's RestateDeployer does.
+func startOfficial(t *testing.T, bin, logDir string) (*deployment, *testenv.Proc) {
+	t.Helper()
+	ports := testenv.FreePorts(t, 3)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"RESTATE_BASE_DIR="+t.TempDir(),
+		"RESTATE_INGRESS__BIND_ADDRESS="+testenv.Addr(ports[0]),
+		"RESTATE_ADMIN__BIND_ADDRESS="+testenv.Addr(ports[1]),
+		"RESTATE_BIND_ADDRESS="+testenv.Addr(ports[2]),
+		"RESTATE_ADVERTISED_ADDRESS=http://"+testenv.Addr(ports[2]),
+		"RESTATE_LISTEN_MODE=tcp",
+		"RESTATE_LOG_DISABLE_ANSI_CODES=true",
+	)
+	if os.Getenv("RESOLUTE_E2E_PROTOCOL") == "7" {
+		cmd.Env = append(cmd.Env, "RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7=true")
+	}
+	p := testenv.StartProc(t, "restate-server", logDir, cmd)
+	d := &deployment{kind: official, ingress: "http://" + testenv.Addr(ports[0]), admin: "http://" + testenv.Addr(ports[1])}
+	testenv.WaitReady(t, "restate-server admin", readyTimeout, func() error {
+		return testenv.ExpectStatus(testenv.HTTPClient, d.admin+"/health", 200)
+	}, p)
+	testenv.WaitReady(t, "restate-server ingress", readyTimeout, func() error {
+		return testenv.ExpectStatus(testenv.HTTPClient, d.ingress+"/restate/health", 200)
+	}, p)
+	return d, p
+}
