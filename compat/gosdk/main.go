@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -40,7 +41,9 @@ func main() {
 	defer stop()
 
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))
-	err := server.NewRestate().Bind(goCounter()).Bind(goSteps()).Start(ctx, addr)
+	err := server.NewRestate().Bind(goCounter()).Bind(goSteps()).
+		Bind(goOrder("GoOrder", false)).Bind(goOrder("GoBrief", true)).
+		Start(ctx, addr)
 	if err != nil {
 		log.Fatalf("gosdk: %v", err)
 	}
@@ -127,7 +130,70 @@ func goSteps() restate.ServiceDefinition {
 		Handler("resolve", restate.NewServiceHandler(resolveAwakeable)).
 		Handler("reject", restate.NewServiceHandler(rejectAwakeable)).
 		Handler("waitSignal", restate.NewServiceHandler(waitSignal)).
-		Handler("signal", restate.NewServiceHandler(sendSignal))
+		Handler("signal", restate.NewServiceHandler(sendSignal)).
+		Handler("attachOrder", restate.NewServiceHandler(attachOrder))
+}
+
+// goOrder is a workflow (GoOrder; GoBrief with a workflow retention of 1 s) like TsOrder: run
+// records the effect "go order <key> run" once, sets "status" to "waiting", waits for the durable
+// promise "approval" and returns "<item> approved by <who>"; shared handlers approve, reject
+// (complete the promise), peek and status.
+func goOrder(name string, brief bool) restate.ServiceDefinition {
+	run := func(ctx restate.WorkflowContext, item string) (string, error) {
+		key := restate.Key(ctx)
+		if err := restate.RunVoid(ctx, func(restate.RunContext) error {
+			return effects.record(fmt.Sprintf("%s %s run", strings.ToLower(name), key))
+		}, restate.WithName("started")); err != nil {
+			return "", err
+		}
+		restate.Set(ctx, "status", "waiting")
+		by, err := restate.Promise[string](ctx, "approval").Result()
+		if err != nil {
+			return "", err
+		}
+		restate.Set(ctx, "status", "approved")
+		return item + " approved by " + by, nil
+	}
+	runHandler := restate.NewWorkflowHandler(run)
+	if brief {
+		runHandler = restate.NewWorkflowHandler(run, restate.WithWorkflowRetention(time.Second))
+	}
+	return restate.NewWorkflow(name).
+		Handler("run", runHandler).
+		Handler("approve", restate.NewWorkflowSharedHandler(func(ctx restate.WorkflowSharedContext, by string) (string, error) {
+			return "ok", restate.Promise[string](ctx, "approval").Resolve(by)
+		})).
+		Handler("reject", restate.NewWorkflowSharedHandler(func(ctx restate.WorkflowSharedContext, reason string) (string, error) {
+			return "ok", restate.Promise[string](ctx, "approval").Reject(restate.TerminalErrorf("%s", reason))
+		})).
+		Handler("peek", restate.NewWorkflowSharedHandler(func(ctx restate.WorkflowSharedContext, _ restate.Void) (string, error) {
+			v, err := restate.Promise[*string](ctx, "approval").Peek()
+			if err != nil || v == nil {
+				return "unset", err
+			}
+			return "set " + *v, nil
+		})).
+		Handler("status", restate.NewWorkflowSharedHandler(func(ctx restate.WorkflowSharedContext, _ restate.Void) (string, error) {
+			s, err := restate.Get[*string](ctx, "status")
+			if err != nil || s == nil {
+				return "none", err
+			}
+			return *s, nil
+		}))
+}
+
+// order names a workflow run: the input of attachOrder.
+type order struct {
+	Workflow string `json:"workflow"`
+	Key      string `json:"key"`
+	Item     string `json:"item"`
+}
+
+// attachOrder sends the workflow's run one way, then attaches to it by the invocation id the send
+// returned (AttachInvocationCommand) and returns its result.
+func attachOrder(ctx restate.Context, in order) (string, error) {
+	inv := restate.WorkflowSend(ctx, in.Workflow, in.Key, "run").Send(in.Item)
+	return restate.AttachInvocation[string](ctx, inv.GetInvocationId()).Response()
 }
 
 // clock is the output of sleep.

@@ -118,9 +118,52 @@ const tsSteps = restate.service({
       ctx.resolveAwakeable(id, value);
       return "resolved";
     },
+    // attachOrder({workflow, key, item}): sends the workflow's run one way, then attaches to it
+    // by the invocation id the send returned (AttachInvocationCommand); returns its result.
+    attachOrder: async (ctx, { workflow, key, item }) => {
+      const handle = ctx.workflowSendClient({ name: workflow }, key).run(item);
+      const id = await handle.invocationId;
+      return await ctx.invocation(id).attach();
+    },
   },
 });
 
+// order(name, options): a workflow (TsOrder; TsBrief with a workflow retention of 1 s). run records
+// the effect "ts <name lower-cased> <key> run" once, sets "status" to "waiting", waits for the
+// durable promise "approval" and returns "<item> approved by <who>"; shared handlers approve,
+// reject (complete the promise), peek and status.
+function order(name, options) {
+  return restate.workflow({
+    name,
+    options,
+    handlers: {
+      run: async (ctx, item) => {
+        await ctx.run("started", () => effect(`${name.toLowerCase()} ${ctx.key} run`));
+        ctx.set("status", "waiting");
+        const by = await ctx.promise("approval").get();
+        ctx.set("status", "approved");
+        return `${item} approved by ${by}`;
+      },
+      approve: async (ctx, by) => {
+        await ctx.promise("approval").resolve(by);
+        return "ok";
+      },
+      reject: async (ctx, reason) => {
+        await ctx.promise("approval").reject(reason);
+        return "ok";
+      },
+      peek: async (ctx) => {
+        const v = await ctx.promise("approval").peek();
+        return v === undefined ? "unset" : `set ${v}`;
+      },
+      status: async (ctx) => (await ctx.get("status")) ?? "none",
+    },
+  });
+}
+
 const port = Number(process.argv[2] ?? process.env.PORT ?? 9080);
-const bound = await restate.serve({ services: [tsCounter, tsSteps], port });
+const bound = await restate.serve({
+  services: [tsCounter, tsSteps, order("TsOrder"), order("TsBrief", { workflowRetention: 1000 })],
+  port,
+});
 console.log(`compat ts service listening on ${bound}`);

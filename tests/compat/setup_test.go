@@ -147,6 +147,9 @@ func officialServerCmd(bin, dataDir string, ingress, admin, node int) *exec.Cmd 
 		"RESTATE_LISTEN_MODE=tcp",
 		"RESTATE_LOG_DISABLE_ANSI_CODES=true",
 		"RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT="+suspendAfter.String(),
+		// Expired workflows are removed by a periodic cleaner (hourly by default); Resolute
+		// removes each with a timer when its retention ends.
+		"RESTATE_WORKER__CLEANUP_INTERVAL=1s",
 	)
 	return cmd
 }
