@@ -63,6 +63,9 @@ func assertKillsNotVacuous(t *testing.T, rep chaos.Report) {
 	if tm := rep.Timers; tm.Sleeps == 0 || tm.Delayed == 0 || tm.Before == 0 || tm.During == 0 || tm.After == 0 {
 		t.Errorf("timers: want sleeps, delayed sends, and timers armed before a kill due in the second before it, while down and after the restart; got %+v", tm)
 	}
+	if aw := rep.Awakeables; aw.Waits == 0 || aw.Rejections == 0 || aw.Seconds == 0 || aw.Pairs == 0 || aw.AtKill == 0 || aw.InFlightAtServerKill == 0 {
+		t.Errorf("awakeables: want waits, rejections, second resolutions, pairs sent at once, resolutions sent as a kill began and in flight at a kill of the server; got %+v", aw)
+	}
 	if rep.Ops < 100 {
 		t.Errorf("only %d operations: the workload did not run", rep.Ops)
 	}

@@ -28,13 +28,16 @@ func listed(ids []string) string {
 
 func check(r *run, execs []deployment.Exec) []Check {
 	outs := decodeOutputs(r.ops)
+	// The awakeable ids the deployment noted are not Run executions.
+	runs := slices.DeleteFunc(slices.Clone(execs), func(e deployment.Exec) bool { return e.Step == deployment.NoteAwakeable })
 	checks := []Check{
 		checkKills(r, outs),
 		checkFailures(r),
 		checkExactlyOnce(r),
-		checkRuns(r, outs, execs),
+		checkRuns(r, outs, runs),
 		checkFold(r, outs),
 		checkTimers(r, outs),
+		checkAwakeables(r, outs),
 	}
 	checks = append(checks, checkLinearizable(r, outs)...)
 	return append(checks, checkStuck(r, execs))
@@ -62,7 +65,7 @@ func checkKills(r *run, outs outputs) Check {
 func callsPending(r *run, outs outputs, at int64) int {
 	n := 0
 	for _, o := range r.ops {
-		if (o.kind != kindFlow && o.kind != kindNap) || o.call > at {
+		if (o.kind != kindFlow && o.kind != kindNap && o.kind != kindAwait) || o.call > at {
 			continue
 		}
 		if v, ok := outs.add[o]; !ok || v.At > r.start.UnixNano()+at {
@@ -117,15 +120,16 @@ func checkExactlyOnce(r *run) Check {
 
 // outputs are the decoded final outputs of the ops that have one.
 type outputs struct {
-	add  map[*op]deployment.AddOut // adds, sends, subs and the add of flows and naps
-	flow map[*op]deployment.FlowOut
-	nap  map[*op]deployment.NapOut
-	fan  map[*op]deployment.FanOut
-	read map[*op]deployment.ReadOut
+	add   map[*op]deployment.AddOut // adds, sends, subs and the add of flows and naps
+	flow  map[*op]deployment.FlowOut
+	nap   map[*op]deployment.NapOut
+	await map[*op]deployment.AwaitOut
+	fan   map[*op]deployment.FanOut
+	read  map[*op]deployment.ReadOut
 }
 
 func decodeOutputs(ops []*op) outputs {
-	out := outputs{add: map[*op]deployment.AddOut{}, flow: map[*op]deployment.FlowOut{}, nap: map[*op]deployment.NapOut{}, fan: map[*op]deployment.FanOut{}, read: map[*op]deployment.ReadOut{}}
+	out := outputs{add: map[*op]deployment.AddOut{}, flow: map[*op]deployment.FlowOut{}, nap: map[*op]deployment.NapOut{}, await: map[*op]deployment.AwaitOut{}, fan: map[*op]deployment.FanOut{}, read: map[*op]deployment.ReadOut{}}
 	for _, o := range ops {
 		body := o.result()
 		if body == nil {
@@ -147,6 +151,12 @@ func decodeOutputs(ops []*op) outputs {
 			var v deployment.NapOut
 			if json.Unmarshal(body, &v) == nil {
 				out.nap[o] = v
+				out.add[o] = v.Add
+			}
+		case kindAwait:
+			var v deployment.AwaitOut
+			if json.Unmarshal(body, &v) == nil {
+				out.await[o] = v
 				out.add[o] = v.Add
 			}
 		case kindFanout:
@@ -193,6 +203,9 @@ func checkRuns(r *run, outs outputs, execs []deployment.Exec) Check {
 		journaled[stepKey{o.id, deployment.StepNapBefore}] = v.Before.Token
 		journaled[stepKey{o.id, deployment.StepNapAfter}] = v.After.Token
 	}
+	for o, v := range outs.await {
+		journaled[stepKey{o.id, deployment.StepAwoken}] = v.After.Token
+	}
 	var bad []string
 	reexec := 0
 	for k, tok := range journaled {
@@ -211,12 +224,13 @@ func checkRuns(r *run, outs outputs, execs []deployment.Exec) Check {
 		Detail: cond(len(bad) == 0, fmt.Sprintf("%d journaled Run results, %d executions recorded; %d steps ran more than once, always before their result was journaled", len(journaled), len(execs), reexec), listed(bad))}
 }
 
-// adders are the ops that add to a key: adds, sends, flows, naps and subs.
+// adders are the ops that add to a key: adds, sends, flows, naps, awaits
+// and subs.
 func adders(ops []*op) map[string]*op {
 	m := map[string]*op{}
 	for _, o := range ops {
 		switch o.kind {
-		case kindAdd, kindSend, kindFlow, kindNap, kindSub:
+		case kindAdd, kindSend, kindFlow, kindNap, kindAwait, kindSub:
 			m[o.id] = o
 		}
 	}
@@ -335,7 +349,7 @@ func histories(ops []*op, outs outputs) map[string][]porcupine.Operation {
 				continue // a read that was never answered has no effect to place
 			}
 			h[o.key] = append(h[o.key], porcupine.Operation{ClientId: 0, Input: counterInput{read: true}, Call: o.call, Output: counterOutput{value: v.Value, known: true}, Return: o.ret, Metadata: o.id})
-		case kindAdd, kindSend, kindFlow, kindNap, kindSub:
+		case kindAdd, kindSend, kindFlow, kindNap, kindAwait, kindSub:
 			v, known := outs.add[o]
 			ret := int64(pending)
 			switch {

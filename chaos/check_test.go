@@ -76,6 +76,8 @@ func goodHistory() history {
 			Add: deployment.AddOut{ID: "w", Value: 6, Token: "twa", At: wall(390)}}),
 		sent("s", "c", 4, 50, 0, 400, 4),
 		called("F", kindFanout, "", 0, 500, 510, deployment.FanOut{Token: "tf", At: wall(501), SendIDs: []string{"inv-F.0"}}),
+		called("A", kindAwait, "c", 2, 800, 900, deployment.AwaitOut{Awakeable: "sign_1A", Value: "A/r1",
+			After: deployment.Stamp{Token: "tA1", At: wall(840)}, Add: deployment.AddOut{ID: "A", Value: 7, Token: "tAa", At: wall(850)}}),
 	}
 	ops[1].delay, ops[3].steps = 100, 2
 	ops[5].subs = []deployment.Sub{{Key: "c", ID: "F.0", Delta: 1, DelayMs: 50}}
@@ -91,13 +93,21 @@ func goodHistory() history {
 		{Op: "w", Step: deployment.FlowStep(0), Token: "tw0"}, {Op: "w", Step: deployment.FlowStep(1), Token: "tw1"},
 		{Op: "w", Step: deployment.StepAdd, Token: "twa"},
 		{Op: "F", Step: deployment.StepFan, Token: "tf"}, {Op: "F.0", Step: deployment.StepAdd, Token: "tsub"},
+		{Op: "A", Step: deployment.NoteAwakeable, Token: "sign_1A"}, {Op: "A", Step: deployment.NoteAwakeable, Token: "sign_1A"},
+		{Op: "A", Step: deployment.StepAwoken, Token: "tA1"}, {Op: "A", Step: deployment.StepAdd, Token: "tAa"},
 	}
 	r := &run{ops: ops, start: t0, keys: keys{hot: []string{"k"}, cold: []string{"c"}},
 		kills: []Kill{{Kind: KillAll, At: time.Duration(ms(60)), InFlight: 1, Downtime: 30 * time.Millisecond}},
 		dumps: map[string]deployment.State{
 			"k": {Value: 6, Applied: []string{"a", "n", "w"}, Deltas: []int{2, 3, 1}},
-			"c": {Value: 5, Applied: []string{"s", "F.0"}, Deltas: []int{4, 1}},
-		}}
+			"c": {Value: 7, Applied: []string{"s", "F.0", "A"}, Deltas: []int{4, 1, 2}},
+		},
+		// A's awakeable: resolved at 810 (acknowledged at 820), resolved again
+		// at 830, after the first was acknowledged; A completed with the first.
+		awaited: map[string]*awaited{"A": {ids: []string{"sign_1A"}, res: []*resolution{
+			{tag: "A/r1", sent: ms(810), acked: ms(820), tries: 1},
+			{tag: "A/r2", second: true, sent: ms(830), acked: ms(835), tries: 1},
+		}}}}
 	r.drained.execs = len(execs)
 	return history{r: r, execs: execs}
 }
@@ -109,6 +119,18 @@ func (h history) op(id string) *op {
 		}
 	}
 	panic("no op " + id)
+}
+
+// setAwait rewrites the output of the await op A, in its answer and its
+// attach.
+func setAwait(h *history, f func(v *deployment.AwaitOut)) {
+	o := h.op("A")
+	var v deployment.AwaitOut
+	if err := json.Unmarshal(o.body, &v); err != nil {
+		panic(err)
+	}
+	f(&v)
+	o.body, o.attachBody = jsonOf(v), jsonOf(v)
 }
 
 // failedChecks names the checks that failed, and says why.
@@ -132,6 +154,7 @@ func TestChecks(t *testing.T) {
 		linHot    = "linearizable k"
 		linCold   = "linearizable 1 cold keys"
 		timersChk = "timers fire once, never early"
+		awake     = "awakeables: first acknowledged resolution wins"
 		stuck     = "no stuck invocations"
 	)
 	cases := []struct {
@@ -165,17 +188,17 @@ func TestChecks(t *testing.T) {
 		}, []string{fold}},
 		{"unacknowledged add applied twice", func(h *history) {
 			h.r.ops = append(h.r.ops, &op{id: "u", kind: kindAdd, key: "c", delta: 2, idem: true, tries: 1, fail: "status 400: x"})
-			h.r.dumps["c"] = deployment.State{Value: 9, Applied: []string{"s", "F.0", "u", "u"}, Deltas: []int{4, 1, 2, 2}}
+			h.r.dumps["c"] = deployment.State{Value: 11, Applied: []string{"s", "F.0", "A", "u", "u"}, Deltas: []int{4, 1, 2, 2, 2}}
 		}, []string{failures, fold}},
 		{"acknowledged add lost", func(h *history) {
 			h.r.dumps["k"] = deployment.State{Value: 5, Applied: []string{"a", "n"}, Deltas: []int{2, 3}}
 		}, []string{fold}},
 		{"unknown op applied", func(h *history) {
-			h.r.dumps["c"] = deployment.State{Value: 12, Applied: []string{"s", "F.0", "zz"}, Deltas: []int{4, 1, 7}}
+			h.r.dumps["c"] = deployment.State{Value: 14, Applied: []string{"s", "F.0", "A", "zz"}, Deltas: []int{4, 1, 2, 7}}
 		}, []string{fold}},
 		{"value is not the sum of the deltas", func(h *history) {
 			s := h.r.dumps["c"]
-			s.Value = 6
+			s.Value = 8
 			h.r.dumps["c"] = s
 		}, []string{fold}},
 		{"answer is not the running sum at its place", func(h *history) {
@@ -218,8 +241,52 @@ func TestChecks(t *testing.T) {
 			o.body, o.attachBody = []byte("garbage"), []byte("garbage")
 		}, []string{timersChk}},
 		{"delayed send fired twice", func(h *history) {
-			h.r.dumps["c"] = deployment.State{Value: 9, Applied: []string{"s", "s", "F.0"}, Deltas: []int{4, 4, 1}}
+			h.r.dumps["c"] = deployment.State{Value: 11, Applied: []string{"s", "s", "F.0", "A"}, Deltas: []int{4, 4, 1, 2}}
 		}, []string{fold, timersChk}},
+		{"awakeable completed with the second resolution, sent after the first was acknowledged", func(h *history) {
+			setAwait(h, func(v *deployment.AwaitOut) { v.Value = "A/r2" })
+		}, []string{awake}},
+		{"awakeable completed with a value never sent", func(h *history) {
+			setAwait(h, func(v *deployment.AwaitOut) { v.Value = "A/r9" })
+		}, []string{awake}},
+		{"awakeable rejected with what was sent as a value", func(h *history) {
+			setAwait(h, func(v *deployment.AwaitOut) { v.Value, v.Rejected = "", "A/r1" })
+		}, []string{awake}},
+		{"awakeable completed before its resolution was sent", func(h *history) {
+			setAwait(h, func(v *deployment.AwaitOut) { v.After.At = wall(805) })
+		}, []string{awake}},
+		{"awakeable id changed on replay", func(h *history) {
+			h.r.awaited["A"].ids = append(h.r.awaited["A"].ids, "sign_1B")
+		}, []string{awake}},
+		{"output names another awakeable", func(h *history) {
+			setAwait(h, func(v *deployment.AwaitOut) { v.Awakeable = "sign_1B" })
+		}, []string{awake}},
+		{"resolution answered 400", func(h *history) { h.r.awaited["A"].res[1].fail = "status 400: bad id" }, []string{awake}},
+		{"resolution never acknowledged", func(h *history) { h.r.awaited["A"].res[1].acked = 0 }, []string{awake}},
+		{"resolved await lost", func(h *history) {
+			o := h.op("A")
+			o.sent, o.body, o.attached, o.attachBody = true, nil, false, nil
+		}, []string{awake, stuck}},
+		{"awaited add applied twice", func(h *history) {
+			h.r.dumps["c"] = deployment.State{Value: 9, Applied: []string{"s", "F.0", "A", "A"}, Deltas: []int{4, 1, 2, 2}}
+		}, []string{fold}},
+		{"await answered by a second invocation on attach", func(h *history) { h.op("A").attachID = "inv-other" }, []string{once}},
+		{"Run after the awakeable recomputed after journaling", func(h *history) {
+			h.execs = append(h.execs, deployment.Exec{Op: "A", Step: deployment.StepAwoken, Token: "tA2"})
+			h.r.drained.execs++
+		}, []string{runs}},
+		{"two resolutions at once, the second won", func(h *history) {
+			aw := h.r.awaited["A"]
+			aw.res[0].race, aw.res[1].race, aw.res[1].second = true, true, false
+			aw.res[1].sent, aw.res[1].acked = ms(811), ms(822)
+			setAwait(h, func(v *deployment.AwaitOut) { v.Value = "A/r2" })
+		}, nil},
+		{"two resolutions at once, the second won, though the first was acknowledged before it was sent", func(h *history) {
+			aw := h.r.awaited["A"]
+			aw.res[0].race, aw.res[1].race, aw.res[1].second = true, true, false
+			aw.res[1].reject, aw.res[1].tag = true, "A/x2"
+			setAwait(h, func(v *deployment.AwaitOut) { v.Value, v.Rejected = "", "A/x2" })
+		}, []string{awake}},
 		{"never acknowledged", func(h *history) {
 			h.r.ops = append(h.r.ops, &op{id: "x", kind: kindAdd, key: "k", delta: 1, idem: true, tries: 9})
 		}, []string{stuck}},

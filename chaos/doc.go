@@ -13,7 +13,11 @@
 // keys; Workflowish.run (several Run steps, then a call to Counter.add);
 // Workflowish.nap (a Run step, a durable sleep, a Run step, then a call to
 // Counter.add; most naps sent one-way, a few called); Workflowish.fanout (a Run step, then one-way sends of adds,
-// half of them delayed, each with an idempotency key). Sleeps and delays
+// half of them delayed, each with an idempotency key); Workflowish.await (an
+// awakeable whose id it writes to the execution log, a wait on it, a Run
+// step, then a call to Counter.add), which the checker resolves or rejects
+// over ingress, once, twice in sequence or twice at once, some as a kill
+// begins. Sleeps and delays
 // are 0.1-3 s, so timers armed before a kill fall due before it, while the
 // processes are down and after they are back. Every operation but some
 // reads carries its unique id as idempotency-key and is retried with it
@@ -39,6 +43,11 @@
 //     send fired, its add is applied exactly once, and the Run step after it
 //     ran no earlier than the timer was due (Report.Timers counts the timers
 //     armed before a kill by when they fell due);
+//   - awakeables: first acknowledged resolution wins: every await reported
+//     one awakeable id; every resolution was acknowledged (202); each await
+//     resolved has an output, with the value or rejection of a resolution
+//     sent, no other acknowledged before that one was sent, and its Run step
+//     after the wait ran no earlier than it was sent;
 //   - linearizable: per hot key (and for the cold keys, key by key), the
 //     history of adds and reads from the clients' view is checked against a
 //     counter model with porcupine; an add never answered is pending;

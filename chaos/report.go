@@ -23,6 +23,7 @@ type Report struct {
 	Ops        int
 	Kills      []Kill
 	Timers     TimerStats
+	Awakeables AwakeStats
 	Checks     []Check
 	Pass       bool
 }
@@ -78,7 +79,17 @@ type TimerStats struct {
 	Before, During, After int
 }
 
-func cond(c bool, a, b string) string {
+// AwakeStats counts the awakeable waits and the resolutions the checker
+// sent: rejections, second resolutions sent after the first was
+// acknowledged, pairs sent at once, resolutions retried (a connection error
+// or a 5xx), held back and sent as a kill began, and in flight (sent before,
+// acknowledged after) at a kill of the server.
+type AwakeStats struct {
+	Waits, Sent, Rejections, Seconds, Pairs, Retried int
+	AtKill, InFlightAtServerKill                     int
+}
+
+func cond[T any](c bool, a, b T) T {
 	if c {
 		return a
 	}

@@ -117,6 +117,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err := r.shake(ctx); err != nil {
 		r.hardCancel()
 		r.workers.Wait()
+		if r.resolver != nil {
+			_, _ = r.resolver.finish(ctx)
+		}
 		return rep, err
 	}
 	r.drain(ctx)
@@ -128,6 +131,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep.ServerLogs = sys.server.logDir
 	rep.Checks = check(r, execs)
 	rep.Timers = timerStats(r, timers(r, decodeOutputs(r.ops)))
+	rep.Awakeables = awakeStats(r)
 	rep.Pass = true
 	for _, c := range rep.Checks {
 		rep.Pass = rep.Pass && c.OK
@@ -254,6 +258,10 @@ type run struct {
 	ops    []*op // every op once the workers stopped, fanout subs included after the drain
 	keys   keys
 	dumps  map[string]deployment.State
+	// resolver resolves the awakeables of await ops while the workload and
+	// the drain run; awaited is what it learned and sent, by op id.
+	resolver *resolver
+	awaited  map[string]*awaited
 	// drained is what the drain measured: how long it took, and how many
 	// Run executions were recorded when it ended (checkStuck compares the
 	// execution log read after the quiet period with it).
@@ -287,6 +295,7 @@ func (r *run) shake(ctx context.Context) error {
 	defer stopWorkers()
 	hard, hardCancel := context.WithTimeout(ctx, r.cfg.Duration+r.cfg.DrainTimeout)
 	r.hardCancel = hardCancel
+	r.resolver = startResolver(hard, r.client, r.sys.execLog, r.cfg.Seed)
 	for w := range r.cfg.Workers {
 		rng := rand.New(rand.NewPCG(r.cfg.Seed, uint64(w+1)))
 		r.workers.Go(func() {
@@ -321,6 +330,7 @@ func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.
 	// lands in a body, or while its result, a state write or an output is
 	// being journaled.
 	r.waitRunExecuted(ctx)
+	r.resolver.killing()
 	sleepCtx(ctx, time.Duration(r.rng.Int64N(int64(2*time.Millisecond))))
 	k := Kill{Kind: kind, At: time.Since(start), InFlight: int(r.client.inFlight.Load())}
 	t0 := time.Now()
@@ -378,7 +388,12 @@ func (r *run) drain(ctx context.Context) {
 	dctx, cancel := context.WithTimeout(ctx, r.cfg.DrainTimeout)
 	defer cancel()
 	r.ops = withSubs(r.client.ops())
+	r.resolver.release()
 	r.attachAll(dctx, toAttach(r.ops))
+	var err error
+	if r.awaited, err = r.resolver.finish(dctx); err != nil {
+		logf(r.cfg, "reading the execution log for awakeables: %v", err)
+	}
 	r.dumpAll(dctx)
 	r.drained.took = time.Since(t0)
 	// Something still in flight would execute a Run body in the quiet

@@ -27,6 +27,7 @@ const (
 	kindFanout kind = "fanout" // POST /Workflowish/fanout, idempotent; sends subs
 	kindSub    kind = "sub"    // an add sent by a fanout, attached by its id at the drain
 	kindNap    kind = "nap"    // POST /Workflowish/nap, idempotent; sleeps, then adds to key
+	kindAwait  kind = "await"  // POST /Workflowish/await, idempotent; waits on an awakeable the checker resolves, then adds to key
 )
 
 // op is one operation and what the client saw of it. A worker owns its op
@@ -38,8 +39,8 @@ type op struct {
 	delta  int
 	idem   bool // carries its id as idempotency-key
 	steps  int  // Run steps of a flow
-	delay  int  // ms: a nap's sleep, the delay of a send or a sub (0: none)
-	sent   bool // a nap sent one-way (/send), attached at the drain
+	delay  int  // ms: a nap's or an await's sleep, the delay of a send or a sub (0: none)
+	sent   bool // a nap or an await sent one-way (/send), attached at the drain
 	subs   []deployment.Sub
 	parent *op // the fanout that sent a sub
 
@@ -59,7 +60,7 @@ type op struct {
 }
 
 // oneWay reports whether o is sent (202 with no output) rather than called:
-// sends, subs and sent naps.
+// sends, subs, sent naps and sent awaits.
 func (o *op) oneWay() bool { return o.kind == kindSend || o.kind == kindSub || o.sent }
 
 // result is the body that carries the op's output: a call's own answer, or
@@ -84,6 +85,8 @@ func (o *op) path() string {
 		return "/" + deployment.WorkflowName + "/fanout"
 	case kindNap:
 		return "/" + deployment.WorkflowName + "/nap"
+	case kindAwait:
+		return "/" + deployment.WorkflowName + "/await"
 	}
 	panic("chaos: unknown op kind " + string(o.kind))
 }
@@ -98,6 +101,8 @@ func (o *op) input() any {
 		return deployment.FanIn{ID: o.id, Subs: o.subs}
 	case kindNap:
 		return deployment.NapIn{ID: o.id, Key: o.key, Delta: o.delta, SleepMs: o.delay}
+	case kindAwait:
+		return deployment.AwaitIn{ID: o.id, Key: o.key, Delta: o.delta, SleepMs: o.delay}
 	}
 	return nil
 }
@@ -135,25 +140,34 @@ func timerMs(rng *rand.Rand) int { return 100 + rng.IntN(maxTimerMs-99) }
 func newOp(rng *rand.Rand, k keys, w, n int) *op {
 	o := &op{id: fmt.Sprintf("w%d-%d", w, n), key: k.pick(rng), delta: 1 + rng.IntN(9), idem: true}
 	switch r := rng.IntN(100); {
-	case r < 24:
+	case r < 22:
 		o.kind = kindAdd
-	case r < 36:
+	case r < 33:
 		o.kind = kindSend
 		if rng.IntN(2) == 0 {
 			o.delay = timerMs(rng)
 		}
-	case r < 47:
+	case r < 43:
 		o.kind, o.delta, o.idem = kindGet, 0, rng.IntN(2) == 0
-	case r < 56:
+	case r < 51:
 		o.kind, o.delta, o.idem = kindGetX, 0, rng.IntN(2) == 0
-	case r < 74:
+	case r < 66:
 		o.kind, o.steps = kindFlow, 2+rng.IntN(3)
-	case r < 86:
+	case r < 77:
 		// Most naps are sent: a called nap holds its worker for the sleep,
 		// so the few called ones sleep at most 1s.
 		o.kind, o.delay, o.sent = kindNap, timerMs(rng), rng.IntN(12) > 0
 		if !o.sent {
 			o.delay = 100 + o.delay%900
+		}
+	case r < 88:
+		// Most awaits are sent: a called one holds its worker until the
+		// resolver resolves it (soon: it is never held back for a kill).
+		// A third sleep 0.5 s between reporting the awakeable and waiting
+		// on it: resolutions arrive before the wait, while it is suspended.
+		o.kind, o.sent = kindAwait, rng.IntN(6) > 0
+		if rng.IntN(3) == 0 {
+			o.delay = 500
 		}
 	default:
 		o.kind, o.key, o.delta = kindFanout, "", 0
@@ -176,7 +190,8 @@ type client struct {
 	inFlight atomic.Int64 // requests sent and not yet answered
 	mu       struct {
 		sync.Mutex
-		ops []*op
+		ops  []*op
+		byID map[string]*op
 	}
 }
 
@@ -194,6 +209,18 @@ func (c *client) add(o *op) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.mu.ops = append(c.mu.ops, o)
+	if c.mu.byID == nil {
+		c.mu.byID = map[string]*op{}
+	}
+	c.mu.byID[o.id] = o
+}
+
+// lookup returns the op with id, nil if there is none. Only the fields set
+// before the op was added may be read: the worker writes the others.
+func (c *client) lookup(id string) *op {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.byID[id]
 }
 
 func (c *client) ops() []*op {
@@ -228,21 +255,30 @@ func (a answer) String() string {
 	return fmt.Sprintf("status %d: %s", a.status, bytes.TrimSpace(a.body))
 }
 
+// post sends in as JSON (no body when nil).
 func (c *client) post(ctx context.Context, path string, in any, idemKey string) answer {
-	var body io.Reader = http.NoBody
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return answer{err: err}
-		}
-		body = bytes.NewReader(b)
+	if in == nil {
+		return c.postBody(ctx, path, "", nil, idemKey)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ingress+path, body)
+	b, err := json.Marshal(in)
 	if err != nil {
 		return answer{err: err}
 	}
-	if in != nil {
-		req.Header.Set("content-type", "application/json")
+	return c.postBody(ctx, path, "application/json", b, idemKey)
+}
+
+// postBody sends body with contentType (no body when contentType is empty).
+func (c *client) postBody(ctx context.Context, path, contentType string, body []byte, idemKey string) answer {
+	var rd io.Reader = http.NoBody
+	if contentType != "" {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ingress+path, rd)
+	if err != nil {
+		return answer{err: err}
+	}
+	if contentType != "" {
+		req.Header.Set("content-type", contentType)
 	}
 	if idemKey != "" {
 		req.Header.Set("idempotency-key", idemKey)

@@ -24,6 +24,13 @@ const (
 	// before and after its sleep.
 	StepNapBefore = "n0"
 	StepNapAfter  = "n1"
+	// StepAwoken is the Run step of Workflowish.await after its awakeable
+	// completed.
+	StepAwoken = "w1"
+	// NoteAwakeable is not a Run step: Workflowish.await records its
+	// awakeable's id under it (the token is the id), each time it reaches the
+	// wait, so that the checker learns the id and resolves it.
+	NoteAwakeable = "aw"
 )
 
 // Stamp is what a Run step returns (and the runtime journals): the unique
@@ -125,6 +132,28 @@ type NapOut struct {
 	Add    AddOut `json:"add"`
 }
 
+// AwaitIn is the input of Workflowish.await: an awakeable, a durable sleep
+// of SleepMs before waiting on it (when not zero: resolutions may arrive
+// before the wait, and while the invocation is suspended), a Run step once
+// it completed, then a call to Counter/Key/add with AddIn{ID, Delta}.
+type AwaitIn struct {
+	ID      string `json:"id"`
+	Key     string `json:"key"`
+	Delta   int    `json:"delta"`
+	SleepMs int    `json:"sleepMs,omitempty"`
+}
+
+// AwaitOut is Workflowish.await's output: the awakeable's id, the value it
+// was resolved with or the message it was rejected with, the stamp of the
+// Run step after it, and the add's output.
+type AwaitOut struct {
+	Awakeable string `json:"awakeable"`
+	Value     string `json:"value,omitempty"`
+	Rejected  string `json:"rejected,omitempty"`
+	After     Stamp  `json:"after"`
+	Add       AddOut `json:"add"`
+}
+
 // Endpoint serves the named services (CounterName, WorkflowName; both if
 // none are named), recording every Run execution in log before the Run
 // body returns. The checker runs Counter and Workflowish in two processes,
@@ -202,6 +231,9 @@ func workflowish(log *ExecLog) *sdk.Service {
 		})).
 		Handler("nap", sdk.ServiceHandler(func(ctx sdk.Context, in NapIn) (NapOut, error) {
 			return nap(ctx, log, in)
+		})).
+		Handler("await", sdk.ServiceHandler(func(ctx sdk.Context, in AwaitIn) (AwaitOut, error) {
+			return await(ctx, log, in)
 		}))
 }
 
@@ -258,6 +290,38 @@ func nap(ctx sdk.Context, log *ExecLog, in NapIn) (NapOut, error) {
 		return out, err
 	}
 	if out.After, err = stamp(ctx, log, in.ID, StepNapAfter); err != nil {
+		return out, err
+	}
+	out.Add, err = sdk.Call[AddOut](ctx, sdk.ToObject(CounterName, in.Key, "add"), AddIn{ID: in.ID, Delta: in.Delta})
+	return out, err
+}
+
+// await creates an awakeable, records its id in log (every time it gets
+// here: the id must be the same on every replay), sleeps in.SleepMs, waits
+// for it, runs a Run
+// step, then calls Counter/in.Key/add. A rejection is part of the output,
+// not a failure: the checker resolves and rejects, and compares.
+func await(ctx sdk.Context, log *ExecLog, in AwaitIn) (AwaitOut, error) {
+	a := sdk.Awakeable[string](ctx)
+	out := AwaitOut{Awakeable: a.ID()}
+	if err := log.Note(in.ID, NoteAwakeable, a.ID()); err != nil {
+		return out, err
+	}
+	if in.SleepMs > 0 {
+		if err := sdk.Sleep(ctx, time.Duration(in.SleepMs)*time.Millisecond); err != nil {
+			return out, err
+		}
+	}
+	v, err := a.Result()
+	switch {
+	case sdk.IsTerminal(err):
+		out.Rejected = err.Error()
+	case err != nil:
+		return out, err
+	default:
+		out.Value = v
+	}
+	if out.After, err = stamp(ctx, log, in.ID, StepAwoken); err != nil {
 		return out, err
 	}
 	out.Add, err = sdk.Call[AddOut](ctx, sdk.ToObject(CounterName, in.Key, "add"), AddIn{ID: in.ID, Delta: in.Delta})

@@ -15,6 +15,10 @@
 //     with the sub-operation's id as its idempotency key, some delayed.
 //   - Workflowish/nap: a Run step, a durable sleep, a Run step, then a call
 //     to Counter/{key}/add.
+//   - Workflowish/await: an awakeable, whose id it notes in the execution
+//     log (ExecLog.Note) for the checker to resolve; an optional durable
+//     sleep; the wait; a Run step; then a call to Counter/{key}/add. A
+//     rejection is returned in the output, not as a failure.
 //
 // Each Run step returns a Stamp: its token and the wall-clock time it
 // executed, so the checker can tell that a timer never fired early.

@@ -1,10 +1,12 @@
 package deployment
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -53,6 +55,21 @@ func (l *ExecLog) Execute(op, step string) (string, error) {
 	return tok, nil
 }
 
+// Note records value (no white space) under op and step, in the format of an
+// execution with value for a token: what a handler tells the checker, such as
+// an awakeable's id.
+func (l *ExecLog) Note(op, step, value string) error {
+	if strings.ContainsAny(value, " \t\n") || value == "" {
+		return fmt.Errorf("deployment: note %s/%s: value %q is empty or has white space", op, step, value)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := fmt.Fprintf(l.mu.f, "%s %s %s\n", op, step, value); err != nil {
+		return fmt.Errorf("deployment: note %s/%s: %w", op, step, err)
+	}
+	return nil
+}
+
 // Close closes the file.
 func (l *ExecLog) Close() error { return l.mu.f.Close() }
 
@@ -64,22 +81,34 @@ type Exec struct {
 // ReadExecLog returns the records of the file at path in execution order; a
 // missing file has none.
 func ReadExecLog(path string) ([]Exec, error) {
+	out, _, err := ReadExecLogFrom(path, 0)
+	return out, err
+}
+
+// ReadExecLogFrom returns the complete records from byte offset off on, and
+// the offset after the last one, to read from next time (a record being
+// written is left for then). A missing file has none.
+func ReadExecLogFrom(path string, off int64) ([]Exec, int64, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, off, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, off, err
 	}
 	defer f.Close()
+	data, err := io.ReadAll(io.NewSectionReader(f, off, math.MaxInt64-off))
+	if err != nil {
+		return nil, off, fmt.Errorf("deployment: read exec log %s: %w", path, err)
+	}
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
 	var out []Exec
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.Fields(sc.Text())
+	for line := range strings.Lines(string(data)) {
+		parts := strings.Fields(line)
 		if len(parts) != 3 {
-			return out, fmt.Errorf("deployment: exec log %s: malformed line %q", path, sc.Text())
+			return out, off, fmt.Errorf("deployment: exec log %s: malformed line %q", path, line)
 		}
 		out = append(out, Exec{Op: parts[0], Step: parts[1], Token: parts[2]})
 	}
-	return out, sc.Err()
+	return out, off + int64(len(data)), nil
 }
