@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/resolute-run/resolute/examples/foodorder"
 	"github.com/resolute-run/resolute/examples/greeter"
 	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/raftlog"
@@ -154,6 +155,9 @@ func run(parent context.Context, cfg server.Config, examples bool, cpuProfile st
 		if err := s.RegisterInProcess(startCtx, "greeter", greeter.Endpoint()); err != nil {
 			return err
 		}
+		if err := s.RegisterInProcess(startCtx, "foodorder", foodorder.Endpoint(os.Stdout)); err != nil {
+			return err
+		}
 		printExamples(s)
 	}
 	slog.Info("resolute serving", "ingress", s.IngressURL(), "admin", s.AdminURL(), "data-dir", cfg.DataDir, "partitions", cfg.Partitions)
@@ -174,5 +178,10 @@ Example services (examples/greeter), registered in-process. Try:
   curl -X POST %s/Greeter/carol/greet -H 'idempotency-key: order-1' -H 'content-type: application/json' -d '"Hello"'
   curl %s/services
 
-`, in, s.AdminURL(), in, in, in, in, in, s.AdminURL())
+Example workflow (examples/foodorder, its README has the whole story):
+
+  curl -X POST %s/FoodOrder/order-1/run/send -H 'content-type: application/json' -d '{"restaurant":"Trattoria","items":["margherita"],"address":"1 Main St"}'
+  curl -X POST %s/FoodOrder/order-1/status
+
+`, in, s.AdminURL(), in, in, in, in, in, s.AdminURL(), in, in)
 }
