@@ -52,13 +52,23 @@ func startDeployment(cfg *config, kind, logDir string) (*deployment, error) {
 func (d *deployment) stop() { _, _ = d.proc.Terminate(5 * time.Second) }
 
 // stats are the deployment's counters of distinct invocation ids, and of sleep handler runs
-// past the timer (all of them, and those that ran before the timer was due).
+// past the timer (all of them, and those that ran before the timer was due); of awakeables
+// published and waited for by Awakeable/wait (distinct tags, and returns), of workflow runs
+// of WaitingWorkflow that started and returned (distinct keys, and returns); and per
+// "Service/handler" of those two, the attempts whose stream ended.
 type stats struct {
-	SleepEntered  int `json:"sleepEntered"`
-	SleepWoke     int `json:"sleepWoke"`
-	BlockEntered  int `json:"blockEntered"`
-	SleepWokeRuns int `json:"sleepWokeRuns"`
-	SleepEarly    int `json:"sleepEarly"`
+	SleepEntered    int            `json:"sleepEntered"`
+	SleepWoke       int            `json:"sleepWoke"`
+	BlockEntered    int            `json:"blockEntered"`
+	SleepWokeRuns   int            `json:"sleepWokeRuns"`
+	SleepEarly      int            `json:"sleepEarly"`
+	AwakePublished  int            `json:"awakePublished"`
+	AwakeDone       int            `json:"awakeDone"`
+	AwakeDoneRuns   int            `json:"awakeDoneRuns"`
+	WaitingEntered  int            `json:"waitingEntered"`
+	WaitingDone     int            `json:"waitingDone"`
+	WaitingDoneRuns int            `json:"waitingDoneRuns"`
+	Ended           map[string]int `json:"ended"`
 }
 
 func (d *deployment) stats() (stats, error) {
@@ -69,6 +79,24 @@ func (d *deployment) stats() (stats, error) {
 	}
 	defer resp.Body.Close()
 	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// strings reads a {key: value} map from the control API: "awakeables" (tag → awakeable id)
+// or "waiting" (workflow key → value its run returned).
+func (d *deployment) strings(what string) (map[string]string, error) {
+	resp, err := controlClient.Get(d.control + "/" + what)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s: %s: %w", d.kind, what, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("deployment %s: %s: status %d", d.kind, what, resp.StatusCode)
+	}
+	m := map[string]string{}
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return nil, fmt.Errorf("deployment %s: %s: %w", d.kind, what, err)
+	}
+	return m, nil
 }
 
 func (d *deployment) post(action string) error {
@@ -85,6 +113,11 @@ func (d *deployment) post(action string) error {
 
 // waitStat polls the deployment until get(stats) reaches n or timeout.
 func (d *deployment) waitStat(n int, timeout time.Duration, get func(stats) int) (time.Time, error) {
+	return d.waitStatOr(n, timeout, get, func() error { return nil })
+}
+
+// waitStatOr is waitStat that gives up as soon as abort returns an error.
+func (d *deployment) waitStatOr(n int, timeout time.Duration, get func(stats) int, abort func() error) (time.Time, error) {
 	deadline := time.Now().Add(timeout)
 	last := -1
 	for {
@@ -94,6 +127,9 @@ func (d *deployment) waitStat(n int, timeout time.Duration, get func(stats) int)
 			if last >= n {
 				return time.Now(), nil
 			}
+		}
+		if aerr := abort(); aerr != nil {
+			return time.Time{}, fmt.Errorf("only %d of %d: %w", last, n, aerr)
 		}
 		if time.Now().After(deadline) {
 			return time.Time{}, fmt.Errorf("only %d of %d after %v (last stats error: %v)", last, n, timeout, err)

@@ -8,8 +8,9 @@
 //	    [--out results.md] [--json results.json] [--work-dir DIR --keep]
 //
 // Scenarios: fsync (the disk's own limit), noop, counter, workflow10, fanout,
-// sleepers, recovery; bench/README.md describes each and holds the latest
-// results.
+// sleepers, awakeable (resolutions over HTTP of suspended invocations' awakeables),
+// workflows-waiting (RSS with 10,000 workflows suspended on durable promises),
+// recovery; bench/README.md describes each and holds the latest results.
 //
 // It owns: fresh processes per (server, deployment) pair — the server
 // (resolute binary from --resolute-bin, $RESOLUTE_BIN or built from
@@ -20,10 +21,12 @@
 // description; markdown and JSON reports.
 //
 // Both deployments serve the same services (Bench: noop, leaf, steps, fanout,
-// sleep, block; Counter: add) and the same control API on a second port
-// (GET /stats, POST /reset, POST /release), through which the harness counts
-// distinct invocations that started sleeping, woke, or entered a blocked Run
-// body.
+// sleep, block; Counter: add; Awakeable: wait; the workflow WaitingWorkflow:
+// run, resolve) and the same control API on a second port (GET /stats,
+// GET /awakeables, GET /waiting, POST /reset, POST /release), through which
+// the harness counts distinct invocations that started sleeping, woke, or
+// entered a blocked Run body, reads the awakeable ids handlers published and
+// the values they returned, and sees which waiting attempts have suspended.
 //
 // Concurrency: scenarios run one at a time; within a load case, workers are
 // goroutines that only share atomic counters and a mutex-guarded latency

@@ -108,9 +108,10 @@ func (rep *report) writeMarkdown(w io.Writer) {
 
 func sizesText(z sizes) string {
 	return fmt.Sprintf("noop c=%v; counter %d keys at c=%d; workflow10 %d steps at c=%v; fanout %d calls at c=%v; "+
-		"sleepers %d (timers due %v after the first send); recovery %d in flight",
+		"sleepers %d (timers due %v after the first send); awakeable %d suspended per case, resolved at c=%v; "+
+		"workflows-waiting %d; recovery %d in flight",
 		z.NoopConcurrency, z.Keys, z.CounterConcurrency, z.Steps, z.WorkflowConcurrency, z.Fanout, z.FanoutConcurrency,
-		z.Sleepers, z.SleepMargin, z.Recovery)
+		z.Sleepers, z.SleepMargin, z.Awakeables, z.AwakeableConcurrency, z.WaitingWorkflows, z.Recovery)
 }
 
 func (rep *report) of(scenario string) []result {

@@ -48,8 +48,12 @@ type sizes struct {
 	Sleepers            int           `json:"sleepers"`
 	SleepMargin         time.Duration `json:"sleepMargin"`
 	Recovery            int           `json:"recovery"`
-	SendConcurrency     int           `json:"sendConcurrency"`
-	WaitTimeout         time.Duration `json:"waitTimeout"`
+	// Awakeables invocations suspended per awakeable case, resolved by AwakeableConcurrency workers.
+	Awakeables           int           `json:"awakeables"`
+	AwakeableConcurrency []int         `json:"awakeableConcurrency"`
+	WaitingWorkflows     int           `json:"waitingWorkflows"`
+	SendConcurrency      int           `json:"sendConcurrency"`
+	WaitTimeout          time.Duration `json:"waitTimeout"`
 }
 
 var sizePresets = map[string]sizes{
@@ -57,19 +61,23 @@ var sizePresets = map[string]sizes{
 		NoopConcurrency: []int{1, 16, 128}, Keys: 10_000, CounterConcurrency: 16,
 		Steps: 10, WorkflowConcurrency: []int{1, 16}, Fanout: 50, FanoutConcurrency: []int{1, 16},
 		Sleepers: 10_000, SleepMargin: 40 * time.Second, Recovery: 10_000, SendConcurrency: 64,
+		Awakeables: 1000, AwakeableConcurrency: []int{1, 16}, WaitingWorkflows: 10_000,
 		WaitTimeout: 3 * time.Minute,
 	},
 	"tiny": {
 		NoopConcurrency: []int{1, 16, 128}, Keys: 100, CounterConcurrency: 4,
 		Steps: 10, WorkflowConcurrency: []int{1, 4}, Fanout: 50, FanoutConcurrency: []int{1, 4},
 		Sleepers: 50, SleepMargin: 4 * time.Second, Recovery: 50, SendConcurrency: 16,
+		Awakeables: 100, AwakeableConcurrency: []int{1, 4}, WaitingWorkflows: 200,
 		WaitTimeout: time.Minute,
 	},
 }
 
 // scenarioOrder is the order scenarios run in; recovery restarts the server,
-// so it runs last.
-var scenarioOrder = []string{"fsync", "noop", "counter", "workflow10", "fanout", "sleepers", "recovery"}
+// so it runs last. The scenarios that leave thousands of completed workflows
+// behind run after sleepers, so that its idle RSS stays comparable with
+// earlier runs.
+var scenarioOrder = []string{"fsync", "noop", "counter", "workflow10", "fanout", "sleepers", "awakeable", "workflows-waiting", "recovery"}
 
 // env is what a scenario runs against.
 type env struct {
@@ -83,12 +91,14 @@ type env struct {
 type scenario func(ctx context.Context, e *env) []result
 
 var scenarios = map[string]scenario{
-	"noop":       noopScenario,
-	"counter":    counterScenario,
-	"workflow10": workflowScenario,
-	"fanout":     fanoutScenario,
-	"sleepers":   sleepersScenario,
-	"recovery":   recoveryScenario,
+	"noop":              noopScenario,
+	"counter":           counterScenario,
+	"workflow10":        workflowScenario,
+	"fanout":            fanoutScenario,
+	"sleepers":          sleepersScenario,
+	"awakeable":         awakeableScenario,
+	"workflows-waiting": waitingScenario,
+	"recovery":          recoveryScenario,
 }
 
 func (e *env) result(scenario, cas string) result {

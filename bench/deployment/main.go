@@ -9,9 +9,19 @@
 //
 //	GET  /stats   {"sleepEntered","sleepWoke","blockEntered"} (distinct invocation ids),
 //	              {"sleepWokeRuns","sleepEarly"} (sleep handlers that ran past their
-//	              timer, and those of them that did so before it was due)
+//	              timer, and those of them that did so before it was due),
+//	              {"awakePublished","awakeDone","waitingEntered","waitingDone"} (distinct
+//	              tags or workflow keys), {"awakeDoneRuns","waitingDoneRuns"} (returns of
+//	              those handlers), {"ended":{"Service/handler":n}} (attempts of the
+//	              Awakeable and WaitingWorkflow handlers whose stream has ended)
+//	GET  /awakeables {tag: awakeable id} published by Awakeable/wait
+//	GET  /waiting    {workflow key: value} returned by WaitingWorkflow/run
 //	POST /reset   clear the counters and block Run bodies again
 //	POST /release release every blocked Run body, and let later ones pass
+//
+// Awakeable and WaitingWorkflow announce an inactivity timeout of waitInactivity,
+// so that the runtime makes their waiting invocations suspend soon (the default
+// is a minute); the other services keep the runtime's default.
 package main
 
 import (
@@ -19,8 +29,11 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,7 +51,10 @@ func main() {
 
 	var c counters
 	c.reset()
-	ep := sdk.NewEndpoint().Bind(benchService(&c), counterObject())
+	ep := sdk.NewEndpoint().Bind(benchService(&c), counterObject(), awakeableService(&c), waitingWorkflow(&c))
+	h := &endpoint{ep: ep, c: &c, inactivity: map[string]time.Duration{
+		"Awakeable": waitInactivity, "WaitingWorkflow": waitInactivity,
+	}}
 	// 10,000 invocations held open at once need far more than the default
 	// 250 concurrent streams per connection.
 	h2 := &http2.Server{MaxConcurrentStreams: 1 << 20}
@@ -46,7 +62,112 @@ func main() {
 		log.Fatal(http.ListenAndServe(*control, c.mux()))
 	}()
 	fmt.Fprintf(os.Stderr, "bench go deployment on %s, control on %s\n", *addr, *control)
-	log.Fatal(http.ListenAndServe(*addr, h2c.NewHandler(ep, h2)))
+	log.Fatal(http.ListenAndServe(*addr, h2c.NewHandler(h, h2)))
+}
+
+// waitInactivity is the inactivity timeout of the services whose invocations wait for
+// the harness (Awakeable, WaitingWorkflow): the runtime closes their idle streams after
+// it, and the SDK suspends them.
+const waitInactivity = time.Second
+
+// endpoint serves ep and counts, per "Service/handler" of the services in inactivity,
+// the attempts whose stream has ended; an attempt that ends before its handler returned
+// has suspended. It also adds each of those services' inactivity timeout to the
+// discovery manifest: the SDK has no option for it yet.
+type endpoint struct {
+	ep         http.Handler
+	c          *counters
+	inactivity map[string]time.Duration
+}
+
+func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	n := len(segs)
+	switch {
+	case segs[n-1] == "discover":
+		e.discover(w, r)
+	case n >= 3 && segs[n-3] == "invoke" && e.inactivity[segs[n-2]] != 0:
+		defer e.c.attemptEnded(segs[n-2] + "/" + segs[n-1])
+		e.ep.ServeHTTP(w, r)
+	default:
+		e.ep.ServeHTTP(w, r)
+	}
+}
+
+// discover answers the SDK's manifest with inactivityTimeout (milliseconds, the manifest's
+// unit) set on the services of e.inactivity.
+func (e *endpoint) discover(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	e.ep.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK {
+		copyResponse(w, rec, rec.Body.Bytes())
+		return
+	}
+	var m map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+		http.Error(w, fmt.Sprintf("bench deployment: decode the SDK's manifest: %v", err), http.StatusInternalServerError)
+		return
+	}
+	services, _ := m["services"].([]any)
+	for _, s := range services {
+		svc, _ := s.(map[string]any)
+		name, _ := svc["name"].(string)
+		if d := e.inactivity[name]; svc != nil && d != 0 {
+			svc["inactivityTimeout"] = d.Milliseconds()
+		}
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("bench deployment: encode the manifest: %v", err), http.StatusInternalServerError)
+		return
+	}
+	copyResponse(w, rec, body)
+}
+
+func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder, body []byte) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Del("content-length")
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+}
+
+// awakeableService: wait(tag) creates an awakeable, publishes its id under tag for the
+// harness (in this process: nothing is journaled for it, and a replay publishes the same
+// id again), waits for it and returns its value.
+func awakeableService(c *counters) *sdk.Service {
+	return sdk.NewService("Awakeable").
+		Handler("wait", sdk.ServiceHandler(func(ctx sdk.Context, tag string) (string, error) {
+			a := sdk.Awakeable[string](ctx)
+			c.awakePublished.set(tag, a.ID())
+			v, err := a.Result()
+			if err != nil {
+				return "", err
+			}
+			c.awakeDone.set(tag, v)
+			c.awakeDoneRuns.Add(1)
+			return v, nil
+		}))
+}
+
+// waitingWorkflow: run waits for its durable promise "value" and returns it; the shared
+// handler resolve(value) completes that promise.
+func waitingWorkflow(c *counters) *sdk.Workflow {
+	return sdk.NewWorkflow("WaitingWorkflow").
+		Handler("run", sdk.WorkflowHandler(func(ctx sdk.WorkflowContext, _ sdk.Void) (string, error) {
+			c.waitingEntered.set(ctx.Key(), "")
+			v, err := sdk.Promise[string](ctx, "value").Result()
+			if err != nil {
+				return "", err
+			}
+			c.waitingDone.set(ctx.Key(), v)
+			c.waitingDoneRuns.Add(1)
+			return v, nil
+		})).
+		Handler("resolve", sdk.WorkflowSharedHandler(func(ctx sdk.WorkflowSharedContext, v string) (sdk.Void, error) {
+			return sdk.Void{}, sdk.Promise[string](ctx, "value").Resolve(v)
+		}))
 }
 
 func benchService(c *counters) *sdk.Service {
@@ -122,6 +243,37 @@ func counterObject() *sdk.Object {
 		}))
 }
 
+// strMap is a string map shared by handlers and the control API.
+type strMap struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *strMap) set(k, v string) {
+	s.mu.Lock()
+	s.m[k] = v
+	s.mu.Unlock()
+}
+
+func (s *strMap) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+func (s *strMap) clear() {
+	s.mu.Lock()
+	s.m = map[string]string{}
+	s.mu.Unlock()
+}
+
+func (s *strMap) writeJSON(w http.ResponseWriter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w.Header().Set("content-type", "application/json")
+	json.NewEncoder(w).Encode(s.m)
+}
+
 // idSet counts distinct invocation ids.
 type idSet struct {
 	mu  sync.Mutex
@@ -151,10 +303,21 @@ func (s *idSet) clear() {
 type counters struct {
 	sleepEntered, sleepWoke, blockEntered idSet
 	sleepWokeRuns, sleepEarly             atomic.Int64
-	mu                                    struct {
+	// awakePublished: tag → awakeable id; awakeDone: tag → value returned;
+	// waitingEntered: workflow keys whose run started; waitingDone: key → value returned.
+	awakePublished, awakeDone, waitingEntered, waitingDone strMap
+	awakeDoneRuns, waitingDoneRuns                         atomic.Int64
+	mu                                                     struct {
 		sync.Mutex
-		gate chan struct{}
+		gate  chan struct{}
+		ended map[string]int64 // "Service/handler" → attempts whose stream ended
 	}
+}
+
+func (c *counters) attemptEnded(handler string) {
+	c.mu.Lock()
+	c.mu.ended[handler]++
+	c.mu.Unlock()
 }
 
 // reset clears the counters and closes the gate again. An open gate is kept,
@@ -166,8 +329,15 @@ func (c *counters) reset() {
 	c.sleepWokeRuns.Store(0)
 	c.sleepEarly.Store(0)
 	c.blockEntered.clear()
+	c.awakePublished.clear()
+	c.awakeDone.clear()
+	c.waitingEntered.clear()
+	c.waitingDone.clear()
+	c.awakeDoneRuns.Store(0)
+	c.waitingDoneRuns.Store(0)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.mu.ended = map[string]int64{}
 	if c.mu.gate == nil || isClosed(c.mu.gate) {
 		c.mu.gate = make(chan struct{})
 	}
@@ -202,11 +372,19 @@ func (c *counters) mux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("content-type", "application/json")
-		json.NewEncoder(w).Encode(map[string]int64{
-			"sleepEntered": int64(c.sleepEntered.len()), "sleepWoke": int64(c.sleepWoke.len()), "blockEntered": int64(c.blockEntered.len()),
+		c.mu.Lock()
+		ended := maps.Clone(c.mu.ended)
+		c.mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]any{
+			"sleepEntered": c.sleepEntered.len(), "sleepWoke": c.sleepWoke.len(), "blockEntered": c.blockEntered.len(),
 			"sleepWokeRuns": c.sleepWokeRuns.Load(), "sleepEarly": c.sleepEarly.Load(),
+			"awakePublished": c.awakePublished.len(), "awakeDone": c.awakeDone.len(), "awakeDoneRuns": c.awakeDoneRuns.Load(),
+			"waitingEntered": c.waitingEntered.len(), "waitingDone": c.waitingDone.len(), "waitingDoneRuns": c.waitingDoneRuns.Load(),
+			"ended": ended,
 		})
 	})
+	mux.HandleFunc("GET /awakeables", func(w http.ResponseWriter, _ *http.Request) { c.awakePublished.writeJSON(w) })
+	mux.HandleFunc("GET /waiting", func(w http.ResponseWriter, _ *http.Request) { c.waitingDone.writeJSON(w) })
 	mux.HandleFunc("POST /reset", func(http.ResponseWriter, *http.Request) { c.reset() })
 	mux.HandleFunc("POST /release", func(http.ResponseWriter, *http.Request) { c.release() })
 	return mux

@@ -8,9 +8,19 @@
 // plain HTTP/1.1 API for the benchmark harness:
 //   GET  /stats   {"sleepEntered","sleepWoke","blockEntered"} (distinct invocation ids),
 //                 {"sleepWokeRuns","sleepEarly"} (sleep handlers that ran past their
-//                 timer, and those of them that did so before it was due)
+//                 timer, and those of them that did so before it was due),
+//                 {"awakePublished","awakeDone","waitingEntered","waitingDone"} (distinct
+//                 tags or workflow keys), {"awakeDoneRuns","waitingDoneRuns"} (returns of
+//                 those handlers), {"ended":{"Service/handler":n}} (attempts of the
+//                 Awakeable and WaitingWorkflow handlers whose stream has ended)
+//   GET  /awakeables {tag: awakeable id} published by Awakeable/wait
+//   GET  /waiting    {workflow key: value} returned by WaitingWorkflow/run
 //   POST /reset   clear the counters and block Run bodies again
 //   POST /release release every blocked Run body, and let later ones pass
+//
+// Awakeable and WaitingWorkflow have an inactivity timeout of WAIT_INACTIVITY_MS, so
+// that the runtime makes their waiting invocations suspend soon (the default is a
+// minute); the other services keep the runtime's default.
 import http from "node:http";
 import http2 from "node:http2";
 import * as restate from "@restatedev/restate-sdk";
@@ -22,6 +32,15 @@ let sleepEarly = 0;
 let blockEntered = new Set();
 let released = false;
 let waiters = [];
+let awakePublished = new Map(); // tag → awakeable id
+let awakeDone = new Map(); // tag → value returned
+let awakeDoneRuns = 0;
+let waitingEntered = new Set(); // workflow keys whose run started
+let waitingDone = new Map(); // workflow key → value returned
+let waitingDoneRuns = 0;
+let ended = {}; // "Service/handler" → attempts whose stream ended
+
+const WAIT_INACTIVITY_MS = 1000;
 
 const Bench = { name: "Bench" };
 
@@ -80,13 +99,57 @@ const counter = restate.object({
   },
 });
 
+// wait(tag): creates an awakeable, publishes its id under tag for the harness (in this
+// process: nothing is journaled for it, and a replay publishes the same id again), waits
+// for it and returns its value.
+const awakeable = restate.service({
+  name: "Awakeable",
+  handlers: {
+    wait: async (ctx, tag) => {
+      const { id, promise } = ctx.awakeable();
+      awakePublished.set(tag, id);
+      const v = await promise;
+      awakeDone.set(tag, v);
+      awakeDoneRuns++;
+      return v;
+    },
+  },
+  options: { inactivityTimeout: WAIT_INACTIVITY_MS },
+});
+
+// run waits for its durable promise "value" and returns it; the shared handler
+// resolve(value) completes that promise.
+const waitingWorkflow = restate.workflow({
+  name: "WaitingWorkflow",
+  handlers: {
+    run: async (ctx) => {
+      waitingEntered.add(ctx.key);
+      const v = await ctx.promise("value");
+      waitingDone.set(ctx.key, v);
+      waitingDoneRuns++;
+      return v;
+    },
+    resolve: async (ctx, v) => {
+      await ctx.promise("value").resolve(v);
+    },
+  },
+  options: { inactivityTimeout: WAIT_INACTIVITY_MS },
+});
+
 const [servicePort, controlPort] = [Number(process.argv[2] ?? 9080), Number(process.argv[3] ?? 9081)];
 
 // 10,000 invocations held open at once need more than the default HTTP/2
 // session memory.
+// Attempts of Awakeable and WaitingWorkflow handlers are counted when their stream
+// closes: one that closes before its handler returned has suspended.
+const endpoint = restate.createEndpointHandler({ services: [bench, counter, awakeable, waitingWorkflow] });
 const server = http2.createServer(
   { maxSessionMemory: 1024, settings: { maxConcurrentStreams: 1 << 20 } },
-  restate.createEndpointHandler({ services: [bench, counter] }),
+  (req, res) => {
+    const m = /\/invoke\/((?:Awakeable|WaitingWorkflow)\/[^/?]+)$/.exec(req.url.split("?")[0]);
+    if (m) res.on("close", () => (ended[m[1]] = (ended[m[1]] ?? 0) + 1));
+    endpoint(req, res);
+  },
 );
 server.listen(servicePort, "127.0.0.1");
 
@@ -106,8 +169,20 @@ const control = http.createServer((req, res) => {
         blockEntered: blockEntered.size,
         sleepWokeRuns,
         sleepEarly,
+        awakePublished: awakePublished.size,
+        awakeDone: awakeDone.size,
+        awakeDoneRuns,
+        waitingEntered: waitingEntered.size,
+        waitingDone: waitingDone.size,
+        waitingDoneRuns,
+        ended,
       }),
     );
+    return;
+  }
+  if (req.url === "/awakeables" || req.url === "/waiting") {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(Object.fromEntries(req.url === "/awakeables" ? awakePublished : waitingDone)));
     return;
   }
   if (req.method === "POST" && req.url === "/reset") {
@@ -117,6 +192,13 @@ const control = http.createServer((req, res) => {
     sleepEarly = 0;
     blockEntered = new Set();
     released = false;
+    awakePublished = new Map();
+    awakeDone = new Map();
+    awakeDoneRuns = 0;
+    waitingEntered = new Set();
+    waitingDone = new Map();
+    waitingDoneRuns = 0;
+    ended = {};
   } else if (req.method === "POST" && req.url === "/release") {
     release();
   } else {
