@@ -65,6 +65,7 @@ func TestCancellation(t *testing.T) {
 	}
 	runClass(t, class{
 		services:  []string{cancelRunner, blockingService, awakeableHolder, proxy, testUtils},
+		suites:    []suite{defaultSuite, alwaysSuspending},
 		scenarios: scenarios,
 	})
 }

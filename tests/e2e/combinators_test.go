@@ -12,6 +12,7 @@ import (
 func TestCombinators(t *testing.T) {
 	runClass(t, class{
 		services: []string{interpreter, testUtils},
+		suites:   []suite{defaultSuite, alwaysSuspending},
 		scenarios: []scenario{
 			{name: "awakeableOrTimeoutUsingAwaitAny", run: awakeableOrTimeoutUsingAwaitAny},
 			{name: "awakeableOrTimeoutUsingAwakeableTimeoutCommand", run: awakeableOrTimeoutUsingAwakeableTimeoutCommand},

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,39 +43,98 @@ type scenario struct {
 	run   func(t *testing.T, d *deployment)
 }
 
-// class is one upstream test class: the services its ServiceSpec deploys and its scenarios.
+// class is one upstream test class: the services its ServiceSpec deploys, the suites of
+// upstream's TestSuites.kt it belongs to (nil: the default suite only) and its scenarios.
 type class struct {
 	services  []string
+	suites    []suite
 	scenarios []scenario
 }
 
-// deployment is a server under test with the class's services registered.
+// suite is one configuration of upstream's TestSuites.kt: how each server is set up.
+type suite struct {
+	name     string
+	ours     []string // resolute server flags
+	official []string // restate-server environment
+	// suspends: every invocation that waits suspends, so the suite checks that some did.
+	suspends bool
+}
+
+var (
+	defaultSuite = suite{name: "default"}
+	// alwaysSuspending is upstream's RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT=0s. Our
+	// --inactivity-timeout takes 0 for "the default" (60 s), so ours gets 1 ms.
+	alwaysSuspending = suite{
+		name:     "alwaysSuspending",
+		ours:     []string{"--inactivity-timeout", "1ms"},
+		official: []string{"RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT=0s"},
+		suspends: true,
+	}
+)
+
+// deployment is a server under test with the class's services registered through a wiretap.
 type deployment struct {
 	kind    string
 	ingress string // base URL, no trailing slash
 	admin   string
+	tap     *testenv.Wiretap
+	ran     atomic.Int32 // scenarios run (not skipped) on it
 }
 
-// runClass starts the class's services once and, per server under test, a fresh server that
-// all the scenarios share, running concurrently (upstream's @Execution(CONCURRENT)).
+// runClass starts the class's services once and, per suite and server under test, a fresh
+// server that all the scenarios share, running concurrently (upstream's
+// @Execution(CONCURRENT)).
 func runClass(t *testing.T, c class) {
+	// Classes run in parallel (go test -parallel, GOMAXPROCS by default): most of their time
+	// is spent waiting for servers to start and handlers to be invoked.
+	t.Parallel()
 	tl := findTools(t)
 	kinds := serverKinds(t, tl)
 	logDir := t.TempDir()
 	services := startServices(t, tl, logDir, c.services)
-	for _, kind := range kinds {
-		t.Run(kind, func(t *testing.T) {
-			d := deploy(t, tl, kind, logDir, services)
-			for _, sc := range c.scenarios {
-				t.Run(sc.name, func(t *testing.T) {
-					t.Parallel()
-					if kind == ours && sc.needs != "" {
-						t.Skipf("on %s: needs %s", ours, sc.needs)
+	suites := c.suites
+	if suites == nil {
+		suites = []suite{defaultSuite}
+	}
+	for _, su := range suites {
+		t.Run(su.name, func(t *testing.T) {
+			for _, kind := range kinds {
+				t.Run(kind, func(t *testing.T) {
+					d := deploy(t, tl, kind, su, t.TempDir(), services)
+					if su.suspends {
+						// Cleanups run after the parallel scenarios.
+						t.Cleanup(func() { checkSuspended(t, d) })
 					}
-					sc.run(t, d)
+					for _, sc := range c.scenarios {
+						t.Run(sc.name, func(t *testing.T) {
+							t.Parallel()
+							if kind == ours && sc.needs != "" {
+								t.Skipf("on %s: needs %s", ours, sc.needs)
+							}
+							d.ran.Add(1)
+							sc.run(t, d)
+						})
+					}
 				})
 			}
 		})
+	}
+}
+
+// checkSuspended fails unless some invocation stream of d ended in a Suspension: a suite that
+// should suspend everything but suspended nothing tested less than it says.
+func checkSuspended(t *testing.T, d *deployment) {
+	if d.ran.Load() == 0 {
+		return // every scenario skipped
+	}
+	streams := d.tap.Streams()
+	for _, s := range streams {
+		if s.Has(testenv.FrameSuspension) {
+			return
+		}
+	}
+	if !t.Failed() && !t.Skipped() {
+		t.Errorf("%s: none of %d invocation streams suspended", d.kind, len(streams))
 	}
 }
 
@@ -207,24 +267,25 @@ func startServices(t *testing.T, tl *tools, logDir string, services []string) st
 	return url
 }
 
-// deploy starts a fresh server of kind, registers the services endpoint and waits until the
-// ingress routes to it.
-func deploy(t *testing.T, tl *tools, kind, logDir, services string) *deployment {
+// deploy starts a fresh server of kind set up for suite su, registers the services endpoint
+// through a wiretap and waits until the ingress routes to it.
+func deploy(t *testing.T, tl *tools, kind string, su suite, logDir, services string) *deployment {
 	t.Helper()
 	var d *deployment
 	var p *testenv.Proc
 	switch kind {
 	case ours:
-		var args []string
+		args := slices.Clone(su.ours)
 		if v := os.Getenv("RESOLUTE_E2E_PROTOCOL"); v != "" {
 			args = append(args, "--max-protocol-version", v)
 		}
 		srv := testenv.StartServer(t, testenv.ServerConfig{Bin: ourBinary(t), LogDir: logDir, Args: args})
 		d, p = &deployment{kind: kind, ingress: srv.Ingress, admin: srv.Admin}, srv.Proc()
 	case official:
-		d, p = startOfficial(t, tl.official, logDir)
+		d, p = startOfficial(t, tl.official, logDir, su.official)
 	}
-	if _, err := testenv.Register(d.admin, services); err != nil {
+	d.tap = testenv.StartWiretap(t, services)
+	if _, err := testenv.Register(d.admin, d.tap.URL); err != nil {
 		t.Fatal(err)
 	}
 	testenv.WaitReady(t, kind+": services routable", readyTimeout, func() error {
@@ -239,7 +300,7 @@ func deploy(t *testing.T, tl *tools, kind, logDir, services string) *deployment 
 
 // startOfficial runs restate-server on free ports and a fresh data dir, configured through its
 // environment as upstream's RestateDeployer does.
-func startOfficial(t *testing.T, bin, logDir string) (*deployment, *testenv.Proc) {
+func startOfficial(t *testing.T, bin, logDir string, env []string) (*deployment, *testenv.Proc) {
 	t.Helper()
 	ports := testenv.FreePorts(t, 3)
 	cmd := exec.Command(bin)
@@ -252,6 +313,7 @@ func startOfficial(t *testing.T, bin, logDir string) (*deployment, *testenv.Proc
 		"RESTATE_LISTEN_MODE=tcp",
 		"RESTATE_LOG_DISABLE_ANSI_CODES=true",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	if os.Getenv("RESOLUTE_E2E_PROTOCOL") == "7" {
 		cmd.Env = append(cmd.Env, "RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7=true")
 	}

@@ -11,6 +11,7 @@ import (
 func TestSignals(t *testing.T) {
 	runClass(t, class{
 		services: []string{interpreter, testUtils},
+		suites:   []suite{defaultSuite, alwaysSuspending},
 		scenarios: []scenario{
 			{name: "resolve", run: signalsResolve},
 			{name: "reject", run: signalsReject},

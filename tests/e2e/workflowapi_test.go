@@ -13,8 +13,9 @@ import (
 func TestWorkflowAPI(t *testing.T) {
 	runClass(t, class{
 		services: []string{blockAndWait},
+		suites:   []suite{defaultSuite, alwaysSuspending},
 		scenarios: []scenario{
-			{name: "setAndResolve", needs: "workflows, durable promises, workflow attach/output (issue 9)", run: setAndResolve},
+			{name: "setAndResolve", needs: "workflow attach/output at the ingress (issue 9)", run: setAndResolve},
 		},
 	})
 }
