@@ -12,6 +12,7 @@ import (
 
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 )
 
@@ -49,6 +50,16 @@ func (r *Router) Signal(ctx context.Context, sig command.Signal) error {
 		return fmt.Errorf("partition %d: signal %s: %w", p.cfg.ID, sig.ID, err)
 	}
 	return nil
+}
+
+// Attach waits for the invocation id to end and returns its result.
+func (r *Router) Attach(ctx context.Context, id ids.InvocationID) (ingress.Attachment, bool, error) {
+	return r.For(id.PartitionKey).Attach(ctx, id)
+}
+
+// Output reads the invocation id now: its result once it has ended.
+func (r *Router) Output(ctx context.Context, id ids.InvocationID) (ingress.Attachment, bool, error) {
+	return r.For(id.PartitionKey).Output(ctx, id)
 }
 
 // NodeConfig configures the partitions of this node.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/statemachine"
@@ -196,6 +197,42 @@ func (p *Partition) Call(ctx context.Context, inv command.Invocation) (command.R
 	case <-ctx.Done():
 		return command.Result{}, ctx.Err()
 	}
+}
+
+// Attach waits for the invocation id to end (ingress.Dispatcher): at once when it has ended
+// already, with found=false when there is no such invocation.
+func (p *Partition) Attach(ctx context.Context, id ids.InvocationID) (ingress.Attachment, bool, error) {
+	ch := p.waiters.add(id)
+	defer p.waiters.remove(id, ch)
+	// As in Call, the waiter is registered before the status is read: an end applied before the
+	// read shows in the status, one applied after it comes as the Finished action.
+	a, found, err := p.Output(ctx, id)
+	if err != nil || !found || a.Result != nil {
+		return a, found, err
+	}
+	select {
+	case r := <-ch:
+		a.Result = &r
+		return a, true, nil
+	case <-ctx.Done():
+		return ingress.Attachment{}, false, ctx.Err()
+	}
+}
+
+// Output reads the invocation id now (ingress.Dispatcher): its result once it has ended.
+func (p *Partition) Output(_ context.Context, id ids.InvocationID) (ingress.Attachment, bool, error) {
+	st, found, err := p.Status(id)
+	if err != nil {
+		return ingress.Attachment{}, false, fmt.Errorf("partition %d: status of %s: %w", p.cfg.ID, id, err)
+	}
+	if !found {
+		return ingress.Attachment{}, false, nil
+	}
+	a := ingress.Attachment{Target: st.Invocation.Target, Retention: st.Invocation.Retention}
+	if st.Phase == storage.Completed && st.Result != nil {
+		a.Result, a.EndedAt = st.Result, st.ModifiedAt
+	}
+	return a, true, nil
 }
 
 // Close stops the partition's goroutines. The actor is stopped by the supervisor.

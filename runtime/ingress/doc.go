@@ -4,6 +4,10 @@
 //	POST|GET /{service}/{handler}[/send]             call (200 + output) or one-way send (202)
 //	POST|GET /{object-or-workflow}/{key}/{handler}[/send]
 //	GET      /restate/health                          200 {"services":[…]}
+//	POST     /restate/awakeables/{id}/resolve|reject  202 once the resolution is in the log
+//	GET      /restate/invocation/{id}/attach|output   wait for (attach) or read an invocation's result
+//	GET      /restate/invocation/{service}[/{key}]/{handler}/{idempotency-key}/attach|output
+//	GET      /restate/workflow/{name}/{key}/attach|output
 //
 // A request is resolved against the registry's read view (service and handler types, input and
 // output rules), validated (method, path, body size, input rules, JSON syntax for JSON inputs),
@@ -20,6 +24,11 @@
 //
 // Handler is safe for concurrent use; it keeps no state between requests.
 //
-// Not yet here (later issues): attach/output,
-// awakeables, /restate/call|send, /restate/invocation, /restate/workflow (these answer 501).
+// Attach and output name an invocation by id, by the idempotency key a request to that target
+// used (the same ids.Idempotent id), or as a workflow's run (ids.Workflow); the Dispatcher
+// waits for or reads its result, which is answered like the original call's; output answers 470
+// while the invocation runs.
+//
+// Not yet here (a later issue): the newer /restate/call|send|scope|attach|output|lookup API
+// (these answer 501).
 package ingress

@@ -14,14 +14,18 @@ const (
 
 // Restate's ingress error messages.
 const (
-	msgBadServicePath    = "bad path, expected either /:service-name/:handler or /:object-name/:object-key/:handler"
-	msgUnsupportedDelay  = "cannot use the delay query parameter with calls. The delay is supported only with sends"
-	msgWorkflowIdemKey   = "cannot use the idempotency key with workflow handlers. The handler invocation will already be idempotent by the workflow key itself."
-	msgPrivateService    = "the invoked service is not public"
-	msgMethodNotAllowed  = "method not allowed"
-	msgNotFound          = "not found"
-	msgNotImplementedYet = "not implemented yet"
-	msgBadAwakeablePath  = "bad path, expected either /restate/awakeables/:id/resolve or /restate/awakeables/:id/reject"
+	msgBadServicePath     = "bad path, expected either /:service-name/:handler or /:object-name/:object-key/:handler"
+	msgUnsupportedDelay   = "cannot use the delay query parameter with calls. The delay is supported only with sends"
+	msgWorkflowIdemKey    = "cannot use the idempotency key with workflow handlers. The handler invocation will already be idempotent by the workflow key itself."
+	msgPrivateService     = "the invoked service is not public"
+	msgMethodNotAllowed   = "method not allowed"
+	msgNotFound           = "not found"
+	msgNotImplementedYet  = "not implemented yet"
+	msgBadAwakeablePath   = "bad path, expected either /restate/awakeables/:id/resolve or /restate/awakeables/:id/reject"
+	msgBadInvocationPath  = "bad path, expected either /restate/invocation/:invocation_id/output or /restate/invocation/:invocation_id/attach or /restate/invocation/:invocation_target/:idempotency_key/output or /restate/invocation/:invocation_target/:idempotency_key/attach"
+	msgBadWorkflowPath    = "bad path, expected either /restate/workflow/:workflow_name/:workflow_key/output or /restate/workflow/:workflow_name/:workflow_key/attach"
+	msgInvocationNotFound = "invocation not found"
+	msgNotReady           = "the invocation exists but has not completed yet"
 )
 
 // httpError is an error answered with Restate's JSON error shape.

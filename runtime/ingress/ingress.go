@@ -32,6 +32,12 @@ type Dispatcher interface {
 	// Signal proposes a signal (an awakeable's resolution) to its invocation's partition and
 	// returns once it is durably in the log; whether it took effect is the state machine's call.
 	Signal(ctx context.Context, sig command.Signal) error
+	// Attach waits for the invocation id to end and returns its result; found=false when no
+	// invocation has that id.
+	Attach(ctx context.Context, id ids.InvocationID) (a Attachment, found bool, err error)
+	// Output reads the invocation id now: a.Result is nil while it has not ended; found=false
+	// when no invocation has that id.
+	Output(ctx context.Context, id ids.InvocationID) (a Attachment, found bool, err error)
 }
 
 // Services is the registry read view the ingress resolves targets with (*registry.Registry).
@@ -105,6 +111,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) *httpError {
 		return ingressError(http.StatusNotImplemented, msgNotImplementedYet)
 	case routeAwakeable:
 		return h.awakeable(w, r, rt)
+	case routeAttach:
+		return h.attach(w, r, rt)
 	}
 	return h.invoke(w, r, rt)
 }

@@ -3,6 +3,7 @@ package ingress
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/resolute-run/resolute/runtime/command"
 )
@@ -15,6 +16,7 @@ const (
 	routeHealth
 	routeLater // a Restate API we do not serve yet
 	routeAwakeable
+	routeAttach // attach to an invocation, or read its output
 )
 
 // route is a parsed request path.
@@ -28,32 +30,40 @@ type route struct {
 	// awakeable is the (escaped) awakeable id and reject says /reject rather than /resolve.
 	awakeable string
 	reject    bool
+	// attach is what a routeAttach addresses.
+	attach attachRoute
 }
 
 // parsePath parses an escaped request path the way the official ingress does. serviceType looks
 // a service up (the path's shape depends on whether it is keyed); an unknown service is a 404.
 func parsePath(escaped string, serviceType func(string) (command.ServiceType, bool)) (route, *httpError) {
+	escaped = trimTrailingSlashes(escaped)
 	if n := strings.Count(escaped, "/"); n < 2 || n > 7 || !strings.HasPrefix(escaped, "/") {
 		return route{}, badPath(unescapeForMessage(escaped))
 	}
 	segs := strings.Split(escaped[1:], "/")
 	switch segs[0] {
 	case "restate":
-		return parseRestatePath(segs[1:])
+		return parseRestatePath(segs[1:], serviceType)
 	case "openapi":
 		return route{}, ingressError(404, msgNotFound)
 	}
 	return parseServicePath(segs, serviceType)
 }
 
-func parseRestatePath(segs []string) (route, *httpError) {
+func parseRestatePath(segs []string, serviceType func(string) (command.ServiceType, bool)) (route, *httpError) {
 	switch segs[0] {
 	case "health":
 		return route{kind: routeHealth}, nil
 	case "awakeables", "a":
 		return parseAwakeablePath(segs[1:])
-	case "invocation", "workflow", "call", "send", "scope", "attach", "output", "lookup":
-		// TODO(ingress): attach/output and the /restate/call|send API arrive with their own issues.
+	case "invocation":
+		return parseInvocationPath(segs[1:], serviceType)
+	case "workflow":
+		return parseWorkflowPath(segs[1:])
+	case "call", "send", "scope", "attach", "output", "lookup":
+		// TODO(ingress): the newer /restate/call|send|scope|attach|output|lookup API arrives with
+		// its own issue.
 		return route{kind: routeLater}, nil
 	}
 	return route{}, ingressError(404, msgNotFound)
@@ -109,4 +119,114 @@ func unescapeForMessage(p string) string {
 		return u
 	}
 	return p
+}
+
+// attachRoute is a parsed /restate/invocation/... or /restate/workflow/... path. Exactly one of
+// the three ways to name the invocation is set: by id, by idempotency key, or the run of a
+// workflow.
+type attachRoute struct {
+	// output says /output (the result now) rather than /attach (wait for it).
+	output bool
+	// id is the invocation id as written in the path (not unescaped, as the official ingress).
+	id string
+	// byIdempotencyKey: service, key (if keyed) and handler name the target, idempotencyKey the
+	// key as written in the path (not unescaped, as the official ingress).
+	byIdempotencyKey bool
+	keyed            bool
+	idempotencyKey   string
+	// workflow: service names the workflow and key its key.
+	workflow bool
+	service  string
+	key      string
+	handler  string
+}
+
+// Restate's ingress answers these prefixes like any other path after trimming trailing slashes
+// (its router normalizes every path so). Only the attach and output paths are trimmed here: the
+// service paths keep their own rule (see TestErrors "trailing slash").
+var trimmedPrefixes = []string{"/restate/invocation", "/restate/workflow"}
+
+func trimTrailingSlashes(escaped string) string {
+	for _, p := range trimmedPrefixes {
+		if strings.HasPrefix(escaped, p) {
+			return strings.TrimRight(escaped, "/")
+		}
+	}
+	return escaped
+}
+
+// parseInvocationPath reads what follows /restate/invocation/ as the official ingress does:
+//
+//	{id}/attach|output
+//	{service}/{handler}/{idempotency-key}/attach|output        (service not keyed)
+//	{service}/{key}/{handler}/{idempotency-key}/attach|output  (Virtual Object, Workflow)
+//
+// With three segments or more the first one is a service, looked up (404 if unknown) to know
+// whether a key follows; the handler is not checked (an unknown one names no invocation). Too
+// few segments are a 400, a last segment other than attach or output a 404, and segments after
+// it are ignored.
+func parseInvocationPath(segs []string, serviceType func(string) (command.ServiceType, bool)) (route, *httpError) {
+	badPath := ingressError(400, msgBadInvocationPath)
+	if len(segs) < 2 {
+		return route{}, badPath
+	}
+	a := attachRoute{id: segs[0]}
+	last := segs[1]
+	if len(segs) > 2 {
+		ty, ok := serviceType(segs[0])
+		if !ok {
+			return route{}, serviceNotFound(segs[0])
+		}
+		a = attachRoute{byIdempotencyKey: true, service: segs[0]}
+		rest := segs[1:]
+		if ty == command.VirtualObject || ty == command.Workflow {
+			key, herr := decodeKey(rest[0])
+			if herr != nil {
+				return route{}, herr
+			}
+			a.keyed, a.key, rest = true, key, rest[1:]
+		}
+		if len(rest) < 3 {
+			return route{}, badPath
+		}
+		a.handler, a.idempotencyKey, last = rest[0], rest[1], rest[2]
+	}
+	return attachOperation(a, last)
+}
+
+// parseWorkflowPath reads {name}/{key}/attach|output, which follows /restate/workflow/. The
+// workflow is not looked up: an unknown one names no invocation.
+func parseWorkflowPath(segs []string) (route, *httpError) {
+	if len(segs) < 3 {
+		return route{}, ingressError(400, msgBadWorkflowPath)
+	}
+	key, herr := decodeKey(segs[1])
+	if herr != nil {
+		return route{}, herr
+	}
+	return attachOperation(attachRoute{workflow: true, service: segs[0], key: key}, segs[2])
+}
+
+func attachOperation(a attachRoute, op string) (route, *httpError) {
+	switch op {
+	case "attach":
+	case "output":
+		a.output = true
+	default:
+		return route{}, ingressError(404, msgNotFound)
+	}
+	return route{kind: routeAttach, attach: a}, nil
+}
+
+// decodeKey unescapes a key segment. The official ingress leaves a malformed escape as it is and
+// refuses bytes that are not UTF-8; Go's HTTP server already refuses malformed escapes.
+func decodeKey(seg string) (string, *httpError) {
+	key, err := url.PathUnescape(seg)
+	if err != nil {
+		key = seg
+	}
+	if !utf8.ValidString(key) {
+		return "", ingressError(400, "bad path, cannot decode key: invalid utf-8 sequence")
+	}
+	return key, nil
 }
