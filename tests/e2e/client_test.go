@@ -99,20 +99,16 @@ func (d *deployment) callWithin(timeout time.Duration, path string, in any, opts
 	return d.do(ctx, http.MethodPost, d.ingress+path, in, opts...)
 }
 
-// sent is the ingress's answer to a one-way send, and the request that started it.
+// sent is the ingress's answer to a one-way send.
 type sent struct {
 	InvocationID string `json:"invocationId"`
 	Status       string `json:"status"` // Accepted or PreviouslyAccepted
-
-	path string
-	in   any
-	opts []option
 }
 
 // send POSTs in to path + "/send" and returns the invocation it started (or found).
 func (d *deployment) send(t *testing.T, path string, in any, opts ...option) sent {
 	t.Helper()
-	s := sent{path: path, in: in, opts: opts}
+	var s sent
 	d.call(path+"/send", in, opts...).value(t, &s)
 	if s.InvocationID == "" {
 		t.Fatalf("send %s: no invocationId in the answer", path)
@@ -126,22 +122,8 @@ func (d *deployment) attach(id string) reply {
 }
 
 // result is upstream's attachSuspend() (Kotlin) and ingress.result(send) (vitest): it waits
-// for the sent invocation's result through attach. Until our server has attach (issue 9), it
-// answers 501 there, and the result is awaited instead by sending the same request again with
-// the same idempotency key as a call, which Restate and we answer with that invocation's result.
-func (d *deployment) result(t *testing.T, s sent) reply {
-	t.Helper()
-	r := d.attach(s.InvocationID)
-	if d.kind != ours || r.err != nil || r.status != 501 {
-		return r
-	}
-	t.Logf("attach answered 501 (%s): awaiting %s by calling %s again with its idempotency key", r.body, s.InvocationID, s.path)
-	again := d.call(s.path, s.in, s.opts...)
-	if id := again.header.Get("x-restate-id"); again.err == nil && id != s.InvocationID {
-		t.Fatalf("re-sent %s answered by invocation %q, want %s", s.path, id, s.InvocationID)
-	}
-	return again
-}
+// for the sent invocation's result through attach.
+func (d *deployment) result(s sent) reply { return d.attach(s.InvocationID) }
 
 // workflowAttach and workflowOutput are the workflow handle's attach and getOutput.
 func (d *deployment) workflowAttach(name, key string) reply {

@@ -113,7 +113,7 @@ func signalCombinator(combine func(...command) command, steps []signalStep, want
 				d.resolveSignal(inv.InvocationID, s.name, s.value).ok(t)
 			}
 		}
-		if got := d.result(t, inv).str(t); got != want {
+		if got := d.result(inv).str(t); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}
 	}
@@ -134,7 +134,7 @@ func mixedWithSignal(cmd command, want string) func(*testing.T, *deployment) {
 	return func(t *testing.T, d *deployment) {
 		inv := d.send(t, interpreterPath(newUUID(), "interpretCommands"), interpretRequest(cmd), idempotent())
 		d.resolveSignal(inv.InvocationID, "sig", "sigval").ok(t)
-		if got := d.result(t, inv).str(t); got != want {
+		if got := d.result(inv).str(t); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}
 	}

@@ -24,7 +24,7 @@ func signalsResolve(t *testing.T, d *deployment) {
 	inv := d.send(t, interpreterPath(newUUID(), "interpretCommands"),
 		interpretRequest(awaitOne(createSignal("mysignal"))), idempotent())
 	d.resolveSignal(inv.InvocationID, "mysignal", "hello").ok(t)
-	if got := d.result(t, inv).str(t); got != "hello" {
+	if got := d.result(inv).str(t); got != "hello" {
 		t.Fatalf("got %q, want %q", got, "hello")
 	}
 }
@@ -34,7 +34,7 @@ func signalsReject(t *testing.T, d *deployment) {
 	inv := d.send(t, interpreterPath(newUUID(), "interpretCommands"),
 		interpretRequest(awaitOne(createSignal("mysignal"))), idempotent())
 	d.rejectSignal(inv.InvocationID, "mysignal", "boom").ok(t)
-	if msg := d.result(t, inv).failure(t); !strings.Contains(msg, "boom") {
+	if msg := d.result(inv).failure(t); !strings.Contains(msg, "boom") {
 		t.Fatalf("error %q does not contain %q", msg, "boom")
 	}
 }

@@ -99,7 +99,7 @@ func racesSharingSignal(handler string, check func(*testing.T, reply)) func(*tes
 		inv := d.send(t, "/"+promiseCombinators+"/"+handler, nil, idempotent())
 		d.resolveTS(t, inv.InvocationID, "p1", "from-p1")
 		d.resolveTS(t, inv.InvocationID, "p3", "from-p3")
-		check(t, d.result(t, inv))
+		check(t, d.result(inv))
 	}
 }
 

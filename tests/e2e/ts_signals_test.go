@@ -25,7 +25,7 @@ func TestTSSignalTest(t *testing.T) {
 			{name: "reject: signal rejection propagates as terminal error", run: func(t *testing.T, d *deployment) {
 				inv := d.send(t, "/"+signalTest+"/waitForSignal", "mySignal", idempotent())
 				d.call("/"+signalTest+"/rejectSignal", map[string]any{"invocationId": inv.InvocationID, "name": "mySignal", "reason": "boom"}).ok(t)
-				if msg := d.result(t, inv).failure(t); !strings.Contains(msg, "boom") {
+				if msg := d.result(inv).failure(t); !strings.Contains(msg, "boom") {
 					t.Fatalf("error %q does not contain %q", msg, "boom")
 				}
 			}},
@@ -39,7 +39,7 @@ func TestTSSignalTest(t *testing.T) {
 				// Resolve in reverse order to verify names are independent.
 				d.resolveTS(t, inv.InvocationID, "signalB", "b-value")
 				d.resolveTS(t, inv.InvocationID, "signalA", "a-value")
-				sameJSON(t, d.result(t, inv).ok(t), `{"a":"a-value","b":"b-value"}`)
+				sameJSON(t, d.result(inv).ok(t), `{"a":"a-value","b":"b-value"}`)
 			}},
 			{name: "race vs timeout: timeout wins when no signal arrives", run: func(t *testing.T, d *deployment) {
 				if got := d.call("/"+signalTest+"/raceSignalVsTimeout", 1).str(t); got != "timeout" {
@@ -49,7 +49,7 @@ func TestTSSignalTest(t *testing.T) {
 			{name: "race vs timeout: signal wins when resolved before timeout", run: func(t *testing.T, d *deployment) {
 				inv := d.send(t, "/"+signalTest+"/raceSignalVsTimeout", 60_000, idempotent())
 				d.resolveTS(t, inv.InvocationID, "mySignal", "fast")
-				if got := d.result(t, inv).str(t); got != "fast" {
+				if got := d.result(inv).str(t); got != "fast" {
 					t.Fatalf("got %q, want %q", got, "fast")
 				}
 			}},
@@ -77,7 +77,7 @@ func waitThenSignal(name string, complete func(*testing.T, *deployment, string),
 	return func(t *testing.T, d *deployment) {
 		inv := d.send(t, "/"+signalTest+"/waitForSignal", json.RawMessage(name), idempotent())
 		complete(t, d, inv.InvocationID)
-		sameJSON(t, d.result(t, inv).ok(t), want)
+		sameJSON(t, d.result(inv).ok(t), want)
 	}
 }
 
@@ -90,7 +90,7 @@ func readStream(batches [][]string, want string) func(*testing.T, *deployment) {
 			d.call("/"+signalTest+"/appendToStream", map[string]any{"invocationId": inv.InvocationID, "values": b}).ok(t)
 		}
 		d.call("/"+signalTest+"/endStream", map[string]any{"invocationId": inv.InvocationID}).ok(t)
-		sameJSON(t, d.result(t, inv).ok(t), want)
+		sameJSON(t, d.result(inv).ok(t), want)
 	}
 }
 

@@ -15,7 +15,7 @@ func TestWorkflowAPI(t *testing.T) {
 		services: []string{blockAndWait},
 		suites:   []suite{defaultSuite, alwaysSuspending},
 		scenarios: []scenario{
-			{name: "setAndResolve", needs: "workflow attach/output at the ingress (issue 9)", run: setAndResolve},
+			{name: "setAndResolve", run: setAndResolve},
 		},
 	})
 }
