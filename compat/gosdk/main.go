@@ -42,7 +42,7 @@ func main() {
 
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))
 	err := server.NewRestate().Bind(goCounter()).Bind(goSteps()).
-		Bind(goOrder("GoOrder", false)).Bind(goOrder("GoBrief", true)).
+		Bind(goOrder("GoOrder", false)).Bind(goOrder("GoBrief", true)).Bind(goLazy()).
 		Start(ctx, addr)
 	if err != nil {
 		log.Fatalf("gosdk: %v", err)
@@ -179,6 +179,20 @@ func goOrder(name string, brief bool) restate.ServiceDefinition {
 				return "none", err
 			}
 			return *s, nil
+		}))
+}
+
+// goLazy is GoLazy, a Virtual Object with lazy state (WithEnableLazyState) like TsLazy: add(n)
+// reads "count" with a GetLazyStateCommand and writes the sum.
+func goLazy() restate.ServiceDefinition {
+	return restate.NewObject("GoLazy", restate.WithEnableLazyState(true)).
+		Handler("add", restate.NewObjectHandler(func(ctx restate.ObjectContext, n int) (int, error) {
+			count, err := restate.Get[int](ctx, "count")
+			if err != nil {
+				return 0, err
+			}
+			restate.Set(ctx, "count", count+n)
+			return count + n, nil
 		}))
 }
 

@@ -128,6 +128,20 @@ const tsSteps = restate.service({
   },
 });
 
+// TsLazy is a Virtual Object with lazy state (enableLazyState): its attempts start without the
+// key's state, so add(n) reads "count" with a GetLazyStateCommand, then writes the sum.
+const tsLazy = restate.object({
+  name: "TsLazy",
+  options: { enableLazyState: true },
+  handlers: {
+    add: async (ctx, n) => {
+      const next = ((await ctx.get("count")) ?? 0) + Number(n);
+      ctx.set("count", next);
+      return next;
+    },
+  },
+});
+
 // order(name, options): a workflow (TsOrder; TsBrief with a workflow retention of 1 s). run records
 // the effect "ts <name lower-cased> <key> run" once, sets "status" to "waiting", waits for the
 // durable promise "approval" and returns "<item> approved by <who>"; shared handlers approve,
@@ -163,7 +177,7 @@ function order(name, options) {
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 9080);
 const bound = await restate.serve({
-  services: [tsCounter, tsSteps, order("TsOrder"), order("TsBrief", { workflowRetention: 1000 })],
+  services: [tsCounter, tsSteps, tsLazy, order("TsOrder"), order("TsBrief", { workflowRetention: 1000 })],
   port,
 });
 console.log(`compat ts service listening on ${bound}`);

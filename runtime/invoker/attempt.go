@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/resolute-run/resolute/objects"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/protocol"
@@ -242,9 +243,10 @@ func (a *attempt) initialFrames(snap *Snapshot) ([]protocol.Frame, error) {
 	}
 	if a.target.Keyed() {
 		start.Key = a.target.Key
-		start.PartialState = false
-		start.StateMap = make([]*pb.StartMessage_StateEntry, 0, len(snap.State))
-		for _, e := range snap.State {
+		var state []storage.StateEntry
+		state, start.PartialState = objects.StartState(snap.State, a.policy.LazyState)
+		start.StateMap = make([]*pb.StartMessage_StateEntry, 0, len(state))
+		for _, e := range state {
 			start.StateMap = append(start.StateMap, &pb.StartMessage_StateEntry{Key: e.Key, Value: e.Value})
 		}
 	}

@@ -15,6 +15,9 @@ type Policy struct {
 	// InactivityTimeout and AbortTimeout: see Config.
 	InactivityTimeout time.Duration
 	AbortTimeout      time.Duration
+	// LazyState: a keyed handler's attempts start without the key's state (the manifest's
+	// enableLazyState); the SDK reads what it needs with GetLazyState commands.
+	LazyState bool
 }
 
 // OnMaxAttempts names what a manifest asks for once the attempts are exhausted.
@@ -41,6 +44,7 @@ type Overrides struct {
 	RetryOnMaxAttempts   OnMaxAttempts
 	InactivityTimeout    *time.Duration
 	AbortTimeout         *time.Duration
+	LazyState            *bool
 }
 
 // Then returns o with the settings of next laid over it (service overrides, then handler ones).
@@ -51,6 +55,7 @@ func (o Overrides) Then(next Overrides) Overrides {
 	o.RetryMaxAttempts = laid(o.RetryMaxAttempts, next.RetryMaxAttempts)
 	o.InactivityTimeout = laid(o.InactivityTimeout, next.InactivityTimeout)
 	o.AbortTimeout = laid(o.AbortTimeout, next.AbortTimeout)
+	o.LazyState = laid(o.LazyState, next.LazyState)
 	if next.RetryOnMaxAttempts != OnMaxAttemptsUnset {
 		o.RetryOnMaxAttempts = next.RetryOnMaxAttempts
 	}
@@ -88,6 +93,9 @@ func (p Policy) Override(o Overrides) Policy {
 	}
 	if o.AbortTimeout != nil && *o.AbortTimeout > 0 {
 		p.AbortTimeout = *o.AbortTimeout
+	}
+	if o.LazyState != nil {
+		p.LazyState = *o.LazyState
 	}
 	return p
 }
@@ -132,6 +140,7 @@ func manifestOverrides(o registry.Options) Overrides {
 		RetryOnMaxAttempts:   OnMaxAttempts(o.RetryPolicyOnMaxAttempts),
 		InactivityTimeout:    ms(o.InactivityTimeout),
 		AbortTimeout:         ms(o.AbortTimeout),
+		LazyState:            o.EnableLazyState,
 	}
 	if o.RetryPolicyMaxAttempts != nil {
 		n := int(*o.RetryPolicyMaxAttempts)

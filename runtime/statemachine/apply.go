@@ -6,6 +6,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/resolute-run/resolute/objects"
 	"github.com/resolute-run/resolute/promises"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
@@ -185,28 +186,15 @@ func (a *applier) answer(c command.Caller, result *command.Result) error {
 }
 
 // admit starts a new (or scheduled) invocation, or parks it in its key's inbox while another
-// invocation holds the key.
+// invocation holds the key (objects.Admit).
 func (a *applier) admit(id ids.InvocationID, st *storage.InvocationStatus) error {
-	t := st.Invocation.Target
-	if t.Exclusive() {
-		_, locked, err := storage.Lock(a.rw, t.Service, t.Key)
-		if err != nil {
-			return err
-		}
-		if locked {
-			seq, err := storage.NextCounter(a.rw, storage.MetaInboxSeq)
-			if err != nil {
-				return err
-			}
-			st.Phase, st.InboxSeq = storage.Inboxed, seq
-			if err := storage.PushInbox(a.rw, t.Service, t.Key, seq, id); err != nil {
-				return err
-			}
-			return a.putStatus(id, st)
-		}
-		if err := storage.PutLock(a.rw, t.Service, t.Key, id); err != nil {
-			return err
-		}
+	run, seq, err := objects.Admit(a.rw, st.Invocation.Target, id)
+	if err != nil {
+		return err
+	}
+	if !run {
+		st.Phase, st.InboxSeq = storage.Inboxed, seq
+		return a.putStatus(id, st)
 	}
 	st.Phase = storage.Running
 	a.emit(Action{Kind: StartAttempt, ID: id})
@@ -422,22 +410,14 @@ func (a *applier) complete(id ids.InvocationID, st *storage.InvocationStatus, re
 			return err
 		}
 	}
-	if t.Exclusive() {
-		return a.releaseLock(t.Service, t.Key)
-	}
-	return nil
+	return a.releaseLock(t)
 }
 
-// releaseLock frees a key's lock, handing it to the first inboxed invocation if there is one.
-func (a *applier) releaseLock(service, key string) error {
-	next, ok, err := storage.PopInbox(a.rw, a.rw, service, key)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return storage.DeleteLock(a.rw, service, key)
-	}
-	if err := storage.PutLock(a.rw, service, key, next); err != nil {
+// releaseLock passes the key's lock of an ended invocation of t on (objects.Release): the first
+// inboxed invocation starts.
+func (a *applier) releaseLock(t command.Target) error {
+	next, ok, err := objects.Release(a.rw, t)
+	if err != nil || !ok {
 		return err
 	}
 	st, found, err := a.status(next)
@@ -445,7 +425,7 @@ func (a *applier) releaseLock(service, key string) error {
 		return err
 	}
 	if !found || st.Phase != storage.Inboxed {
-		return fmt.Errorf("inbox of %s/%s holds %s in phase %s", service, key, next, st.Phase)
+		return fmt.Errorf("inbox of %s/%s holds %s in phase %s", t.Service, t.Key, next, st.Phase)
 	}
 	st.Phase, st.InboxSeq, st.ModifiedAt = storage.Running, 0, a.now
 	a.emit(Action{Kind: StartAttempt, ID: next})

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/resolute-run/resolute/objects"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/protocol"
@@ -65,15 +66,10 @@ func (a *applier) appendEntry(e *command.AppendEntry) (Outcome, error) {
 // code), or "".
 func (a *applier) checkAllowed(st *storage.InvocationStatus, t protocol.MessageType) (string, uint16) {
 	target := st.Invocation.Target
+	if reason, code := objects.CheckAccess(target, t); reason != "" {
+		return reason, code
+	}
 	switch t {
-	case protocol.SetStateCommandType, protocol.ClearStateCommandType, protocol.ClearAllStateCommandType:
-		if !target.Exclusive() {
-			return fmt.Sprintf("%s: handler %s/%s may not write state", t, target.Service, target.Handler), 400
-		}
-	case protocol.GetLazyStateCommandType, protocol.GetLazyStateKeysCommandType, protocol.GetEagerStateCommandType, protocol.GetEagerStateKeysCommandType:
-		if !target.Keyed() {
-			return fmt.Sprintf("%s: service %s has no state", t, target.Service), 400
-		}
 	case protocol.GetPromiseCommandType, protocol.PeekPromiseCommandType, protocol.CompletePromiseCommandType:
 		if target.ServiceType != command.Workflow {
 			return fmt.Sprintf("%s: service %s is not a workflow; durable promises belong to workflows", t, target.Service), 400
@@ -94,36 +90,13 @@ func (a *applier) failInvocation(id ids.InvocationID, st *storage.InvocationStat
 // applyCommand carries out the effects of a journaled command.
 func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus, index uint32, msg proto.Message, call *command.CallResolution) error {
 	target := st.Invocation.Target
+	if n, handled, err := objects.ApplyState(a.rw, target, msg); handled || err != nil {
+		if err != nil || n == nil {
+			return err
+		}
+		return a.appendNotification(id, st, n.Type, n.Message, n.CompletionID)
+	}
 	switch m := msg.(type) {
-	case *pb.SetStateCommandMessage:
-		return storage.PutState(a.rw, target.Service, target.Key, m.Key, m.GetValue().GetContent())
-	case *pb.ClearStateCommandMessage:
-		return storage.DeleteState(a.rw, target.Service, target.Key, m.Key)
-	case *pb.ClearAllStateCommandMessage:
-		return storage.DeleteAllState(a.rw, target.Service, target.Key)
-	case *pb.GetLazyStateCommandMessage:
-		v, ok, err := storage.StateValue(a.rw, target.Service, target.Key, m.Key)
-		if err != nil {
-			return err
-		}
-		n := &pb.GetLazyStateCompletionNotificationMessage{CompletionId: m.ResultCompletionId}
-		if ok {
-			n.Result = &pb.GetLazyStateCompletionNotificationMessage_Value{Value: &pb.Value{Content: v}}
-		} else {
-			n.Result = &pb.GetLazyStateCompletionNotificationMessage_Void{Void: &pb.Void{}}
-		}
-		return a.appendNotification(id, st, protocol.GetLazyStateCompletionType, n, m.ResultCompletionId)
-	case *pb.GetLazyStateKeysCommandMessage:
-		entries, err := storage.AllState(a.rw, target.Service, target.Key)
-		if err != nil {
-			return err
-		}
-		keys := &pb.StateKeys{}
-		for _, e := range entries {
-			keys.Keys = append(keys.Keys, e.Key)
-		}
-		n := &pb.GetLazyStateKeysCompletionNotificationMessage{CompletionId: m.ResultCompletionId, StateKeys: keys}
-		return a.appendNotification(id, st, protocol.GetLazyStateKeysCompletionType, n, m.ResultCompletionId)
 	case *pb.SleepCommandMessage:
 		if m.ResultCompletionId == cleanupCompletionID {
 			_, err := a.failInvocation(id, st, 571, fmt.Sprintf("SleepCommand: completion id %d is reserved", m.ResultCompletionId))
@@ -151,12 +124,12 @@ func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus
 	case *pb.CompletePromiseCommandMessage:
 		return a.completePromise(id, st, m)
 	case *pb.AttachInvocationCommandMessage:
-		target, err := attachTarget(m.GetInvocationId(), m.GetIdempotentRequestTarget(), m.GetWorkflowTarget())
-		return a.requestAttach(id, st, protocol.AttachInvocationCommandType, target, err,
+		dest, err := attachTarget(m.GetInvocationId(), m.GetIdempotentRequestTarget(), m.GetWorkflowTarget())
+		return a.requestAttach(id, st, protocol.AttachInvocationCommandType, dest, err,
 			command.Caller{ID: id, CompletionID: m.ResultCompletionId, Kind: command.CallerAttach})
 	case *pb.GetInvocationOutputCommandMessage:
-		target, err := attachTarget(m.GetInvocationId(), m.GetIdempotentRequestTarget(), m.GetWorkflowTarget())
-		return a.requestAttach(id, st, protocol.GetInvocationOutputCommandType, target, err,
+		dest, err := attachTarget(m.GetInvocationId(), m.GetIdempotentRequestTarget(), m.GetWorkflowTarget())
+		return a.requestAttach(id, st, protocol.GetInvocationOutputCommandType, dest, err,
 			command.Caller{ID: id, CompletionID: m.ResultCompletionId, Kind: command.CallerOutput})
 	case *pb.OneWayCallCommandMessage:
 		callee := command.Target{Service: m.ServiceName, Handler: m.HandlerName, Key: m.Key}

@@ -24,7 +24,7 @@ var forbiddenImports = map[string]string{
 	"sync":         "concurrency (the core is single-threaded)",
 }
 
-var corePackages = []string{".", "../command", "../ids", "../protocol", "../../promises"}
+var corePackages = []string{".", "../command", "../ids", "../protocol", "../../promises", "../../objects"}
 
 func TestCoreImportsNoClockRandomnessOrIO(t *testing.T) {
 	for _, dir := range corePackages {

@@ -29,15 +29,16 @@ type side struct {
 	callTwice string // handler of counter that calls other.add twice with one idempotency key
 	order     string // its workflow: run, approve, reject, peek, status
 	brief     string // the same workflow with a workflow retention of 1 s
+	lazy      string // its Virtual Object with lazy state: add
 	tap       *testenv.Wiretap
 	other     *side
 }
 
 // tapSDKs puts a fresh wiretap in front of each running SDK service.
 func tapSDKs(t *testing.T, tsPort, goPort int) []*side {
-	ts := &side{name: "ts", counter: "TsCounter", steps: "TsSteps", sendOther: "sendGo", callTwice: "callGoTwice", order: "TsOrder", brief: "TsBrief",
+	ts := &side{name: "ts", counter: "TsCounter", steps: "TsSteps", sendOther: "sendGo", callTwice: "callGoTwice", order: "TsOrder", brief: "TsBrief", lazy: "TsLazy",
 		tap: testenv.StartWiretap(t, fmt.Sprintf("http://%s", testenv.Addr(tsPort)))}
-	gs := &side{name: "go", counter: "GoCounter", steps: "GoSteps", sendOther: "sendTs", callTwice: "callTsTwice", order: "GoOrder", brief: "GoBrief",
+	gs := &side{name: "go", counter: "GoCounter", steps: "GoSteps", sendOther: "sendTs", callTwice: "callTsTwice", order: "GoOrder", brief: "GoBrief", lazy: "GoLazy",
 		tap: testenv.StartWiretap(t, fmt.Sprintf("http://%s", testenv.Addr(goPort)))}
 	ts.other, gs.other = gs, ts
 	return []*side{ts, gs}
@@ -45,8 +46,8 @@ func tapSDKs(t *testing.T, tsPort, goPort int) []*side {
 
 // registerSides registers both taps (so every invocation stream passes through them).
 func registerSides(t *testing.T, srv *server, sides []*side) {
-	registerAndWait(t, srv, sides[0].tap.URL, []string{"TsBrief", "TsCounter", "TsOrder", "TsSteps"}, "/TsCounter/probe/get")
-	registerAndWait(t, srv, sides[1].tap.URL, []string{"GoBrief", "GoCounter", "GoOrder", "GoSteps"}, "/GoCounter/probe/get")
+	registerAndWait(t, srv, sides[0].tap.URL, []string{"TsBrief", "TsCounter", "TsLazy", "TsOrder", "TsSteps"}, "/TsCounter/probe/get")
+	registerAndWait(t, srv, sides[1].tap.URL, []string{"GoBrief", "GoCounter", "GoLazy", "GoOrder", "GoSteps"}, "/GoCounter/probe/get")
 }
 
 // runScenarios runs, for both SDKs at once, a sleep that must suspend and resume, a one-way
@@ -77,6 +78,7 @@ func runScenarios(t *testing.T, srv *server, sides []*side, effects, tag string)
 		{"workflow promise rejected", workflowRejectScenario},
 		{"workflow attached from the other SDK's handler", workflowAttachScenario},
 		{"workflow removed after its retention runs again", workflowRetentionScenario},
+		{"lazy state read on demand", lazyStateScenario},
 	}
 	// The group returns when every parallel subtest has finished.
 	t.Run("scenarios", func(t *testing.T) {
@@ -340,4 +342,36 @@ func effectLines(t *testing.T, path, prefix string) []string {
 		}
 	}
 	return out
+}
+
+// lazyStateScenario: an object with enableLazyState starts its attempts without the key's
+// state, so the SDK reads it with GetLazyStateCommand (0x0402); an object without it gets the
+// state in the StartMessage and never asks.
+func lazyStateScenario(t *testing.T, env *scenarioEnv, s *side) {
+	key := env.tag + "-lazy"
+	for i, want := range []string{"1", "3"} {
+		r := mustInvoke(t, env.srv, "/"+s.lazy+"/"+key+"/add", fmt.Sprint(i+1), nil, 200)
+		if string(r.Body) != want {
+			t.Fatalf("%s/%s/add: %v, want %s", s.lazy, key, r, want)
+		}
+	}
+	const getLazyState = 0x0402
+	invs := s.tap.Invocations(s.lazy, "add", key)
+	if len(invs) != 2 {
+		t.Fatalf("%d invocations of %s/%s/add passed the tap, want 2", len(invs), s.lazy, key)
+	}
+	for id, attempts := range invs {
+		for _, a := range attempts {
+			if !a.Has(getLazyState) {
+				t.Errorf("%s attempt of %s read no lazy state: %v", s.lazy, id, a)
+			}
+		}
+	}
+	for id, attempts := range s.tap.Invocations(s.counter, "add", "*") {
+		for _, a := range attempts {
+			if a.Has(getLazyState) {
+				t.Errorf("%s (eager state) attempt of %s read lazy state: %v", s.counter, id, a)
+			}
+		}
+	}
 }
