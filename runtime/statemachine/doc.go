@@ -8,6 +8,8 @@
 // a map or does IO beyond the batch: time comes from the batch, ids from the commands or are
 // derived from them. A test enforces the import rule (nondeterminism_test.go).
 //
-// Invocation lifecycle: see storage.Phase. Virtual Object keys: an exclusive invocation holds the
-// key's lock from start to completion; others wait in the key's inbox, FIFO.
+// Invocation lifecycle: see storage.Phase. The state machine is a composition: Virtual Object
+// semantics (key lock and inbox, access rules, K/V state) come from package objects, awakeables,
+// signals and durable promises from package promises; workflow runs (once per key, removed after
+// their retention) and attach/output requests are in workflow.go.
 package statemachine

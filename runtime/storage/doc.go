@@ -12,7 +12,9 @@
 //	outbox      seq (u64 BE)                       → command.OutboxMessage
 //	idempotency service, key, handler, idem. key   → invocation id
 //	dedup       producer partition (u32 BE)        → last applied seq
-//	timers      wake time (u64 BE ms), invocation id, completion id → nothing
+//	timers      wake time (u64 BE ms), invocation id, completion id → nothing (completion id
+//	            0: a scheduled invocation starts; 0xFFFFFFFF: an ended workflow is removed)
+//	promise     workflow, key, promise name         → Promise (result or listeners)
 //	meta        name                               → counters and the applied Raft index
 //
 // Strings inside keys are length-prefixed, so prefixes of composite keys never collide. Functions
