@@ -195,15 +195,20 @@ func findTools(t *testing.T) *tools {
 	if err != nil {
 		t.Fatalf("locate module root: %v", err)
 	}
+	tl := &tools{root: root, official: filepath.Join(root, officialServerBin)}
+	if os.Getenv(servicesCmdEnv) != "" {
+		return tl // the services are not the TypeScript ones
+	}
 	node, err := exec.LookPath("node")
 	testenv.RequirePrereq(t, err == nil, "node not found in PATH (install Node 20+)")
+	tl.node = node
 	dir := filepath.Join(root, servicesDir)
 	_, err = os.Stat(filepath.Join(dir, "node_modules", "@restatedev", "restate-sdk"))
 	testenv.RequirePrereq(t, err == nil, "%s/node_modules missing: run `npm ci --ignore-scripts && npm run build` in %s", servicesDir, servicesDir)
 	if stale := staleBuild(dir); stale != "" {
 		t.Fatalf("%s/dist is older than %s (or missing): run `npm run build` in %s", servicesDir, stale, servicesDir)
 	}
-	return &tools{root: root, node: node, official: filepath.Join(root, officialServerBin)}
+	return tl
 }
 
 // staleBuild names a source file newer than the build (or the build's entry point when
@@ -247,6 +252,12 @@ func serverKinds(t *testing.T, tl *tools) []string {
 	return kinds
 }
 
+// servicesCmdEnv names a shell command (run from the module root) that serves the test-services
+// contract instead of the TypeScript services, as Restate's test services do: on the h2c port in
+// PORT, the services named in SERVICES, answering GET /health. Issue 14 runs our Go SDK's
+// services this way.
+const servicesCmdEnv = "RESOLUTE_E2E_SERVICES_CMD"
+
 // startServices runs the TypeScript test services with SERVICES set to the class's services
 // (plus the probe service) and waits until the endpoint answers. It returns the endpoint URL.
 func startServices(t *testing.T, tl *tools, logDir string, services []string) string {
@@ -258,10 +269,14 @@ func startServices(t *testing.T, tl *tools, logDir string, services []string) st
 	}
 	cmd := exec.Command(tl.node, "app.mjs")
 	cmd.Dir = filepath.Join(tl.root, servicesDir)
+	if custom := os.Getenv(servicesCmdEnv); custom != "" {
+		cmd = exec.Command("sh", "-c", custom)
+		cmd.Dir = tl.root
+	}
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "SERVICES="+strings.Join(names, ","))
 	p := testenv.StartProc(t, "e2e-services", logDir, cmd)
 	url := "http://" + testenv.Addr(port)
-	testenv.WaitReady(t, "TypeScript test services", readyTimeout, func() error {
+	testenv.WaitReady(t, "test services", readyTimeout, func() error {
 		return testenv.ExpectStatus(testenv.H2CClient, url+"/health", 200)
 	}, p)
 	return url
