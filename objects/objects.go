@@ -57,11 +57,17 @@ func Admit(rw ReadWriter, t command.Target, id ids.InvocationID) (run bool, inbo
 	return false, seq, storage.PushInbox(rw, t.Service, t.Key, seq, id)
 }
 
-// Release frees the lock an ended exclusive invocation of t held, handing it to the first
-// invocation waiting in the key's inbox: that one (ok true) must start now.
-func Release(rw ReadWriter, t command.Target) (next ids.InvocationID, ok bool, err error) {
+// Release frees the lock an ended invocation id of t held, handing it to the first invocation
+// waiting in the key's inbox: that one (ok true) must start now. Only the holder releases the
+// lock: an invocation of t that never held it (one that ended while scheduled or inboxed) leaves
+// it alone.
+func Release(rw ReadWriter, t command.Target, id ids.InvocationID) (next ids.InvocationID, ok bool, err error) {
 	if !t.Exclusive() {
 		return ids.InvocationID{}, false, nil
+	}
+	holder, locked, err := storage.Lock(rw, t.Service, t.Key)
+	if err != nil || !locked || holder != id {
+		return ids.InvocationID{}, false, err
 	}
 	next, ok, err = storage.PopInbox(rw, rw, t.Service, t.Key)
 	if err != nil {
@@ -71,6 +77,11 @@ func Release(rw ReadWriter, t command.Target) (next ids.InvocationID, ok bool, e
 		return ids.InvocationID{}, false, storage.DeleteLock(rw, t.Service, t.Key)
 	}
 	return next, true, storage.PutLock(rw, t.Service, t.Key, next)
+}
+
+// Withdraw takes an invocation of t out of the key's inbox (it ended before it ran).
+func Withdraw(w pebble.Writer, t command.Target, inboxSeq uint64) error {
+	return storage.DeleteInbox(w, t.Service, t.Key, inboxSeq)
 }
 
 // Notification is a completion the state machine journals for the invocation that asked.

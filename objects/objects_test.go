@@ -81,13 +81,18 @@ func TestLockAndInbox(t *testing.T) {
 	if ok, _, err := Admit(b, shared, id(9)); err != nil || !ok {
 		t.Fatalf("shared handler waits: %v %v", ok, err)
 	}
+	if _, ok, err := Release(b, exclusive, id(2)); err != nil || ok {
+		t.Fatalf("a release by an invocation that does not hold the lock passed it on: %v %v", ok, err)
+	}
+	holder := id(1)
 	for range 3 {
-		next, ok, err := Release(b, exclusive)
+		next, ok, err := Release(b, exclusive, holder)
+		holder = next
 		if err != nil {
 			t.Fatal(err)
 		}
-		holder, locked, _ := storage.Lock(b, "Cart", "k")
-		log = append(log, fmt.Sprintf("release: next=%v %v locked=%v holder-is-next=%v", ok, next == id(byte(len(log)-1)), locked, locked && holder == next))
+		lockedBy, locked, _ := storage.Lock(b, "Cart", "k")
+		log = append(log, fmt.Sprintf("release: next=%v %v locked=%v holder-is-next=%v", ok, next == id(byte(len(log)-1)), locked, locked && lockedBy == next))
 	}
 	want := []string{
 		"admit 1: run=true queued=false",

@@ -33,6 +33,9 @@ const (
 	// KindSignal delivers a signal to an invocation from outside the log's partitions: an
 	// awakeable resolved or rejected at the ingress.
 	KindSignal Kind = 10
+	// KindTerminate cancels (gracefully) or kills (at once) an invocation, from the admin API or
+	// propagated from a killed parent.
+	KindTerminate Kind = 11
 )
 
 // Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
@@ -48,6 +51,16 @@ type Command struct {
 	FireTimer      *FireTimer      `msgpack:"ft,omitempty"`
 	DeliverBatch   *DeliverBatch   `msgpack:"db,omitempty"`
 	Signal         *Signal         `msgpack:"sg,omitempty"`
+	Terminate      *Terminate      `msgpack:"tm,omitempty"`
+}
+
+// Terminate cancels or kills invocation ID. A cancellation is the cancel signal (index 1) in the
+// invocation's journal: the handler sees a terminal error at its next await and may compensate; a
+// kill ends it at once with a terminal error and kills the calls it waits on. Either removes an
+// invocation that has not started (inboxed or scheduled).
+type Terminate struct {
+	ID   ids.InvocationID `msgpack:"i"`
+	Kill bool             `msgpack:"k,omitempty"`
 }
 
 // ServiceType is the kind of service a target belongs to.
@@ -209,6 +222,8 @@ type OutboxMessage struct {
 	Complete *Completion `msgpack:"c,omitempty"`
 	Signal   *Signal     `msgpack:"s,omitempty"`
 	Attach   *Attach     `msgpack:"a,omitempty"`
+	// Terminate kills a child of a killed invocation.
+	Terminate *Terminate `msgpack:"t,omitempty"`
 }
 
 // Attach asks for invocation ID's result on behalf of Caller (an AttachInvocationCommand or a
@@ -228,6 +243,8 @@ func (m OutboxMessage) PartitionKey() ids.PartitionKey {
 		return m.Signal.ID.PartitionKey
 	case m.Attach != nil:
 		return m.Attach.ID.PartitionKey
+	case m.Terminate != nil:
+		return m.Terminate.ID.PartitionKey
 	}
 	return m.Complete.ID.PartitionKey
 }
@@ -235,7 +252,7 @@ func (m OutboxMessage) PartitionKey() ids.PartitionKey {
 // valid reports whether exactly one field is set.
 func (m OutboxMessage) valid() bool {
 	n := 0
-	for _, set := range []bool{m.Invoke != nil, m.Complete != nil, m.Signal != nil, m.Attach != nil} {
+	for _, set := range []bool{m.Invoke != nil, m.Complete != nil, m.Signal != nil, m.Attach != nil, m.Terminate != nil} {
 		if set {
 			n++
 		}

@@ -69,10 +69,16 @@ const (
 	Stale OutcomeCode = 2
 	// Invalid: the command is not allowed (e.g. state access from a stateless service).
 	Invalid OutcomeCode = 3
+	// NotFound: no invocation has the command's id.
+	NotFound OutcomeCode = 4
+	// Ended: the invocation had completed already.
+	Ended OutcomeCode = 5
 )
 
 // Outcome is the proposer's answer for one command.
 type Outcome struct {
 	Code    OutcomeCode `msgpack:"c"`
 	Message string      `msgpack:"m,omitempty"`
+	// Pending: a cancellation was journaled; it takes effect at the handler's next await.
+	Pending bool `msgpack:"p,omitempty"`
 }

@@ -82,6 +82,8 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 		return a.deliverBatch(c.DeliverBatch)
 	case command.KindSignal:
 		return a.signal(c.Signal)
+	case command.KindTerminate:
+		return a.terminate(c.Terminate)
 	}
 	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
 }
@@ -380,6 +382,11 @@ func (a *applier) fail(f *command.Fail) (Outcome, error) {
 	if st.Phase == storage.Inboxed {
 		return Outcome{Code: Invalid, Message: "cannot fail an inboxed invocation"}, nil
 	}
+	if st.Phase == storage.Scheduled {
+		if err := storage.DeleteTimer(a.rw, storage.Timer{WakeTime: st.Invocation.ExecutionTime, ID: f.ID}); err != nil {
+			return Outcome{}, err
+		}
+	}
 	failure := f.Failure
 	a.emit(Action{Kind: StopAttempt, ID: f.ID})
 	return Outcome{}, a.complete(f.ID, &st, &command.Result{Failure: &failure})
@@ -410,13 +417,13 @@ func (a *applier) complete(id ids.InvocationID, st *storage.InvocationStatus, re
 			return err
 		}
 	}
-	return a.releaseLock(t)
+	return a.releaseLock(t, id)
 }
 
-// releaseLock passes the key's lock of an ended invocation of t on (objects.Release): the first
-// inboxed invocation starts.
-func (a *applier) releaseLock(t command.Target) error {
-	next, ok, err := objects.Release(a.rw, t)
+// releaseLock passes the key's lock of ended invocation id of t on, if id held it
+// (objects.Release): the first inboxed invocation starts.
+func (a *applier) releaseLock(t command.Target, id ids.InvocationID) error {
+	next, ok, err := objects.Release(a.rw, t, id)
 	if err != nil || !ok {
 		return err
 	}
@@ -464,6 +471,9 @@ func (a *applier) deliver(d *command.Deliver) (Outcome, error) {
 	}
 	if d.Message.Attach != nil {
 		return a.attachRequest(d.Message.Attach)
+	}
+	if d.Message.Terminate != nil {
+		return a.terminate(d.Message.Terminate)
 	}
 	return a.completeCall(d.Message.Complete)
 }

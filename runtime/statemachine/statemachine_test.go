@@ -109,7 +109,10 @@ func (h *harness) applyTo(sm *StateMachine, db *pebble.DB, b command.Batch) (str
 	}
 	var sb strings.Builder
 	for _, o := range outcomes {
-		fmt.Fprintf(&sb, "outcome: %s", [...]string{"applied", "duplicate", "stale", "invalid"}[o.Code])
+		fmt.Fprintf(&sb, "outcome: %s", [...]string{"applied", "duplicate", "stale", "invalid", "not-found", "ended"}[o.Code])
+		if o.Pending {
+			sb.WriteString(" pending")
+		}
 		if o.Message != "" {
 			fmt.Fprintf(&sb, " (%s)", o.Message)
 		}
@@ -400,6 +403,10 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		return h.apply(command.Command{Kind: command.KindFireTimer, FireTimer: f})
 	case "end":
 		return h.apply(command.Command{Kind: command.KindEnd, End: &command.End{ID: h.byName[td.CmdArgs[0].Key]}})
+	case "terminate":
+		// An unknown name gets a well-formed id of no invocation.
+		tm := &command.Terminate{ID: h.id(td.CmdArgs[0].Key, command.Target{}), Kill: arg(td, "kill", "") == "true"}
+		return h.apply(command.Command{Kind: command.KindTerminate, Terminate: tm})
 	case "signal":
 		// What the ingress proposes for an awakeable resolved (v=) or rejected (failure=) over
 		// HTTP; name= and void=true give the other shapes of a signal.
@@ -574,6 +581,8 @@ func (h *harness) dumpTables() string {
 	for _, e := range out {
 		if e.Message.Invoke != nil {
 			lines = append(lines, fmt.Sprintf("outbox %d: invoke %s %s/%s", e.Seq, h.show(e.Message.Invoke.ID), e.Message.Invoke.Target.Service, e.Message.Invoke.Target.Handler))
+		} else if tm := e.Message.Terminate; tm != nil {
+			lines = append(lines, fmt.Sprintf("outbox %d: terminate %s kill=%v", e.Seq, h.show(tm.ID), tm.Kill))
 		} else if at := e.Message.Attach; at != nil {
 			lines = append(lines, fmt.Sprintf("outbox %d: attach %s for %s/%d kind=%d", e.Seq, h.show(at.ID), h.show(at.Caller.ID), at.Caller.CompletionID, at.Caller.Kind))
 		} else if sg := e.Message.Signal; sg != nil {

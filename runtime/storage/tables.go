@@ -143,6 +143,11 @@ func PopInbox(rw pebble.Reader, w pebble.Writer, service, key string) (ids.Invoc
 	return id, true, w.Delete(first, nil)
 }
 
+// DeleteInbox removes the invocation queued at seq in a key's inbox (cancelled before it ran).
+func DeleteInbox(w pebble.Writer, service, key string, seq uint64) error {
+	return w.Delete(inboxKey(service, key, seq), nil)
+}
+
 // InboxLength counts a key's inbox (for introspection and tests).
 func InboxLength(r pebble.Reader, service, key string) (int, error) {
 	n := 0
