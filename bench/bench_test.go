@@ -50,11 +50,7 @@ func TestScenariosTiny(t *testing.T) {
 	seen := map[string]bool{}
 	for _, r := range rep.Results {
 		seen[r.Scenario+"/"+r.Server+"/"+r.Deployment] = true
-		switch {
-		case r.Err == "":
-		case knownGap(r):
-			t.Logf("KNOWN GAP (issue 9, not a failure yet) %s %s on %s with %s deployment: %s", r.Scenario, r.Case, r.Server, r.Deployment, r.Err)
-		default:
+		if r.Err != "" {
 			t.Errorf("%s %s on %s with %s deployment: %s", r.Scenario, r.Case, r.Server, r.Deployment, r.Err)
 		}
 	}
@@ -82,22 +78,6 @@ func TestScenariosTiny(t *testing.T) {
 		t.Errorf("JSON report: %v", err)
 	}
 	t.Logf("\n%s", md.String())
-}
-
-// knownGaps are errors that a feature our server does not have yet explains: the answer
-// "501 not implemented" to the workflow's promise completion or output, which issue 9 adds.
-// Any other error of these scenarios fails the test. Remove an entry once the feature lands.
-var knownGaps = []struct{ scenario, server, err string }{
-	{"workflows-waiting", "resolute", "status 501"},
-}
-
-func knownGap(r result) bool {
-	for _, g := range knownGaps {
-		if r.Scenario == g.scenario && r.Server == g.server && strings.Contains(r.Err, g.err) {
-			return true
-		}
-	}
-	return false
 }
 
 // dumpLogsIfFailed prints the tail of every process log of the run when the test failed, so a
