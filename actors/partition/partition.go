@@ -55,6 +55,8 @@ type Partition struct {
 	pid       atomic.Pointer[actor.PID]
 	system    *actor.ActorSystem
 	waiters   waiters
+	// attachRead, if set (by tests), runs in Attach between the status read and the wait.
+	attachRead func(ids.InvocationID)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -210,6 +212,9 @@ func (p *Partition) Attach(ctx context.Context, id ids.InvocationID) (ingress.At
 	if err != nil || !found || a.Result != nil {
 		return a, found, err
 	}
+	if p.attachRead != nil {
+		p.attachRead(id)
+	}
 	select {
 	case r := <-ch:
 		a.Result = &r
@@ -234,6 +239,9 @@ func (p *Partition) Output(_ context.Context, id ids.InvocationID) (ingress.Atta
 	}
 	return a, true, nil
 }
+
+// Waiting is how many callers (Call, Attach) wait for the invocation id to end.
+func (p *Partition) Waiting(id ids.InvocationID) int { return p.waiters.count(id) }
 
 // Close stops the partition's goroutines. The actor is stopped by the supervisor.
 func (p *Partition) Close() {
@@ -282,6 +290,12 @@ func (w *waiters) resolve(id ids.InvocationID, r command.Result) {
 	for _, ch := range list {
 		ch <- r
 	}
+}
+
+func (w *waiters) count(id ids.InvocationID) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.m[id])
 }
 
 func (w *waiters) ids() []ids.InvocationID {
