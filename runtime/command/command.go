@@ -36,6 +36,8 @@ const (
 	// KindTerminate cancels (gracefully) or kills (at once) an invocation, from the admin API or
 	// propagated from a killed parent.
 	KindTerminate Kind = 11
+	// KindPurge removes an ended invocation (or only its journal), from the admin API.
+	KindPurge Kind = 12
 )
 
 // Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
@@ -52,6 +54,14 @@ type Command struct {
 	DeliverBatch   *DeliverBatch   `msgpack:"db,omitempty"`
 	Signal         *Signal         `msgpack:"sg,omitempty"`
 	Terminate      *Terminate      `msgpack:"tm,omitempty"`
+	Purge          *Purge          `msgpack:"pg,omitempty"`
+}
+
+// Purge removes ended invocation ID: its status, journal and idempotency entry, and for a
+// workflow's run the workflow's state and promises; JournalOnly removes only the journal.
+type Purge struct {
+	ID          ids.InvocationID `msgpack:"i"`
+	JournalOnly bool             `msgpack:"j,omitempty"`
 }
 
 // Terminate cancels or kills invocation ID. A cancellation is the cancel signal (index 1) in the

@@ -84,6 +84,8 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 		return a.signal(c.Signal)
 	case command.KindTerminate:
 		return a.terminate(c.Terminate)
+	case command.KindPurge:
+		return a.purge(c.Purge)
 	}
 	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
 }

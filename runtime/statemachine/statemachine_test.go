@@ -403,6 +403,9 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		return h.apply(command.Command{Kind: command.KindFireTimer, FireTimer: f})
 	case "end":
 		return h.apply(command.Command{Kind: command.KindEnd, End: &command.End{ID: h.byName[td.CmdArgs[0].Key]}})
+	case "purge":
+		pg := &command.Purge{ID: h.id(td.CmdArgs[0].Key, command.Target{}), JournalOnly: arg(td, "journal-only", "") == "true"}
+		return h.apply(command.Command{Kind: command.KindPurge, Purge: pg})
 	case "terminate":
 		// An unknown name gets a well-formed id of no invocation.
 		tm := &command.Terminate{ID: h.id(td.CmdArgs[0].Key, command.Target{}), Kill: arg(td, "kill", "") == "true"}

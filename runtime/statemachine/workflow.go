@@ -41,7 +41,8 @@ func (a *applier) armCleanup(id ids.InvocationID, st *storage.InvocationStatus) 
 	return a.armTimer(storage.Timer{WakeTime: wake, ID: id, CompletionID: cleanupCompletionID})
 }
 
-// purgeWorkflow removes an ended workflow run with its workflow's state and promises.
+// purgeWorkflow removes an ended workflow run with its workflow's state and promises (its
+// cleanup timer fired).
 func (a *applier) purgeWorkflow(id ids.InvocationID) (Outcome, error) {
 	st, found, err := a.status(id)
 	if err != nil {
@@ -50,15 +51,50 @@ func (a *applier) purgeWorkflow(id ids.InvocationID) (Outcome, error) {
 	if !found || st.Phase != storage.Completed || !st.Invocation.Target.WorkflowRun() {
 		return stale("cleanup of %s: not an ended workflow run", id), nil
 	}
+	return Outcome{}, a.remove(id, &st)
+}
+
+// remove deletes an ended invocation: status, journal, idempotency entry, and for a workflow's
+// run the workflow's state and promises.
+func (a *applier) remove(id ids.InvocationID, st *storage.InvocationStatus) error {
 	t := st.Invocation.Target
-	if err := storage.DeleteAllState(a.rw, t.Service, t.Key); err != nil {
-		return Outcome{}, err
+	if t.WorkflowRun() {
+		if err := storage.DeleteAllState(a.rw, t.Service, t.Key); err != nil {
+			return err
+		}
+		if err := storage.DeletePromises(a.rw, t.Service, t.Key); err != nil {
+			return err
+		}
 	}
-	if err := storage.DeletePromises(a.rw, t.Service, t.Key); err != nil {
-		return Outcome{}, err
+	if k := st.Invocation.IdempotencyKey; k != "" {
+		if err := storage.DeleteIdempotentInvocation(a.rw, t, k); err != nil {
+			return err
+		}
 	}
 	a.cache.remove(id)
-	return Outcome{}, storage.DeleteInvocation(a.rw, id)
+	return storage.DeleteInvocation(a.rw, id)
+}
+
+// purge removes an ended invocation, or only its journal, at an operator's request; one that has
+// not ended cannot be purged (Invalid: the admin API's 409).
+func (a *applier) purge(p *command.Purge) (Outcome, error) {
+	st, found, err := a.status(p.ID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	switch {
+	case !found:
+		return Outcome{Code: NotFound, Message: "invocation " + p.ID.String() + " not found"}, nil
+	case st.Phase != storage.Completed:
+		return Outcome{Code: Invalid, Message: "invocation " + p.ID.String() + " is " + st.Phase.String() + ": only completed invocations can be purged"}, nil
+	case p.JournalOnly:
+		if err := storage.DeleteJournal(a.rw, p.ID); err != nil {
+			return Outcome{}, err
+		}
+		st.JournalLength, st.CommandCount, st.ModifiedAt = 0, 0, a.now
+		return Outcome{}, a.putStatus(p.ID, &st)
+	}
+	return Outcome{}, a.remove(p.ID, &st)
 }
 
 // getPromise answers a GetPromiseCommand now when the promise is completed, else registers the

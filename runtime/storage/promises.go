@@ -60,6 +60,14 @@ func DeletePromises(rw interface {
 	return deletePrefix(rw, promisePrefix(service, key))
 }
 
+// DeleteJournal removes an invocation's journal (a purge of the journal only).
+func DeleteJournal(rw interface {
+	pebble.Reader
+	pebble.Writer
+}, id ids.InvocationID) error {
+	return deletePrefix(rw, journalPrefix(id))
+}
+
 // DeleteInvocation removes an invocation's status and journal (a purge). The caller makes sure
 // nothing else refers to it: no timer, lock or inbox entry.
 func DeleteInvocation(rw interface {

@@ -295,6 +295,11 @@ func PutIdempotentInvocation(w pebble.Writer, t command.Target, idem string, id 
 	return w.Set(idempotencyKey(t.Service, t.Key, t.Handler, idem), id.Bytes(), nil)
 }
 
+// DeleteIdempotentInvocation removes the idempotency entry of (target, key).
+func DeleteIdempotentInvocation(w pebble.Writer, t command.Target, idem string) error {
+	return w.Delete(idempotencyKey(t.Service, t.Key, t.Handler, idem), nil)
+}
+
 // Dedup returns the last seq applied from producer (0 when none).
 func Dedup(r pebble.Reader, producer uint32) (uint64, error) {
 	return Counter(r, dedupKey(producer))
