@@ -21,7 +21,11 @@ import (
 // checker sent to ingress (POST /restate/awakeables/{id}/resolve|reject),
 // retried on connection errors and 5xx until ingress answered 202.
 type resolution struct {
-	tag    string // the value (sent as a JSON string) or the rejection message: unique per resolution
+	// awakeable is the id resolved: the op's first, or a later one (the id
+	// changed, or the op ran twice), resolved once so that it does not hang
+	// the drain.
+	awakeable string
+	tag       string // the value (sent as a JSON string) or the rejection message: unique per resolution
 	reject bool
 	second bool  // the second of two, sent after the first was acknowledged (it must lose)
 	race   bool  // one of two sent at once (either may win)
@@ -95,14 +99,18 @@ func (r *resolver) tail() {
 			continue
 		}
 		aw := r.mu.ops[e.Op]
-		if aw == nil {
-			aw = &awaited{}
+		switch {
+		case aw == nil:
+			aw = &awaited{ids: []string{e.Token}}
 			r.mu.ops[e.Op] = aw
-			r.plan(e.Op, aw)
-			r.wg.Go(func() { r.resolve(e.Op, e.Token, aw) })
-		}
-		if !slices.Contains(aw.ids, e.Token) {
+			r.plan(e.Op, e.Token, aw)
+			planned := slices.Clone(aw.res) // tail may append to aw.res meanwhile
+			r.wg.Go(func() { r.resolve(e.Op, planned) })
+		case !slices.Contains(aw.ids, e.Token):
 			aw.ids = append(aw.ids, e.Token)
+			res := &resolution{awakeable: e.Token, tag: fmt.Sprintf("%s/r%d", e.Op, len(aw.res)+1)}
+			aw.res = append(aw.res, res)
+			r.wg.Go(func() { r.send(res) })
 		}
 	}
 }
@@ -110,7 +118,7 @@ func (r *resolver) tail() {
 // plan draws what the resolver sends for op: one resolution (70%), one
 // rejection (10%), a resolution and a second one after the first was
 // acknowledged (10%), or a resolution and a rejection at once (10%).
-func (r *resolver) plan(id string, aw *awaited) {
+func (r *resolver) plan(id, awakeable string, aw *awaited) {
 	rng := opRand(r.seed, id)
 	tag := func(n int, reject bool) string { return fmt.Sprintf("%s/%s%d", id, cond(reject, "x", "r"), n) }
 	switch p := rng.IntN(100); {
@@ -123,6 +131,9 @@ func (r *resolver) plan(id string, aw *awaited) {
 		aw.res = []*resolution{{tag: tag(1, false)}, {tag: tag(2, second), reject: second, second: true}}
 	default:
 		aw.res = []*resolution{{tag: tag(1, false), race: true}, {tag: tag(2, true), reject: true, race: true}}
+	}
+	for _, res := range aw.res {
+		res.awakeable = awakeable
 	}
 }
 
@@ -137,7 +148,7 @@ func opRand(seed uint64, id string) *rand.Rand {
 // resolve sends aw's planned resolutions for awakeable id of op: after a
 // delay of up to 1.5s (0.3s for a called op, which holds its worker), or,
 // for a quarter of the sent ops, when the next kill begins.
-func (r *resolver) resolve(op, id string, aw *awaited) {
+func (r *resolver) resolve(op string, planned []*resolution) {
 	rng := opRand(r.seed^0x5eed, op)
 	o := r.c.lookup(op)
 	called := o != nil && !o.sent
@@ -153,7 +164,7 @@ func (r *resolver) resolve(op, id string, aw *awaited) {
 		r.mu.Unlock()
 		select {
 		case <-gate:
-			for _, res := range aw.res {
+			for _, res := range planned {
 				res.atKill = true
 			}
 		case <-r.ctx.Done():
@@ -161,16 +172,16 @@ func (r *resolver) resolve(op, id string, aw *awaited) {
 		}
 	}
 	switch {
-	case len(aw.res) == 2 && aw.res[1].race:
+	case len(planned) == 2 && planned[1].race:
 		var wg sync.WaitGroup
-		for _, res := range aw.res {
-			wg.Go(func() { r.send(id, res) })
+		for _, res := range planned {
+			wg.Go(func() { r.send(res) })
 		}
 		wg.Wait()
 	default:
-		for i, res := range aw.res {
+		for i, res := range planned {
 			if i > 0 {
-				if aw.res[i-1].acked == 0 {
+				if planned[i-1].acked == 0 {
 					return
 				}
 				// Half right after the 202: the handler has not woken yet.
@@ -178,7 +189,7 @@ func (r *resolver) resolve(op, id string, aw *awaited) {
 					sleepCtx(r.ctx, time.Duration(rng.IntN(200))*time.Millisecond)
 				}
 			}
-			r.send(id, res)
+			r.send(res)
 		}
 	}
 }
@@ -186,8 +197,8 @@ func (r *resolver) resolve(op, id string, aw *awaited) {
 // send posts res until ingress answers 202 (retrying connection errors and
 // 5xx: a resolution is idempotent, the first one wins), an answer that is
 // not retryable, or the resolver stops.
-func (r *resolver) send(id string, res *resolution) {
-	path := "/restate/awakeables/" + url.PathEscape(id) + "/" + cond(res.reject, "reject", "resolve")
+func (r *resolver) send(res *resolution) {
+	path := "/restate/awakeables/" + url.PathEscape(res.awakeable) + "/" + cond(res.reject, "reject", "resolve")
 	body, ctype := []byte(res.tag), "text/plain"
 	if !res.reject {
 		body, _ = json.Marshal(res.tag)

@@ -38,6 +38,7 @@ func check(r *run, execs []deployment.Exec) []Check {
 		checkFold(r, outs),
 		checkTimers(r, outs),
 		checkAwakeables(r, outs),
+		checkPromised(r, outs),
 	}
 	checks = append(checks, checkLinearizable(r, outs)...)
 	return append(checks, checkStuck(r, execs))
@@ -65,7 +66,7 @@ func checkKills(r *run, outs outputs) Check {
 func callsPending(r *run, outs outputs, at int64) int {
 	n := 0
 	for _, o := range r.ops {
-		if (o.kind != kindFlow && o.kind != kindNap && o.kind != kindAwait) || o.call > at {
+		if (o.kind != kindFlow && o.kind != kindNap && o.kind != kindAwait && o.kind != kindPromised) || o.call > at {
 			continue
 		}
 		if v, ok := outs.add[o]; !ok || v.At > r.start.UnixNano()+at {
@@ -104,7 +105,8 @@ func checkExactlyOnce(r *run) Check {
 		if !o.attached {
 			continue // reported as stuck or failed
 		}
-		if o.invID != "" && o.attachID != o.invID {
+		// Through Workflowish/attachPromised the id is that handler's.
+		if o.invID != "" && o.attachID != o.invID && (o.wf == nil || !o.wf.viaHandler) {
 			bad = append(bad, fmt.Sprintf("%s: invocation id %s first, %s on attach", o.id, o.invID, o.attachID))
 		}
 		if !o.oneWay() {
@@ -120,16 +122,17 @@ func checkExactlyOnce(r *run) Check {
 
 // outputs are the decoded final outputs of the ops that have one.
 type outputs struct {
-	add   map[*op]deployment.AddOut // adds, sends, subs and the add of flows and naps
-	flow  map[*op]deployment.FlowOut
-	nap   map[*op]deployment.NapOut
-	await map[*op]deployment.AwaitOut
-	fan   map[*op]deployment.FanOut
-	read  map[*op]deployment.ReadOut
+	add      map[*op]deployment.AddOut // adds, sends, subs and the add of flows and naps
+	flow     map[*op]deployment.FlowOut
+	nap      map[*op]deployment.NapOut
+	await    map[*op]deployment.AwaitOut
+	promised map[*op]deployment.PromisedOut
+	fan      map[*op]deployment.FanOut
+	read     map[*op]deployment.ReadOut
 }
 
 func decodeOutputs(ops []*op) outputs {
-	out := outputs{add: map[*op]deployment.AddOut{}, flow: map[*op]deployment.FlowOut{}, nap: map[*op]deployment.NapOut{}, await: map[*op]deployment.AwaitOut{}, fan: map[*op]deployment.FanOut{}, read: map[*op]deployment.ReadOut{}}
+	out := outputs{add: map[*op]deployment.AddOut{}, flow: map[*op]deployment.FlowOut{}, nap: map[*op]deployment.NapOut{}, await: map[*op]deployment.AwaitOut{}, promised: map[*op]deployment.PromisedOut{}, fan: map[*op]deployment.FanOut{}, read: map[*op]deployment.ReadOut{}}
 	for _, o := range ops {
 		body := o.result()
 		if body == nil {
@@ -157,6 +160,12 @@ func decodeOutputs(ops []*op) outputs {
 			var v deployment.AwaitOut
 			if json.Unmarshal(body, &v) == nil {
 				out.await[o] = v
+				out.add[o] = v.Add
+			}
+		case kindPromised:
+			var v deployment.PromisedOut
+			if json.Unmarshal(body, &v) == nil {
+				out.promised[o] = v
 				out.add[o] = v.Add
 			}
 		case kindFanout:
@@ -206,6 +215,10 @@ func checkRuns(r *run, outs outputs, execs []deployment.Exec) Check {
 	for o, v := range outs.await {
 		journaled[stepKey{o.id, deployment.StepAwoken}] = v.After.Token
 	}
+	for o, v := range outs.promised {
+		journaled[stepKey{o.id, deployment.StepPromisedBefore}] = v.Before.Token
+		journaled[stepKey{o.id, deployment.StepPromisedAfter}] = v.After.Token
+	}
 	var bad []string
 	reexec := 0
 	for k, tok := range journaled {
@@ -224,13 +237,13 @@ func checkRuns(r *run, outs outputs, execs []deployment.Exec) Check {
 		Detail: cond(len(bad) == 0, fmt.Sprintf("%d journaled Run results, %d executions recorded; %d steps ran more than once, always before their result was journaled", len(journaled), len(execs), reexec), listed(bad))}
 }
 
-// adders are the ops that add to a key: adds, sends, flows, naps, awaits
-// and subs.
+// adders are the ops that add to a key: adds, sends, flows, naps, awaits,
+// workflow runs and subs.
 func adders(ops []*op) map[string]*op {
 	m := map[string]*op{}
 	for _, o := range ops {
 		switch o.kind {
-		case kindAdd, kindSend, kindFlow, kindNap, kindAwait, kindSub:
+		case kindAdd, kindSend, kindFlow, kindNap, kindAwait, kindPromised, kindSub:
 			m[o.id] = o
 		}
 	}
@@ -349,7 +362,7 @@ func histories(ops []*op, outs outputs) map[string][]porcupine.Operation {
 				continue // a read that was never answered has no effect to place
 			}
 			h[o.key] = append(h[o.key], porcupine.Operation{ClientId: 0, Input: counterInput{read: true}, Call: o.call, Output: counterOutput{value: v.Value, known: true}, Return: o.ret, Metadata: o.id})
-		case kindAdd, kindSend, kindFlow, kindNap, kindAwait, kindSub:
+		case kindAdd, kindSend, kindFlow, kindNap, kindAwait, kindPromised, kindSub:
 			v, known := outs.add[o]
 			ret := int64(pending)
 			switch {

@@ -81,6 +81,7 @@ func goodHistory() history {
 	}
 	ops[1].delay, ops[3].steps = 100, 2
 	ops[5].subs = []deployment.Sub{{Key: "c", ID: "F.0", Delta: 1, DelayMs: 50}}
+	ops = append(ops, promisedOp())
 	ops = withSubs(ops)
 	sub := ops[len(ops)-1]
 	sub.attached, sub.attachRet, sub.attachID = true, ms(700), "inv-F.0"
@@ -95,12 +96,14 @@ func goodHistory() history {
 		{Op: "F", Step: deployment.StepFan, Token: "tf"}, {Op: "F.0", Step: deployment.StepAdd, Token: "tsub"},
 		{Op: "A", Step: deployment.NoteAwakeable, Token: "sign_1A"}, {Op: "A", Step: deployment.NoteAwakeable, Token: "sign_1A"},
 		{Op: "A", Step: deployment.StepAwoken, Token: "tA1"}, {Op: "A", Step: deployment.StepAdd, Token: "tAa"},
+		{Op: "P", Step: deployment.StepPromisedBefore, Token: "tP0"}, {Op: "P", Step: deployment.StepPromisedAfter, Token: "tP1"},
+		{Op: "P", Step: deployment.StepAdd, Token: "tPa"},
 	}
 	r := &run{ops: ops, start: t0, keys: keys{hot: []string{"k"}, cold: []string{"c"}},
 		kills: []Kill{{Kind: KillAll, At: time.Duration(ms(60)), InFlight: 1, Downtime: 30 * time.Millisecond}},
 		dumps: map[string]deployment.State{
 			"k": {Value: 6, Applied: []string{"a", "n", "w"}, Deltas: []int{2, 3, 1}},
-			"c": {Value: 7, Applied: []string{"s", "F.0", "A"}, Deltas: []int{4, 1, 2}},
+			"c": {Value: 10, Applied: []string{"s", "F.0", "A", "P"}, Deltas: []int{4, 1, 2, 3}},
 		},
 		// A's awakeable: resolved at 810 (acknowledged at 820), resolved again
 		// at 830, after the first was acknowledged; A completed with the first.
@@ -133,6 +136,34 @@ func setAwait(h *history, f func(v *deployment.AwaitOut)) {
 	o.body, o.attachBody = jsonOf(v), jsonOf(v)
 }
 
+// promisedOp is a workflow run P on cold key c, adding 3: its promise
+// completed at 1010 ms (answered at 1015), completed again at 1020 and
+// refused, the run sent again and answered PreviouslyAccepted.
+func promisedOp() *op {
+	out := deployment.PromisedOut{Value: "P/p1", Before: deployment.Stamp{Token: "tP0", At: wall(1005)},
+		After: deployment.Stamp{Token: "tP1", At: wall(1030)}, Add: deployment.AddOut{ID: "P", Value: 10, Token: "tPa", At: wall(1035)}}
+	return &op{id: "P", kind: kindPromised, key: "c", delta: 3, idem: true, sent: true, acked: true, tries: 1,
+		call: ms(1000), ret: ms(1002), invID: "inv-P",
+		attached: true, attachRet: ms(1100), attachID: "inv-P", attachBody: jsonOf(out),
+		wf: &promised{again: true, resub: resubSend,
+			completes: []*completion{
+				{value: "P/p1", sent: ms(1010), ret: ms(1015), out: deployment.CompleteOut{OK: true}},
+				{value: "P/p2", sent: ms(1020), ret: ms(1025), out: deployment.CompleteOut{Error: "promise was already completed"}},
+			},
+			resubbed: answer{status: 202, body: []byte(`{"invocationId":"inv-P","status":"PreviouslyAccepted"}`)}}}
+}
+
+// setPromised rewrites the output of the workflow op P.
+func setPromised(h *history, f func(v *deployment.PromisedOut)) {
+	o := h.op("P")
+	var v deployment.PromisedOut
+	if err := json.Unmarshal(o.attachBody, &v); err != nil {
+		panic(err)
+	}
+	f(&v)
+	o.attachBody = jsonOf(v)
+}
+
 // failedChecks names the checks that failed, and says why.
 func failedChecks(checks []Check) (names, details []string) {
 	for _, c := range checks {
@@ -155,6 +186,7 @@ func TestChecks(t *testing.T) {
 		linCold   = "linearizable 1 cold keys"
 		timersChk = "timers fire once, never early"
 		awake     = "awakeables: first acknowledged resolution wins"
+		wf        = "workflows: run once per key, promise value reaches it"
 		stuck     = "no stuck invocations"
 	)
 	cases := []struct {
@@ -188,17 +220,17 @@ func TestChecks(t *testing.T) {
 		}, []string{fold}},
 		{"unacknowledged add applied twice", func(h *history) {
 			h.r.ops = append(h.r.ops, &op{id: "u", kind: kindAdd, key: "c", delta: 2, idem: true, tries: 1, fail: "status 400: x"})
-			h.r.dumps["c"] = deployment.State{Value: 11, Applied: []string{"s", "F.0", "A", "u", "u"}, Deltas: []int{4, 1, 2, 2, 2}}
+			h.r.dumps["c"] = deployment.State{Value: 14, Applied: []string{"s", "F.0", "A", "P", "u", "u"}, Deltas: []int{4, 1, 2, 3, 2, 2}}
 		}, []string{failures, fold}},
 		{"acknowledged add lost", func(h *history) {
 			h.r.dumps["k"] = deployment.State{Value: 5, Applied: []string{"a", "n"}, Deltas: []int{2, 3}}
 		}, []string{fold}},
 		{"unknown op applied", func(h *history) {
-			h.r.dumps["c"] = deployment.State{Value: 14, Applied: []string{"s", "F.0", "A", "zz"}, Deltas: []int{4, 1, 2, 7}}
+			h.r.dumps["c"] = deployment.State{Value: 17, Applied: []string{"s", "F.0", "A", "P", "zz"}, Deltas: []int{4, 1, 2, 3, 7}}
 		}, []string{fold}},
 		{"value is not the sum of the deltas", func(h *history) {
 			s := h.r.dumps["c"]
-			s.Value = 8
+			s.Value = 11
 			h.r.dumps["c"] = s
 		}, []string{fold}},
 		{"answer is not the running sum at its place", func(h *history) {
@@ -241,7 +273,7 @@ func TestChecks(t *testing.T) {
 			o.body, o.attachBody = []byte("garbage"), []byte("garbage")
 		}, []string{timersChk}},
 		{"delayed send fired twice", func(h *history) {
-			h.r.dumps["c"] = deployment.State{Value: 11, Applied: []string{"s", "s", "F.0", "A"}, Deltas: []int{4, 4, 1, 2}}
+			h.r.dumps["c"] = deployment.State{Value: 14, Applied: []string{"s", "s", "F.0", "A", "P"}, Deltas: []int{4, 4, 1, 2, 3}}
 		}, []string{fold, timersChk}},
 		{"awakeable completed with the second resolution, sent after the first was acknowledged", func(h *history) {
 			setAwait(h, func(v *deployment.AwaitOut) { v.Value = "A/r2" })
@@ -268,7 +300,7 @@ func TestChecks(t *testing.T) {
 			o.sent, o.body, o.attached, o.attachBody = true, nil, false, nil
 		}, []string{awake, stuck}},
 		{"awaited add applied twice", func(h *history) {
-			h.r.dumps["c"] = deployment.State{Value: 9, Applied: []string{"s", "F.0", "A", "A"}, Deltas: []int{4, 1, 2, 2}}
+			h.r.dumps["c"] = deployment.State{Value: 12, Applied: []string{"s", "F.0", "A", "A", "P"}, Deltas: []int{4, 1, 2, 2, 3}}
 		}, []string{fold}},
 		{"await answered by a second invocation on attach", func(h *history) { h.op("A").attachID = "inv-other" }, []string{once}},
 		{"Run after the awakeable recomputed after journaling", func(h *history) {
@@ -287,6 +319,45 @@ func TestChecks(t *testing.T) {
 			aw.res[1].reject, aw.res[1].tag = true, "A/x2"
 			setAwait(h, func(v *deployment.AwaitOut) { v.Value, v.Rejected = "", "A/x2" })
 		}, []string{awake}},
+		{"workflow run got the second completion's value", func(h *history) {
+			setPromised(h, func(v *deployment.PromisedOut) { v.Value = "P/p2" })
+		}, []string{wf}},
+		{"promise completed twice", func(h *history) { h.op("P").wf.completes[1].out = deployment.CompleteOut{OK: true} }, []string{wf}},
+		{"first completion refused", func(h *history) {
+			h.op("P").wf.completes[0].out = deployment.CompleteOut{Error: "promise was already completed"}
+		}, []string{wf}},
+		{"completion never answered", func(h *history) { h.op("P").wf.completes[1].ret = 0 }, []string{wf}},
+		{"run sent again accepted anew", func(h *history) {
+			h.op("P").wf.resubbed.body = []byte(`{"invocationId":"inv-P","status":"Accepted"}`)
+		}, []string{wf}},
+		{"run sent again got another invocation", func(h *history) {
+			h.op("P").wf.resubbed.body = []byte(`{"invocationId":"inv-P2","status":"PreviouslyAccepted"}`)
+		}, []string{wf}},
+		{"run called again answered its output", func(h *history) {
+			p := h.op("P").wf
+			p.resub, p.resubbed = resubCall, answer{status: 200, body: h.op("P").attachBody}
+		}, []string{wf}},
+		{"run called again refused", func(h *history) {
+			p := h.op("P").wf
+			p.resub, p.resubbed = resubCall, answer{status: 409, body: []byte(`{"code":409,"message":"the workflow method was already invoked"}`)}
+		}, nil},
+		{"workflow run went on before the promise was completed", func(h *history) {
+			setPromised(h, func(v *deployment.PromisedOut) { v.After.At = wall(1008) })
+		}, []string{wf}},
+		{"workflow run executed twice", func(h *history) {
+			h.execs = append(h.execs, deployment.Exec{Op: "P", Step: deployment.StepPromisedBefore, Token: "tP0b"})
+			h.r.drained.execs++
+			h.r.dumps["c"] = deployment.State{Value: 13, Applied: []string{"s", "F.0", "A", "P", "P"}, Deltas: []int{4, 1, 2, 3, 3}}
+		}, []string{runs, fold}},
+		{"workflow run lost", func(h *history) {
+			o := h.op("P")
+			o.attached, o.attachBody = false, nil
+		}, []string{wf, stuck}},
+		{"workflow output attached through a handler carries its id", func(h *history) {
+			o := h.op("P")
+			o.wf.viaHandler, o.attachID = true, "inv-attacher"
+		}, nil},
+		{"workflow output attached from another invocation", func(h *history) { h.op("P").attachID = "inv-other" }, []string{once}},
 		{"never acknowledged", func(h *history) {
 			h.r.ops = append(h.r.ops, &op{id: "x", kind: kindAdd, key: "k", delta: 1, idem: true, tries: 9})
 		}, []string{stuck}},

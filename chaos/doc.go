@@ -1,7 +1,7 @@
 // Package chaos is the chaos checker: it runs a real `resolute server` and
 // two real deployment processes (package chaos/deployment, served by the
-// project's Go SDK: one serves Counter, the other Workflowish, whose
-// handlers call Counter) as subprocesses on loopback, drives a seeded random
+// project's Go SDK: one serves Counter, the other Workflowish and the
+// Promised workflow, whose handlers call Counter) as subprocesses on loopback, drives a seeded random
 // workload through ingress, SIGKILLs the server, one deployment, or all
 // three at random moments and restarts them, lets everything drain, and
 // checks what the clients saw, what the deployments recorded, and the final
@@ -17,7 +17,9 @@
 // awakeable whose id it writes to the execution log, a wait on it, a Run
 // step, then a call to Counter.add), which the checker resolves or rejects
 // over ingress, once, twice in sequence or twice at once, some as a kill
-// begins. Sleeps and delays
+// begins; the Promised workflow, whose run waits on a durable promise that
+// the client completes through a shared handler before or after submitting
+// the run, sometimes twice, and whose run it submits a second time. Sleeps and delays
 // are 0.1-3 s, so timers armed before a kill fall due before it, while the
 // processes are down and after they are back. Every operation but some
 // reads carries its unique id as idempotency-key and is retried with it
@@ -48,6 +50,10 @@
 //     resolved has an output, with the value or rejection of a resolution
 //     sent, no other acknowledged before that one was sent, and its Run step
 //     after the wait ran no earlier than it was sent;
+//   - workflows: run once per key, promise value reaches it: the first
+//     completion succeeded and a second was refused, a second submission
+//     of the run was not accepted again, the run's output carries the first
+//     completion's value, after it was sent;
 //   - linearizable: per hot key (and for the cold keys, key by key), the
 //     history of adds and reads from the clients' view is checked against a
 //     counter model with porcupine; an add never answered is pending;

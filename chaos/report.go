@@ -24,6 +24,7 @@ type Report struct {
 	Kills      []Kill
 	Timers     TimerStats
 	Awakeables AwakeStats
+	Promised   PromisedStats
 	Checks     []Check
 	Pass       bool
 }
@@ -87,6 +88,15 @@ type TimerStats struct {
 type AwakeStats struct {
 	Waits, Sent, Rejections, Seconds, Pairs, Retried int
 	AtKill, InFlightAtServerKill                     int
+}
+
+// PromisedStats counts the workflow runs: those whose promise was completed
+// before the run was submitted, second completions refused, runs sent and
+// called a second time, and outputs the drain attached through a handler
+// (Workflowish/attachPromised) because the ingress did not answer
+// /restate/workflow/{name}/{key}/attach.
+type PromisedStats struct {
+	Runs, Early, Refused, Resent, Recalled, ViaHandler int
 }
 
 func cond[T any](c bool, a, b T) T {

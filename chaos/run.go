@@ -132,6 +132,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep.Checks = check(r, execs)
 	rep.Timers = timerStats(r, timers(r, decodeOutputs(r.ops)))
 	rep.Awakeables = awakeStats(r)
+	rep.Promised = promisedStats(r)
 	rep.Pass = true
 	for _, c := range rep.Checks {
 		rep.Pass = rep.Pass && c.OK
@@ -179,7 +180,7 @@ func startSystem(ctx context.Context, cfg Config) (*system, error) {
 			ready: func(ctx context.Context) error { return expect200(ctx, uri+"/health") }}
 	}
 	s.counter = dep("counter", deployment.CounterName, ports[2])
-	s.workflow = dep("workflowish", deployment.WorkflowName, ports[3])
+	s.workflow = dep("workflowish", deployment.WorkflowName+","+deployment.PromisedName, ports[3])
 	s.server = &service{name: "server", bin: cfg.ServerBin, logDir: logDir,
 		// Retries capped at 1s keep the recovery after a deployment kill short.
 		args: []string{"server", "--data-dir", filepath.Join(cfg.WorkDir, "data"),

@@ -28,6 +28,9 @@ const (
 	kindSub    kind = "sub"    // an add sent by a fanout, attached by its id at the drain
 	kindNap    kind = "nap"    // POST /Workflowish/nap, idempotent; sleeps, then adds to key
 	kindAwait  kind = "await"  // POST /Workflowish/await, idempotent; waits on an awakeable the checker resolves, then adds to key
+	// POST /Promised/{id}/run/send (a workflow: once per key) and
+	// /Promised/{id}/complete (its promise); the run adds to key.
+	kindPromised kind = "promised"
 )
 
 // op is one operation and what the client saw of it. A worker owns its op
@@ -43,6 +46,7 @@ type op struct {
 	sent   bool // a nap or an await sent one-way (/send), attached at the drain
 	subs   []deployment.Sub
 	parent *op // the fanout that sent a sub
+	wf     *promised
 
 	call  int64 // ns since the run started, before the first request
 	ret   int64 // ns when the first 2xx answer was read; 0 while none
@@ -67,6 +71,9 @@ func (o *op) oneWay() bool { return o.kind == kindSend || o.kind == kindSub || o
 // the attach answer of a one-way op.
 func (o *op) result() []byte {
 	if o.oneWay() {
+		if !o.attached {
+			return nil // no answer, or an error's
+		}
 		return o.attachBody
 	}
 	return o.body
@@ -87,6 +94,8 @@ func (o *op) path() string {
 		return "/" + deployment.WorkflowName + "/nap"
 	case kindAwait:
 		return "/" + deployment.WorkflowName + "/await"
+	case kindPromised:
+		return "/" + deployment.PromisedName + "/" + o.id + "/run"
 	}
 	panic("chaos: unknown op kind " + string(o.kind))
 }
@@ -103,6 +112,8 @@ func (o *op) input() any {
 		return deployment.NapIn{ID: o.id, Key: o.key, Delta: o.delta, SleepMs: o.delay}
 	case kindAwait:
 		return deployment.AwaitIn{ID: o.id, Key: o.key, Delta: o.delta, SleepMs: o.delay}
+	case kindPromised:
+		return deployment.PromisedIn{ID: o.id, Key: o.key, Delta: o.delta}
 	}
 	return nil
 }
@@ -140,27 +151,27 @@ func timerMs(rng *rand.Rand) int { return 100 + rng.IntN(maxTimerMs-99) }
 func newOp(rng *rand.Rand, k keys, w, n int) *op {
 	o := &op{id: fmt.Sprintf("w%d-%d", w, n), key: k.pick(rng), delta: 1 + rng.IntN(9), idem: true}
 	switch r := rng.IntN(100); {
-	case r < 22:
+	case r < 20:
 		o.kind = kindAdd
-	case r < 33:
+	case r < 30:
 		o.kind = kindSend
 		if rng.IntN(2) == 0 {
 			o.delay = timerMs(rng)
 		}
-	case r < 43:
+	case r < 39:
 		o.kind, o.delta, o.idem = kindGet, 0, rng.IntN(2) == 0
-	case r < 51:
+	case r < 46:
 		o.kind, o.delta, o.idem = kindGetX, 0, rng.IntN(2) == 0
-	case r < 66:
+	case r < 60:
 		o.kind, o.steps = kindFlow, 2+rng.IntN(3)
-	case r < 77:
+	case r < 72:
 		// Most naps are sent: a called nap holds its worker for the sleep,
 		// so the few called ones sleep at most 1s.
 		o.kind, o.delay, o.sent = kindNap, timerMs(rng), rng.IntN(12) > 0
 		if !o.sent {
 			o.delay = 100 + o.delay%900
 		}
-	case r < 88:
+	case r < 83:
 		// Most awaits are sent: a called one holds its worker until the
 		// resolver resolves it (soon: it is never held back for a kill).
 		// A third sleep 0.5 s between reporting the awakeable and waiting
@@ -169,6 +180,8 @@ func newOp(rng *rand.Rand, k keys, w, n int) *op {
 		if rng.IntN(3) == 0 {
 			o.delay = 500
 		}
+	case r < 91:
+		o.kind, o.sent, o.wf = kindPromised, true, newPromised(rng, o.id)
 	default:
 		o.kind, o.key, o.delta = kindFanout, "", 0
 		for i := range 1 + rng.IntN(3) {
@@ -294,6 +307,23 @@ func (c *client) postBody(ctx context.Context, path, contentType string, body []
 	return answer{status: resp.StatusCode, hdr: resp.Header, body: data, err: err}
 }
 
+// get sends a GET to path.
+func (c *client) get(ctx context.Context, path string) answer {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.ingress+path, nil)
+	if err != nil {
+		return answer{err: err}
+	}
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return answer{err: err}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return answer{status: resp.StatusCode, hdr: resp.Header, body: data, err: err}
+}
+
 // backoff is the pause before the n-th retry of a request.
 func backoff(n int) time.Duration {
 	return min(time.Duration(n)*50*time.Millisecond, 500*time.Millisecond)
@@ -303,6 +333,10 @@ func backoff(n int) time.Duration {
 // idempotency key does; an op without one is tried once. It gives up only
 // when ctx ends (the drain deadline).
 func (c *client) do(ctx context.Context, o *op) {
+	if o.kind == kindPromised {
+		c.doPromised(ctx, o)
+		return
+	}
 	o.call = c.now()
 	path, idemKey := o.path(), ""
 	if o.oneWay() {
@@ -338,6 +372,10 @@ func (c *client) do(ctx context.Context, o *op) {
 // attach calls an idempotent op again with its idempotency key: ingress
 // answers the stored result, waiting for it if the invocation is running.
 func (c *client) attach(ctx context.Context, o *op) {
+	if o.kind == kindPromised {
+		c.attachPromised(ctx, o)
+		return
+	}
 	for try := 1; ctx.Err() == nil; try++ {
 		a := c.post(ctx, o.path(), o.input(), o.id)
 		if a.ok() || !a.retryable() {

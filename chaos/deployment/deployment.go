@@ -12,6 +12,12 @@ import (
 const (
 	CounterName  = "Counter"
 	WorkflowName = "Workflowish"
+	// PromisedName is a Workflow: its run waits on a durable promise that
+	// its shared handler complete resolves. The Workflowish process serves
+	// it too.
+	PromisedName = "Promised"
+	// PromiseName is the durable promise Promised/run waits on.
+	PromiseName = "v"
 )
 
 // Step names recorded in the execution log.
@@ -31,6 +37,10 @@ const (
 	// awakeable's id under it (the token is the id), each time it reaches the
 	// wait, so that the checker learns the id and resolves it.
 	NoteAwakeable = "aw"
+	// StepPromisedBefore and StepPromisedAfter are the Run steps of
+	// Promised/run before and after its promise.
+	StepPromisedBefore = "p0"
+	StepPromisedAfter  = "p1"
 )
 
 // Stamp is what a Run step returns (and the runtime journals): the unique
@@ -154,20 +164,46 @@ type AwaitOut struct {
 	Add       AddOut `json:"add"`
 }
 
+// PromisedIn is the input of Promised/{key}/run: a Run step, a wait on the
+// durable promise PromiseName of the workflow key, a Run step, then a call
+// to Counter/Key/add with AddIn{ID, Delta}. ID is the workflow key.
+type PromisedIn struct {
+	ID    string `json:"id"`
+	Key   string `json:"key"`
+	Delta int    `json:"delta"`
+}
+
+// PromisedOut is Promised/run's output: the promise's value, the stamps of
+// the steps around the wait, and the add's output.
+type PromisedOut struct {
+	Value  string `json:"value"`
+	Before Stamp  `json:"before"`
+	After  Stamp  `json:"after"`
+	Add    AddOut `json:"add"`
+}
+
+// CompleteOut is the output of Promised/{key}/complete: OK when it
+// completed the promise, else the error completing it answered (it was
+// completed already).
+type CompleteOut struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
 // Endpoint serves the named services (CounterName, WorkflowName; both if
 // none are named), recording every Run execution in log before the Run
 // body returns. The checker runs Counter and Workflowish in two processes,
 // so that a kill hits the caller or the callee of a call between services.
 func Endpoint(log *ExecLog, services ...string) (*sdk.Endpoint, error) {
-	defs := map[string]sdk.ServiceDefinition{CounterName: counter(log), WorkflowName: workflowish(log)}
+	defs := map[string]sdk.ServiceDefinition{CounterName: counter(log), WorkflowName: workflowish(log), PromisedName: promised(log)}
 	if len(services) == 0 {
-		services = []string{CounterName, WorkflowName}
+		services = []string{CounterName, WorkflowName, PromisedName}
 	}
 	e := sdk.NewEndpoint()
 	for _, name := range services {
 		d, ok := defs[name]
 		if !ok {
-			return nil, fmt.Errorf("deployment: unknown service %q (want %s or %s)", name, CounterName, WorkflowName)
+			return nil, fmt.Errorf("deployment: unknown service %q (want %s, %s or %s)", name, CounterName, WorkflowName, PromisedName)
 		}
 		e.Bind(d)
 	}
@@ -234,6 +270,11 @@ func workflowish(log *ExecLog) *sdk.Service {
 		})).
 		Handler("await", sdk.ServiceHandler(func(ctx sdk.Context, in AwaitIn) (AwaitOut, error) {
 			return await(ctx, log, in)
+		})).
+		// attachPromised waits for the output of Promised's run for the
+		// workflow key: how the checker attaches when the ingress does not.
+		Handler("attachPromised", sdk.ServiceHandler(func(ctx sdk.Context, key string) (PromisedOut, error) {
+			return sdk.AttachWorkflow[PromisedOut](ctx, PromisedName, key).Result()
 		}))
 }
 
@@ -322,6 +363,41 @@ func await(ctx sdk.Context, log *ExecLog, in AwaitIn) (AwaitOut, error) {
 		out.Value = v
 	}
 	if out.After, err = stamp(ctx, log, in.ID, StepAwoken); err != nil {
+		return out, err
+	}
+	out.Add, err = sdk.Call[AddOut](ctx, sdk.ToObject(CounterName, in.Key, "add"), AddIn{ID: in.ID, Delta: in.Delta})
+	return out, err
+}
+
+func promised(log *ExecLog) *sdk.Workflow {
+	return sdk.NewWorkflow(PromisedName).
+		Handler("run", sdk.WorkflowHandler(func(ctx sdk.WorkflowContext, in PromisedIn) (PromisedOut, error) {
+			return promisedRun(ctx, log, in)
+		})).
+		Handler("complete", sdk.WorkflowSharedHandler(func(ctx sdk.WorkflowSharedContext, value string) (CompleteOut, error) {
+			if err := sdk.Promise[string](ctx, PromiseName).Resolve(value); err != nil {
+				if !sdk.IsTerminal(err) {
+					return CompleteOut{}, err
+				}
+				return CompleteOut{Error: err.Error()}, nil
+			}
+			return CompleteOut{OK: true}, nil
+		}))
+}
+
+// promisedRun runs a Run step, waits on the workflow's promise, runs a Run
+// step, then calls Counter/in.Key/add: once per workflow key, however often
+// it is submitted.
+func promisedRun(ctx sdk.WorkflowContext, log *ExecLog, in PromisedIn) (PromisedOut, error) {
+	var out PromisedOut
+	var err error
+	if out.Before, err = stamp(ctx, log, in.ID, StepPromisedBefore); err != nil {
+		return out, err
+	}
+	if out.Value, err = sdk.Promise[string](ctx, PromiseName).Result(); err != nil {
+		return out, err
+	}
+	if out.After, err = stamp(ctx, log, in.ID, StepPromisedAfter); err != nil {
 		return out, err
 	}
 	out.Add, err = sdk.Call[AddOut](ctx, sdk.ToObject(CounterName, in.Key, "add"), AddIn{ID: in.ID, Delta: in.Delta})
