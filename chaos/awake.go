@@ -26,14 +26,14 @@ type resolution struct {
 	// the drain.
 	awakeable string
 	tag       string // the value (sent as a JSON string) or the rejection message: unique per resolution
-	reject bool
-	second bool  // the second of two, sent after the first was acknowledged (it must lose)
-	race   bool  // one of two sent at once (either may win)
-	atKill bool  // held back and sent as a kill began
-	sent   int64 // ns since the start, before the first attempt; 0: never sent
-	acked  int64 // ns since the start when the 202 was read; 0: never
-	tries  int
-	fail   string // an answer that is neither 202 nor retryable
+	reject    bool
+	second    bool  // the second of two, sent after the first was acknowledged (it must lose)
+	race      bool  // one of two sent at once (either may win)
+	atKill    bool  // held back and sent as a kill began
+	sent      int64 // ns since the start, before the first attempt; 0: never sent
+	acked     int64 // ns since the start when the 202 was read; 0: never
+	tries     int
+	fail      string // an answer that is neither 202 nor retryable
 }
 
 // awaited is what the checker learned of one Workflowish.await op through
