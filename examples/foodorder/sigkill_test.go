@@ -21,15 +21,34 @@ const orderTimeout = 60 * time.Second
 
 // TestOrderAcrossSIGKILL runs `resolute server` and the foodorder deployment as processes,
 // submits an order, and SIGKILLs the server twice while the workflow waits: once on the
-// restaurant's awakeable, once on the courier's durable promise. Each time the server restarts
-// on the same data directory, the wait is resolved from outside (the awakeable over the ingress
-// API, the promise through the shared handler "delivered"), and in the end the order finishes
-// with the right receipt (attached to over the ingress), each message of the workflow was sent
-// exactly once, and late duplicates and a second submission of the order change nothing.
+// restaurant's awakeable, once on the courier's durable promise; either while the invocation's
+// stream is open or once it has suspended. Each time the server restarts on the same data
+// directory, the wait is resolved from outside (the awakeable over the ingress API, the promise
+// through the shared handler "delivered"), and in the end the order finishes with the right
+// receipt (attached to over the ingress), each message of the workflow was sent exactly once,
+// and late duplicates and a second submission of the order change nothing.
 func TestOrderAcrossSIGKILL(t *testing.T) {
-	dep := startDeployment(t)
-	srv := testenv.StartServer(t, testenv.ServerConfig{})
-	if _, err := testenv.Register(srv.Admin, dep.url); err != nil {
+	bins := binaries{resolute: testenv.ResoluteBinary(t), foodorder: buildDeployment(t)}
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		suspended bool // wait for the invocation to suspend before each kill
+	}{
+		// The default inactivity timeout (a minute) keeps the stream open while the test runs.
+		{name: "stream open", suspended: false},
+		{name: "suspended", args: []string{"--inactivity-timeout", "300ms"}, suspended: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { orderAcrossSIGKILL(t, bins, tc.args, tc.suspended) })
+	}
+}
+
+type binaries struct{ resolute, foodorder string }
+
+func orderAcrossSIGKILL(t *testing.T, bins binaries, serverArgs []string, suspended bool) {
+	dep := startDeployment(t, bins.foodorder)
+	tap := testenv.StartWiretap(t, dep.url)
+	srv := testenv.StartServer(t, testenv.ServerConfig{Bin: bins.resolute, Args: serverArgs})
+	if _, err := testenv.Register(srv.Admin, tap.URL); err != nil {
 		t.Fatal(err)
 	}
 	order := `{"restaurant":"Trattoria","items":["margherita","tiramisu"],"address":"1 Main St"}`
@@ -41,6 +60,13 @@ func TestOrderAcrossSIGKILL(t *testing.T) {
 	if err := json.Unmarshal(accepted.Body, &acc); err != nil || acc.InvocationID == "" {
 		t.Fatalf("submit: answer %s: %v", accepted.Body, err)
 	}
+	// kill SIGKILLs the server once the run waits as the case says, and restarts it.
+	kill := func() {
+		t.Helper()
+		waitAttempt(t, tap, srv, acc.InvocationID, suspended)
+		srv.Kill()
+		srv.Restart()
+	}
 
 	// Waiting for the restaurant: the awakeable's id is in the status once the restaurant was
 	// told (its message is journaled before the status is written).
@@ -49,8 +75,7 @@ func TestOrderAcrossSIGKILL(t *testing.T) {
 	if !strings.HasPrefix(awakeable, "sign_1") {
 		t.Fatalf("status %+v: the awakeable id should be a sign_1… id", st)
 	}
-	srv.Kill()
-	srv.Restart()
+	kill()
 	if st := status(t, srv); st.Phase != foodorder.AwaitingRestaurant || st.RestaurantAwakeable != awakeable {
 		t.Fatalf("after the restart: status %+v, want %q with awakeable %s", st, foodorder.AwaitingRestaurant, awakeable)
 	}
@@ -59,8 +84,7 @@ func TestOrderAcrossSIGKILL(t *testing.T) {
 
 	// Waiting for the courier (told before the status changed) on the promise "delivered".
 	waitPhase(t, srv, foodorder.AwaitingCourier)
-	srv.Kill()
-	srv.Restart()
+	kill()
 	if st := status(t, srv); st.Phase != foodorder.AwaitingCourier {
 		t.Fatalf("after the second restart: status %+v, want %q", st, foodorder.AwaitingCourier)
 	}
@@ -102,8 +126,8 @@ type deployment struct {
 	proc *testenv.Proc
 }
 
-// startDeployment builds ./examples/foodorder/cmd/foodorder and runs it on a free port.
-func startDeployment(t *testing.T) *deployment {
+// buildDeployment builds ./examples/foodorder/cmd/foodorder.
+func buildDeployment(t *testing.T) string {
 	t.Helper()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -113,6 +137,12 @@ func startDeployment(t *testing.T) *deployment {
 	testenv.RequirePrereq(t, err == nil, "go tool not found in PATH (needed to build the foodorder deployment)")
 	bin := filepath.Join(t.TempDir(), "foodorder")
 	testenv.GoBuild(t, goTool, root, bin, "./examples/foodorder/cmd/foodorder")
+	return bin
+}
+
+// startDeployment runs the deployment binary on a free port.
+func startDeployment(t *testing.T, bin string) *deployment {
+	t.Helper()
 	addr := testenv.Addr(testenv.FreePorts(t, 1)[0])
 	p := testenv.StartProc(t, "foodorder", t.TempDir(), exec.Command(bin, "--addr", addr))
 	d := &deployment{url: "http://" + addr, proc: p}
@@ -120,6 +150,37 @@ func startDeployment(t *testing.T) *deployment {
 		return testenv.ExpectStatus(testenv.H2CClient, d.url+"/health", 200)
 	}, p)
 	return d
+}
+
+// waitAttempt checks how the run waits before a kill: with suspended, it waits until the
+// latest attempt of the invocation has suspended; otherwise the latest attempt must still be
+// open (not suspended, its stream not ended by the runtime).
+func waitAttempt(t *testing.T, tap *testenv.Wiretap, srv *testenv.Server, invocationID string, suspended bool) {
+	t.Helper()
+	latest := func() (testenv.Stream, error) {
+		attempts := tap.Attempts(invocationID)
+		if len(attempts) == 0 {
+			return testenv.Stream{}, fmt.Errorf("no attempt of %s recorded", invocationID)
+		}
+		return attempts[len(attempts)-1], nil
+	}
+	if suspended {
+		testenv.WaitReady(t, "suspension of the run", orderTimeout, func() error {
+			a, err := latest()
+			if err == nil && !a.Has(testenv.FrameSuspension) {
+				err = fmt.Errorf("latest attempt not suspended: %v", a)
+			}
+			return err
+		}, srv.Proc())
+		return
+	}
+	a, err := latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Has(testenv.FrameSuspension) || a.RuntimeDone {
+		t.Fatalf("the run's latest attempt ended before the kill, want it open: %v", a)
+	}
 }
 
 // messages counts the message lines on the deployment's stdout.
