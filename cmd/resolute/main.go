@@ -178,10 +178,9 @@ Example services (examples/greeter), registered in-process. Try:
   curl -X POST %s/Greeter/carol/greet -H 'idempotency-key: order-1' -H 'content-type: application/json' -d '"Hello"'
   curl %s/services
 
-Example workflow (examples/foodorder, its README has the whole story):
+Example workflow (examples/foodorder; its README goes on with the restaurant and the courier):
 
   curl -X POST %s/FoodOrder/order-1/run/send -H 'content-type: application/json' -d '{"restaurant":"Trattoria","items":["margherita"],"address":"1 Main St"}'
-  curl -X POST %s/FoodOrder/order-1/status
 
-`, in, s.AdminURL(), in, in, in, in, in, s.AdminURL(), in, in)
+`, in, s.AdminURL(), in, in, in, in, in, s.AdminURL(), in)
 }
