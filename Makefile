@@ -10,6 +10,7 @@ FUZZ_TARGETS := \
 	./runtime/command:FuzzDecode \
 	./runtime/command:FuzzRoundTrip \
 	./runtime/ingress:FuzzParseRequest \
+	./runtime/ingress:FuzzDecodeInvocationID \
 	./runtime/discovery:FuzzParseManifest \
 	./runtime/ids:FuzzParseInvocationID \
 	./runtime/ids:FuzzInvocationIDBytes \

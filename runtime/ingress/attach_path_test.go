@@ -2,6 +2,8 @@ package ingress
 
 import (
 	"testing"
+
+	"github.com/resolute-run/resolute/runtime/ids"
 )
 
 // TestParseAttachPath: the attach and output paths as restate-server 1.7.12 parses them. The
@@ -125,4 +127,23 @@ func TestDecodeInvocationID(t *testing.T) {
 			t.Errorf("decodeInvocationID(%q) = %s", tt.id, id)
 		}
 	}
+}
+
+// FuzzDecodeInvocationID: the officially worded decoder accepts exactly the ids that
+// ids.ParseInvocationID accepts, and an accepted id prints as it was written.
+func FuzzDecodeInvocationID(f *testing.F) {
+	for _, s := range []string{"inv_1eKu7kwEBU306dAnFdwZhwAMHdshX8BUEz", "", "inv_", "inv_1", "dp_1x", "inv_2abc",
+		"inv_1eKu7kwEBU306dAnFdwZhwAMHdshX8BUEzz", "inv_1zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "inv_1eKu7kwEBU30_dAnFdwZhwAMHdshX8BUEz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, reason := decodeInvocationID(s)
+		want, err := ids.ParseInvocationID(s)
+		if (reason == "") != (err == nil) {
+			t.Fatalf("decodeInvocationID(%q): reason %q; ids.ParseInvocationID: %v", s, reason, err)
+		}
+		if reason == "" && (id != want || id.String() != s) {
+			t.Fatalf("decodeInvocationID(%q) = %s, ids.ParseInvocationID %s", s, id, want)
+		}
+	})
 }
