@@ -66,8 +66,9 @@ func assertKillsNotVacuous(t *testing.T, rep chaos.Report) {
 	if aw := rep.Awakeables; aw.Waits == 0 || aw.Rejections == 0 || aw.Seconds == 0 || aw.Pairs == 0 || aw.AtKill == 0 || aw.InFlightAtServerKill == 0 {
 		t.Errorf("awakeables: want waits, rejections, second resolutions, pairs sent at once, resolutions sent as a kill began and in flight at a kill of the server; got %+v", aw)
 	}
-	if wf := rep.Promised; wf.Runs == 0 || wf.Early == 0 || wf.Refused == 0 || wf.Resent == 0 || wf.Recalled == 0 {
-		t.Errorf("workflows: want runs, promises completed before the run, second completions refused, runs sent and called again; got %+v", wf)
+	if wf := rep.Promised; wf.Runs == 0 || wf.Early == 0 || wf.Refused == 0 || wf.Resent == 0 || wf.Recalled == 0 ||
+		wf.ViaHandler == 0 || wf.ViaHandler == wf.Runs {
+		t.Errorf("workflows: want runs, promises completed before the run, second completions refused, runs sent and called again, outputs attached from a handler and over ingress; got %+v", wf)
 	}
 	if rep.Ops < 100 {
 		t.Errorf("only %d operations: the workload did not run", rep.Ops)

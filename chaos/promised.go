@@ -30,11 +30,13 @@ type promised struct {
 	resub string // "", resubSend or resubCall
 	pause time.Duration
 
+	// viaHandler: the drain attaches through Workflowish/attachPromised
+	// (AttachWorkflow from a handler) rather than GET
+	// /restate/workflow/Promised/{key}/attach.
+	viaHandler bool
+
 	completes []*completion
 	resubbed  answer // the second submission's answer
-	// viaHandler: the drain attached through Workflowish/attachPromised,
-	// because the ingress does not answer /restate/workflow/.../attach.
-	viaHandler bool
 }
 
 // completion is one call of Promised/{id}/complete with value, retried with
@@ -47,7 +49,7 @@ type completion struct {
 }
 
 func newPromised(rng *rand.Rand, id string) *promised {
-	p := &promised{early: rng.IntN(3) == 0, again: rng.IntN(2) == 0,
+	p := &promised{early: rng.IntN(3) == 0, again: rng.IntN(2) == 0, viaHandler: rng.IntN(2) == 0,
 		pause: time.Duration(rng.IntN(300)) * time.Millisecond}
 	switch rng.IntN(3) {
 	case 0:
@@ -138,21 +140,15 @@ func (c *client) resubmit(ctx context.Context, o *op) {
 }
 
 // attachPromised waits for the output of the op's run: GET
-// /restate/workflow/Promised/{id}/attach, or, while the ingress answers
-// that with 501, a call of Workflowish/attachPromised, which attaches from
-// a handler.
+// /restate/workflow/Promised/{id}/attach, or a call of
+// Workflowish/attachPromised, which attaches from a handler.
 func (c *client) attachPromised(ctx context.Context, o *op) {
-	wfPath := "/restate/workflow/" + deployment.PromisedName + "/" + o.id + "/attach"
 	for try := 1; ctx.Err() == nil; try++ {
 		var a answer
 		if o.wf.viaHandler {
 			a = c.post(ctx, "/"+deployment.WorkflowName+"/attachPromised", o.id, o.id+"/attach")
 		} else {
-			a = c.get(ctx, wfPath)
-			if a.err == nil && a.status == http.StatusNotImplemented {
-				o.wf.viaHandler = true
-				continue
-			}
+			a = c.get(ctx, "/restate/workflow/"+deployment.PromisedName+"/"+o.id+"/attach")
 		}
 		if a.ok() || !a.retryable() {
 			o.attached, o.attachRet = a.ok(), c.now()
@@ -222,7 +218,7 @@ func checkPromised(r *run, outs outputs) Check {
 	slices.Sort(bad)
 	st := promisedStats(r)
 	return Check{Name: "workflows: run once per key, promise value reaches it", OK: len(bad) == 0,
-		Detail: cond(len(bad) == 0, fmt.Sprintf("%d runs (%d with the promise completed before the run was submitted), %d second completions refused, %d runs sent again and %d called again, not run again; %d outputs attached through a handler",
+		Detail: cond(len(bad) == 0, fmt.Sprintf("%d runs (%d with the promise completed before the run was submitted), %d second completions refused, %d runs sent again and %d called again, not run again; %d outputs attached from a handler, the others over ingress",
 			st.Runs, st.Early, st.Refused, st.Resent, st.Recalled, st.ViaHandler), listed(bad))}
 }
 

@@ -92,8 +92,8 @@ type AwakeStats struct {
 
 // PromisedStats counts the workflow runs: those whose promise was completed
 // before the run was submitted, second completions refused, runs sent and
-// called a second time, and outputs the drain attached through a handler
-// (Workflowish/attachPromised) because the ingress did not answer
+// called a second time, and outputs the drain attached from a handler
+// (Workflowish/attachPromised) rather than with GET
 // /restate/workflow/{name}/{key}/attach.
 type PromisedStats struct {
 	Runs, Early, Refused, Resent, Recalled, ViaHandler int

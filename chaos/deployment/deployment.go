@@ -272,7 +272,7 @@ func workflowish(log *ExecLog) *sdk.Service {
 			return await(ctx, log, in)
 		})).
 		// attachPromised waits for the output of Promised's run for the
-		// workflow key: how the checker attaches when the ingress does not.
+		// workflow key: the checker attaches to half the runs so.
 		Handler("attachPromised", sdk.ServiceHandler(func(ctx sdk.Context, key string) (PromisedOut, error) {
 			return sdk.AttachWorkflow[PromisedOut](ctx, PromisedName, key).Result()
 		}))
