@@ -37,6 +37,8 @@ type Deps struct {
 	Discovery *http.Client
 	// DiscoveryHTTP11 is used for deployments registered with use_http_11 (http.DefaultClient if nil).
 	DiscoveryHTTP11 *http.Client
+	// Invocations cancels, kills and purges invocations (nil: those routes answer 503).
+	Invocations Invocations
 }
 
 // DefaultMaxBodySize bounds admin request bodies.
@@ -86,6 +88,11 @@ func New(cfg Config, deps Deps) *Handler {
 	h.mux.HandleFunc("GET /services/{name}", h.getService)
 	h.mux.HandleFunc("GET /services/{name}/handlers", h.listHandlers)
 	h.mux.HandleFunc("GET /services/{name}/handlers/{handler}", h.getHandler)
+	h.mux.HandleFunc("PATCH /invocations/{id}/cancel", h.cancelInvocation)
+	h.mux.HandleFunc("PATCH /invocations/{id}/kill", h.killInvocation)
+	h.mux.HandleFunc("PATCH /invocations/{id}/purge", h.purgeInvocation)
+	h.mux.HandleFunc("PATCH /invocations/{id}/purge-journal", h.purgeJournal)
+	h.mux.HandleFunc("DELETE /invocations/{id}", h.deleteInvocation)
 	return h
 }
 

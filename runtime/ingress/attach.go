@@ -2,9 +2,7 @@ package ingress
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/resolute-run/resolute/runtime/command"
@@ -133,16 +131,6 @@ func readDispatchError(err error) *httpError {
 	return ingressError(http.StatusServiceUnavailable, "internal routing error: "+err.Error()+". You may safely retry the request.")
 }
 
-// idResourceTypes are the id prefixes the official server knows: any of them other than "inv"
-// is a type mismatch, anything else an unrecognized resource type.
-var idResourceTypes = []string{"inv", "dp", "sub", "prom", "sign", "snap", "mut", "vq"}
-
-// Base62 widths of an invocation id's parts after "inv_1".
-const (
-	idPartitionKeyWidth = 11
-	idUUIDWidth         = 22
-)
-
 // parseInvocationID reads an invocation id from a path and words a bad one as the official
 // ingress does ("bad invocation id '…': reason"), checking in its order: empty (bad length), no
 // '_' (bad format), the resource type, the codec version, then the partition key and the uuid
@@ -156,46 +144,5 @@ func parseInvocationID(s string) (ids.InvocationID, *httpError) {
 	return id, nil
 }
 
-func decodeInvocationID(s string) (ids.InvocationID, string) {
-	const (
-		badLength = "bad length"
-		badCodec  = "base62 decode error"
-	)
-	if s == "" {
-		return ids.InvocationID{}, badLength
-	}
-	typ, rest, ok := strings.Cut(s, "_")
-	switch {
-	case !ok:
-		return ids.InvocationID{}, "bad format"
-	case !slices.Contains(idResourceTypes, typ):
-		return ids.InvocationID{}, "unrecognized resource type: " + typ
-	case rest == "" || rest[0] >= 0x80: // the version is one character, read as a byte slice
-		return ids.InvocationID{}, badLength
-	case rest[0] != '1':
-		return ids.InvocationID{}, "unrecognized codec version"
-	case typ != "inv":
-		return ids.InvocationID{}, "id doesn't match the expected type"
-	}
-	body := rest[1:]
-	zeros := strings.Repeat("0", idUUIDWidth)
-	if len(body) < idPartitionKeyWidth {
-		return ids.InvocationID{}, badLength
-	}
-	// ids.ParseInvocationID decodes both parts at once: the partition key is tried alone first
-	// (with a zero uuid), so that a bad key in a short id is a decode error, as officially.
-	if _, err := ids.ParseInvocationID("inv_1" + body[:idPartitionKeyWidth] + zeros); err != nil {
-		return ids.InvocationID{}, badCodec
-	}
-	if len(body) < idPartitionKeyWidth+idUUIDWidth {
-		return ids.InvocationID{}, badLength
-	}
-	id, err := ids.ParseInvocationID("inv_1" + body[:idPartitionKeyWidth+idUUIDWidth])
-	if err != nil {
-		return ids.InvocationID{}, badCodec
-	}
-	if len(body) > idPartitionKeyWidth+idUUIDWidth {
-		return ids.InvocationID{}, badLength
-	}
-	return id, ""
-}
+// decodeInvocationID is ids.DecodeInvocationID (restate-server's wording of a bad id).
+var decodeInvocationID = ids.DecodeInvocationID

@@ -23,8 +23,9 @@ func (s *Server) adminHandler() http.Handler {
 		ProtocolV7:      maxProto >= protocol.V7,
 		Policy:          s.invoker.Defaults(),
 	}, admin.Deps{
-		Registry:  s.registry,
-		Register:  s.registryClient().Register,
-		Discovery: s.client,
+		Registry:    s.registry,
+		Register:    s.registryClient().Register,
+		Discovery:   s.client,
+		Invocations: s.node.Router(),
 	})
 }

@@ -1,0 +1,126 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/statemachine"
+)
+
+// Invocations carries out operations on invocations through the log (the partition router).
+type Invocations interface {
+	Terminate(ctx context.Context, id ids.InvocationID, kill bool) (statemachine.Outcome, error)
+	Purge(ctx context.Context, id ids.InvocationID, journalOnly bool) (statemachine.Outcome, error)
+}
+
+// invocationID reads the path's invocation id, answering 400 in restate-server's words for a
+// bad one.
+func invocationID(w http.ResponseWriter, r *http.Request) (ids.InvocationID, bool) {
+	s := r.PathValue("id")
+	id, reason := ids.DecodeInvocationID(s)
+	if reason != "" {
+		apiError(w, http.StatusBadRequest, "", "The request field 'invocation_id' is invalid. Reason: "+reason)
+		return ids.InvocationID{}, false
+	}
+	return id, true
+}
+
+// operation runs op for the path's invocation and answers as restate-server: 200 when done, 202
+// when a cancellation was journaled for the handler (or for DELETE), 404 for an unknown id, 409
+// for an invocation in the wrong state, 503 when the log could not be reached.
+func (h *Handler) operation(w http.ResponseWriter, r *http.Request, op func(context.Context, ids.InvocationID) (statemachine.Outcome, error), notEnded bool) {
+	if h.deps.Invocations == nil {
+		apiError(w, http.StatusServiceUnavailable, "", "invocation operations are not available on this server")
+		return
+	}
+	id, ok := invocationID(w, r)
+	if !ok {
+		return
+	}
+	o, err := op(r.Context(), id)
+	if err != nil {
+		status := http.StatusServiceUnavailable
+		if errors.Is(err, context.Canceled) {
+			status = http.StatusRequestTimeout
+		}
+		apiError(w, status, "", fmt.Sprintf("Error when routing the request internally. Reason: %v", err))
+		return
+	}
+	switch o.Code {
+	case statemachine.Applied, statemachine.Duplicate:
+		if o.Pending || o.Code == statemachine.Duplicate {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	case statemachine.NotFound:
+		apiError(w, http.StatusNotFound, "", fmt.Sprintf("The requested invocation '%s' does not exist", id))
+	case statemachine.Ended:
+		apiError(w, http.StatusConflict, "", fmt.Sprintf("The invocation '%s' was already completed.", id))
+	case statemachine.Invalid:
+		if notEnded {
+			apiError(w, http.StatusConflict, "", fmt.Sprintf("The invocation '%s' is not yet completed.", id))
+			return
+		}
+		apiError(w, http.StatusConflict, "", o.Message)
+	default:
+		apiError(w, http.StatusServiceUnavailable, "", o.Message)
+	}
+}
+
+func (h *Handler) cancelInvocation(w http.ResponseWriter, r *http.Request) {
+	h.operation(w, r, func(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
+		return h.deps.Invocations.Terminate(ctx, id, false)
+	}, false)
+}
+
+func (h *Handler) killInvocation(w http.ResponseWriter, r *http.Request) {
+	h.operation(w, r, func(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
+		return h.deps.Invocations.Terminate(ctx, id, true)
+	}, false)
+}
+
+func (h *Handler) purgeInvocation(w http.ResponseWriter, r *http.Request) {
+	h.operation(w, r, func(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
+		return h.deps.Invocations.Purge(ctx, id, false)
+	}, true)
+}
+
+func (h *Handler) purgeJournal(w http.ResponseWriter, r *http.Request) {
+	h.operation(w, r, func(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
+		return h.deps.Invocations.Purge(ctx, id, true)
+	}, true)
+}
+
+// deleteInvocation is the older DELETE /invocations/{id}?mode=cancel|kill|purge: the command is
+// proposed and 202 answered whatever its outcome, as restate-server does.
+func (h *Handler) deleteInvocation(w http.ResponseWriter, r *http.Request) {
+	if h.deps.Invocations == nil {
+		apiError(w, http.StatusServiceUnavailable, "", "invocation operations are not available on this server")
+		return
+	}
+	id, ok := invocationID(w, r)
+	if !ok {
+		return
+	}
+	var err error
+	switch mode := r.URL.Query().Get("mode"); mode {
+	case "", "cancel", "Cancel":
+		_, err = h.deps.Invocations.Terminate(r.Context(), id, false)
+	case "kill", "Kill":
+		_, err = h.deps.Invocations.Terminate(r.Context(), id, true)
+	case "purge", "Purge":
+		_, err = h.deps.Invocations.Purge(r.Context(), id, false)
+	default:
+		textError(w, http.StatusBadRequest, fmt.Sprintf("Failed to deserialize query string: mode: unknown variant `%s`, expected one of `Cancel`, `cancel`, `Kill`, `kill`, `Purge`, `purge`", mode))
+		return
+	}
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "", "Failed sending invocation termination command to the cluster.")
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}

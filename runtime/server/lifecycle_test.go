@@ -1,0 +1,194 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/resolute-run/resolute/runtime/server"
+	"github.com/resolute-run/resolute/sdk"
+)
+
+// jobs is a Virtual Object whose work waits an hour: a cancellation reaches it as a terminal error
+// at that await, and it compensates (state "compensated") before failing; parent calls the work
+// of key "<key>-child" and waits for it.
+func jobs() *sdk.Endpoint {
+	obj := sdk.NewObject("Job").
+		Handler("work", sdk.ObjectHandler(func(ctx sdk.ObjectContext, _ sdk.Void) (string, error) {
+			if err := sdk.Set(ctx, "started", true); err != nil {
+				return "", err
+			}
+			if err := sdk.Sleep(ctx, time.Hour); err != nil {
+				if sdk.ErrorCode(err) == 409 {
+					return "", lcJoin(sdk.Set(ctx, "compensated", true), err)
+				}
+				return "", err
+			}
+			return "slept", nil
+		})).
+		Handler("parent", sdk.ObjectHandler(func(ctx sdk.ObjectContext, _ sdk.Void) (string, error) {
+			return sdk.Call[string](ctx, sdk.ToObject("Job", ctx.Key()+"-child", "work"), nil)
+		})).
+		Handler("quick", sdk.ObjectHandler(func(ctx sdk.ObjectContext, _ sdk.Void) (string, error) {
+			return "quick", nil
+		})).
+		Handler("flags", sdk.SharedHandler(func(ctx sdk.ObjectSharedContext, _ sdk.Void) (string, error) {
+			started, err := sdk.Get[bool](ctx, "started")
+			if err != nil {
+				return "", err
+			}
+			compensated, err := sdk.Get[bool](ctx, "compensated")
+			return lcWord(started, "started") + " " + lcWord(compensated, "compensated"), err
+		}))
+	return sdk.NewEndpoint().Bind(obj)
+}
+
+func lcWord(b bool, w string) string {
+	if b {
+		return w
+	}
+	return "not-" + w
+}
+
+// errorsJoin returns err unless first failed.
+func lcJoin(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+type lcReply struct {
+	status int
+	body   string
+}
+
+func lcDo(t *testing.T, method, url, body string) lcReply {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("content-type", "application/json")
+	}
+	// The timeout only stops a request that would wait for ever (a child that was not killed).
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return lcReply{resp.StatusCode, string(b)}
+}
+
+func lcExpect(t *testing.T, what string, r lcReply, status int, contains string) {
+	t.Helper()
+	if r.status != status || !strings.Contains(r.body, contains) {
+		t.Fatalf("%s: %d %s, want %d containing %q", what, r.status, r.body, status, contains)
+	}
+}
+
+// sendID sends path one way and returns the invocation id.
+func lcSend(t *testing.T, base, path string) string {
+	t.Helper()
+	r := lcDo(t, "POST", base+path, "")
+	var out struct {
+		InvocationID string `json:"invocationId"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &out); r.status != 202 || err != nil || out.InvocationID == "" {
+		t.Fatalf("send %s: %d %s", path, r.status, r.body)
+	}
+	return out.InvocationID
+}
+
+// waitFor polls check until it returns "" (or the context ends).
+func lcWait(t *testing.T, ctx context.Context, what string, check func() string) {
+	t.Helper()
+	for {
+		last := check()
+		if last == "" {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: %s", what, last)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// TestCancelKillPurge: the admin API's invocation operations through the real server, ingress,
+// log and SDK, with restate-server's status codes and messages.
+func TestCancelKillPurge(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.RegisterInProcess(ctx, "jobs", jobs()); err != nil {
+		t.Fatal(err)
+	}
+	in, admin := s.IngressURL(), s.AdminURL()
+	flags := func(key string) string { return lcDo(t, "POST", in+"/Job/"+key+"/flags", "").body }
+
+	running := lcSend(t, in, "/Job/a/work/send")
+	lcWait(t, ctx, "Job/a started", func() string {
+		if f := flags("a"); f != `"started not-compensated"` {
+			return f
+		}
+		return ""
+	})
+	inboxed := lcSend(t, in, "/Job/a/work/send")
+	scheduled := lcSend(t, in, "/Job/a/quick/send?delay=1h")
+
+	// Not started yet: removed at once (200) and completed with restate's 409.
+	lcExpect(t, "cancel inboxed", lcDo(t, "PATCH", admin+"/invocations/"+inboxed+"/cancel", ""), 200, "")
+	lcExpect(t, "output of the cancelled inboxed", lcDo(t, "GET", in+"/restate/invocation/"+inboxed+"/output", ""), 409, "canceled")
+	lcExpect(t, "kill scheduled", lcDo(t, "PATCH", admin+"/invocations/"+scheduled+"/kill", ""), 200, "")
+	lcExpect(t, "output of the killed scheduled", lcDo(t, "GET", in+"/restate/invocation/"+scheduled+"/output", ""), 409, "killed")
+
+	// Running: the cancellation is journaled (202); the handler compensates and fails with 409.
+	lcExpect(t, "cancel running", lcDo(t, "PATCH", admin+"/invocations/"+running+"/cancel", ""), 202, "")
+	lcExpect(t, "attach to the cancelled", lcDo(t, "GET", in+"/restate/invocation/"+running+"/attach", ""), 409, "")
+	if f := flags("a"); f != `"started compensated"` {
+		t.Fatalf("after the cancellation: %s, want the compensation's state", f)
+	}
+	lcExpect(t, "cancel again", lcDo(t, "PATCH", admin+"/invocations/"+running+"/cancel", ""), 409, "The invocation '"+running+"' was already completed.")
+
+	// Kill: the parent and the call it waits on; the child's key is free again.
+	parent := lcSend(t, in, "/Job/p/parent/send")
+	lcWait(t, ctx, "Job/p-child started", func() string {
+		if f := flags("p-child"); f != `"started not-compensated"` {
+			return f
+		}
+		return ""
+	})
+	lcExpect(t, "kill parent", lcDo(t, "PATCH", admin+"/invocations/"+parent+"/kill", ""), 200, "")
+	lcExpect(t, "attach to the killed", lcDo(t, "GET", in+"/restate/invocation/"+parent+"/attach", ""), 409, "killed")
+	lcExpect(t, "the killed child's key runs again", lcDo(t, "POST", in+"/Job/p-child/quick", ""), 200, `"quick"`)
+	if f := flags("p-child"); f != `"started not-compensated"` {
+		t.Fatalf("the killed child compensated: %s", f)
+	}
+
+	// Purge: only ended invocations.
+	late := lcSend(t, in, "/Job/b/work/send")
+	lcExpect(t, "purge running", lcDo(t, "PATCH", admin+"/invocations/"+late+"/purge", ""), 409, "The invocation '"+late+"' is not yet completed.")
+	lcExpect(t, "purge-journal", lcDo(t, "PATCH", admin+"/invocations/"+inboxed+"/purge-journal", ""), 200, "")
+	lcExpect(t, "output after purge-journal", lcDo(t, "GET", in+"/restate/invocation/"+inboxed+"/output", ""), 409, "canceled")
+	lcExpect(t, "purge", lcDo(t, "PATCH", admin+"/invocations/"+inboxed+"/purge", ""), 200, "")
+	lcExpect(t, "output after purge", lcDo(t, "GET", in+"/restate/invocation/"+inboxed+"/output", ""), 404, "")
+
+	// Unknown and malformed ids; the older DELETE form.
+	lcExpect(t, "cancel unknown", lcDo(t, "PATCH", admin+"/invocations/"+inboxed+"/cancel", ""), 404, "The requested invocation '"+inboxed+"' does not exist")
+	lcExpect(t, "kill malformed", lcDo(t, "PATCH", admin+"/invocations/bogus/kill", ""), 400, "The request field 'invocation_id' is invalid. Reason: bad format")
+	lcExpect(t, "delete bad mode", lcDo(t, "DELETE", admin+"/invocations/"+late+"?mode=bogus", ""), 400, "unknown variant `bogus`")
+	lcExpect(t, "delete kill", lcDo(t, "DELETE", admin+"/invocations/"+late+"?mode=kill", ""), 202, "")
+	lcExpect(t, "attach to the deleted", lcDo(t, "GET", in+"/restate/invocation/"+late+"/attach", ""), 409, "killed")
+}
