@@ -382,3 +382,32 @@ func resolve(t *testing.T, env *sdktest.Env, id, op, body string) {
 		t.Fatalf("%s %s: status %d %s, want 202", op, id, resp.StatusCode, b)
 	}
 }
+
+// TestCancelInvocation: a handler cancels another one that waits on an awakeable. The waiter's
+// await returns sdk.ErrCancelled; later awaits work normally, so it cleans up (a journaled run,
+// whose result it reads) before it returns the cancellation, which its caller sees as 409.
+func TestCancelInvocation(t *testing.T) {
+	svc := sdk.NewService("Cancel").
+		Handler("waiter", sdk.ServiceHandler(func(ctx sdk.Context, _ sdk.Void) (string, error) {
+			a := sdk.Awakeable[string](ctx)
+			sdk.Send(ctx, sdk.ToService("Cancel", "canceller"), ctx.InvocationID())
+			v, err := a.Result()
+			if !errors.Is(err, sdk.ErrCancelled) {
+				return "", sdk.TerminalErrorf(500, "got %q, %v; want the cancellation", v, err)
+			}
+			note, cleanupErr := sdk.Run(ctx, func(sdk.RunContext) (string, error) { return "cleaned up", nil })
+			if cleanupErr != nil || note != "cleaned up" {
+				return "", sdk.TerminalErrorf(500, "clean-up after the cancellation: %q, %v", note, cleanupErr)
+			}
+			return "", err
+		})).
+		Handler("canceller", sdk.ServiceHandler(func(ctx sdk.Context, id string) (sdk.Void, error) {
+			sdk.CancelInvocation(ctx, id)
+			return sdk.Void{}, nil
+		}))
+	env := sdktest.Start(t, sdk.NewEndpoint().Bind(svc))
+	got, err := sdktest.Call[string](env, sdk.ToService("Cancel", "waiter"), nil)
+	if sdk.ErrorCode(err) != 409 || !strings.Contains(fmt.Sprint(err), "Cancelled") {
+		t.Fatalf("waiter: %q, %v; want 409 Cancelled", got, err)
+	}
+}
