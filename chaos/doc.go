@@ -63,7 +63,8 @@
 //
 // The checks are tested on histories with one planted violation each
 // (check_test.go), and end to end on binaries built with a planted bug
-// (TestPlantedBugs; the chaosplant_* build tags of runtime/ingress and sdk).
+// (TestPlantedBugs; the chaosplant_* build tags of runtime/ingress, sdk and
+// chaos/deployment).
 //
 // Run is the library entry point used by cmd/resolute-chaos and by the test
 // in this package. Seeds replay the operations and the kill schedule, though

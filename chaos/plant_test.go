@@ -19,12 +19,14 @@ import (
 // -short.
 func TestPlantedBugs(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds two planted binaries and runs the checker twice (about 30 s)")
+		t.Skip("builds three planted binaries and runs the checker three times (about 45 s)")
 	}
 	const (
-		once = "acknowledged ops: one output, one invocation"
-		runs = "journaled Run results never recomputed"
-		fold = "final state = fold of acknowledged ops"
+		once  = "acknowledged ops: one output, one invocation"
+		runs  = "journaled Run results never recomputed"
+		fold  = "final state = fold of acknowledged ops"
+		awake = "awakeables: first acknowledged resolution wins"
+		wf    = "workflows: run once per key, promise value reaches it"
 	)
 	cases := []struct {
 		name, tag, pkg string
@@ -41,6 +43,10 @@ func TestPlantedBugs(t *testing.T) {
 		// kills are of two kinds, so at least one is not of the Counter
 		// deployment alone: a kill that replays sleeping naps.
 		{"SDK re-executes journaled Run bodies", "chaosplant_rerun", chaos.DeploymentPkg, 2, 6, []string{runs}, []string{once, fold}},
+		// The deployment goes on without waiting for its awakeables, and
+		// reports a refused completion of a workflow's promise as a
+		// success: no kill is needed.
+		{"deployment trusts awakeables and promises", "chaosplant_trusting", chaos.DeploymentPkg, 1, 3, []string{awake, wf}, []string{once, fold, runs}},
 	}
 	root, err := testenv.ModuleRoot()
 	if err != nil {
