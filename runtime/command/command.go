@@ -155,9 +155,18 @@ type Invocation struct {
 	Caller *Caller `msgpack:"c,omitempty"`
 	// ExecutionTime (ms since epoch) delays the start; 0 means now. Reserved for delayed sends.
 	ExecutionTime int64 `msgpack:"et,omitempty"`
-	// Retention (ms) is, for a workflow's run, how long the workflow's result, state and durable
-	// promises are kept after the run ends; the proposer fills it from the schema.
-	Retention int64 `msgpack:"rt,omitempty"`
+	// Retention is how long the invocation is kept after it ends; the proposer fills it from the
+	// schema. nil (entries written before retention existed): kept for ever.
+	Retention *Retention `msgpack:"rt,omitempty"`
+}
+
+// Retention says how long an ended invocation is kept, in milliseconds. For Completion its status
+// (result, idempotency entry) stays, so that attach, output and a retried idempotent request
+// find it; for a workflow's run also the workflow's state and promises. For Journal its journal
+// stays (never longer than Completion). 0 removes at once.
+type Retention struct {
+	Completion int64 `msgpack:"c"`
+	Journal    int64 `msgpack:"j"`
 }
 
 // WorkflowRun reports whether the target is a workflow's run handler (once per workflow key).
@@ -178,8 +187,10 @@ type Entry struct {
 type CallResolution struct {
 	ServiceType ServiceType `msgpack:"st"`
 	HandlerType HandlerType `msgpack:"ht,omitempty"`
-	// Retention is the callee's workflow retention (ms) when it is a workflow's run.
-	Retention int64 `msgpack:"rt,omitempty"`
+	// Retention is the callee's retention for a call without an idempotency key, and
+	// IdempotentRetention for one with a key (see Retention).
+	Retention           *Retention `msgpack:"rt,omitempty"`
+	IdempotentRetention *Retention `msgpack:"irt,omitempty"`
 }
 
 // AppendEntry appends a journal entry produced by an attempt.

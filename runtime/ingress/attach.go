@@ -20,8 +20,9 @@ type Attachment struct {
 	// was read; 0 when Attach waited for the end. It dates the idempotency-expires header, which
 	// the official ingress sends only in the first case.
 	EndedAt int64
-	// Retention (ms) is a workflow run's retention (command.Invocation.Retention).
-	Retention int64
+	// Retention is the invocation's retention (command.Invocation.Retention; nil for one logged
+	// before retention existed).
+	Retention *command.Retention
 }
 
 // Statuses of the attach and output answers that net/http has no name for.
@@ -111,11 +112,13 @@ func (h *Handler) answerAttached(w http.ResponseWriter, id ids.InvocationID, a A
 }
 
 // expires is when an ended invocation is forgotten, written as the official ingress writes it
-// ("2026-11-28T15:42:14.265+00:00"): its end plus a workflow run's retention, or else the
-// idempotency retention of its handler.
+// ("2026-11-28T15:42:14.265+00:00"): its end plus its completion retention (for one logged before
+// retention existed, the idempotency retention of its handler).
 func (h *Handler) expires(a Attachment) string {
-	retention := time.Duration(a.Retention) * time.Millisecond
-	if !a.Target.WorkflowRun() {
+	var retention time.Duration
+	if a.Retention != nil {
+		retention = time.Duration(a.Retention.Completion) * time.Millisecond
+	} else {
 		var t target
 		if svc, ok := h.services.Service(a.Target.Service); ok {
 			t.service = svc

@@ -92,7 +92,7 @@ func TestAttachAndOutput(t *testing.T) {
 			blob:    {Target: command.Target{Service: "Blob", Handler: "put"}, Result: value(""), EndedAt: ended.UnixMilli()},
 			gone:    {Target: command.Target{Service: "Greeter", Handler: "removed"}, Result: value("1"), EndedAt: ended.UnixMilli()},
 			wf: {Target: command.Target{Service: "Signup", Key: "k", Handler: "run", ServiceType: command.Workflow, HandlerType: command.WorkflowHandler},
-				Result: value(`"ok"`), EndedAt: ended.UnixMilli(), Retention: (10 * time.Minute).Milliseconds()},
+				Result: value(`"ok"`), EndedAt: ended.UnixMilli(), Retention: &command.Retention{Completion: (10 * time.Minute).Milliseconds()}},
 		},
 		ends: map[ids.InvocationID]command.Result{running: *value(`"got later"`)},
 	}

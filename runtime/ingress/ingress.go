@@ -185,9 +185,8 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, rt route) *http
 		return ingressError(http.StatusInternalServerError, err.Error())
 	}
 	inv := command.Invocation{ID: id, Target: t.cmd, Input: body, Headers: headers, IdempotencyKey: idemKey}
-	if t.cmd.WorkflowRun() {
-		inv.Retention = t.handler.WorkflowRetentionMillis()
-	}
+	retention := t.service.Retention(t.handler.Name, idemKey != "")
+	inv.Retention = &retention
 	if delay > 0 {
 		inv.ExecutionTime = h.cfg.Now().Add(delay).UnixMilli()
 	}

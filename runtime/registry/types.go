@@ -72,17 +72,43 @@ type Handler struct {
 	Options Options             `msgpack:"op"`
 }
 
-// DefaultWorkflowRetentionMillis is how long a workflow's result, state and durable promises are
-// kept after its run ends when the run handler does not say (one day, as restate-server).
-const DefaultWorkflowRetentionMillis = 24 * 60 * 60 * 1000
+// Default retentions, as restate-server 1.7 (milliseconds): how long an ended invocation's
+// journal, an idempotent invocation's result and a workflow's result, state and promises are kept
+// when the manifest does not say.
+const (
+	DefaultJournalRetentionMillis     = 24 * 60 * 60 * 1000
+	DefaultIdempotencyRetentionMillis = 24 * 60 * 60 * 1000
+	DefaultWorkflowRetentionMillis    = 24 * 60 * 60 * 1000
+)
 
-// WorkflowRetentionMillis is the handler's workflow completion retention in milliseconds (for a
-// workflow's run handler; DefaultWorkflowRetentionMillis unless the manifest sets it).
-func (h Handler) WorkflowRetentionMillis() int64 {
-	if r := h.Options.WorkflowCompletionRetention; r != nil {
-		return *r
+// firstSet returns the first non-nil value, or def.
+func firstSet(def int64, vals ...*int64) int64 {
+	for _, v := range vals {
+		if v != nil {
+			return *v
+		}
 	}
-	return DefaultWorkflowRetentionMillis
+	return def
+}
+
+// Retention is how long an ended invocation of handler is kept, by restate-server's rules
+// (compute_retention): a workflow's run keeps its result for the workflow retention and an
+// idempotent request for the idempotency retention, with the journal kept for the journal
+// retention but never longer; any other invocation is kept for the journal retention. The
+// handler's settings override the service's, which override the defaults.
+func (s Service) Retention(handler string, idempotent bool) command.Retention {
+	h, _ := s.Handler(handler)
+	journal := firstSet(DefaultJournalRetentionMillis, h.Options.JournalRetention, s.Options.JournalRetention)
+	completion := journal
+	switch {
+	case s.Type == command.Workflow && h.Type == command.WorkflowHandler:
+		completion = firstSet(DefaultWorkflowRetentionMillis, h.Options.WorkflowCompletionRetention, s.Options.WorkflowCompletionRetention)
+	case idempotent:
+		completion = firstSet(DefaultIdempotencyRetentionMillis, h.Options.IdempotencyRetention, s.Options.IdempotencyRetention)
+	default:
+		return command.Retention{Completion: journal, Journal: journal}
+	}
+	return command.Retention{Completion: completion, Journal: min(journal, completion)}
 }
 
 // Input says what a handler accepts (the manifest's input; a missing input means

@@ -40,11 +40,8 @@ func (r resolver) ResolveCall(service, handler string) (command.CallResolution, 
 	if !ok {
 		return command.CallResolution{}, fmt.Errorf("%w: handler %s/%s not found", invoker.ErrUnknownTarget, service, handler)
 	}
-	res := command.CallResolution{ServiceType: svc.Type, HandlerType: h.Type}
-	if h.Type == command.WorkflowHandler {
-		res.Retention = h.WorkflowRetentionMillis()
-	}
-	return res, nil
+	plain, idempotent := svc.Retention(handler, false), svc.Retention(handler, true)
+	return command.CallResolution{ServiceType: svc.Type, HandlerType: h.Type, Retention: &plain, IdempotentRetention: &idempotent}, nil
 }
 
 func (r resolver) Overrides(service, handler string) invoker.Overrides {

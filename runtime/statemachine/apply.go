@@ -232,8 +232,8 @@ func (a *applier) fireTimer(f *command.FireTimer) (Outcome, error) {
 	if !found {
 		return stale("timer of unknown invocation %s", f.ID), nil
 	}
-	if f.CompletionID == cleanupCompletionID {
-		return a.purgeWorkflow(f.ID)
+	if f.CompletionID == cleanupCompletionID || f.CompletionID == journalCleanupCompletionID {
+		return a.expire(f.ID, f.CompletionID == journalCleanupCompletionID)
 	}
 	if f.CompletionID == 0 {
 		if st.Phase != storage.Scheduled {
@@ -413,13 +413,10 @@ func (a *applier) complete(id ids.InvocationID, st *storage.InvocationStatus, re
 			return err
 		}
 	}
-	t := st.Invocation.Target
-	if t.WorkflowRun() {
-		if err := a.armCleanup(id, st); err != nil {
-			return err
-		}
+	if err := a.armRetention(id, st); err != nil {
+		return err
 	}
-	return a.releaseLock(t, id)
+	return a.releaseLock(st.Invocation.Target, id)
 }
 
 // releaseLock passes the key's lock of ended invocation id of t on, if id held it

@@ -98,7 +98,7 @@ func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus
 	}
 	switch m := msg.(type) {
 	case *pb.SleepCommandMessage:
-		if m.ResultCompletionId == cleanupCompletionID {
+		if reservedCompletionID(m.ResultCompletionId) {
 			_, err := a.failInvocation(id, st, 571, fmt.Sprintf("SleepCommand: completion id %d is reserved", m.ResultCompletionId))
 			return err
 		}
@@ -158,6 +158,9 @@ func (a *applier) call(id ids.InvocationID, st *storage.InvocationStatus, index 
 		calleeID = ids.Derive(id, index, derivedPartitionKey(id, index))
 	}
 	inv := &command.Invocation{ID: calleeID, Target: callee, Input: param, IdempotencyKey: idem, Caller: caller, ExecutionTime: invokeTime, Retention: res.Retention}
+	if idem != "" {
+		inv.Retention = res.IdempotentRetention
+	}
 	for _, h := range headers {
 		inv.Headers = append(inv.Headers, command.Header{Key: h.Key, Value: h.Value})
 	}

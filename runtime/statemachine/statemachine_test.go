@@ -342,7 +342,7 @@ func (h *harness) journalCommand(td *datadriven.TestData) (protocol.MessageType,
 			res = &command.CallResolution{ServiceType: command.VirtualObject, HandlerType: command.Exclusive}
 		}
 		if arg(td, "to-type", "") == "workflow" {
-			res = &command.CallResolution{ServiceType: command.Workflow, HandlerType: command.WorkflowHandler, Retention: int64(u32(arg(td, "retention", "0")))}
+			res = &command.CallResolution{ServiceType: command.Workflow, HandlerType: command.WorkflowHandler}
 		}
 		if arg(td, "unresolved", "") == "true" {
 			res = nil
@@ -386,7 +386,16 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 			id = h.id(arg(td, "id", ""), tg)
 		}
 		inv := &command.Invocation{ID: id, Target: tg, Input: []byte(arg(td, "input", "")), IdempotencyKey: arg(td, "idem", ""),
-			ExecutionTime: int64(u32(arg(td, "at", "0"))), Retention: int64(u32(arg(td, "retention", "0")))}
+			ExecutionTime: int64(u32(arg(td, "at", "0")))}
+		if r := arg(td, "retention", ""); r != "" {
+			// completion[/journal] in ms; without it the invocation is kept for ever.
+			c, j, hasJournal := strings.Cut(r, "/")
+			ret := &command.Retention{Completion: int64(u32(c)), Journal: int64(u32(c))}
+			if hasJournal {
+				ret.Journal = int64(u32(j))
+			}
+			inv.Retention = ret
+		}
 		return h.apply(command.Command{Kind: command.KindInvoke, Invoke: inv})
 	case "journal":
 		id := h.byName[td.CmdArgs[0].Key]
@@ -596,6 +605,9 @@ func (h *harness) dumpTables() string {
 	}
 	sort.Strings(lines)
 	lines = dedupLines(lines)
+	if len(lines) == 0 {
+		return "(empty)\n"
+	}
 	return strings.Join(lines, "\n") + "\n"
 }
 

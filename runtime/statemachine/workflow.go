@@ -12,14 +12,23 @@ import (
 	"github.com/resolute-run/resolute/runtime/storage"
 )
 
-// Workflows: a workflow's run handler executes once per workflow key (its invocation id is
+// Workflows: a workflow's run executes once per workflow key (its invocation id is
 // ids.Workflow(service, key), so a second submission finds the first); shared handlers run beside
-// it and after it. When the run ends, a cleanup timer is armed for the run's retention; when it
-// fires, the workflow's state, durable promises and the run's status and journal are removed, and
-// the key may run again.
+// it and after it. When the run ends it is kept for its retention like any invocation (see
+// armRetention), and its removal also removes the workflow's state and durable promises, after
+// which the key may run again.
 
-// cleanupCompletionID marks a workflow's cleanup timer (no SleepCommand may use it).
-const cleanupCompletionID = math.MaxUint32
+// Completion ids of the timers that remove an ended invocation (cleanupCompletionID) or only its
+// journal (journalCleanupCompletionID); no SleepCommand may use them.
+const (
+	cleanupCompletionID        = math.MaxUint32
+	journalCleanupCompletionID = math.MaxUint32 - 1
+)
+
+// reservedCompletionID reports whether a SleepCommand may not use completion id c.
+func reservedCompletionID(c uint32) bool {
+	return c == cleanupCompletionID || c == journalCleanupCompletionID
+}
 
 // workflowAlreadyInvoked is what a caller of a workflow's run gets when the run exists already,
 // as restate-server answers (WORKFLOW_ALREADY_INVOKED_INVOCATION_ERROR).
@@ -28,30 +37,61 @@ var workflowAlreadyInvoked = command.Failure{Code: 409, Message: "the workflow m
 // WorkflowAlreadyInvoked is the failure a second request for a workflow's run answers with.
 func WorkflowAlreadyInvoked() command.Failure { return workflowAlreadyInvoked }
 
-// armCleanup schedules the removal of a workflow whose run just ended.
-func (a *applier) armCleanup(id ids.InvocationID, st *storage.InvocationStatus) error {
-	retention := st.Invocation.Retention
-	if retention < 0 {
-		retention = 0
-	}
-	wake := a.now + retention
-	if wake < a.now { // overflow: keep for ever
+// armRetention schedules the removal of an invocation that just ended, as its retention says:
+// the journal after Retention.Journal, everything after Retention.Completion (0: now). An
+// invocation without a retention (logged before retention existed) is kept.
+func (a *applier) armRetention(id ids.InvocationID, st *storage.InvocationStatus) error {
+	r := st.Invocation.Retention
+	if r == nil {
 		return nil
 	}
-	return a.armTimer(storage.Timer{WakeTime: wake, ID: id, CompletionID: cleanupCompletionID})
+	if r.Completion <= 0 {
+		return a.remove(id, st)
+	}
+	if r.Journal < r.Completion {
+		if r.Journal <= 0 {
+			if err := a.dropJournal(id, st); err != nil {
+				return err
+			}
+		} else if err := a.armAfter(id, r.Journal, journalCleanupCompletionID); err != nil {
+			return err
+		}
+	}
+	return a.armAfter(id, r.Completion, cleanupCompletionID)
 }
 
-// purgeWorkflow removes an ended workflow run with its workflow's state and promises (its
-// cleanup timer fired).
-func (a *applier) purgeWorkflow(id ids.InvocationID) (Outcome, error) {
+// armAfter arms timer cid of id ms from now (none when that is past the clock's range).
+func (a *applier) armAfter(id ids.InvocationID, ms int64, cid uint32) error {
+	wake := a.now + ms
+	if wake < a.now {
+		return nil
+	}
+	return a.armTimer(storage.Timer{WakeTime: wake, ID: id, CompletionID: cid})
+}
+
+// expire removes an ended invocation whose retention is over (its cleanup timer fired), or only
+// its journal.
+func (a *applier) expire(id ids.InvocationID, journalOnly bool) (Outcome, error) {
 	st, found, err := a.status(id)
 	if err != nil {
 		return Outcome{}, err
 	}
-	if !found || st.Phase != storage.Completed || !st.Invocation.Target.WorkflowRun() {
-		return stale("cleanup of %s: not an ended workflow run", id), nil
+	if !found || st.Phase != storage.Completed {
+		return stale("cleanup of %s: not an ended invocation", id), nil
+	}
+	if journalOnly {
+		return Outcome{}, a.dropJournal(id, &st)
 	}
 	return Outcome{}, a.remove(id, &st)
+}
+
+// dropJournal deletes an ended invocation's journal and keeps its status.
+func (a *applier) dropJournal(id ids.InvocationID, st *storage.InvocationStatus) error {
+	if err := storage.DeleteJournal(a.rw, id); err != nil {
+		return err
+	}
+	st.JournalLength, st.CommandCount, st.ModifiedAt = 0, 0, a.now
+	return a.putStatus(id, st)
 }
 
 // remove deletes an ended invocation: status, journal, idempotency entry, and for a workflow's
@@ -88,11 +128,7 @@ func (a *applier) purge(p *command.Purge) (Outcome, error) {
 	case st.Phase != storage.Completed:
 		return Outcome{Code: Invalid, Message: "invocation " + p.ID.String() + " is " + st.Phase.String() + ": only completed invocations can be purged"}, nil
 	case p.JournalOnly:
-		if err := storage.DeleteJournal(a.rw, p.ID); err != nil {
-			return Outcome{}, err
-		}
-		st.JournalLength, st.CommandCount, st.ModifiedAt = 0, 0, a.now
-		return Outcome{}, a.putStatus(p.ID, &st)
+		return Outcome{}, a.dropJournal(p.ID, &st)
 	}
 	return Outcome{}, a.remove(p.ID, &st)
 }
