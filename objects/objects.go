@@ -1,6 +1,9 @@
 package objects
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -137,4 +140,41 @@ func StartState(state []storage.StateEntry, lazy bool) (sent []storage.StateEntr
 		return nil, true
 	}
 	return state, false
+}
+
+// StateVersion names the content of a key's state (entries ordered by key, as storage.AllState
+// returns them): equal states have equal versions. A state patch with a version applies only
+// while the state still has it.
+func StateVersion(state []storage.StateEntry) string {
+	h := sha256.New()
+	for _, e := range state {
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(e.Key))))
+		h.Write(e.Key)
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(e.Value))))
+		h.Write(e.Value)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ReplaceState replaces the whole state of t's key with state, if version is empty or is the
+// current state's version (applied false otherwise).
+func ReplaceState(rw ReadWriter, t command.Target, state []command.StateEntry, version string) (applied bool, err error) {
+	if version != "" {
+		current, err := storage.AllState(rw, t.Service, t.Key)
+		if err != nil {
+			return false, err
+		}
+		if StateVersion(current) != version {
+			return false, nil
+		}
+	}
+	if err := storage.DeleteAllState(rw, t.Service, t.Key); err != nil {
+		return false, err
+	}
+	for _, e := range state {
+		if err := storage.PutState(rw, t.Service, t.Key, e.Key, e.Value); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }

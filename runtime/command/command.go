@@ -38,6 +38,8 @@ const (
 	KindTerminate Kind = 11
 	// KindPurge removes an ended invocation (or only its journal), from the admin API.
 	KindPurge Kind = 12
+	// KindPatchState replaces a Virtual Object key's state, from the admin API.
+	KindPatchState Kind = 13
 )
 
 // Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
@@ -55,6 +57,25 @@ type Command struct {
 	Signal         *Signal         `msgpack:"sg,omitempty"`
 	Terminate      *Terminate      `msgpack:"tm,omitempty"`
 	Purge          *Purge          `msgpack:"pg,omitempty"`
+	PatchState     *PatchState     `msgpack:"ps,omitempty"`
+}
+
+// PatchState replaces the whole state of the Virtual Object key (Service, Key) with State, as an
+// operator asks (restate's POST /services/{name}/state). It waits for the key's lock like an
+// exclusive invocation, under the id ID the proposer drew; with Version set it applies only if
+// the state's version (objects.StateVersion) is still Version.
+type PatchState struct {
+	ID      ids.InvocationID `msgpack:"i"`
+	Service string           `msgpack:"s"`
+	Key     string           `msgpack:"k"`
+	State   []StateEntry     `msgpack:"st,omitempty"`
+	Version string           `msgpack:"v,omitempty"`
+}
+
+// StateEntry is one K/V state entry.
+type StateEntry struct {
+	Key   []byte `msgpack:"k"`
+	Value []byte `msgpack:"v"`
 }
 
 // Purge removes ended invocation ID: its status, journal and idempotency entry, and for a

@@ -86,6 +86,8 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 		return a.terminate(c.Terminate)
 	case command.KindPurge:
 		return a.purge(c.Purge)
+	case command.KindPatchState:
+		return a.patchState(c.PatchState)
 	}
 	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
 }
@@ -432,6 +434,9 @@ func (a *applier) releaseLock(t command.Target, id ids.InvocationID) error {
 	}
 	if !found || st.Phase != storage.Inboxed {
 		return fmt.Errorf("inbox of %s/%s holds %s in phase %s", t.Service, t.Key, next, st.Phase)
+	}
+	if st.Mutation != nil {
+		return a.applyQueuedMutation(next, &st)
 	}
 	st.Phase, st.InboxSeq, st.ModifiedAt = storage.Running, 0, a.now
 	a.emit(Action{Kind: StartAttempt, ID: next})

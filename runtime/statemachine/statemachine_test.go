@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/resolute-run/resolute/objects"
 	"github.com/resolute-run/resolute/promises"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
@@ -412,6 +413,24 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		return h.apply(command.Command{Kind: command.KindFireTimer, FireTimer: f})
 	case "end":
 		return h.apply(command.Command{Kind: command.KindEnd, End: &command.End{ID: h.byName[td.CmdArgs[0].Key]}})
+	case "patch-state":
+		// patch-state <name> key=k state=a:1,b:2 [version=current|<v>]
+		p := &command.PatchState{ID: h.id(td.CmdArgs[0].Key, command.Target{Service: "Counter", Key: arg(td, "key", ""), ServiceType: command.VirtualObject}),
+			Service: "Counter", Key: arg(td, "key", ""), Version: arg(td, "version", "")}
+		if p.Version == "current" {
+			state, err := storage.AllState(h.db, p.Service, p.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Version = objects.StateVersion(state)
+		}
+		if st := arg(td, "state", ""); st != "" {
+			for _, kv := range strings.Split(st, ",") {
+				k, v, _ := strings.Cut(kv, ":")
+				p.State = append(p.State, command.StateEntry{Key: []byte(k), Value: []byte(v)})
+			}
+		}
+		return h.apply(command.Command{Kind: command.KindPatchState, PatchState: p})
 	case "purge":
 		pg := &command.Purge{ID: h.id(td.CmdArgs[0].Key, command.Target{}), JournalOnly: arg(td, "journal-only", "") == "true"}
 		return h.apply(command.Command{Kind: command.KindPurge, Purge: pg})
