@@ -19,17 +19,13 @@ const (
 	proxy           = "Proxy"
 )
 
-// needsAdminInvocations: the scenario cancels or kills through the admin API
-// (PATCH /invocations/{id}/cancel|kill), which issue 9 does not bring.
-const needsAdminInvocations = "admin PATCH /invocations/{id}/cancel|kill (not part of issue 9)"
-
 // TestKillInvocation ports restatedev/e2e sdk-tests tests/KillInvocation.kt (class
 // KillInvocation).
 func TestKillInvocation(t *testing.T) {
 	runClass(t, class{
 		services: []string{killRunner, killSingleton, awakeableHolder},
 		scenarios: []scenario{
-			{name: "kill", needs: needsAdminInvocations, run: kill},
+			{name: "kill", run: kill},
 		},
 	})
 }
@@ -40,7 +36,7 @@ func TestCancellation(t *testing.T) {
 	var scenarios []scenario
 	for _, op := range []string{"CALL", "SLEEP", "AWAKEABLE"} {
 		scenarios = append(scenarios,
-			scenario{name: "cancelFromAdminAPI/" + op, needs: needsAdminInvocations, run: func(t *testing.T, d *deployment) {
+			scenario{name: "cancelFromAdminAPI/" + op, run: func(t *testing.T, d *deployment) {
 				cancelBlocked(t, d, op, func(key string) string {
 					return d.send(t, "/"+cancelRunner+"/"+key+"/startTest", op, idempotent()).InvocationID
 				}, func(id string) error {
