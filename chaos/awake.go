@@ -49,14 +49,15 @@ type awaited struct {
 // begins, so that their requests are in flight when it lands. Its goroutines
 // stop when ctx ends or finish returns.
 type resolver struct {
-	c       *client
-	execLog string
-	seed    uint64
-	ctx     context.Context
-	cancel  context.CancelFunc
-	tailed  chan struct{} // closed when the tail loop returned
-	wg      sync.WaitGroup
-	mu      struct {
+	c        *client
+	execLog  string
+	seed     uint64
+	ctx      context.Context
+	cancel   context.CancelFunc
+	stopTail context.CancelFunc
+	tailed   chan struct{} // closed when the tail loop returned
+	wg       sync.WaitGroup
+	mu       struct {
 		sync.Mutex
 		ops      map[string]*awaited
 		gate     chan struct{} // closed when the next kill begins, or at release
@@ -72,13 +73,15 @@ const tailEvery = 20 * time.Millisecond
 func startResolver(ctx context.Context, c *client, execLog string, seed uint64) *resolver {
 	r := &resolver{c: c, execLog: execLog, seed: seed, tailed: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(ctx)
+	tailCtx, stopTail := context.WithCancel(r.ctx)
+	r.stopTail = stopTail
 	r.mu.ops = map[string]*awaited{}
 	r.mu.gate = make(chan struct{})
 	go func() {
 		defer close(r.tailed)
-		for r.ctx.Err() == nil {
+		for tailCtx.Err() == nil {
 			r.tail()
-			sleepCtx(r.ctx, tailEvery)
+			sleepCtx(tailCtx, tailEvery)
 		}
 	}()
 	return r
@@ -242,11 +245,14 @@ func (r *resolver) release() {
 	}
 }
 
-// finish reads the log a last time, waits for the resolutions under way
-// (until ctx ends), stops, and returns what it learned and sent, by op id.
+// finish stops tailing, reads the log a last time, waits for the
+// resolutions under way (until ctx ends), stops, and returns what it
+// learned and sent, by op id.
 func (r *resolver) finish(ctx context.Context) (map[string]*awaited, error) {
 	r.release()
-	r.tail()
+	r.stopTail()
+	<-r.tailed
+	r.tail() // the last goroutines start before the wait
 	done := make(chan struct{})
 	go func() {
 		r.wg.Wait()
@@ -257,7 +263,6 @@ func (r *resolver) finish(ctx context.Context) (map[string]*awaited, error) {
 	case <-ctx.Done():
 	}
 	r.cancel()
-	<-r.tailed
 	<-done
 	r.mu.Lock()
 	defer r.mu.Unlock()
