@@ -7,6 +7,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/storage"
 )
 
 // Terminate proposes a cancellation (or a kill) of invocation id to its partition and returns
@@ -29,4 +30,21 @@ func (r *Router) proposeFor(ctx context.Context, id ids.InvocationID, cmd comman
 		return o, fmt.Errorf("partition %d: %w", p.ID(), err)
 	}
 	return o, nil
+}
+
+// PatchState proposes the replacement of a Virtual Object key's state (applied in the key's lock
+// order) and returns the outcome: Applied (done or queued behind the key's holder), or Invalid
+// when a version was given and no longer matches.
+func (r *Router) PatchState(ctx context.Context, p command.PatchState) (statemachine.Outcome, error) {
+	return r.proposeFor(ctx, p.ID, command.Command{Kind: command.KindPatchState, PatchState: &p})
+}
+
+// State reads a Virtual Object key's state, ordered by state key, from its partition's tables.
+func (r *Router) State(service, key string) ([]storage.StateEntry, error) {
+	p := r.For(ids.KeyedPartitionKey(service, key))
+	state, err := storage.AllState(p.cfg.DB, service, key)
+	if err != nil {
+		return nil, fmt.Errorf("partition %d: state of %s/%s: %w", p.ID(), service, key, err)
+	}
+	return state, nil
 }

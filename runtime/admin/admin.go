@@ -39,6 +39,8 @@ type Deps struct {
 	DiscoveryHTTP11 *http.Client
 	// Invocations cancels, kills and purges invocations (nil: those routes answer 503).
 	Invocations Invocations
+	// States reads and patches Virtual Object state (nil: those routes answer 503).
+	States States
 }
 
 // DefaultMaxBodySize bounds admin request bodies.
@@ -93,6 +95,8 @@ func New(cfg Config, deps Deps) *Handler {
 	h.mux.HandleFunc("PATCH /invocations/{id}/purge", h.purgeInvocation)
 	h.mux.HandleFunc("PATCH /invocations/{id}/purge-journal", h.purgeJournal)
 	h.mux.HandleFunc("DELETE /invocations/{id}", h.deleteInvocation)
+	h.mux.HandleFunc("POST /services/{name}/state", h.modifyState)
+	h.mux.HandleFunc("GET /services/{name}/state/{key}", h.getState)
 	return h
 }
 

@@ -27,5 +27,6 @@ func (s *Server) adminHandler() http.Handler {
 		Register:    s.registryClient().Register,
 		Discovery:   s.client,
 		Invocations: s.node.Router(),
+		States:      s.node.Router(),
 	})
 }

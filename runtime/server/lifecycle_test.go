@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -69,9 +70,18 @@ type lcReply struct {
 
 func lcDo(t *testing.T, method, url, body string) lcReply {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	r, err := lcRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// lcRequest is lcDo for goroutines other than the test's: the error is the caller's to report.
+func lcRequest(method, url, body string) (lcReply, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return lcReply{}, err
 	}
 	if body != "" {
 		req.Header.Set("content-type", "application/json")
@@ -79,11 +89,11 @@ func lcDo(t *testing.T, method, url, body string) lcReply {
 	// The timeout only stops a request that would wait for ever (a child that was not killed).
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return lcReply{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return lcReply{resp.StatusCode, string(b)}
+	return lcReply{resp.StatusCode, string(b)}, nil
 }
 
 func lcExpect(t *testing.T, what string, r lcReply, status int, contains string) {
@@ -191,4 +201,114 @@ func TestCancelKillPurge(t *testing.T) {
 	lcExpect(t, "delete bad mode", lcDo(t, "DELETE", admin+"/invocations/"+late+"?mode=bogus", ""), 400, "unknown variant `bogus`")
 	lcExpect(t, "delete kill", lcDo(t, "DELETE", admin+"/invocations/"+late+"?mode=kill", ""), 202, "")
 	lcExpect(t, "attach to the deleted", lcDo(t, "GET", in+"/restate/invocation/"+late+"/attach", ""), 409, "killed")
+}
+
+// counters is a Virtual Object with add (exclusive) and get (shared) over the state "count", and
+// hold, which keeps the key's lock until its awakeable is resolved.
+func counters() *sdk.Endpoint {
+	obj := sdk.NewObject("Counter").
+		Handler("add", sdk.ObjectHandler(func(ctx sdk.ObjectContext, n int) (int, error) {
+			c, err := sdk.Get[int](ctx, "count")
+			if err != nil {
+				return 0, err
+			}
+			return c + n, sdk.Set(ctx, "count", c+n)
+		})).
+		Handler("get", sdk.SharedHandler(func(ctx sdk.ObjectSharedContext, _ sdk.Void) (int, error) {
+			return sdk.Get[int](ctx, "count")
+		})).
+		Handler("hold", sdk.ObjectHandler(func(ctx sdk.ObjectContext, _ sdk.Void) (string, error) {
+			a := sdk.Awakeable[string](ctx)
+			if err := sdk.Set(ctx, "awakeable", a.ID()); err != nil {
+				return "", err
+			}
+			return a.Result()
+		})).
+		Handler("awakeable", sdk.SharedHandler(func(ctx sdk.ObjectSharedContext, _ sdk.Void) (string, error) {
+			return sdk.Get[string](ctx, "awakeable")
+		}))
+	return sdk.NewEndpoint().Bind(obj)
+}
+
+// TestStatePatch: POST /services/{name}/state replaces a key's state through the log (202), in
+// the key's lock order; GET /services/{name}/state/{key} reads it with its version; a stale
+// version is refused (409); bad requests get 400 and unknown services 404.
+func TestStatePatch(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.RegisterInProcess(ctx, "counters", counters()); err != nil {
+		t.Fatal(err)
+	}
+	in, admin := s.IngressURL(), s.AdminURL()
+	lcExpect(t, "add", lcDo(t, "POST", in+"/Counter/a/add", "5"), 200, "5")
+
+	var st struct {
+		Version string           `json:"version"`
+		State   map[string][]int `json:"state"`
+	}
+	read := func() {
+		r := lcDo(t, "GET", admin+"/services/Counter/state/a", "")
+		if err := json.Unmarshal([]byte(r.body), &st); r.status != 200 || err != nil {
+			t.Fatalf("get state: %d %s %v", r.status, r.body, err)
+		}
+	}
+	read()
+	if string(bytesOf(st.State["count"])) != "5" || st.Version == "" {
+		t.Fatalf("state %+v, want count 5 and a version", st)
+	}
+	// A patch with the current version applies; the handler reads the patched state.
+	body := `{"object_key":"a","new_state":{"count":[52,48]},"version":"` + st.Version + `"}`
+	lcExpect(t, "patch", lcDo(t, "POST", admin+"/services/Counter/state", body), 202, "")
+	lcExpect(t, "add after patch", lcDo(t, "POST", in+"/Counter/a/add", "2"), 200, "42")
+	// The old version no longer matches.
+	lcExpect(t, "stale version", lcDo(t, "POST", admin+"/services/Counter/state", body), 409, "not at version")
+
+	// A patch of a held key waits for the holder, and runs before a call queued after it.
+	hold := make(chan lcReply, 1)
+	go func() { hold <- lcAsync("POST", in+"/Counter/b/hold", "") }()
+	var awakeable string
+	lcWait(t, ctx, "Counter/b holds its key", func() string {
+		r := lcDo(t, "POST", in+"/Counter/b/awakeable", "")
+		if err := json.Unmarshal([]byte(r.body), &awakeable); err != nil || awakeable == "" {
+			return r.body
+		}
+		return ""
+	})
+	lcExpect(t, "patch of a held key", lcDo(t, "POST", admin+"/services/Counter/state", `{"object_key":"b","new_state":{"count":[55]}}`), 202, "") // "7"
+	// The patch is in the log (its 202 came after it was applied): the add queues behind it.
+	added := make(chan lcReply, 1)
+	go func() { added <- lcAsync("POST", in+"/Counter/b/add", "1") }()
+	if r := lcDo(t, "POST", in+"/Counter/b/get", ""); r.body != "0" {
+		t.Fatalf("the patch of a held key applied before the holder ended: count %s", r.body)
+	}
+	lcExpect(t, "resolve", lcDo(t, "POST", in+"/restate/awakeables/"+awakeable+"/resolve", `"done"`), 202, "")
+	lcExpect(t, "hold", <-hold, 200, `"done"`)
+	lcExpect(t, "add after the patch", <-added, 200, "8")
+
+	lcExpect(t, "unknown service", lcDo(t, "POST", admin+"/services/Nope/state", `{"object_key":"a","new_state":{}}`), 404, "Nope")
+	lcExpect(t, "missing key", lcDo(t, "POST", admin+"/services/Counter/state", `{"new_state":{}}`), 400, "object_key")
+	lcExpect(t, "not a byte", lcDo(t, "POST", admin+"/services/Counter/state", `{"object_key":"a","new_state":{"x":[300]}}`), 400, "not a byte")
+}
+
+// lcAsync is lcRequest whose failure becomes the reply (status 0, the error as body), for the
+// test goroutine to report.
+func lcAsync(method, url, body string) lcReply {
+	r, err := lcRequest(method, url, body)
+	if err != nil {
+		return lcReply{0, err.Error()}
+	}
+	return r
+}
+
+func bytesOf(vals []int) []byte {
+	out := make([]byte, len(vals))
+	for i, v := range vals {
+		out[i] = byte(v)
+	}
+	return out
 }

@@ -71,14 +71,14 @@ type InvocationStatus struct {
 	Waiting      *Waiting `msgpack:"w,omitempty"`
 	// Attached lists the calling invocations that called this one again with its idempotency
 	// key while it ran; each gets the result as the original caller (Invocation.Caller) does.
-	Attached   []command.Caller `msgpack:"at,omitempty"`
+	Attached []command.Caller `msgpack:"at,omitempty"`
 	// Mutation is set on a state patch waiting in a key's inbox (not an invocation: it never
 	// runs; it is applied when it gets the lock, and removed).
-	Mutation *command.PatchState `msgpack:"mu,omitempty"`
-	Result     *command.Result  `msgpack:"r,omitempty"`
-	InboxSeq   uint64           `msgpack:"q,omitempty"`
-	CreatedAt  int64            `msgpack:"ca"`
-	ModifiedAt int64            `msgpack:"ma"`
+	Mutation   *command.PatchState `msgpack:"mu,omitempty"`
+	Result     *command.Result     `msgpack:"r,omitempty"`
+	InboxSeq   uint64              `msgpack:"q,omitempty"`
+	CreatedAt  int64               `msgpack:"ca"`
+	ModifiedAt int64               `msgpack:"ma"`
 }
 
 // HasCompletion reports whether the notification for completion id c is journaled.
