@@ -127,6 +127,7 @@ func TestVerify(t *testing.T) {
 		{name: "not yet valid", scheme: []string{"v1"}, jwt: []string{good}, at: now.Add(-DefaultLeeway - time.Second)},
 		{name: "tampered claims", scheme: []string{"v1"}, jwt: []string{parts[0] + "." + b64.EncodeToString([]byte(`{"aud":"`+path+`","exp":9999999999,"nbf":0}`)) + "." + parts[2]}},
 		{name: "alg none", scheme: []string{"v1"}, jwt: []string{b64.EncodeToString([]byte(`{"alg":"none","kid":"`+k.KeyID()+`"}`)) + "." + parts[1] + "."}},
+		{name: "alg HS256 over an Ed25519 signature", scheme: []string{"v1"}, jwt: []string{forge(k, jwtHeader{Alg: "HS256", Kid: k.KeyID()}, map[string]any{"aud": path, "exp": exp, "nbf": nbf})}},
 		{name: "no exp", scheme: []string{"v1"}, jwt: []string{forge(k, hdr, map[string]any{"aud": path, "nbf": nbf})}},
 		{name: "no nbf", scheme: []string{"v1"}, jwt: []string{forge(k, hdr, map[string]any{"aud": path, "exp": exp})}},
 		{name: "malformed", scheme: []string{"v1"}, jwt: []string{"a.b"}},

@@ -50,6 +50,12 @@ type Config struct {
 	MaxBodySize int64
 	// Invoker tunes retries, timeouts and the protocol version limit.
 	Invoker invoker.Config
+	// AdminTokens and IngressTokens, when not empty, are the bearer tokens each API accepts
+	// (several, so they can be rotated); a request without one gets 401. Health stays open.
+	AdminTokens, IngressTokens []string
+	// RequestIdentityKeyFile, when set, is a PEM file with an Ed25519 private key that signs every
+	// request to a deployment, as restate-server's request identity (runtime/identity).
+	RequestIdentityKeyFile string
 }
 
 // Server is a running node.
@@ -86,6 +92,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.Close()
 		}
 	}()
+	if err := s.maybeSignRequests(); err != nil {
+		return nil, err
+	}
 	var node atomic.Pointer[partition.Node]
 	host, err := raftlog.NewHost(raftlog.Config{
 		Dir:                filepath.Join(cfg.DataDir, "raft"),
@@ -164,9 +173,16 @@ func (s *Server) listen() error {
 	if s.adminLn, err = net.Listen("tcp", s.cfg.AdminAddr); err != nil {
 		return fmt.Errorf("server: admin listen on %s: %w", s.cfg.AdminAddr, err)
 	}
-	ing := ingress.New(ingress.Config{MaxBodySize: s.cfg.MaxBodySize}, s.registry, s.node.Router())
+	ing, err := s.guardIngress(ingress.New(ingress.Config{MaxBodySize: s.cfg.MaxBodySize}, s.registry, s.node.Router()))
+	if err != nil {
+		return err
+	}
+	adm, err := s.guardAdmin(s.adminHandler())
+	if err != nil {
+		return err
+	}
 	s.ingressSrv = &http.Server{Handler: h2c.NewHandler(ing, &http2.Server{}), ReadHeaderTimeout: 10 * time.Second}
-	s.adminSrv = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	s.adminSrv = &http.Server{Handler: adm, ReadHeaderTimeout: 10 * time.Second}
 	s.serve(s.ingressSrv, s.ingressLn)
 	s.serve(s.adminSrv, s.adminLn)
 	return nil
