@@ -1,6 +1,8 @@
 package sdk
 
 import (
+	"errors"
+
 	"github.com/resolute-run/resolute/sdk/internal/statemachine"
 )
 
@@ -93,6 +95,10 @@ func RejectSignal(ctx Context, invocationID, name string, reason error) {
 }
 
 func failureOf(err error) statemachine.Result {
+	var t *Terminal
+	if errors.As(err, &t) {
+		return statemachine.Result{Kind: statemachine.ResultFailure, Failure: t.failure()}
+	}
 	return statemachine.Result{Kind: statemachine.ResultFailure, Failure: statemachine.Failure{
 		Code: uint32(ErrorCode(err)), Message: err.Error(),
 	}}

@@ -1,9 +1,11 @@
 package sdk
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/resolute-run/resolute/runtime/protocol"
 )
@@ -20,13 +22,73 @@ type manifestService struct {
 	Name     string            `json:"name"`
 	Ty       string            `json:"ty"`
 	Handlers []manifestHandler `json:"handlers"`
+	manifestOptions
 }
 
 type manifestHandler struct {
-	Name   string         `json:"name"`
-	Ty     string         `json:"ty,omitempty"`
-	Input  manifestInput  `json:"input"`
-	Output manifestOutput `json:"output"`
+	Name                        string         `json:"name"`
+	Ty                          string         `json:"ty,omitempty"`
+	Input                       manifestInput  `json:"input"`
+	Output                      manifestOutput `json:"output"`
+	WorkflowCompletionRetention *int64         `json:"workflowCompletionRetention,omitempty"`
+	manifestOptions
+}
+
+// manifestOptions are a service's or handler's settings, as the manifest names them (durations
+// in milliseconds).
+type manifestOptions struct {
+	Documentation                   string            `json:"documentation,omitempty"`
+	Metadata                        map[string]string `json:"metadata,omitempty"`
+	InactivityTimeout               *int64            `json:"inactivityTimeout,omitempty"`
+	AbortTimeout                    *int64            `json:"abortTimeout,omitempty"`
+	JournalRetention                *int64            `json:"journalRetention,omitempty"`
+	IdempotencyRetention            *int64            `json:"idempotencyRetention,omitempty"`
+	EnableLazyState                 *bool             `json:"enableLazyState,omitempty"`
+	IngressPrivate                  *bool             `json:"ingressPrivate,omitempty"`
+	RetryPolicyInitialInterval      *int64            `json:"retryPolicyInitialInterval,omitempty"`
+	RetryPolicyMaxInterval          *int64            `json:"retryPolicyMaxInterval,omitempty"`
+	RetryPolicyMaxAttempts          *int64            `json:"retryPolicyMaxAttempts,omitempty"`
+	RetryPolicyExponentiationFactor *float64          `json:"retryPolicyExponentiationFactor,omitempty"`
+	RetryPolicyOnMaxAttempts        string            `json:"retryPolicyOnMaxAttempts,omitempty"`
+}
+
+func millis(d *time.Duration) *int64 {
+	if d == nil {
+		return nil
+	}
+	ms := d.Milliseconds()
+	return &ms
+}
+
+func manifestOptionsOf(s settings) manifestOptions {
+	o := manifestOptions{
+		Documentation:        s.documentation,
+		Metadata:             s.metadata,
+		InactivityTimeout:    millis(s.inactivityTimeout),
+		AbortTimeout:         millis(s.abortTimeout),
+		JournalRetention:     millis(s.journalRetention),
+		IdempotencyRetention: millis(s.idempotencyRetention),
+		EnableLazyState:      s.enableLazyState,
+		IngressPrivate:       s.ingressPrivate,
+	}
+	if p := s.retry; p != nil {
+		if p.InitialInterval > 0 {
+			o.RetryPolicyInitialInterval = millis(&p.InitialInterval)
+		}
+		if p.MaxInterval > 0 {
+			o.RetryPolicyMaxInterval = millis(&p.MaxInterval)
+		}
+		if p.MaxAttempts > 0 {
+			n := int64(p.MaxAttempts)
+			o.RetryPolicyMaxAttempts = &n
+		}
+		if p.Factor > 0 {
+			f := p.Factor
+			o.RetryPolicyExponentiationFactor = &f
+		}
+		o.RetryPolicyOnMaxAttempts = string(p.OnMaxAttempts)
+	}
+	return o
 }
 
 type manifestInput struct {
@@ -72,7 +134,10 @@ func (e *Endpoint) manifest() manifest {
 	}
 	for _, name := range e.order {
 		def := e.services[name]
-		s := manifestService{Name: name, Ty: [...]string{"SERVICE", "VIRTUAL_OBJECT", "WORKFLOW"}[def.kind], Handlers: []manifestHandler{}}
+		s := manifestService{Name: name, Ty: [...]string{"SERVICE", "VIRTUAL_OBJECT", "WORKFLOW"}[def.kind], Handlers: []manifestHandler{},
+			manifestOptions: manifestOptionsOf(def.settings)}
+		// The manifest has no service-wide workflow retention: it is the run handler's.
+		wfRetention := def.settings.workflowRetention
 		for _, hn := range def.order {
 			h := def.handlers[hn]
 			codec := e.codec
@@ -80,9 +145,10 @@ func (e *Endpoint) manifest() manifest {
 				codec = h.codec
 			}
 			mh := manifestHandler{
-				Name:   hn,
-				Input:  manifestInput{ContentType: codec.ContentType()},
-				Output: manifestOutput{ContentType: codec.ContentType()},
+				Name:            hn,
+				Input:           manifestInput{ContentType: codec.ContentType()},
+				Output:          manifestOutput{ContentType: codec.ContentType()},
+				manifestOptions: manifestOptionsOf(h.settings),
 			}
 			switch h.kind {
 			case exclusiveHandler:
@@ -91,6 +157,7 @@ func (e *Endpoint) manifest() manifest {
 				mh.Ty = "SHARED"
 			case workflowHandler:
 				mh.Ty = "WORKFLOW"
+				mh.WorkflowCompletionRetention = millis(cmp.Or(h.settings.workflowRetention, wfRetention))
 			}
 			s.Handlers = append(s.Handlers, mh)
 		}

@@ -22,21 +22,23 @@ const (
 
 // handler is a typed handler function erased to bytes in, bytes out.
 type handler struct {
-	kind  handlerKind
-	codec Codec // nil: the endpoint's codec
-	call  func(inv *invocation, c Codec, input []byte) ([]byte, error)
+	kind     handlerKind
+	codec    Codec // nil: the endpoint's codec
+	call     func(inv *invocation, c Codec, input []byte) ([]byte, error)
+	settings settings
 }
 
 func (h *handler) invoke(inv *invocation, input []byte) ([]byte, error) {
 	return h.call(inv, inv.codec, input)
 }
 
-// HandlerOption configures one handler.
-type HandlerOption func(*handler)
+type codecOption struct{ c Codec }
+
+func (o codecOption) applyHandler(h *handler) { h.codec = o.c }
 
 // WithCodec makes a handler use c instead of the endpoint's codec, for its input and output and
 // for the state, run results and call payloads it handles.
-func WithCodec(c Codec) HandlerOption { return func(h *handler) { h.codec = c } }
+func WithCodec(c Codec) HandlerOption { return codecOption{c} }
 
 // ServiceHandlerDef is a handler of a Service; make one with ServiceHandler.
 type ServiceHandlerDef struct{ h *handler }
@@ -83,7 +85,7 @@ func newHandler[I, O any](kind handlerKind, fn func(*invocation, I) (O, error), 
 		return b, nil
 	}
 	for _, o := range opts {
-		o(h)
+		o.applyHandler(h)
 	}
 	return h
 }
@@ -98,12 +100,22 @@ type definition struct {
 	kind     serviceKind
 	handlers map[string]*handler
 	order    []string
+	settings settings
+}
+
+func newDefinition(name string, kind serviceKind, opts []ServiceOption) definition {
+	d := definition{name: name, kind: kind, handlers: map[string]*handler{}}
+	for _, o := range opts {
+		o.applyService(&d)
+	}
+	return d
 }
 
 func (d *definition) add(name string, h *handler) {
 	if _, dup := d.handlers[name]; dup {
 		panic(fmt.Sprintf("sdk: %s has two handlers named %q", d.name, name))
 	}
+	checkSettings(d.name, name, h.kind, h.settings)
 	d.handlers[name] = h
 	d.order = append(d.order, name)
 }
@@ -111,9 +123,9 @@ func (d *definition) add(name string, h *handler) {
 // Service is a set of stateless handlers.
 type Service struct{ def definition }
 
-// NewService starts the definition of a Service.
-func NewService(name string) *Service {
-	return &Service{definition{name: name, handlers: map[string]*handler{}}}
+// NewService starts the definition of a Service; opts (Option) apply to all its handlers.
+func NewService(name string, opts ...ServiceOption) *Service {
+	return &Service{newDefinition(name, plainService, opts)}
 }
 
 // Handler adds a handler made with ServiceHandler.
@@ -127,9 +139,9 @@ func (s *Service) definition() *definition { return &s.def }
 // Object is a Virtual Object: handlers keyed by an object key, with durable state per key.
 type Object struct{ def definition }
 
-// NewObject starts the definition of a Virtual Object.
-func NewObject(name string) *Object {
-	return &Object{definition{name: name, kind: objectService, handlers: map[string]*handler{}}}
+// NewObject starts the definition of a Virtual Object; opts (Option) apply to all its handlers.
+func NewObject(name string, opts ...ServiceOption) *Object {
+	return &Object{newDefinition(name, objectService, opts)}
 }
 
 // Handler adds a handler made with ObjectHandler (exclusive) or SharedHandler.

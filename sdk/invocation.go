@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/sdk/internal/statemachine"
@@ -38,10 +39,11 @@ type invocation struct {
 
 // runOutcome is what an async Run closure produced, for the handler goroutine to propose.
 type runOutcome struct {
-	id   statemachine.NotificationID
-	name string
-	b    []byte
-	err  error
+	id      statemachine.NotificationID
+	opts    *runOptions
+	b       []byte
+	err     error
+	elapsed time.Duration
 }
 
 type frameOrErr struct {
@@ -84,7 +86,7 @@ func (inv *invocation) receive() error {
 	select {
 	case o := <-inv.runs:
 		inv.runsLeft--
-		return inv.m.ProposeRun(o.id, inv.outcome(o.name, o.b, o.err))
+		return inv.m.ProposeRun(o.id, inv.outcome(o.id, o.opts, o.b, o.err, o.elapsed))
 	case fe, ok := <-inv.frames:
 		switch {
 		case !ok:
@@ -102,7 +104,7 @@ func (inv *invocation) receive() error {
 }
 
 // startRun runs fn on its own goroutine; its outcome is proposed when the handler next waits.
-func (inv *invocation) startRun(id statemachine.NotificationID, name string, fn func(RunContext) ([]byte, error)) {
+func (inv *invocation) startRun(id statemachine.NotificationID, o *runOptions, fn func(RunContext) ([]byte, error)) {
 	if inv.runs == nil {
 		inv.runs = make(chan runOutcome)
 		inv.runCtx, inv.stopRuns = context.WithCancel(inv.Context)
@@ -110,9 +112,10 @@ func (inv *invocation) startRun(id statemachine.NotificationID, name string, fn 
 	inv.runsLeft++
 	rc := runContext{inv.runCtx, inv.InvocationID()}
 	inv.runWG.Go(func() {
+		start := time.Now()
 		b, err := fn(rc)
 		select {
-		case inv.runs <- runOutcome{id: id, name: name, b: b, err: err}:
+		case inv.runs <- runOutcome{id: id, opts: o, b: b, err: err, elapsed: time.Since(start)}:
 		case <-rc.Done():
 		}
 	})
@@ -170,7 +173,7 @@ func (inv *invocation) result(id statemachine.NotificationID) (statemachine.Resu
 		panic(fmt.Sprintf("sdk: %v awaited but not completed", id)) // await guarantees it
 	}
 	if r.Kind == statemachine.ResultFailure {
-		return r, &Terminal{Code: uint16(r.Failure.Code), Err: errors.New(r.Failure.Message)}
+		return r, terminalOf(r.Failure)
 	}
 	return r, nil
 }
@@ -214,8 +217,8 @@ func (inv *invocation) run(h *handler) {
 	case err == nil:
 		inv.check(inv.m.Output(out))
 	case errors.As(err, &t):
-		inv.check(inv.m.OutputFailure(statemachine.Failure{Code: uint32(t.Code), Message: t.Err.Error()}))
+		inv.check(inv.m.OutputFailure(t.failure()))
 	default:
-		inv.m.Fail(err, "")
+		inv.m.Fail(&statemachine.CodedError{Code: retryableCode(err), Err: err, Command: -1}, "")
 	}
 }

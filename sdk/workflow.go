@@ -52,9 +52,10 @@ func WorkflowSharedHandler[I, O any](fn func(ctx WorkflowSharedContext, input I)
 // executed once per workflow key, and shared handlers to query and signal it.
 type Workflow struct{ def definition }
 
-// NewWorkflow starts the definition of a Workflow.
-func NewWorkflow(name string) *Workflow {
-	return &Workflow{definition{name: name, kind: workflowService, handlers: map[string]*handler{}}}
+// NewWorkflow starts the definition of a Workflow; opts (Option) apply to all its handlers
+// (WithWorkflowRetention to its run handler, WithIdempotencyRetention to the shared ones).
+func NewWorkflow(name string, opts ...ServiceOption) *Workflow {
+	return &Workflow{newDefinition(name, workflowService, opts)}
 }
 
 // Handler adds a handler made with WorkflowHandler or WorkflowSharedHandler.

@@ -293,6 +293,9 @@ func (m *Machine) Send(c CallRequest, invokeMillis uint64) (invocationID Notific
 func (m *Machine) Run(name string) (id NotificationID, execute bool, err error) {
 	c := m.allocCompletion()
 	id = CompletionID(c)
+	if m.phase == replaying && len(m.replay) == 1 {
+		m.retriedRun = c // checked by the command below: a RunCommand, or a mismatch
+	}
 	if _, err := m.command("Run", &pb.RunCommandMessage{ResultCompletionId: c, Name: name}, nil); err != nil {
 		return id, false, err
 	}
@@ -325,7 +328,7 @@ func (m *Machine) ProposeRun(id NotificationID, r Result) error {
 		}
 		msg.Result = &pb.ProposeRunCompletionMessage_Value{Value: v}
 	case ResultFailure:
-		msg.Result = &pb.ProposeRunCompletionMessage_Failure{Failure: r.Failure.pb()}
+		msg.Result = &pb.ProposeRunCompletionMessage_Failure{Failure: m.failurePB(r.Failure)}
 	default:
 		panic("statemachine: ProposeRun takes a value or a failure")
 	}
@@ -348,7 +351,7 @@ func (m *Machine) Output(value []byte) error {
 // OutputFailure journals a terminal failure as the result and ends the invocation; the runtime
 // does not retry it.
 func (m *Machine) OutputFailure(f Failure) error {
-	return m.output(&pb.OutputCommandMessage{Result: &pb.OutputCommandMessage_Failure{Failure: f.pb()}})
+	return m.output(&pb.OutputCommandMessage{Result: &pb.OutputCommandMessage_Failure{Failure: m.failurePB(f)}})
 }
 
 func (m *Machine) output(msg *pb.OutputCommandMessage) error {

@@ -52,6 +52,7 @@ type Machine struct {
 	rank        uint64
 	pendingRuns map[uint32]Result // V7: proposals waiting for ProposeRunCompletionAck
 	executing   map[uint32]bool   // runs the handler executes now (Run said execute, no ProposeRun yet)
+	retriedRun  uint32            // the run whose RunCommand ends the replayed journal: the one Start's retry count is about
 
 	inputClosed    bool
 	cancelConsumed bool  // the cancel signal was delivered to an await
@@ -303,17 +304,39 @@ func (m *Machine) fail(err error) error {
 
 // Fail ends the attempt with a retryable ErrorMessage (code 500 unless err is a *CodedError).
 // stack, if set, becomes the message's stacktrace.
-func (m *Machine) Fail(err error, stack string) {
+func (m *Machine) Fail(err error, stack string) { m.FailRetryAfter(err, stack, nil) }
+
+// FailRetryAfter is Fail asking the runtime to retry after delayMillis (ErrorMessage
+// next_retry_delay) instead of its own backoff; nil asks nothing.
+func (m *Machine) FailRetryAfter(err error, stack string, delayMillis *uint64) {
 	if m.phase == closed {
 		return
 	}
-	msg := &pb.ErrorMessage{Code: CodeInternal, Message: err.Error(), Stacktrace: stack}
+	msg := &pb.ErrorMessage{Code: CodeInternal, Message: err.Error(), Stacktrace: stack, NextRetryDelay: delayMillis}
 	var ce *CodedError
 	if errors.As(err, &ce) {
 		msg.Code = uint32(ce.Code)
+		msg.Message = ce.Err.Error()
 	}
 	m.emit(msg, false)
 	m.close(err)
+}
+
+// RetryInfo is how often, and for how long, the runtime has retried the journal's last entry,
+// from StartMessage (retry_count_since_last_stored_entry, duration_since_last_stored_entry).
+type RetryInfo struct {
+	Count          uint32
+	DurationMillis uint64
+}
+
+// RunRetryInfo is what Start says about the retries of run id, as the shared core's
+// infer_entry_retry_info: Start's counts when the run's command is the last journaled one (the
+// previous attempts failed in that run, nothing was stored since), zero for any other run.
+func (m *Machine) RunRetryInfo(id NotificationID) RetryInfo {
+	if m.start == nil || id.Completion == 0 || id.Completion != m.retriedRun {
+		return RetryInfo{}
+	}
+	return RetryInfo{Count: m.start.RetryCountSinceLastStoredEntry, DurationMillis: m.start.DurationSinceLastStoredEntry}
 }
 
 func (m *Machine) close(err error) {

@@ -52,11 +52,17 @@ const (
 	ResultStateKeys
 )
 
-// Failure is a terminal failure carried by a notification or an output.
+// Failure is a terminal failure carried by a notification or an output. Metadata (protocol V6+,
+// Failure.metadata) is kept in the order given; the SDK sorts it by key, so a replay journals the
+// same bytes.
 type Failure struct {
-	Code    uint32
-	Message string
+	Code     uint32
+	Message  string
+	Metadata []Metadata
 }
+
+// Metadata is one key/value of a Failure's metadata.
+type Metadata struct{ Key, Value string }
 
 // Result is the outcome carried by a notification.
 type Result struct {
@@ -109,10 +115,23 @@ func decodeNotification(f protocol.Frame) (NotificationID, Result, error) {
 }
 
 func failureFromPB(f *pb.Failure) Failure {
-	return Failure{Code: f.GetCode(), Message: f.GetMessage()}
+	out := Failure{Code: f.GetCode(), Message: f.GetMessage()}
+	for _, md := range f.GetMetadata() {
+		out.Metadata = append(out.Metadata, Metadata{Key: md.Key, Value: md.Value})
+	}
+	return out
 }
 
-func (f Failure) pb() *pb.Failure { return &pb.Failure{Code: f.Code, Message: f.Message} }
+// failurePB encodes f; its metadata only from V6 on, where Failure.metadata exists.
+func (m *Machine) failurePB(f Failure) *pb.Failure {
+	out := &pb.Failure{Code: f.Code, Message: f.Message}
+	if m.version >= protocol.V6 {
+		for _, md := range f.Metadata {
+			out.Metadata = append(out.Metadata, &pb.FailureMetadata{Key: md.Key, Value: md.Value})
+		}
+	}
+	return out
+}
 
 func keysFromPB(k *pb.StateKeys) []string {
 	keys := make([]string, 0, len(k.GetKeys()))

@@ -28,7 +28,7 @@ func (m *Machine) CompletePromise(key string, r Result) (NotificationID, error) 
 	case ResultValue:
 		msg.Completion = &pb.CompletePromiseCommandMessage_CompletionValue{CompletionValue: &pb.Value{Content: nonNil(r.Value)}}
 	case ResultFailure:
-		msg.Completion = &pb.CompletePromiseCommandMessage_CompletionFailure{CompletionFailure: r.Failure.pb()}
+		msg.Completion = &pb.CompletePromiseCommandMessage_CompletionFailure{CompletionFailure: m.failurePB(r.Failure)}
 	default:
 		panic("statemachine: CompletePromise takes a value or a failure")
 	}

@@ -42,7 +42,7 @@ func (m *Machine) CompleteAwakeable(id string, r Result) error {
 	case ResultValue:
 		msg.Result = &pb.CompleteAwakeableCommandMessage_Value{Value: &pb.Value{Content: nonNil(r.Value)}}
 	case ResultFailure:
-		msg.Result = &pb.CompleteAwakeableCommandMessage_Failure{Failure: r.Failure.pb()}
+		msg.Result = &pb.CompleteAwakeableCommandMessage_Failure{Failure: m.failurePB(r.Failure)}
 	default:
 		panic("statemachine: CompleteAwakeable takes a value or a failure")
 	}
@@ -61,7 +61,7 @@ func (m *Machine) SendSignal(target, name string, r Result) error {
 	case ResultValue:
 		msg.Result = &pb.SendSignalCommandMessage_Value{Value: &pb.Value{Content: nonNil(r.Value)}}
 	case ResultFailure:
-		msg.Result = &pb.SendSignalCommandMessage_Failure{Failure: r.Failure.pb()}
+		msg.Result = &pb.SendSignalCommandMessage_Failure{Failure: m.failurePB(r.Failure)}
 	default:
 		panic("statemachine: SendSignal takes a value or a failure")
 	}
