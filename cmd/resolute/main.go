@@ -1,6 +1,8 @@
 // Command resolute runs the Resolute server.
 //
 //	resolute server [--data-dir DIR] [--ingress-addr HOST:PORT] [--admin-addr HOST:PORT]
+//	                [--admin-tokens-file FILE] [--ingress-tokens-file FILE]
+//	                [--request-identity-private-key-pem-file FILE]
 //	resolute dev    (the server plus the example services, registered in-process)
 package main
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/resolute-run/resolute/examples/foodorder"
 	"github.com/resolute-run/resolute/examples/greeter"
+	"github.com/resolute-run/resolute/runtime/identity"
 	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/server"
@@ -31,6 +34,7 @@ func main() {
 
 type serverFlags struct {
 	dataDir, ingressAddr, adminAddr, raftAddr, logDB, logLevel, cpuProfile string
+	requestIdentityKey                                                     string
 	partitions                                                             int
 	maxBody                                                                int64
 	retryInitial, retryMax, inactivity                                     time.Duration
@@ -57,6 +61,8 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.maxProtocol, "max-protocol-version", 7, "highest service protocol version to speak (5-7)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown")
+	fl.StringVar(&f.requestIdentityKey, "request-identity-private-key-pem-file", os.Getenv(identity.PrivateKeyFileEnv),
+		"PEM file of an Ed25519 private key that signs every request to a deployment (default $"+identity.PrivateKeyFileEnv+")")
 }
 
 func (f *serverFlags) config() (server.Config, error) {
@@ -78,15 +84,16 @@ func (f *serverFlags) config() (server.Config, error) {
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	return server.Config{
-		DataDir:            f.dataDir,
-		IngressAddr:        f.ingressAddr,
-		AdminAddr:          f.adminAddr,
-		RaftAddress:        f.raftAddr,
-		Partitions:         f.partitions,
-		LogDB:              size,
-		SnapshotEntries:    f.snapshotEntries,
-		CompactionOverhead: f.compactionOverhead,
-		MaxBodySize:        f.maxBody,
+		DataDir:                f.dataDir,
+		IngressAddr:            f.ingressAddr,
+		AdminAddr:              f.adminAddr,
+		RaftAddress:            f.raftAddr,
+		Partitions:             f.partitions,
+		LogDB:                  size,
+		SnapshotEntries:        f.snapshotEntries,
+		CompactionOverhead:     f.compactionOverhead,
+		MaxBodySize:            f.maxBody,
+		RequestIdentityKeyFile: f.requestIdentityKey,
 		Invoker: invoker.Config{
 			Retry:             invoker.RetryPolicy{InitialInterval: f.retryInitial, Factor: 2, MaxInterval: f.retryMax, MaxAttempts: f.retryMaxAttempts},
 			InactivityTimeout: f.inactivity,
@@ -98,6 +105,7 @@ func (f *serverFlags) config() (server.Config, error) {
 func rootCommand() *cobra.Command {
 	root := &cobra.Command{Use: "resolute", Short: "Resolute: durable execution for ordinary handlers", SilenceUsage: true}
 	var sf serverFlags
+	var af accessFlags
 	serverCmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the server until SIGTERM or SIGINT",
@@ -106,10 +114,14 @@ func rootCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := af.apply(&cfg); err != nil {
+				return err
+			}
 			return run(cmd.Context(), cfg, false, sf.cpuProfile)
 		},
 	}
 	sf.register(serverCmd)
+	af.register(serverCmd)
 	var df serverFlags
 	devCmd := &cobra.Command{
 		Use:   "dev",
