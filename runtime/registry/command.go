@@ -21,14 +21,32 @@ type Kind uint8
 
 // Command kinds.
 const (
-	KindRegister Kind = 1
+	KindRegister         Kind = 1
+	KindModifyService    Kind = 2
+	KindDeleteDeployment Kind = 3
+	KindUpdateDeployment Kind = 4
 )
 
 // Command is one entry of the metadata shard's log. Exactly the field matching Kind is set.
 type Command struct {
-	Version  uint8            `msgpack:"v"`
-	Kind     Kind             `msgpack:"k"`
-	Register *RegisterCommand `msgpack:"r,omitempty"`
+	Version          uint8                    `msgpack:"v"`
+	Kind             Kind                     `msgpack:"k"`
+	Register         *RegisterCommand         `msgpack:"r,omitempty"`
+	ModifyService    *ModifyServiceCommand    `msgpack:"ms,omitempty"`
+	DeleteDeployment *DeleteDeploymentCommand `msgpack:"dd,omitempty"`
+	UpdateDeployment *UpdateDeploymentCommand `msgpack:"ud,omitempty"`
+}
+
+// wellFormed reports whether exactly the field matching Kind is set.
+func (c Command) wellFormed() bool {
+	set := []bool{c.Register != nil, c.ModifyService != nil, c.DeleteDeployment != nil, c.UpdateDeployment != nil}
+	n := 0
+	for _, ok := range set {
+		if ok {
+			n++
+		}
+	}
+	return n == 1 && c.Kind >= KindRegister && int(c.Kind) <= len(set) && set[c.Kind-1]
 }
 
 // RegisterCommand registers a deployment. Everything non-deterministic (the new id, the time) is
@@ -60,6 +78,10 @@ const (
 	Unchanged Outcome = 2
 	// Overwritten: an existing deployment's services were replaced (force; HTTP 200).
 	Overwritten Outcome = 3
+	// Modified: a service's settings or a deployment's address changed (HTTP 200).
+	Modified Outcome = 4
+	// Deleted: a deployment was removed with the services it was the latest for (HTTP 202).
+	Deleted Outcome = 5
 )
 
 // Result is the result of a command, returned to the proposer.
@@ -67,7 +89,9 @@ type Result struct {
 	Version    uint8      `msgpack:"v"`
 	Outcome    Outcome    `msgpack:"o"`
 	Deployment Deployment `msgpack:"d"`
-	Error      *Rejection `msgpack:"e,omitempty"`
+	// Service is the modified service (KindModifyService).
+	Service *Service   `msgpack:"sv,omitempty"`
+	Error   *Rejection `msgpack:"e,omitempty"`
 }
 
 // Rejection says why a command was rejected.
@@ -109,7 +133,7 @@ func DecodeCommand(data []byte) (Command, error) {
 	if c.Version == 0 || c.Version > FormatVersion {
 		return Command{}, fmt.Errorf("%w: command version %d", ErrUnknownVersion, c.Version)
 	}
-	if c.Kind != KindRegister || c.Register == nil {
+	if !c.wellFormed() {
 		return Command{}, fmt.Errorf("registry: decode command: kind %d does not match its fields", c.Kind)
 	}
 	return c, nil

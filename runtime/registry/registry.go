@@ -72,7 +72,7 @@ func (r *Registry) Apply(batch *pebble.Batch, data []byte) ([]byte, error) {
 	c, err := DecodeCommand(data)
 	if err != nil {
 		res = reject("", 400, err.Error())
-	} else if res, err = applyRegister(batch, c.Register); err != nil {
+	} else if res, err = applyCommand(batch, c); err != nil {
 		return nil, err
 	}
 	out, err := encodeResult(res)
@@ -99,6 +99,18 @@ func (r *Registry) ProposeLocal(_ context.Context, data []byte) ([]byte, error) 
 	}
 	r.Committed()
 	return res, nil
+}
+
+func applyCommand(b *pebble.Batch, c Command) (Result, error) {
+	switch c.Kind {
+	case KindModifyService:
+		return applyModifyService(b, c.ModifyService)
+	case KindDeleteDeployment:
+		return applyDeleteDeployment(b, c.DeleteDeployment)
+	case KindUpdateDeployment:
+		return applyUpdateDeployment(b, c.UpdateDeployment)
+	}
+	return applyRegister(b, c.Register)
 }
 
 func reject(code string, status int, msg string) Result {
