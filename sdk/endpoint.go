@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/h2c"
 
+	"github.com/resolute-run/resolute/runtime/identity"
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/sdk/internal/statemachine"
 )
@@ -29,6 +30,7 @@ type Endpoint struct {
 	services map[string]*definition
 	order    []string
 	codec    Codec
+	identity identity.KeySet // request identity keys (identity.go); nil: any caller
 }
 
 // NewEndpoint returns an empty Endpoint using the JSON codec.
@@ -78,6 +80,9 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-restate-server", serverHeader)
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	n := len(segs)
+	if e.refuseStranger(w, r, segs[n-1]) {
+		return
+	}
 	switch {
 	case n >= 3 && segs[n-3] == "invoke":
 		if r.Method != http.MethodPost {
