@@ -6,7 +6,7 @@
 // It lives in its own module so that the main module never requires
 // github.com/restatedev/sdk-go.
 //
-//	go build -o gosdk . && ./gosdk -port 9081 [-effects FILE]
+//	go build -o gosdk . && ./gosdk -port 9081 [-effects FILE] [-identity-keys publickeyv1_…,…]
 //
 // Side effects append one line each ("go <tag> …") to the -effects file, so
 // the test can count how often they ran without asking the server.
@@ -34,6 +34,7 @@ import (
 func main() {
 	port := flag.Int("port", defaultPort(), "TCP port to serve on (loopback); default $PORT or 9081")
 	effectsPath := flag.String("effects", os.Getenv("EFFECTS_FILE"), "file that side effects append a line to (empty: not recorded)")
+	identityKeys := flag.String("identity-keys", "", "comma-separated request identity public keys (publickeyv1_…); when set, unsigned requests are refused")
 	flag.Parse()
 	effects.path = *effectsPath
 
@@ -41,7 +42,11 @@ func main() {
 	defer stop()
 
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))
-	err := server.NewRestate().Bind(goCounter()).Bind(goSteps()).
+	srv := server.NewRestate()
+	if *identityKeys != "" {
+		srv = srv.WithIdentityV1(strings.Split(*identityKeys, ",")...)
+	}
+	err := srv.Bind(goCounter()).Bind(goSteps()).
 		Bind(goOrder("GoOrder", false)).Bind(goOrder("GoBrief", true)).Bind(goLazy()).
 		Start(ctx, addr)
 	if err != nil {
