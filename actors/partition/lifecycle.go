@@ -48,3 +48,15 @@ func (r *Router) State(service, key string) ([]storage.StateEntry, error) {
 	}
 	return state, nil
 }
+
+// Pause proposes that invocation id pause (an operator's pause): Applied, Duplicate when it is
+// paused already, Invalid when it is not running or suspended, NotFound.
+func (r *Router) Pause(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
+	return r.proposeFor(ctx, id, command.Command{Kind: command.KindPause, Pause: &command.Pause{ID: id}})
+}
+
+// Resume proposes that a paused (or suspended) invocation id start a new attempt: Applied,
+// NotStarted, Ended, NotFound.
+func (r *Router) Resume(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
+	return r.proposeFor(ctx, id, command.Command{Kind: command.KindResume, Resume: &command.Resume{ID: id}})
+}

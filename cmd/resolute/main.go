@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,6 +40,7 @@ type serverFlags struct {
 	maxBody                                                                int64
 	retryInitial, retryMax, inactivity                                     time.Duration
 	retryMaxAttempts                                                       int
+	retryOnMaxAttempts                                                     string
 	maxProtocol                                                            int
 	snapshotEntries, compactionOverhead                                    uint64
 }
@@ -56,7 +58,8 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.Int64Var(&f.maxBody, "max-body-size", 10<<20, "largest accepted ingress request body, in bytes")
 	fl.DurationVar(&f.retryInitial, "retry-initial-interval", 100*time.Millisecond, "first retry delay of a failed attempt")
 	fl.DurationVar(&f.retryMax, "retry-max-interval", 10*time.Second, "largest retry delay")
-	fl.IntVar(&f.retryMaxAttempts, "retry-max-attempts", 0, "attempts before an invocation fails (0: unlimited)")
+	fl.IntVar(&f.retryMaxAttempts, "retry-max-attempts", 0, "attempts of an invocation before --retry-on-max-attempts happens (0: 70, as restate-server; -1: unlimited)")
+	fl.StringVar(&f.retryOnMaxAttempts, "retry-on-max-attempts", "pause", "what happens when the attempts are exhausted: pause (resume it with the admin API) or kill (fail it)")
 	fl.DurationVar(&f.inactivity, "inactivity-timeout", time.Minute, "close an idle invocation stream so the deployment suspends")
 	fl.IntVar(&f.maxProtocol, "max-protocol-version", 7, "highest service protocol version to speak (5-7)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -78,6 +81,15 @@ func (f *serverFlags) config() (server.Config, error) {
 	if f.snapshotEntries == 0 {
 		return server.Config{}, fmt.Errorf("--snapshot-entries must be positive")
 	}
+	var onMax invoker.OnMaxAttempts
+	switch strings.ToLower(f.retryOnMaxAttempts) {
+	case "pause":
+		onMax = invoker.OnMaxAttemptsPause
+	case "kill":
+		onMax = invoker.OnMaxAttemptsKill
+	default:
+		return server.Config{}, fmt.Errorf("--retry-on-max-attempts %q: want pause or kill", f.retryOnMaxAttempts)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return server.Config{}, fmt.Errorf("--log-level: %w", err)
@@ -95,7 +107,7 @@ func (f *serverFlags) config() (server.Config, error) {
 		MaxBodySize:            f.maxBody,
 		RequestIdentityKeyFile: f.requestIdentityKey,
 		Invoker: invoker.Config{
-			Retry:             invoker.RetryPolicy{InitialInterval: f.retryInitial, Factor: 2, MaxInterval: f.retryMax, MaxAttempts: f.retryMaxAttempts},
+			Retry:             invoker.RetryPolicy{InitialInterval: f.retryInitial, Factor: 2, MaxInterval: f.retryMax, MaxAttempts: f.retryMaxAttempts, OnMaxAttempts: onMax},
 			InactivityTimeout: f.inactivity,
 			MaxProtocol:       protocolVersion(f.maxProtocol),
 		},

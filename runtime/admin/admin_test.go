@@ -160,7 +160,7 @@ func TestRegisterAndRead(t *testing.T) {
 	// The retry policy and timeouts are the invoker's, as it applies them (testPolicy): unlimited
 	// attempts show as a null max_attempts.
 	rp, _ := json.Marshal(svc["retry_policy"])
-	if want := `{"exponentiation_factor":3,"initial_interval":"123ms","max_attempts":null,"max_interval":"45s","on_max_attempts":"Kill"}`; string(rp) != want {
+	if want := `{"exponentiation_factor":3,"initial_interval":"123ms","max_attempts":null,"max_interval":"45s","on_max_attempts":"Pause"}`; string(rp) != want {
 		t.Errorf("Signup retry policy %s, want %s", rp, want)
 	}
 	// Greeter's manifest overrides its service's max attempts and abort timeout, and greet's
@@ -181,7 +181,7 @@ func TestRegisterAndRead(t *testing.T) {
 	if err := json.Unmarshal(b, &greeter); err != nil || resp.StatusCode != 200 || len(greeter.Handlers) != 2 {
 		t.Fatalf("Greeter %d %s", resp.StatusCode, b)
 	}
-	if want := `{"initial_interval":"123ms","exponentiation_factor":3,"max_attempts":4,"max_interval":"45s","on_max_attempts":"Kill"}`; string(greeter.RetryPolicy) != want ||
+	if want := `{"initial_interval":"123ms","exponentiation_factor":3,"max_attempts":4,"max_interval":"45s","on_max_attempts":"Pause"}`; string(greeter.RetryPolicy) != want ||
 		greeter.InactivityTimeout != "2m" || greeter.AbortTimeout != "2m" {
 		t.Errorf("Greeter: inactivity %s abort %s retry %s, want 2m 2m %s", greeter.InactivityTimeout, greeter.AbortTimeout, greeter.RetryPolicy, want)
 	}
@@ -189,7 +189,7 @@ func TestRegisterAndRead(t *testing.T) {
 		want := `{"initial_interval":null,"exponentiation_factor":null,"max_attempts":null,"max_interval":null,"on_max_attempts":null}`
 		inactivity := ""
 		if h.Name == "greet" {
-			want = `{"initial_interval":"250ms","exponentiation_factor":null,"max_attempts":2,"max_interval":null,"on_max_attempts":"Kill"}`
+			want = `{"initial_interval":"250ms","exponentiation_factor":null,"max_attempts":2,"max_interval":null,"on_max_attempts":null}`
 			inactivity = "30s"
 		}
 		if string(h.RetryPolicy) != want || h.InactivityTimeout != inactivity || h.AbortTimeout != "" {
@@ -251,8 +251,11 @@ func TestErrors(t *testing.T) {
 		{"unknown deployment", "GET", "/deployments/dp_10000000000000000000000", "", "", 404, "application/json", "does not exist", ""},
 		{"bad deployment id", "GET", "/deployments/nope", "", "", 400, "text/plain", "nope", ""},
 		{"v1", "GET", "/v1/services", "", "", 400, "text/plain", "Unsupported Admin API version V1. This server supports versions between V2 and V4.", ""},
-		{"v5", "GET", "/v5/services", "", "", 400, "text/plain", "V5", ""},
-		{"method", "DELETE", "/services", "", "", 405, "text/plain", "", ""},
+		// restate-server 1.7.12 answers /v5 and unknown routes 404, wrong methods 405, with
+		// empty bodies; ours carry its JSON error shape.
+		{"v5", "GET", "/v5/services", "", "", 404, "application/json", "no admin API route matches GET /v5/services", ""},
+		{"unknown route", "POST", "/nope", "", "", 404, "application/json", "no admin API route matches POST /nope", ""},
+		{"method", "DELETE", "/services", "", "", 405, "application/json", "DELETE /services accepts GET, HEAD", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 type Invocations interface {
 	Terminate(ctx context.Context, id ids.InvocationID, kill bool) (statemachine.Outcome, error)
 	Purge(ctx context.Context, id ids.InvocationID, journalOnly bool) (statemachine.Outcome, error)
+	Pause(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error)
+	Resume(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error)
 }
 
 // invocationID reads the path's invocation id, answering 400 in restate-server's words for a
@@ -123,4 +125,78 @@ func (h *Handler) deleteInvocation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// pauseInvocation is PATCH /invocations/{id}/pause: 202 when the invocation pauses, 200 when it
+// was paused already, 409 when it is not running or suspended, as restate-server.
+func (h *Handler) pauseInvocation(w http.ResponseWriter, r *http.Request) {
+	h.lifecycleOp(w, r, func(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
+		return h.deps.Invocations.Pause(ctx, id)
+	}, func(w http.ResponseWriter, id ids.InvocationID, o statemachine.Outcome) {
+		switch o.Code {
+		case statemachine.Applied:
+			w.WriteHeader(http.StatusAccepted)
+		case statemachine.Duplicate:
+			w.WriteHeader(http.StatusOK)
+		case statemachine.Invalid:
+			apiError(w, http.StatusConflict, "", fmt.Sprintf("The invocation '%s' is not running, cannot be paused.", id))
+		default:
+			h.unexpected(w, id, o)
+		}
+	})
+}
+
+// resumeInvocation is PATCH /invocations/{id}/resume[?deployment=dp_…]: 200, 409 when it has
+// completed, 425 when it has not started (inboxed, scheduled), 400 for an unknown deployment. An
+// invocation always runs on its service's current deployment here (deployments are not pinned
+// per invocation), so a known deployment id changes nothing.
+func (h *Handler) resumeInvocation(w http.ResponseWriter, r *http.Request) {
+	if dep := r.URL.Query().Get("deployment"); dep != "" && dep != "latest" && dep != "keep" {
+		did, err := ids.ParseDeploymentID(dep)
+		if _, known := h.deps.Registry.Deployment(did); err != nil || !known {
+			apiError(w, http.StatusBadRequest, "", fmt.Sprintf("The given deployment was not found when trying to resume the invocation '%s'.", r.PathValue("id")))
+			return
+		}
+	}
+	h.lifecycleOp(w, r, func(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
+		return h.deps.Invocations.Resume(ctx, id)
+	}, func(w http.ResponseWriter, id ids.InvocationID, o statemachine.Outcome) {
+		switch o.Code {
+		case statemachine.Applied:
+			w.WriteHeader(http.StatusOK)
+		case statemachine.Ended:
+			apiError(w, http.StatusConflict, "", fmt.Sprintf("The invocation '%s' is completed, cannot be resumed.", id))
+		case statemachine.NotStarted:
+			apiError(w, http.StatusTooEarly, "", fmt.Sprintf("The invocation '%s' is either inboxed or scheduled, cannot be resumed.", id))
+		default:
+			h.unexpected(w, id, o)
+		}
+	})
+}
+
+// lifecycleOp runs op for the path's invocation; answer turns its outcome into the response
+// (NotFound is answered here).
+func (h *Handler) lifecycleOp(w http.ResponseWriter, r *http.Request, op func(context.Context, ids.InvocationID) (statemachine.Outcome, error), answer func(http.ResponseWriter, ids.InvocationID, statemachine.Outcome)) {
+	if h.deps.Invocations == nil {
+		apiError(w, http.StatusServiceUnavailable, "", "invocation operations are not available on this server")
+		return
+	}
+	id, ok := invocationID(w, r)
+	if !ok {
+		return
+	}
+	o, err := op(r.Context(), id)
+	if err != nil {
+		apiError(w, http.StatusServiceUnavailable, "", fmt.Sprintf("Error when routing the request internally. Reason: %v", err))
+		return
+	}
+	if o.Code == statemachine.NotFound {
+		apiError(w, http.StatusNotFound, "", fmt.Sprintf("The requested invocation '%s' does not exist", id))
+		return
+	}
+	answer(w, id, o)
+}
+
+func (h *Handler) unexpected(w http.ResponseWriter, id ids.InvocationID, o statemachine.Outcome) {
+	apiError(w, http.StatusServiceUnavailable, "", fmt.Sprintf("invocation '%s': %s", id, o.Message))
 }

@@ -193,13 +193,21 @@ func toServiceResponse(s registry.Service, def invoker.Policy) serviceResponse {
 	return out
 }
 
+// onMaxAttempts is restate's name of what happens when the attempts are exhausted.
+func onMaxAttempts(o invoker.OnMaxAttempts) *string {
+	if o == invoker.OnMaxAttemptsKill {
+		return optString("Kill")
+	}
+	return optString("Pause")
+}
+
 // serviceRetryPolicy shows a service's retry policy as the invoker applies it. A null
-// max_attempts means unlimited; on exhaustion the invoker fails the invocation ("Kill").
+// max_attempts means unlimited; on exhaustion the invoker pauses ("Pause") or fails ("Kill").
 func serviceRetryPolicy(r invoker.RetryPolicy) retryPolicy {
 	f := r.Factor
 	p := retryPolicy{
 		InitialInterval: optString(formatDuration(r.InitialInterval)), ExponentiationFactor: &f,
-		MaxInterval: optString(formatDuration(r.MaxInterval)), OnMaxAttempts: optString("Kill"),
+		MaxInterval: optString(formatDuration(r.MaxInterval)), OnMaxAttempts: onMaxAttempts(r.OnMaxAttempts),
 	}
 	if r.MaxAttempts > 0 {
 		n := int64(r.MaxAttempts)
@@ -225,7 +233,9 @@ func handlerRetryPolicy(h, svc invoker.RetryPolicy) retryPolicy {
 	if h.MaxAttempts != svc.MaxAttempts && h.MaxAttempts > 0 {
 		n := int64(h.MaxAttempts)
 		p.MaxAttempts = &n
-		p.OnMaxAttempts = optString("Kill")
+	}
+	if h.OnMaxAttempts != svc.OnMaxAttempts {
+		p.OnMaxAttempts = onMaxAttempts(h.OnMaxAttempts)
 	}
 	return p
 }

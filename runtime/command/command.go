@@ -40,6 +40,10 @@ const (
 	KindPurge Kind = 12
 	// KindPatchState replaces a Virtual Object key's state, from the admin API.
 	KindPatchState Kind = 13
+	// KindPause pauses a running or suspended invocation (from the admin API, or from the
+	// invoker when its attempts are exhausted); KindResume resumes it.
+	KindPause  Kind = 14
+	KindResume Kind = 15
 )
 
 // Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
@@ -58,6 +62,22 @@ type Command struct {
 	Terminate      *Terminate      `msgpack:"tm,omitempty"`
 	Purge          *Purge          `msgpack:"pg,omitempty"`
 	PatchState     *PatchState     `msgpack:"ps,omitempty"`
+	Pause          *Pause          `msgpack:"pa,omitempty"`
+	Resume         *Resume         `msgpack:"re,omitempty"`
+}
+
+// Pause stops invocation ID's attempts until it is resumed. LastFailure (with the number of
+// Attempts made) is set when the invoker pauses it because its attempts are exhausted; an
+// operator's pause carries none.
+type Pause struct {
+	ID          ids.InvocationID `msgpack:"i"`
+	LastFailure *Failure         `msgpack:"f,omitempty"`
+	Attempts    uint32           `msgpack:"a,omitempty"`
+}
+
+// Resume starts a new attempt of a paused (or suspended) invocation.
+type Resume struct {
+	ID ids.InvocationID `msgpack:"i"`
 }
 
 // PatchState replaces the whole state of the Virtual Object key (Service, Key) with State, as an

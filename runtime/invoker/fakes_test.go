@@ -165,6 +165,8 @@ func (p *fakePartition) apply(cmd command.Command) (error, []appended) {
 	case command.KindFail:
 		st.Phase = storage.Completed
 		st.Result = &command.Result{Failure: &cmd.Fail.Failure}
+	case command.KindPause:
+		st.Phase, st.LastFailure, st.Attempts = storage.Paused, cmd.Pause.LastFailure, cmd.Pause.Attempts
 	default:
 		return fmt.Errorf("unexpected command kind %d", cmd.Kind), nil
 	}

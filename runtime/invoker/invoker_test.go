@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -386,13 +387,25 @@ func TestProtocolViolationRetried(t *testing.T) {
 }
 
 func TestRetriesExhaustedFails(t *testing.T) {
-	e := setup(t, greeter, 6, invoker.Config{Retry: invoker.RetryPolicy{MaxAttempts: 3}}, func(n int, c *sdkConn) {
+	e := setup(t, greeter, 6, invoker.Config{Retry: invoker.RetryPolicy{MaxAttempts: 3, OnMaxAttempts: invoker.OnMaxAttemptsKill}}, func(n int, c *sdkConn) {
 		c.send(&pb.ErrorMessage{Code: 503, Message: fmt.Sprintf("fail %d", n)})
 	})
 	e.inv.Start(e.p, e.p.id)
 	f := e.p.waitFor(command.KindFail).Fail
 	if f.Failure.Code != 500 || e.d.attempts.Load() != 3 {
 		t.Fatalf("failure %+v after %d attempts", f.Failure, e.d.attempts.Load())
+	}
+}
+
+// By default, as restate-server, exhausted attempts pause the invocation with its last failure.
+func TestRetriesExhaustedPauses(t *testing.T) {
+	e := setup(t, greeter, 6, invoker.Config{Retry: invoker.RetryPolicy{MaxAttempts: 3}}, func(n int, c *sdkConn) {
+		c.send(&pb.ErrorMessage{Code: 503, Message: fmt.Sprintf("fail %d", n)})
+	})
+	e.inv.Start(e.p, e.p.id)
+	p := e.p.waitFor(command.KindPause).Pause
+	if p.LastFailure == nil || !strings.Contains(p.LastFailure.Message, "fail 3") || p.Attempts != 3 || e.d.attempts.Load() != 3 {
+		t.Fatalf("pause %+v (last failure %+v) after %d attempts", p, p.LastFailure, e.d.attempts.Load())
 	}
 }
 
@@ -558,7 +571,7 @@ func TestRetryPolicy(t *testing.T) {
 			t.Errorf("Delay(%d) = %s, want %s", n, got, want)
 		}
 	}
-	if p.Exhausted(2) || !p.Exhausted(3) || (invoker.RetryPolicy{}).Exhausted(1000) {
+	if p.Exhausted(2) || !p.Exhausted(3) || (invoker.RetryPolicy{MaxAttempts: -1}).Exhausted(1000) {
 		t.Error("Exhausted")
 	}
 }
@@ -574,20 +587,21 @@ func entryTypes(j []command.Entry) []protocol.MessageType {
 func ptr[T any](v T) *T { return &v }
 
 // A manifest's retry policy is what runs: the handler's max attempts (laid over its service's)
-// bound the attempts although the runtime's default is unlimited; a pause request keeps retrying
-// (pausing is not built), so nothing is failed that its author wanted kept.
+// bound the attempts instead of the runtime's default; then the invocation is paused (the
+// default, as restate-server) or failed (kill).
 func TestManifestRetryPolicyApplied(t *testing.T) {
 	cases := []struct {
 		name      string
 		overrides map[string]invoker.Overrides
 		succeedAt int32 // the attempt that succeeds; 0: none does
 		attempts  int32 // attempts made before the invocation ends
-		fails     bool
+		end       command.Kind
 	}{
-		{"handler max attempts", map[string]invoker.Overrides{"Greeter/greet": {RetryMaxAttempts: ptr(2)}}, 0, 2, true},
-		{"handler over service", map[string]invoker.Overrides{"Greeter/": {RetryMaxAttempts: ptr(5)}, "Greeter/greet": {RetryMaxAttempts: ptr(3)}}, 0, 3, true},
-		{"service only", map[string]invoker.Overrides{"Greeter/": {RetryMaxAttempts: ptr(4)}}, 0, 4, true},
-		{"pause keeps retrying", map[string]invoker.Overrides{"Greeter/greet": {RetryMaxAttempts: ptr(2), RetryOnMaxAttempts: invoker.OnMaxAttemptsPause}}, 4, 4, false},
+		{"handler max attempts", map[string]invoker.Overrides{"Greeter/greet": {RetryMaxAttempts: ptr(2)}}, 0, 2, command.KindPause},
+		{"handler over service", map[string]invoker.Overrides{"Greeter/": {RetryMaxAttempts: ptr(5)}, "Greeter/greet": {RetryMaxAttempts: ptr(3)}}, 0, 3, command.KindPause},
+		{"service only", map[string]invoker.Overrides{"Greeter/": {RetryMaxAttempts: ptr(4)}}, 0, 4, command.KindPause},
+		{"kill fails", map[string]invoker.Overrides{"Greeter/greet": {RetryMaxAttempts: ptr(2), RetryOnMaxAttempts: invoker.OnMaxAttemptsKill}}, 0, 2, command.KindFail},
+		{"success within the bound", map[string]invoker.Overrides{"Greeter/greet": {RetryMaxAttempts: ptr(4)}}, 3, 3, command.KindEnd},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -601,11 +615,7 @@ func TestManifestRetryPolicyApplied(t *testing.T) {
 			})
 			e.res.overrides = tc.overrides
 			e.inv.Start(e.p, e.p.id)
-			kind := command.KindEnd
-			if tc.fails {
-				kind = command.KindFail
-			}
-			e.p.waitFor(kind)
+			e.p.waitFor(tc.end)
 			if got := e.d.attempts.Load(); got != tc.attempts {
 				t.Fatalf("%d attempts, want %d", got, tc.attempts)
 			}
@@ -645,10 +655,12 @@ func TestPolicyOverride(t *testing.T) {
 		{"unrunnable values ignored", invoker.Overrides{
 			RetryInitialInterval: ptr(time.Duration(0)), RetryFactor: ptr(0.5), RetryMaxAttempts: ptr(-1), InactivityTimeout: ptr(-time.Second),
 		}, def},
-		{"kill keeps the bound", invoker.Overrides{RetryMaxAttempts: ptr(3), RetryOnMaxAttempts: invoker.OnMaxAttemptsKill},
-			invoker.Policy{Retry: invoker.RetryPolicy{InitialInterval: time.Second, Factor: 2, MaxInterval: time.Minute, MaxAttempts: 3},
+		{"kill", invoker.Overrides{RetryMaxAttempts: ptr(3), RetryOnMaxAttempts: invoker.OnMaxAttemptsKill},
+			invoker.Policy{Retry: invoker.RetryPolicy{InitialInterval: time.Second, Factor: 2, MaxInterval: time.Minute, MaxAttempts: 3, OnMaxAttempts: invoker.OnMaxAttemptsKill},
 				InactivityTimeout: time.Minute, AbortTimeout: 10 * time.Minute}},
-		{"pause lifts the bound", invoker.Overrides{RetryMaxAttempts: ptr(3), RetryOnMaxAttempts: invoker.OnMaxAttemptsPause}, def},
+		{"pause", invoker.Overrides{RetryMaxAttempts: ptr(3), RetryOnMaxAttempts: invoker.OnMaxAttemptsPause},
+			invoker.Policy{Retry: invoker.RetryPolicy{InitialInterval: time.Second, Factor: 2, MaxInterval: time.Minute, MaxAttempts: 3, OnMaxAttempts: invoker.OnMaxAttemptsPause},
+				InactivityTimeout: time.Minute, AbortTimeout: 10 * time.Minute}},
 	}
 	for _, tc := range cases {
 		if got := def.Override(tc.o); got != tc.want {

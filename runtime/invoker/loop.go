@@ -44,8 +44,14 @@ func (v *invocation) run() {
 		}
 		retry := a.policy.Retry
 		if retry.Exhausted(failures) {
-			log.Warn("invocation attempt failed, retries exhausted", "attempt", failures, "err", f.err)
-			v.fail(command.Failure{Code: 500, Message: f.err.Error()})
+			last := command.Failure{Code: 500, Message: f.err.Error()}
+			if retry.OnMaxAttempts == OnMaxAttemptsKill {
+				log.Warn("invocation attempt failed, retries exhausted: failing it", "attempt", failures, "err", f.err)
+				v.fail(last)
+				return
+			}
+			log.Warn("invocation attempt failed, retries exhausted: pausing it", "attempt", failures, "err", f.err)
+			v.pause(last, failures)
 			return
 		}
 		delay := retry.Delay(failures)
@@ -78,6 +84,20 @@ func (v *invocation) fail(fl command.Failure) {
 	case err := <-ch:
 		if err != nil {
 			v.inv.cfg.Logger.Warn("invocation fail proposal rejected", "invocation", v.id.String(), "err", err)
+		}
+	case <-v.ctx.Done():
+	}
+}
+
+// pause proposes that the invocation pause after its last failed attempt (the attempts are
+// exhausted), and waits until it is applied.
+func (v *invocation) pause(last command.Failure, attempts int) {
+	v.markFinishing()
+	ch := v.propose(command.Command{Kind: command.KindPause, Pause: &command.Pause{ID: v.id, LastFailure: &last, Attempts: uint32(attempts)}})
+	select {
+	case err := <-ch:
+		if err != nil {
+			v.inv.cfg.Logger.Warn("invocation pause proposal rejected", "invocation", v.id.String(), "err", err)
 		}
 	case <-v.ctx.Done():
 	}

@@ -28,9 +28,7 @@ const (
 	OnMaxAttemptsUnset OnMaxAttempts = ""
 	// OnMaxAttemptsKill fails the invocation with the last error.
 	OnMaxAttemptsKill OnMaxAttempts = "KILL"
-	// OnMaxAttemptsPause asks for the invocation to be paused. Pausing is not built yet, so a
-	// pause request keeps retrying without a bound (at MaxInterval): nothing is failed that the
-	// deployment's author wanted kept.
+	// OnMaxAttemptsPause pauses the invocation: no more attempts until an operator resumes it.
 	OnMaxAttemptsPause OnMaxAttempts = "PAUSE"
 )
 
@@ -82,11 +80,11 @@ func (p Policy) Override(o Overrides) Policy {
 	if o.RetryFactor != nil && *o.RetryFactor >= 1 {
 		p.Retry.Factor = *o.RetryFactor
 	}
-	if o.RetryMaxAttempts != nil && *o.RetryMaxAttempts >= 0 {
+	if o.RetryMaxAttempts != nil && *o.RetryMaxAttempts > 0 {
 		p.Retry.MaxAttempts = *o.RetryMaxAttempts
 	}
-	if o.RetryOnMaxAttempts == OnMaxAttemptsPause {
-		p.Retry.MaxAttempts = 0 // see OnMaxAttemptsPause
+	if o.RetryOnMaxAttempts == OnMaxAttemptsPause || o.RetryOnMaxAttempts == OnMaxAttemptsKill {
+		p.Retry.OnMaxAttempts = o.RetryOnMaxAttempts
 	}
 	if o.InactivityTimeout != nil && *o.InactivityTimeout > 0 {
 		p.InactivityTimeout = *o.InactivityTimeout

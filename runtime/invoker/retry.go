@@ -16,12 +16,25 @@ type RetryPolicy struct {
 	Factor float64
 	// MaxInterval caps the delay. Default 10s.
 	MaxInterval time.Duration
-	// MaxAttempts bounds the attempts (the first one included) before the invocation is failed
-	// with the last error; 0 means unlimited.
+	// MaxAttempts bounds the attempts (the first one included), after which OnMaxAttempts
+	// happens. 0 means the default, DefaultMaxAttempts (as restate-server); negative, unlimited.
 	MaxAttempts int
+	// OnMaxAttempts is what happens when the attempts are exhausted: the invocation is paused
+	// (the default, as restate-server: an operator resumes it after fixing the deployment) or
+	// killed (failed with the last error).
+	OnMaxAttempts OnMaxAttempts
 }
 
+// DefaultMaxAttempts is restate-server's default attempt bound.
+const DefaultMaxAttempts = 70
+
 func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts == 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+	}
+	if p.OnMaxAttempts == OnMaxAttemptsUnset {
+		p.OnMaxAttempts = OnMaxAttemptsPause
+	}
 	if p.InitialInterval <= 0 {
 		p.InitialInterval = 100 * time.Millisecond
 	}
@@ -43,7 +56,8 @@ func (p RetryPolicy) Delay(n int) time.Duration {
 	return time.Duration(d)
 }
 
-// Exhausted reports whether no attempt may follow the n-th failed one.
+// Exhausted reports whether no attempt may follow the n-th failed one (never when MaxAttempts is
+// negative: unlimited).
 func (p RetryPolicy) Exhausted(n int) bool { return p.MaxAttempts > 0 && n >= p.MaxAttempts }
 
 // retryAfter parses a Retry-After header (delay seconds or an HTTP date); 0 when absent or bad.

@@ -28,7 +28,7 @@ func TestAdminReportsTheRetryPolicyThatRuns(t *testing.T) {
 	s, err := server.Start(ctx, server.Config{
 		DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2,
 		Invoker: invoker.Config{
-			Retry:             invoker.RetryPolicy{InitialInterval: 20 * time.Millisecond, Factor: 1.5, MaxInterval: 40 * time.Millisecond, MaxAttempts: 3},
+			Retry:             invoker.RetryPolicy{InitialInterval: 20 * time.Millisecond, Factor: 1.5, MaxInterval: 40 * time.Millisecond, MaxAttempts: 3, OnMaxAttempts: invoker.OnMaxAttemptsKill},
 			InactivityTimeout: 90 * time.Second, AbortTimeout: 3 * time.Minute,
 		},
 	})

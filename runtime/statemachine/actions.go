@@ -73,6 +73,8 @@ const (
 	NotFound OutcomeCode = 4
 	// Ended: the invocation had completed already.
 	Ended OutcomeCode = 5
+	// NotStarted: the invocation is inboxed or scheduled.
+	NotStarted OutcomeCode = 6
 )
 
 // Outcome is the proposer's answer for one command.

@@ -88,6 +88,10 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 		return a.purge(c.Purge)
 	case command.KindPatchState:
 		return a.patchState(c.PatchState)
+	case command.KindPause:
+		return a.pause(c.Pause)
+	case command.KindResume:
+		return a.resume(c.Resume)
 	}
 	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
 }
@@ -244,7 +248,7 @@ func (a *applier) fireTimer(f *command.FireTimer) (Outcome, error) {
 		st.ModifiedAt = a.now
 		return Outcome{}, a.admit(f.ID, &st)
 	}
-	if (st.Phase != storage.Running && st.Phase != storage.Suspended) || st.HasCompletion(f.CompletionID) {
+	if (st.Phase != storage.Running && st.Phase != storage.Suspended && st.Phase != storage.Paused) || st.HasCompletion(f.CompletionID) {
 		return stale("invocation %s is %s", f.ID, st.Phase), nil
 	}
 	n := &pb.SleepCompletionNotificationMessage{CompletionId: f.CompletionID, Void: &pb.Void{}}

@@ -110,7 +110,7 @@ func (h *harness) applyTo(sm *StateMachine, db *pebble.DB, b command.Batch) (str
 	}
 	var sb strings.Builder
 	for _, o := range outcomes {
-		fmt.Fprintf(&sb, "outcome: %s", [...]string{"applied", "duplicate", "stale", "invalid", "not-found", "ended"}[o.Code])
+		fmt.Fprintf(&sb, "outcome: %s", [...]string{"applied", "duplicate", "stale", "invalid", "not-found", "ended", "not-started"}[o.Code])
 		if o.Pending {
 			sb.WriteString(" pending")
 		}
@@ -431,6 +431,15 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 			}
 		}
 		return h.apply(command.Command{Kind: command.KindPatchState, PatchState: p})
+	case "pause":
+		p := &command.Pause{ID: h.id(td.CmdArgs[0].Key, command.Target{})}
+		if f := arg(td, "failure", ""); f != "" {
+			code, msg, _ := strings.Cut(f, ":")
+			p.LastFailure, p.Attempts = &command.Failure{Code: uint16(u32(code)), Message: msg}, u32(arg(td, "attempts", "0"))
+		}
+		return h.apply(command.Command{Kind: command.KindPause, Pause: p})
+	case "resume":
+		return h.apply(command.Command{Kind: command.KindResume, Resume: &command.Resume{ID: h.id(td.CmdArgs[0].Key, command.Target{})}})
 	case "purge":
 		pg := &command.Purge{ID: h.id(td.CmdArgs[0].Key, command.Target{}), JournalOnly: arg(td, "journal-only", "") == "true"}
 		return h.apply(command.Command{Kind: command.KindPurge, Purge: pg})
@@ -561,6 +570,9 @@ func (h *harness) dumpTables() string {
 		}
 		if st.Phase == storage.Completed {
 			line += " " + showResult(st.Result)
+		}
+		if f := st.LastFailure; f != nil {
+			line += fmt.Sprintf(" last-failure=%d:%q after %d attempts", f.Code, f.Message, st.Attempts)
 		}
 		for _, c := range st.Attached {
 			line += fmt.Sprintf(" attached=%s/%d", h.show(c.ID), c.CompletionID)

@@ -19,6 +19,8 @@ import (
 //	Suspended → Running   an awaited notification arrived
 //	Running → Completed   End (with an Output), or a runtime failure
 //	Suspended → Completed runtime failure only
+//	Running, Suspended → Paused   paused by an operator, or its attempts were exhausted
+//	Paused → Running      resumed; Paused → Completed  killed or failed
 type Phase uint8
 
 // Phases. Values are part of the storage format.
@@ -28,6 +30,7 @@ const (
 	Suspended Phase = 3
 	Completed Phase = 4
 	Scheduled Phase = 5
+	Paused    Phase = 6
 )
 
 func (p Phase) String() string {
@@ -42,6 +45,8 @@ func (p Phase) String() string {
 		return "completed"
 	case Scheduled:
 		return "scheduled"
+	case Paused:
+		return "paused"
 	}
 	return "unknown"
 }
@@ -74,11 +79,14 @@ type InvocationStatus struct {
 	Attached []command.Caller `msgpack:"at,omitempty"`
 	// Mutation is set on a state patch waiting in a key's inbox (not an invocation: it never
 	// runs; it is applied when it gets the lock, and removed).
-	Mutation   *command.PatchState `msgpack:"mu,omitempty"`
-	Result     *command.Result     `msgpack:"r,omitempty"`
-	InboxSeq   uint64              `msgpack:"q,omitempty"`
-	CreatedAt  int64               `msgpack:"ca"`
-	ModifiedAt int64               `msgpack:"ma"`
+	Mutation *command.PatchState `msgpack:"mu,omitempty"`
+	// LastFailure and Attempts: why and after how many attempts the invoker paused it.
+	LastFailure *command.Failure `msgpack:"lf,omitempty"`
+	Attempts    uint32           `msgpack:"na,omitempty"`
+	Result      *command.Result  `msgpack:"r,omitempty"`
+	InboxSeq    uint64           `msgpack:"q,omitempty"`
+	CreatedAt   int64            `msgpack:"ca"`
+	ModifiedAt  int64            `msgpack:"ma"`
 }
 
 // HasCompletion reports whether the notification for completion id c is journaled.

@@ -399,7 +399,7 @@ func startServer(t *testing.T, logs io.Writer) *server.Server {
 	s, err := server.Start(ctx, server.Config{
 		DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2,
 		Invoker: invoker.Config{
-			Retry:             invoker.RetryPolicy{InitialInterval: 20 * time.Millisecond, MaxInterval: 100 * time.Millisecond, MaxAttempts: maxAttempts},
+			Retry:             invoker.RetryPolicy{InitialInterval: 20 * time.Millisecond, MaxInterval: 100 * time.Millisecond, MaxAttempts: maxAttempts, OnMaxAttempts: invoker.OnMaxAttemptsKill},
 			InactivityTimeout: hangGuard,
 			AbortTimeout:      hangGuard,
 			Logger:            slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
