@@ -41,6 +41,11 @@ type Deps struct {
 	Invocations Invocations
 	// States reads and patches Virtual Object state (nil: those routes answer 503).
 	States States
+	// ModifyService, DeleteDeployment and UpdateDeployment change the registry through the
+	// metadata shard (nil: those routes answer 503).
+	ModifyService    ModifyServiceFunc
+	DeleteDeployment DeleteDeploymentFunc
+	UpdateDeployment UpdateDeploymentFunc
 }
 
 // DefaultMaxBodySize bounds admin request bodies.
@@ -64,9 +69,10 @@ type Config struct {
 
 // Handler serves the admin API.
 type Handler struct {
-	cfg  Config
-	deps Deps
-	mux  *http.ServeMux
+	cfg    Config
+	deps   Deps
+	mux    *http.ServeMux
+	routes []route // what handle registered, in order
 }
 
 // New returns the admin handler.
@@ -81,22 +87,30 @@ func New(cfg Config, deps Deps) *Handler {
 		deps.DiscoveryHTTP11 = http.DefaultClient
 	}
 	h := &Handler{cfg: cfg, deps: deps, mux: http.NewServeMux()}
-	h.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	h.mux.HandleFunc("GET /version", h.version)
-	h.mux.HandleFunc("POST /deployments", h.createDeployment)
-	h.mux.HandleFunc("GET /deployments", h.listDeployments)
-	h.mux.HandleFunc("GET /deployments/{id}", h.getDeployment)
-	h.mux.HandleFunc("GET /services", h.listServices)
-	h.mux.HandleFunc("GET /services/{name}", h.getService)
-	h.mux.HandleFunc("GET /services/{name}/handlers", h.listHandlers)
-	h.mux.HandleFunc("GET /services/{name}/handlers/{handler}", h.getHandler)
-	h.mux.HandleFunc("PATCH /invocations/{id}/cancel", h.cancelInvocation)
-	h.mux.HandleFunc("PATCH /invocations/{id}/kill", h.killInvocation)
-	h.mux.HandleFunc("PATCH /invocations/{id}/purge", h.purgeInvocation)
-	h.mux.HandleFunc("PATCH /invocations/{id}/purge-journal", h.purgeJournal)
-	h.mux.HandleFunc("DELETE /invocations/{id}", h.deleteInvocation)
-	h.mux.HandleFunc("POST /services/{name}/state", h.modifyState)
-	h.mux.HandleFunc("GET /services/{name}/state/{key}", h.getState)
+	h.handle("GET", "/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	h.handle("GET", "/version", h.version)
+	h.handle("GET", "/openapi", h.openAPI)
+	h.handle("POST", "/deployments", h.createDeployment)
+	h.handle("GET", "/deployments", h.listDeployments)
+	h.handle("GET", "/deployments/{id}", h.getDeployment)
+	h.handle("DELETE", "/deployments/{id}", h.deleteDeployment)
+	h.handle("PATCH", "/deployments/{id}", h.updateDeployment)
+	h.handle("GET", "/services", h.listServices)
+	h.handle("GET", "/services/{name}", h.getService)
+	h.handle("PATCH", "/services/{name}", h.modifyService)
+	h.handle("GET", "/services/{name}/openapi", h.getServiceOpenAPI)
+	h.handle("GET", "/services/{name}/handlers", h.listHandlers)
+	h.handle("GET", "/services/{name}/handlers/{handler}", h.getHandler)
+	h.handle("PATCH", "/invocations/{id}/cancel", h.cancelInvocation)
+	h.handle("PATCH", "/invocations/{id}/kill", h.killInvocation)
+	h.handle("PATCH", "/invocations/{id}/purge", h.purgeInvocation)
+	h.handle("PATCH", "/invocations/{id}/purge-journal", h.purgeJournal)
+	h.handle("PATCH", "/invocations/{id}/pause", h.pauseInvocation)
+	h.handle("PATCH", "/invocations/{id}/resume", h.resumeInvocation)
+	h.handle("DELETE", "/invocations/{id}", h.deleteInvocation)
+	h.handle("POST", "/services/{name}/state", h.modifyState)
+	h.handle("GET", "/services/{name}/state/{key}", h.getState)
+	h.handleFallbacks()
 	return h
 }
 
@@ -106,8 +120,12 @@ var versionPrefix = regexp.MustCompile(`^/v([0-9]+)(/|$)`)
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m := versionPrefix.FindStringSubmatch(r.URL.Path); m != nil {
 		v, _ := strconv.Atoi(m[1])
-		if v < 2 || v > 4 {
+		if v == 1 {
 			textError(w, http.StatusBadRequest, fmt.Sprintf("Unsupported Admin API version V%s. This server supports versions between V2 and V4.", m[1]))
+			return
+		}
+		if v < 2 || v > 4 { // restate-server 1.7.12: 404 for /v0 and /v5 on
+			notFound(w, r)
 			return
 		}
 		r2 := r.Clone(r.Context())
@@ -244,10 +262,8 @@ func (h *Handler) listDeployments(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *Handler) getDeployment(w http.ResponseWriter, r *http.Request) {
-	raw := r.PathValue("id")
-	id, err := ids.ParseDeploymentID(raw)
-	if err != nil {
-		textError(w, http.StatusBadRequest, fmt.Sprintf("Invalid URL: Cannot parse `%s` to a deployment id: %v", raw, err))
+	id, ok := deploymentID(w, r)
+	if !ok {
 		return
 	}
 	d, ok := h.deps.Registry.Deployment(id)
@@ -255,7 +271,7 @@ func (h *Handler) getDeployment(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "", fmt.Sprintf("The requested deployment '%s' does not exist", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, toDetailedDeploymentResponse(d, h.cfg.Policy))
+	writeJSON(w, http.StatusOK, h.detailedDeployment(d))
 }
 
 func (h *Handler) listServices(w http.ResponseWriter, _ *http.Request) {

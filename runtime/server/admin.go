@@ -23,10 +23,13 @@ func (s *Server) adminHandler() http.Handler {
 		ProtocolV7:      maxProto >= protocol.V7,
 		Policy:          s.invoker.Defaults(),
 	}, admin.Deps{
-		Registry:    s.registry,
-		Register:    s.registryClient().Register,
-		Discovery:   s.client,
-		Invocations: s.node.Router(),
-		States:      s.node.Router(),
+		Registry:         s.registry,
+		Register:         s.registryClient().Register,
+		ModifyService:    s.registryClient().ModifyService,
+		DeleteDeployment: s.registryClient().DeleteDeployment,
+		UpdateDeployment: s.registryClient().UpdateDeployment,
+		Discovery:        s.client,
+		Invocations:      s.node.Router(),
+		States:           s.node.Router(),
 	})
 }

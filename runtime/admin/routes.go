@@ -1,0 +1,178 @@
+package admin
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// officialOpenAPI is restate-server 1.7.12's description of its admin API (GET /openapi on its
+// admin port). Routes we serve take their description from it; the document we serve lists
+// only the routes in Handler.routes.
+//
+//go:embed restate_admin_openapi.json
+var officialOpenAPI []byte
+
+// route is one served method and pattern.
+type route struct{ method, pattern string }
+
+// handle serves fn at method and pattern and records the route for GET /openapi and for the
+// 405 answers.
+func (h *Handler) handle(method, pattern string, fn http.HandlerFunc) {
+	h.routes = append(h.routes, route{method, pattern})
+	h.mux.HandleFunc(method+" "+pattern, fn)
+}
+
+// handleFallbacks answers, in restate-server's error shape, 405 with Allow to a known path asked
+// with another method and 404 to any other path (restate-server answers both with an empty
+// body; Go's mux would answer plain text, which the official CLI cannot parse).
+func (h *Handler) handleFallbacks() {
+	allowed := map[string][]string{}
+	var patterns []string
+	for _, rt := range h.routes {
+		if _, ok := allowed[rt.pattern]; !ok {
+			patterns = append(patterns, rt.pattern)
+		}
+		allowed[rt.pattern] = append(allowed[rt.pattern], rt.method)
+		if rt.method == http.MethodGet {
+			allowed[rt.pattern] = append(allowed[rt.pattern], http.MethodHead)
+		}
+	}
+	for _, p := range patterns {
+		methods := allowed[p]
+		sort.Strings(methods)
+		h.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", strings.Join(methods, ","))
+			apiError(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("Method Not Allowed: %s %s accepts %s", r.Method, r.URL.Path, strings.Join(methods, ", ")))
+		})
+	}
+	h.mux.HandleFunc("/", notFound)
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	apiError(w, http.StatusNotFound, "", fmt.Sprintf("Not Found: no admin API route matches %s %s", r.Method, r.URL.Path))
+}
+
+var pathParam = regexp.MustCompile(`\{[^}]*\}`)
+
+// routeKey identifies a route whatever its path parameters are called.
+func routeKey(method, path string) string {
+	return strings.ToLower(method) + " " + pathParam.ReplaceAllString(path, "{}")
+}
+
+// ownOperations describe the routes restate-server does not have.
+var ownOperations = map[string]string{
+	"get /openapi":              `{"tags":["openapi"],"summary":"OpenAPI description of this API","description":"This document: the routes this admin API serves, as OpenAPI 3.1.","operationId":"openapi_spec","responses":{"200":{"description":"OpenAPI 3.1 document","content":{"application/json":{"schema":{}}}}}}`,
+	"get /services/{}/state/{}": `{"tags":["service"],"summary":"Get a Virtual Object key's state","description":"Resolute's own (restate-server reads state by SQL): the state of one key of a Virtual Object, each value as an array of bytes, with the version POST /services/{service}/state accepts.","operationId":"get_service_state","parameters":[{"name":"service","in":"path","required":true,"schema":{"type":"string"}},{"name":"key","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"The key's state","content":{"application/json":{"schema":{"type":"object","required":["service","object_key","version","state"],"properties":{"service":{"type":"string"},"object_key":{"type":"string"},"version":{"type":"string"},"state":{"type":"object","additionalProperties":{"type":"array","items":{"type":"integer","format":"uint8"}}}}}}}},"400":{"$ref":"#/components/responses/BadRequest"},"404":{"$ref":"#/components/responses/NotFound"},"503":{"description":"State reads are not available","content":{"application/json":{"schema":{"$ref":"#/components/schemas/ErrorDescriptionResponse"}}}}}}`,
+}
+
+// openAPI answers GET /openapi: the routes this handler serves, each described as
+// restate-server 1.7.12 describes it (ownOperations for ours), with the components they use.
+func (h *Handler) openAPI(w http.ResponseWriter, _ *http.Request) {
+	doc, err := h.OpenAPI()
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// OpenAPI builds the document GET /openapi answers.
+func (h *Handler) OpenAPI() (map[string]any, error) {
+	var official struct {
+		Paths      map[string]map[string]any `json:"paths"`
+		Components map[string]map[string]any `json:"components"`
+		Tags       []map[string]any          `json:"tags"`
+	}
+	if err := json.Unmarshal(officialOpenAPI, &official); err != nil {
+		return nil, fmt.Errorf("admin: official openapi: %w", err)
+	}
+	byKey := map[string]string{}
+	for p, item := range official.Paths {
+		for m := range item {
+			byKey[routeKey(m, p)] = p
+		}
+	}
+	paths := map[string]map[string]any{}
+	tags := map[string]bool{}
+	for _, rt := range h.routes {
+		k := routeKey(rt.method, rt.pattern)
+		path, op := rt.pattern, any(nil)
+		if p, ok := byKey[k]; ok {
+			path, op = p, official.Paths[p][strings.ToLower(rt.method)]
+		} else if own, ok := ownOperations[k]; ok {
+			if err := json.Unmarshal([]byte(own), &op); err != nil {
+				return nil, fmt.Errorf("admin: openapi of %s: %w", k, err)
+			}
+		} else {
+			return nil, fmt.Errorf("admin: no description of the route %s %s", rt.method, rt.pattern)
+		}
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
+		}
+		paths[path][strings.ToLower(rt.method)] = op
+		ts, _ := op.(map[string]any)["tags"].([]any)
+		for _, t := range ts {
+			if name, ok := t.(string); ok {
+				tags[name] = true
+			}
+		}
+	}
+	components := usedComponents(paths, official.Components)
+	var tagList []any
+	for _, t := range official.Tags {
+		if tags[t["name"].(string)] {
+			tagList = append(tagList, t)
+		}
+	}
+	if tags["openapi"] {
+		tagList = append(tagList, map[string]any{"name": "openapi", "description": "API description"})
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title": "Admin API", "version": h.cfg.Version,
+			"description": "The admin API of a Resolute server, compatible with restate-server 1.7's: the routes this server serves.",
+		},
+		"paths": paths, "components": components, "tags": tagList,
+	}, nil
+}
+
+var componentRef = regexp.MustCompile(`"#/components/([A-Za-z]+)/([^"]+)"`)
+
+// usedComponents returns the components the paths refer to, directly or through other
+// components.
+func usedComponents(paths any, all map[string]map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	pending := []any{paths}
+	for len(pending) > 0 {
+		b, _ := json.Marshal(pending[0])
+		pending = pending[1:]
+		for _, m := range componentRef.FindAllStringSubmatch(string(b), -1) {
+			kind, name := m[1], m[2]
+			if _, seen := out[kind][name]; seen || all[kind][name] == nil {
+				continue
+			}
+			if out[kind] == nil {
+				out[kind] = map[string]any{}
+			}
+			out[kind][name] = all[kind][name]
+			pending = append(pending, all[kind][name])
+		}
+	}
+	return out
+}
+
+// Routes lists the served routes as "METHOD /pattern", in registration order.
+func (h *Handler) Routes() []string {
+	out := make([]string, 0, len(h.routes))
+	for _, rt := range h.routes {
+		out = append(out, rt.method+" "+rt.pattern)
+	}
+	return slices.Clip(out)
+}
