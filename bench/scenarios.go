@@ -48,7 +48,8 @@ type sizes struct {
 	Sleepers            int           `json:"sleepers"`
 	SleepMargin         time.Duration `json:"sleepMargin"`
 	Recovery            int           `json:"recovery"`
-	// Awakeables invocations suspended per awakeable case, resolved by AwakeableConcurrency workers.
+	// Awakeables: invocations suspended on an awakeable per awakeable case, resolved by
+	// AwakeableConcurrency workers; WaitingWorkflows: workflows suspended on a promise.
 	Awakeables           int           `json:"awakeables"`
 	AwakeableConcurrency []int         `json:"awakeableConcurrency"`
 	WaitingWorkflows     int           `json:"waitingWorkflows"`
