@@ -16,16 +16,17 @@ import (
 // ModifyServiceFunc changes a service's settings (registry.Client.ModifyService).
 type ModifyServiceFunc func(ctx context.Context, req registry.ModifyServiceRequest) (registry.Service, error)
 
-// modifyServiceRequest is restate-server 1.7's ModifyServiceRequest. Durations are in jiff's
-// friendly format or ISO 8601. (1.7 has no retry policy fields here: a retry policy comes from
-// the deployment's manifest only.)
+// modifyServiceRequest is restate-server 1.7's ModifyServiceRequest, plus retry_policy (ours:
+// 1.7.12 has no retry policy here and ignores the field). Durations are in jiff's friendly
+// format or ISO 8601.
 type modifyServiceRequest struct {
-	Public                      *bool   `json:"public"`
-	IdempotencyRetention        *string `json:"idempotency_retention"`
-	WorkflowCompletionRetention *string `json:"workflow_completion_retention"`
-	JournalRetention            *string `json:"journal_retention"`
-	InactivityTimeout           *string `json:"inactivity_timeout"`
-	AbortTimeout                *string `json:"abort_timeout"`
+	RetryPolicy                 *retryPolicyRequest `json:"retry_policy"`
+	Public                      *bool               `json:"public"`
+	IdempotencyRetention        *string             `json:"idempotency_retention"`
+	WorkflowCompletionRetention *string             `json:"workflow_completion_retention"`
+	JournalRetention            *string             `json:"journal_retention"`
+	InactivityTimeout           *string             `json:"inactivity_timeout"`
+	AbortTimeout                *string             `json:"abort_timeout"`
 }
 
 // modifyService answers PATCH /services/{name} as restate-server does: 200 with the service as
@@ -62,6 +63,9 @@ func (h *Handler) modifyService(w http.ResponseWriter, r *http.Request) {
 		}
 		ms := d.Milliseconds()
 		*f.out = &ms
+	}
+	if body.RetryPolicy != nil && !body.RetryPolicy.apply(w, &req) {
+		return
 	}
 	s, err := h.deps.ModifyService(r.Context(), req)
 	if err != nil {
@@ -133,4 +137,55 @@ func jsonTypeName(goType string) string {
 		return "a map"
 	}
 	return goType
+}
+
+// retryPolicyRequest is the service's retry policy as GET /services/{name} shows it; each field
+// set replaces the service-level setting.
+type retryPolicyRequest struct {
+	InitialInterval      *string  `json:"initial_interval"`
+	ExponentiationFactor *float64 `json:"exponentiation_factor"`
+	MaxAttempts          *int64   `json:"max_attempts"`
+	MaxInterval          *string  `json:"max_interval"`
+	OnMaxAttempts        *string  `json:"on_max_attempts"`
+}
+
+// apply validates p into req, answering 422 itself when a field is wrong.
+func (p retryPolicyRequest) apply(w http.ResponseWriter, req *registry.ModifyServiceRequest) bool {
+	fail := func(field, why string) bool {
+		textError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Failed to deserialize the JSON body into the target type: retry_policy.%s: %s", field, why))
+		return false
+	}
+	for _, f := range []struct {
+		name string
+		in   *string
+		out  **int64
+	}{{"initial_interval", p.InitialInterval, &req.RetryInitialInterval}, {"max_interval", p.MaxInterval, &req.RetryMaxInterval}} {
+		if f.in == nil {
+			continue
+		}
+		d, err := parseDuration(*f.in)
+		if err != nil || d <= 0 {
+			return fail(f.name, fmt.Sprintf("want a positive duration, got %q", *f.in))
+		}
+		ms := d.Milliseconds()
+		*f.out = &ms
+	}
+	if p.ExponentiationFactor != nil && *p.ExponentiationFactor < 1 {
+		return fail("exponentiation_factor", fmt.Sprintf("want a number of at least 1, got %v", *p.ExponentiationFactor))
+	}
+	if p.MaxAttempts != nil && *p.MaxAttempts < 1 {
+		return fail("max_attempts", fmt.Sprintf("want at least 1 attempt, got %d", *p.MaxAttempts))
+	}
+	req.RetryFactor, req.RetryMaxAttempts = p.ExponentiationFactor, p.MaxAttempts
+	if p.OnMaxAttempts != nil {
+		switch strings.ToLower(*p.OnMaxAttempts) {
+		case "pause":
+			req.RetryOnMaxAttempts = "PAUSE"
+		case "kill":
+			req.RetryOnMaxAttempts = "KILL"
+		default:
+			return fail("on_max_attempts", fmt.Sprintf("unknown variant `%s`, expected `Pause` or `Kill`", *p.OnMaxAttempts))
+		}
+	}
+	return true
 }

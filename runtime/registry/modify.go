@@ -26,6 +26,13 @@ type ModifyServiceCommand struct {
 	JournalRetention            *int64 `msgpack:"jr,omitempty"`
 	InactivityTimeout           *int64 `msgpack:"it,omitempty"`
 	AbortTimeout                *int64 `msgpack:"at,omitempty"`
+	// The retry policy, ours (restate-server 1.7 has no retry policy in PATCH): each set field
+	// replaces the manifest's service-level one. RetryOnMaxAttempts is "PAUSE" or "KILL" ("" keeps).
+	RetryInitialInterval *int64   `msgpack:"rii,omitempty"`
+	RetryMaxInterval     *int64   `msgpack:"rmi,omitempty"`
+	RetryMaxAttempts     *int64   `msgpack:"rma,omitempty"`
+	RetryFactor          *float64 `msgpack:"ref,omitempty"`
+	RetryOnMaxAttempts   string   `msgpack:"roma,omitempty"`
 }
 
 // DeleteDeploymentCommand removes a deployment and the services it is the latest deployment
@@ -69,6 +76,13 @@ func applyModifyService(b *pebble.Batch, c *ModifyServiceCommand) (Result, error
 	o.JournalRetention = laidOver(o.JournalRetention, c.JournalRetention)
 	o.InactivityTimeout = laidOver(o.InactivityTimeout, c.InactivityTimeout)
 	o.AbortTimeout = laidOver(o.AbortTimeout, c.AbortTimeout)
+	o.RetryPolicyInitialInterval = laidOver(o.RetryPolicyInitialInterval, c.RetryInitialInterval)
+	o.RetryPolicyMaxInterval = laidOver(o.RetryPolicyMaxInterval, c.RetryMaxInterval)
+	o.RetryPolicyMaxAttempts = laidOver(o.RetryPolicyMaxAttempts, c.RetryMaxAttempts)
+	o.RetryPolicyExponentiationFactor = laidOver(o.RetryPolicyExponentiationFactor, c.RetryFactor)
+	if c.RetryOnMaxAttempts != "" {
+		o.RetryPolicyOnMaxAttempts = c.RetryOnMaxAttempts
+	}
 	if c.WorkflowCompletionRetention != nil {
 		// The manifest sets it on the workflow handler, where Service.Retention reads it first.
 		o.WorkflowCompletionRetention = c.WorkflowCompletionRetention
@@ -85,7 +99,7 @@ func applyModifyService(b *pebble.Batch, c *ModifyServiceCommand) (Result, error
 	return Result{Outcome: Modified, Service: &s}, nil
 }
 
-func laidOver(under, over *int64) *int64 {
+func laidOver[T any](under, over *T) *T {
 	if over != nil {
 		return over
 	}

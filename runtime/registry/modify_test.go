@@ -49,13 +49,16 @@ func TestModifyService(t *testing.T) {
 			t.Errorf("%s: %v, want %d %q", tc.name, err, tc.status, tc.msg)
 		}
 	}
-	s, err := c.ModifyService(ctx, registry.ModifyServiceRequest{Service: "Greeter", Public: ptr(false), JournalRetention: ptr(int64(7200_000)), IdempotencyRetention: ptr(int64(3_000)), InactivityTimeout: ptr(int64(5_000))})
+	s, err := c.ModifyService(ctx, registry.ModifyServiceRequest{Service: "Greeter", Public: ptr(false), JournalRetention: ptr(int64(7200_000)), IdempotencyRetention: ptr(int64(3_000)), InactivityTimeout: ptr(int64(5_000)), RetryMaxAttempts: ptr(int64(2)), RetryOnMaxAttempts: "KILL"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stored, _ := reg.Service("Greeter")
 	if !stored.Options.IngressPrivate || *stored.Options.JournalRetention != 7200_000 || *stored.Options.InactivityTimeout != 5_000 || stored.Options.AbortTimeout != nil || s.Revision != 1 {
 		t.Fatalf("stored after PATCH: %+v (answered %+v)", stored.Options, s.Options)
+	}
+	if o := stored.Options; *o.RetryPolicyMaxAttempts != 2 || o.RetryPolicyOnMaxAttempts != "KILL" || o.RetryPolicyInitialInterval != nil {
+		t.Fatalf("retry policy after PATCH: %+v", o)
 	}
 	if r := stored.Retention("greet", true); r.Completion != 3_000 || r.Journal != 3_000 {
 		t.Fatalf("idempotent retention after PATCH: %+v", r)

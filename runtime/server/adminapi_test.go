@@ -11,12 +11,14 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/resolute-run/resolute/examples/greeter"
 	"github.com/resolute-run/resolute/runtime/discovery/discoverytest"
 	"github.com/resolute-run/resolute/runtime/server"
+	"github.com/resolute-run/resolute/sdk"
 )
 
 // The expectations in these tables are what restate-server 1.7.12 answered to the same
@@ -372,5 +374,45 @@ func TestAdminOpenAPIDescribesServedRoutes(t *testing.T) {
 	}
 	if served != len(described) || served < 20 {
 		t.Fatalf("%d routes served, %d described", served, len(described))
+	}
+}
+
+// TestAdminModifyServiceRetryPolicy: our extension of PATCH /services/{name} (restate-server
+// 1.7.12 has no retry policy there and ignored the field when probed) is what the invoker runs
+// with: a handler that always fails is killed after the PATCHed two attempts, where the
+// default policy would pause it after many.
+func TestAdminModifyServiceRetryPolicy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var attempts atomic.Int64
+	flaky := sdk.NewService("Flaky").Handler("fail", sdk.ServiceHandler(func(ctx sdk.Context, _ sdk.Void) (string, error) {
+		return "", fmt.Errorf("attempt %d failed", attempts.Add(1))
+	}))
+	if err := s.RegisterInProcess(ctx, "flaky", sdk.NewEndpoint().Bind(flaky)); err != nil {
+		t.Fatal(err)
+	}
+	adm, in := s.AdminURL(), s.IngressURL()
+	const j = "application/json"
+	for _, c := range []admCase{
+		{"on_max_attempts", "PATCH", "/services/Flaky", j, `{"retry_policy":{"on_max_attempts":"Later"}}`, 422, "Failed to deserialize the JSON body into the target type: retry_policy.on_max_attempts: unknown variant `Later`, expected `Pause` or `Kill`"},
+		{"max_attempts", "PATCH", "/services/Flaky", j, `{"retry_policy":{"max_attempts":0}}`, 422, "Failed to deserialize the JSON body into the target type: retry_policy.max_attempts: want at least 1 attempt, got 0"},
+		{"factor", "PATCH", "/services/Flaky", j, `{"retry_policy":{"exponentiation_factor":0.5}}`, 422, "Failed to deserialize the JSON body into the target type: retry_policy.exponentiation_factor: want a number of at least 1, got 0.5"},
+		{"interval", "PATCH", "/services/Flaky", j, `{"retry_policy":{"initial_interval":"0s"}}`, 422, `Failed to deserialize the JSON body into the target type: retry_policy.initial_interval: want a positive duration, got "0s"`},
+	} {
+		c.check(t, adm)
+	}
+	r := admDo(t, "PATCH", adm+"/services/Flaky", j, `{"retry_policy":{"max_attempts":2,"on_max_attempts":"Kill","initial_interval":"10ms","max_interval":"20ms","exponentiation_factor":1.5}}`)
+	rp, _ := json.Marshal(decodeJSON(t, "PATCH", r.body)["retry_policy"])
+	if want := `{"exponentiation_factor":1.5,"initial_interval":"10ms","max_attempts":2,"max_interval":"20ms","on_max_attempts":"Kill"}`; r.status != 200 || string(rp) != want {
+		t.Fatalf("PATCH retry_policy: %d %s, want %s", r.status, rp, want)
+	}
+	r = admDo(t, "POST", in+"/Flaky/fail", "", "")
+	if r.status != 500 || !strings.Contains(r.body, "attempt 2 failed") || attempts.Load() != 2 {
+		t.Fatalf("call: %d %s after %d attempts, want 500 with the second attempt's error", r.status, r.body, attempts.Load())
 	}
 }
