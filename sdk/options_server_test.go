@@ -312,5 +312,3 @@ func TestOptionsHonouredByServer(t *testing.T) {
 		})
 	})
 }
-
-
