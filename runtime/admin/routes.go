@@ -123,6 +123,9 @@ func (h *Handler) OpenAPI() (map[string]any, error) {
 			}
 		}
 	}
+	if err := addOwnProperties(official.Components["schemas"]); err != nil {
+		return nil, err
+	}
 	components := usedComponents(paths, official.Components)
 	var tagList []any
 	for _, t := range official.Tags {
@@ -141,6 +144,31 @@ func (h *Handler) OpenAPI() (map[string]any, error) {
 		},
 		"paths": paths, "components": components, "tags": tagList,
 	}, nil
+}
+
+// ownProperties are the request fields we accept beyond restate-server 1.7.12's, by schema.
+var ownProperties = map[string]map[string]string{
+	"ModifyServiceRequest": {
+		"retry_policy": `{"description":"# Retry policy\n\nResolute's own (restate-server 1.7 has no retry policy here): the service's retry policy, shaped as GET /services/{service} shows it; each field set replaces the deployment manifest's service-level setting until a new revision of the service is registered.","oneOf":[{"type":"null"},{"type":"object","properties":{"initial_interval":{"type":["string","null"]},"exponentiation_factor":{"type":["number","null"],"minimum":1},"max_attempts":{"type":["integer","null"],"minimum":1},"max_interval":{"type":["string","null"]},"on_max_attempts":{"oneOf":[{"type":"null"},{"$ref":"#/components/schemas/OnMaxAttempts"}]}}}]}`,
+	},
+}
+
+func addOwnProperties(schemas map[string]any) error {
+	for name, props := range ownProperties {
+		schema, ok := schemas[name].(map[string]any)
+		if !ok {
+			return fmt.Errorf("admin: openapi: no schema %s to extend", name)
+		}
+		properties, _ := schema["properties"].(map[string]any)
+		for prop, raw := range props {
+			var v any
+			if err := json.Unmarshal([]byte(raw), &v); err != nil {
+				return fmt.Errorf("admin: openapi: %s.%s: %w", name, prop, err)
+			}
+			properties[prop] = v
+		}
+	}
+	return nil
 }
 
 var componentRef = regexp.MustCompile(`"#/components/([A-Za-z]+)/([^"]+)"`)

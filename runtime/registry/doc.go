@@ -16,6 +16,12 @@
 //     the deployment's services in place, keeping its id (Overwritten);
 //   - a service changing type (e.g. Service → VirtualObject) → rejected (409, META0006) unless Force.
 //
+// Other commands (modify.go): ModifyService replaces service-level settings of a service's latest
+// revision (PATCH /services/{name}; kept by an Unchanged registration, dropped by a new
+// revision); DeleteDeployment removes a deployment and the services it is the latest of;
+// UpdateDeployment moves a deployment to a new address after discovery there (protocol versions,
+// services and handlers must stay unless Overwrite, which replaces the definitions in place).
+//
 // Reads: Registry.Committed (called by the Raft shard after each committed batch, and after a
 // snapshot is installed) rebuilds an immutable View from pebble and swaps it in atomically;
 // readers never lock. New rebuilds the view from the DB at start.

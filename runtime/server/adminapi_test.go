@@ -323,6 +323,12 @@ func TestAdminOpenAPIDescribesServedRoutes(t *testing.T) {
 	if r.status != 200 || doc["openapi"] != "3.1.0" {
 		t.Fatalf("GET /openapi: %d %.200s", r.status, r.body)
 	}
+	modify := doc["components"].(map[string]any)["schemas"].(map[string]any)["ModifyServiceRequest"].(map[string]any)["properties"].(map[string]any)
+	for _, field := range []string{"public", "idempotency_retention", "workflow_completion_retention", "journal_retention", "inactivity_timeout", "abort_timeout", "retry_policy"} {
+		if modify[field] == nil {
+			t.Errorf("ModifyServiceRequest does not describe %s", field)
+		}
+	}
 	described := map[string]bool{}
 	for p, item := range doc["paths"].(map[string]any) {
 		for m, op := range item.(map[string]any) {
