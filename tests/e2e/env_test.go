@@ -49,6 +49,7 @@ type class struct {
 	services  []string
 	suites    []suite
 	scenarios []scenario
+	env       []string // extra environment of the services process (upstream's ServiceSpec withEnv)
 }
 
 // suite is one configuration of upstream's TestSuites.kt: how each server is set up.
@@ -91,7 +92,7 @@ func runClass(t *testing.T, c class) {
 	tl := findTools(t)
 	kinds := serverKinds(t, tl)
 	logDir := t.TempDir()
-	services := startServices(t, tl, logDir, c.services)
+	services := startServices(t, tl, logDir, c.services, c.env...)
 	suites := c.suites
 	if suites == nil {
 		suites = []suite{defaultSuite}
@@ -260,7 +261,7 @@ const servicesCmdEnv = "RESOLUTE_E2E_SERVICES_CMD"
 
 // startServices runs the TypeScript test services with SERVICES set to the class's services
 // (plus the probe service) and waits until the endpoint answers. It returns the endpoint URL.
-func startServices(t *testing.T, tl *tools, logDir string, services []string) string {
+func startServices(t *testing.T, tl *tools, logDir string, services []string, env ...string) string {
 	t.Helper()
 	port := testenv.FreePorts(t, 1)[0]
 	names := services
@@ -274,6 +275,7 @@ func startServices(t *testing.T, tl *tools, logDir string, services []string) st
 		cmd.Dir = tl.root
 	}
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "SERVICES="+strings.Join(names, ","))
+	cmd.Env = append(cmd.Env, env...)
 	p := testenv.StartProc(t, "e2e-services", logDir, cmd)
 	url := "http://" + testenv.Addr(port)
 	testenv.WaitReady(t, "test services", readyTimeout, func() error {
