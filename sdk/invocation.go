@@ -219,6 +219,6 @@ func (inv *invocation) run(h *handler) {
 	case errors.As(err, &t):
 		inv.check(inv.m.OutputFailure(t.failure()))
 	default:
-		inv.m.Fail(&statemachine.CodedError{Code: retryableCode(err), Err: err, Command: -1}, "")
+		inv.m.Fail(&statemachine.CodedError{Code: retryableCode(err), Err: errors.New(retryableMessage(err)), Command: -1}, "")
 	}
 }

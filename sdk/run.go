@@ -182,7 +182,7 @@ func (inv *invocation) outcome(id statemachine.NotificationID, o *runOptions, b 
 		return statemachine.Result{Kind: statemachine.ResultValue, Value: b}
 	}
 	code, msg := retryableCode(err), retryableMessage(err)
-	failed := &statemachine.CodedError{Code: code, Err: fmt.Errorf("run %q: %w", o.name, err), Command: -1}
+	failed := &statemachine.CodedError{Code: code, Err: fmt.Errorf("run %q: %s", o.name, msg), Command: -1}
 	if !o.bounded() {
 		inv.m.Fail(failed, "")
 		inv.check(failed)
