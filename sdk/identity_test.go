@@ -124,6 +124,23 @@ func TestIdentityV1WithOurServer(t *testing.T) {
 	if status, body := idPost(t, s.IngressURL()+"/Echo/say", `"hi"`, nil); status != 200 || body != `"said hi"` {
 		t.Fatalf("call through the signing server: %d %s", status, body)
 	}
+	// Over HTTP/1.1 (use_http_11), discovery and attempts are signed too.
+	s11 := startSigning(t, keyFile)
+	if status, body := idPost(t, s11.AdminURL()+"/deployments", `{"uri":"`+dep+`","use_http_11":true}`, nil); status != http.StatusCreated {
+		t.Fatalf("HTTP/1.1 registration by the signing server: %d %s", status, body)
+	}
+	if status, body := idPost(t, s11.IngressURL()+"/Echo/say", `"ho"`, nil); status != 200 || body != `"said ho"` {
+		t.Fatalf("HTTP/1.1 call through the signing server: %d %s", status, body)
+	}
+	resp, err := http.Get(s11.AdminURL() + "/deployments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listing, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(listing), `"http_version":"HTTP/1.1"`) {
+		t.Fatalf("the deployment is not registered for HTTP/1.1: %s", listing)
+	}
 
 	// Requests straight to the deployment: unsigned, and signed for another path.
 	key, err := identity.LoadSigningKey(keyFile)
@@ -142,7 +159,7 @@ func TestIdentityV1WithOurServer(t *testing.T) {
 			t.Errorf("%s invocation: %d %s, want 401", name, status, body)
 		}
 	}
-	resp, err := http.Get(dep + "/health")
+	resp, err = http.Get(dep + "/health")
 	if err != nil {
 		t.Fatal(err)
 	}

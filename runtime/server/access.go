@@ -8,6 +8,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/bearer"
 	"github.com/resolute-run/resolute/runtime/identity"
 	"github.com/resolute-run/resolute/runtime/ingress"
+	"github.com/resolute-run/resolute/runtime/transport"
 )
 
 // Realms named in the WWW-Authenticate challenges.
@@ -50,3 +51,18 @@ func (s *Server) maybeSignRequests() error {
 	s.client.Transport = &identity.Transport{Next: s.client.Transport, Key: key}
 	return nil
 }
+
+// http11Client is s.client (signing, in-process deployments) over HTTP/1.1, for discovery of
+// deployments registered with use_http_11.
+func (s *Server) http11Client() *http.Client {
+	c := *s.client
+	next := s.client.Transport
+	c.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return next.RoundTrip(r.WithContext(transport.WithHTTP11(r.Context())))
+	})
+	return &c
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -29,6 +29,7 @@ func (s *Server) adminHandler() http.Handler {
 		DeleteDeployment: s.registryClient().DeleteDeployment,
 		UpdateDeployment: s.registryClient().UpdateDeployment,
 		Discovery:        s.client,
+		DiscoveryHTTP11:  s.http11Client(),
 		Invocations:      s.node.Router(),
 		States:           s.node.Router(),
 	})
