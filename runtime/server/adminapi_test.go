@@ -422,3 +422,44 @@ func TestAdminModifyServiceRetryPolicy(t *testing.T) {
 		t.Fatalf("call: %d %s after %d attempts, want 500 with the second attempt's error", r.status, r.body, attempts.Load())
 	}
 }
+
+// TestAdminModifyServiceRetention: the idempotency retention PATCHed on a service is the one an
+// idempotent call of it gets. A repeat within the retention answers the first result; once it
+// has passed, the cleanup removed the entry and the same key runs the handler again.
+func TestAdminModifyServiceRetention(t *testing.T) {
+	s := startAdminServer(t, t.TempDir())
+	defer s.Close()
+	const retention = 2 * time.Second
+	if r := admDo(t, "PATCH", s.AdminURL()+"/services/Greeter", "application/json", `{"idempotency_retention":"2s"}`); r.status != 200 {
+		t.Fatalf("PATCH: %d %s", r.status, r.body)
+	}
+	call := func() string {
+		t.Helper()
+		req, _ := http.NewRequest("POST", s.IngressURL()+"/Greeter/bob/greet", strings.NewReader(`"Hi"`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("idempotency-key", "k")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	const first, second = `"Hi bob for the 1-th time."`, `"Hi bob for the 2-th time."`
+	if got := call(); got != first {
+		t.Fatalf("first call: %s", got)
+	}
+	done := time.Now()
+	if got := call(); time.Since(done) < retention && got != first {
+		t.Fatalf("a repeat within the retention ran again: %s", got)
+	}
+	// Under the default retention (a day) the key would answer the first result all along.
+	deadline := time.Now().Add(30 * time.Second)
+	for got := call(); got != second; got = call() {
+		if got != first || time.Now().After(deadline) {
+			t.Fatalf("after the retention: %s, want %s (the entry expired and the key ran again)", got, second)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
