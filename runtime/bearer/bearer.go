@@ -6,7 +6,8 @@
 // so a refused ingress request proposes nothing to the log. The API's health paths (admin
 // /health, ingress /restate/health) stay open. Tokens are
 // compared in constant time: the time taken does not depend on how much of a token matched,
-// nor on which configured token did.
+// nor on which configured token did. An accepted request reaches the API without its
+// Authorization header, so the token is never stored with an invocation.
 //
 // A Guard is immutable after New and safe for concurrent use.
 package bearer
@@ -77,6 +78,10 @@ func (g *Guard) Wrap(next http.Handler, deny DenyFunc) http.Handler {
 			w.Header().Set("WWW-Authenticate", fmt.Sprintf("Bearer realm=%q, error=\"invalid_token\"", g.realm))
 			deny(w, MsgInvalid)
 		default:
+			// The credential is the guard's: the API must not keep it (the ingress forwards
+			// request headers into the invocation, hence into the log and to the deployment).
+			r = r.Clone(r.Context())
+			r.Header.Del("Authorization")
 			next.ServeHTTP(w, r)
 		}
 	})

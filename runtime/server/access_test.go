@@ -29,6 +29,9 @@ func tallies(adds *atomic.Int64) *sdk.Endpoint {
 		})).
 		Handler("get", sdk.SharedHandler(func(ctx sdk.ObjectSharedContext, _ sdk.Void) (int, error) {
 			return sdk.Get[int](ctx, "v")
+		})).
+		Handler("headers", sdk.SharedHandler(func(ctx sdk.ObjectSharedContext, _ sdk.Void) (map[string]string, error) {
+			return ctx.Headers(), nil
 		})))
 }
 
@@ -153,6 +156,15 @@ func TestBearerTokens(t *testing.T) {
 	}
 	if r := authDo(t, "GET", output, "", good); r.status != 200 || r.body != "7" {
 		t.Fatalf("output of the accepted idempotent call: %d %s, want 200 7", r.status, r.body)
+	}
+	// The token stays at the door: the invocation (its log entry, the deployment) never sees it.
+	hdrs := authDo(t, "POST", ing+"/Tally/c/headers", "", map[string]string{"Authorization": "Bearer ingress-old", "X-Other": "kept"})
+	var seen map[string]string
+	if err := json.Unmarshal([]byte(hdrs.body), &seen); err != nil || seen["x-other"] != "kept" {
+		t.Fatalf("headers seen by the handler: %d %s", hdrs.status, hdrs.body)
+	}
+	if v, ok := seen["authorization"]; ok {
+		t.Fatalf("the handler saw the bearer token: authorization=%q", v)
 	}
 	var deployments struct {
 		Deployments []json.RawMessage `json:"deployments"`
