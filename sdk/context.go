@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
 )
 
@@ -21,6 +22,10 @@ type Context interface {
 	Rand() *rand.Rand
 	// UUID is a version-4 UUID drawn from Rand.
 	UUID() string
+	// Log is a logger (the endpoint's, see Endpoint.WithLogger, with the invocation id) that is
+	// silent while the handler replays its journal, so each line is written once, by the attempt
+	// that did the step, and writes normally from the first new step on.
+	Log() *slog.Logger
 
 	inv() *invocation
 }
@@ -43,6 +48,8 @@ type ObjectContext interface {
 type RunContext interface {
 	context.Context
 	InvocationID() string
+	// Log is the endpoint's logger with the invocation id (a Run closure never runs on replay).
+	Log() *slog.Logger
 }
 
 type sharedContext struct{ *invocation }
@@ -55,7 +62,8 @@ func (exclusiveContext) exclusiveObject() {}
 
 type runContext struct {
 	context.Context
-	id string
+	id  string
+	log *slog.Logger
 }
 
 func (r runContext) InvocationID() string { return r.id }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -31,6 +32,7 @@ type Endpoint struct {
 	order    []string
 	codec    Codec
 	identity identity.KeySet // request identity keys (identity.go); nil: any caller
+	logger   *slog.Logger    // what ctx.Log() writes to (log.go); nil: slog.Default()
 }
 
 // NewEndpoint returns an empty Endpoint using the JSON codec.
@@ -149,6 +151,7 @@ func (e *Endpoint) invoke(w http.ResponseWriter, r *http.Request, service, name 
 		w:       protocol.NewWriter(w),
 		frames:  frames,
 		codec:   codec,
+		logTo:   e.logger,
 	}
 	defer inv.waitRuns()
 	// Bidirectional over HTTP/2: answer at once and stream. Over HTTP/1.1 the runtime uses

@@ -69,7 +69,9 @@ func TestErrorCodesAndMetadata(t *testing.T) {
 		code   uint32
 		output func(*pb.OutputCommandMessage) bool
 	}{
-		{402, func(o *pb.OutputCommandMessage) bool { return string(o.GetValue().GetContent()) == `{"reason":"expired"}` }},
+		{402, func(o *pb.OutputCommandMessage) bool {
+			return string(o.GetValue().GetContent()) == `{"reason":"expired"}`
+		}},
 		{409, func(o *pb.OutputCommandMessage) bool {
 			return proto.Equal(o.GetFailure(), &pb.Failure{Code: 409, Message: "taken", Metadata: md("reason", "expired")})
 		}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
 	"sync"
@@ -26,6 +27,8 @@ type invocation struct {
 	headers map[string]string
 	rand    *rand.Rand
 	inRun   bool
+	logTo   *slog.Logger // the endpoint's logger (nil: slog.Default())
+	log     *slog.Logger // ctx.Log(), made on first use
 
 	// Closures of RunAsync run on their own goroutines (started by startRun, waited for by
 	// waitRuns) and report on runs; runsLeft counts those not received yet. runCtx is their
@@ -110,7 +113,7 @@ func (inv *invocation) startRun(id statemachine.NotificationID, o *runOptions, f
 		inv.runCtx, inv.stopRuns = context.WithCancel(inv.Context)
 	}
 	inv.runsLeft++
-	rc := runContext{inv.runCtx, inv.InvocationID()}
+	rc := runContext{inv.runCtx, inv.InvocationID(), inv.runLogger()}
 	inv.runWG.Go(func() {
 		start := time.Now()
 		b, err := fn(rc)

@@ -133,13 +133,13 @@ func Run[T any](ctx Context, fn func(ctx RunContext) (T, error), opts ...RunOpti
 		inv.check(err)
 	}
 	if !execute && rerunJournaledRuns {
-		_, _ = fn(runContext{inv, inv.InvocationID()}) // a planted bug, see chaosplant.go
+		_, _ = fn(runContext{inv, inv.InvocationID(), inv.runLogger()}) // a planted bug, see chaosplant.go
 	}
 	if execute {
 		// The RunCommand goes out together with its proposed result (one write), so the runtime
 		// can journal both in one log entry: one commit per step instead of two.
 		inv.check(inv.m.ProposeRun(id, inv.execute(id, &o, func() ([]byte, error) {
-			v, err := fn(runContext{inv, inv.InvocationID()})
+			v, err := fn(runContext{inv, inv.InvocationID(), inv.runLogger()})
 			if err != nil {
 				return nil, err
 			}

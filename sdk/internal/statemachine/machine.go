@@ -86,6 +86,10 @@ func (m *Machine) TakeOutput() []protocol.Frame {
 // can start (with Input).
 func (m *Machine) Ready() bool { return m.phase >= replaying }
 
+// Replaying reports whether the handler is still re-doing journaled commands: true from Start
+// until the last replayed command was matched.
+func (m *Machine) Replaying() bool { return m.phase < processing }
+
 // Closed reports whether the attempt ended; Err tells how.
 func (m *Machine) Closed() bool { return m.phase == closed }
 
