@@ -98,7 +98,7 @@ func (h *Handler) updateDeployment(w http.ResponseWriter, r *http.Request) {
 	}
 	req := updateRequest(id, cur, body)
 	uri, err := discovery.NormalizeURI(req.URI)
-	if err != nil {
+	if err != nil { // restate-server 1.7.12 answers 200 and changes nothing for "not a uri"
 		apiError(w, http.StatusBadRequest, "", "The request field 'uri' is invalid. Reason: "+err.Error())
 		return
 	}

@@ -161,6 +161,13 @@ func TestAdminModifyService(t *testing.T) {
 		}
 	}
 	checkPrivate("after PATCH")
+	// GET /deployments/{id} shows the service as modified, as restate-server does.
+	depID := decodeJSON(t, "service", admDo(t, "GET", adm+"/services/Greeter", "", "").body)["deployment_id"].(string)
+	for _, sv := range decodeJSON(t, "deployment", admDo(t, "GET", adm+"/deployments/"+depID, "", "").body)["services"].([]any) {
+		if sv := sv.(map[string]any); sv["name"] == "Greeter" && (sv["public"] != false || sv["journal_retention"] != "2h") {
+			t.Errorf("GET /deployments/%s shows Greeter public=%v journal=%v", depID, sv["public"], sv["journal_retention"])
+		}
+	}
 	if r := admDo(t, "POST", in+"/Welcome/welcome", j, `"bob"`); r.status != 200 || r.body != `"Welcome bob for the 1-th time."` {
 		t.Fatalf("Welcome calling the private Greeter: %d %s", r.status, r.body)
 	}
