@@ -144,6 +144,7 @@ func (inv *invocation) await(ids ...statemachine.NotificationID) (statemachine.N
 		case statemachine.Completed:
 			return id, nil
 		case statemachine.Cancelled:
+			inv.cancelChildren()
 			return id, ErrCancelled
 		}
 		inv.check(inv.receive())
@@ -163,9 +164,30 @@ func (inv *invocation) awaitAll(ids ...statemachine.NotificationID) error {
 		case statemachine.Completed:
 			return nil
 		case statemachine.Cancelled:
+			inv.cancelChildren()
 			return ErrCancelled
 		}
 		inv.check(inv.receive())
+	}
+}
+
+// cancelChildren sends the cancel signal to every call the handler still waits on, once this
+// invocation was cancelled, as the official SDKs do (sdk-shared-core's implicit cancellation):
+// the cancellation propagates down the call tree, each child seeing it at its next await. A call
+// whose callee's invocation id has not arrived yet is waited for first. The signals are journaled
+// commands, so a replay sends them again in the same order and nothing is cancelled twice.
+func (inv *invocation) cancelChildren() {
+	for _, idID := range inv.m.UnfinishedCalls() {
+		for {
+			p, _, err := inv.m.Await(idID) // the cancel signal is consumed: only idID can complete
+			inv.check(err)
+			if p == statemachine.Completed {
+				break
+			}
+			inv.check(inv.receive())
+		}
+		r, _ := inv.m.Result(idID)
+		inv.check(inv.m.CancelInvocation(r.InvocationID))
 	}
 }
 

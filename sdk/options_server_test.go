@@ -312,3 +312,12 @@ func TestOptionsHonouredByServer(t *testing.T) {
 		})
 	})
 }
+
+func must(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

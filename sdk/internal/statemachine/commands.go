@@ -260,8 +260,26 @@ func (m *Machine) Call(c CallRequest) (invocationID, result NotificationID, err 
 		ResultCompletionId:          res,
 		Name:                        c.Name,
 	}
-	_, err = m.command("Call", msg, nil)
+	if _, err = m.command("Call", msg, nil); err == nil {
+		m.calls = append(m.calls, call{invocationID: inv, result: res})
+	}
 	return CompletionID(inv), CompletionID(res), err
+}
+
+// call is a request-response call: the completion ids of its callee's invocation id and result.
+type call struct{ invocationID, result uint32 }
+
+// UnfinishedCalls lists, in call order, the invocation-id notification of every call whose
+// result has not arrived: the children a cancellation must reach (the shared core's implicit
+// cancellation cancels them; one-way sends are left alone, as its default).
+func (m *Machine) UnfinishedCalls() []NotificationID {
+	var out []NotificationID
+	for _, c := range m.calls {
+		if !m.IsCompleted(CompletionID(c.result)) {
+			out = append(out, CompletionID(c.invocationID))
+		}
+	}
+	return out
 }
 
 // Send journals a one-way call, invoked at invokeMillis (ms since the Unix epoch; 0 = now). The

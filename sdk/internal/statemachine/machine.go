@@ -53,6 +53,7 @@ type Machine struct {
 	pendingRuns map[uint32]Result // V7: proposals waiting for ProposeRunCompletionAck
 	executing   map[uint32]bool   // runs the handler executes now (Run said execute, no ProposeRun yet)
 	retriedRun  uint32            // the run whose RunCommand ends the replayed journal: the one Start's retry count is about
+	calls       []call            // request-response calls, in the order made
 
 	inputClosed    bool
 	cancelConsumed bool  // the cancel signal was delivered to an await
