@@ -33,7 +33,9 @@ func Reflect(rcvr any, opts ...ServiceOption) ServiceDefinition {
 		name = n.ServiceName()
 	}
 	var handlerOpts map[string][]HandlerOption
-	if h, ok := rcvr.(interface{ HandlerOptions() map[string][]HandlerOption }); ok {
+	if h, ok := rcvr.(interface {
+		HandlerOptions() map[string][]HandlerOption
+	}); ok {
 		handlerOpts = h.HandlerOptions()
 	}
 	var def *definition
