@@ -83,13 +83,15 @@ func (l *frameLog) sent(path string, mt protocol.MessageType) bool {
 }
 
 // optServer is a real server (log, storage, ingress) with ep registered in process, retrying
-// failed attempts quickly.
+// failed attempts quickly, with stream timeouts of an hour.
 func optServer(t *testing.T, ep http.Handler) *server.Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2,
-		Invoker: invoker.Config{Retry: invoker.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 100 * time.Millisecond}}})
+		Invoker: invoker.Config{Retry: invoker.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 100 * time.Millisecond},
+			// Long stream timeouts, so that only a handler's own options make them short.
+			InactivityTimeout: time.Hour, AbortTimeout: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +200,21 @@ func TestOptionsHonouredByServer(t *testing.T) {
 		Handler("killed", sdk.ServiceHandler(func(sdk.Context, sdk.Void) (string, error) {
 			return "", fmt.Errorf("attempt %d failed", count("killed"))
 		}, sdk.WithInvocationRetryPolicy(sdk.WithMaxRetryAttempts(3), sdk.WithInitialRetryInterval(time.Millisecond), sdk.KillOnMaxAttempts())))
+	nap := func(ctx sdk.Context, _ sdk.Void) (sdk.Void, error) { return sdk.Void{}, sdk.Sleep(ctx, time.Hour) }
+	stuck := func(name string) func(sdk.Context, sdk.Void) (sdk.Void, error) {
+		return func(ctx sdk.Context, _ sdk.Void) (sdk.Void, error) {
+			_, err := sdk.Run(ctx, func(rc sdk.RunContext) (int32, error) {
+				n := count(name)
+				<-rc.Done() // until the runtime gives up on the attempt
+				return n, nil
+			})
+			return sdk.Void{}, err
+		}
+	}
+	svc.Handler("nap", sdk.ServiceHandler(nap, sdk.WithInactivityTimeout(100*time.Millisecond))).
+		Handler("napDefault", sdk.ServiceHandler(nap)).
+		Handler("stuck", sdk.ServiceHandler(stuck("stuck"), sdk.WithInactivityTimeout(50*time.Millisecond), sdk.WithAbortTimeout(50*time.Millisecond))).
+		Handler("stuckDefault", sdk.ServiceHandler(stuck("stuckDefault")))
 	read := func(ctx sdk.ObjectContext, _ sdk.Void) (string, error) { return sdk.Get[string](ctx, "v") }
 	write := func(ctx sdk.ObjectContext, v string) (sdk.Void, error) { return sdk.Void{}, sdk.Set(ctx, "v", v) }
 	lazy := sdk.NewObject("Lazy", sdk.WithEnableLazyState(true)).
@@ -295,6 +312,50 @@ func TestOptionsHonouredByServer(t *testing.T) {
 		}
 		if n := counted("killed"); n != 3 {
 			t.Fatalf("killed ran %d attempts, want 3", n)
+		}
+	})
+
+	t.Run("inactivity timeout", func(t *testing.T) {
+		for _, h := range []string{"napDefault", "nap"} {
+			if r := post(t, in+"/Opt/"+h+"/send", ""); r.status != 202 {
+				t.Fatalf("send %s: %d %s", h, r.status, r.body)
+			}
+		}
+		// The runtime closes the stream of a silent attempt after its inactivity timeout, and the
+		// SDK suspends the sleeping handler.
+		poll(t, "nap never suspended", func() string {
+			if !frames.sent("Opt/nap", protocol.SuspensionType) {
+				return "no Suspension sent"
+			}
+			return ""
+		})
+		if frames.sent("Opt/napDefault", protocol.SuspensionType) {
+			t.Fatalf("napDefault suspended too, with the runtime's hour of inactivity")
+		}
+	})
+
+	t.Run("abort timeout", func(t *testing.T) {
+		for _, h := range []string{"stuckDefault", "stuck"} {
+			if r := post(t, in+"/Opt/"+h+"/send", ""); r.status != 202 {
+				t.Fatalf("send %s: %d %s", h, r.status, r.body)
+			}
+		}
+		// A Run that does not end keeps the attempt from suspending; after the inactivity and
+		// abort timeouts the runtime aborts the attempt and retries, running the Run again.
+		poll(t, "stuckDefault never started", func() string {
+			if n := counted("stuckDefault"); n != 1 {
+				return fmt.Sprintf("%d runs", n)
+			}
+			return ""
+		})
+		poll(t, "stuck was never aborted and retried", func() string {
+			if n := counted("stuck"); n < 2 {
+				return fmt.Sprintf("%d runs", n)
+			}
+			return ""
+		})
+		if n := counted("stuckDefault"); n != 1 {
+			t.Fatalf("stuckDefault ran %d times, with the runtime's hour of abort timeout", n)
 		}
 	})
 
