@@ -30,9 +30,16 @@
 //	sdk.Send(ctx, sdk.ToService("Notifier", "ask"), a.ID()) // someone resolves a.ID() later
 //	answer, err := sdk.OrTimeout(ctx, a, 24*time.Hour)
 //
-// Errors: return TerminalError(err, code) to fail the invocation for good; any other error makes
-// the runtime retry the attempt. A journal mismatch (the handler does something other than what
-// the journal recorded) fails the attempt with code 570.
+// Errors: return TerminalError(err, code) (or ToTerminalError with WithErrorCode and
+// WithMetadata) to fail the invocation for good; any other error makes the runtime retry the
+// attempt (RetryableError gives it a code). Run's retry options (WithMaxRetryAttempts, …) turn a
+// failure that keeps coming into a terminal one. A journal mismatch (the handler does something
+// other than what the journal recorded) fails the attempt with code 570. A cancellation fails the
+// next await with ErrCancelled and is passed on to the calls the handler still waits on.
+//
+// Definitions take Options sent in the discovery manifest (WithInactivityTimeout,
+// WithIdempotencyRetention, WithIngressPrivate, WithInvocationRetryPolicy, …), and Reflect
+// defines a service from a struct's methods. ctx.Log() is a slog.Logger silent while replaying.
 //
 // Concurrency: each invocation runs its handler on the goroutine serving its HTTP request; the
 // context must not be used from other goroutines. When the handler awaits a result that has not
