@@ -27,6 +27,7 @@ import (
 //	send-signal target=INV name=N (value=V | code=C message=M) | cancel-invocation target=INV
 //	(attach | output-of) (target=INV | workflow=W key=K | service=S [key=K] handler=H idempotency=I)
 //	get-promise key=K | peek-promise key=K | complete-promise key=K (value=V | code=C message=M)
+//	fail-retry-after code=C message=M delay=MS | run-retry-info id=N | unfinished-calls | replaying
 //
 // Each directive prints what the syscall returned, then every frame the Machine wrote.
 func TestScenarios(t *testing.T) {
@@ -162,6 +163,16 @@ func step(t *testing.T, m *Machine, d *datadriven.TestData) (string, error) {
 	case "fail":
 		m.Fail(fmt.Errorf("%s", arg("message")), "")
 		return "", nil
+	case "fail-retry-after":
+		delay := num("delay")
+		m.FailRetryAfter(&CodedError{Code: uint16(num("code")), Err: fmt.Errorf("%s", arg("message")), Command: -1}, "", &delay)
+		return "", nil
+	case "run-retry-info":
+		return fmt.Sprintf("%+v", m.RunRetryInfo(CompletionID(uint32(num("id"))))), nil
+	case "unfinished-calls":
+		return fmt.Sprint(m.UnfinishedCalls()), nil
+	case "replaying":
+		return fmt.Sprintf("replaying=%v", m.Replaying()), nil
 	}
 	t.Fatalf("unknown directive %q", d.Cmd)
 	return "", nil
