@@ -127,8 +127,8 @@ type OnMaxAttempts string
 
 // The manifest's retryPolicyOnMaxAttempts values.
 const (
-	Pause OnMaxAttempts = "PAUSE" // keep it, paused, until an operator resumes it
-	Kill  OnMaxAttempts = "KILL"  // fail it with the last error
+	OnMaxAttemptsPause OnMaxAttempts = "PAUSE" // keep it, paused, until an operator resumes it
+	OnMaxAttemptsKill  OnMaxAttempts = "KILL"  // fail it with the last error
 )
 
 // RetryPolicy is how the runtime retries a failing invocation (not a Run: see Run's options).
@@ -163,10 +163,10 @@ type onMaxAttemptsOption OnMaxAttempts
 func (o onMaxAttemptsOption) applyRetryPolicy(p *RetryPolicy) { p.OnMaxAttempts = OnMaxAttempts(o) }
 
 // PauseOnMaxAttempts: once the attempts are exhausted, the invocation is paused.
-func PauseOnMaxAttempts() RetryPolicyOption { return onMaxAttemptsOption(Pause) }
+func PauseOnMaxAttempts() RetryPolicyOption { return onMaxAttemptsOption(OnMaxAttemptsPause) }
 
 // KillOnMaxAttempts: once the attempts are exhausted, the invocation fails with the last error.
-func KillOnMaxAttempts() RetryPolicyOption { return onMaxAttemptsOption(Kill) }
+func KillOnMaxAttempts() RetryPolicyOption { return onMaxAttemptsOption(OnMaxAttemptsKill) }
 
 // checkSettings panics on a combination the runtime's discovery would refuse, so the mistake shows
 // at definition, not at registration.
