@@ -188,7 +188,7 @@ func TestOptionsHonouredByServer(t *testing.T) {
 	runCount := func(name string) func(sdk.Context, sdk.Void) (int32, error) {
 		return func(sdk.Context, sdk.Void) (int32, error) { return count(name), nil }
 	}
-	svc := sdk.NewService("Opt").
+	svc := sdk.NewService("Opt", sdk.WithDocumentation("Options, one per handler"), sdk.WithMetadata("team", "sdk")).
 		Handler("shortIdem", sdk.ServiceHandler(runCount("shortIdem"), sdk.WithIdempotencyRetention(300*time.Millisecond))).
 		Handler("longIdem", sdk.ServiceHandler(runCount("longIdem"))).
 		Handler("shortJournal", sdk.ServiceHandler(runCount("shortJournal"), sdk.WithJournalRetention(200*time.Millisecond))).
@@ -225,6 +225,17 @@ func TestOptionsHonouredByServer(t *testing.T) {
 	frames := newFrameLog(sdk.NewEndpoint().Bind(svc, lazy, eager, wf))
 	s := optServer(t, frames)
 	in := s.IngressURL()
+
+	t.Run("documentation and metadata", func(t *testing.T) {
+		var svc struct {
+			Documentation string            `json:"documentation"`
+			Metadata      map[string]string `json:"metadata"`
+		}
+		r := get(t, s.AdminURL()+"/services/Opt")
+		if err := json.Unmarshal([]byte(r.body), &svc); err != nil || svc.Documentation != "Options, one per handler" || svc.Metadata["team"] != "sdk" {
+			t.Fatalf("admin GET /services/Opt: %d %s", r.status, r.body)
+		}
+	})
 
 	t.Run("idempotency retention", func(t *testing.T) {
 		for _, h := range []string{"shortIdem", "longIdem"} {
