@@ -136,7 +136,7 @@ func (a *attempt) exchange(d Deployment, snap *Snapshot) *failure {
 		a.write(pw, initial)
 	}()
 
-	f := a.roundTrip(req)
+	f := a.roundTrip(req, pw)
 	a.cancel(errAttemptOver) // stops the writer
 	req.Body.Close()         // unblocks a writer stuck in the pipe if the transport never read it
 	writer.Wait()
@@ -156,7 +156,7 @@ func (a *attempt) settle(f *failure) *failure {
 	return f
 }
 
-func (a *attempt) roundTrip(req *http.Request) *failure {
+func (a *attempt) roundTrip(req *http.Request, pw *io.PipeWriter) *failure {
 	resp, err := a.v.inv.client.Do(req)
 	if err != nil {
 		return failed(a.streamErr(fmt.Errorf("request: %w", err)))
@@ -165,7 +165,29 @@ func (a *attempt) roundTrip(req *http.Request) *failure {
 	if f := a.checkResponse(resp); f != nil {
 		return f
 	}
-	return a.read(resp.Body)
+	if f := a.read(resp.Body); f != nil {
+		return f
+	}
+	// Ended well: end our side of the stream (the SDK may wait for it), then read the
+	// deployment's end, so that the stream closes instead of being reset.
+	pw.Close()
+	drain(resp.Body)
+	return nil
+}
+
+// drainTimeout bounds how long an attempt that ended well waits for the deployment to end its
+// side of the stream (a loaded Node deployment takes seconds when thousands end at once).
+const drainTimeout = 10 * time.Second
+
+// drain reads what is left of a response after End or Suspension: a deployment ends its side
+// right after them, and reading to that end lets the HTTP/2 stream close cleanly. Closing it
+// unread resets the stream, and Node's HTTP/2 server answers a burst of resets (thousands of
+// attempts ending at once) with GOAWAY, which failed the attempts that shared the connection. A
+// deployment that keeps its side open is not waited for beyond drainTimeout.
+func drain(body io.ReadCloser) {
+	t := time.AfterFunc(drainTimeout, func() { body.Close() })
+	defer t.Stop()
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 1<<20))
 }
 
 // streamErr prefers the reason the stream was cancelled over the IO error it caused.

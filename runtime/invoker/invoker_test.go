@@ -674,3 +674,20 @@ func TestPolicyOverride(t *testing.T) {
 		t.Errorf("Then: %+v", got)
 	}
 }
+
+// An attempt that ended well ends its side of the stream and reads the deployment's end, so the
+// HTTP/2 stream closes instead of being reset: the deployment reads a clean end of its request
+// after End (Node's HTTP/2 server answers a burst of resets with GOAWAY, failing the attempts
+// that share its connection).
+func TestEndedStreamClosesCleanly(t *testing.T) {
+	done := make(chan struct{})
+	e := setup(t, greeter, 6, invoker.Config{}, func(n int, c *sdkConn) {
+		defer close(done)
+		c.send(output("ok"))
+		c.send(&pb.EndMessage{})
+		c.expectEOF()
+	})
+	e.inv.Start(e.p, e.p.id)
+	e.p.waitFor(command.KindEnd)
+	<-done
+}
