@@ -188,7 +188,8 @@ func (inv *invocation) outcome(id statemachine.NotificationID, o *runOptions, b 
 		inv.check(failed)
 	}
 	info := inv.m.RunRetryInfo(id)
-	delay, retry := o.nextRetry(info.Count+1, time.Duration(info.DurationMillis)*time.Millisecond+elapsed)
+	// Whole milliseconds, as the official SDKs report attempt_duration to the shared core.
+	delay, retry := o.nextRetry(info.Count+1, time.Duration(info.DurationMillis)*time.Millisecond+elapsed.Truncate(time.Millisecond))
 	if !retry {
 		return statemachine.Result{Kind: statemachine.ResultFailure, Failure: statemachine.Failure{Code: uint32(code), Message: msg}}
 	}
