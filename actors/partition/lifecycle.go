@@ -2,6 +2,7 @@ package partition
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 
 	"github.com/resolute-run/resolute/runtime/command"
@@ -59,4 +60,16 @@ func (r *Router) Pause(ctx context.Context, id ids.InvocationID) (statemachine.O
 // NotStarted, Ended, NotFound.
 func (r *Router) Resume(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
 	return r.proposeFor(ctx, id, command.Command{Kind: command.KindResume, Resume: &command.Resume{ID: id}})
+}
+
+// RestartAsNew proposes a new invocation from ended invocation id (its journal up to index from)
+// and returns the outcome and the new invocation's id, drawn here in id's partition.
+func (r *Router) RestartAsNew(ctx context.Context, id ids.InvocationID, from uint32) (statemachine.Outcome, ids.InvocationID, error) {
+	var entropy [16]byte
+	if _, err := rand.Read(entropy[:]); err != nil {
+		return statemachine.Outcome{}, ids.InvocationID{}, fmt.Errorf("invocation id entropy: %w", err)
+	}
+	newID := ids.NewInvocationID(id.PartitionKey, entropy)
+	o, err := r.proposeFor(ctx, id, command.Command{Kind: command.KindRestartAsNew, RestartAsNew: &command.RestartAsNew{ID: id, NewID: newID, From: from}})
+	return o, newID, err
 }

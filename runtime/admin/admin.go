@@ -107,6 +107,7 @@ func New(cfg Config, deps Deps) *Handler {
 	h.handle("PATCH", "/invocations/{id}/purge-journal", h.purgeJournal)
 	h.handle("PATCH", "/invocations/{id}/pause", h.pauseInvocation)
 	h.handle("PATCH", "/invocations/{id}/resume", h.resumeInvocation)
+	h.handle("PATCH", "/invocations/{id}/restart-as-new", h.restartAsNew)
 	h.handle("DELETE", "/invocations/{id}", h.deleteInvocation)
 	h.handle("POST", "/services/{name}/state", h.modifyState)
 	h.handle("GET", "/services/{name}/state/{key}", h.getState)

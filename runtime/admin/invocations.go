@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/statemachine"
@@ -16,6 +18,7 @@ type Invocations interface {
 	Purge(ctx context.Context, id ids.InvocationID, journalOnly bool) (statemachine.Outcome, error)
 	Pause(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error)
 	Resume(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error)
+	RestartAsNew(ctx context.Context, id ids.InvocationID, from uint32) (statemachine.Outcome, ids.InvocationID, error)
 }
 
 // invocationID reads the path's invocation id, answering 400 in restate-server's words for a
@@ -199,4 +202,51 @@ func (h *Handler) lifecycleOp(w http.ResponseWriter, r *http.Request, op func(co
 
 func (h *Handler) unexpected(w http.ResponseWriter, id ids.InvocationID, o statemachine.Outcome) {
 	apiError(w, http.StatusServiceUnavailable, "", fmt.Sprintf("invocation '%s': %s", id, o.Message))
+}
+
+// restartAsNew is PATCH /invocations/{id}/restart-as-new[?from=N[&deployment=…]]: 200 with the
+// new invocation's id, or restate-server's error for each way it cannot be restarted.
+func (h *Handler) restartAsNew(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var from uint32
+	if f := q.Get("from"); f != "" {
+		n, err := strconv.ParseUint(f, 10, 32)
+		if err != nil {
+			apiError(w, http.StatusBadRequest, "", fmt.Sprintf("Invalid query parameter 'from': %v", err))
+			return
+		}
+		from = uint32(n)
+	}
+	if dep := q.Get("deployment"); dep != "" && !strings.EqualFold(dep, "latest") && !strings.EqualFold(dep, "keep") {
+		did, err := ids.ParseDeploymentID(dep)
+		if _, known := h.deps.Registry.Deployment(did); err != nil || !known {
+			apiError(w, http.StatusBadRequest, "", fmt.Sprintf("The given deployment was not found when trying to restart as new the invocation '%s'.", r.PathValue("id")))
+			return
+		}
+	}
+	var newID ids.InvocationID
+	h.lifecycleOp(w, r, func(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
+		o, n, err := h.deps.Invocations.RestartAsNew(ctx, id, from)
+		newID = n
+		return o, err
+	}, func(w http.ResponseWriter, id ids.InvocationID, o statemachine.Outcome) {
+		switch {
+		case o.Code == statemachine.Applied:
+			writeJSON(w, http.StatusOK, map[string]string{"new_invocation_id": newID.String()})
+		case o.Code == statemachine.NotStarted:
+			apiError(w, http.StatusTooEarly, "", fmt.Sprintf("The invocation '%s' cannot be restarted because it's not running yet.", id))
+		case o.Reason == statemachine.ReasonStillRunning:
+			apiError(w, http.StatusConflict, "", fmt.Sprintf("The invocation '%s' is still running.", id))
+		case o.Reason == statemachine.ReasonUnsupported:
+			apiError(w, http.StatusUnprocessableEntity, "", fmt.Sprintf("Restarting the invocation '%s' is not supported. Restarting workflows is not supported, and restarting invocations created using the old service protocol.", id))
+		case o.Reason == statemachine.ReasonMissingInput:
+			apiError(w, http.StatusGone, "", fmt.Sprintf("The invocation '%s' cannot be restarted because the input is not available. This indicates that the journal was already purged, or not retained at all.", id))
+		case o.Reason == statemachine.ReasonOutOfRange:
+			apiError(w, http.StatusBadRequest, "", fmt.Sprintf("The given index is out of range of currently stored journal for invocation '%s'.", id))
+		case o.Reason == statemachine.ReasonIncompletePrefix:
+			apiError(w, http.StatusBadRequest, "", fmt.Sprintf("The prefix of the journal '%s' up to 'from' (included) contains some Commands without respective Completions.", id))
+		default:
+			h.unexpected(w, id, o)
+		}
+	})
 }

@@ -44,6 +44,8 @@ const (
 	// invoker when its attempts are exhausted); KindResume resumes it.
 	KindPause  Kind = 14
 	KindResume Kind = 15
+	// KindRestartAsNew starts a new invocation from an ended one's input (and journal prefix).
+	KindRestartAsNew Kind = 16
 )
 
 // Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
@@ -64,6 +66,16 @@ type Command struct {
 	PatchState     *PatchState     `msgpack:"ps,omitempty"`
 	Pause          *Pause          `msgpack:"pa,omitempty"`
 	Resume         *Resume         `msgpack:"re,omitempty"`
+	RestartAsNew   *RestartAsNew   `msgpack:"ra,omitempty"`
+}
+
+// RestartAsNew starts NewID (drawn by the proposer, in ID's partition) as a new invocation of
+// ended invocation ID's target, with ID's journal up to index From (0: the input only) and the
+// completions of the commands in that prefix, as restate-server's restart-as-new.
+type RestartAsNew struct {
+	ID    ids.InvocationID `msgpack:"i"`
+	NewID ids.InvocationID `msgpack:"n"`
+	From  uint32           `msgpack:"f,omitempty"`
 }
 
 // Pause stops invocation ID's attempts until it is resumed. LastFailure (with the number of

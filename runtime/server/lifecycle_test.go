@@ -312,3 +312,41 @@ func bytesOf(vals []int) []byte {
 	}
 	return out
 }
+
+// TestRestartAsNew: PATCH /invocations/{id}/restart-as-new through the real server: a new
+// invocation of an ended one runs again from its input (200 with its id), and restate-server's
+// answers for a running one (409), an index past the journal (400), a purged journal (410) and an
+// unknown one (404).
+func TestRestartAsNew(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.RegisterInProcess(ctx, "jobs", jobs()); err != nil {
+		t.Fatal(err)
+	}
+	in, admin := s.IngressURL(), s.AdminURL()
+	first := lcSend(t, in, "/Job/r/quick/send")
+	lcExpect(t, "first run", lcDo(t, "GET", in+"/restate/invocation/"+first+"/attach", ""), 200, `"quick"`)
+
+	r := lcDo(t, "PATCH", admin+"/invocations/"+first+"/restart-as-new", "")
+	var out struct {
+		NewInvocationID string `json:"new_invocation_id"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &out); r.status != 200 || err != nil || out.NewInvocationID == "" || out.NewInvocationID == first {
+		t.Fatalf("restart-as-new: %d %s", r.status, r.body)
+	}
+	lcExpect(t, "the restarted run", lcDo(t, "GET", in+"/restate/invocation/"+out.NewInvocationID+"/attach", ""), 200, `"quick"`)
+
+	running := lcSend(t, in, "/Job/w/work/send")
+	lcExpect(t, "restart a running one", lcDo(t, "PATCH", admin+"/invocations/"+running+"/restart-as-new", ""), 409, "is still running")
+	lcExpect(t, "restart past the journal", lcDo(t, "PATCH", admin+"/invocations/"+first+"/restart-as-new?from=99", ""), 400, "out of range")
+	lcExpect(t, "bad from", lcDo(t, "PATCH", admin+"/invocations/"+first+"/restart-as-new?from=x", ""), 400, "from")
+	lcExpect(t, "purge the journal", lcDo(t, "PATCH", admin+"/invocations/"+first+"/purge-journal", ""), 200, "")
+	lcExpect(t, "restart without a journal", lcDo(t, "PATCH", admin+"/invocations/"+first+"/restart-as-new", ""), 410, "input is not available")
+	lcExpect(t, "purge", lcDo(t, "PATCH", admin+"/invocations/"+first+"/purge", ""), 200, "")
+	lcExpect(t, "restart unknown", lcDo(t, "PATCH", admin+"/invocations/"+first+"/restart-as-new", ""), 404, "does not exist")
+}

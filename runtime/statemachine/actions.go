@@ -83,4 +83,15 @@ type Outcome struct {
 	Message string      `msgpack:"m,omitempty"`
 	// Pending: a cancellation was journaled; it takes effect at the handler's next await.
 	Pending bool `msgpack:"p,omitempty"`
+	// Reason tells apart, for the admin API, the ways a command was Invalid (Reason* constants).
+	Reason string `msgpack:"r,omitempty"`
 }
+
+// Reasons of an Invalid outcome that the admin API answers differently.
+const (
+	ReasonStillRunning     = "still-running"
+	ReasonUnsupported      = "unsupported"
+	ReasonMissingInput     = "missing-input"
+	ReasonOutOfRange       = "out-of-range"
+	ReasonIncompletePrefix = "incomplete-prefix"
+)

@@ -92,6 +92,8 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 		return a.pause(c.Pause)
 	case command.KindResume:
 		return a.resume(c.Resume)
+	case command.KindRestartAsNew:
+		return a.restartAsNew(c.RestartAsNew)
 	}
 	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
 }

@@ -111,6 +111,9 @@ func (h *harness) applyTo(sm *StateMachine, db *pebble.DB, b command.Batch) (str
 	var sb strings.Builder
 	for _, o := range outcomes {
 		fmt.Fprintf(&sb, "outcome: %s", [...]string{"applied", "duplicate", "stale", "invalid", "not-found", "ended", "not-started"}[o.Code])
+		if o.Reason != "" {
+			fmt.Fprintf(&sb, " [%s]", o.Reason)
+		}
 		if o.Pending {
 			sb.WriteString(" pending")
 		}
@@ -440,6 +443,17 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		return h.apply(command.Command{Kind: command.KindPause, Pause: p})
 	case "resume":
 		return h.apply(command.Command{Kind: command.KindResume, Resume: &command.Resume{ID: h.id(td.CmdArgs[0].Key, command.Target{})}})
+	case "restart":
+		// restart <name> as=<new name> [from=N]: the new id is drawn in the old one's partition.
+		old := h.byName[td.CmdArgs[0].Key]
+		nn := arg(td, "as", "")
+		newID, ok := h.byName[nn]
+		if !ok {
+			newID = ids.NewInvocationID(old.PartitionKey, [16]byte{0xee, byte(len(h.byName) + 1)})
+			h.name(newID, nn)
+		}
+		ra := &command.RestartAsNew{ID: old, NewID: newID, From: u32(arg(td, "from", "0"))}
+		return h.apply(command.Command{Kind: command.KindRestartAsNew, RestartAsNew: ra})
 	case "purge":
 		pg := &command.Purge{ID: h.id(td.CmdArgs[0].Key, command.Target{}), JournalOnly: arg(td, "journal-only", "") == "true"}
 		return h.apply(command.Command{Kind: command.KindPurge, Purge: pg})
