@@ -12,7 +12,8 @@ import (
 
 // signal journals a signal (an awakeable's resolution, or a SendSignalCommand's signal) as a
 // SignalNotification of its invocation (built by package promises). The first signal with a
-// given index or name wins; a later one is a duplicate. A signal for an invocation that ended, or
+// given index wins (an awakeable resolves once); a later one is a duplicate. Signals by name are
+// all journaled, in order. A signal for an invocation that ended, or
 // never existed, is dropped. An invocation that has not started yet (inboxed, scheduled) finds it
 // in its journal.
 func (a *applier) signal(s *command.Signal) (Outcome, error) {
@@ -25,10 +26,11 @@ func (a *applier) signal(s *command.Signal) (Outcome, error) {
 	}
 	var wakes bool
 	if s.Name != "" {
-		if st.HasNamedSignal(s.Name) {
-			return Outcome{Code: Duplicate}, nil
+		// Every signal of a name is journaled, in order, as restate-server does: a name carries
+		// a stream of values (the SDKs' signal streams read them one by one).
+		if !st.HasNamedSignal(s.Name) {
+			st.NamedSignals = append(st.NamedSignals, s.Name)
 		}
-		st.NamedSignals = append(st.NamedSignals, s.Name)
 		wakes = st.Waiting != nil && slices.Contains(st.Waiting.NamedSignals, s.Name)
 	} else {
 		if st.HasSignal(s.Index) {

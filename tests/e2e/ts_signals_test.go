@@ -53,17 +53,13 @@ func TestTSSignalTest(t *testing.T) {
 					t.Fatalf("got %q, want %q", got, "fast")
 				}
 			}},
-			{name: "signal stream: collect values until end-of-stream", needs: needsRepeatedSignals, run: readStream([][]string{{"alpha", "beta", "gamma"}}, `["alpha","beta","gamma"]`)},
-			{name: "signal stream: multiple batches then end", needs: needsRepeatedSignals, run: readStream([][]string{{"a", "b"}, {"c"}}, `["a","b","c"]`)},
+			{name: "signal stream: collect values until end-of-stream", run: readStream([][]string{{"alpha", "beta", "gamma"}}, `["alpha","beta","gamma"]`)},
+			{name: "signal stream: multiple batches then end", run: readStream([][]string{{"a", "b"}, {"c"}}, `["a","b","c"]`)},
 			{name: "signal stream: empty stream returns empty array", run: readStream(nil, `[]`)},
 		},
 	})
 }
 
-// needsRepeatedSignals: a signal stream sends one name many times, and Restate journals every
-// one; ours keeps the first signal of each name and drops the others as duplicates
-// (runtime/statemachine/signal.go), so the reader never sees its second value (reported).
-const needsRepeatedSignals = "every signal of a repeated name journaled (ours drops repeats: bug, issue 9)"
 
 // resolveTS calls SignalTest/resolveSignal (its request names the signal "name").
 func (d *deployment) resolveTS(t *testing.T, id, name string, value any) {
