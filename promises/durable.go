@@ -41,7 +41,7 @@ func Complete(p *storage.Promise, r command.Result) (listeners []command.Caller,
 // CompletionOf is the result a CompletePromiseCommand sets.
 func CompletionOf(m *pb.CompletePromiseCommandMessage) command.Result {
 	if f := m.GetCompletionFailure(); f != nil {
-		return command.Result{Failure: &command.Failure{Code: uint16(f.Code), Message: f.Message}}
+		return command.Result{Failure: command.FailureFromProto(f)}
 	}
 	return command.Result{Value: m.GetCompletionValue().GetContent()}
 }
@@ -85,5 +85,5 @@ func CompleteNotification(completionID uint32, f *command.Failure) *pb.CompleteP
 }
 
 func failure(f *command.Failure) *pb.Failure {
-	return &pb.Failure{Code: uint32(f.Code), Message: f.Message}
+	return f.Proto()
 }

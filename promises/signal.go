@@ -33,7 +33,7 @@ func FromCompleteAwakeable(m *pb.CompleteAwakeableCommandMessage) (sig command.S
 	}
 	var r command.Result
 	if f := m.GetFailure(); f != nil {
-		r.Failure = &command.Failure{Code: uint16(f.Code), Message: f.Message}
+		r.Failure = command.FailureFromProto(f)
 	} else {
 		r.Value = m.GetValue().GetContent()
 	}
@@ -61,7 +61,7 @@ func FromSendSignal(m *pb.SendSignalCommandMessage) (command.Signal, error) {
 	}
 	switch x := m.Result.(type) {
 	case *pb.SendSignalCommandMessage_Failure:
-		sig.Result.Failure = &command.Failure{Code: uint16(x.Failure.GetCode()), Message: x.Failure.GetMessage()}
+		sig.Result.Failure = command.FailureFromProto(x.Failure)
 	case *pb.SendSignalCommandMessage_Value:
 		sig.Result.Value = x.Value.GetContent()
 	default:
@@ -83,7 +83,7 @@ func Notification(sig *command.Signal) *pb.SignalNotificationMessage {
 		n.Result = &pb.SignalNotificationMessage_Void{Void: &pb.Void{}}
 	case sig.Result.Failure != nil:
 		f := sig.Result.Failure
-		n.Result = &pb.SignalNotificationMessage_Failure{Failure: &pb.Failure{Code: uint32(f.Code), Message: f.Message}}
+		n.Result = &pb.SignalNotificationMessage_Failure{Failure: f.Proto()}
 	default:
 		n.Result = &pb.SignalNotificationMessage_Value{Value: &pb.Value{Content: sig.Result.Value}}
 	}

@@ -277,10 +277,19 @@ type Fail struct {
 	Failure Failure          `msgpack:"f"`
 }
 
-// Failure is a terminal error: a code (HTTP-like) and a message.
+// Failure is a terminal error: a code (HTTP-like), a message and, from protocol V6, metadata
+// (key/value pairs the handler attached), carried end to end: to callers' journals and to the
+// ingress response.
 type Failure struct {
-	Code    uint16 `msgpack:"c"`
-	Message string `msgpack:"m"`
+	Code     uint16          `msgpack:"c"`
+	Message  string          `msgpack:"m"`
+	Metadata []MetadataEntry `msgpack:"md,omitempty"`
+}
+
+// MetadataEntry is one key/value pair of a Failure's metadata.
+type MetadataEntry struct {
+	Key   string `msgpack:"k"`
+	Value string `msgpack:"v"`
 }
 
 // Result is the outcome of an invocation: a value or a failure.

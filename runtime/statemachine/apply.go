@@ -528,7 +528,7 @@ func (a *applier) completeCall(c *command.Completion) (Outcome, error) {
 func completionNotification(c *command.Completion) (protocol.MessageType, proto.Message) {
 	var failure *pb.Failure
 	if f := c.Result.Failure; f != nil {
-		failure = &pb.Failure{Code: uint32(f.Code), Message: f.Message}
+		failure = f.Proto()
 	}
 	value := &pb.Value{Content: c.Result.Value}
 	switch c.Kind {

@@ -105,7 +105,7 @@ func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus
 		return a.armTimer(storage.Timer{WakeTime: int64(m.WakeUpTime), ID: id, CompletionID: m.ResultCompletionId})
 	case *pb.OutputCommandMessage:
 		if f := m.GetFailure(); f != nil {
-			st.Result = &command.Result{Failure: &command.Failure{Code: uint16(f.Code), Message: f.Message}}
+			st.Result = &command.Result{Failure: command.FailureFromProto(f)}
 		} else {
 			st.Result = &command.Result{Value: m.GetValue().GetContent()}
 		}

@@ -147,7 +147,11 @@ func showResult(r *command.Result) string {
 		return "<nil>"
 	}
 	if r.Failure != nil {
-		return fmt.Sprintf("failure=%d:%q", r.Failure.Code, r.Failure.Message)
+		s := fmt.Sprintf("failure=%d:%q", r.Failure.Code, r.Failure.Message)
+		for _, m := range r.Failure.Metadata {
+			s += fmt.Sprintf(" %s=%s", m.Key, m.Value)
+		}
+		return s
 	}
 	return fmt.Sprintf("value=%q", r.Value)
 }
@@ -337,7 +341,14 @@ func (h *harness) journalCommand(td *datadriven.TestData) (protocol.MessageType,
 	case "output":
 		if f := arg(td, "failure", ""); f != "" {
 			code, msg, _ := strings.Cut(f, ":")
-			return protocol.OutputCommandType, &pb.OutputCommandMessage{Result: &pb.OutputCommandMessage_Failure{Failure: &pb.Failure{Code: u32(code), Message: msg}}}, nil
+			failure := &pb.Failure{Code: u32(code), Message: msg}
+			if md := arg(td, "meta", ""); md != "" {
+				for _, kv := range strings.Split(md, ",") {
+					k, v, _ := strings.Cut(kv, ":")
+					failure.Metadata = append(failure.Metadata, &pb.FailureMetadata{Key: k, Value: v})
+				}
+			}
+			return protocol.OutputCommandType, &pb.OutputCommandMessage{Result: &pb.OutputCommandMessage_Failure{Failure: failure}}, nil
 		}
 		return protocol.OutputCommandType, &pb.OutputCommandMessage{Result: &pb.OutputCommandMessage_Value{Value: &pb.Value{Content: []byte(arg(td, "v", ""))}}}, nil
 	case "call", "send":
