@@ -624,16 +624,22 @@ func TestManifestRetryPolicyApplied(t *testing.T) {
 }
 
 // A manifest's inactivity timeout is what runs: 100ms instead of the runtime's 60s default.
+// A manifest's inactivity timeout of 0 (restate-server's "always suspending") ends the request
+// stream at once.
 func TestManifestInactivityTimeoutApplied(t *testing.T) {
-	e := setup(t, greeter, 6, invoker.Config{}, func(n int, c *sdkConn) {
-		c.send(&pb.SleepCommandMessage{WakeUpTime: 1, ResultCompletionId: 1})
-		c.expectEOF()
-		b, _ := proto.Marshal(&pb.Future{WaitingCompletions: []uint32{1}})
-		c.w.WriteFrame(protocol.Frame{Type: protocol.SuspensionType, Payload: b})
-	})
-	e.res.overrides = map[string]invoker.Overrides{"Greeter/greet": {InactivityTimeout: ptr(100 * time.Millisecond)}}
-	e.inv.Start(e.p, e.p.id)
-	e.p.waitFor(command.KindSuspend)
+	for _, d := range []time.Duration{100 * time.Millisecond, 0} {
+		t.Run(d.String(), func(t *testing.T) {
+			e := setup(t, greeter, 6, invoker.Config{}, func(n int, c *sdkConn) {
+				c.send(&pb.SleepCommandMessage{WakeUpTime: 1, ResultCompletionId: 1})
+				c.expectEOF()
+				b, _ := proto.Marshal(&pb.Future{WaitingCompletions: []uint32{1}})
+				c.w.WriteFrame(protocol.Frame{Type: protocol.SuspensionType, Payload: b})
+			})
+			e.res.overrides = map[string]invoker.Overrides{"Greeter/greet": {InactivityTimeout: ptr(d)}}
+			e.inv.Start(e.p, e.p.id)
+			e.p.waitFor(command.KindSuspend)
+		})
+	}
 }
 
 func TestPolicyOverride(t *testing.T) {
@@ -652,6 +658,8 @@ func TestPolicyOverride(t *testing.T) {
 			RetryMaxAttempts: ptr(9), InactivityTimeout: ptr(3 * time.Second), AbortTimeout: ptr(4 * time.Second),
 		}, invoker.Policy{Retry: invoker.RetryPolicy{InitialInterval: 5 * time.Millisecond, Factor: 1.5, MaxInterval: 7 * time.Second, MaxAttempts: 9},
 			InactivityTimeout: 3 * time.Second, AbortTimeout: 4 * time.Second}},
+		{"inactivity 0: suspend at once", invoker.Overrides{InactivityTimeout: ptr(time.Duration(0))},
+			invoker.Policy{Retry: def.Retry, InactivityTimeout: 0, AbortTimeout: def.AbortTimeout}},
 		{"unrunnable values ignored", invoker.Overrides{
 			RetryInitialInterval: ptr(time.Duration(0)), RetryFactor: ptr(0.5), RetryMaxAttempts: ptr(-1), InactivityTimeout: ptr(-time.Second),
 		}, def},

@@ -86,7 +86,9 @@ func (p Policy) Override(o Overrides) Policy {
 	if o.RetryOnMaxAttempts == OnMaxAttemptsPause || o.RetryOnMaxAttempts == OnMaxAttemptsKill {
 		p.Retry.OnMaxAttempts = o.RetryOnMaxAttempts
 	}
-	if o.InactivityTimeout != nil && *o.InactivityTimeout > 0 {
+	if o.InactivityTimeout != nil && *o.InactivityTimeout >= 0 {
+		// 0 is meaningful, as in restate-server: end the request stream at once, so the
+		// handler suspends at every await (the SDKs' test suites' "always suspending").
 		p.InactivityTimeout = *o.InactivityTimeout
 	}
 	if o.AbortTimeout != nil && *o.AbortTimeout > 0 {
