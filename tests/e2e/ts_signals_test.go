@@ -60,7 +60,6 @@ func TestTSSignalTest(t *testing.T) {
 	})
 }
 
-
 // resolveTS calls SignalTest/resolveSignal (its request names the signal "name").
 func (d *deployment) resolveTS(t *testing.T, id, name string, value any) {
 	t.Helper()
