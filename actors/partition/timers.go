@@ -16,17 +16,31 @@ type timerControl struct{ leader bool }
 // runTimers is the leader's timer service: it keeps the partition's durable timers in a heap and
 // proposes FireTimer for each one whose wake time has come by this node's clock. The tables stay
 // the truth: a new leader reloads them, and firing a timer twice is a no-op in the state machine.
+//
+// It also runs the leader's cleaner: every cleanupInterval it proposes Expire for the due entries
+// of the partition's expiry index (ended invocations whose retention is over), at most one
+// proposal in flight.
 func (p *Partition) runTimers() {
 	defer p.wg.Done()
 	var h timerHeap
 	wake := time.NewTimer(time.Hour)
 	defer wake.Stop()
+	cleanup := time.NewTicker(cleanupInterval)
+	defer cleanup.Stop()
+	var leader bool
+	cleaning := make(chan struct{}, 1) // holds a token while an Expire proposal is in flight
 	for {
 		select {
 		case <-p.stop:
 			return
+		case <-cleanup.C:
+			if leader {
+				p.expireDue(cleaning)
+			}
+			continue
 		case c := <-p.timerCtl:
 			h = h[:0]
+			leader = c.leader
 			if c.leader {
 				stored, err := storage.Timers(p.cfg.DB, 0)
 				if err != nil {
@@ -104,4 +118,43 @@ func (p *Partition) armTimer(t storage.Timer) {
 	case p.timerArm <- t:
 	case <-p.stop:
 	}
+}
+
+// cleanupInterval is how often the leader looks for invocations whose retention is over.
+const cleanupInterval = time.Second
+
+// maxExpiryBatch bounds one Expire proposal.
+const maxExpiryBatch = 1000
+
+// expireDue proposes Expire for the expiry index's entries due by this node's clock, unless the
+// previous proposal is still in flight (cleaning holds a token then).
+func (p *Partition) expireDue(cleaning chan struct{}) {
+	select {
+	case cleaning <- struct{}{}:
+	default:
+		return
+	}
+	due, err := storage.DueExpiries(p.cfg.DB, time.Now().UnixMilli(), maxExpiryBatch)
+	if err != nil || len(due) == 0 {
+		if err != nil {
+			slog.Error("read the expiry index", "partition", p.cfg.ID, "err", err)
+		}
+		<-cleaning
+		return
+	}
+	x := &command.Expire{Entries: make([]command.ExpiryEntry, len(due))}
+	for i, e := range due {
+		x.Entries[i] = command.ExpiryEntry{At: e.At, ID: e.ID, JournalOnly: e.JournalOnly}
+	}
+	done := p.propose(command.Command{Kind: command.KindExpire, Expire: x})
+	go func() {
+		select {
+		case r := <-done:
+			if r.err != nil && p.IsLeader() {
+				slog.Warn("expire proposal failed; retried at the next tick", "partition", p.cfg.ID, "err", r.err)
+			}
+		case <-p.stop:
+		}
+		<-cleaning
+	}()
 }

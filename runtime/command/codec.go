@@ -59,7 +59,7 @@ func Decode(data []byte) (Batch, error) {
 // Validate checks that exactly the field matching Kind is set.
 func (c Command) Validate() error {
 	set := 0
-	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil, c.DeliverBatch != nil, c.Signal != nil, c.Terminate != nil, c.Purge != nil, c.PatchState != nil, c.Pause != nil, c.Resume != nil, c.RestartAsNew != nil} {
+	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil, c.DeliverBatch != nil, c.Signal != nil, c.Terminate != nil, c.Purge != nil, c.PatchState != nil, c.Pause != nil, c.Resume != nil, c.RestartAsNew != nil, c.Expire != nil} {
 		if p {
 			set++
 		}
@@ -94,6 +94,8 @@ func (c Command) Validate() error {
 		ok = ok && c.Pause != nil
 	case KindResume:
 		ok = ok && c.Resume != nil
+	case KindExpire:
+		ok = ok && c.Expire != nil && len(c.Expire.Entries) > 0
 	case KindRestartAsNew:
 		ok = ok && c.RestartAsNew != nil && c.RestartAsNew.NewID.PartitionKey == c.RestartAsNew.ID.PartitionKey
 	case KindDeliverBatch:

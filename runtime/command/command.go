@@ -46,6 +46,8 @@ const (
 	KindResume Kind = 15
 	// KindRestartAsNew starts a new invocation from an ended one's input (and journal prefix).
 	KindRestartAsNew Kind = 16
+	// KindExpire removes ended invocations whose retention is over (the leader's cleaner).
+	KindExpire Kind = 17
 )
 
 // Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
@@ -67,6 +69,20 @@ type Command struct {
 	Pause          *Pause          `msgpack:"pa,omitempty"`
 	Resume         *Resume         `msgpack:"re,omitempty"`
 	RestartAsNew   *RestartAsNew   `msgpack:"ra,omitempty"`
+	Expire         *Expire         `msgpack:"ex,omitempty"`
+}
+
+// Expire carries the due entries of a partition's expiry index: each ended invocation is
+// removed (or only its journal). An entry no longer in the index was applied before.
+type Expire struct {
+	Entries []ExpiryEntry `msgpack:"e"`
+}
+
+// ExpiryEntry names one entry of the expiry index.
+type ExpiryEntry struct {
+	At          int64            `msgpack:"a"`
+	ID          ids.InvocationID `msgpack:"i"`
+	JournalOnly bool             `msgpack:"j,omitempty"`
 }
 
 // RestartAsNew starts NewID (drawn by the proposer, in ID's partition) as a new invocation of

@@ -94,6 +94,8 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 		return a.resume(c.Resume)
 	case command.KindRestartAsNew:
 		return a.restartAsNew(c.RestartAsNew)
+	case command.KindExpire:
+		return a.expireDue(c.Expire)
 	}
 	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
 }

@@ -454,6 +454,21 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		return h.apply(command.Command{Kind: command.KindPause, Pause: p})
 	case "resume":
 		return h.apply(command.Command{Kind: command.KindResume, Resume: &command.Resume{ID: h.id(td.CmdArgs[0].Key, command.Target{})}})
+	case "expire":
+		// What the leader's cleaner does: propose the expiry index's entries due at the clock.
+		due, err := storage.DueExpiries(h.db, h.now, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(due) == 0 {
+			return "nothing due\n"
+		}
+		x := &command.Expire{}
+		for _, e := range due {
+			x.Entries = append(x.Entries, command.ExpiryEntry{At: e.At, ID: e.ID, JournalOnly: e.JournalOnly})
+		}
+		out := h.apply(command.Command{Kind: command.KindExpire, Expire: x})
+		return out + h.apply(command.Command{Kind: command.KindExpire, Expire: x}) // again: a duplicate
 	case "restart":
 		// restart <name> as=<new name> [from=N]: the new id is drawn in the old one's partition.
 		old := h.byName[td.CmdArgs[0].Key]
@@ -636,6 +651,10 @@ func (h *harness) dumpTables() string {
 				lines = append(lines, line)
 			}
 		}
+	}
+	due, _ := storage.DueExpiries(h.db, 1<<62, 0)
+	for _, e := range due {
+		lines = append(lines, fmt.Sprintf("expiry %s at=%d journal-only=%v", h.show(e.ID), e.At, e.JournalOnly))
 	}
 	timers, _ := storage.Timers(h.db, 0)
 	for _, tm := range timers {

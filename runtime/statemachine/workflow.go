@@ -18,8 +18,9 @@ import (
 // armRetention), and its removal also removes the workflow's state and durable promises, after
 // which the key may run again.
 
-// Completion ids of the timers that remove an ended invocation (cleanupCompletionID) or only its
-// journal (journalCleanupCompletionID); no SleepCommand may use them.
+// Completion ids of the timers that removed an ended invocation (cleanupCompletionID) or only its
+// journal (journalCleanupCompletionID) before the expiry index replaced them; entries logged then
+// still apply, and no SleepCommand may use them.
 const (
 	cleanupCompletionID        = math.MaxUint32
 	journalCleanupCompletionID = math.MaxUint32 - 1
@@ -38,8 +39,8 @@ var workflowAlreadyInvoked = command.Failure{Code: 409, Message: "the workflow m
 func WorkflowAlreadyInvoked() command.Failure { return workflowAlreadyInvoked }
 
 // armRetention schedules the removal of an invocation that just ended, as its retention says:
-// the journal after Retention.Journal, everything after Retention.Completion (0: now). An
-// invocation without a retention (logged before retention existed) is kept.
+// the journal after Retention.Journal, everything after Retention.Completion (0: now), through the
+// expiry index. An invocation without a retention (logged before retention existed) is kept.
 func (a *applier) armRetention(id ids.InvocationID, st *storage.InvocationStatus) error {
 	r := st.Invocation.Retention
 	if r == nil {
@@ -53,20 +54,46 @@ func (a *applier) armRetention(id ids.InvocationID, st *storage.InvocationStatus
 			if err := a.dropJournal(id, st); err != nil {
 				return err
 			}
-		} else if err := a.armAfter(id, r.Journal, journalCleanupCompletionID); err != nil {
+		} else if err := a.expireAfter(id, r.Journal, true); err != nil {
 			return err
 		}
 	}
-	return a.armAfter(id, r.Completion, cleanupCompletionID)
+	return a.expireAfter(id, r.Completion, false)
 }
 
-// armAfter arms timer cid of id ms from now (none when that is past the clock's range).
-func (a *applier) armAfter(id ids.InvocationID, ms int64, cid uint32) error {
-	wake := a.now + ms
-	if wake < a.now {
+// expireAfter adds id to the expiry index ms from now (kept for ever when that is past the
+// clock's range). The leader's cleaner proposes Expire for due entries: a per-invocation timer
+// would keep every retained invocation in the leader's memory.
+func (a *applier) expireAfter(id ids.InvocationID, ms int64, journalOnly bool) error {
+	at := a.now + ms
+	if at < a.now {
 		return nil
 	}
-	return a.armTimer(storage.Timer{WakeTime: wake, ID: id, CompletionID: cid})
+	return storage.PutExpiry(a.rw, storage.Expiry{At: at, ID: id, JournalOnly: journalOnly})
+}
+
+// expireDue applies the due entries of the expiry index the cleaner proposed; an entry no longer
+// in the index was applied before (a duplicate proposal).
+func (a *applier) expireDue(x *command.Expire) (Outcome, error) {
+	out := Outcome{Code: Duplicate}
+	for _, e := range x.Entries {
+		se := storage.Expiry{At: e.At, ID: e.ID, JournalOnly: e.JournalOnly}
+		found, err := storage.HasExpiry(a.rw, se)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if !found {
+			continue
+		}
+		if err := storage.DeleteExpiry(a.rw, se); err != nil {
+			return Outcome{}, err
+		}
+		if _, err := a.expire(e.ID, e.JournalOnly); err != nil {
+			return Outcome{}, err
+		}
+		out = Outcome{}
+	}
+	return out, nil
 }
 
 // expire removes an ended invocation whose retention is over (its cleanup timer fired), or only

@@ -20,6 +20,7 @@ const (
 	tableDedup       byte = 0x0A
 	tableTimers      byte = 0x0B
 	tablePromise     byte = 0x0C
+	tableExpiry      byte = 0x0D
 )
 
 type keyBuilder []byte
@@ -85,5 +86,12 @@ func promisePrefix(service, key string) []byte {
 }
 func promiseKey(service, key, name string) []byte {
 	return keyBuilder(promisePrefix(service, key)).raw([]byte(name))
+}
+func expiryKey(e Expiry) []byte {
+	var j byte
+	if e.JournalOnly {
+		j = 1
+	}
+	return append(newKey(tableExpiry).u64(uint64(e.At)).id(e.ID), j)
 }
 func metaKey(name string) []byte { return newKey(tableMeta).raw([]byte(name)) }
