@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -24,10 +25,23 @@ type partitionActor struct {
 }
 
 func (a *partitionActor) Receive(ctx actor.Context) {
+	defer a.p.notePanic()
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		if a.p.IsLeader() {
 			a.becomeLeader()
+		} else {
+			a.p.markUp()
+		}
+	case retryLeader:
+		if a.p.IsLeader() {
+			a.becomeLeader()
+		}
+	case recheckAttempt:
+		if a.p.IsLeader() {
+			if err := a.recheck(m.id); err != nil {
+				slog.Warn("recheck attempt", "partition", a.p.cfg.ID, "invocation", m.id, "err", err)
+			}
 		}
 	case *actor.Restarting:
 		// Attempts may have missed notifications lost with the failed message: restart them all
@@ -49,12 +63,15 @@ func (a *partitionActor) Receive(ctx actor.Context) {
 	}
 }
 
-// becomeLeader re-derives every pending action from the tables.
+// becomeLeader re-derives every pending action from the tables. If it cannot read them, the
+// partition refuses work until a later try succeeds (see supervision.go).
 func (a *partitionActor) becomeLeader() {
 	p := a.p
-	active, err := storage.ActiveInvocations(p.cfg.DB)
+	active, err := p.activeInvocations()
 	if err != nil {
-		panic(err) // storage failure: let the supervisor retry
+		p.markDown(fmt.Sprintf("cannot read the running invocations: %v", err))
+		p.retryLeaderLater()
+		return
 	}
 	for _, id := range active {
 		p.cfg.Invoker.Start(p, id)
@@ -66,6 +83,7 @@ func (a *partitionActor) becomeLeader() {
 			p.waiters.resolve(id, *st.Result)
 		}
 	}
+	p.markUp()
 	slog.Debug("partition leader", "partition", p.cfg.ID, "running", len(active))
 }
 

@@ -13,4 +13,13 @@
 //     finished), so a lost action never loses work;
 //   - the proposer goroutine owns the order of proposals; the shuffle goroutine delivers the
 //     outbox to its target partitions. Both are started by New and stopped by Close.
+//
+// Admission and health (admission.go, supervision.go): work from outside (ProposeWait: ingress,
+// signals, admin operations) is refused with a *RefusedError, before anything is queued, while
+// the proposer's queue holds MaxQueued proposals or while the partition cannot run (its actor
+// stopped by the supervisor after too many panics, or unable to read its tables when it became
+// leader); such a partition tries again every RecoverInterval. Recovery of attempts
+// (recovery.go): a new attempt's snapshot waits for the proposals of the invocation's earlier
+// attempts, and a Stale journal entry makes the actor restart the attempt of an invocation
+// that still runs, so nothing running is left without an attempt.
 package partition

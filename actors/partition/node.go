@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -46,7 +47,7 @@ func (r *Router) Call(ctx context.Context, inv command.Invocation) (command.Resu
 // once it is in the log.
 func (r *Router) Signal(ctx context.Context, sig command.Signal) error {
 	p := r.For(sig.ID.PartitionKey)
-	if _, err := p.ProposeWait(ctx, command.Command{Kind: command.KindSignal, Signal: &sig}); err != nil {
+	if _, _, err := p.proposeUntilKnown(ctx, command.Command{Kind: command.KindSignal, Signal: &sig}); err != nil {
 		return fmt.Errorf("partition %d: signal %s: %w", p.cfg.ID, sig.ID, err)
 	}
 	return nil
@@ -72,6 +73,11 @@ type NodeConfig struct {
 	// RestartWindow before it gives up on it.
 	MaxRestarts   int
 	RestartWindow time.Duration
+	// RecoverInterval is how long a partition that cannot run waits before it tries again
+	// (DefaultRecoverInterval if 0); see supervision.go.
+	RecoverInterval time.Duration
+	// MaxQueued is each partition's admission bound (DefaultMaxQueued if 0); see admission.go.
+	MaxQueued int
 }
 
 // Node runs this node's partitions under one supervisor actor.
@@ -82,6 +88,7 @@ type Node struct {
 	router     *Router
 	dbs        []*pebble.DB
 	byShard    map[uint64]*Partition
+	closing    atomic.Bool
 }
 
 // NewNode creates the partitions and their actors. Route the Host's leader changes to
@@ -93,6 +100,9 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if cfg.MaxRestarts == 0 {
 		cfg.MaxRestarts, cfg.RestartWindow = 100, time.Minute
 	}
+	if cfg.RecoverInterval == 0 {
+		cfg.RecoverInterval = DefaultRecoverInterval
+	}
 	n := &Node{
 		cfg:     cfg,
 		system:  actor.NewActorSystem(actor.WithLoggerFactory(actorLogger)),
@@ -100,7 +110,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		byShard: map[uint64]*Partition{},
 	}
 	strategy := actor.NewOneForOneStrategy(cfg.MaxRestarts, cfg.RestartWindow, actor.DefaultDecider)
-	n.supervisor = n.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &supervisorActor{} }, actor.WithSupervisor(strategy)))
+	sup := &supervisorActor{closing: n.closing.Load}
+	n.supervisor = n.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return sup }, actor.WithSupervisor(strategy)))
 	for i := 0; i < cfg.Partitions; i++ {
 		db, err := raftlog.OpenDB(filepath.Join(cfg.DataDir, "partitions", fmt.Sprint(i)))
 		if err != nil {
@@ -108,7 +119,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 			return nil, err
 		}
 		n.dbs = append(n.dbs, db)
-		p := newPartition(Config{ID: uint32(i), ShardID: FirstShardID + uint64(i), DB: db, Host: cfg.Host, Invoker: cfg.Invoker, Router: n.router}, n.system)
+		p := newPartition(Config{ID: uint32(i), ShardID: FirstShardID + uint64(i), DB: db, Host: cfg.Host, Invoker: cfg.Invoker, Router: n.router,
+			MaxQueued: cfg.MaxQueued, RecoverInterval: cfg.RecoverInterval}, n.system)
 		pid, err := n.spawn(p)
 		if err != nil {
 			n.closeDBs()
@@ -123,8 +135,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 
 // spawn asks the supervisor to start p's actor as its child.
 func (n *Node) spawn(p *Partition) (*actor.PID, error) {
-	props := actor.PropsFromProducer(func() actor.Actor { return &partitionActor{p: p} })
-	res, err := n.system.Root.RequestFuture(n.supervisor, spawnChild{name: fmt.Sprintf("partition-%d", p.cfg.ID), props: props}, 5*time.Second).Result()
+	res, err := n.system.Root.RequestFuture(n.supervisor, spawnChild{p: p}, 5*time.Second).Result()
 	if err != nil {
 		return nil, fmt.Errorf("partition: spawn actor of partition %d: %w", p.cfg.ID, err)
 	}
@@ -162,6 +173,7 @@ func (n *Node) Crash(i int) { n.system.Root.Send(n.router.parts[i].pid.Load(), c
 // Close stops the partitions' goroutines and actors and closes their databases. The Host must be
 // closed first, so that nothing applies to a closed database.
 func (n *Node) Close() {
+	n.closing.Store(true)
 	for _, p := range n.router.parts {
 		p.Close()
 	}
@@ -179,23 +191,36 @@ func (n *Node) closeDBs() {
 	n.dbs = nil
 }
 
-// supervisorActor parents the partition actors; its strategy restarts a child that panics.
-type supervisorActor struct{}
-
-type spawnChild struct {
-	name  string
-	props *actor.Props
+// supervisorActor parents the partition actors; its strategy restarts a child that panics, and
+// when the strategy gives up on one, the supervisor starts a new one later (supervision.go).
+type supervisorActor struct {
+	closing func() bool
+	parts   []*Partition // the partitions whose actors it spawned; only its goroutine touches it
 }
 
+type spawnChild struct{ p *Partition }
+
 func (s *supervisorActor) Receive(ctx actor.Context) {
-	if m, ok := ctx.Message().(spawnChild); ok {
-		pid, err := ctx.SpawnNamed(m.props, m.name)
+	switch m := ctx.Message().(type) {
+	case spawnChild:
+		pid, err := ctx.SpawnNamed(s.props(m.p), partitionActorName(m.p))
 		if err != nil {
 			ctx.Respond(err)
 			return
 		}
+		s.parts = append(s.parts, m.p)
 		ctx.Respond(pid)
+	case *actor.Terminated:
+		if isPartitionActor(m.Who) {
+			s.actorStopped(ctx, m.Who)
+		}
+	case respawn:
+		s.respawn(ctx, m.p)
 	}
+}
+
+func (s *supervisorActor) props(p *Partition) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &partitionActor{p: p} })
 }
 
 func actorLogger(*actor.ActorSystem) *slog.Logger {

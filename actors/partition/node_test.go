@@ -52,7 +52,7 @@ func (n *testNode) close() {
 }
 
 // startNode runs a node of 4 partitions whose deployment is the given SDK endpoint, in process.
-func startNode(t *testing.T, dir string, endpoint *sdk.Endpoint) *testNode {
+func startNode(t *testing.T, dir string, endpoint *sdk.Endpoint, opts ...func(*NodeConfig)) *testNode {
 	t.Helper()
 	inproc := transport.NewInProcess()
 	inproc.Register("test", endpoint)
@@ -60,6 +60,7 @@ func startNode(t *testing.T, dir string, endpoint *sdk.Endpoint) *testNode {
 	resolver := staticResolver{types: map[string]command.CallResolution{
 		"Counter": {ServiceType: command.VirtualObject, HandlerType: command.Exclusive},
 		"Greeter": {ServiceType: command.Service},
+		"Probe":   {ServiceType: command.VirtualObject, HandlerType: command.Exclusive},
 	}}
 	inv := invoker.New(invoker.Config{Retry: invoker.RetryPolicy{InitialInterval: 10 * time.Millisecond, Factor: 2, MaxInterval: 200 * time.Millisecond}}, resolver, transport.NewClient(transport.Config{InProcess: inproc}))
 	var node *Node
@@ -72,7 +73,11 @@ func startNode(t *testing.T, dir string, endpoint *sdk.Endpoint) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err = NewNode(NodeConfig{DataDir: dir, Partitions: 4, Host: host, Invoker: inv})
+	cfg := NodeConfig{DataDir: dir, Partitions: 4, Host: host, Invoker: inv}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	node, err = NewNode(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package partition
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -38,6 +39,11 @@ type Config struct {
 	Router         *Router
 	MaxBatch       int
 	ProposeTimeout time.Duration
+	// MaxQueued bounds the proposals queued or in flight above which work from outside is
+	// refused (DefaultMaxQueued if 0); see admission.go.
+	MaxQueued int
+	// RecoverInterval: how long a partition that cannot run waits before it tries again.
+	RecoverInterval time.Duration
 }
 
 // Partition is one partition replica on this node.
@@ -55,8 +61,15 @@ type Partition struct {
 	pid       atomic.Pointer[actor.PID]
 	system    *actor.ActorSystem
 	waiters   waiters
+	// queued counts proposals queued or in flight (admission control).
+	queued atomic.Int64
+	health health
+	// attempts tracks attempts' proposals whose outcome is not known yet (see recovery.go).
+	attempts attemptProposals
 	// attachRead, if set (by tests), runs in Attach between the status read and the wait.
 	attachRead func(ids.InvocationID)
+	// hooks, if set (by tests), observe or change what the partition does.
+	hooks atomic.Pointer[testHooks]
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -68,6 +81,12 @@ func newPartition(cfg Config, system *actor.ActorSystem) *Partition {
 	}
 	if cfg.ProposeTimeout == 0 {
 		cfg.ProposeTimeout = 10 * time.Second
+	}
+	if cfg.MaxQueued == 0 {
+		cfg.MaxQueued = DefaultMaxQueued
+	}
+	if cfg.RecoverInterval == 0 {
+		cfg.RecoverInterval = DefaultRecoverInterval
 	}
 	p := &Partition{
 		cfg:       cfg,
@@ -81,6 +100,7 @@ func newPartition(cfg Config, system *actor.ActorSystem) *Partition {
 		stop:      make(chan struct{}),
 	}
 	p.waiters.m = map[ids.InvocationID][]chan command.Result{}
+	p.attempts.init()
 	p.applier.setPublish(p.publish)
 	p.wg.Add(4)
 	go p.runProposer()
@@ -88,6 +108,33 @@ func newPartition(cfg Config, system *actor.ActorSystem) *Partition {
 	go p.runShuffle()
 	go p.runTimers()
 	return p
+}
+
+// testHooks let tests observe or change what a partition does; every field may be nil.
+type testHooks struct {
+	// beforeBatch runs on the proposer goroutine before a batch is proposed (it may block).
+	beforeBatch func([]command.Command)
+	// snapshotWaits runs when a Snapshot waits for an earlier attempt's proposals.
+	snapshotWaits func(ids.InvocationID)
+	// activeInvocations replaces the read of the running invocations in becomeLeader.
+	activeInvocations func() ([]ids.InvocationID, error)
+}
+
+var noHooks = &testHooks{}
+
+func (p *Partition) hook() *testHooks {
+	if h := p.hooks.Load(); h != nil {
+		return h
+	}
+	return noHooks
+}
+
+// activeInvocations reads the running invocations.
+func (p *Partition) activeInvocations() ([]ids.InvocationID, error) {
+	if f := p.hook().activeInvocations; f != nil {
+		return f()
+	}
+	return storage.ActiveInvocations(p.cfg.DB)
 }
 
 // ID is the partition number.
@@ -110,12 +157,24 @@ func (p *Partition) setLeader(is bool) {
 	}
 }
 
-// Propose implements invoker.Partition: the outcome of an attempt's command, as an error.
+// Propose implements invoker.Partition: the outcome of an attempt's command, as an error. Until
+// the outcome is known, a new attempt of the same invocation waits before reading its snapshot;
+// a Stale journal entry makes the actor check that the invocation still has an attempt.
 func (p *Partition) Propose(cmd command.Command) <-chan error {
 	out := make(chan error, 1)
+	id, tracked := attemptOf(cmd)
+	if tracked {
+		p.attempts.add(id)
+	}
 	res := p.propose(cmd)
 	go func() {
 		r := <-res
+		if tracked {
+			p.attempts.done(id)
+		}
+		if r.err == nil && r.outcome.Code == statemachine.Stale && cmd.Kind == command.KindAppendEntry {
+			p.recheck(id)
+		}
 		out <- outcomeError(r)
 	}()
 	return out
@@ -137,6 +196,9 @@ func outcomeError(r proposalResult) error {
 
 // Snapshot implements invoker.Partition: a consistent read of what an attempt needs.
 func (p *Partition) Snapshot(id ids.InvocationID) (invoker.Snapshot, error) {
+	if err := p.attempts.wait(id, p.stop, p.hook().snapshotWaits); err != nil {
+		return invoker.Snapshot{}, err
+	}
 	snap := p.cfg.DB.NewSnapshot()
 	defer snap.Close()
 	st, found, err := storage.Status(snap, id)
@@ -168,12 +230,40 @@ func (p *Partition) Status(id ids.InvocationID) (storage.InvocationStatus, bool,
 }
 
 // Invoke proposes a new invocation; previously is true when one with its id already existed.
+//
+// A refusal (*RefusedError) means nothing was written. Once admitted, the invocation is not given
+// up on: when the log cannot say whether the entry was applied (a proposal timeout under load),
+// the same command is proposed again, which the state machine deduplicates by invocation id,
+// until the outcome is known or ctx ends. A Duplicate after such a retry is this call's own.
 func (p *Partition) Invoke(ctx context.Context, inv command.Invocation) (previously bool, err error) {
-	o, err := p.ProposeWait(ctx, command.Command{Kind: command.KindInvoke, Invoke: &inv})
+	o, retried, err := p.proposeUntilKnown(ctx, command.Command{Kind: command.KindInvoke, Invoke: &inv})
 	if err != nil {
 		return false, fmt.Errorf("partition %d: invoke %s: %w", p.cfg.ID, inv.ID, err)
 	}
-	return o.Code == statemachine.Duplicate, nil
+	return o.Code == statemachine.Duplicate && !retried, nil
+}
+
+// proposeUntilKnown is ProposeWait for commands the state machine deduplicates: when the log
+// cannot say whether the entry was applied, it proposes cmd again (past admission: it was
+// admitted once) until the outcome is known or ctx ends.
+func (p *Partition) proposeUntilKnown(ctx context.Context, cmd command.Command) (o statemachine.Outcome, retried bool, err error) {
+	o, err = p.ProposeWait(ctx, cmd)
+	for backoff := 50 * time.Millisecond; err != nil && errors.Is(err, raftlog.ErrProposal); backoff = min(2*backoff, time.Second) {
+		slog.Debug("proposal outcome unknown, proposing again", "partition", p.cfg.ID, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return o, retried, fmt.Errorf("%w (it may have been applied)", ctx.Err())
+		}
+		retried = true
+		select {
+		case r := <-p.propose(cmd):
+			o, err = r.outcome, r.err
+		case <-ctx.Done():
+			return o, retried, fmt.Errorf("%w (it may have been applied)", ctx.Err())
+		}
+	}
+	return o, retried, err
 }
 
 // Call proposes the invocation (or attaches to the existing one with its id) and waits for the

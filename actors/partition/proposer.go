@@ -31,19 +31,32 @@ type inflight struct {
 	proposals []*proposal
 }
 
-// propose enqueues cmd and returns the channel its outcome arrives on.
+// propose enqueues cmd and returns the channel its outcome arrives on. It counts in queued
+// until its outcome is known.
 func (p *Partition) propose(cmd command.Command) chan proposalResult {
 	pr := &proposal{cmd: cmd, done: make(chan proposalResult, 1)}
+	p.queued.Add(1)
 	select {
 	case p.proposals <- pr:
 	case <-p.stop:
-		pr.done <- proposalResult{err: ErrClosed}
+		p.settle(pr, proposalResult{err: ErrClosed})
 	}
 	return pr.done
 }
 
-// ProposeWait proposes cmd and waits for its outcome.
+// settle hands a proposal its outcome.
+func (p *Partition) settle(pr *proposal, r proposalResult) {
+	p.queued.Add(-1)
+	pr.done <- r
+}
+
+// ProposeWait proposes cmd, work from outside the partition, and waits for its outcome. It is
+// refused at once (a *RefusedError, nothing queued) while the partition does not run or its
+// queue is full.
 func (p *Partition) ProposeWait(ctx context.Context, cmd command.Command) (statemachine.Outcome, error) {
+	if err := p.admit(); err != nil {
+		return statemachine.Outcome{}, err
+	}
 	select {
 	case r := <-p.propose(cmd):
 		return r.outcome, r.err
@@ -78,16 +91,19 @@ func (p *Partition) runProposer() {
 		for i, pr := range batch {
 			cmds[i] = pr.cmd
 		}
+		if f := p.hook().beforeBatch; f != nil {
+			f(cmds)
+		}
 		data, err := command.Encode(command.Batch{Time: time.Now().UnixMilli(), Commands: cmds})
 		if err != nil {
-			failAll(batch, err)
+			p.failAll(batch, err)
 			continue
 		}
 		prop := p.cfg.Host.ProposeAsync(p.cfg.ShardID, data, p.cfg.ProposeTimeout)
 		select {
 		case p.inflight <- inflight{wait: prop.Wait, proposals: batch}:
 		case <-p.stop:
-			failAll(batch, ErrClosed)
+			p.failAll(batch, ErrClosed)
 			return
 		}
 	}
@@ -101,22 +117,22 @@ func (p *Partition) runCompleter() {
 		data, err := f.wait(ctx)
 		cancel()
 		if err != nil {
-			failAll(f.proposals, err)
+			p.failAll(f.proposals, err)
 			continue
 		}
 		var outcomes []statemachine.Outcome
 		if err := msgpack.Unmarshal(data, &outcomes); err != nil || len(outcomes) != len(f.proposals) {
-			failAll(f.proposals, fmt.Errorf("partition: bad apply result (%d outcomes for %d commands): %v", len(outcomes), len(f.proposals), err))
+			p.failAll(f.proposals, fmt.Errorf("partition: bad apply result (%d outcomes for %d commands): %v", len(outcomes), len(f.proposals), err))
 			continue
 		}
 		for i, pr := range f.proposals {
-			pr.done <- proposalResult{outcome: outcomes[i]}
+			p.settle(pr, proposalResult{outcome: outcomes[i]})
 		}
 	}
 }
 
-func failAll(batch []*proposal, err error) {
+func (p *Partition) failAll(batch []*proposal, err error) {
 	for _, pr := range batch {
-		pr.done <- proposalResult{err: err}
+		p.settle(pr, proposalResult{err: err})
 	}
 }

@@ -2,8 +2,10 @@ package ingress
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // Error sources, as in the x-restate-error-source header and the "source" field.
@@ -81,4 +83,32 @@ func writeError(w http.ResponseWriter, e *httpError) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.status)
 	_, _ = w.Write(body)
+}
+
+// refusal is an error of a Dispatcher that refused a request before writing anything (the
+// partition router's admission control): the caller may retry it as it is after RetryAfter.
+type refusal interface {
+	error
+	RetryAfter() time.Duration
+	// Unavailable: the partition cannot run (503); otherwise it is only busy (429).
+	Unavailable() bool
+}
+
+// refusedError answers a refusal: 429 when the partition's queue is full, 503 when it cannot
+// run, both with Retry-After in whole seconds (at least 1). 429 says "slow down, nothing was
+// done", which clients and proxies retry without treating the server as failed; 503 says the
+// server cannot serve this part of the key space now, which a load balancer may route around.
+func refusedError(err error) *httpError {
+	var r refusal
+	if !errors.As(err, &r) {
+		return nil
+	}
+	status := http.StatusTooManyRequests
+	if r.Unavailable() {
+		status = http.StatusServiceUnavailable
+	}
+	e := ingressError(status, r.Error()+". The request was not accepted: it can be retried as it is, with or without an 'idempotency-key'.")
+	secs := int((r.RetryAfter() + time.Second - 1) / time.Second)
+	e.header = http.Header{"Retry-After": {strconv.Itoa(max(secs, 1))}}
+	return e
 }

@@ -418,6 +418,9 @@ func (h *Handler) retention(t target) time.Duration {
 }
 
 func dispatchError(err error) *httpError {
+	if e := refusedError(err); e != nil {
+		return e
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return ingressError(http.StatusServiceUnavailable, "request aborted before the invocation was answered: "+err.Error()+
 			". If the request has an 'idempotency-key', it can be safely retried, otherwise submitting it again may result in executing the invocation twice.")

@@ -56,6 +56,9 @@ type Config struct {
 	// RequestIdentityKeyFile, when set, is a PEM file with an Ed25519 private key that signs every
 	// request to a deployment, as restate-server's request identity (runtime/identity).
 	RequestIdentityKeyFile string
+	// MaxQueuedProposals is each partition's admission bound: above it the ingress refuses new
+	// work with 429 (0: partition.DefaultMaxQueued).
+	MaxQueuedProposals int
 }
 
 // Server is a running node.
@@ -125,7 +128,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.invoker = invoker.New(cfg.Invoker, resolver{s.registry}, s.client)
-	n, err := partition.NewNode(partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker})
+	n, err := partition.NewNode(partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker, MaxQueued: cfg.MaxQueuedProposals})
 	if err != nil {
 		return nil, err
 	}
@@ -173,11 +176,11 @@ func (s *Server) listen() error {
 	if s.adminLn, err = net.Listen("tcp", s.cfg.AdminAddr); err != nil {
 		return fmt.Errorf("server: admin listen on %s: %w", s.cfg.AdminAddr, err)
 	}
-	ing, err := s.guardIngress(ingress.New(ingress.Config{MaxBodySize: s.cfg.MaxBodySize}, s.registry, s.node.Router()))
+	ing, err := s.guardIngress(s.withHealth("/restate/health", ingress.New(ingress.Config{MaxBodySize: s.cfg.MaxBodySize}, s.registry, s.node.Router())))
 	if err != nil {
 		return err
 	}
-	adm, err := s.guardAdmin(s.adminHandler())
+	adm, err := s.guardAdmin(s.withHealth("/health", s.adminHandler()))
 	if err != nil {
 		return err
 	}

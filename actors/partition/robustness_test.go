@@ -1,0 +1,255 @@
+package partition
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/protocol"
+	"github.com/resolute-run/resolute/runtime/protocol/pb"
+	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/sdk"
+)
+
+func probeInvocation(key, handler string) command.Invocation {
+	var e [16]byte
+	binary.BigEndian.PutUint64(e[:], invocationSeq.Add(1))
+	return command.Invocation{
+		ID:     ids.NewInvocationID(ids.KeyedPartitionKey("Probe", key), e),
+		Target: command.Target{Service: "Probe", Handler: handler, Key: key, ServiceType: command.VirtualObject, HandlerType: command.Exclusive},
+		Input:  []byte("0"),
+	}
+}
+
+// callAsync runs r.Call in a goroutine; the result arrives on the channel.
+func callAsync(r *Router, inv command.Invocation) <-chan error {
+	out := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		res, err := r.Call(ctx, inv)
+		switch {
+		case err != nil:
+			out <- err
+		case res.Failure != nil:
+			out <- fmt.Errorf("failed: %d %s", res.Failure.Code, res.Failure.Message)
+		case string(res.Value) != `"done"`:
+			out <- fmt.Errorf("output %q, want \"done\"", res.Value)
+		default:
+			out <- nil
+		}
+	}()
+	return out
+}
+
+func hasAppendOf(cmds []command.Command, id ids.InvocationID) bool {
+	for _, c := range cmds {
+		if c.Kind == command.KindAppendEntry && c.AppendEntry.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRestartedAttemptWaitsForAbortedProposals: an attempt's journal entry is still queued in
+// the proposer when the partition actor panics. The attempt restarted after the panic must read
+// its snapshot only once that entry is applied: otherwise it replays a journal without the entry,
+// its own copy of it is Stale, and (without a recheck) the invocation stays running with no
+// attempt until the next leader change. The handler's second run must be its last.
+func TestRestartedAttemptWaitsForAbortedProposals(t *testing.T) {
+	var runs atomic.Int32
+	second := make(chan struct{}, 1)
+	probe := sdk.NewObject("Probe").Handler("held", sdk.ObjectHandler(func(ctx sdk.ObjectContext, _ int) (string, error) {
+		n := runs.Add(1)
+		if n == 2 {
+			second <- struct{}{}
+		}
+		if err := sdk.Set(ctx, "x", 1); err != nil {
+			return "", err
+		}
+		if n == 1 {
+			<-ctx.Done() // until the attempt is aborted
+			return "", ctx.Err()
+		}
+		// A step that needs the runtime's answer: an attempt cut off by a Stale entry cannot
+		// finish the invocation on the strength of its pipelined entries.
+		return sdk.Run(ctx, func(sdk.RunContext) (string, error) { return "done", nil })
+	}))
+	n := startNode(t, t.TempDir(), sdk.NewEndpoint().Bind(probe))
+	defer n.close()
+	r := n.node.Router()
+	inv := probeInvocation("held", "held")
+	p := r.For(inv.ID.PartitionKey)
+
+	var armed atomic.Bool
+	armed.Store(true)
+	held, release, waiting := make(chan struct{}), make(chan struct{}), make(chan struct{}, 1)
+	p.hooks.Store(&testHooks{
+		beforeBatch: func(cmds []command.Command) {
+			if hasAppendOf(cmds, inv.ID) && armed.CompareAndSwap(true, false) {
+				close(held)
+				<-release
+			}
+		},
+		snapshotWaits: func(id ids.InvocationID) {
+			if id == inv.ID {
+				select {
+				case waiting <- struct{}{}:
+				default:
+				}
+			}
+		},
+	})
+	done := callAsync(r, inv)
+	select {
+	case <-held:
+	case err := <-done:
+		t.Fatalf("call ended before its Set was proposed: %v", err)
+	}
+	n.node.Crash(int(p.ID()))
+	// Let the held entry go once the restarted attempt has either taken its snapshot (the
+	// handler runs a second time) or is waiting for the held entry.
+	select {
+	case <-second:
+	case <-waiting:
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if got := runs.Load(); got != 2 {
+		t.Errorf("handler ran %d times, want 2: the restarted attempt replayed a journal without the aborted attempt's entry", got)
+	}
+}
+
+// TestStaleEntryRestartsAttempt: an entry lands in the journal of a running invocation behind
+// its attempt's back (as a late entry of an aborted attempt does), so the attempt's next entry is
+// Stale. The invocation must not stay running without an attempt: a new one replays the journal
+// and finishes.
+func TestStaleEntryRestartsAttempt(t *testing.T) {
+	var runs atomic.Int32
+	reached, proceed := make(chan struct{}), make(chan struct{})
+	probe := sdk.NewObject("Probe").Handler("foreign", sdk.ObjectHandler(func(ctx sdk.ObjectContext, _ int) (string, error) {
+		n := runs.Add(1)
+		if err := sdk.Set(ctx, "a", 1); err != nil {
+			return "", err
+		}
+		if n == 1 {
+			close(reached)
+			<-proceed
+		}
+		if err := sdk.Set(ctx, "b", 2); err != nil {
+			return "", err
+		}
+		if n == 1 {
+			<-ctx.Done() // the Stale answer ends this attempt
+			return "", ctx.Err()
+		}
+		return "done", nil
+	}))
+	n := startNode(t, t.TempDir(), sdk.NewEndpoint().Bind(probe))
+	defer n.close()
+	r := n.node.Router()
+	inv := probeInvocation("foreign", "foreign")
+	p := r.For(inv.ID.PartitionKey)
+	done := callAsync(r, inv)
+	<-reached
+	// Wait until the first Set is journaled (Input and Set: 2 commands).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		st, _, err := p.Status(inv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.CommandCount == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("first Set never journaled (commands %d)", st.CommandCount)
+		}
+	}
+	payload, err := proto.Marshal(&pb.SetStateCommandMessage{Key: []byte("b"), Value: &pb.Value{Content: []byte("2")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	o, err := p.ProposeWait(ctx, command.Command{Kind: command.KindAppendEntry, AppendEntry: &command.AppendEntry{
+		ID: inv.ID, CommandIndex: 2, Entry: command.Entry{Type: uint16(protocol.SetStateCommandType), Payload: payload},
+	}})
+	if err != nil || o.Code != statemachine.Applied {
+		t.Fatalf("foreign entry: %+v %v", o, err)
+	}
+	close(proceed) // the attempt's own Set b is now Stale
+	if err := <-done; err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if got := runs.Load(); got < 2 {
+		t.Errorf("handler ran %d times, want a second attempt", got)
+	}
+}
+
+// TestPartitionThatCannotRunRefusesWork: a partition whose actor keeps failing (more panics than
+// the supervisor allows, then a storage error when it tries to lead) must refuse new work with an
+// error that says so, at once, and accept it again once it can run.
+func TestPartitionThatCannotRunRefusesWork(t *testing.T) {
+	var runs atomic.Int64
+	n := startNode(t, t.TempDir(), counterEndpoint(&runs), func(c *NodeConfig) {
+		c.MaxRestarts, c.RestartWindow, c.RecoverInterval = 2, time.Minute, 20*time.Millisecond
+	})
+	defer n.close()
+	r := n.node.Router()
+	inv := objectInvocation("down", 1)
+	p := r.For(inv.ID.PartitionKey)
+	var broken atomic.Bool
+	broken.Store(true)
+	p.hooks.Store(&testHooks{activeInvocations: func() ([]ids.InvocationID, error) {
+		if broken.Load() {
+			return nil, errors.New("disk on fire")
+		}
+		return nil, nil
+	}})
+	// Three panics: the supervisor restarts the actor twice, then stops it.
+	for i := 0; i < 3; i++ {
+		n.node.Crash(int(p.ID()))
+	}
+	waitHealth(t, p, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := r.Call(ctx, inv)
+	var refused *RefusedError
+	if !errors.As(err, &refused) || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("call to a partition that cannot run: %v, want a refusal (ErrUnavailable)", err)
+	}
+	if refused.RetryAfter() <= 0 {
+		t.Errorf("refusal without a retry delay: %+v", refused)
+	}
+	if err := n.node.Unhealthy(); err == nil {
+		t.Error("Node.Unhealthy is nil while a partition cannot run")
+	}
+	broken.Store(false)
+	waitHealth(t, p, true)
+	if got := callInt(t, r, inv); got != 1 {
+		t.Fatalf("call after recovery returned %d, want 1", got)
+	}
+	if err := n.node.Unhealthy(); err != nil {
+		t.Errorf("Node.Unhealthy after recovery: %v", err)
+	}
+}
+
+// waitHealth waits until p's Running is want.
+func waitHealth(t *testing.T, p *Partition, want bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); p.Health().Running != want; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("partition %d never reported running=%v: %+v", p.ID(), want, p.Health())
+		}
+	}
+}
