@@ -58,7 +58,8 @@ func (v *invocation) run() {
 		if f.delay > 0 {
 			delay = f.delay
 		}
-		log.Warn("invocation attempt failed", "attempt", failures, "retry_in", delay, "err", f.err)
+		log.Debug("invocation attempt failed", "attempt", failures, "retry_in", delay, "err", f.err)
+		attemptFailures.note(cfg.Logger, cfg.Now(), v.deploymentOf(a), v.id, failures, delay, f.err)
 		if !v.sleep(delay) {
 			return
 		}
