@@ -21,6 +21,7 @@ import (
 
 	"github.com/resolute-run/resolute/examples/foodorder"
 	"github.com/resolute-run/resolute/examples/greeter"
+	"github.com/resolute-run/resolute/examples/tickets"
 	"github.com/resolute-run/resolute/runtime/identity"
 	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/raftlog"
@@ -182,6 +183,9 @@ func run(parent context.Context, cfg server.Config, examples bool, cpuProfile st
 		if err := s.RegisterInProcess(startCtx, "foodorder", foodorder.Endpoint(os.Stdout)); err != nil {
 			return err
 		}
+		if err := s.RegisterInProcess(startCtx, "tickets", tickets.Endpoint(tickets.Config{BoxOffice: &tickets.PrintingBoxOffice{Out: os.Stdout}})); err != nil {
+			return err
+		}
 		printExamples(s)
 	}
 	slog.Info("resolute serving", "ingress", s.IngressURL(), "admin", s.AdminURL(), "data-dir", cfg.DataDir, "partitions", cfg.Partitions)
@@ -206,5 +210,10 @@ Example workflow (examples/foodorder; its README goes on with the restaurant and
 
   curl -X POST %s/FoodOrder/order-1/run/send -H 'content-type: application/json' -d '{"restaurant":"Trattoria","items":["margherita"],"address":"1 Main St"}'
 
-`, in, s.AdminURL(), in, in, in, in, in, s.AdminURL(), in)
+Example seats and carts (examples/tickets; a seat is released 15 minutes after it was added unless checked out):
+
+  curl -X POST %s/Cart/alice/add -H 'content-type: application/json' -d '"A1"'
+  curl -X POST %s/Seat/A1/status
+
+`, in, s.AdminURL(), in, in, in, in, in, s.AdminURL(), in, in, in)
 }

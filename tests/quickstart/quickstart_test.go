@@ -82,6 +82,8 @@ func TestQuickstart(t *testing.T) {
 		{"POST", ingress + "/Greeter/carol/greet", 200, `"Hello carol for the 1-th time."`, false},
 		{"GET", admin + "/services", 200, `"name":"Greeter"`, true},
 		{"POST", ingress + "/FoodOrder/order-1/run/send", 202, `^\{"invocationId":"inv_1[0-9a-zA-Z]{33}","status":"Accepted"\}$`, true},
+		{"POST", ingress + "/Cart/alice/add", 200, `^\{"seat":"A1","id":"[0-9a-f-]{36}"\}$`, true},
+		{"POST", ingress + "/Seat/A1/status", 200, `^\{"status":"held","user":"alice","hold":"[0-9a-f-]{36}","history":\["held by alice"\]\}$`, true},
 	}
 	if len(printed) != len(want) {
 		t.Errorf("resolute dev printed %d commands, the test knows %d:\n%s", len(printed), len(want), commandLines(printed))
@@ -106,7 +108,7 @@ func TestQuickstart(t *testing.T) {
 	var services struct {
 		Services []struct{ Name string } `json:"services"`
 	}
-	if err := json.Unmarshal([]byte(answers["GET "+admin+"/services"].body), &services); err != nil || len(services.Services) != 3 {
+	if err := json.Unmarshal([]byte(answers["GET "+admin+"/services"].body), &services); err != nil || len(services.Services) != 5 {
 		t.Errorf("GET /services: %v %s", err, answers["GET "+admin+"/services"].body)
 	}
 	// The printed idempotency-key command, run again, is answered from the first run.
