@@ -41,6 +41,7 @@ const waitTimeout = 60 * time.Second
 func TestTicketsAcrossSIGKILL(t *testing.T) {
 	var holdFor atomic.Int64
 	box := newGatedBoxOffice()
+	t.Cleanup(box.open) // a test that failed early must not leave the first Issue call blocked
 	url := serve(t, tickets.Endpoint(tickets.Config{
 		HoldFor:   func() time.Duration { return time.Duration(holdFor.Load()) },
 		BoxOffice: box,
