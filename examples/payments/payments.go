@@ -13,7 +13,10 @@
 // and answers the Payment. When a step fails for good (the card is declined, the carrier
 // rejects the awakeable) or the invocation is cancelled (PATCH /invocations/{id}/cancel on the
 // admin API: the waiting step sees sdk.ErrCancelled, a terminal 409), the compensations of the
-// steps done so far run in reverse order, each inside sdk.Run, and pay fails with that error.
+// steps started so far run in reverse order, each inside sdk.Run, and pay fails with that
+// error. A compensation is registered before its step, and names the action it undoes by the
+// action's idempotency key, because a step may have acted although it ended in an error (a
+// cancellation can win the wait for a step's result to be journaled).
 //
 // Exactly once, end to end: the ingress answers a request whose idempotency-key header it has
 // seen with the first request's result without running pay again; inside pay, each provider
@@ -54,15 +57,19 @@ type Payment struct {
 const StatusSucceeded = "succeeded"
 
 // Provider is the external API the saga drives. Every method takes an idempotency key: a call
-// repeated with the same key must answer the first call's result without acting again. Errors
-// that a retry cannot fix are terminal (sdk.TerminalError); any other error is retried.
+// repeated with the same key must answer the first call's result without acting again. An undo
+// (ReleaseStock, Refund, CancelShipment) names the action it undoes by that action's idempotency
+// key: it undoes the action if it was made, and otherwise does nothing and makes the provider
+// refuse the action should it still come, so that a saga can undo a step whose outcome it never
+// learnt. Errors that a retry cannot fix are terminal (sdk.TerminalError); any other error is
+// retried.
 type Provider interface {
 	ReserveStock(ctx context.Context, key string, items []string) (string, error) // reservation id
-	ReleaseStock(ctx context.Context, key, reservation string) error
+	ReleaseStock(ctx context.Context, key, reserveKey string) error
 	Charge(ctx context.Context, key, customer string, amount int64, currency string) (string, error) // charge id
-	Refund(ctx context.Context, key, charge string) error
+	Refund(ctx context.Context, key, chargeKey string) error
 	Ship(ctx context.Context, key string, items []string, address, awakeable string) (string, error) // shipment id
-	CancelShipment(ctx context.Context, key, shipment string) error
+	CancelShipment(ctx context.Context, key, shipKey string) error
 }
 
 // Service is the Payments service.
@@ -98,46 +105,45 @@ func (s saga) pay(ctx sdk.Context, o Order) (Payment, error) {
 	id := "pay_" + ctx.UUID()
 	key := func(step string) string { return id + "/" + step }
 	var undo compensations
-
-	reservation, err := step(ctx, "reserve stock", func(rc sdk.RunContext) (string, error) {
-		return s.p.ReserveStock(rc, key("reserve"), o.Items)
-	})
-	if err != nil {
-		return Payment{}, err
-	}
-	undo = append(undo, func() error {
-		_, err := step(ctx, "release stock", func(rc sdk.RunContext) (sdk.Void, error) {
-			return sdk.Void{}, s.p.ReleaseStock(rc, key("release"), reservation)
+	// Each compensation is registered before its step runs: a step can act at the provider and
+	// still end in an error here (a cancellation that arrives while the step's result is being
+	// journaled wins the await), and its undo must run all the same. An undo of an action that
+	// was never made does nothing.
+	compensate := func(name string, fn func(rc sdk.RunContext) error) {
+		undo = append(undo, func() error {
+			_, err := step(ctx, name, func(rc sdk.RunContext) (sdk.Void, error) { return sdk.Void{}, fn(rc) })
+			return err
 		})
-		return err
-	})
+	}
 
+	compensate("release stock", func(rc sdk.RunContext) error {
+		return s.p.ReleaseStock(rc, key("release"), key("reserve"))
+	})
+	if _, err := step(ctx, "reserve stock", func(rc sdk.RunContext) (string, error) {
+		return s.p.ReserveStock(rc, key("reserve"), o.Items)
+	}); err != nil {
+		return Payment{}, undo.run(err)
+	}
+
+	compensate("refund", func(rc sdk.RunContext) error {
+		return s.p.Refund(rc, key("refund"), key("charge"))
+	})
 	charge, err := step(ctx, "charge", func(rc sdk.RunContext) (string, error) {
 		return s.p.Charge(rc, key("charge"), o.Customer, o.Amount, o.Currency)
 	})
 	if err != nil {
 		return Payment{}, undo.run(err)
 	}
-	undo = append(undo, func() error {
-		_, err := step(ctx, "refund", func(rc sdk.RunContext) (sdk.Void, error) {
-			return sdk.Void{}, s.p.Refund(rc, key("refund"), charge)
-		})
-		return err
-	})
 
 	label := sdk.Awakeable[string](ctx)
-	shipment, err := step(ctx, "ship", func(rc sdk.RunContext) (string, error) {
-		return s.p.Ship(rc, key("ship"), o.Items, o.Address, label.ID())
+	compensate("cancel shipment", func(rc sdk.RunContext) error {
+		return s.p.CancelShipment(rc, key("cancel-shipment"), key("ship"))
 	})
-	if err != nil {
+	if _, err := step(ctx, "ship", func(rc sdk.RunContext) (string, error) {
+		return s.p.Ship(rc, key("ship"), o.Items, o.Address, label.ID())
+	}); err != nil {
 		return Payment{}, undo.run(err)
 	}
-	undo = append(undo, func() error {
-		_, err := step(ctx, "cancel shipment", func(rc sdk.RunContext) (sdk.Void, error) {
-			return sdk.Void{}, s.p.CancelShipment(rc, key("cancel-shipment"), shipment)
-		})
-		return err
-	})
 	l, err := label.Result() // the carrier's webhook; sdk.ErrCancelled when cancelled
 	if err != nil {
 		return Payment{}, undo.run(err)

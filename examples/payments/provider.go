@@ -22,20 +22,21 @@ type HTTPProvider struct {
 
 type (
 	stockRequest struct {
-		Items       []string `json:"items,omitempty"`
-		Reservation string   `json:"reservation,omitempty"`
+		Items []string `json:"items,omitempty"`
 	}
 	chargeRequest struct {
 		Customer string `json:"customer,omitempty"`
 		Amount   int64  `json:"amount,omitempty"`
 		Currency string `json:"currency,omitempty"`
-		Charge   string `json:"charge,omitempty"`
 	}
 	shipmentRequest struct {
 		Items     []string `json:"items,omitempty"`
 		Address   string   `json:"address,omitempty"`
 		Awakeable string   `json:"awakeable,omitempty"`
-		Shipment  string   `json:"shipment,omitempty"`
+	}
+	// undoRequest names the action to undo by its idempotency key.
+	undoRequest struct {
+		Of string `json:"of"`
 	}
 	// providerReply is every answer: the id of what was created, or an error.
 	providerReply struct {
@@ -50,8 +51,8 @@ func (p HTTPProvider) ReserveStock(ctx context.Context, key string, items []stri
 }
 
 // ReleaseStock implements Provider.
-func (p HTTPProvider) ReleaseStock(ctx context.Context, key, reservation string) error {
-	_, err := p.post(ctx, "/v1/stock/releases", key, stockRequest{Reservation: reservation})
+func (p HTTPProvider) ReleaseStock(ctx context.Context, key, reserveKey string) error {
+	_, err := p.post(ctx, "/v1/stock/releases", key, undoRequest{Of: reserveKey})
 	return err
 }
 
@@ -61,8 +62,8 @@ func (p HTTPProvider) Charge(ctx context.Context, key, customer string, amount i
 }
 
 // Refund implements Provider.
-func (p HTTPProvider) Refund(ctx context.Context, key, charge string) error {
-	_, err := p.post(ctx, "/v1/refunds", key, chargeRequest{Charge: charge})
+func (p HTTPProvider) Refund(ctx context.Context, key, chargeKey string) error {
+	_, err := p.post(ctx, "/v1/refunds", key, undoRequest{Of: chargeKey})
 	return err
 }
 
@@ -72,8 +73,8 @@ func (p HTTPProvider) Ship(ctx context.Context, key string, items []string, addr
 }
 
 // CancelShipment implements Provider.
-func (p HTTPProvider) CancelShipment(ctx context.Context, key, shipment string) error {
-	_, err := p.post(ctx, "/v1/shipments/cancellations", key, shipmentRequest{Shipment: shipment})
+func (p HTTPProvider) CancelShipment(ctx context.Context, key, shipKey string) error {
+	_, err := p.post(ctx, "/v1/shipments/cancellations", key, undoRequest{Of: shipKey})
 	return err
 }
 
@@ -118,9 +119,12 @@ const DeclinedCustomer = "cus_declined"
 
 // FakeProvider is a small in-memory provider serving the HTTP API HTTPProvider calls, for the
 // tests and the demo. Like Stripe, it keeps the answer to every idempotency key (errors too) and
-// answers a repeated key with it without acting again; a request without a key is refused.
-// It keeps a ledger of what it did, one line per action: "reserve res_1 [a b]", "release res_1",
-// "charge ch_1 cus_x 1200 eur", "refund ch_1", "ship shp_1 to …", "cancel shp_1".
+// answers a repeated key with it without acting again; a request without a key is refused. An
+// undo names the action by its idempotency key ({"of": key}): it undoes the action once, does
+// nothing for an action undone already or never made, and in the latter case refuses the
+// action (409) should it come later. It keeps a ledger of what it did, one line per action:
+// "reserve res_1 [a b]", "release res_1", "charge ch_2 cus_x 1200 eur", "refund ch_2",
+// "ship shp_3 [a b] to …", "cancel shp_3".
 type FakeProvider struct {
 	// AfterAct, if set, is called with the ledger line after an action and before its answer
 	// is written (not for repeated keys): a test blocks here to lose the answer in a crash.
@@ -129,10 +133,11 @@ type FakeProvider struct {
 	mu struct {
 		sync.Mutex
 		replies    map[string]fakeReply // by idempotency key
+		made       map[string]string    // idempotency key of an action → the id it created
+		undone     map[string]bool      // idempotency keys of actions undone (or refused ahead)
 		ledger     []string
 		next       int
 		awakeables map[string]string // shipment id → the awakeable its label resolves
-		open       map[string]bool   // reservations, charges and shipments not undone
 	}
 }
 
@@ -169,10 +174,11 @@ func (f *FakeProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, rep)
 		return
 	}
-	rep, line := f.actLocked(r.URL.Path, body)
 	if f.mu.replies == nil {
-		f.mu.replies = map[string]fakeReply{}
+		f.mu.replies, f.mu.made, f.mu.undone = map[string]fakeReply{}, map[string]string{}, map[string]bool{}
+		f.mu.awakeables = map[string]string{}
 	}
+	rep, line := f.actLocked(r.URL.Path, key, body)
 	f.mu.replies[key] = rep
 	if line != "" {
 		f.mu.ledger = append(f.mu.ledger, line)
@@ -184,9 +190,26 @@ func (f *FakeProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeReply(w, rep)
 }
 
-// actLocked carries out one request and returns its answer and ledger line ("" if nothing was
-// done).
-func (f *FakeProvider) actLocked(path string, body []byte) (fakeReply, string) {
+// undoVerbs are the undo endpoints, with the ledger verb and the prefix of the ids they undo.
+var undoVerbs = map[string]struct{ verb, prefix string }{
+	"/v1/stock/releases":          {"release", "res_"},
+	"/v1/refunds":                 {"refund", "ch_"},
+	"/v1/shipments/cancellations": {"cancel", "shp_"},
+}
+
+// actLocked carries out the request with idempotency key key and returns its answer and ledger
+// line ("" if nothing was done).
+func (f *FakeProvider) actLocked(path, key string, body []byte) (fakeReply, string) {
+	if u, isUndo := undoVerbs[path]; isUndo {
+		var ur undoRequest
+		if err := json.Unmarshal(body, &ur); err != nil || ur.Of == "" {
+			return fakeReply{http.StatusBadRequest, providerReply{Error: fmt.Sprintf("want {\"of\": key}: %v", err)}}, ""
+		}
+		return f.undoLocked(ur.Of, u.verb, u.prefix)
+	}
+	if f.mu.undone[key] {
+		return fakeReply{http.StatusConflict, providerReply{Error: "undone before it was made"}}, ""
+	}
 	var sr stockRequest
 	var cr chargeRequest
 	var hr shipmentRequest
@@ -197,50 +220,45 @@ func (f *FakeProvider) actLocked(path string, body []byte) (fakeReply, string) {
 	}
 	switch path {
 	case "/v1/stock/reservations":
-		id := f.newIDLocked("res")
+		id := f.newIDLocked(key, "res")
 		return ok(id), fmt.Sprintf("reserve %s %v", id, sr.Items)
-	case "/v1/stock/releases":
-		return f.undoLocked(sr.Reservation, "release")
 	case "/v1/charges":
 		if cr.Customer == DeclinedCustomer {
 			return fakeReply{http.StatusPaymentRequired, providerReply{Error: "card_declined"}}, ""
 		}
-		id := f.newIDLocked("ch")
+		id := f.newIDLocked(key, "ch")
 		return ok(id), fmt.Sprintf("charge %s %s %d %s", id, cr.Customer, cr.Amount, cr.Currency)
-	case "/v1/refunds":
-		return f.undoLocked(cr.Charge, "refund")
 	case "/v1/shipments":
-		id := f.newIDLocked("shp")
-		if f.mu.awakeables == nil {
-			f.mu.awakeables = map[string]string{}
-		}
+		id := f.newIDLocked(key, "shp")
 		f.mu.awakeables[id] = hr.Awakeable
 		return ok(id), fmt.Sprintf("ship %s %v to %s", id, hr.Items, hr.Address)
-	case "/v1/shipments/cancellations":
-		return f.undoLocked(hr.Shipment, "cancel")
 	}
 	return fakeReply{http.StatusNotFound, providerReply{Error: "no such endpoint " + path}}, ""
 }
 
-// newIDLocked creates the id of a new reservation, charge or shipment.
-func (f *FakeProvider) newIDLocked(prefix string) string {
+// newIDLocked creates the id of what the action with idempotency key key makes.
+func (f *FakeProvider) newIDLocked(key, prefix string) string {
 	f.mu.next++
 	id := fmt.Sprintf("%s_%d", prefix, f.mu.next)
-	if f.mu.open == nil {
-		f.mu.open = map[string]bool{}
-	}
-	f.mu.open[id] = true
+	f.mu.made[key] = id
 	return id
 }
 
-// undoLocked undoes id once: a second undo under another key is refused (409), as a second
-// refund of a charge is.
-func (f *FakeProvider) undoLocked(id, verb string) (fakeReply, string) {
-	if !f.mu.open[id] {
-		return fakeReply{http.StatusConflict, providerReply{Error: fmt.Sprintf("cannot %s %q: unknown or undone already", verb, id)}}, ""
+// undoLocked undoes the action with idempotency key of, once; an action not made (yet) is
+// refused from now on.
+func (f *FakeProvider) undoLocked(of, verb, prefix string) (fakeReply, string) {
+	id, made := f.mu.made[of]
+	if made && !strings.HasPrefix(id, prefix) {
+		return fakeReply{http.StatusBadRequest, providerReply{Error: fmt.Sprintf("cannot %s %s", verb, id)}}, ""
 	}
-	delete(f.mu.open, id)
-	return ok(strings.Replace(id, "_", "_undo_", 1)), verb + " " + id
+	if f.mu.undone[of] {
+		return ok(""), ""
+	}
+	f.mu.undone[of] = true
+	if !made {
+		return ok(""), ""
+	}
+	return ok(id), verb + " " + id
 }
 
 func ok(id string) fakeReply { return fakeReply{http.StatusOK, providerReply{ID: id}} }

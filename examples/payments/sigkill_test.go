@@ -126,6 +126,32 @@ func TestPaymentsAcrossSIGKILL(t *testing.T) {
 	})
 }
 
+// TestPaymentCancelledDuringCharge cancels a payment while the provider's answer to its charge
+// is held: the cancellation reaches the saga while it waits for the charge step to be journaled,
+// so the step answers 409 although the provider charged. The refund must still run.
+func TestPaymentCancelledDuringCharge(t *testing.T) {
+	g := &gate{}
+	fake := &payments.FakeProvider{AfterAct: g.afterAct}
+	provider := httptest.NewServer(fake)
+	t.Cleanup(provider.Close)
+	t.Cleanup(g.releaseAll)
+	url := serve(t, payments.Endpoint(payments.HTTPProvider{BaseURL: provider.URL}))
+	srv := testenv.StartServer(t, testenv.ServerConfig{Bin: testenv.ResoluteBinary(t)})
+	if _, err := testenv.Register(srv.Admin, url); err != nil {
+		t.Fatal(err)
+	}
+	p := &payer{srv: srv, fake: fake}
+	entered, release := g.arm("charge")
+	id := p.send(t, "order-4", `{"customer":"cus_cy","items":["chair"],"amount":7000,"currency":"eur","address":"4 Main St"}`)
+	waitLine(t, srv, id, entered)
+	cancel(t, srv, id)
+	release()
+	if r := attach(t, srv, id, 409); !strings.Contains(string(r.Body), "Cancelled") {
+		t.Errorf("cancelled payment answered %s, want Cancelled", r.Body)
+	}
+	wantLedger(t, fake.Ledger(), `reserve (res_\d+) \[chair\]`, `charge (ch_\d+) cus_cy 7000 eur`, `refund $2`, `release $1`)
+}
+
 // payer talks to the Payments service over the ingress.
 type payer struct {
 	srv  *testenv.Server
