@@ -18,6 +18,11 @@
 //     or the invocation was cancelled). Both are idempotent: a transaction that is no longer
 //     prepared was committed if its transfer row exists.
 //
+// A cancellation (PATCH /invocations/{id}/cancel) is seen at the next wait, which may be the
+// wait for a step's result to be journaled: the step ran, but the handler gets sdk.ErrCancelled.
+// So a cancelled prepare step is followed by a rollback, and a cancelled commit or rollback step
+// runs again.
+//
 // An insufficient balance or an unknown account is a terminal error and nothing is prepared.
 package postgres
 
@@ -93,22 +98,49 @@ func (b bank) transfer(ctx sdk.Context, t Transfer) (Receipt, error) {
 	if _, err := sdk.Run(ctx, func(rc sdk.RunContext) (sdk.Void, error) {
 		return sdk.Void{}, b.prepare(rc, id, t)
 	}, sdk.WithName("prepare")); err != nil {
-		return Receipt{}, err
-	}
-	if err := b.approve(ctx, id, t); err != nil {
-		if _, rerr := sdk.Run(ctx, func(rc sdk.RunContext) (sdk.Void, error) {
-			return sdk.Void{}, b.finish(rc, id, false)
-		}, sdk.WithName("rollback")); rerr != nil {
-			return Receipt{}, rerr
+		if errors.Is(err, sdk.ErrCancelled) {
+			// The cancellation won the wait for the step's result, but the step ran: whatever it
+			// prepared is rolled back. (Its own errors roll back inside the step.)
+			return Receipt{}, b.rollback(ctx, id, err)
 		}
 		return Receipt{}, err
 	}
-	if _, err := sdk.Run(ctx, func(rc sdk.RunContext) (sdk.Void, error) {
-		return sdk.Void{}, b.finish(rc, id, true)
-	}, sdk.WithName("commit")); err != nil {
+	if err := b.approve(ctx, id, t); err != nil {
+		return Receipt{}, b.rollback(ctx, id, err)
+	}
+	if err := b.decide(ctx, id, true); err != nil {
 		return Receipt{}, err
 	}
 	return Receipt{Transfer: id, Amount: t.Amount}, nil
+}
+
+// rollback rolls the prepared transaction id back and returns cause, why.
+func (b bank) rollback(ctx sdk.Context, id string, cause error) error {
+	if err := b.decide(ctx, id, false); err != nil {
+		return err
+	}
+	return cause
+}
+
+// decide runs the step that commits or rolls back id. Once decided, a cancellation changes
+// nothing: if it wins the wait for the step's result (the invocation is cancelled at most once),
+// the step runs again, finding the transaction finished.
+func (b bank) decide(ctx sdk.Context, id string, commit bool) error {
+	name := "rollback"
+	if commit {
+		name = "commit"
+	}
+	run := func() error {
+		_, err := sdk.Run(ctx, func(rc sdk.RunContext) (sdk.Void, error) {
+			return sdk.Void{}, b.finish(rc, id, commit)
+		}, sdk.WithName(name))
+		return err
+	}
+	err := run()
+	if errors.Is(err, sdk.ErrCancelled) {
+		err = run()
+	}
+	return err
 }
 
 // approve waits, for a transfer at or above the limit, for the approver's answer.

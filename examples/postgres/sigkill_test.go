@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -43,7 +44,8 @@ const waitTimeout = 60 * time.Second
 //     across the crash, and the approval (an awakeable resolved over the ingress) commits it;
 //
 // and a transfer cancelled through the admin API while it waits for its approval rolls back,
-// and one without the funds prepares nothing. Balances, transfer rows and the prepared
+// one without the funds prepares nothing, and one cancelled while its prepare step is being
+// journaled (the cancellation wins that wait) rolls back too. Balances, transfer rows and the prepared
 // transactions left are read from PostgreSQL after each step.
 func TestTransfersAcrossSIGKILL(t *testing.T) {
 	dsn := startPostgres(t)
@@ -59,9 +61,14 @@ func TestTransfersAcrossSIGKILL(t *testing.T) {
 	if _, err := db.Exec(ctx, `INSERT INTO accounts VALUES ('alice', 100), ('bob', 0), ('carol', 0)`); err != nil {
 		t.Fatal(err)
 	}
-	g := newGate()
-	t.Cleanup(g.open)
-	url := serve(t, postgres.Endpoint(postgres.Config{DB: db, ApprovalLimit: 50, Prepared: g.prepared}))
+	// The Prepared hook holds the next PREPARE's step until the test opens the armed gate.
+	var armed atomic.Pointer[gate]
+	hook := func(ctx context.Context, id string) {
+		if g := armed.Swap(nil); g != nil {
+			g.prepared(ctx, id)
+		}
+	}
+	url := serve(t, postgres.Endpoint(postgres.Config{DB: db, ApprovalLimit: 50, Prepared: hook}))
 	srv := testenv.StartServer(t, testenv.ServerConfig{Bin: testenv.ResoluteBinary(t)})
 	if _, err := testenv.Register(srv.Admin, url); err != nil {
 		t.Fatal(err)
@@ -80,6 +87,9 @@ func TestTransfersAcrossSIGKILL(t *testing.T) {
 	}
 
 	// 1. A crash between PREPARE TRANSACTION and the journal.
+	g := newGate()
+	t.Cleanup(g.open)
+	armed.Store(g)
 	id := send(t, srv, `{"from":"alice","to":"bob","amount":30}`)
 	var tx string
 	waitFor(t, srv, id, "the prepared transaction", func() bool {
@@ -127,6 +137,27 @@ func TestTransfersAcrossSIGKILL(t *testing.T) {
 
 	// 4. Not enough money: nothing prepared.
 	mustPost(t, srv.Ingress+"/Bank/transfer", `{"from":"bob","to":"alice","amount":31}`, 400)
+	check(map[string]int64{"alice": 20, "bob": 30, "carol": 50}, 2)
+
+	// 5. Cancelled while its prepare step is being journaled: the cancellation wins the wait for
+	// the step's result, although the transaction was prepared; it must be rolled back.
+	g = newGate()
+	t.Cleanup(g.open)
+	armed.Store(g)
+	id = send(t, srv, `{"from":"alice","to":"bob","amount":10}`)
+	waitFor(t, srv, id, "the prepared transaction", func() bool {
+		select {
+		case tx = <-g.entered:
+			return true
+		default:
+			return false
+		}
+	})
+	cancel(t, srv, id)
+	g.open()
+	if r := attach(t, srv, id, 409); !strings.Contains(string(r.Body), "Cancelled") {
+		t.Errorf("cancelled transfer answered %s", r.Body)
+	}
 	check(map[string]int64{"alice": 20, "bob": 30, "carol": 50}, 2)
 }
 
