@@ -55,6 +55,10 @@ type sizes struct {
 	WaitingWorkflows     int           `json:"waitingWorkflows"`
 	SendConcurrency      int           `json:"sendConcurrency"`
 	WaitTimeout          time.Duration `json:"waitTimeout"`
+	// OverloadConcurrency measures the sustainable rate of the overload scenario;
+	// OverloadMaxInFlight caps its open-loop calls in flight.
+	OverloadConcurrency int `json:"overloadConcurrency"`
+	OverloadMaxInFlight int `json:"overloadMaxInFlight"`
 }
 
 var sizePresets = map[string]sizes{
@@ -63,14 +67,14 @@ var sizePresets = map[string]sizes{
 		Steps: 10, WorkflowConcurrency: []int{1, 16}, Fanout: 50, FanoutConcurrency: []int{1, 16},
 		Sleepers: 10_000, SleepMargin: 40 * time.Second, Recovery: 10_000, SendConcurrency: 64,
 		Awakeables: 1000, AwakeableConcurrency: []int{1, 16}, WaitingWorkflows: 10_000,
-		WaitTimeout: 3 * time.Minute,
+		WaitTimeout: 3 * time.Minute, OverloadConcurrency: 64, OverloadMaxInFlight: 8192,
 	},
 	"tiny": {
 		NoopConcurrency: []int{1, 16, 128}, Keys: 100, CounterConcurrency: 4,
 		Steps: 10, WorkflowConcurrency: []int{1, 4}, Fanout: 50, FanoutConcurrency: []int{1, 4},
 		Sleepers: 50, SleepMargin: 4 * time.Second, Recovery: 50, SendConcurrency: 16,
 		Awakeables: 100, AwakeableConcurrency: []int{1, 4}, WaitingWorkflows: 200,
-		WaitTimeout: time.Minute,
+		WaitTimeout: time.Minute, OverloadConcurrency: 16, OverloadMaxInFlight: 2048,
 	},
 }
 
@@ -78,7 +82,7 @@ var sizePresets = map[string]sizes{
 // so it runs last. The scenarios that leave thousands of completed workflows
 // behind run after sleepers, so that its idle RSS stays comparable with
 // earlier runs.
-var scenarioOrder = []string{"fsync", "noop", "counter", "workflow10", "fanout", "sleepers", "awakeable", "workflows-waiting", "recovery"}
+var scenarioOrder = []string{"fsync", "noop", "counter", "workflow10", "fanout", "sleepers", "awakeable", "workflows-waiting", "overload", "recovery"}
 
 // env is what a scenario runs against.
 type env struct {
@@ -99,6 +103,7 @@ var scenarios = map[string]scenario{
 	"sleepers":          sleepersScenario,
 	"awakeable":         awakeableScenario,
 	"workflows-waiting": waitingScenario,
+	"overload":          overloadScenario,
 	"recovery":          recoveryScenario,
 }
 

@@ -10,13 +10,19 @@ import (
 // Admission control. Work from outside the partition (ingress invocations, signals, admin
 // operations: everything that goes through ProposeWait) is admitted only while the partition
 // runs and fewer than Config.MaxQueued proposals wait in front of its proposer or are in flight
-// in the log. A refusal happens before anything is queued, so a refused request left no trace:
+// in the log. A call (an ingress request that waits for its invocation's result) is admitted
+// only while fewer than Config.MaxCalling calls wait on the partition: under overload the log
+// keeps up (appending is cheap) while invocations pile up behind the deployments and the CPU,
+// and the callers waiting are what measures that backlog. A refusal happens before anything is queued, so a refused request left no trace:
 // its caller may retry it as it is, with or without an idempotency key. Work the partition
 // already accepted (attempts' journal entries, timers, outbox deliveries) is never refused:
 // refusing it would stall invocations that callers wait for.
 
 // DefaultMaxQueued is the default Config.MaxQueued.
 const DefaultMaxQueued = 2048
+
+// DefaultMaxCalling is the default Config.MaxCalling.
+const DefaultMaxCalling = 1024
 
 // retryAfterOverload is what a refused caller is told to wait: about the time the proposer
 // needs to drain a full queue on a loaded machine.
@@ -63,6 +69,15 @@ func (p *Partition) admit() error {
 	if n := p.queued.Load(); n >= int64(p.cfg.MaxQueued) {
 		return &RefusedError{Partition: p.cfg.ID, Overloaded: true, After: retryAfterOverload,
 			Reason: fmt.Sprintf("%d proposals queued, the limit is %d", n, p.cfg.MaxQueued)}
+	}
+	return nil
+}
+
+// admitCall says whether one more call may wait on the partition, or why not.
+func (p *Partition) admitCall() error {
+	if n := p.calling.Load(); n >= int64(p.cfg.MaxCalling) {
+		return &RefusedError{Partition: p.cfg.ID, Overloaded: true, After: retryAfterOverload,
+			Reason: fmt.Sprintf("%d calls wait for their invocations, the limit is %d", n, p.cfg.MaxCalling)}
 	}
 	return nil
 }
@@ -131,12 +146,14 @@ type Health struct {
 	Reason string `json:"reason,omitempty"`
 	// Queued is how many proposals wait for the log or are in flight.
 	Queued int64 `json:"queued"`
+	// Calling is how many calls wait for their invocations.
+	Calling int64 `json:"calling"`
 }
 
 // Health reports whether the partition runs and how full its queue is.
 func (p *Partition) Health() Health {
 	reason, down := p.health.down()
-	return Health{Partition: p.cfg.ID, Leader: p.IsLeader(), Running: !down, Reason: reason, Queued: p.queued.Load()}
+	return Health{Partition: p.cfg.ID, Leader: p.IsLeader(), Running: !down, Reason: reason, Queued: p.queued.Load(), Calling: p.calling.Load()}
 }
 
 // Health lists the partitions' states.

@@ -78,6 +78,8 @@ type NodeConfig struct {
 	RecoverInterval time.Duration
 	// MaxQueued is each partition's admission bound (DefaultMaxQueued if 0); see admission.go.
 	MaxQueued int
+	// MaxCalling is each partition's bound on calls waiting (DefaultMaxCalling if 0).
+	MaxCalling int
 }
 
 // Node runs this node's partitions under one supervisor actor.
@@ -120,7 +122,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		}
 		n.dbs = append(n.dbs, db)
 		p := newPartition(Config{ID: uint32(i), ShardID: FirstShardID + uint64(i), DB: db, Host: cfg.Host, Invoker: cfg.Invoker, Router: n.router,
-			MaxQueued: cfg.MaxQueued, RecoverInterval: cfg.RecoverInterval}, n.system)
+			MaxQueued: cfg.MaxQueued, MaxCalling: cfg.MaxCalling, RecoverInterval: cfg.RecoverInterval}, n.system)
 		pid, err := n.spawn(p)
 		if err != nil {
 			n.closeDBs()

@@ -42,6 +42,9 @@ type Config struct {
 	// MaxQueued bounds the proposals queued or in flight above which work from outside is
 	// refused (DefaultMaxQueued if 0); see admission.go.
 	MaxQueued int
+	// MaxCalling bounds the calls waiting for their invocations above which new calls are
+	// refused (DefaultMaxCalling if 0).
+	MaxCalling int
 	// RecoverInterval: how long a partition that cannot run waits before it tries again.
 	RecoverInterval time.Duration
 }
@@ -63,7 +66,9 @@ type Partition struct {
 	waiters   waiters
 	// queued counts proposals queued or in flight (admission control).
 	queued atomic.Int64
-	health health
+	// calling counts the calls waiting for their invocations (admission control).
+	calling atomic.Int64
+	health  health
 	// attempts tracks attempts' proposals whose outcome is not known yet (see recovery.go).
 	attempts attemptProposals
 	// attachRead, if set (by tests), runs in Attach between the status read and the wait.
@@ -84,6 +89,9 @@ func newPartition(cfg Config, system *actor.ActorSystem) *Partition {
 	}
 	if cfg.MaxQueued == 0 {
 		cfg.MaxQueued = DefaultMaxQueued
+	}
+	if cfg.MaxCalling == 0 {
+		cfg.MaxCalling = DefaultMaxCalling
 	}
 	if cfg.RecoverInterval == 0 {
 		cfg.RecoverInterval = DefaultRecoverInterval
@@ -269,6 +277,11 @@ func (p *Partition) proposeUntilKnown(ctx context.Context, cmd command.Command) 
 // Call proposes the invocation (or attaches to the existing one with its id) and waits for the
 // result.
 func (p *Partition) Call(ctx context.Context, inv command.Invocation) (command.Result, error) {
+	if err := p.admitCall(); err != nil {
+		return command.Result{}, fmt.Errorf("partition %d: call %s: %w", p.cfg.ID, inv.ID, err)
+	}
+	p.calling.Add(1)
+	defer p.calling.Add(-1)
 	ch := p.waiters.add(inv.ID)
 	defer p.waiters.remove(inv.ID, ch)
 	// The waiter is registered before proposing, so the Finished action cannot be missed: it comes

@@ -17,14 +17,30 @@ import (
 )
 
 // TestOverloadRefusesBeforeWriting drives a server whose partitions admit only a couple of queued
-// proposals with many concurrent idempotent calls. Every answer is a success or a refusal (429 or
+// proposals, or of calls in flight, with many concurrent idempotent calls. Every answer is a success or a refusal (429 or
 // 503 with Retry-After and the ingress's JSON error); a refused call left nothing behind (its
 // handler never ran, no invocation has its key); and every call accepted, including those retried
 // after a refusal, ran its side effect exactly once.
 func TestOverloadRefusesBeforeWriting(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		limit func(*server.Config)
+	}{
+		{"proposal queue of 2", func(c *server.Config) { c.MaxQueuedProposals = 2 }},
+		{"2 calls in flight", func(c *server.Config) { c.MaxCallsInFlight = 2 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2}
+			tt.limit(&cfg)
+			overload(t, cfg)
+		})
+	}
+}
+
+func overload(t *testing.T, cfg server.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2, MaxQueuedProposals: 2})
+	s, err := server.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +58,7 @@ func TestOverloadRefusesBeforeWriting(t *testing.T) {
 	if err := s.RegisterInProcess(ctx, "load", sdk.NewEndpoint().Bind(svc)); err != nil {
 		t.Fatal(err)
 	}
-	const keys, workers = 300, 48
+	const keys, workers = 200, 48
 	// Keys below retryBelow are retried after a refusal until accepted; the others are not.
 	const retryBelow = keys / 2
 	type outcome struct {
@@ -109,7 +125,7 @@ func TestOverloadRefusesBeforeWriting(t *testing.T) {
 		}
 	}
 	if refused == 0 {
-		t.Fatalf("no call was refused: the load never filled a queue of 2 (%d calls, %d workers)", keys, workers)
+		t.Fatalf("no call was refused: the load never reached the limit (%d calls, %d workers)", keys, workers)
 	}
 	t.Logf("%d refusals", refused)
 }

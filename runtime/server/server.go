@@ -59,6 +59,9 @@ type Config struct {
 	// MaxQueuedProposals is each partition's admission bound: above it the ingress refuses new
 	// work with 429 (0: partition.DefaultMaxQueued).
 	MaxQueuedProposals int
+	// MaxCallsInFlight is each partition's bound on ingress calls waiting for their invocations:
+	// above it new calls get 429 (0: partition.DefaultMaxCalling).
+	MaxCallsInFlight int
 }
 
 // Server is a running node.
@@ -128,7 +131,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.invoker = invoker.New(cfg.Invoker, resolver{s.registry}, s.client)
-	n, err := partition.NewNode(partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker, MaxQueued: cfg.MaxQueuedProposals})
+	n, err := partition.NewNode(partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker, MaxQueued: cfg.MaxQueuedProposals, MaxCalling: cfg.MaxCallsInFlight})
 	if err != nil {
 		return nil, err
 	}
