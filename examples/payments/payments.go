@@ -83,12 +83,13 @@ func Endpoint(p Provider) *sdk.Endpoint { return sdk.NewEndpoint().Bind(Service(
 
 type saga struct{ p Provider }
 
-// compensations are the undo steps of the steps done so far, run last first.
+// compensations are the undo steps of the steps started so far, run last first.
 type compensations []func() error
 
 // run runs every compensation, last first, and returns cause: the failure or cancellation that
-// ended the saga. A compensation that cannot be journaled (the attempt ended) is returned
-// instead, so the runtime retries the invocation and the compensations replay.
+// ended the saga. A compensation that fails for good (the provider refused the undo: a terminal
+// error) stops there and is returned with the cause. Errors a retry can fix never come back
+// here: they end the attempt, the runtime retries it, and the replay skips the journaled undos.
 func (c compensations) run(cause error) error {
 	for _, undo := range slices.Backward(c) {
 		if err := undo(); err != nil {
