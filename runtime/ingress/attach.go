@@ -103,7 +103,7 @@ func (h *Handler) answerAttached(w http.ResponseWriter, id ids.InvocationID, a A
 		w.Header().Set("idempotency-expires", h.expires(a))
 	}
 	if f := res.Failure; f != nil {
-		return invocationError(f.Code, f.Message)
+		return failureError(f)
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(res.Value)))
 	w.WriteHeader(http.StatusOK)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/resolute-run/resolute/runtime/command"
 )
 
 // Error sources, as in the x-restate-error-source header and the "source" field.
@@ -37,6 +39,9 @@ type httpError struct {
 	message string
 	source  string
 	header  http.Header // extra response headers (Allow)
+	// metadata is a terminal failure's metadata (protocol V6+), answered as restate-server
+	// does: a "metadata" object in the body.
+	metadata []command.MetadataEntry
 }
 
 func (e *httpError) Error() string { return e.message }
@@ -68,16 +73,31 @@ func invocationError(code uint16, msg string) *httpError {
 }
 
 type errorBody struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-	Source  string `json:"source"`
+	Code     int               `json:"code"`
+	Message  string            `json:"message"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+	Source   string            `json:"source"`
+}
+
+// failureError answers an invocation's terminal failure, metadata included.
+func failureError(f *command.Failure) *httpError {
+	e := invocationError(f.Code, f.Message)
+	e.metadata = f.Metadata
+	return e
 }
 
 func writeError(w http.ResponseWriter, e *httpError) {
 	for k, v := range e.header {
 		w.Header()[k] = v
 	}
-	body, _ := json.Marshal(errorBody{Code: e.code, Message: e.message, Source: e.source})
+	eb := errorBody{Code: e.code, Message: e.message, Source: e.source}
+	if len(e.metadata) > 0 {
+		eb.Metadata = make(map[string]string, len(e.metadata))
+		for _, m := range e.metadata {
+			eb.Metadata[m.Key] = m.Value
+		}
+	}
+	body, _ := json.Marshal(eb)
 	w.Header().Set("x-restate-error-source", e.source)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))

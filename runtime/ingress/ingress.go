@@ -396,7 +396,7 @@ func (h *Handler) call(ctx context.Context, w http.ResponseWriter, inv command.I
 		w.Header().Set("idempotency-expires", h.cfg.Now().Add(h.retention(t)).UTC().Format(time.RFC3339))
 	}
 	if res.Failure != nil {
-		return invocationError(res.Failure.Code, res.Failure.Message)
+		return failureError(res.Failure)
 	}
 	if ct := t.handler.Output.ContentTypeFor(len(res.Value) == 0); ct != "" {
 		w.Header().Set("Content-Type", ct)

@@ -476,3 +476,27 @@ func TestDelayedSend(t *testing.T) {
 		}
 	}
 }
+
+// A terminal failure's metadata (protocol V6+) is answered in the error body, as restate-server
+// writes it ({"code","message","metadata":{…},"source"}); a failure without metadata has no such
+// field.
+func TestFailureMetadataAnswered(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		failure *command.Failure
+		want    string
+	}{
+		{"with metadata", &command.Failure{Code: 402, Message: "declined", Metadata: []command.MetadataEntry{{Key: "reason", Value: "funds"}, {Key: "try", Value: "2"}}},
+			`{"code":402,"message":"declined","metadata":{"reason":"funds","try":"2"},"source":"invocation"}`},
+		{"without", &command.Failure{Code: 402, Message: "declined"}, `{"code":402,"message":"declined","source":"invocation"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHandler(t, &fakeDispatcher{results: map[string]command.Result{"fail": {Failure: tc.failure}}})
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("POST", "/Greeter/fail", nil))
+			if rec.Code != 402 || rec.Body.String() != tc.want {
+				t.Fatalf("%d %s, want 402 %s", rec.Code, rec.Body, tc.want)
+			}
+		})
+	}
+}
