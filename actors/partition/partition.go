@@ -78,6 +78,11 @@ type Partition struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+	// closed is set by Close before stop is closed: after it, no goroutine joins wg.
+	closed struct {
+		sync.Mutex
+		yes bool
+	}
 }
 
 func newPartition(cfg Config, system *actor.ActorSystem) *Partition {
@@ -348,6 +353,9 @@ func (p *Partition) Waiting(id ids.InvocationID) int { return p.waiters.count(id
 
 // Close stops the partition's goroutines. The actor is stopped by the supervisor.
 func (p *Partition) Close() {
+	p.closed.Lock()
+	p.closed.yes = true
+	p.closed.Unlock()
 	close(p.stop)
 	p.wg.Wait()
 }

@@ -48,10 +48,10 @@ func (p *Partition) retryLeaderLater() {
 
 // after runs f after d unless the partition is closed first; the goroutine is counted in wg.
 func (p *Partition) after(d time.Duration, f func()) {
-	select {
-	case <-p.stop:
+	p.closed.Lock()
+	defer p.closed.Unlock()
+	if p.closed.yes {
 		return
-	default:
 	}
 	p.wg.Add(1)
 	go func() {
