@@ -139,6 +139,16 @@ func (d *deployment) adminPatch(path string) reply {
 	return d.do(context.Background(), http.MethodPatch, d.admin+path, nil)
 }
 
+// adminPost is a POST of in, JSON-encoded, on the admin API (e.g. /services/{name}/state).
+func (d *deployment) adminPost(path string, in any) reply {
+	return d.do(context.Background(), http.MethodPost, d.admin+path, in)
+}
+
+// adminPatchJSON is a PATCH with a JSON body on the admin API (e.g. /services/{name}).
+func (d *deployment) adminPatchJSON(path string, in any) reply {
+	return d.do(context.Background(), http.MethodPatch, d.admin+path, in)
+}
+
 func (d *deployment) get(url string) reply {
 	return d.do(context.Background(), http.MethodGet, url, nil)
 }

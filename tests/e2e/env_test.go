@@ -50,6 +50,10 @@ type class struct {
 	suites    []suite
 	scenarios []scenario
 	env       []string // extra environment of the services process (upstream's ServiceSpec withEnv)
+	// setup, when set, runs on each fresh server once the services are routable, before the
+	// scenarios: what upstream configures at binding time and the TS contract does not (e.g.
+	// a retention or ingress-private set through the admin API).
+	setup func(t *testing.T, d *deployment)
 }
 
 // suite is one configuration of upstream's TestSuites.kt: how each server is set up.
@@ -102,6 +106,9 @@ func runClass(t *testing.T, c class) {
 			for _, kind := range kinds {
 				t.Run(kind, func(t *testing.T) {
 					d := deploy(t, tl, kind, su, t.TempDir(), services)
+					if c.setup != nil {
+						c.setup(t, d)
+					}
 					if su.suspends {
 						// Cleanups run after the parallel scenarios.
 						t.Cleanup(func() { checkSuspended(t, d) })
