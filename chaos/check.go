@@ -41,7 +41,7 @@ func check(r *run, execs []deployment.Exec) []Check {
 		checkPromised(r, outs),
 	}
 	checks = append(checks, checkLinearizable(r, outs)...)
-	return append(checks, checkStuck(r, execs))
+	return append(checks, checkStuck(r, execs), checkOrphans(r))
 }
 
 // checkKills is informative: it fails only when no kill happened. It says

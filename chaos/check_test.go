@@ -4,6 +4,7 @@ package chaos
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -188,6 +189,7 @@ func TestChecks(t *testing.T) {
 		awake     = "awakeables: first acknowledged resolution wins"
 		wf        = "workflows: run once per key, promise value reaches it"
 		stuck     = "no stuck invocations"
+		orphan    = "every running invocation has an attempt"
 	)
 	cases := []struct {
 		name  string
@@ -199,6 +201,8 @@ func TestChecks(t *testing.T) {
 			h.r.ops = append(h.r.ops, &op{id: "x", kind: kindAdd, key: "k", delta: 1, idem: true, tries: 1, fail: "status 500: boom"})
 		}, []string{failures}},
 		{"no kill", func(h *history) { h.r.kills = nil }, []string{kills}},
+		{"running invocation without an attempt", func(h *history) { h.r.orphans.ids = []string{"inv_1"} }, []string{orphan}},
+		{"orphans not readable", func(h *history) { h.r.orphans.err = errors.New("connection refused") }, []string{orphan}},
 		{"different answer on attach", func(h *history) {
 			h.op("a").attachBody = jsonOf(deployment.AddOut{ID: "a", Value: 9, Token: "t1", At: wall(1)})
 		}, []string{once}},

@@ -270,6 +270,11 @@ type run struct {
 		took  time.Duration
 		execs int
 	}
+	// orphans are the running invocations without an attempt after the drain.
+	orphans struct {
+		ids []string
+		err error
+	}
 	hardCancel context.CancelFunc
 	workers    sync.WaitGroup
 }
@@ -403,6 +408,7 @@ func (r *run) drain(ctx context.Context) {
 	r.drained.execs = len(at)
 	logf(r.cfg, "drained %d operations in %v; quiet for %v", len(r.ops), r.drained.took.Round(time.Millisecond), quietPeriod)
 	sleepCtx(ctx, quietPeriod)
+	r.orphans.ids, r.orphans.err = readOrphans(ctx, r.sys.admin)
 }
 
 // quietPeriod is how long the checker watches for Run executions after

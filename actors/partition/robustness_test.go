@@ -253,3 +253,48 @@ func waitHealth(t *testing.T, p *Partition, want bool) {
 		}
 	}
 }
+
+// TestOrphansListsRunningInvocationWithoutAttempt: an attempt stopped without a retry (as a Stale
+// answer did) leaves its invocation running with nobody on it: Orphans lists it until an attempt
+// runs again, and the invocation then finishes.
+func TestOrphansListsRunningInvocationWithoutAttempt(t *testing.T) {
+	var runs atomic.Int32
+	started := make(chan struct{})
+	probe := sdk.NewObject("Probe").Handler("orphan", sdk.ObjectHandler(func(ctx sdk.ObjectContext, _ int) (string, error) {
+		if runs.Add(1) == 1 {
+			close(started)
+			<-ctx.Done()
+			return "", ctx.Err()
+		}
+		return "done", nil
+	}))
+	n := startNode(t, t.TempDir(), sdk.NewEndpoint().Bind(probe))
+	defer n.close()
+	r := n.node.Router()
+	inv := probeInvocation("orphan", "orphan")
+	done := callAsync(r, inv)
+	<-started
+	if o, err := n.node.Orphans(); err != nil || len(o) != 0 {
+		t.Fatalf("orphans while the attempt runs: %v %v", o, err)
+	}
+	n.inv.Abort(inv.ID) // no retry: nobody works on the invocation any more
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		o, err := n.node.Orphans()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(o) == 1 && o[0] == inv.ID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("orphans %v, want [%s]", o, inv.ID)
+		}
+	}
+	n.inv.Start(r.For(inv.ID.PartitionKey), inv.ID)
+	if err := <-done; err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if o, err := n.node.Orphans(); err != nil || len(o) != 0 {
+		t.Errorf("orphans after the invocation finished: %v %v", o, err)
+	}
+}
