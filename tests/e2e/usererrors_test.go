@@ -24,10 +24,12 @@ const successAttempt = 4
 // testMetadata is upstream's TEST_METADATA.
 var testMetadata = map[string]string{"key1": "value1", "key2": "value2"}
 
-// TestUserErrors ports restatedev/e2e sdk-tests tests/UserErrors.kt (class UserErrors).
+// TestUserErrors ports restatedev/e2e sdk-tests tests/UserErrors.kt (class UserErrors), in the
+// suites of TestSuites.kt it belongs to that the runner has (default, alwaysSuspending).
 func TestUserErrors(t *testing.T) {
 	runClass(t, class{
 		services: []string{failing, counter},
+		suites:   []suite{defaultSuite, alwaysSuspending},
 		scenarios: []scenario{
 			{name: "invokeTerminallyFailingCall", run: invokeTerminallyFailingCall},
 			{name: "failSeveralTimes", run: func(t *testing.T, d *deployment) {
