@@ -85,8 +85,8 @@ func (s *supervisorActor) actorStopped(ctx actor.Context, who *actor.PID) {
 			continue
 		}
 		p.markDown(fmt.Sprintf("its actor failed too often and was stopped; last failure: %s", p.health.lastPanic()))
-		self := ctx.Self()
-		p.after(p.cfg.RecoverInterval, func() { ctx.ActorSystem().Root.Send(self, respawn{p: p}) })
+		sys, self := ctx.ActorSystem(), ctx.Self()
+		p.after(p.cfg.RecoverInterval, func() { sys.Root.Send(self, respawn{p: p}) })
 		return
 	}
 }
@@ -98,7 +98,8 @@ func (s *supervisorActor) respawn(ctx actor.Context, p *Partition) {
 	pid, err := ctx.SpawnNamed(s.props(p), partitionActorName(p))
 	if err != nil {
 		slog.Error("respawn partition actor", "partition", p.cfg.ID, "err", err)
-		p.after(p.cfg.RecoverInterval, func() { ctx.ActorSystem().Root.Send(ctx.Self(), respawn{p: p}) })
+		sys, self := ctx.ActorSystem(), ctx.Self()
+		p.after(p.cfg.RecoverInterval, func() { sys.Root.Send(self, respawn{p: p}) })
 		return
 	}
 	p.pid.Store(pid)
