@@ -514,10 +514,16 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// count is the number of failed-attempt lines logged for invocation that contain substr.
+// count is the number of failed-attempt lines logged for invocation that contain substr: the
+// invoker's per-attempt line (debug), or its last one when the retries are exhausted. The
+// warning that opens a deployment's failure summary (runtime/invoker/failurelog.go) repeats a
+// failure already counted, so it is left out.
 func (b *syncBuffer) count(invocation, substr string) int {
 	n := 0
 	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.Contains(line, "summarized every") {
+			continue
+		}
 		if strings.Contains(line, invocation) && strings.Contains(line, "attempt failed") && strings.Contains(line, substr) {
 			n++
 		}
