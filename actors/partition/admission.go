@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/resolute-run/resolute/runtime/command"
 )
 
 // Admission control. Work from outside the partition (ingress invocations, signals, admin
@@ -61,16 +63,25 @@ func (e *RefusedError) RetryAfter() time.Duration { return e.After }
 // Unavailable is true when the partition cannot run, false when it is only busy.
 func (e *RefusedError) Unavailable() bool { return !e.Overloaded }
 
-// admit says whether one more proposal from outside may join the queue, or why not.
-func (p *Partition) admit() error {
+// admit says whether one more proposal from outside may join the queue, or why not. Commands
+// that take work away (cancel, kill, pause, purge) pass a full queue: an operator shedding load
+// must not be refused for the load.
+func (p *Partition) admit(cmd command.Command) error {
 	if reason, down := p.health.down(); down {
 		return &RefusedError{Partition: p.cfg.ID, Reason: reason, After: p.health.retryAfter()}
+	}
+	if relief(cmd.Kind) {
+		return nil
 	}
 	if n := p.queued.Load(); n >= int64(p.cfg.MaxQueued) {
 		return &RefusedError{Partition: p.cfg.ID, Overloaded: true, After: retryAfterOverload,
 			Reason: fmt.Sprintf("%d proposals queued, the limit is %d", n, p.cfg.MaxQueued)}
 	}
 	return nil
+}
+
+func relief(k command.Kind) bool {
+	return k == command.KindTerminate || k == command.KindPause || k == command.KindPurge
 }
 
 // admitCall says whether one more call may wait on the partition, or why not.

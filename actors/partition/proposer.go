@@ -54,7 +54,7 @@ func (p *Partition) settle(pr *proposal, r proposalResult) {
 // refused at once (a *RefusedError, nothing queued) while the partition does not run or its
 // queue is full.
 func (p *Partition) ProposeWait(ctx context.Context, cmd command.Command) (statemachine.Outcome, error) {
-	if err := p.admit(); err != nil {
+	if err := p.admit(cmd); err != nil {
 		return statemachine.Outcome{}, err
 	}
 	select {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -296,5 +297,62 @@ func TestOrphansListsRunningInvocationWithoutAttempt(t *testing.T) {
 	}
 	if o, err := n.node.Orphans(); err != nil || len(o) != 0 {
 		t.Errorf("orphans after the invocation finished: %v %v", o, err)
+	}
+}
+
+// TestFullQueueStillTakesWorkAway: with the proposer's queue full, a new invocation is refused
+// (ErrOverloaded, nothing queued) but a kill is admitted: an operator shedding load must not be
+// refused for the load.
+func TestFullQueueStillTakesWorkAway(t *testing.T) {
+	var runs atomic.Int64
+	n := startNode(t, t.TempDir(), counterEndpoint(&runs), func(c *NodeConfig) { c.MaxQueued = 2 })
+	defer n.close()
+	r := n.node.Router()
+	inv := objectInvocation("queue", 1)
+	p := r.For(inv.ID.PartitionKey)
+	held, release := make(chan struct{}), make(chan struct{})
+	var freed sync.Once
+	free := func() { freed.Do(func() { close(release) }) }
+	defer free() // before n.close: a held proposer would keep Close waiting
+	var once atomic.Bool
+	p.hooks.Store(&testHooks{beforeBatch: func([]command.Command) {
+		if once.CompareAndSwap(false, true) {
+			close(held)
+			<-release
+		}
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The first invocation is held in the proposer; the next fill the queue until one is refused.
+	results := make(chan error, 16)
+	go func() { _, err := p.Invoke(ctx, objectInvocation("queue", 1)); results <- err }()
+	<-held
+	var refused error
+	for i := 0; i < 16 && refused == nil; i++ {
+		if p.queued.Load() < int64(p.cfg.MaxQueued) {
+			go func() { _, err := p.Invoke(ctx, objectInvocation("queue", 1)); results <- err }()
+			for p.queued.Load() < int64(i+2) && p.queued.Load() < int64(p.cfg.MaxQueued) {
+				time.Sleep(time.Millisecond)
+			}
+			continue
+		}
+		_, refused = p.Invoke(ctx, objectInvocation("queue", 1))
+	}
+	if !errors.Is(refused, ErrOverloaded) {
+		t.Fatalf("invocation with a full queue: %v, want ErrOverloaded", refused)
+	}
+	killed := make(chan error, 1)
+	go func() { _, err := r.Terminate(ctx, inv.ID, true); killed <- err }()
+	for p.queued.Load() <= int64(p.cfg.MaxQueued) {
+		select {
+		case err := <-killed:
+			t.Fatalf("kill with a full queue answered before the queue moved: %v", err)
+		default:
+		}
+		time.Sleep(time.Millisecond)
+	}
+	free()
+	if err := <-killed; err != nil {
+		t.Fatalf("kill with a full queue: %v, want it admitted", err)
 	}
 }
