@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/resolute-run/resolute/examples/payments"
-	"github.com/resolute-run/resolute/sdk"
 	"github.com/resolute-run/resolute/tests/testenv"
 )
 
@@ -47,7 +45,7 @@ func TestPaymentsAcrossSIGKILL(t *testing.T) {
 	provider := httptest.NewServer(fake)
 	t.Cleanup(provider.Close)
 	t.Cleanup(g.releaseAll) // before the provider closes: its handlers must not stay blocked
-	url := serve(t, payments.Endpoint(payments.HTTPProvider{BaseURL: provider.URL}))
+	url := testenv.ServeH2C(t, payments.Endpoint(payments.HTTPProvider{BaseURL: provider.URL}).Handler())
 	srv := testenv.StartServer(t, testenv.ServerConfig{Bin: testenv.ResoluteBinary(t)})
 	if _, err := testenv.Register(srv.Admin, url); err != nil {
 		t.Fatal(err)
@@ -62,15 +60,15 @@ func TestPaymentsAcrossSIGKILL(t *testing.T) {
 		srv.Kill()
 		srv.Restart()
 		awakeable := fake.Awakeable(strings.Fields(ship)[1])
-		mustPost(t, srv.Ingress+"/restate/awakeables/"+awakeable+"/resolve", `"label-42"`, 202)
+		testenv.MustPost(t, srv.Ingress+"/restate/awakeables/"+awakeable+"/resolve", `"label-42"`, 202)
 		var pay payments.Payment
-		decode(t, attach(t, srv, id, 200), &pay)
+		testenv.DecodeReply(t, attach(t, srv, id, 200), &pay)
 		if pay.Status != payments.StatusSucceeded || pay.Amount != 4200 || pay.Label != "label-42" || !strings.HasPrefix(pay.ID, "pay_") {
 			t.Fatalf("payment %+v, want succeeded with label-42", pay)
 		}
 		// A client retrying with the same key gets the first payment; nothing runs again.
 		var again payments.Payment
-		decode(t, p.pay(t, "order-1", order, 200), &again)
+		testenv.DecodeReply(t, p.pay(t, "order-1", order, 200), &again)
 		if again != pay {
 			t.Errorf("retried request answered %+v, want the first payment %+v", again, pay)
 		}
@@ -135,7 +133,7 @@ func TestPaymentCancelledDuringCharge(t *testing.T) {
 	provider := httptest.NewServer(fake)
 	t.Cleanup(provider.Close)
 	t.Cleanup(g.releaseAll)
-	url := serve(t, payments.Endpoint(payments.HTTPProvider{BaseURL: provider.URL}))
+	url := testenv.ServeH2C(t, payments.Endpoint(payments.HTTPProvider{BaseURL: provider.URL}).Handler())
 	srv := testenv.StartServer(t, testenv.ServerConfig{Bin: testenv.ResoluteBinary(t)})
 	if _, err := testenv.Register(srv.Admin, url); err != nil {
 		t.Fatal(err)
@@ -330,44 +328,4 @@ func attach(t *testing.T, srv *testenv.Server, id string, status int) testenv.Re
 		t.Fatalf("attach to %s: status %d, %s; want %d", id, resp.StatusCode, body, status)
 	}
 	return testenv.Reply{Status: resp.StatusCode, Header: resp.Header, Body: body}
-}
-
-// serve serves ep over h2c on a loopback port until the test ends.
-func serve(t *testing.T, ep *sdk.Endpoint) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: ep.Handler()}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = hs.Serve(l)
-	}()
-	t.Cleanup(func() {
-		_ = hs.Close()
-		<-done
-	})
-	return "http://" + l.Addr().String()
-}
-
-func decode(t *testing.T, r testenv.Reply, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.Body, err)
-	}
-}
-
-// mustPost POSTs body (JSON; empty for none) and fails the test unless the status is want.
-func mustPost(t *testing.T, url, body string, want int) testenv.Reply {
-	t.Helper()
-	r, err := testenv.Post(testenv.HTTPClient, url, body, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Status != want {
-		t.Fatalf("POST %s: %v, want %d", url, r, want)
-	}
-	return r
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,7 +25,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/resolute-run/resolute/examples/postgres"
-	"github.com/resolute-run/resolute/sdk"
 	"github.com/resolute-run/resolute/tests/testenv"
 )
 
@@ -68,7 +66,7 @@ func TestTransfersAcrossSIGKILL(t *testing.T) {
 			g.prepared(ctx, id)
 		}
 	}
-	url := serve(t, postgres.Endpoint(postgres.Config{DB: db, ApprovalLimit: 50, Prepared: hook}))
+	url := testenv.ServeH2C(t, postgres.Endpoint(postgres.Config{DB: db, ApprovalLimit: 50, Prepared: hook}).Handler())
 	srv := testenv.StartServer(t, testenv.ServerConfig{Bin: testenv.ResoluteBinary(t)})
 	if _, err := testenv.Register(srv.Admin, url); err != nil {
 		t.Fatal(err)
@@ -105,7 +103,7 @@ func TestTransfersAcrossSIGKILL(t *testing.T) {
 	srv.Restart()
 	g.open()
 	var r postgres.Receipt
-	decode(t, attach(t, srv, id, 200), &r)
+	testenv.DecodeReply(t, attach(t, srv, id, 200), &r)
 	if r != (postgres.Receipt{Transfer: tx, Amount: 30}) {
 		t.Errorf("receipt %+v, want transfer %s of 30", r, tx)
 	}
@@ -118,8 +116,8 @@ func TestTransfersAcrossSIGKILL(t *testing.T) {
 	srv.Kill()
 	srv.Restart()
 	check(map[string]int64{"alice": 70, "bob": 30, "carol": 0}, 1, tx)
-	mustPost(t, srv.Ingress+"/restate/awakeables/"+awakeable+"/resolve", "true", 202)
-	decode(t, attach(t, srv, id, 200), &r)
+	testenv.MustPost(t, srv.Ingress+"/restate/awakeables/"+awakeable+"/resolve", "true", 202)
+	testenv.DecodeReply(t, attach(t, srv, id, 200), &r)
 	if r != (postgres.Receipt{Transfer: tx, Amount: 50}) {
 		t.Errorf("receipt %+v, want transfer %s of 50", r, tx)
 	}
@@ -136,7 +134,7 @@ func TestTransfersAcrossSIGKILL(t *testing.T) {
 	check(map[string]int64{"alice": 20, "bob": 30, "carol": 50}, 2)
 
 	// 4. Not enough money: nothing prepared.
-	mustPost(t, srv.Ingress+"/Bank/transfer", `{"from":"bob","to":"alice","amount":31}`, 400)
+	testenv.MustPost(t, srv.Ingress+"/Bank/transfer", `{"from":"bob","to":"alice","amount":31}`, 400)
 	check(map[string]int64{"alice": 20, "bob": 30, "carol": 50}, 2)
 
 	// 5. Cancelled while its prepare step is being journaled: the cancellation wins the wait for
@@ -365,7 +363,7 @@ func version(dir string) int {
 // send starts a transfer one-way and returns its invocation id.
 func send(t *testing.T, srv *testenv.Server, transfer string) string {
 	t.Helper()
-	r := mustPost(t, srv.Ingress+"/Bank/transfer/send", transfer, 202)
+	r := testenv.MustPost(t, srv.Ingress+"/Bank/transfer/send", transfer, 202)
 	var acc struct {
 		InvocationID string `json:"invocationId"`
 	}
@@ -409,44 +407,4 @@ func attach(t *testing.T, srv *testenv.Server, id string, status int) testenv.Re
 		t.Fatalf("attach to %s: status %d, %s; want %d", id, resp.StatusCode, body, status)
 	}
 	return testenv.Reply{Status: resp.StatusCode, Header: resp.Header, Body: body}
-}
-
-// serve serves ep over h2c on a loopback port until the test ends.
-func serve(t *testing.T, ep *sdk.Endpoint) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: ep.Handler()}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = hs.Serve(l)
-	}()
-	t.Cleanup(func() {
-		_ = hs.Close()
-		<-done
-	})
-	return "http://" + l.Addr().String()
-}
-
-func decode(t *testing.T, r testenv.Reply, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.Body, err)
-	}
-}
-
-// mustPost POSTs body (JSON; empty for none) and fails the test unless the status is want.
-func mustPost(t *testing.T, url, body string, want int) testenv.Reply {
-	t.Helper()
-	r, err := testenv.Post(testenv.HTTPClient, url, body, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Status != want {
-		t.Fatalf("POST %s: %v, want %d", url, r, want)
-	}
-	return r
 }

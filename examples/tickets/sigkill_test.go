@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,7 +15,6 @@ import (
 	"time"
 
 	"github.com/resolute-run/resolute/examples/tickets"
-	"github.com/resolute-run/resolute/sdk"
 	"github.com/resolute-run/resolute/tests/testenv"
 )
 
@@ -42,10 +39,10 @@ func TestTicketsAcrossSIGKILL(t *testing.T) {
 	var holdFor atomic.Int64
 	box := newGatedBoxOffice()
 	t.Cleanup(box.open) // a test that failed early must not leave the first Issue call blocked
-	url := serve(t, tickets.Endpoint(tickets.Config{
+	url := testenv.ServeH2C(t, tickets.Endpoint(tickets.Config{
 		HoldFor:   func() time.Duration { return time.Duration(holdFor.Load()) },
 		BoxOffice: box,
-	}))
+	}).Handler())
 	srv := testenv.StartServer(t, testenv.ServerConfig{Bin: testenv.ResoluteBinary(t)})
 	if _, err := testenv.Register(srv.Admin, url); err != nil {
 		t.Fatal(err)
@@ -55,7 +52,7 @@ func TestTicketsAcrossSIGKILL(t *testing.T) {
 	holdFor.Store(int64(time.Second))
 	start := time.Now()
 	for _, seat := range []string{"A1", "A2"} {
-		mustPost(t, srv.Ingress+"/Cart/alice/add", `"`+seat+`"`, 200)
+		testenv.MustPost(t, srv.Ingress+"/Cart/alice/add", `"`+seat+`"`, 200)
 	}
 	addTime := time.Since(start)
 	if st := seatStatus(t, srv, "A1"); st.Status != tickets.Held {
@@ -76,8 +73,8 @@ func TestTicketsAcrossSIGKILL(t *testing.T) {
 	// 2. A checkout interrupted by a crash. The holds must outlast the gap between the adds and
 	// the checkout's acceptance: a generous multiple of what two adds took above.
 	holdFor.Store(int64(max(3*time.Second, 20*addTime)))
-	mustPost(t, srv.Ingress+"/Cart/bob/add", `"A1"`, 200) // a released seat is free again
-	mustPost(t, srv.Ingress+"/Cart/bob/add", `"B1"`, 200)
+	testenv.MustPost(t, srv.Ingress+"/Cart/bob/add", `"A1"`, 200) // a released seat is free again
+	testenv.MustPost(t, srv.Ingress+"/Cart/bob/add", `"B1"`, 200)
 	id := sendCheckout(t, srv, "bob")
 	waitEntered(t, srv, box, id)
 	srv.Kill()
@@ -108,8 +105,8 @@ func TestTicketsAcrossSIGKILL(t *testing.T) {
 		t.Errorf("tickets issued %v, want exactly %v", ids, want)
 	}
 	// A sold seat is refused, and a checkout of the now empty cart is refused and issues nothing.
-	mustPost(t, srv.Ingress+"/Cart/alice/add", `"B1"`, 409)
-	mustPost(t, srv.Ingress+"/Cart/bob/checkout", "", 409)
+	testenv.MustPost(t, srv.Ingress+"/Cart/alice/add", `"B1"`, 409)
+	testenv.MustPost(t, srv.Ingress+"/Cart/bob/checkout", "", 409)
 	if _, again := box.issued(); len(again) != len(ids) {
 		t.Errorf("an empty checkout issued tickets: %v", again)
 	}
@@ -185,29 +182,9 @@ func waitEntered(t *testing.T, srv *testenv.Server, box *gatedBoxOffice, id stri
 	}, srv.Proc())
 }
 
-// serve serves ep over h2c on a loopback port until the test ends.
-func serve(t *testing.T, ep *sdk.Endpoint) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: ep.Handler()}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = hs.Serve(l)
-	}()
-	t.Cleanup(func() {
-		_ = hs.Close()
-		<-done
-	})
-	return "http://" + l.Addr().String()
-}
-
 func sendCheckout(t *testing.T, srv *testenv.Server, user string) string {
 	t.Helper()
-	r := mustPost(t, srv.Ingress+"/Cart/"+user+"/checkout/send", "", 202)
+	r := testenv.MustPost(t, srv.Ingress+"/Cart/"+user+"/checkout/send", "", 202)
 	var acc struct {
 		InvocationID string `json:"invocationId"`
 	}
@@ -243,14 +220,14 @@ func getJSON(t *testing.T, url string, v any) {
 func seatStatus(t *testing.T, srv *testenv.Server, seat string) tickets.SeatStatus {
 	t.Helper()
 	var st tickets.SeatStatus
-	decode(t, mustPost(t, srv.Ingress+"/Seat/"+seat+"/status", "", 200), &st)
+	testenv.DecodeReply(t, testenv.MustPost(t, srv.Ingress+"/Seat/"+seat+"/status", "", 200), &st)
 	return st
 }
 
 func cartView(t *testing.T, srv *testenv.Server, user string) tickets.CartView {
 	t.Helper()
 	var v tickets.CartView
-	decode(t, mustPost(t, srv.Ingress+"/Cart/"+user+"/view", "", 200), &v)
+	testenv.DecodeReply(t, testenv.MustPost(t, srv.Ingress+"/Cart/"+user+"/view", "", 200), &v)
 	return v
 }
 
@@ -287,26 +264,6 @@ func poll(t *testing.T, what string, srv *testenv.Server, path string, v any, do
 		}
 		return nil
 	}, srv.Proc())
-}
-
-func decode(t *testing.T, r testenv.Reply, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.Body, err)
-	}
-}
-
-// mustPost POSTs body (JSON; empty for none) and fails the test unless the status is want.
-func mustPost(t *testing.T, url, body string, want int) testenv.Reply {
-	t.Helper()
-	r, err := testenv.Post(testenv.HTTPClient, url, body, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Status != want {
-		t.Fatalf("POST %s: %v, want %d", url, r, want)
-	}
-	return r
 }
 
 func sameSet(a, b []string) bool {
