@@ -62,7 +62,7 @@ func TestPaymentsAcrossSIGKILL(t *testing.T) {
 		awakeable := fake.Awakeable(strings.Fields(ship)[1])
 		testenv.MustPost(t, srv.Ingress+"/restate/awakeables/"+awakeable+"/resolve", `"label-42"`, 202)
 		var pay payments.Payment
-		testenv.DecodeReply(t, attach(t, srv, id, 200), &pay)
+		testenv.DecodeReply(t, testenv.AttachInvocation(t, srv, id, 200), &pay)
 		if pay.Status != payments.StatusSucceeded || pay.Amount != 4200 || pay.Label != "label-42" || !strings.HasPrefix(pay.ID, "pay_") {
 			t.Fatalf("payment %+v, want succeeded with label-42", pay)
 		}
@@ -88,7 +88,7 @@ func TestPaymentsAcrossSIGKILL(t *testing.T) {
 		srv.Kill()
 		srv.Restart()
 		release()
-		r := attach(t, srv, id, 402)
+		r := testenv.AttachInvocation(t, srv, id, 402)
 		if !strings.Contains(string(r.Body), "card_declined") {
 			t.Errorf("declined payment answered %s, want card_declined", r.Body)
 		}
@@ -104,12 +104,12 @@ func TestPaymentsAcrossSIGKILL(t *testing.T) {
 		id := p.send(t, "order-3", order)
 		p.waitAction(t, from, "ship")
 		entered, release := g.arm("refund")
-		cancel(t, srv, id)
+		testenv.CancelInvocation(t, srv, id)
 		waitLine(t, srv, id, entered)
 		srv.Kill()
 		srv.Restart()
 		release()
-		r := attach(t, srv, id, 409)
+		r := testenv.AttachInvocation(t, srv, id, 409)
 		if !strings.Contains(string(r.Body), "Cancelled") {
 			t.Errorf("cancelled payment answered %s, want Cancelled", r.Body)
 		}
@@ -142,9 +142,9 @@ func TestPaymentCancelledDuringCharge(t *testing.T) {
 	entered, release := g.arm("charge")
 	id := p.send(t, "order-4", `{"customer":"cus_cy","items":["chair"],"amount":7000,"currency":"eur","address":"4 Main St"}`)
 	waitLine(t, srv, id, entered)
-	cancel(t, srv, id)
+	testenv.CancelInvocation(t, srv, id)
 	release()
-	if r := attach(t, srv, id, 409); !strings.Contains(string(r.Body), "Cancelled") {
+	if r := testenv.AttachInvocation(t, srv, id, 409); !strings.Contains(string(r.Body), "Cancelled") {
 		t.Errorf("cancelled payment answered %s, want Cancelled", r.Body)
 	}
 	wantLedger(t, fake.Ledger(), `reserve (res_\d+) \[chair\]`, `charge (ch_\d+) cus_cy 7000 eur`, `refund $2`, `release $1`)
@@ -292,40 +292,4 @@ func wantLedger(t *testing.T, lines []string, patterns ...string) {
 	if !ok {
 		t.Errorf("provider ledger:\n  %s\nwant:\n  %s", strings.Join(lines, "\n  "), strings.Join(patterns, "\n  "))
 	}
-}
-
-// cancel cancels the invocation through the admin API.
-func cancel(t *testing.T, srv *testenv.Server, id string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPatch, srv.Admin+"/invocations/"+id+"/cancel", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := testenv.HTTPClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 && resp.StatusCode != 202 {
-		t.Fatalf("cancel %s: status %d, %s", id, resp.StatusCode, body)
-	}
-}
-
-// attach waits for the invocation's outcome over the ingress and wants status.
-func attach(t *testing.T, srv *testenv.Server, id string, status int) testenv.Reply {
-	t.Helper()
-	resp, err := testenv.HTTPClient.Get(srv.Ingress + "/restate/invocation/" + id + "/attach")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != status {
-		t.Fatalf("attach to %s: status %d, %s; want %d", id, resp.StatusCode, body, status)
-	}
-	return testenv.Reply{Status: resp.StatusCode, Header: resp.Header, Body: body}
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -103,7 +102,7 @@ func TestTransfersAcrossSIGKILL(t *testing.T) {
 	srv.Restart()
 	g.open()
 	var r postgres.Receipt
-	testenv.DecodeReply(t, attach(t, srv, id, 200), &r)
+	testenv.DecodeReply(t, testenv.AttachInvocation(t, srv, id, 200), &r)
 	if r != (postgres.Receipt{Transfer: tx, Amount: 30}) {
 		t.Errorf("receipt %+v, want transfer %s of 30", r, tx)
 	}
@@ -117,7 +116,7 @@ func TestTransfersAcrossSIGKILL(t *testing.T) {
 	srv.Restart()
 	check(map[string]int64{"alice": 70, "bob": 30, "carol": 0}, 1, tx)
 	testenv.MustPost(t, srv.Ingress+"/restate/awakeables/"+awakeable+"/resolve", "true", 202)
-	testenv.DecodeReply(t, attach(t, srv, id, 200), &r)
+	testenv.DecodeReply(t, testenv.AttachInvocation(t, srv, id, 200), &r)
 	if r != (postgres.Receipt{Transfer: tx, Amount: 50}) {
 		t.Errorf("receipt %+v, want transfer %s of 50", r, tx)
 	}
@@ -127,8 +126,8 @@ func TestTransfersAcrossSIGKILL(t *testing.T) {
 	id = send(t, srv, `{"from":"carol","to":"bob","amount":50}`)
 	tx, _ = waitApproval(t, srv, db, id)
 	check(map[string]int64{"alice": 20, "bob": 30, "carol": 50}, 2, tx)
-	cancel(t, srv, id)
-	if r := attach(t, srv, id, 409); !strings.Contains(string(r.Body), "Cancelled") {
+	testenv.CancelInvocation(t, srv, id)
+	if r := testenv.AttachInvocation(t, srv, id, 409); !strings.Contains(string(r.Body), "Cancelled") {
 		t.Errorf("cancelled transfer answered %s", r.Body)
 	}
 	check(map[string]int64{"alice": 20, "bob": 30, "carol": 50}, 2)
@@ -151,9 +150,9 @@ func TestTransfersAcrossSIGKILL(t *testing.T) {
 			return false
 		}
 	})
-	cancel(t, srv, id)
+	testenv.CancelInvocation(t, srv, id)
 	g.open()
-	if r := attach(t, srv, id, 409); !strings.Contains(string(r.Body), "Cancelled") {
+	if r := testenv.AttachInvocation(t, srv, id, 409); !strings.Contains(string(r.Body), "Cancelled") {
 		t.Errorf("cancelled transfer answered %s", r.Body)
 	}
 	check(map[string]int64{"alice": 20, "bob": 30, "carol": 50}, 2)
@@ -371,40 +370,4 @@ func send(t *testing.T, srv *testenv.Server, transfer string) string {
 		t.Fatalf("send: answer %s: %v", r.Body, err)
 	}
 	return acc.InvocationID
-}
-
-// cancel cancels the invocation through the admin API.
-func cancel(t *testing.T, srv *testenv.Server, id string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPatch, srv.Admin+"/invocations/"+id+"/cancel", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := testenv.HTTPClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 && resp.StatusCode != 202 {
-		t.Fatalf("cancel %s: status %d, %s", id, resp.StatusCode, body)
-	}
-}
-
-// attach waits for the invocation's outcome over the ingress and wants status.
-func attach(t *testing.T, srv *testenv.Server, id string, status int) testenv.Reply {
-	t.Helper()
-	resp, err := testenv.HTTPClient.Get(srv.Ingress + "/restate/invocation/" + id + "/attach")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != status {
-		t.Fatalf("attach to %s: status %d, %s; want %d", id, resp.StatusCode, body, status)
-	}
-	return testenv.Reply{Status: resp.StatusCode, Header: resp.Header, Body: body}
 }

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"testing"
@@ -47,4 +48,42 @@ func DecodeReply(t testing.TB, r Reply, v any) {
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)
 	}
+}
+
+// CancelInvocation cancels invocation id through srv's admin API, failing the test unless it is
+// answered 200 (done) or 202 (journaled for the handler).
+func CancelInvocation(t testing.TB, srv *Server, id string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPatch, srv.Admin+"/invocations/"+id+"/cancel", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := HTTPClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 && resp.StatusCode != 202 {
+		t.Fatalf("cancel %s: status %d, %s", id, resp.StatusCode, body)
+	}
+}
+
+// AttachInvocation waits for invocation id's outcome over srv's ingress and fails the test
+// unless its status is want.
+func AttachInvocation(t testing.TB, srv *Server, id string, want int) Reply {
+	t.Helper()
+	resp, err := HTTPClient.Get(srv.Ingress + "/restate/invocation/" + id + "/attach")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != want {
+		t.Fatalf("attach to %s: status %d, %s; want %d", id, resp.StatusCode, body, want)
+	}
+	return Reply{Status: resp.StatusCode, Header: resp.Header, Body: body}
 }
