@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/resolute-run/resolute/runtime/server"
 	"github.com/resolute-run/resolute/sdk"
 )
 
@@ -137,14 +136,7 @@ func lcWait(t *testing.T, ctx context.Context, what string, check func() string)
 func TestCancelKillPurge(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.RegisterInProcess(ctx, "jobs", jobs()); err != nil {
-		t.Fatal(err)
-	}
+	s := startWith(t, t.TempDir(), jobs())
 	in, admin := s.IngressURL(), s.AdminURL()
 	flags := func(key string) string { return lcDo(t, "POST", in+"/Job/"+key+"/flags", "").body }
 
@@ -236,14 +228,7 @@ func counters() *sdk.Endpoint {
 func TestStatePatch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.RegisterInProcess(ctx, "counters", counters()); err != nil {
-		t.Fatal(err)
-	}
+	s := startWith(t, t.TempDir(), counters())
 	in, admin := s.IngressURL(), s.AdminURL()
 	lcExpect(t, "add", lcDo(t, "POST", in+"/Counter/a/add", "5"), 200, "5")
 
@@ -318,16 +303,7 @@ func bytesOf(vals []int) []byte {
 // answers for a running one (409), an index past the journal (400), a purged journal (410) and an
 // unknown one (404).
 func TestRestartAsNew(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.RegisterInProcess(ctx, "jobs", jobs()); err != nil {
-		t.Fatal(err)
-	}
+	s := startWith(t, t.TempDir(), jobs())
 	in, admin := s.IngressURL(), s.AdminURL()
 	first := lcSend(t, in, "/Job/r/quick/send")
 	lcExpect(t, "first run", lcDo(t, "GET", in+"/restate/invocation/"+first+"/attach", ""), 200, `"quick"`)
