@@ -28,6 +28,7 @@ type config struct {
 	keep                            bool
 	root                            string // module root
 	resoluteBin, deploymentBin      string
+	retention                       retentionSettings
 	logf                            func(format string, args ...any)
 }
 
@@ -65,7 +66,8 @@ func main() {
 
 func parseFlags(args []string) (*config, error) {
 	fl := flag.NewFlagSet("bench", flag.ContinueOnError)
-	scen := fl.String("scenarios", strings.Join(scenarioOrder, ","), "comma-separated scenarios: "+strings.Join(scenarioOrder, ", "))
+	scen := fl.String("scenarios", strings.Join(scenarioOrder, ","), "comma-separated scenarios: "+strings.Join(scenarioOrder, ", ")+
+		"; not run unless named: "+strings.Join(optionalScenarios, ", "))
 	srvs := fl.String("servers", "resolute,restate", "servers to compare: resolute, restate")
 	deps := fl.String("deployments", "go,ts", "deployments: go (our Go SDK), ts (official TypeScript SDK)")
 	cfg := &config{logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }}
@@ -77,6 +79,11 @@ func parseFlags(args []string) (*config, error) {
 	fl.StringVar(&cfg.workDir, "work-dir", "", "where data directories and logs go (default: a new temporary directory)")
 	fl.BoolVar(&cfg.keep, "keep", false, "keep the work directory (data and logs) afterwards")
 	fl.StringVar(&cfg.resoluteBin, "resolute-bin", os.Getenv("RESOLUTE_BIN"), "resolute binary (default $RESOLUTE_BIN, else built from ./cmd/resolute)")
+	fl.DurationVar(&cfg.retention.Duration, "retention-duration", time.Hour, "retention: how long the steady load lasts")
+	fl.Float64Var(&cfg.retention.Rate, "retention-rate", 100, "retention: idempotent calls per second, open loop")
+	fl.IntVar(&cfg.retention.MaxInFlight, "retention-max-in-flight", 512, "retention: most calls in flight; past that the generator waits")
+	fl.DurationVar(&cfg.retention.Period, "retention-period", time.Minute, "retention: idempotency and journal retention set on the services (PATCH /services)")
+	fl.DurationVar(&cfg.retention.Sample, "retention-sample", 10*time.Second, "retention: how often the data directory is measured")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
 	}
@@ -84,8 +91,11 @@ func parseFlags(args []string) (*config, error) {
 	if _, ok := sizePresets[cfg.size]; !ok {
 		return nil, fmt.Errorf("--size %q: want tiny or default", cfg.size)
 	}
+	if rs := cfg.retention; rs.Duration <= 0 || rs.Rate <= 0 || rs.MaxInFlight <= 0 || rs.Period <= 0 || rs.Sample <= 0 {
+		return nil, fmt.Errorf("--retention-*: duration, rate, max in flight, period and sample must be positive")
+	}
 	for _, s := range cfg.scenarios {
-		if !slices.Contains(scenarioOrder, s) {
+		if !slices.Contains(allScenarios(), s) {
 			return nil, fmt.Errorf("--scenarios: unknown scenario %q", s)
 		}
 	}
@@ -117,6 +127,9 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 	rep := &report{Date: time.Now(), Machine: describeMachine(cfg), servers: cfg.servers, deployments: cfg.deployments,
 		Settings: settings{Scenarios: cfg.scenarios, Servers: cfg.servers, Deployments: cfg.deployments, Size: cfg.size,
 			Duration: cfg.duration.String(), Warmup: cfg.warmup.String(), Sizes: sz}}
+	if slices.Contains(cfg.scenarios, "retention") {
+		rep.Settings.Retention = &cfg.retention
+	}
 	if slices.Contains(cfg.scenarios, "fsync") {
 		cfg.logf("bench: fsync on %s", cfg.workDir)
 		rep.Results = append(rep.Results, fsyncScenario(cfg, cfg.workDir))
@@ -175,7 +188,7 @@ func runPair(ctx context.Context, cfg *config, sz sizes, srvKind, depKind string
 	}
 	e := &env{cfg: cfg, sz: sz, srv: srv, dep: dep}
 	var out []result
-	for _, name := range scenarioOrder {
+	for _, name := range allScenarios() {
 		if name == "fsync" || !slices.Contains(cfg.scenarios, name) || ctx.Err() != nil {
 			continue
 		}

@@ -29,6 +29,8 @@ type settings struct {
 	Duration    string   `json:"duration"`
 	Warmup      string   `json:"warmup"`
 	Sizes       sizes    `json:"sizes"`
+	// Retention is set when the retention scenario ran.
+	Retention *retentionSettings `json:"retention,omitempty"`
 }
 
 // addBatching derives, for workflow10, durable steps per disk fsync: the
@@ -84,7 +86,7 @@ func (rep *report) writeMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "Cells read `Resolute / Restate = ratio×` (ratio Resolute/Restate). Target: throughput ratio ≥ 1.5 and p99 ratio ≤ 1.\n\n")
 	}
 	var errs []string
-	for _, sc := range scenarioOrder {
+	for _, sc := range allScenarios() {
 		rs := rep.of(sc)
 		if len(rs) == 0 {
 			continue

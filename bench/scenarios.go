@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -84,6 +85,12 @@ var sizePresets = map[string]sizes{
 // earlier runs.
 var scenarioOrder = []string{"fsync", "noop", "counter", "workflow10", "fanout", "sleepers", "awakeable", "workflows-waiting", "overload", "recovery"}
 
+// optionalScenarios run only when --scenarios names them: retention lasts an hour by default.
+var optionalScenarios = []string{"retention"}
+
+// allScenarios is the order of every scenario, the optional ones last.
+func allScenarios() []string { return append(slices.Clone(scenarioOrder), optionalScenarios...) }
+
 // env is what a scenario runs against.
 type env struct {
 	cfg *config
@@ -105,6 +112,7 @@ var scenarios = map[string]scenario{
 	"workflows-waiting": waitingScenario,
 	"overload":          overloadScenario,
 	"recovery":          recoveryScenario,
+	"retention":         retentionScenario,
 }
 
 func (e *env) result(scenario, cas string) result {
