@@ -63,7 +63,7 @@ func TestOfficialSDKs(t *testing.T) {
 	}
 	t.Run("SIGKILL mid-work", func(t *testing.T) {
 		kp := ports[2+3*len(launcher.versions):]
-		sigkillMidWork(t, launcher.bin, logDir, kp[0], kp[1], tsPort, goPort, effects)
+		sigkillMidWork(t, launcher.bin, logDir, kp[0], kp[1], tsPort, goPort, effects, tsSvc, goSvc)
 	})
 }
 

@@ -52,10 +52,13 @@ type work struct {
 // for each invocation, the effects whose Run completion the wiretap saw the runtime send before
 // the kill ran exactly once, the next one (in flight at the kill) at most twice, and the rest
 // exactly once.
-func sigkillMidWork(t *testing.T, bin, logDir string, ingressPort, adminPort, tsPort, goPort int, effects string) {
+func sigkillMidWork(t *testing.T, bin, logDir string, ingressPort, adminPort, tsPort, goPort int, effects string, sdks ...*testenv.Proc) {
 	srv := testenv.StartServer(t, testenv.ServerConfig{Bin: bin, LogDir: logDir, IngressPort: ingressPort, AdminPort: adminPort,
 		Args: []string{"--inactivity-timeout", suspendAfter.String()}})
 	cs := &server{kind: "resolute", ingress: srv.Ingress, admin: srv.Admin, proc: srv.Proc()}
+	// Every wait below also watches the SDK processes: one that dies fails the test at once, with
+	// its log, instead of leaving its invocations to retry until the wait times out.
+	watch := append([]*testenv.Proc{srv.Proc()}, sdks...)
 	sides := tapSDKs(t, tsPort, goPort)
 	registerSides(t, cs, sides)
 
@@ -66,7 +69,7 @@ func sigkillMidWork(t *testing.T, bin, logDir string, ingressPort, adminPort, ts
 	// The awakeable waiters first: suspending hundreds of them takes seconds, which would let the
 	// sleepers below finish before the kill.
 	awakes := submitAwakeables(t, cs, sides)
-	waitAwakeablesSuspended(t, cs, awakes, effects)
+	waitAwakeablesSuspended(t, awakes, effects, watch)
 	var all []*work
 	for _, s := range sides {
 		for i := range killSleepers + killBusy {
@@ -95,7 +98,7 @@ func sigkillMidWork(t *testing.T, bin, logDir string, ingressPort, adminPort, ts
 			}
 		}
 		return nil
-	}, srv.Proc())
+	}, watch...)
 
 	srv.Kill()
 	// What the runtime had sent before it died: once every stream's runtime side has ended, the
@@ -259,7 +262,7 @@ func submitAwakeables(t *testing.T, cs *server, sides []*side) []*awaiting {
 
 // waitAwakeablesSuspended waits until every awake invocation has published its awakeable's id
 // and an attempt of it has suspended, so that the kill finds them all waiting.
-func waitAwakeablesSuspended(t *testing.T, cs *server, awakes []*awaiting, effects string) {
+func waitAwakeablesSuspended(t *testing.T, awakes []*awaiting, effects string, watch []*testenv.Proc) {
 	t.Helper()
 	testenv.WaitReady(t, "awakeables published and suspended", 60*time.Second+time.Duration(len(awakes))*100*time.Millisecond, func() error {
 		published := map[string]string{} // effect line prefix → the first id published
@@ -273,12 +276,17 @@ func waitAwakeablesSuspended(t *testing.T, cs *server, awakes []*awaiting, effec
 			if a.id == "" {
 				return fmt.Errorf("%s %s: no awakeable id yet", a.s.name, a.tag)
 			}
-			if !slices.ContainsFunc(a.s.tap.Attempts(a.acceptedID), func(st testenv.Stream) bool { return st.Has(testenv.FrameSuspension) }) {
-				return fmt.Errorf("%s %s: not suspended yet", a.s.name, a.tag)
+			attempts := a.s.tap.Attempts(a.acceptedID)
+			if !slices.ContainsFunc(attempts, func(st testenv.Stream) bool { return st.Has(testenv.FrameSuspension) }) {
+				last := "no attempt yet"
+				if len(attempts) > 0 {
+					last = fmt.Sprintf("%d attempts, the last: %s", len(attempts), attempts[len(attempts)-1])
+				}
+				return fmt.Errorf("%s %s: not suspended yet (%s)", a.s.name, a.tag, last)
 			}
 		}
 		return nil
-	}, cs.proc)
+	}, watch...)
 	t.Logf("%d invocations suspended on awakeables before the kill", len(awakes))
 }
 
