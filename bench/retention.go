@@ -49,6 +49,9 @@ const (
 	retentionSlopeLimit = 0.25 // least-squares slope over the second half ≤ this × plateau per hour
 )
 
+// retentionNotFlat starts the error of a run whose disk use grew.
+const retentionNotFlat = "disk use not flat: "
+
 // dirSample is one measurement of the server's data directory.
 type dirSample struct {
 	At        time.Duration    // since the load started
@@ -207,14 +210,12 @@ func retentionScenario(ctx context.Context, e *env) []result {
 		{"slope %/h", v.slopePct, "lower"},
 		{"last third max / plateau", v.growth, "lower"},
 		{"apparent final MiB", float64(v.apparentFinal) / (1 << 20), "lower"},
+		{"probes", float64(len(probes)), ""},
 		{"probes kept past retention", float64(kept), "lower"},
 		{"flat (1 = yes)", b2f(v.flat), ""},
 	}
 	r.Note = fmt.Sprintf("%s; %d probes; samples in %s", v.text, len(probes), path)
 	var errs []string
-	if !v.flat {
-		errs = append(errs, "disk use not flat: "+v.text)
-	}
 	if n := failed.Load(); n > 0 {
 		errs = append(errs, fmt.Sprintf("%d of %d calls failed; first: %v", n, n+ok.Load(), firstErr.Load()))
 	}
@@ -225,6 +226,9 @@ func retentionScenario(ctx context.Context, e *env) []result {
 	}
 	if kept > 0 {
 		errs = append(errs, fmt.Sprintf("%d of %d probes still answered from their idempotency entry %v after their retention", kept, len(probes), rs.Period+time.Minute))
+	}
+	if !v.flat { // last: the smoke test reads the other errors before it
+		errs = append(errs, retentionNotFlat+v.text)
 	}
 	if len(errs) > 0 {
 		r.Err = strings.Join(errs, "; ")
