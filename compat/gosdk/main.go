@@ -48,6 +48,9 @@ func main() {
 	}
 	err := srv.Bind(goCounter()).Bind(goSteps()).
 		Bind(goOrder("GoOrder", false)).Bind(goOrder("GoBrief", true)).Bind(goLazy()).
+		Bind(goLifeParent()).Bind(goLifeChild()).Bind(goFragile()).
+		Bind(goStamper("GoRerun", restate.WithJournalRetention(time.Hour))).
+		Bind(goStamper("GoFleeting", restate.WithIdempotencyRetention(time.Second), restate.WithJournalRetention(time.Second))).
 		Start(ctx, addr)
 	if err != nil {
 		log.Fatalf("gosdk: %v", err)

@@ -4,7 +4,7 @@
 // the effects file (argv[3], else env EFFECTS_FILE; none: not recorded), so the test can count
 // how often they ran without asking the server.
 import * as restate from "@restatedev/restate-sdk";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 
 // GoCounter and GoSteps are served by compat/gosdk; only their names are needed to call them.
 const GoCounter = { name: "GoCounter" };
@@ -175,9 +175,108 @@ function order(name, options) {
   });
 }
 
+// Lifecycle services (tests/compat/lifecycle_test.go): cancel, kill, pause and resume, restart as
+// new, purge and retention, driven through the admin API.
+const TsLifeChild = { name: "TsLifeChild" };
+
+// TsLifeParent/{key}/run(tag) publishes "ts <tag> parent <invocation id>", calls
+// TsLifeChild/wait(tag) and returns its answer. On a terminal error (its cancellation) it
+// compensates: the effect "ts <tag> parent compensated <code>" and the state "compensated" = tag,
+// then rethrows. compensated() answers that state ("none" unset); it is exclusive, so it needs
+// the key's lock.
+const tsLifeParent = restate.object({
+  name: "TsLifeParent",
+  handlers: {
+    run: async (ctx, tag) => {
+      const id = ctx.request().id;
+      await ctx.run("publish", () => effect(`${tag} parent ${id}`));
+      try {
+        return await ctx.serviceClient(TsLifeChild).wait(tag);
+      } catch (e) {
+        if (e instanceof restate.TerminalError) {
+          await ctx.run("compensate", () => effect(`${tag} parent compensated ${e.code}`));
+          ctx.set("compensated", tag);
+        }
+        throw e;
+      }
+    },
+    compensated: async (ctx) => (await ctx.get("compensated")) ?? "none",
+  },
+});
+
+// TsLifeChild/wait(tag) publishes "ts <tag> child <invocation id>" and awaits an awakeable nobody
+// resolves; a terminal error (its cancellation) is recorded as "ts <tag> child compensated
+// <code>" and rethrown.
+const tsLifeChild = restate.service({
+  name: "TsLifeChild",
+  handlers: {
+    wait: async (ctx, tag) => {
+      const { promise } = ctx.awakeable();
+      const id = ctx.request().id;
+      await ctx.run("publish", () => effect(`${tag} child ${id}`));
+      try {
+        return await promise;
+      } catch (e) {
+        if (e instanceof restate.TerminalError) {
+          await ctx.run("compensate", () => effect(`${tag} child compensated ${e.code}`));
+        }
+        throw e;
+      }
+    },
+  },
+});
+
+// TsFragile/run({tag, marker}) fails with a retryable error while the file marker exists, then
+// returns "fixed <tag>". Every attempt is the effect line "ts <tag> attempt". Its retry policy
+// (from discovery) pauses after 3 attempts; the test may PATCH it.
+const tsFragile = restate.service({
+  name: "TsFragile",
+  options: { retryPolicy: { maxAttempts: 3, onMaxAttempts: "pause", initialInterval: 10, maxInterval: 10 } },
+  handlers: {
+    run: async (ctx, { tag, marker }) => {
+      effect(`${tag} attempt`);
+      if (existsSync(marker)) throw new Error(`${tag}: the deployment is broken (${marker} exists)`);
+      return `fixed ${tag}`;
+    },
+  },
+});
+
+// stamper(name, options) is a service with stamp(tag): two journaled steps, the effects
+// "ts <tag> first <invocation id>" and "ts <tag> second <invocation id>"; it returns
+// "<tag> first run by <id of the invocation whose first step ran>". TsRerun keeps journals for an
+// hour (restart as new, purge); TsFleeting keeps idempotency entries and journals for 1 s.
+function stamper(name, options) {
+  return restate.service({
+    name,
+    options,
+    handlers: {
+      stamp: async (ctx, tag) => {
+        const id = ctx.request().id;
+        const first = await ctx.run("first", () => {
+          effect(`${tag} first ${id}`);
+          return id;
+        });
+        await ctx.run("second", () => effect(`${tag} second ${id}`));
+        return `${tag} first run by ${first}`;
+      },
+    },
+  });
+}
+
 const port = Number(process.argv[2] ?? process.env.PORT ?? 9080);
 const bound = await restate.serve({
-  services: [tsCounter, tsSteps, tsLazy, order("TsOrder"), order("TsBrief", { workflowRetention: 1000 })],
+  services: [
+    tsCounter,
+    tsSteps,
+    tsLazy,
+    order("TsOrder"),
+    order("TsBrief", { workflowRetention: 1000 }),
+    tsLifeParent,
+    tsLifeChild,
+    tsFragile,
+    stamper("TsRerun", { journalRetention: 3600_000 }),
+    stamper("TsFleeting", { idempotencyRetention: 1000, journalRetention: 1000 }),
+  ],
   port,
 });
 console.log(`compat ts service listening on ${bound}`);

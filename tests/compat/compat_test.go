@@ -27,7 +27,7 @@ func TestOfficialSDKs(t *testing.T) {
 	effects := filepath.Join(t.TempDir(), "effects.log")
 
 	// One reservation for every port, so that no two processes get the same one.
-	ports := testenv.FreePorts(t, 2+3*len(launcher.versions)+2)
+	ports := testenv.FreePorts(t, 2+3*len(launcher.versions)+2+lcPortsNeeded)
 	tsPort, goPort := ports[0], ports[1]
 	goSvc := startGoService(t, tl, logDir, goPort, effects)
 	tsSvc := startTSService(t, tl, logDir, tsPort, effects)
@@ -57,6 +57,10 @@ func TestOfficialSDKs(t *testing.T) {
 			}
 		})
 	}
+	// Cancel, kill, pause, resume, restart, purge and retention, on a server of their own.
+	t.Run("lifecycle", func(t *testing.T) {
+		runLifecycle(t, launcher, logDir, ports[len(ports)-lcPortsNeeded:], tsPort, goPort, effects)
+	})
 	if launcher.kind != "resolute" {
 		t.Logf("SIGKILL mid-work: runs against our server only (RESOLUTE_COMPAT_SERVER=%s)", launcher.kind)
 		return

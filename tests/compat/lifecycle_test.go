@@ -1,0 +1,398 @@
+//go:build linux
+
+package compat
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/resolute-run/resolute/tests/testenv"
+)
+
+// The lifecycle run drives the official SDKs' lifecycle services (compat/ts/service.mjs,
+// compat/gosdk/lifecycle.go) through the admin API of a server of its own: cancel with
+// compensations and propagation to the child call, kill, pause after the retry policy's last
+// attempt and resume once the deployment is fixed, restart as new (from the input and from a
+// journal prefix), purge and purge-journal, and the expiry of idempotency entries and journals
+// after their retention. Each {Ts,Go}{LifeParent,LifeChild,Fragile,Rerun,Fleeting} service is
+// used by one scenario of one side only, so the scenarios run in parallel and PATCHing a service
+// changes nothing for the others.
+
+// lcTimeout bounds each wait of the lifecycle run (an effect line, a suspension, an answer).
+const lcTimeout = 30 * time.Second
+
+// lcPortsNeeded is how many ports runLifecycle takes: ingress, admin and node of its server.
+const lcPortsNeeded = 3
+
+// runLifecycle starts a server of its own at the launcher's first protocol version, registers
+// both running SDK services through fresh wiretaps and runs the lifecycle scenarios for both
+// SDKs in parallel.
+func runLifecycle(t *testing.T, l serverLauncher, logDir string, ports []int, tsPort, goPort int, effects string) {
+	v := l.versions[0]
+	srv := startServer(t, l, logDir, ports[0], ports[1], ports[2], v)
+	sides := tapSDKs(t, tsPort, goPort)
+	registerSides(t, srv, sides)
+	env := &scenarioEnv{srv: srv, effects: effects, tag: "lc"}
+	scenarios := []struct {
+		name string
+		run  func(t *testing.T, env *scenarioEnv, s *side)
+	}{
+		{"cancel compensates and reaches the child", lcCancelScenario},
+		{"kill ends parent and child without compensation", lcKillScenario},
+		{"paused after max attempts, resumed once fixed", lcPauseScenario},
+		{"restart as new, from the input and from a prefix", lcRestartScenario},
+		{"purge and purge-journal", lcPurgeScenario},
+		{"idempotency entry and journal expire after their retention", lcRetentionScenario},
+	}
+	t.Run("scenarios", func(t *testing.T) {
+		for _, sc := range scenarios {
+			for _, s := range sides {
+				t.Run(sc.name+"/"+s.name, func(t *testing.T) {
+					t.Parallel()
+					sc.run(t, env, s)
+				})
+			}
+		}
+	})
+	t.Run("again after all scenarios", func(t *testing.T) {
+		for _, l := range env.late {
+			t.Run(l.name, l.check)
+		}
+	})
+	for _, s := range sides {
+		if err := s.tap.CheckProtocol(v); err != nil {
+			t.Errorf("%s deployment: %v", s.name, err)
+		}
+	}
+}
+
+// lcService names a side's lifecycle service: "Ts"+suffix or "Go"+suffix.
+func lcService(s *side, suffix string) string {
+	return strings.ToUpper(s.name[:1]) + s.name[1:] + suffix
+}
+
+// lcDo sends an HTTP request with a JSON body (empty: none) and reads the answer.
+func lcDo(t *testing.T, method, url, body string) testenv.Reply {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("content-type", "application/json")
+	}
+	resp, err := testenv.HTTPClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, url, err)
+	}
+	return testenv.Reply{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// lcExpect fails unless r's status is one of want and its body contains text.
+func lcExpect(t *testing.T, what string, r testenv.Reply, text string, want ...int) {
+	t.Helper()
+	if !slices.Contains(want, r.Status) || !strings.Contains(string(r.Body), text) {
+		t.Fatalf("%s: %v, want status %v with %q in the body", what, r, want, text)
+	}
+}
+
+// lcStart POSTs to the ingress without waiting for the answer.
+func lcStart(env *scenarioEnv, path, body string, hdr http.Header) pending {
+	p := pending{reply: make(chan testenv.Reply, 1), err: make(chan error, 1)}
+	go func() {
+		r, err := testenv.Post(testenv.HTTPClient, env.srv.ingress+path, body, hdr)
+		p.reply <- r
+		p.err <- err
+	}()
+	return p
+}
+
+// lcPublished waits for the one effect line that starts with prefix and returns its remainder
+// (an invocation id).
+func lcPublished(t *testing.T, env *scenarioEnv, prefix string) string {
+	t.Helper()
+	testenv.WaitReady(t, "effect "+prefix, lcTimeout, func() error {
+		if len(effectLines(t, env.effects, prefix)) == 0 {
+			return fmt.Errorf("no effect line %q yet", prefix)
+		}
+		return nil
+	}, env.srv.proc)
+	lines := effectLines(t, env.effects, prefix)
+	if len(lines) != 1 {
+		t.Fatalf("effect %q recorded %d times, want once: %q", prefix, len(lines), lines)
+	}
+	return strings.TrimPrefix(lines[0], prefix)
+}
+
+// lcSuspended waits until an attempt of invocation id has ended in a Suspension.
+func lcSuspended(t *testing.T, env *scenarioEnv, s *side, id string) {
+	t.Helper()
+	testenv.WaitReady(t, "suspension of "+id, lcTimeout, func() error {
+		for _, a := range s.tap.Attempts(id) {
+			if a.Has(testenv.FrameSuspension) {
+				return nil
+			}
+		}
+		return fmt.Errorf("no suspended attempt of %s yet", id)
+	}, env.srv.proc)
+}
+
+// lcParentAndChild starts parent/{key}/run(tag) and returns the ids of the parent and of the
+// child it calls once both have suspended (the parent waiting on the call, the child on its
+// awakeable).
+func lcParentAndChild(t *testing.T, env *scenarioEnv, s *side, key, tag string) (call pending, parent, child string) {
+	t.Helper()
+	call = lcStart(env, "/"+lcService(s, "LifeParent")+"/"+key+"/run", fmt.Sprintf("%q", tag), nil)
+	parent = lcPublished(t, env, s.name+" "+tag+" parent ")
+	child = lcPublished(t, env, s.name+" "+tag+" child ")
+	lcSuspended(t, env, s, parent)
+	lcSuspended(t, env, s, child)
+	return call, parent, child
+}
+
+// lcCancelScenario: the parent waits on a call to the child, which waits on an awakeable; both
+// are suspended. PATCH /invocations/{parent}/cancel: the parent sees its call fail with a terminal
+// 409, compensates (an effect and state) and fails; the cancellation reaches the child too, which
+// compensates and ends with 409; the caller gets 409; the key's lock passes on to the next call,
+// which sees the compensation's state; a second cancel finds the parent completed.
+func lcCancelScenario(t *testing.T, env *scenarioEnv, s *side) {
+	srv, key, tag := env.srv, env.tag+"-cancel", env.tag+"-cancel-"+s.name
+	call, parent, child := lcParentAndChild(t, env, s, key, tag)
+	lcExpect(t, "cancel the parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/cancel", ""), "", 200, 202)
+	lcExpect(t, "the caller's answer", call.wait(t, 409), `"code":409`, 409)
+	compensated := func(t *testing.T) {
+		for _, who := range []string{"parent", "child"} {
+			if code := lcPublished(t, env, fmt.Sprintf("%s %s %s compensated ", s.name, tag, who)); code != "409" {
+				t.Errorf("the %s compensated after a terminal error of code %s, want 409 (a cancellation)", who, code)
+			}
+		}
+	}
+	compensated(t)
+	lcEnded(t, env, child, "Cancelled")
+	r := mustInvoke(t, srv, "/"+lcService(s, "LifeParent")+"/"+key+"/compensated", "", nil, 200)
+	assertJSON(t, r.Body, tag)
+	lcExpect(t, "cancel the ended parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/cancel", ""), "was already completed", 409)
+	env.again(t, compensated)
+}
+
+// lcEnded waits until the output of invocation id is a 409 failure whose message contains msg
+// (an invocation ended by a cancellation or a kill); 470 (not completed yet) is waited out.
+func lcEnded(t *testing.T, env *scenarioEnv, id, msg string) {
+	t.Helper()
+	testenv.WaitReady(t, "the end of "+id, lcTimeout, func() error {
+		r := lcDo(t, "GET", env.srv.ingress+"/restate/invocation/"+id+"/output", "")
+		switch {
+		case r.Status == 470:
+			return fmt.Errorf("output of %s: %v", id, r)
+		case r.Status != 409 || !strings.Contains(string(r.Body), msg):
+			t.Fatalf("output of %s: %v, want 409 with %q", id, r, msg)
+		}
+		return nil
+	}, env.srv.proc)
+}
+
+// lcKillScenario: as lcCancelScenario, but PATCH /invocations/{parent}/kill: the attached caller
+// gets the terminal 409 "killed", the child is killed too, neither compensates (then and after
+// all scenarios), and the key's lock passes on.
+func lcKillScenario(t *testing.T, env *scenarioEnv, s *side) {
+	srv, key, tag := env.srv, env.tag+"-kill", env.tag+"-kill-"+s.name
+	call, parent, child := lcParentAndChild(t, env, s, key, tag)
+	lcExpect(t, "kill the parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/kill", ""), "", 200)
+	lcExpect(t, "the caller's answer", call.wait(t, 409), `"message":"killed"`, 409)
+	lcEnded(t, env, child, "killed")
+	r := mustInvoke(t, srv, "/"+lcService(s, "LifeParent")+"/"+key+"/compensated", "", nil, 200)
+	assertJSON(t, r.Body, "none")
+	lcExpect(t, "kill the ended parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/kill", ""), "was already completed", 409)
+	env.again(t, func(t *testing.T) {
+		want := []string{fmt.Sprintf("%s %s parent %s", s.name, tag, parent), fmt.Sprintf("%s %s child %s", s.name, tag, child)}
+		if got := effectLines(t, env.effects, s.name+" "+tag+" "); !slices.Equal(got, want) {
+			t.Errorf("effects of the killed invocations: %q, want only their publishing %q", got, want)
+		}
+	})
+}
+
+// lcPauseScenario: Fragile fails while its marker file exists. Its retry policy (3 attempts, then
+// pause, from discovery) is PATCHed to 2 attempts (restate-server 1.7 ignores the field and keeps
+// 3). An invocation makes exactly that many attempts, all failed, and is paused: no further
+// attempt comes within twice the time those took, and pausing it again answers 200 ("already
+// paused"). With the marker removed, PATCH …/resume starts one more attempt, which succeeds.
+func lcPauseScenario(t *testing.T, env *scenarioEnv, s *side) {
+	srv, svc, tag := env.srv, lcService(s, "Fragile"), env.tag+"-pause-"+s.name
+	marker := filepath.Join(t.TempDir(), "broken")
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := lcDo(t, "PATCH", srv.admin+"/services/"+svc, `{"retry_policy":{"max_attempts":2,"on_max_attempts":"pause","initial_interval":"10ms","max_interval":"10ms"}}`)
+	lcExpect(t, "PATCH the retry policy", r, "", 200)
+	r = lcDo(t, "GET", srv.admin+"/services/"+svc, "")
+	var desc struct {
+		RetryPolicy struct {
+			MaxAttempts   int    `json:"max_attempts"`
+			OnMaxAttempts string `json:"on_max_attempts"`
+		} `json:"retry_policy"`
+	}
+	if err := json.Unmarshal(r.Body, &desc); err != nil {
+		t.Fatalf("GET /services/%s: %v: %v", svc, r, err)
+	}
+	want := desc.RetryPolicy.MaxAttempts
+	if srv.kind == "resolute" && want != 2 || want < 2 || desc.RetryPolicy.OnMaxAttempts != "Pause" {
+		t.Fatalf("GET /services/%s: retry policy %+v after the PATCH, want 2 attempts (3 on restate-server 1.7, from discovery), then Pause", svc, desc.RetryPolicy)
+	}
+	begin := time.Now()
+	r = mustInvoke(t, srv, "/"+svc+"/run/send", fmt.Sprintf(`{"tag":%q,"marker":%q}`, tag, marker), nil, 202)
+	var acc struct {
+		InvocationID string `json:"invocationId"`
+	}
+	if err := json.Unmarshal(r.Body, &acc); err != nil || acc.InvocationID == "" {
+		t.Fatalf("send: %v", r)
+	}
+	id := acc.InvocationID
+	failed := func() (n int) {
+		for _, a := range s.tap.Attempts(id) {
+			if a.Has(testenv.FrameError) && a.RuntimeDone {
+				n++
+			}
+		}
+		return n
+	}
+	testenv.WaitReady(t, fmt.Sprintf("%d failed attempts", want), lcTimeout, func() error {
+		if n := failed(); n < want {
+			return fmt.Errorf("%d failed attempts of %s", n, id)
+		}
+		return nil
+	}, srv.proc)
+	// The attempts came 10 ms apart: one more would come well within twice the time they took.
+	// (The floor gives the pause, proposed after the last failure, time to be applied.)
+	time.Sleep(max(2*time.Since(begin), 500*time.Millisecond))
+	if atts := s.tap.Attempts(id); len(atts) != want || failed() != want {
+		t.Fatalf("%d attempts, want %d, all failed, then a pause: %v", len(atts), want, atts)
+	}
+	lcExpect(t, "pause the paused invocation", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/pause", ""), "", 200)
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+	lcExpect(t, "resume", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/resume", ""), "", 200)
+	r = lcDo(t, "GET", srv.ingress+"/restate/invocation/"+id+"/attach", "")
+	lcExpect(t, "attach to the resumed invocation", r, "", 200)
+	assertJSON(t, r.Body, "fixed "+tag)
+	atts := s.tap.Attempts(id)
+	if len(atts) != want+1 || !atts[want].Has(testenv.FrameOutput) {
+		t.Errorf("attempts: %v, want %d failed ones and then one with the output", atts, want)
+	}
+	if got := effectLines(t, env.effects, s.name+" "+tag+" "); len(got) != want+1 {
+		t.Errorf("the service saw %d attempts, want %d: %q", len(got), want+1, got)
+	}
+	lcExpect(t, "resume the completed invocation", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/resume", ""), "is completed, cannot be resumed", 409)
+}
+
+// lcRestartScenario: a completed Rerun/stamp restarted as new runs again under a new id with the
+// same input (both steps run again, the answer names the new id). Restarted from a journal
+// prefix that holds the first step's command (from=1: its completion comes along) or also its
+// completion (from=2), the new invocation runs only the second step and answers with the first
+// step's result, the old id. An index past the journal is refused with 400.
+func lcRestartScenario(t *testing.T, env *scenarioEnv, s *side) {
+	srv, svc, tag := env.srv, lcService(s, "Rerun"), env.tag+"-restart-"+s.name
+	r := mustInvoke(t, srv, "/"+svc+"/stamp", fmt.Sprintf("%q", tag), nil, 200)
+	id := r.Header.Get("x-restate-id")
+	assertJSON(t, r.Body, tag+" first run by "+id)
+	want := []string{fmt.Sprintf("%s %s first %s", s.name, tag, id), fmt.Sprintf("%s %s second %s", s.name, tag, id)}
+	for _, tc := range []struct {
+		query    string
+		firstRun bool // the new invocation runs the first step again
+	}{{"", true}, {"?from=1", false}, {"?from=2", false}} {
+		r = lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/restart-as-new"+tc.query, "")
+		lcExpect(t, "restart as new"+tc.query, r, "new_invocation_id", 200)
+		var nw struct {
+			ID string `json:"new_invocation_id"`
+		}
+		if err := json.Unmarshal(r.Body, &nw); err != nil || !strings.HasPrefix(nw.ID, "inv_") || nw.ID == id {
+			t.Fatalf("restart as new%s: %v, want a new invocation id", tc.query, r)
+		}
+		r = lcDo(t, "GET", srv.ingress+"/restate/invocation/"+nw.ID+"/attach", "")
+		lcExpect(t, "attach to the restarted invocation"+tc.query, r, "", 200)
+		ranFirst := id
+		if tc.firstRun {
+			ranFirst = nw.ID
+			want = append(want, fmt.Sprintf("%s %s first %s", s.name, tag, nw.ID))
+		}
+		assertJSON(t, r.Body, tag+" first run by "+ranFirst)
+		want = append(want, fmt.Sprintf("%s %s second %s", s.name, tag, nw.ID))
+	}
+	if got := effectLines(t, env.effects, s.name+" "+tag+" "); !slices.Equal(got, want) {
+		t.Errorf("steps run: %q, want %q", got, want)
+	}
+	lcExpect(t, "restart from past the journal", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/restart-as-new?from=99", ""), "", 400)
+}
+
+// lcPurgeScenario: a purged invocation is gone (output and attach by id 404, a second purge 404)
+// and its idempotency key is free again (the same call runs again); purge-journal keeps the
+// output but not the input (restart as new answers 410), and a purge after it removes the rest.
+func lcPurgeScenario(t *testing.T, env *scenarioEnv, s *side) {
+	srv, svc, tag := env.srv, lcService(s, "Rerun"), env.tag+"-purge-"+s.name
+	hdr := http.Header{"Idempotency-Key": {tag}}
+	r := mustInvoke(t, srv, "/"+svc+"/stamp", fmt.Sprintf("%q", tag), hdr, 200)
+	id := r.Header.Get("x-restate-id")
+	lcExpect(t, "purge", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/purge", ""), "", 200)
+	lcExpect(t, "output of the purged", lcDo(t, "GET", srv.ingress+"/restate/invocation/"+id+"/output", ""), "", 404)
+	lcExpect(t, "attach to the purged", lcDo(t, "GET", srv.ingress+"/restate/invocation/"+id+"/attach", ""), "", 404)
+	lcExpect(t, "purge again", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/purge", ""), "does not exist", 404)
+	firsts := func() int { return len(effectLines(t, env.effects, fmt.Sprintf("%s %s first ", s.name, tag))) }
+	if n := firsts(); n != 1 {
+		t.Fatalf("the first call ran %d times, want once", n)
+	}
+	r = mustInvoke(t, srv, "/"+svc+"/stamp", fmt.Sprintf("%q", tag), hdr, 200)
+	if n := firsts(); n != 2 {
+		t.Fatalf("after the purge the same idempotency key ran %d times in all, want twice (it ran again): %v", n, r)
+	}
+
+	tag = tag + "-journal"
+	r = mustInvoke(t, srv, "/"+svc+"/stamp", fmt.Sprintf("%q", tag), nil, 200)
+	id = r.Header.Get("x-restate-id")
+	lcExpect(t, "purge-journal", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/purge-journal", ""), "", 200)
+	r = lcDo(t, "GET", srv.ingress+"/restate/invocation/"+id+"/output", "")
+	lcExpect(t, "output after purge-journal", r, "", 200)
+	assertJSON(t, r.Body, tag+" first run by "+id)
+	lcExpect(t, "restart as new without a journal", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/restart-as-new", ""), "input is not available", 410)
+	lcExpect(t, "purge", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/purge", ""), "", 200)
+	lcExpect(t, "output after purge", lcDo(t, "GET", srv.ingress+"/restate/invocation/"+id+"/output", ""), "", 404)
+}
+
+// lcRetentionScenario: Fleeting keeps idempotency entries and journals for 1 s (options from
+// discovery). Once that has passed the invocation's output by id is gone (404, waited for: the
+// removal goes through the log), and the same idempotency key runs the handler again.
+func lcRetentionScenario(t *testing.T, env *scenarioEnv, s *side) {
+	srv, svc, tag := env.srv, lcService(s, "Fleeting"), env.tag+"-retain-"+s.name
+	hdr := http.Header{"Idempotency-Key": {tag}}
+	r := mustInvoke(t, srv, "/"+svc+"/stamp", fmt.Sprintf("%q", tag), hdr, 200)
+	id := r.Header.Get("x-restate-id")
+	assertJSON(t, r.Body, tag+" first run by "+id)
+	testenv.WaitReady(t, "the output of "+id+" expired", lcTimeout, func() error {
+		r := lcDo(t, "GET", srv.ingress+"/restate/invocation/"+id+"/output", "")
+		switch r.Status {
+		case 404:
+			return nil
+		case 200:
+			return fmt.Errorf("output of %s still there: %v", id, r)
+		}
+		t.Fatalf("output of %s: %v, want 200 until it expires, then 404", id, r)
+		return nil
+	}, srv.proc)
+	lcExpect(t, "attach to the expired", lcDo(t, "GET", srv.ingress+"/restate/invocation/"+id+"/attach", ""), "", 404)
+	r = mustInvoke(t, srv, "/"+svc+"/stamp", fmt.Sprintf("%q", tag), hdr, 200)
+	if got := effectLines(t, env.effects, fmt.Sprintf("%s %s first ", s.name, tag)); len(got) != 2 {
+		t.Errorf("the idempotent call ran %d times, want twice (again after its retention): %q", len(got), got)
+	}
+}
