@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/resolute-run/resolute/actors/partition"
 	"github.com/resolute-run/resolute/examples/foodorder"
 	"github.com/resolute-run/resolute/examples/greeter"
 	"github.com/resolute-run/resolute/examples/tickets"
@@ -43,6 +44,7 @@ type serverFlags struct {
 	retryMaxAttempts                                                       int
 	retryOnMaxAttempts                                                     string
 	maxProtocol                                                            int
+	maxQueuedProposals, maxCallsInFlight                                   int
 	snapshotEntries, compactionOverhead                                    uint64
 }
 
@@ -63,6 +65,8 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.retryOnMaxAttempts, "retry-on-max-attempts", "pause", "what happens when the attempts are exhausted: pause (resume it with the admin API) or kill (fail it)")
 	fl.DurationVar(&f.inactivity, "inactivity-timeout", time.Minute, "close an idle invocation stream so the deployment suspends")
 	fl.IntVar(&f.maxProtocol, "max-protocol-version", 7, "highest service protocol version to speak (5-7)")
+	fl.IntVar(&f.maxQueuedProposals, "max-queued-proposals", partition.DefaultMaxQueued, "per partition: proposals queued or in flight above which new work is refused with 429 and Retry-After")
+	fl.IntVar(&f.maxCallsInFlight, "max-calls-in-flight", partition.DefaultMaxCalling, "per partition: ingress calls waiting for their result above which new calls are refused with 429 and Retry-After")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown")
 	fl.StringVar(&f.requestIdentityKey, "request-identity-private-key-pem-file", os.Getenv(identity.PrivateKeyFileEnv),
@@ -83,6 +87,9 @@ func (f *serverFlags) config() (server.Config, error) {
 		return server.Config{}, fmt.Errorf("--snapshot-entries must be positive")
 	}
 	var onMax invoker.OnMaxAttempts
+	if f.maxQueuedProposals < 1 || f.maxCallsInFlight < 1 {
+		return server.Config{}, fmt.Errorf("--max-queued-proposals %d, --max-calls-in-flight %d: both must be at least 1", f.maxQueuedProposals, f.maxCallsInFlight)
+	}
 	switch strings.ToLower(f.retryOnMaxAttempts) {
 	case "pause":
 		onMax = invoker.OnMaxAttemptsPause
@@ -107,6 +114,8 @@ func (f *serverFlags) config() (server.Config, error) {
 		CompactionOverhead:     f.compactionOverhead,
 		MaxBodySize:            f.maxBody,
 		RequestIdentityKeyFile: f.requestIdentityKey,
+		MaxQueuedProposals:     f.maxQueuedProposals,
+		MaxCallsInFlight:       f.maxCallsInFlight,
 		Invoker: invoker.Config{
 			Retry:             invoker.RetryPolicy{InitialInterval: f.retryInitial, Factor: 2, MaxInterval: f.retryMax, MaxAttempts: f.retryMaxAttempts, OnMaxAttempts: onMax},
 			InactivityTimeout: f.inactivity,
