@@ -101,6 +101,20 @@ func lcDo(t *testing.T, method, url, body string) testenv.Reply {
 	return testenv.Reply{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }
 
+// lcGet GETs url (for use off the test goroutine).
+func lcGet(url string) (testenv.Reply, error) {
+	resp, err := testenv.HTTPClient.Get(url)
+	if err != nil {
+		return testenv.Reply{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return testenv.Reply{}, fmt.Errorf("GET %s: read body: %w", url, err)
+	}
+	return testenv.Reply{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+}
+
 // lcExpect fails unless r's status is one of want and its body contains text.
 func lcExpect(t *testing.T, what string, r testenv.Reply, text string, want ...int) {
 	t.Helper()
@@ -171,6 +185,11 @@ func lcParentAndChild(t *testing.T, env *scenarioEnv, s *side, key, tag string) 
 func lcCancelScenario(t *testing.T, env *scenarioEnv, s *side) {
 	srv, key, tag := env.srv, env.tag+"-cancel", env.tag+"-cancel-"+s.name
 	call, parent, child := lcParentAndChild(t, env, s, key, tag)
+	// One more run on the key waits in its inbox behind the parent: cancelled, it ends at once
+	// and never runs.
+	inboxed := lcSend(t, env, "/"+lcService(s, "LifeParent")+"/"+key+"/run/send", tag+"-inboxed")
+	lcExpect(t, "cancel the inboxed", lcDo(t, "PATCH", srv.admin+"/invocations/"+inboxed+"/cancel", ""), "", 200)
+	lcNeverRan(t, env, inboxed, "cancel")
 	lcExpect(t, "cancel the parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/cancel", ""), "", 200, 202)
 	lcExpect(t, "the caller's answer", call.wait(t, 409), `"code":409`, 409)
 	compensated := func(t *testing.T) {
@@ -186,6 +205,50 @@ func lcCancelScenario(t *testing.T, env *scenarioEnv, s *side) {
 	assertJSON(t, r.Body, tag)
 	lcExpect(t, "cancel the ended parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/cancel", ""), "was already completed", 409)
 	env.again(t, compensated)
+	env.again(t, func(t *testing.T) {
+		if got := effectLines(t, env.effects, s.name+" "+tag+"-inboxed "); len(got) != 0 {
+			t.Errorf("the cancelled inboxed invocation ran: %q", got)
+		}
+	})
+}
+
+// lcNeverRan checks the output of an invocation cancelled or killed before it started: ended
+// with the failure (409 with msg, in lower case: Resolute keeps it for its idempotency retention) or gone (404:
+// restate-server 1.7.12 forgets one that never started, idempotency key or not); never 470 (still
+// there) nor an output.
+func lcNeverRan(t *testing.T, env *scenarioEnv, id, msg string) {
+	t.Helper()
+	r := lcDo(t, "GET", env.srv.ingress+"/restate/invocation/"+id+"/output", "")
+	if r.Status == 409 && strings.Contains(strings.ToLower(string(r.Body)), msg) || r.Status == 404 && env.srv.kind != "resolute" {
+		return
+	}
+	t.Fatalf("output of %s, ended before it started: %v, want 409 with %q", id, r, msg)
+}
+
+// lcAttach attaches to invocation id (GET /restate/invocation/{id}/attach) without waiting for the
+// answer.
+func lcAttach(srv *server, id string) pending {
+	p := pending{reply: make(chan testenv.Reply, 1), err: make(chan error, 1)}
+	go func() {
+		r, err := lcGet(srv.ingress + "/restate/invocation/" + id + "/attach")
+		p.reply <- r
+		p.err <- err
+	}()
+	return p
+}
+
+// lcSend sends a call one way with a JSON string input, with the input as its idempotency key (so
+// that callers can attach to it), and returns the accepted invocation's id.
+func lcSend(t *testing.T, env *scenarioEnv, path, input string) string {
+	t.Helper()
+	r := mustInvoke(t, env.srv, path, fmt.Sprintf("%q", input), http.Header{"Idempotency-Key": {input}}, 202)
+	var acc struct {
+		InvocationID string `json:"invocationId"`
+	}
+	if err := json.Unmarshal(r.Body, &acc); err != nil || !strings.HasPrefix(acc.InvocationID, "inv_") {
+		t.Fatalf("POST %s: %v, want an accepted invocation id", path, r)
+	}
+	return acc.InvocationID
 }
 
 // lcEnded waits until the output of invocation id is a 409 failure whose message contains msg
@@ -210,8 +273,15 @@ func lcEnded(t *testing.T, env *scenarioEnv, id, msg string) {
 func lcKillScenario(t *testing.T, env *scenarioEnv, s *side) {
 	srv, key, tag := env.srv, env.tag+"-kill", env.tag+"-kill-"+s.name
 	call, parent, child := lcParentAndChild(t, env, s, key, tag)
+	// A run sent with a delay of an hour is scheduled: killed, it ends at once and never runs.
+	scheduled := lcSend(t, env, "/"+lcService(s, "LifeParent")+"/"+key+"-later/run/send?delay=1h", tag+"-scheduled")
+	lcExpect(t, "kill the scheduled", lcDo(t, "PATCH", srv.admin+"/invocations/"+scheduled+"/kill", ""), "", 200)
+	lcNeverRan(t, env, scheduled, "killed")
+	// A second caller attaches to the parent by id before the kill.
+	attached := lcAttach(srv, parent)
 	lcExpect(t, "kill the parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/kill", ""), "", 200)
 	lcExpect(t, "the caller's answer", call.wait(t, 409), `"message":"killed"`, 409)
+	lcExpect(t, "the attached caller's answer", attached.wait(t, 409), `"message":"killed"`, 409)
 	lcEnded(t, env, child, "killed")
 	r := mustInvoke(t, srv, "/"+lcService(s, "LifeParent")+"/"+key+"/compensated", "", nil, 200)
 	assertJSON(t, r.Body, "none")
@@ -220,6 +290,9 @@ func lcKillScenario(t *testing.T, env *scenarioEnv, s *side) {
 		want := []string{fmt.Sprintf("%s %s parent %s", s.name, tag, parent), fmt.Sprintf("%s %s child %s", s.name, tag, child)}
 		if got := effectLines(t, env.effects, s.name+" "+tag+" "); !slices.Equal(got, want) {
 			t.Errorf("effects of the killed invocations: %q, want only their publishing %q", got, want)
+		}
+		if got := effectLines(t, env.effects, s.name+" "+tag+"-scheduled "); len(got) != 0 {
+			t.Errorf("the killed scheduled invocation ran: %q", got)
 		}
 	})
 }
