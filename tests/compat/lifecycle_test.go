@@ -354,6 +354,10 @@ func lcPauseScenario(t *testing.T, env *scenarioEnv, s *side) {
 		t.Fatalf("%d attempts, want %d, all failed, then a pause: %v", len(atts), want, atts)
 	}
 	lcExpect(t, "pause the paused invocation", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/pause", ""), "", 200)
+	// (restate-server 1.7.12 shows no retry count nor last failure for a paused invocation.)
+	if st, ok := lcStatus(t, srv, id); ok && st.Status != "paused" {
+		t.Errorf("status of %s: %+v, want paused", id, st)
+	}
 	if err := os.Remove(marker); err != nil {
 		t.Fatal(err)
 	}
@@ -369,6 +373,49 @@ func lcPauseScenario(t *testing.T, env *scenarioEnv, s *side) {
 		t.Errorf("the service saw %d attempts, want %d: %q", len(got), want+1, got)
 	}
 	lcExpect(t, "resume the completed invocation", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/resume", ""), "is completed, cannot be resumed", 409)
+}
+
+// lcInvocation is what lcStatus reads of an invocation (sys_invocation's columns).
+type lcInvocation struct {
+	Status string `json:"status"`
+}
+
+// lcStatus reads invocation id's status: from restate-server with SQL (POST /query on
+// sys_invocation), from ours with GET /invocations/{id}. ok is false (and the caller checks
+// nothing) while our admin API has no such route (405).
+func lcStatus(t *testing.T, srv *server, id string) (st lcInvocation, ok bool) {
+	t.Helper()
+	if srv.kind == "restate" {
+		req, err := http.NewRequest("POST", srv.admin+"/query", strings.NewReader(fmt.Sprintf(
+			`{"query":"SELECT status FROM sys_invocation WHERE id = '%s'"}`, id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("content-type", "application/json")
+		req.Header.Set("accept", "application/json")
+		resp, err := testenv.HTTPClient.Do(req)
+		if err != nil {
+			t.Fatalf("query the status of %s: %v", id, err)
+		}
+		defer resp.Body.Close()
+		var rows struct{ Rows []lcInvocation }
+		if err := json.NewDecoder(resp.Body).Decode(&rows); err != nil || len(rows.Rows) != 1 {
+			t.Fatalf("query the status of %s: %d rows, %v", id, len(rows.Rows), err)
+		}
+		return rows.Rows[0], true
+	}
+	r := lcDo(t, "GET", srv.admin+"/invocations/"+id, "")
+	if r.Status == http.StatusMethodNotAllowed {
+		t.Logf("GET /invocations/{id}: %v: not checked", r)
+		return st, false
+	}
+	if r.Status != 200 {
+		t.Fatalf("GET /invocations/%s: %v", id, r)
+	}
+	if err := json.Unmarshal(r.Body, &st); err != nil {
+		t.Fatalf("GET /invocations/%s: %v: %v", id, r, err)
+	}
+	return st, true
 }
 
 // lcRestartScenario: a completed Rerun/stamp restarted as new runs again under a new id with the
