@@ -56,20 +56,31 @@ func (r *Router) Pause(ctx context.Context, id ids.InvocationID) (statemachine.O
 	return r.proposeFor(ctx, id, command.Command{Kind: command.KindPause, Pause: &command.Pause{ID: id}})
 }
 
-// Resume proposes that a paused (or suspended) invocation id start a new attempt: Applied,
-// NotStarted, Ended, NotFound.
-func (r *Router) Resume(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
-	return r.proposeFor(ctx, id, command.Command{Kind: command.KindResume, Resume: &command.Resume{ID: id}})
+// Resume proposes that a paused (or suspended) invocation id start a new attempt, on the
+// deployment repin names if set: Applied, NotStarted, Ended, NotFound, or Invalid when the
+// deployment cannot change.
+func (r *Router) Resume(ctx context.Context, id ids.InvocationID, repin *command.Repin) (statemachine.Outcome, error) {
+	return r.proposeFor(ctx, id, command.Command{Kind: command.KindResume, Resume: &command.Resume{ID: id, Repin: repin}})
+}
+
+// Status reads invocation id's status record from its partition's tables (what was applied).
+func (r *Router) Status(_ context.Context, id ids.InvocationID) (storage.InvocationStatus, bool, error) {
+	p := r.For(id.PartitionKey)
+	st, found, err := storage.Status(p.cfg.DB, id)
+	if err != nil {
+		return st, false, fmt.Errorf("partition %d: status of %s: %w", p.ID(), id, err)
+	}
+	return st, found, nil
 }
 
 // RestartAsNew proposes a new invocation from ended invocation id (its journal up to index from)
 // and returns the outcome and the new invocation's id, drawn here in id's partition.
-func (r *Router) RestartAsNew(ctx context.Context, id ids.InvocationID, from uint32) (statemachine.Outcome, ids.InvocationID, error) {
+func (r *Router) RestartAsNew(ctx context.Context, id ids.InvocationID, from uint32, repin *command.Repin, keep bool) (statemachine.Outcome, ids.InvocationID, error) {
 	var entropy [16]byte
 	if _, err := rand.Read(entropy[:]); err != nil {
 		return statemachine.Outcome{}, ids.InvocationID{}, fmt.Errorf("invocation id entropy: %w", err)
 	}
 	newID := ids.NewInvocationID(id.PartitionKey, entropy)
-	o, err := r.proposeFor(ctx, id, command.Command{Kind: command.KindRestartAsNew, RestartAsNew: &command.RestartAsNew{ID: id, NewID: newID, From: from}})
+	o, err := r.proposeFor(ctx, id, command.Command{Kind: command.KindRestartAsNew, RestartAsNew: &command.RestartAsNew{ID: id, NewID: newID, From: from, Repin: repin, KeepPin: keep}})
 	return o, newID, err
 }

@@ -28,6 +28,10 @@ func (r staticResolver) Deployment(string) (invoker.Deployment, error) {
 	return invoker.Deployment{URI: "inproc://test/", MinProtocol: 5, MaxProtocol: 7}, nil
 }
 
+func (r staticResolver) DeploymentByID(ids.DeploymentID) (invoker.Deployment, error) {
+	return r.Deployment("")
+}
+
 // Overrides: the test deployment's manifest sets no retry policy or timeouts.
 func (r staticResolver) Overrides(string, string) invoker.Overrides { return invoker.Overrides{} }
 

@@ -39,6 +39,8 @@ type Deps struct {
 	DiscoveryHTTP11 *http.Client
 	// Invocations cancels, kills and purges invocations (nil: those routes answer 503).
 	Invocations Invocations
+	// Attempts reports the invoker's view of a running invocation's attempts (nil: none shown).
+	Attempts AttemptsFunc
 	// States reads and patches Virtual Object state (nil: those routes answer 503).
 	States States
 	// ModifyService, DeleteDeployment and UpdateDeployment change the registry through the
@@ -109,6 +111,7 @@ func New(cfg Config, deps Deps) *Handler {
 	h.handle("PATCH", "/invocations/{id}/resume", h.resumeInvocation)
 	h.handle("PATCH", "/invocations/{id}/restart-as-new", h.restartAsNew)
 	h.handle("DELETE", "/invocations/{id}", h.deleteInvocation)
+	h.handle("GET", "/invocations/{id}", h.getInvocation)
 	h.handle("POST", "/services/{name}/state", h.modifyState)
 	h.handle("GET", "/services/{name}/state/{key}", h.getState)
 	h.handleFallbacks()

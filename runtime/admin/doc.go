@@ -9,7 +9,9 @@
 //	PATCH  /services/{name}                    public, retentions, timeouts (and our retry_policy)
 //	GET    /services/{name}/openapi            the service's ingress endpoints as OpenAPI 3.1
 //	POST   /services/{name}/state, GET /services/{name}/state/{key}
-//	PATCH  /invocations/{id}/cancel|kill|purge|purge-journal|pause|resume, DELETE /invocations/{id}
+//	PATCH  /invocations/{id}/cancel|kill|purge|purge-journal|pause|resume|restart-as-new
+//	DELETE /invocations/{id}?mode=
+//	GET    /invocations/{id}                   ours: status, pin and attempts (sys_invocation's names)
 //	GET    /health, /version, /openapi         (/openapi describes exactly the routes served)
 //
 // Paths may carry an API version prefix /v2, /v3 or /v4; /v1 is answered 400, other versions 404.

@@ -7,9 +7,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/registry"
 	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/storage"
 )
 
 // Invocations carries out operations on invocations through the log (the partition router).
@@ -17,8 +21,22 @@ type Invocations interface {
 	Terminate(ctx context.Context, id ids.InvocationID, kill bool) (statemachine.Outcome, error)
 	Purge(ctx context.Context, id ids.InvocationID, journalOnly bool) (statemachine.Outcome, error)
 	Pause(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error)
-	Resume(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error)
-	RestartAsNew(ctx context.Context, id ids.InvocationID, from uint32) (statemachine.Outcome, ids.InvocationID, error)
+	// Resume and RestartAsNew take the deployment the operator chose (nil: keep the pinned one
+	// on a resume; on a restart, with keep false, none: the first attempt picks the latest).
+	Resume(ctx context.Context, id ids.InvocationID, repin *command.Repin) (statemachine.Outcome, error)
+	RestartAsNew(ctx context.Context, id ids.InvocationID, from uint32, repin *command.Repin, keep bool) (statemachine.Outcome, ids.InvocationID, error)
+	// Status reads an invocation's status record from its partition's tables.
+	Status(ctx context.Context, id ids.InvocationID) (storage.InvocationStatus, bool, error)
+}
+
+// targetInvocation reads the path's invocation id for an operation, answering 503 when this
+// server has no partitions to carry operations out and 400 for a bad id.
+func (h *Handler) targetInvocation(w http.ResponseWriter, r *http.Request) (ids.InvocationID, bool) {
+	if h.deps.Invocations == nil {
+		apiError(w, http.StatusServiceUnavailable, "", "invocation operations are not available on this server")
+		return ids.InvocationID{}, false
+	}
+	return invocationID(w, r)
 }
 
 // invocationID reads the path's invocation id, answering 400 in restate-server's words for a
@@ -37,16 +55,15 @@ func invocationID(w http.ResponseWriter, r *http.Request) (ids.InvocationID, boo
 // when a cancellation was journaled for the handler (or for DELETE), 404 for an unknown id, 409
 // for an invocation in the wrong state, 503 when the log could not be reached.
 func (h *Handler) operation(w http.ResponseWriter, r *http.Request, op func(context.Context, ids.InvocationID) (statemachine.Outcome, error), notEnded bool) {
-	if h.deps.Invocations == nil {
-		apiError(w, http.StatusServiceUnavailable, "", "invocation operations are not available on this server")
-		return
-	}
-	id, ok := invocationID(w, r)
+	id, ok := h.targetInvocation(w, r)
 	if !ok {
 		return
 	}
 	o, err := op(r.Context(), id)
 	if err != nil {
+		if refused(w, err) {
+			return
+		}
 		status := http.StatusServiceUnavailable
 		if errors.Is(err, context.Canceled) {
 			status = http.StatusRequestTimeout
@@ -103,11 +120,7 @@ func (h *Handler) purgeJournal(w http.ResponseWriter, r *http.Request) {
 // deleteInvocation is the older DELETE /invocations/{id}?mode=cancel|kill|purge: the command is
 // proposed and 202 answered whatever its outcome, as restate-server does.
 func (h *Handler) deleteInvocation(w http.ResponseWriter, r *http.Request) {
-	if h.deps.Invocations == nil {
-		apiError(w, http.StatusServiceUnavailable, "", "invocation operations are not available on this server")
-		return
-	}
-	id, ok := invocationID(w, r)
+	id, ok := h.targetInvocation(w, r)
 	if !ok {
 		return
 	}
@@ -124,6 +137,9 @@ func (h *Handler) deleteInvocation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		if refused(w, err) {
+			return
+		}
 		apiError(w, http.StatusInternalServerError, "", "Failed sending invocation termination command to the cluster.")
 		return
 	}
@@ -149,47 +165,139 @@ func (h *Handler) pauseInvocation(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// resumeInvocation is PATCH /invocations/{id}/resume[?deployment=dp_…]: 200, 409 when it has
-// completed, 425 when it has not started (inboxed, scheduled), 400 for an unknown deployment. An
-// invocation always runs on its service's current deployment here (deployments are not pinned
-// per invocation), so a known deployment id changes nothing.
+// resumeInvocation is PATCH /invocations/{id}/resume[?deployment=keep|latest|dp_…]: 200, 409
+// when it has completed or its deployment cannot change (running, or nothing pinned yet), 425 when
+// it has not started (inboxed, scheduled), 400 for an unknown deployment or one that does not
+// speak the protocol version of the invocation's journal; as restate-server.
 func (h *Handler) resumeInvocation(w http.ResponseWriter, r *http.Request) {
-	if dep := r.URL.Query().Get("deployment"); dep != "" && dep != "latest" && dep != "keep" {
-		did, err := ids.ParseDeploymentID(dep)
-		if _, known := h.deps.Registry.Deployment(did); err != nil || !known {
-			apiError(w, http.StatusBadRequest, "", fmt.Sprintf("The given deployment was not found when trying to resume the invocation '%s'.", r.PathValue("id")))
-			return
-		}
-	}
+	var repin *command.Repin
 	h.lifecycleOp(w, r, func(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
-		return h.deps.Invocations.Resume(ctx, id)
+		rp, _, o, err := h.chooseDeployment(ctx, r.URL.Query().Get("deployment"), "keep", id)
+		if o != nil || err != nil {
+			return deref(o), err
+		}
+		repin = rp
+		return h.deps.Invocations.Resume(ctx, id, rp)
 	}, func(w http.ResponseWriter, id ids.InvocationID, o statemachine.Outcome) {
-		switch o.Code {
-		case statemachine.Applied:
+		switch {
+		case o.Code == statemachine.Applied:
 			w.WriteHeader(http.StatusOK)
-		case statemachine.Ended:
+		case o.Code == statemachine.Ended:
 			apiError(w, http.StatusConflict, "", fmt.Sprintf("The invocation '%s' is completed, cannot be resumed.", id))
-		case statemachine.NotStarted:
+		case o.Code == statemachine.NotStarted:
 			apiError(w, http.StatusTooEarly, "", fmt.Sprintf("The invocation '%s' is either inboxed or scheduled, cannot be resumed.", id))
+		case o.Reason == reasonDeploymentNotFound:
+			apiError(w, http.StatusBadRequest, "", fmt.Sprintf("The given deployment was not found when trying to resume the invocation '%s'.", id))
+		case o.Reason == statemachine.ReasonNotPinned:
+			apiError(w, http.StatusConflict, "", fmt.Sprintf("The invocation '%s' is still running or the deployment id is not pinned yet, deployment id cannot be changed.", id))
+		case o.Reason == statemachine.ReasonIncompatibleDeployment:
+			apiError(w, http.StatusBadRequest, "", h.incompatible(r.Context(), id, repin))
 		default:
 			h.unexpected(w, id, o)
 		}
 	})
 }
 
+// reasonDeploymentNotFound: the deployment asked for is not registered (answered before
+// anything is proposed).
+const reasonDeploymentNotFound = "deployment-not-found"
+
+// chooseDeployment resolves a ?deployment= value (keep, latest, or a deployment id; def when
+// empty) for invocation id: keep, or the deployment to pin with the protocol versions it speaks.
+// An outcome is returned for an unknown invocation or deployment.
+func (h *Handler) chooseDeployment(ctx context.Context, value, def string, id ids.InvocationID) (*command.Repin, bool, *statemachine.Outcome, error) {
+	if value == "" {
+		value = def
+	}
+	notFound := &statemachine.Outcome{Code: statemachine.Invalid, Reason: reasonDeploymentNotFound}
+	var dep registry.Deployment
+	switch strings.ToLower(value) {
+	case "keep":
+		return nil, true, nil, nil
+	case "latest":
+		st, found, err := h.deps.Invocations.Status(ctx, id)
+		if err != nil || !found {
+			return nil, false, &statemachine.Outcome{Code: statemachine.NotFound}, err
+		}
+		svc, ok := h.deps.Registry.Service(st.Invocation.Target.Service)
+		if !ok {
+			return nil, false, notFound, nil
+		}
+		if dep, ok = h.deps.Registry.Deployment(svc.DeploymentID); !ok {
+			return nil, false, notFound, nil
+		}
+	default:
+		did, err := ids.ParseDeploymentID(value)
+		var ok bool
+		if err == nil {
+			dep, ok = h.deps.Registry.Deployment(did)
+		}
+		if !ok {
+			return nil, false, notFound, nil
+		}
+	}
+	return &command.Repin{Deployment: dep.ID, MinProtocol: dep.MinProtocolVersion, MaxProtocol: dep.MaxProtocolVersion,
+		Latest: strings.EqualFold(value, "latest")}, false, nil, nil
+}
+
+// incompatible says, in restate-server's words, why a deployment cannot take over id's journal.
+func (h *Handler) incompatible(ctx context.Context, id ids.InvocationID, rp *command.Repin) string {
+	pinned := 0
+	if st, found, err := h.deps.Invocations.Status(ctx, id); err == nil && found && st.Pinned != nil {
+		pinned = st.Pinned.Protocol
+	}
+	var dep string
+	var lo, hi int
+	if rp != nil {
+		dep, lo, hi = rp.Deployment.String(), rp.MinProtocol, rp.MaxProtocol
+	}
+	return fmt.Sprintf("The invocation '%s' is running on protocol version '%d', while the chosen deployment '%s' supports the range %d..=%d.", id, pinned, dep, lo, hi)
+}
+
+func deref(o *statemachine.Outcome) statemachine.Outcome {
+	if o == nil {
+		return statemachine.Outcome{Code: statemachine.Applied}
+	}
+	return *o
+}
+
+// refusal is an error of a partition that refused the operation before writing anything
+// (admission control): the operator may retry it as it is after RetryAfter.
+type refusal interface {
+	error
+	RetryAfter() time.Duration
+	Unavailable() bool
+}
+
+// refused answers a refusal as the ingress does, 429 (busy) or 503 (the partition cannot run)
+// with Retry-After, and reports whether err was one.
+func refused(w http.ResponseWriter, err error) bool {
+	var r refusal
+	if !errors.As(err, &r) {
+		return false
+	}
+	status := http.StatusTooManyRequests
+	if r.Unavailable() {
+		status = http.StatusServiceUnavailable
+	}
+	secs := int((r.RetryAfter() + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	apiError(w, status, "", r.Error()+". Nothing was done: the operation can be retried as it is.")
+	return true
+}
+
 // lifecycleOp runs op for the path's invocation; answer turns its outcome into the response
 // (NotFound is answered here).
 func (h *Handler) lifecycleOp(w http.ResponseWriter, r *http.Request, op func(context.Context, ids.InvocationID) (statemachine.Outcome, error), answer func(http.ResponseWriter, ids.InvocationID, statemachine.Outcome)) {
-	if h.deps.Invocations == nil {
-		apiError(w, http.StatusServiceUnavailable, "", "invocation operations are not available on this server")
-		return
-	}
-	id, ok := invocationID(w, r)
+	id, ok := h.targetInvocation(w, r)
 	if !ok {
 		return
 	}
 	o, err := op(r.Context(), id)
 	if err != nil {
+		if refused(w, err) {
+			return
+		}
 		apiError(w, http.StatusServiceUnavailable, "", fmt.Sprintf("Error when routing the request internally. Reason: %v", err))
 		return
 	}
@@ -217,18 +325,17 @@ func (h *Handler) restartAsNew(w http.ResponseWriter, r *http.Request) {
 		}
 		from = uint32(n)
 	}
-	if dep := q.Get("deployment"); dep != "" && !strings.EqualFold(dep, "latest") && !strings.EqualFold(dep, "keep") {
-		did, err := ids.ParseDeploymentID(dep)
-		if _, known := h.deps.Registry.Deployment(did); err != nil || !known {
-			apiError(w, http.StatusBadRequest, "", fmt.Sprintf("The given deployment was not found when trying to restart as new the invocation '%s'.", r.PathValue("id")))
-			return
-		}
-	}
 	var newID ids.InvocationID
+	var repin *command.Repin
 	h.lifecycleOp(w, r, func(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
-		o, n, err := h.deps.Invocations.RestartAsNew(ctx, id, from)
+		rp, keep, o, err := h.chooseDeployment(ctx, q.Get("deployment"), "latest", id)
+		if o != nil || err != nil {
+			return deref(o), err
+		}
+		repin = rp
+		o2, n, err := h.deps.Invocations.RestartAsNew(ctx, id, from, rp, keep)
 		newID = n
-		return o, err
+		return o2, err
 	}, func(w http.ResponseWriter, id ids.InvocationID, o statemachine.Outcome) {
 		switch {
 		case o.Code == statemachine.Applied:
@@ -245,6 +352,12 @@ func (h *Handler) restartAsNew(w http.ResponseWriter, r *http.Request) {
 			apiError(w, http.StatusBadRequest, "", fmt.Sprintf("The given index is out of range of currently stored journal for invocation '%s'.", id))
 		case o.Reason == statemachine.ReasonIncompletePrefix:
 			apiError(w, http.StatusBadRequest, "", fmt.Sprintf("The prefix of the journal '%s' up to 'from' (included) contains some Commands without respective Completions.", id))
+		case o.Reason == reasonDeploymentNotFound:
+			apiError(w, http.StatusBadRequest, "", fmt.Sprintf("The given deployment was not found when trying to restart as new the invocation '%s'.", id))
+		case o.Reason == statemachine.ReasonNotPinned:
+			apiError(w, http.StatusConflict, "", fmt.Sprintf("The invocation '%s' is still running or the deployment id is not pinned yet, deployment id cannot be changed.", id))
+		case o.Reason == statemachine.ReasonIncompatibleDeployment:
+			apiError(w, http.StatusBadRequest, "", h.incompatible(r.Context(), id, repin))
 		default:
 			h.unexpected(w, id, o)
 		}

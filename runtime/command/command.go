@@ -92,6 +92,11 @@ type RestartAsNew struct {
 	ID    ids.InvocationID `msgpack:"i"`
 	NewID ids.InvocationID `msgpack:"n"`
 	From  uint32           `msgpack:"f,omitempty"`
+	// Repin is the deployment the new invocation runs on (with the old one's protocol version
+	// when that was pinned); nil with KeepPin: the old invocation's pin; nil alone: none (the
+	// first attempt picks the service's latest deployment).
+	Repin   *Repin `msgpack:"rp,omitempty"`
+	KeepPin bool   `msgpack:"kp,omitempty"`
 }
 
 // Pause stops invocation ID's attempts until it is resumed. LastFailure (with the number of
@@ -106,6 +111,28 @@ type Pause struct {
 // Resume starts a new attempt of a paused (or suspended) invocation.
 type Resume struct {
 	ID ids.InvocationID `msgpack:"i"`
+	// Repin, when set, moves the invocation to another deployment (restate's ?deployment=).
+	Repin *Repin `msgpack:"rp,omitempty"`
+}
+
+// Pin is the deployment an invocation's attempts run on and the protocol version its journal is
+// written in (restate's pinned deployment). The first attempt that proposes anything pins it, so
+// that a deployment registered later never replays a journal another deployment wrote. Protocol
+// 0: the deployment is chosen (by an operator) but the version is negotiated by the next attempt.
+type Pin struct {
+	Deployment ids.DeploymentID `msgpack:"d"`
+	Protocol   int              `msgpack:"p,omitempty"`
+}
+
+// Repin is an operator's choice of deployment for a resumed or restarted invocation, resolved
+// by the proposer from the registry (the state machine never reads the registry): the
+// deployment, the protocol versions it supports (a pinned journal's version must be one of
+// them) and whether it was asked for as "latest" (a no-op on a resume when nothing is pinned).
+type Repin struct {
+	Deployment  ids.DeploymentID `msgpack:"d"`
+	MinProtocol int              `msgpack:"mi,omitempty"`
+	MaxProtocol int              `msgpack:"ma,omitempty"`
+	Latest      bool             `msgpack:"l,omitempty"`
 }
 
 // PatchState replaces the whole state of the Virtual Object key (Service, Key) with State, as an
@@ -272,11 +299,14 @@ type AppendEntry struct {
 	CommandIndex uint32          `msgpack:"ci"`
 	Entry        Entry           `msgpack:"e"`
 	Call         *CallResolution `msgpack:"c,omitempty"`
+	// Pin is set on an attempt's first proposal when the invocation has no pin yet.
+	Pin *Pin `msgpack:"pn,omitempty"`
 }
 
 // End records the End message of an attempt.
 type End struct {
-	ID ids.InvocationID `msgpack:"i"`
+	ID  ids.InvocationID `msgpack:"i"`
+	Pin *Pin             `msgpack:"pn,omitempty"` // see AppendEntry.Pin
 }
 
 // Suspend records a Suspension: the attempt stopped, waiting for any of these notifications.
@@ -285,6 +315,7 @@ type Suspend struct {
 	WaitingCompletions  []uint32         `msgpack:"c,omitempty"`
 	WaitingSignals      []uint32         `msgpack:"s,omitempty"`
 	WaitingNamedSignals []string         `msgpack:"n,omitempty"`
+	Pin                 *Pin             `msgpack:"pn,omitempty"` // see AppendEntry.Pin
 }
 
 // Fail completes an invocation with a failure decided by the runtime.

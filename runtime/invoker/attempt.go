@@ -32,14 +32,16 @@ type attempt struct {
 	sinceStored uint32 // retry_count_since_last_stored_entry to send
 
 	// Set before the stream starts, read-only afterwards.
-	target  command.Target
-	policy  Policy // the runtime's defaults until the target is known, then the target's own
-	version protocol.Version
-	bidi    bool
+	target     command.Target
+	policy     Policy // the runtime's defaults until the target is known, then the target's own
+	deployment Deployment
+	version    protocol.Version
+	bidi       bool
 
 	// Owned by the reading goroutine.
 	nextCommand uint32
-	progress    bool // a command was proposed: resets the retry count since last stored entry
+	progress    bool         // a command was proposed: resets the retry count since last stored entry
+	pin         *command.Pin // for the first proposal, when the invocation has no pin yet
 	props       *proposals
 
 	ctx    context.Context // the stream: done on abort, proposal error, abort timeout
@@ -76,20 +78,54 @@ func (a *attempt) run() *failure {
 	a.policy = v.inv.Policy(a.target.Service, a.target.Handler)
 	a.out.setKnown(uint32(len(snap.Journal)))
 
-	d, err := v.inv.resolver.Deployment(a.target.Service)
-	if err != nil {
-		return &failure{err: fmt.Errorf("resolve deployment of %s: %w", a.target.Service, err), noBump: true}
+	d, f := a.chooseDeployment(snap.Status.Pinned)
+	if f != nil {
+		return f
 	}
-	a.version, err = protocol.Negotiate(d.MinProtocol, d.MaxProtocol, v.inv.cfg.MaxProtocol)
-	if err != nil {
-		return &failure{err: err, noBump: true}
-	}
+	v.noteDeployment(d.ID, int(a.version))
 	// HTTP/1.1 deployments are request/response: a server cannot answer before the body ends.
 	a.bidi = !(v.inv.cfg.RequestResponse || d.RequestResponse || d.UseHTTP11)
 	if !a.bidi {
 		a.out.close() // no live notifications in request/response mode
 	}
 	return a.exchange(d, &snap)
+}
+
+// chooseDeployment picks the deployment and protocol version of the attempt: the invocation's
+// pinned ones, else the service's latest deployment at the highest version both speak, which
+// the attempt's first proposal then pins.
+func (a *attempt) chooseDeployment(pinned *command.Pin) (Deployment, *failure) {
+	v := a.v
+	if pinned == nil {
+		d, err := v.inv.resolver.Deployment(a.target.Service)
+		if err != nil {
+			return d, &failure{err: fmt.Errorf("resolve deployment of %s: %w", a.target.Service, err), noBump: true}
+		}
+		if a.version, err = protocol.Negotiate(d.MinProtocol, d.MaxProtocol, v.inv.cfg.MaxProtocol); err != nil {
+			return d, &failure{err: err, noBump: true}
+		}
+		a.deployment, a.pin = d, &command.Pin{Deployment: d.ID, Protocol: int(a.version)}
+		return d, nil
+	}
+	// A pinned deployment that is gone or changed is an operator's to fix (resume on another
+	// deployment): these failures count as attempts, so the retry policy ends them.
+	d, err := v.inv.resolver.DeploymentByID(pinned.Deployment)
+	if err != nil {
+		return d, failed(fmt.Errorf("pinned deployment of %s: %w", a.target.Service, err))
+	}
+	a.deployment = d
+	if pinned.Protocol == 0 { // chosen by an operator; the version is negotiated now
+		if a.version, err = protocol.Negotiate(d.MinProtocol, d.MaxProtocol, v.inv.cfg.MaxProtocol); err != nil {
+			return d, failed(err)
+		}
+		a.pin = &command.Pin{Deployment: d.ID, Protocol: int(a.version)}
+		return d, nil
+	}
+	a.version = protocol.Version(pinned.Protocol)
+	if pinned.Protocol < d.MinProtocol || pinned.Protocol > d.MaxProtocol || a.version > v.inv.cfg.MaxProtocol {
+		return d, failed(fmt.Errorf("pinned deployment %s speaks V%d–V%d, the journal is V%d", d.ID, d.MinProtocol, d.MaxProtocol, pinned.Protocol))
+	}
+	return d, nil
 }
 
 // prepare checks the snapshot and sets the target and the next command index.

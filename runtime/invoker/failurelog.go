@@ -75,6 +75,9 @@ func (l *failureLog) note(log *slog.Logger, now time.Time, deployment string, id
 // deploymentOf names the deployment an attempt ran against (its id, else its URI), or the
 // target service when the deployment is unknown.
 func (v *invocation) deploymentOf(a *attempt) string {
+	if a.deployment.ID != (ids.DeploymentID{}) {
+		return a.deployment.ID.String()
+	}
 	if a.target.Service == "" {
 		return "unknown"
 	}

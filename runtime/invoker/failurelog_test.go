@@ -77,6 +77,7 @@ type deadResolver struct{ uri string }
 func (r deadResolver) Deployment(string) (Deployment, error) {
 	return Deployment{URI: r.uri, MinProtocol: 5, MaxProtocol: 7}, nil
 }
+func (r deadResolver) DeploymentByID(ids.DeploymentID) (Deployment, error) { return r.Deployment("") }
 func (deadResolver) ResolveCall(string, string) (command.CallResolution, error) {
 	return command.CallResolution{}, nil
 }

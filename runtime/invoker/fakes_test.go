@@ -256,6 +256,10 @@ func (r *fakeResolver) Overrides(service, handler string) invoker.Overrides {
 
 func (r *fakeResolver) Deployment(string) (invoker.Deployment, error) { return r.deployment, nil }
 
+func (r *fakeResolver) DeploymentByID(ids.DeploymentID) (invoker.Deployment, error) {
+	return r.deployment, nil
+}
+
 func (r *fakeResolver) ResolveCall(service, handler string) (command.CallResolution, error) {
 	if res, ok := r.calls[service+"/"+handler]; ok {
 		return res, nil

@@ -30,6 +30,8 @@ type Deployment struct {
 type Resolver interface {
 	// Deployment returns the deployment serving a service (latest registration).
 	Deployment(service string) (Deployment, error)
+	// DeploymentByID returns a registered deployment (an invocation's pinned one).
+	DeploymentByID(id ids.DeploymentID) (Deployment, error)
 	// ResolveCall returns the callee types for a Call/OneWayCall target, or an error if unknown.
 	ResolveCall(service, handler string) (command.CallResolution, error)
 	// Overrides returns the retry policy and timeouts the deployment's manifest sets for a
@@ -232,6 +234,10 @@ type invocation struct {
 	cur struct {
 		sync.Mutex
 		s *outbox // notifications of the current attempt; nil while waiting to retry
+	}
+	info struct {
+		sync.Mutex
+		a AttemptInfo
 	}
 }
 

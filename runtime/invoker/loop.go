@@ -18,6 +18,7 @@ func (v *invocation) run() {
 	for {
 		v.setFinishing(false) // a terminal proposal of an earlier attempt failed: live again
 		a := newAttempt(v, failures+1, sinceStored)
+		v.noteAttempt(failures + 1)
 		f := a.run()
 		if f == nil {
 			return
@@ -37,12 +38,15 @@ func (v *invocation) run() {
 		if !f.noBump {
 			sinceStored++
 		}
+		retry := a.policy.Retry
+		if f.terminal || retry.Exhausted(failures) {
+			v.noteFailure(f.err, cfg.Now(), 0)
+		}
 		if f.terminal {
 			log.Warn("invocation failed by the deployment", "attempt", failures, "err", f.err)
 			v.fail(terminalFailure(f.err))
 			return
 		}
-		retry := a.policy.Retry
 		if retry.Exhausted(failures) {
 			last := command.Failure{Code: 500, Message: f.err.Error()}
 			if retry.OnMaxAttempts == OnMaxAttemptsKill {
@@ -58,6 +62,7 @@ func (v *invocation) run() {
 		if f.delay > 0 {
 			delay = f.delay
 		}
+		v.noteFailure(f.err, cfg.Now(), delay)
 		log.Debug("invocation attempt failed", "attempt", failures, "retry_in", delay, "err", f.err)
 		attemptFailures.note(cfg.Logger, cfg.Now(), v.deploymentOf(a), v.id, failures, delay, f.err)
 		if !v.sleep(delay) {

@@ -61,6 +61,16 @@ func (a *attempt) handle(f protocol.Frame) (done bool, fl *failure) {
 }
 
 func (a *attempt) proposeCmd(cmd command.Command) {
+	if a.pin != nil {
+		switch cmd.Kind {
+		case command.KindAppendEntry:
+			cmd.AppendEntry.Pin, a.pin = a.pin, nil
+		case command.KindSuspend:
+			cmd.Suspend.Pin, a.pin = a.pin, nil
+		case command.KindEnd:
+			cmd.End.Pin, a.pin = a.pin, nil
+		}
+	}
 	a.props.add(a.v.propose(cmd))
 }
 

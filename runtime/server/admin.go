@@ -31,6 +31,7 @@ func (s *Server) adminHandler() http.Handler {
 		Discovery:        s.client,
 		DiscoveryHTTP11:  s.http11Client(),
 		Invocations:      s.node.Router(),
+		Attempts:         s.invoker.Attempts,
 		States:           s.node.Router(),
 	})
 }

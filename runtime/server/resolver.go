@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/registry"
 )
@@ -16,6 +17,18 @@ func (r resolver) Deployment(service string) (invoker.Deployment, error) {
 	if !ok {
 		return invoker.Deployment{}, fmt.Errorf("no deployment serves service %q", service)
 	}
+	return toInvokerDeployment(d), nil
+}
+
+func (r resolver) DeploymentByID(id ids.DeploymentID) (invoker.Deployment, error) {
+	d, ok := r.reg.Deployment(id)
+	if !ok {
+		return invoker.Deployment{}, fmt.Errorf("deployment %s is not registered (removed?)", id)
+	}
+	return toInvokerDeployment(d), nil
+}
+
+func toInvokerDeployment(d registry.Deployment) invoker.Deployment {
 	headers := make(map[string]string, len(d.AdditionalHeaders))
 	for _, h := range d.AdditionalHeaders {
 		headers[h.Name] = h.Value
@@ -28,7 +41,7 @@ func (r resolver) Deployment(service string) (invoker.Deployment, error) {
 		RequestResponse:   d.ProtocolMode == "REQUEST_RESPONSE",
 		UseHTTP11:         d.UseHTTP11,
 		AdditionalHeaders: headers,
-	}, nil
+	}
 }
 
 func (r resolver) ResolveCall(service, handler string) (command.CallResolution, error) {

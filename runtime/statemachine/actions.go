@@ -94,4 +94,10 @@ const (
 	ReasonMissingInput     = "missing-input"
 	ReasonOutOfRange       = "out-of-range"
 	ReasonIncompletePrefix = "incomplete-prefix"
+	// ReasonNotPinned: a deployment change asked for an invocation that has none pinned, or
+	// that is running (restate's CannotChangeDeploymentId).
+	ReasonNotPinned = "not-pinned"
+	// ReasonIncompatibleDeployment: the chosen deployment does not speak the protocol version
+	// the invocation's journal was written in.
+	ReasonIncompatibleDeployment = "incompatible-deployment"
 )

@@ -67,7 +67,7 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 	case command.KindAppendEntry:
 		return a.appendEntry(c.AppendEntry)
 	case command.KindEnd:
-		return a.end(c.End.ID)
+		return a.end(c.End)
 	case command.KindSuspend:
 		return a.suspend(c.Suspend)
 	case command.KindFail:
@@ -355,6 +355,7 @@ func (a *applier) suspend(s *command.Suspend) (Outcome, error) {
 	if len(s.WaitingCompletions) == 0 && len(s.WaitingSignals) == 0 && len(s.WaitingNamedSignals) == 0 {
 		return Outcome{Code: Invalid, Message: "suspension with an empty waiting set"}, nil
 	}
+	pinOnce(&st, s.Pin)
 	st.Phase = storage.Suspended
 	st.Waiting = &storage.Waiting{Completions: s.WaitingCompletions, Signals: s.WaitingSignals, NamedSignals: s.WaitingNamedSignals}
 	st.ModifiedAt = a.now
@@ -369,11 +370,13 @@ func deref(o *Outcome) Outcome {
 }
 
 // end completes a running invocation with the output its journal holds.
-func (a *applier) end(id ids.InvocationID) (Outcome, error) {
+func (a *applier) end(e *command.End) (Outcome, error) {
+	id := e.ID
 	st, o, err := a.running(id)
 	if err != nil || o != nil {
 		return deref(o), err
 	}
+	pinOnce(&st, e.Pin)
 	if st.Result == nil {
 		// The protocol requires an OutputCommand before End; completing with an invented empty
 		// output would hide the deployment's bug, and retrying cannot fix it.

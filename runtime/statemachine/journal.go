@@ -21,6 +21,7 @@ func (a *applier) appendEntry(e *command.AppendEntry) (Outcome, error) {
 	if err != nil || o != nil {
 		return deref(o), err
 	}
+	pinOnce(&st, e.Pin)
 	t := protocol.MessageType(e.Entry.Type)
 	if t == protocol.ProposeRunCompletionType {
 		return a.proposeRunCompletion(e.ID, &st, e.Entry.Payload)
@@ -60,6 +61,15 @@ func (a *applier) appendEntry(e *command.AppendEntry) (Outcome, error) {
 		return Outcome{}, nil // applyCommand failed it and stored the status
 	}
 	return Outcome{}, a.putStatus(e.ID, &st)
+}
+
+// pinOnce records the deployment an attempt runs on when the invocation has none pinned yet (or
+// only the deployment, chosen by an operator, without the protocol version).
+func pinOnce(st *storage.InvocationStatus, p *command.Pin) {
+	if p != nil && (st.Pinned == nil || st.Pinned.Protocol == 0) {
+		pin := *p
+		st.Pinned = &pin
+	}
 }
 
 // checkAllowed returns why command type t may not be used by this invocation (and the failure

@@ -41,7 +41,10 @@ func (a *applier) pause(p *command.Pause) (Outcome, error) {
 }
 
 // resume starts a new attempt of a paused or suspended invocation (a running one is left as it
-// is). Not started yet: NotStarted (the admin API's 425); ended: Ended; unknown: NotFound.
+// is), on the deployment Repin names if set (refused, with ReasonNotPinned, for a running
+// invocation or one with nothing pinned, and with ReasonIncompatibleDeployment for one that does
+// not speak the journal's protocol version). Not started yet: NotStarted (the admin API's 425);
+// ended: Ended; unknown: NotFound.
 func (a *applier) resume(r *command.Resume) (Outcome, error) {
 	st, found, err := a.status(r.ID)
 	if err != nil {
@@ -52,12 +55,28 @@ func (a *applier) resume(r *command.Resume) (Outcome, error) {
 	}
 	switch st.Phase {
 	case storage.Running:
+		if r.Repin != nil && !(r.Repin.Latest && st.Pinned == nil) {
+			return Outcome{Code: Invalid, Reason: ReasonNotPinned, Message: "invocation " + r.ID.String() + " is running: its deployment cannot change"}, nil
+		}
 		return Outcome{}, nil
 	case storage.Paused, storage.Suspended:
 	case storage.Completed:
 		return Outcome{Code: Ended, Message: "invocation " + r.ID.String() + " has completed"}, nil
 	default:
 		return Outcome{Code: NotStarted, Message: "invocation " + r.ID.String() + " is " + st.Phase.String()}, nil
+	}
+	if rp := r.Repin; rp != nil {
+		switch {
+		case st.Pinned == nil && rp.Latest:
+			// Nothing pinned: the next attempt picks the latest deployment anyway.
+		case st.Pinned == nil:
+			return Outcome{Code: Invalid, Reason: ReasonNotPinned, Message: "invocation " + r.ID.String() + " has no pinned deployment yet"}, nil
+		default:
+			if o := checkRepin(&st, rp); o != nil {
+				return *o, nil
+			}
+			st.Pinned = &command.Pin{Deployment: rp.Deployment, Protocol: st.Pinned.Protocol}
+		}
 	}
 	st.Phase, st.Waiting, st.ModifiedAt = storage.Running, nil, a.now
 	a.emit(Action{Kind: StartAttempt, ID: r.ID})

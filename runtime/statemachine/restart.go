@@ -39,6 +39,13 @@ func (a *applier) restartAsNew(r *command.RestartAsNew) (Outcome, error) {
 		return invalid(ReasonMissingInput, "the journal of %s is gone", r.ID)
 	case r.From >= st.JournalLength:
 		return invalid(ReasonOutOfRange, "index %d is past the journal of %s (%d entries)", r.From, r.ID, st.JournalLength)
+	case r.From > 0 && (st.Pinned == nil || st.Pinned.Protocol < 6):
+		// Before V6, ctx.rand was seeded differently: a copied prefix would not replay.
+		return invalid(ReasonUnsupported, "invocation %s was not journaled with protocol V6 or later; only its input can be restarted", r.ID)
+	}
+	pin, o := restartPin(&st, r)
+	if o != nil {
+		return *o, nil
 	}
 	if _, taken, err := a.status(r.NewID); err != nil || taken {
 		return Outcome{Code: Duplicate}, err
@@ -49,7 +56,7 @@ func (a *applier) restartAsNew(r *command.RestartAsNew) (Outcome, error) {
 	}
 	inv := st.Invocation
 	inv.ID, inv.IdempotencyKey, inv.Caller, inv.ExecutionTime = r.NewID, "", nil, 0
-	ns := storage.InvocationStatus{Invocation: inv, CreatedAt: a.now, ModifiedAt: a.now}
+	ns := storage.InvocationStatus{Invocation: inv, Pinned: pin, CreatedAt: a.now, ModifiedAt: a.now}
 	missing := map[uint32]bool{}
 	copyEntry := func(e command.Entry) error {
 		t := protocol.MessageType(e.Type)
@@ -105,6 +112,40 @@ func (a *applier) restartAsNew(r *command.RestartAsNew) (Outcome, error) {
 		return invalid(ReasonIncompletePrefix, "the journal of %s up to index %d holds commands without their completions", r.ID, r.From)
 	}
 	return Outcome{}, a.admit(r.NewID, &ns)
+}
+
+// restartPin is the pin of the invocation restarted from st: the old pin (KeepPin), or the
+// chosen deployment with the old journal's protocol version, which it must support.
+func restartPin(st *storage.InvocationStatus, r *command.RestartAsNew) (*command.Pin, *Outcome) {
+	switch {
+	case r.KeepPin && st.Pinned == nil:
+		return nil, &Outcome{Code: Invalid, Reason: ReasonNotPinned, Message: "invocation " + r.ID.String() + " has no pinned deployment to keep"}
+	case r.KeepPin:
+		p := *st.Pinned
+		return &p, nil
+	case r.Repin == nil:
+		return nil, nil
+	}
+	if o := checkRepin(st, r.Repin); o != nil {
+		return nil, o
+	}
+	p := command.Pin{Deployment: r.Repin.Deployment}
+	if st.Pinned != nil {
+		p.Protocol = st.Pinned.Protocol
+	}
+	return &p, nil
+}
+
+// checkRepin refuses a deployment that does not speak the protocol version of st's journal.
+func checkRepin(st *storage.InvocationStatus, rp *command.Repin) *Outcome {
+	if st.Pinned == nil || st.Pinned.Protocol == 0 {
+		return nil
+	}
+	if v := st.Pinned.Protocol; v < rp.MinProtocol || v > rp.MaxProtocol {
+		return &Outcome{Code: Invalid, Reason: ReasonIncompatibleDeployment, Message: fmt.Sprintf(
+			"deployment %s supports protocol versions %d to %d, the journal of %s is V%d", rp.Deployment, rp.MinProtocol, rp.MaxProtocol, st.Invocation.ID, v)}
+	}
+	return nil
 }
 
 // completionIDs reads the named uint32 fields of m that are set.

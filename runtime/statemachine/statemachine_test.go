@@ -415,7 +415,7 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 	case "journal":
 		id := h.byName[td.CmdArgs[0].Key]
 		ty, m, res := h.journalCommand(td)
-		ae := &command.AppendEntry{ID: id, CommandIndex: u32(arg(td, "index", "0")), Entry: command.Entry{Type: uint16(ty), Payload: payload(m)}, Call: res}
+		ae := &command.AppendEntry{ID: id, CommandIndex: u32(arg(td, "index", "0")), Entry: command.Entry{Type: uint16(ty), Payload: payload(m)}, Call: res, Pin: pinArg(td)}
 		return h.apply(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae})
 	case "propose-run":
 		id := h.byName[td.CmdArgs[0].Key]
@@ -426,7 +426,7 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		f := &command.FireTimer{ID: h.byName[td.CmdArgs[0].Key], CompletionID: u32(arg(td, "cid", "0")), WakeTime: int64(u32(arg(td, "wake", "0")))}
 		return h.apply(command.Command{Kind: command.KindFireTimer, FireTimer: f})
 	case "end":
-		return h.apply(command.Command{Kind: command.KindEnd, End: &command.End{ID: h.byName[td.CmdArgs[0].Key]}})
+		return h.apply(command.Command{Kind: command.KindEnd, End: &command.End{ID: h.byName[td.CmdArgs[0].Key], Pin: pinArg(td)}})
 	case "patch-state":
 		// patch-state <name> key=k state=a:1,b:2 [version=current|<v>]
 		p := &command.PatchState{ID: h.id(td.CmdArgs[0].Key, command.Target{Service: "Counter", Key: arg(td, "key", ""), ServiceType: command.VirtualObject}),
@@ -453,7 +453,8 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		}
 		return h.apply(command.Command{Kind: command.KindPause, Pause: p})
 	case "resume":
-		return h.apply(command.Command{Kind: command.KindResume, Resume: &command.Resume{ID: h.id(td.CmdArgs[0].Key, command.Target{})}})
+		// resume <name> [deployment=<dep>|latest=<dep> versions=5-7]
+		return h.apply(command.Command{Kind: command.KindResume, Resume: &command.Resume{ID: h.id(td.CmdArgs[0].Key, command.Target{}), Repin: repinArg(td)}})
 	case "expire":
 		// What the leader's cleaner does: propose the expiry index's entries due at the clock.
 		due, err := storage.DueExpiries(h.db, h.now, 0)
@@ -478,7 +479,7 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 			newID = ids.NewInvocationID(old.PartitionKey, [16]byte{0xee, byte(len(h.byName) + 1)})
 			h.name(newID, nn)
 		}
-		ra := &command.RestartAsNew{ID: old, NewID: newID, From: u32(arg(td, "from", "0"))}
+		ra := &command.RestartAsNew{ID: old, NewID: newID, From: u32(arg(td, "from", "0")), Repin: repinArg(td), KeepPin: arg(td, "keep", "") == "true"}
 		return h.apply(command.Command{Kind: command.KindRestartAsNew, RestartAsNew: ra})
 	case "purge":
 		pg := &command.Purge{ID: h.id(td.CmdArgs[0].Key, command.Target{}), JournalOnly: arg(td, "journal-only", "") == "true"}
@@ -503,7 +504,7 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		if n := arg(td, "named", ""); n != "" {
 			named = strings.Split(n, ",")
 		}
-		s := &command.Suspend{ID: h.byName[td.CmdArgs[0].Key], WaitingCompletions: u32s(arg(td, "completions", "")), WaitingSignals: u32s(arg(td, "signals", "")), WaitingNamedSignals: named}
+		s := &command.Suspend{ID: h.byName[td.CmdArgs[0].Key], WaitingCompletions: u32s(arg(td, "completions", "")), WaitingSignals: u32s(arg(td, "signals", "")), WaitingNamedSignals: named, Pin: pinArg(td)}
 		return h.apply(command.Command{Kind: command.KindSuspend, Suspend: s})
 	case "fail":
 		f := &command.Fail{ID: h.byName[td.CmdArgs[0].Key], Failure: command.Failure{Code: uint16(u32(arg(td, "code", "500"))), Message: arg(td, "msg", "")}}
@@ -543,6 +544,17 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		return sb.String()
 	case "tables":
 		return h.dumpTables()
+	case "pinned-of":
+		st, found, err := storage.Status(h.db, h.byName[td.CmdArgs[0].Key])
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case !found:
+			return "no such invocation\n"
+		case st.Pinned == nil:
+			return "not pinned\n"
+		}
+		return fmt.Sprintf("pinned to %s V%d\n", deploymentName(st.Pinned.Deployment), st.Pinned.Protocol)
 	case "journal-of":
 		id := h.byName[td.CmdArgs[0].Key]
 		entries, err := storage.Journal(h.db, id)
@@ -709,4 +721,33 @@ func TestScenarios(t *testing.T) {
 			return h.run(t, td)
 		})
 	})
+}
+
+// deploymentID names a test deployment: "dp-a" and so on, by its first byte.
+func deploymentID(name string) ids.DeploymentID {
+	var e [16]byte
+	copy(e[:], name)
+	return ids.NewDeploymentID(e)
+}
+
+func deploymentName(d ids.DeploymentID) string { return strings.TrimRight(string(d[:]), "\x00") }
+
+// pinArg reads pin=<deployment>@<version> (the pin an attempt's first proposal carries).
+func pinArg(td *datadriven.TestData) *command.Pin {
+	p := arg(td, "pin", "")
+	if p == "" {
+		return nil
+	}
+	dep, v, _ := strings.Cut(p, "@")
+	return &command.Pin{Deployment: deploymentID(dep), Protocol: int(u32(v))}
+}
+
+// repinArg reads deployment=<name> or latest=<name>, with versions=<min>-<max> (default 5-7).
+func repinArg(td *datadriven.TestData) *command.Repin {
+	dep, latest := arg(td, "deployment", ""), arg(td, "latest", "")
+	if dep == "" && latest == "" {
+		return nil
+	}
+	lo, hi, _ := strings.Cut(arg(td, "versions", "5-7"), "-")
+	return &command.Repin{Deployment: deploymentID(dep + latest), MinProtocol: int(u32(lo)), MaxProtocol: int(u32(hi)), Latest: latest != ""}
 }

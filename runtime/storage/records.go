@@ -83,10 +83,13 @@ type InvocationStatus struct {
 	// LastFailure and Attempts: why and after how many attempts the invoker paused it.
 	LastFailure *command.Failure `msgpack:"lf,omitempty"`
 	Attempts    uint32           `msgpack:"na,omitempty"`
-	Result      *command.Result  `msgpack:"r,omitempty"`
-	InboxSeq    uint64           `msgpack:"q,omitempty"`
-	CreatedAt   int64            `msgpack:"ca"`
-	ModifiedAt  int64            `msgpack:"ma"`
+	// Pinned is the deployment its attempts run on (see command.Pin); nil until an attempt
+	// proposed something.
+	Pinned     *command.Pin    `msgpack:"pn,omitempty"`
+	Result     *command.Result `msgpack:"r,omitempty"`
+	InboxSeq   uint64          `msgpack:"q,omitempty"`
+	CreatedAt  int64           `msgpack:"ca"`
+	ModifiedAt int64           `msgpack:"ma"`
 }
 
 // HasCompletion reports whether the notification for completion id c is journaled.
