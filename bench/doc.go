@@ -21,7 +21,7 @@
 // description; markdown and JSON reports.
 //
 // Both deployments serve the same services (Bench: noop, leaf, steps, fanout,
-// sleep, block; Counter: add; Awakeable: wait; the workflow WaitingWorkflow:
+// sleep, block; Counter: add, addAfterSteps; Awakeable: wait; the workflow WaitingWorkflow:
 // run, resolve) and the same control API on a second port (GET /stats,
 // GET /awakeables, GET /waiting, POST /reset, POST /release), through which
 // the harness counts distinct invocations that started sleeping, woke, or

@@ -68,7 +68,7 @@ var sizePresets = map[string]sizes{
 		Steps: 10, WorkflowConcurrency: []int{1, 16}, Fanout: 50, FanoutConcurrency: []int{1, 16},
 		Sleepers: 10_000, SleepMargin: 40 * time.Second, Recovery: 10_000, SendConcurrency: 64,
 		Awakeables: 1000, AwakeableConcurrency: []int{1, 16}, WaitingWorkflows: 10_000,
-		WaitTimeout: 3 * time.Minute, OverloadConcurrency: 64, OverloadMaxInFlight: 8192,
+		WaitTimeout: 3 * time.Minute, OverloadConcurrency: 64, OverloadMaxInFlight: 16384,
 	},
 	"tiny": {
 		NoopConcurrency: []int{1, 16, 128}, Keys: 100, CounterConcurrency: 4,

@@ -232,14 +232,28 @@ func fanout(ctx sdk.Context, n int) (int, error) {
 	return sum, nil
 }
 
+// overloadSteps is how many Run steps Counter.addAfterSteps journals before it adds: the
+// overload scenario's workload, costly enough per call that the load generator, on the same
+// cores as the server, can offer four times the rate the server sustains.
+const overloadSteps = 8
+
 func counterObject() *sdk.Object {
+	add := func(ctx sdk.ObjectContext, n int) (int, error) {
+		count, err := sdk.Get[int](ctx, "count")
+		if err != nil {
+			return 0, err
+		}
+		return count + n, sdk.Set(ctx, "count", count+n)
+	}
 	return sdk.NewObject("Counter").
-		Handler("add", sdk.ObjectHandler(func(ctx sdk.ObjectContext, n int) (int, error) {
-			count, err := sdk.Get[int](ctx, "count")
-			if err != nil {
-				return 0, err
+		Handler("add", sdk.ObjectHandler(add)).
+		Handler("addAfterSteps", sdk.ObjectHandler(func(ctx sdk.ObjectContext, n int) (int, error) {
+			for i := range overloadSteps {
+				if _, err := sdk.Run(ctx, func(sdk.RunContext) (int, error) { return i, nil }); err != nil {
+					return 0, err
+				}
 			}
-			return count + n, sdk.Set(ctx, "count", count+n)
+			return add(ctx, n)
 		}))
 }
 

@@ -88,10 +88,22 @@ const bench = restate.service({
   },
 });
 
+// Run steps of Counter.addAfterSteps, the overload scenario's workload (bench/deployment: overloadSteps).
+const OVERLOAD_STEPS = 8;
+
 const counter = restate.object({
   name: "Counter",
   handlers: {
     add: async (ctx, n) => {
+      const next = ((await ctx.get("count")) ?? 0) + Number(n);
+      ctx.set("count", next);
+      return next;
+    },
+    // The overload scenario's workload: OVERLOAD_STEPS Run steps, then add (as the Go deployment).
+    addAfterSteps: async (ctx, n) => {
+      for (let i = 0; i < OVERLOAD_STEPS; i++) {
+        await ctx.run(() => i);
+      }
       const next = ((await ctx.get("count")) ?? 0) + Number(n);
       ctx.set("count", next);
       return next;
