@@ -89,7 +89,8 @@ func goFragile() restate.ServiceDefinition {
 // goStamper is a service with stamp(tag): two journaled steps, the effects "go <tag> first
 // <invocation id>" and "go <tag> second <invocation id>"; it returns "<tag> first run by <id of
 // the invocation whose first step ran>". GoRerun keeps journals for an hour (restart as new,
-// purge); GoFleeting keeps idempotency entries and journals for 1 s.
+// purge); GoFleeting keeps idempotency entries and journals for 1 s; GoKept has the defaults (the
+// test PATCHes its retention).
 func goStamper(name string, opts ...restate.ServiceDefinitionOption) restate.ServiceDefinition {
 	return restate.NewService(name, opts...).
 		Handler("stamp", restate.NewServiceHandler(func(ctx restate.Context, tag string) (string, error) {

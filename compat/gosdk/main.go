@@ -51,6 +51,7 @@ func main() {
 		Bind(goLifeParent()).Bind(goLifeChild()).Bind(goFragile()).
 		Bind(goStamper("GoRerun", restate.WithJournalRetention(time.Hour))).
 		Bind(goStamper("GoFleeting", restate.WithIdempotencyRetention(time.Second), restate.WithJournalRetention(time.Second))).
+		Bind(goStamper("GoKept")).
 		Start(ctx, addr)
 	if err != nil {
 		log.Fatalf("gosdk: %v", err)

@@ -244,7 +244,8 @@ const tsFragile = restate.service({
 // stamper(name, options) is a service with stamp(tag): two journaled steps, the effects
 // "ts <tag> first <invocation id>" and "ts <tag> second <invocation id>"; it returns
 // "<tag> first run by <id of the invocation whose first step ran>". TsRerun keeps journals for an
-// hour (restart as new, purge); TsFleeting keeps idempotency entries and journals for 1 s.
+// hour (restart as new, purge); TsFleeting keeps idempotency entries and journals for 1 s; TsKept
+// has the defaults (the test PATCHes its retention).
 function stamper(name, options) {
   return restate.service({
     name,
@@ -276,6 +277,7 @@ const bound = await restate.serve({
     tsFragile,
     stamper("TsRerun", { journalRetention: 3600_000 }),
     stamper("TsFleeting", { idempotencyRetention: 1000, journalRetention: 1000 }),
+    stamper("TsKept"),
   ],
   port,
 });

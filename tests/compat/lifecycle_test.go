@@ -50,7 +50,8 @@ func runLifecycle(t *testing.T, l serverLauncher, logDir string, ports []int, ts
 		{"paused after max attempts, resumed once fixed", lcPauseScenario},
 		{"restart as new, from the input and from a prefix", lcRestartScenario},
 		{"purge and purge-journal", lcPurgeScenario},
-		{"idempotency entry and journal expire after their retention", lcRetentionScenario},
+		{"retention from discovery expires", func(t *testing.T, env *scenarioEnv, s *side) { lcRetentionScenario(t, env, s, "Fleeting", false) }},
+		{"retention PATCHed expires", func(t *testing.T, env *scenarioEnv, s *side) { lcRetentionScenario(t, env, s, "Kept", true) }},
 	}
 	t.Run("scenarios", func(t *testing.T) {
 		for _, sc := range scenarios {
@@ -185,11 +186,14 @@ func lcParentAndChild(t *testing.T, env *scenarioEnv, s *side, key, tag string) 
 func lcCancelScenario(t *testing.T, env *scenarioEnv, s *side) {
 	srv, key, tag := env.srv, env.tag+"-cancel", env.tag+"-cancel-"+s.name
 	call, parent, child := lcParentAndChild(t, env, s, key, tag)
-	// One more run on the key waits in its inbox behind the parent: cancelled, it ends at once
-	// and never runs.
-	inboxed := lcSend(t, env, "/"+lcService(s, "LifeParent")+"/"+key+"/run/send", tag+"-inboxed")
-	lcExpect(t, "cancel the inboxed", lcDo(t, "PATCH", srv.admin+"/invocations/"+inboxed+"/cancel", ""), "", 200)
-	lcNeverRan(t, env, inboxed, "cancel")
+	// Two more runs on the key wait in its inbox behind the parent: cancelled (with PATCH …/cancel,
+	// 200, and with the older DELETE /invocations/{id}, 202), they end at once and never run.
+	for _, c := range []struct{ method, path string }{{"PATCH", "/cancel"}, {"DELETE", ""}} {
+		inboxed := lcSend(t, env, "/"+lcService(s, "LifeParent")+"/"+key+"/run/send", tag+"-inboxed-"+c.method)
+		want := map[string]int{"PATCH": 200, "DELETE": 202}[c.method]
+		lcExpect(t, c.method+" the inboxed", lcDo(t, c.method, srv.admin+"/invocations/"+inboxed+c.path, ""), "", want)
+		lcNeverRan(t, env, inboxed, "cancel")
+	}
 	lcExpect(t, "cancel the parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/cancel", ""), "", 200, 202)
 	lcExpect(t, "the caller's answer", call.wait(t, 409), `"code":409`, 409)
 	compensated := func(t *testing.T) {
@@ -206,8 +210,8 @@ func lcCancelScenario(t *testing.T, env *scenarioEnv, s *side) {
 	lcExpect(t, "cancel the ended parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/cancel", ""), "was already completed", 409)
 	env.again(t, compensated)
 	env.again(t, func(t *testing.T) {
-		if got := effectLines(t, env.effects, s.name+" "+tag+"-inboxed "); len(got) != 0 {
-			t.Errorf("the cancelled inboxed invocation ran: %q", got)
+		if got := effectLines(t, env.effects, s.name+" "+tag+"-inboxed-"); len(got) != 0 {
+			t.Errorf("the cancelled inboxed invocations ran: %q", got)
 		}
 	})
 }
@@ -273,10 +277,14 @@ func lcEnded(t *testing.T, env *scenarioEnv, id, msg string) {
 func lcKillScenario(t *testing.T, env *scenarioEnv, s *side) {
 	srv, key, tag := env.srv, env.tag+"-kill", env.tag+"-kill-"+s.name
 	call, parent, child := lcParentAndChild(t, env, s, key, tag)
-	// A run sent with a delay of an hour is scheduled: killed, it ends at once and never runs.
-	scheduled := lcSend(t, env, "/"+lcService(s, "LifeParent")+"/"+key+"-later/run/send?delay=1h", tag+"-scheduled")
-	lcExpect(t, "kill the scheduled", lcDo(t, "PATCH", srv.admin+"/invocations/"+scheduled+"/kill", ""), "", 200)
-	lcNeverRan(t, env, scheduled, "killed")
+	// Runs sent with a delay of an hour are scheduled: killed (with PATCH …/kill, 200, and with the
+	// older DELETE /invocations/{id}?mode=kill, 202), they end at once and never run.
+	for _, c := range []struct{ method, path string }{{"PATCH", "/kill"}, {"DELETE", "?mode=kill"}} {
+		scheduled := lcSend(t, env, "/"+lcService(s, "LifeParent")+"/"+key+"-later/run/send?delay=1h", tag+"-scheduled-"+c.method)
+		want := map[string]int{"PATCH": 200, "DELETE": 202}[c.method]
+		lcExpect(t, c.method+" the scheduled", lcDo(t, c.method, srv.admin+"/invocations/"+scheduled+c.path, ""), "", want)
+		lcNeverRan(t, env, scheduled, "killed")
+	}
 	// A second caller attaches to the parent by id before the kill.
 	attached := lcAttach(srv, parent)
 	lcExpect(t, "kill the parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/kill", ""), "", 200)
@@ -291,8 +299,8 @@ func lcKillScenario(t *testing.T, env *scenarioEnv, s *side) {
 		if got := effectLines(t, env.effects, s.name+" "+tag+" "); !slices.Equal(got, want) {
 			t.Errorf("effects of the killed invocations: %q, want only their publishing %q", got, want)
 		}
-		if got := effectLines(t, env.effects, s.name+" "+tag+"-scheduled "); len(got) != 0 {
-			t.Errorf("the killed scheduled invocation ran: %q", got)
+		if got := effectLines(t, env.effects, s.name+" "+tag+"-scheduled-"); len(got) != 0 {
+			t.Errorf("the killed scheduled invocations ran: %q", got)
 		}
 	})
 }
@@ -490,12 +498,19 @@ func lcPurgeScenario(t *testing.T, env *scenarioEnv, s *side) {
 	lcExpect(t, "output after purge", lcDo(t, "GET", srv.ingress+"/restate/invocation/"+id+"/output", ""), "", 404)
 }
 
-// lcRetentionScenario: Fleeting keeps idempotency entries and journals for 1 s (options from
-// discovery). Once that has passed the invocation's output by id is gone (404, waited for: the
-// removal goes through the log), and the same idempotency key runs the handler again.
-func lcRetentionScenario(t *testing.T, env *scenarioEnv, s *side) {
-	srv, svc, tag := env.srv, lcService(s, "Fleeting"), env.tag+"-retain-"+s.name
+// lcRetentionScenario: the service (suffix) keeps idempotency entries and journals for 1 s:
+// Fleeting by its options from discovery, Kept (the defaults from discovery, a day) once patch has
+// PATCHed both retentions. Once that has passed the invocation's output by id is gone (404,
+// waited for: the removal goes through the log), and the same idempotency key runs the handler
+// again.
+func lcRetentionScenario(t *testing.T, env *scenarioEnv, s *side, suffix string, patch bool) {
+	srv, svc, tag := env.srv, lcService(s, suffix), env.tag+"-retain-"+strings.ToLower(suffix)+"-"+s.name
 	hdr := http.Header{"Idempotency-Key": {tag}}
+	if patch {
+		r := lcDo(t, "PATCH", srv.admin+"/services/"+svc, `{"idempotency_retention":"1s","journal_retention":"1s"}`)
+		lcExpect(t, "PATCH the retention", r, `"idempotency_retention":"1s"`, 200)
+		lcExpect(t, "the retention PATCHed", r, `"journal_retention":"1s"`, 200)
+	}
 	r := mustInvoke(t, srv, "/"+svc+"/stamp", fmt.Sprintf("%q", tag), hdr, 200)
 	id := r.Header.Get("x-restate-id")
 	assertJSON(t, r.Body, tag+" first run by "+id)

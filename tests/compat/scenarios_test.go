@@ -46,8 +46,8 @@ func tapSDKs(t *testing.T, tsPort, goPort int) []*side {
 
 // registerSides registers both taps (so every invocation stream passes through them).
 func registerSides(t *testing.T, srv *server, sides []*side) {
-	registerAndWait(t, srv, sides[0].tap.URL, []string{"TsBrief", "TsCounter", "TsFleeting", "TsFragile", "TsLazy", "TsLifeChild", "TsLifeParent", "TsOrder", "TsRerun", "TsSteps"}, "/TsCounter/probe/get")
-	registerAndWait(t, srv, sides[1].tap.URL, []string{"GoBrief", "GoCounter", "GoFleeting", "GoFragile", "GoLazy", "GoLifeChild", "GoLifeParent", "GoOrder", "GoRerun", "GoSteps"}, "/GoCounter/probe/get")
+	registerAndWait(t, srv, sides[0].tap.URL, []string{"TsBrief", "TsCounter", "TsFleeting", "TsFragile", "TsKept", "TsLazy", "TsLifeChild", "TsLifeParent", "TsOrder", "TsRerun", "TsSteps"}, "/TsCounter/probe/get")
+	registerAndWait(t, srv, sides[1].tap.URL, []string{"GoBrief", "GoCounter", "GoFleeting", "GoFragile", "GoKept", "GoLazy", "GoLifeChild", "GoLifeParent", "GoOrder", "GoRerun", "GoSteps"}, "/GoCounter/probe/get")
 }
 
 // runScenarios runs, for both SDKs at once, a sleep that must suspend and resume, a one-way
