@@ -131,6 +131,8 @@ type testHooks struct {
 	snapshotWaits func(ids.InvocationID)
 	// activeInvocations replaces the read of the running invocations in becomeLeader.
 	activeInvocations func() ([]ids.InvocationID, error)
+	// batchTime replaces the time stamped on a batch (this node's clock, in ms).
+	batchTime func(now int64, cmds []command.Command) int64
 }
 
 var noHooks = &testHooks{}

@@ -94,7 +94,11 @@ func (p *Partition) runProposer() {
 		if f := p.hook().beforeBatch; f != nil {
 			f(cmds)
 		}
-		data, err := command.Encode(command.Batch{Time: time.Now().UnixMilli(), Commands: cmds})
+		now := time.Now().UnixMilli()
+		if f := p.hook().batchTime; f != nil {
+			now = f(now, cmds)
+		}
+		data, err := command.Encode(command.Batch{Time: now, Commands: cmds})
 		if err != nil {
 			p.failAll(batch, err)
 			continue

@@ -356,3 +356,35 @@ func TestFullQueueStillTakesWorkAway(t *testing.T) {
 		t.Fatalf("kill with a full queue: %v, want it admitted", err)
 	}
 }
+
+// TestEarlyTimerFiresAgain: a FireTimer whose batch carries a time before the timer's wake time
+// (a leader whose clock runs ahead of the log's, as after a leader change to a skewed node) is a
+// no-op in the state machine; the leader's timer service must propose it again, so the delayed
+// invocation still runs, once.
+func TestEarlyTimerFiresAgain(t *testing.T) {
+	var runs atomic.Int64
+	n := startNode(t, t.TempDir(), counterEndpoint(&runs))
+	defer n.close()
+	r := n.node.Router()
+	inv := objectInvocation("early", 5)
+	inv.ExecutionTime = time.Now().Add(100 * time.Millisecond).UnixMilli()
+	p := r.For(inv.ID.PartitionKey)
+	var early atomic.Int64
+	p.hooks.Store(&testHooks{batchTime: func(now int64, cmds []command.Command) int64 {
+		for _, c := range cmds {
+			if c.Kind == command.KindFireTimer && c.FireTimer.ID == inv.ID && early.Add(1) <= 3 {
+				return c.FireTimer.WakeTime - 1 // the log's time has not reached the wake time
+			}
+		}
+		return now
+	}})
+	if got := callInt(t, r, inv); got != 5 {
+		t.Fatalf("delayed call returned %d, want 5", got)
+	}
+	if got := early.Load(); got < 4 {
+		t.Fatalf("the timer was proposed %d times, want 3 early ones and the one that fired", got)
+	}
+	if got := runs.Load(); got != 1 {
+		t.Fatalf("the handler's Run ran %d times, want 1", got)
+	}
+}

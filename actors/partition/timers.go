@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/statemachine"
 	"github.com/resolute-run/resolute/runtime/storage"
 )
 
@@ -68,12 +69,19 @@ func (p *Partition) fireDue(h *timerHeap) {
 	}
 }
 
+// rearmOnFailure puts t back in the heap, after a pause, when its FireTimer failed or came too
+// early for the log's time (statemachine.Early: this node's clock runs ahead of the log's).
 func (p *Partition) rearmOnFailure(t storage.Timer, done chan proposalResult) {
 	r := <-done
-	if r.err == nil || !p.IsLeader() {
+	early := r.err == nil && r.outcome.Code == statemachine.Early
+	if (r.err == nil && !early) || !p.IsLeader() {
 		return
 	}
-	slog.Warn("fire timer failed, retrying", "partition", p.cfg.ID, "invocation", t.ID, "err", r.err)
+	if early {
+		slog.Debug("timer fired before the log's time reached it, retrying", "partition", p.cfg.ID, "invocation", t.ID, "wake", t.WakeTime, "outcome", r.outcome.Message)
+	} else {
+		slog.Warn("fire timer failed, retrying", "partition", p.cfg.ID, "invocation", t.ID, "err", r.err)
+	}
 	select {
 	case <-time.After(100 * time.Millisecond):
 	case <-p.stop:

@@ -75,6 +75,9 @@ const (
 	Ended OutcomeCode = 5
 	// NotStarted: the invocation is inboxed or scheduled.
 	NotStarted OutcomeCode = 6
+	// Early: a timer or an expiry whose time the log has not reached yet (the proposer's clock
+	// ran ahead of the log's): nothing changed; propose it again later.
+	Early OutcomeCode = 7
 )
 
 // Outcome is the proposer's answer for one command.

@@ -227,6 +227,11 @@ func (a *applier) armTimer(t storage.Timer) error {
 // fireTimer completes a sleep or starts a scheduled invocation. A timer that is gone (fired
 // before, or its invocation finished) is a duplicate.
 func (a *applier) fireTimer(f *command.FireTimer) (Outcome, error) {
+	if f.WakeTime > a.now {
+		// Time comes from the log: a leader whose clock runs ahead of the batch's (another node
+		// proposed the batch time, or the clock stepped back) fires nothing early.
+		return Outcome{Code: Early, Message: fmt.Sprintf("timer due at %d, the log's time is %d", f.WakeTime, a.now)}, nil
+	}
 	t := storage.Timer{WakeTime: f.WakeTime, ID: f.ID, CompletionID: f.CompletionID}
 	found, err := storage.HasTimer(a.rw, t)
 	if err != nil || !found {

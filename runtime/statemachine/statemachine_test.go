@@ -110,7 +110,7 @@ func (h *harness) applyTo(sm *StateMachine, db *pebble.DB, b command.Batch) (str
 	}
 	var sb strings.Builder
 	for _, o := range outcomes {
-		fmt.Fprintf(&sb, "outcome: %s", [...]string{"applied", "duplicate", "stale", "invalid", "not-found", "ended", "not-started"}[o.Code])
+		fmt.Fprintf(&sb, "outcome: %s", [...]string{"applied", "duplicate", "stale", "invalid", "not-found", "ended", "not-started", "early"}[o.Code])
 		if o.Reason != "" {
 			fmt.Fprintf(&sb, " [%s]", o.Reason)
 		}

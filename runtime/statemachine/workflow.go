@@ -77,6 +77,10 @@ func (a *applier) expireAfter(id ids.InvocationID, ms int64, journalOnly bool) e
 func (a *applier) expireDue(x *command.Expire) (Outcome, error) {
 	out := Outcome{Code: Duplicate}
 	for _, e := range x.Entries {
+		if e.At > a.now {
+			out = Outcome{Code: Early} // not due by the log's time: kept for a later Expire
+			continue
+		}
 		se := storage.Expiry{At: e.At, ID: e.ID, JournalOnly: e.JournalOnly}
 		found, err := storage.HasExpiry(a.rw, se)
 		if err != nil {
