@@ -68,14 +68,18 @@ type fragileInput struct {
 	Marker string `json:"marker"`
 }
 
-// goFragile is GoFragile: run({tag, marker}) fails with a retryable error while the file marker
-// exists, then returns "fixed <tag>". Every attempt is the effect line "go <tag> attempt". Its
-// retry policy (from discovery) pauses after 3 attempts; the test may PATCH it.
+// goFragile is GoFragile: run({tag, marker}) journals a first step (so that the invocation is
+// pinned to its deployment), then fails with a retryable error while the file marker exists, then
+// returns "fixed <tag>". Every attempt is the effect line "go <tag> attempt". Its retry policy
+// (from discovery) pauses after 3 attempts; the test may PATCH it.
 func goFragile() restate.ServiceDefinition {
 	policy := restate.WithInvocationRetryPolicy(restate.WithMaxRetryAttempts(3), restate.PauseOnMaxAttempts(),
 		restate.WithInitialRetryInterval(10*time.Millisecond), restate.WithMaxRetryInterval(10*time.Millisecond))
 	return restate.NewService("GoFragile", policy).
-		Handler("run", restate.NewServiceHandler(func(_ restate.Context, in fragileInput) (string, error) {
+		Handler("run", restate.NewServiceHandler(func(ctx restate.Context, in fragileInput) (string, error) {
+			if _, err := restate.Run(ctx, func(restate.RunContext) (string, error) { return in.Tag, nil }, restate.WithName("enter")); err != nil {
+				return "", err
+			}
 			if err := effects.record(in.Tag + " attempt"); err != nil {
 				return "", err
 			}

@@ -226,14 +226,16 @@ const tsLifeChild = restate.service({
   },
 });
 
-// TsFragile/run({tag, marker}) fails with a retryable error while the file marker exists, then
-// returns "fixed <tag>". Every attempt is the effect line "ts <tag> attempt". Its retry policy
-// (from discovery) pauses after 3 attempts; the test may PATCH it.
+// TsFragile/run({tag, marker}) journals a first step (so that the invocation is pinned to its
+// deployment), then fails with a retryable error while the file marker exists, then returns
+// "fixed <tag>". Every attempt is the effect line "ts <tag> attempt". Its retry policy (from
+// discovery) pauses after 3 attempts; the test may PATCH it.
 const tsFragile = restate.service({
   name: "TsFragile",
   options: { retryPolicy: { maxAttempts: 3, onMaxAttempts: "pause", initialInterval: 10, maxInterval: 10 } },
   handlers: {
     run: async (ctx, { tag, marker }) => {
+      await ctx.run("enter", () => tag);
       effect(`${tag} attempt`);
       if (existsSync(marker)) throw new Error(`${tag}: the deployment is broken (${marker} exists)`);
       return `fixed ${tag}`;

@@ -68,11 +68,97 @@ func runLifecycle(t *testing.T, l serverLauncher, logDir string, ports []int, ts
 			t.Run(l.name, l.check)
 		}
 	})
-	for _, s := range sides {
+	// Last, as registering the SDKs again sends every new invocation of their services to the
+	// new deployments.
+	var fresh []*side
+	t.Run("resumed on the deployment registered after the pause", func(t *testing.T) {
+		fresh = lcRedeploy(t, env, sides, tsPort, goPort)
+	})
+	for _, s := range append(sides, fresh...) {
 		if err := s.tap.CheckProtocol(v); err != nil {
 			t.Errorf("%s deployment: %v", s.name, err)
 		}
 	}
+}
+
+// lcRedeploy: two Fragile invocations per SDK are paused on the deployment they started on (the
+// one behind sides' taps). The same SDK is registered again behind new wiretaps (a new
+// deployment, "the fix"), and the marker removed. One invocation is resumed with
+// ?deployment=<the new one>: its next attempt goes to the new deployment; the other is resumed
+// without it and stays on the deployment it is pinned to. Both complete. It returns the new
+// sides (their taps), or none when the invocations did not pause.
+func lcRedeploy(t *testing.T, env *scenarioEnv, sides []*side, tsPort, goPort int) []*side {
+	type paused struct {
+		moved, kept, marker string
+		want                int
+	}
+	ps := make([]paused, len(sides))
+	dir := t.TempDir() // the markers outlive the subtests
+	t.Run("paused", func(t *testing.T) {
+		for i, s := range sides {
+			t.Run(s.name, func(t *testing.T) {
+				t.Parallel()
+				p := paused{marker: filepath.Join(dir, s.name+"-broken"), want: lcMaxAttempts(t, env.srv, lcService(s, "Fragile"))}
+				if err := os.WriteFile(p.marker, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				begin := time.Now()
+				p.moved = lcSendFragile(t, env, s, env.tag+"-moved-"+s.name, p.marker)
+				p.kept = lcSendFragile(t, env, s, env.tag+"-kept-"+s.name, p.marker)
+				lcWaitPaused(t, env, begin, p.want, s.tap, p.moved, p.kept)
+				ps[i] = p
+			})
+		}
+	})
+	if t.Failed() {
+		return nil
+	}
+	fresh := tapSDKs(t, tsPort, goPort)
+	deployments := make([]string, len(fresh))
+	for i, f := range fresh {
+		reg, err := testenv.Register(env.srv.admin, f.tap.URL)
+		if err != nil || !strings.HasPrefix(reg.ID, "dp_") {
+			t.Fatalf("register %s again: %+v, %v", f.name, reg, err)
+		}
+		deployments[i] = reg.ID
+	}
+	for i, s := range sides {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			p, srv, fix := ps[i], env.srv, fresh[i]
+			if err := os.Remove(p.marker); err != nil {
+				t.Fatal(err)
+			}
+			lcExpect(t, "resume on the new deployment", lcDo(t, "PATCH", srv.admin+"/invocations/"+p.moved+"/resume?deployment="+deployments[i], ""), "", 200)
+			lcExpect(t, "resume on the pinned deployment", lcDo(t, "PATCH", srv.admin+"/invocations/"+p.kept+"/resume", ""), "", 200)
+			for _, c := range []struct {
+				id, tag        string
+				before, after  *testenv.Wiretap // where the failed attempts and the last one went
+				beforeAttempts int
+			}{
+				{p.moved, env.tag + "-moved-" + s.name, s.tap, fix.tap, p.want},
+				{p.kept, env.tag + "-kept-" + s.name, s.tap, s.tap, p.want + 1},
+			} {
+				r := lcDo(t, "GET", srv.ingress+"/restate/invocation/"+c.id+"/attach", "")
+				lcExpect(t, "attach to the resumed "+c.tag, r, "", 200)
+				assertJSON(t, r.Body, "fixed "+c.tag)
+				if atts := c.before.Attempts(c.id); len(atts) != c.beforeAttempts {
+					t.Errorf("%s: %d attempts on the first deployment, want %d: %v", c.tag, len(atts), c.beforeAttempts, atts)
+				}
+				last := c.after.Attempts(c.id)
+				if len(last) == 0 || !last[len(last)-1].Has(testenv.FrameOutput) {
+					t.Errorf("%s: the attempt with the output did not go to the deployment wanted: %v", c.tag, last)
+				}
+				if c.after == fix.tap && len(last) != 1 {
+					t.Errorf("%s: %d attempts on the new deployment, want 1: %v", c.tag, len(last), last)
+				}
+			}
+			if atts := fix.tap.Attempts(p.kept); len(atts) != 0 {
+				t.Errorf("the invocation resumed without a deployment went to the new one: %v", atts)
+			}
+		})
+	}
+	return fresh
 }
 
 // lcService names a side's lifecycle service: "Ts"+suffix or "Go"+suffix.
@@ -318,54 +404,10 @@ func lcPauseScenario(t *testing.T, env *scenarioEnv, s *side) {
 	}
 	r := lcDo(t, "PATCH", srv.admin+"/services/"+svc, `{"retry_policy":{"max_attempts":2,"on_max_attempts":"pause","initial_interval":"10ms","max_interval":"10ms"}}`)
 	lcExpect(t, "PATCH the retry policy", r, "", 200)
-	r = lcDo(t, "GET", srv.admin+"/services/"+svc, "")
-	var desc struct {
-		RetryPolicy struct {
-			MaxAttempts   int    `json:"max_attempts"`
-			OnMaxAttempts string `json:"on_max_attempts"`
-		} `json:"retry_policy"`
-	}
-	if err := json.Unmarshal(r.Body, &desc); err != nil {
-		t.Fatalf("GET /services/%s: %v: %v", svc, r, err)
-	}
-	want := desc.RetryPolicy.MaxAttempts
-	if srv.kind == "resolute" && want != 2 || want < 2 || desc.RetryPolicy.OnMaxAttempts != "Pause" {
-		t.Fatalf("GET /services/%s: retry policy %+v after the PATCH, want 2 attempts (3 on restate-server 1.7, from discovery), then Pause", svc, desc.RetryPolicy)
-	}
+	want := lcMaxAttempts(t, srv, svc)
 	begin := time.Now()
-	r = mustInvoke(t, srv, "/"+svc+"/run/send", fmt.Sprintf(`{"tag":%q,"marker":%q}`, tag, marker), nil, 202)
-	var acc struct {
-		InvocationID string `json:"invocationId"`
-	}
-	if err := json.Unmarshal(r.Body, &acc); err != nil || acc.InvocationID == "" {
-		t.Fatalf("send: %v", r)
-	}
-	id := acc.InvocationID
-	failed := func() (n int) {
-		for _, a := range s.tap.Attempts(id) {
-			if a.Has(testenv.FrameError) && a.RuntimeDone {
-				n++
-			}
-		}
-		return n
-	}
-	testenv.WaitReady(t, fmt.Sprintf("%d failed attempts", want), lcTimeout, func() error {
-		if n := failed(); n < want {
-			return fmt.Errorf("%d failed attempts of %s", n, id)
-		}
-		return nil
-	}, srv.proc)
-	// The attempts came 10 ms apart: one more would come well within twice the time they took.
-	// (The floor gives the pause, proposed after the last failure, time to be applied.)
-	time.Sleep(max(2*time.Since(begin), 500*time.Millisecond))
-	if atts := s.tap.Attempts(id); len(atts) != want || failed() != want {
-		t.Fatalf("%d attempts, want %d, all failed, then a pause: %v", len(atts), want, atts)
-	}
-	lcExpect(t, "pause the paused invocation", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/pause", ""), "", 200)
-	// (restate-server 1.7.12 shows no retry count nor last failure for a paused invocation.)
-	if st, ok := lcStatus(t, srv, id); ok && st.Status != "paused" {
-		t.Errorf("status of %s: %+v, want paused", id, st)
-	}
+	id := lcSendFragile(t, env, s, tag, marker)
+	lcWaitPaused(t, env, begin, want, s.tap, id)
 	if err := os.Remove(marker); err != nil {
 		t.Fatal(err)
 	}
@@ -381,6 +423,77 @@ func lcPauseScenario(t *testing.T, env *scenarioEnv, s *side) {
 		t.Errorf("the service saw %d attempts, want %d: %q", len(got), want+1, got)
 	}
 	lcExpect(t, "resume the completed invocation", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/resume", ""), "is completed, cannot be resumed", 409)
+}
+
+// lcMaxAttempts reads the retry policy of Fragile (svc) and returns its max attempts: 2 as the
+// pause scenario PATCHed it (restate-server 1.7.12 ignores that PATCH: 3, from discovery).
+func lcMaxAttempts(t *testing.T, srv *server, svc string) int {
+	t.Helper()
+	r := lcDo(t, "GET", srv.admin+"/services/"+svc, "")
+	var desc struct {
+		RetryPolicy struct {
+			MaxAttempts   int    `json:"max_attempts"`
+			OnMaxAttempts string `json:"on_max_attempts"`
+		} `json:"retry_policy"`
+	}
+	if err := json.Unmarshal(r.Body, &desc); err != nil {
+		t.Fatalf("GET /services/%s: %v: %v", svc, r, err)
+	}
+	want := desc.RetryPolicy.MaxAttempts
+	if srv.kind == "resolute" && want != 2 || want < 2 || desc.RetryPolicy.OnMaxAttempts != "Pause" {
+		t.Fatalf("GET /services/%s: retry policy %+v after the PATCH, want 2 attempts (3 on restate-server 1.7, from discovery), then Pause", svc, desc.RetryPolicy)
+	}
+	return want
+}
+
+// lcSendFragile sends Fragile/run({tag, marker}) one way and returns the invocation's id.
+func lcSendFragile(t *testing.T, env *scenarioEnv, s *side, tag, marker string) string {
+	t.Helper()
+	r := mustInvoke(t, env.srv, "/"+lcService(s, "Fragile")+"/run/send", fmt.Sprintf(`{"tag":%q,"marker":%q}`, tag, marker), nil, 202)
+	var acc struct {
+		InvocationID string `json:"invocationId"`
+	}
+	if err := json.Unmarshal(r.Body, &acc); err != nil || acc.InvocationID == "" {
+		t.Fatalf("send: %v", r)
+	}
+	return acc.InvocationID
+}
+
+// lcWaitPaused waits until each invocation has made want attempts through tap, all failed, sent
+// since begin, and checks that it is paused: no further attempt comes within twice the time they
+// took, pausing it again answers 200 ("already paused"), and its status says paused.
+func lcWaitPaused(t *testing.T, env *scenarioEnv, begin time.Time, want int, tap *testenv.Wiretap, invocations ...string) {
+	t.Helper()
+	srv := env.srv
+	failed := func(id string) (n int) {
+		for _, a := range tap.Attempts(id) {
+			if a.Has(testenv.FrameError) && a.RuntimeDone {
+				n++
+			}
+		}
+		return n
+	}
+	for _, id := range invocations {
+		testenv.WaitReady(t, fmt.Sprintf("%d failed attempts of %s", want, id), lcTimeout, func() error {
+			if n := failed(id); n < want {
+				return fmt.Errorf("%d failed attempts of %s", n, id)
+			}
+			return nil
+		}, srv.proc)
+	}
+	// The attempts came 10 ms apart: one more would come well within twice the time they took.
+	// (The floor gives the pause, proposed after the last failure, time to be applied.)
+	time.Sleep(max(2*time.Since(begin), 500*time.Millisecond))
+	for _, id := range invocations {
+		if atts := tap.Attempts(id); len(atts) != want || failed(id) != want {
+			t.Fatalf("%d attempts, want %d, all failed, then a pause: %v", len(atts), want, atts)
+		}
+		lcExpect(t, "pause the paused invocation", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/pause", ""), "", 200)
+		// (restate-server 1.7.12 shows no retry count nor last failure for a paused invocation.)
+		if st, ok := lcStatus(t, srv, id); ok && st.Status != "paused" {
+			t.Errorf("status of %s: %+v, want paused", id, st)
+		}
+	}
 }
 
 // lcInvocation is what lcStatus reads of an invocation (sys_invocation's columns).
