@@ -12,7 +12,10 @@
 // Snapshots: every Config.SnapshotEntries entries dragonboat takes a metadata-only snapshot and
 // compacts the log, keeping Config.CompactionOverhead entries before it. A full snapshot (every
 // key of the database, in order) is written only when streamed to a replica behind the
-// compacted log, which replaces its whole database with it in one batch (RecoverFromSnapshot).
+// compacted log, which replaces its whole database with it (RecoverFromSnapshot), writing the keys
+// in bounded batches as they arrive: a snapshot never sits whole in memory. A marker key says a
+// recovery is under way; the applied index is written only with the last batch, and Open empties
+// a database that still holds the marker (a crash mid-recovery), so dragonboat recovers again.
 //
 // Concurrency: dragonboat calls Update, Sync and the snapshot methods from its own goroutines, one
 // at a time per shard. Propose may be called from any goroutine.

@@ -475,8 +475,9 @@ func TestStreamedSnapshotRebuildsEmptyReplica(t *testing.T) {
 }
 
 // TestRecoverFromSnapshotReplacesEverything: recovering a database that holds other (diverged or
-// stale) keys, at any byte value, leaves exactly the snapshot's keys; a broken or aborted stream
-// changes nothing.
+// stale) keys, at any byte value, leaves exactly the snapshot's keys. A broken or aborted stream
+// leaves a database that Open empties and reports as having applied nothing (so that dragonboat
+// recovers again from its snapshot file), and the next recovery completes.
 func TestRecoverFromSnapshotReplacesEverything(t *testing.T) {
 	src, err := OpenDB(t.TempDir())
 	if err != nil {
@@ -488,15 +489,7 @@ func TestRecoverFromSnapshotReplacesEverything(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srcSM := &diskStateMachine{db: src, applier: &countingApplier{}}
-	ctx, err := srcSM.PrepareSnapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stream bytes.Buffer
-	if err := srcSM.SaveSnapshot(ctx, &stream, make(chan struct{})); err != nil {
-		t.Fatal(err)
-	}
+	stream := saveSnapshot(t, src)
 	want := dump(t, src)
 
 	stopped := make(chan struct{})
@@ -507,9 +500,9 @@ func TestRecoverFromSnapshotReplacesEverything(t *testing.T) {
 		done    chan struct{}
 		wantErr error // nil: success
 	}{
-		{"complete", stream.Bytes(), make(chan struct{}), nil},
-		{"truncated", stream.Bytes()[:stream.Len()-10], make(chan struct{}), io.ErrUnexpectedEOF},
-		{"stopped", stream.Bytes(), stopped, sm.ErrSnapshotStopped},
+		{"complete", stream, make(chan struct{}), nil},
+		{"truncated", stream[:len(stream)-10], make(chan struct{}), io.ErrUnexpectedEOF},
+		{"stopped", stream, stopped, sm.ErrSnapshotStopped},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -523,7 +516,6 @@ func TestRecoverFromSnapshotReplacesEverything(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			stale := dump(t, dst)
 			app := &countingApplier{}
 			err = (&diskStateMachine{db: dst, applier: app}).RecoverFromSnapshot(bytes.NewReader(c.stream), c.done)
 			if c.wantErr == nil {
@@ -541,9 +533,164 @@ func TestRecoverFromSnapshotReplacesEverything(t *testing.T) {
 			if !errors.Is(err, c.wantErr) {
 				t.Fatalf("error %v, want %v", err, c.wantErr)
 			}
-			if d := diffDumps(stale, dump(t, dst)); d != "" {
-				t.Fatalf("failed recovery changed the database: %s", d)
+			assertReopenedEmpty(t, dst)
+			if err := (&diskStateMachine{db: dst, applier: app}).RecoverFromSnapshot(bytes.NewReader(stream), make(chan struct{})); err != nil {
+				t.Fatal(err)
 			}
+			if d := diffDumps(want, dump(t, dst)); d != "" {
+				t.Fatalf("database recovered after a failed recovery differs from the source: %s", d)
+			}
+		})
+	}
+}
+
+// saveSnapshot returns the full snapshot stream of db.
+func saveSnapshot(t *testing.T, db *pebble.DB) []byte {
+	t.Helper()
+	d := &diskStateMachine{db: db, applier: &countingApplier{}}
+	ctx, err := d.PrepareSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream bytes.Buffer
+	if err := d.SaveSnapshot(ctx, &stream, make(chan struct{})); err != nil {
+		t.Fatal(err)
+	}
+	return stream.Bytes()
+}
+
+// assertReopenedEmpty opens db as dragonboat does at start after a recovery was cut short: it
+// must report nothing applied and hold no key.
+func assertReopenedEmpty(t *testing.T, db *pebble.DB) {
+	t.Helper()
+	app := &countingApplier{}
+	idx, err := (&diskStateMachine{db: db, applier: app}).Open(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx != 0 {
+		t.Errorf("Open after a cut-short recovery reports index %d, want 0", idx)
+	}
+	if left := dump(t, db); len(left) != 0 {
+		t.Errorf("Open after a cut-short recovery left %d keys, first %x, want none", len(left), left[0].k)
+	}
+}
+
+// getErr is the error of reading key from db (nil: found).
+func getErr(db *pebble.DB, key []byte) error {
+	_, closer, err := db.Get(key)
+	if err == nil {
+		closer.Close()
+	}
+	return err
+}
+
+// failingReader returns the first n bytes of r, then err.
+type failingReader struct {
+	r   io.Reader
+	n   int
+	err error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, f.err
+	}
+	if len(p) > f.n {
+		p = p[:f.n]
+	}
+	n, err := f.r.Read(p)
+	f.n -= n
+	return n, err
+}
+
+// TestRecoverFromSnapshotStreamsInBatches: a snapshot much larger than the recovery batch is
+// written in bounded batches as it is read, never as one; until the last batch the database
+// holds the recovery marker and no applied index, so a crash at any point leaves a database that
+// Open empties. A stream cut in the middle, after several batches were committed, shows it.
+func TestRecoverFromSnapshotStreamsInBatches(t *testing.T) {
+	src, err := OpenDB(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	const keys, valueSize, limit = 2000, 1000, 32 << 10
+	b := src.NewBatch()
+	for i := range keys {
+		k := binary.BigEndian.AppendUint32([]byte{0x02}, uint32(i))
+		if err := b.Set(k, bytes.Repeat([]byte{byte(i)}, valueSize), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Set(appliedIndexKey, binary.BigEndian.AppendUint64(nil, 4242), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	stream := saveSnapshot(t, src)
+	want := dump(t, src)
+
+	for _, c := range []struct {
+		name string
+		cut  int // bytes of the stream read before it fails; 0: whole
+	}{{"complete", 0}, {"cut in the middle", len(stream) / 2}} {
+		t.Run(c.name, func(t *testing.T) {
+			dst, err := OpenDB(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dst.Close()
+			var sizes []int
+			var badState []string
+			d := &diskStateMachine{db: dst, applier: &countingApplier{}, recoverBatchBytes: limit}
+			d.onRecoverBatch = func(n int) {
+				sizes = append(sizes, n)
+				errApplied := getErr(dst, appliedIndexKey)
+				errMarker := getErr(dst, recoveringKey)
+				last := errors.Is(errMarker, pebble.ErrNotFound)
+				if last != !errors.Is(errApplied, pebble.ErrNotFound) {
+					badState = append(badState, fmt.Sprintf("after batch %d: applied index %v, marker %v", len(sizes), errApplied, errMarker))
+				}
+			}
+			var r io.Reader = bytes.NewReader(stream)
+			if c.cut > 0 {
+				r = &failingReader{r: r, n: c.cut, err: io.ErrUnexpectedEOF}
+			}
+			err = d.RecoverFromSnapshot(r, make(chan struct{}))
+			for _, s := range badState {
+				t.Error(s)
+			}
+			// Each batch stops at the first key that takes it to the limit.
+			const maxBatch = limit + valueSize + 64
+			if m := slices.Max(sizes); m > maxBatch {
+				t.Errorf("largest batch %d bytes, want at most %d", m, maxBatch)
+			}
+			if c.cut == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := diffDumps(want, dump(t, dst)); d != "" {
+					t.Fatalf("recovered database differs: %s", d)
+				}
+				if atLeast := len(stream) / maxBatch; len(sizes) < atLeast {
+					t.Errorf("%d batches for a %d-byte snapshot, want at least %d", len(sizes), len(stream), atLeast)
+				}
+				if got := d.applied.Load(); got != 4242 {
+					t.Errorf("applied index %d after recovery, want 4242", got)
+				}
+				return
+			}
+			if !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("error %v, want %v", err, io.ErrUnexpectedEOF)
+			}
+			if len(sizes) < 3 {
+				t.Fatalf("%d batches committed before the cut, want several", len(sizes))
+			}
+			if n := len(dump(t, dst)); n < 2 {
+				t.Fatalf("%d keys after the cut, want the marker and the batches committed", n)
+			}
+			assertReopenedEmpty(t, dst)
 		})
 	}
 }

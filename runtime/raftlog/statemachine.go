@@ -2,11 +2,13 @@ package raftlog
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	sm "github.com/lni/dragonboat/v4/statemachine"
@@ -25,16 +27,56 @@ type Applier interface {
 // appliedIndexKey is outside every table of the appliers (their keys start with a byte >= 0x01).
 var appliedIndexKey = []byte{0x00, 'a', 'p', 'p', 'l', 'i', 'e', 'd'}
 
+// recoveringKey marks a database whose recovery from a snapshot has begun and not ended: its
+// contents are neither the old state nor the snapshot's. It is written (with the old contents
+// deleted) before the first key of a snapshot and removed, with the applied index written, in the
+// last batch; Open empties a database that still holds it.
+var recoveringKey = []byte{0x00, 'r', 'e', 'c', 'o', 'v', 'e', 'r', 'i', 'n', 'g'}
+
+// DefaultRecoverBatchBytes bounds the pebble batches in which a snapshot is restored.
+const DefaultRecoverBatchBytes = 4 << 20
+
 // diskStateMachine adapts an Applier over a pebble DB to dragonboat's IOnDiskStateMachine.
 type diskStateMachine struct {
 	db      *pebble.DB
 	applier Applier
+	// applied is the last index applied (or recovered) into db, for ShardInfo.
+	applied atomic.Uint64
+	// recoverBatchBytes bounds each batch of RecoverFromSnapshot (default
+	// DefaultRecoverBatchBytes); onRecoverBatch, if set, sees the size of each one committed.
+	recoverBatchBytes int
+	onRecoverBatch    func(bytes int)
 }
 
 var _ sm.IOnDiskStateMachine = (*diskStateMachine)(nil)
 
+// Open returns the applied index recorded in the database. A database left by a recovery cut
+// short (a crash while a snapshot streamed in) is emptied first: it then reads as a replica that
+// applied nothing, and dragonboat recovers again from the snapshot it recorded before it began
+// (a snapshot received is kept on disk until recovered from and synced).
 func (d *diskStateMachine) Open(<-chan struct{}) (uint64, error) {
-	return appliedIndex(d.db)
+	if _, closer, err := d.db.Get(recoveringKey); err == nil {
+		closer.Close()
+		b := d.db.NewBatch()
+		defer b.Close()
+		if err := deleteAll(d.db, b); err != nil {
+			return 0, err
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			return 0, fmt.Errorf("raftlog: empty a database left by a cut-short snapshot recovery: %w", err)
+		}
+		if r, ok := d.applier.(Resetter); ok {
+			r.Reset()
+		}
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return 0, fmt.Errorf("raftlog: read recovery marker: %w", err)
+	}
+	idx, err := appliedIndex(d.db)
+	if err != nil {
+		return 0, err
+	}
+	d.applied.Store(idx)
+	return idx, nil
 }
 
 func appliedIndex(db pebble.Reader) (uint64, error) {
@@ -59,6 +101,7 @@ func (d *diskStateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		}
 		return nil, err
 	}
+	d.applied.Store(entries[len(entries)-1].Index)
 	d.applier.Committed()
 	return entries, nil
 }
@@ -89,7 +132,8 @@ func (d *diskStateMachine) Sync() error { return d.db.Flush() }
 
 func (d *diskStateMachine) PrepareSnapshot() (any, error) { return d.db.NewSnapshot(), nil }
 
-// SaveSnapshot writes every key and value as (uvarint len, bytes) pairs.
+// SaveSnapshot writes every key and value as (uvarint len, bytes) pairs, straight from an
+// iterator over the pebble snapshot: it holds one key and value at a time.
 func (d *diskStateMachine) SaveSnapshot(ctx any, w io.Writer, done <-chan struct{}) error {
 	snap := ctx.(*pebble.Snapshot)
 	defer snap.Close()
@@ -116,15 +160,64 @@ func (d *diskStateMachine) SaveSnapshot(ctx any, w io.Writer, done <-chan struct
 	return it.Error()
 }
 
-// RecoverFromSnapshot replaces the whole database (applied index included) with the snapshot's
-// keys, in one batch: a crash leaves either the old contents or the new ones, and dragonboat
-// recovers again from its snapshot file when the applied index found at Open is below it.
+// RecoverFromSnapshot replaces the whole database with the snapshot's keys, streaming them into
+// pebble in batches of about recoverBatchBytes, so that a snapshot larger than memory can be
+// restored. The first batch deletes every key and sets recoveringKey (synced); the last one
+// writes the snapshot's applied index and deletes the marker (synced, which makes the batches
+// before it durable too: they share pebble's write-ahead log). A crash or an error in between
+// leaves the marker, and Open empties the database; dragonboat then recovers again from its
+// snapshot file, whose record says the applied index found at Open (0) is below it.
 func (d *diskStateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) error {
+	if err := d.recoverFromSnapshot(r, done); err != nil {
+		// What the applier cached no longer holds.
+		if r, ok := d.applier.(Resetter); ok {
+			r.Reset()
+		}
+		return err
+	}
+	if r, ok := d.applier.(Resetter); ok {
+		r.Reset()
+	}
+	d.applier.Committed()
+	return nil
+}
+
+func (d *diskStateMachine) recoverFromSnapshot(r io.Reader, done <-chan struct{}) error {
+	limit := d.recoverBatchBytes
+	if limit <= 0 {
+		limit = DefaultRecoverBatchBytes
+	}
 	b := d.db.NewBatch()
-	defer b.Close()
+	defer func() {
+		if b != nil {
+			b.Close()
+		}
+	}()
+	// commit commits b and starts the next batch.
+	commit := func(opts *pebble.WriteOptions) error {
+		n := b.Len()
+		err := b.Commit(opts)
+		b.Close()
+		b = d.db.NewBatch()
+		if err != nil {
+			return fmt.Errorf("raftlog: commit recovered snapshot: %w", err)
+		}
+		if d.onRecoverBatch != nil {
+			d.onRecoverBatch(n)
+		}
+		return nil
+	}
 	if err := deleteAll(d.db, b); err != nil {
 		return err
 	}
+	if err := b.Set(recoveringKey, nil, nil); err != nil {
+		return err
+	}
+	if err := commit(pebble.Sync); err != nil {
+		return err
+	}
+	d.applied.Store(0)
+	var applied []byte
 	br := &byteReader{r: bufio.NewReaderSize(r, 64<<10)}
 	for {
 		k, err := br.chunk()
@@ -138,22 +231,38 @@ func (d *diskStateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}
 		if err != nil {
 			return fmt.Errorf("raftlog: read snapshot: %w", err)
 		}
-		if err := b.Set(k, v, nil); err != nil {
-			return err
-		}
 		select {
 		case <-done:
 			return sm.ErrSnapshotStopped
 		default:
 		}
+		if bytes.Equal(k, appliedIndexKey) {
+			applied = v // written last: it says the recovery is complete
+			continue
+		}
+		if err := b.Set(k, v, nil); err != nil {
+			return err
+		}
+		if int(b.Len()) >= limit {
+			if err := commit(pebble.NoSync); err != nil {
+				return err
+			}
+		}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("raftlog: commit recovered snapshot: %w", err)
+	if applied != nil {
+		if err := b.Set(appliedIndexKey, applied, nil); err != nil {
+			return err
+		}
 	}
-	if r, ok := d.applier.(Resetter); ok {
-		r.Reset()
+	if err := b.Delete(recoveringKey, nil); err != nil {
+		return err
 	}
-	d.applier.Committed()
+	if err := commit(pebble.Sync); err != nil {
+		return err
+	}
+	if len(applied) == 8 {
+		d.applied.Store(binary.BigEndian.Uint64(applied))
+	}
 	return nil
 }
 
