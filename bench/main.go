@@ -29,6 +29,7 @@ type config struct {
 	root                            string // module root
 	resoluteBin, deploymentBin      string
 	retention                       retentionSettings
+	retentionJudge                  string // a saved samples CSV to judge instead of running
 	logf                            func(format string, args ...any)
 }
 
@@ -37,6 +38,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
+	}
+	if cfg.retentionJudge != "" {
+		if err := judgeRetentionCSV(os.Stdout, cfg.retentionJudge, cfg.retention.Period); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -83,6 +91,7 @@ func parseFlags(args []string) (*config, error) {
 	fl.Float64Var(&cfg.retention.Rate, "retention-rate", 100, "retention: idempotent calls per second, open loop")
 	fl.IntVar(&cfg.retention.MaxInFlight, "retention-max-in-flight", 512, "retention: most calls in flight; past that the generator waits")
 	fl.DurationVar(&cfg.retention.Period, "retention-period", time.Minute, "retention: idempotency and journal retention set on the services (PATCH /services)")
+	fl.StringVar(&cfg.retentionJudge, "retention-judge", "", "retention: judge this samples CSV of an earlier run (with --retention-period) and exit")
 	fl.DurationVar(&cfg.retention.Sample, "retention-sample", 10*time.Second, "retention: how often the data directory is measured")
 	if err := fl.Parse(args); err != nil {
 		return nil, err

@@ -397,10 +397,14 @@ type retentionVerdict struct {
 	text                          string
 }
 
-// judgeRetention decides whether the data directory stayed flat after the warm-up: both its
-// allocated and its apparent size must keep the last third's maximum within retentionMaxGrowth
-// of the plateau (the maximum of the first third after the warm-up) and the slope over the
-// second half of the run within retentionSlopeLimit of the plateau per hour.
+// judgeRetention decides whether the data directory stayed flat after the warm-up: its
+// allocated size (disk use) must keep the last third's maximum within retentionMaxGrowth of the
+// plateau (the maximum of the first third after the warm-up) and the slope over the second half
+// of the run within retentionSlopeLimit of the plateau per hour. The apparent size is reported
+// but not judged: both stores preallocate their write-ahead logs (dragonboat's tan log files
+// take 4.4 MiB of blocks when created) or recycle them (pebble reuses an old WAL file, which
+// keeps its old length), so the sum of file sizes climbs towards the allocated size for a long
+// time after the disk use has levelled off, and can never pass it.
 func judgeRetention(samples []dirSample, warmup time.Duration) retentionVerdict {
 	var v retentionVerdict
 	if len(samples) < 6 {
@@ -442,13 +446,12 @@ func judgeRetention(samples []dirSample, warmup time.Duration) retentionVerdict 
 	last := samples[len(samples)-1]
 	v.final, v.apparentFinal = last.Allocated, last.Apparent
 	okAlloc := v.growth <= 1+retentionMaxGrowth && v.slopePct <= 100*retentionSlopeLimit
-	okApparent := v.apparentGrowth <= 1+retentionMaxGrowth && v.apparentSlope <= 100*retentionSlopeLimit
-	v.flat = okAlloc && okApparent
+	v.flat = okAlloc
 	word := "flat"
 	if !v.flat {
 		word = "GROWING"
 	}
-	v.text = fmt.Sprintf("%s: on disk plateau %s (max of %v–%v), max %s, final %s, last third max %.2f× plateau (limit %.2f), slope %+.1f %%/h of plateau over the second half (limit %.0f); apparent size plateau %s, final %s, %.2f×, %+.1f %%/h",
+	v.text = fmt.Sprintf("%s: on disk plateau %s (max of %v–%v), max %s, final %s, last third max %.2f× plateau (limit %.2f), slope %+.1f %%/h of plateau over the second half (limit %.0f); apparent size (not judged) plateau %s, final %s, %.2f×, %+.1f %%/h",
 		word, mib(v.plateau), warmup.Round(time.Second), (warmup + third).Round(time.Second), mib(v.max), mib(v.final), v.growth, 1+retentionMaxGrowth,
 		v.slopePct, 100*retentionSlopeLimit, mib(apparentPlateau), mib(v.apparentFinal), v.apparentGrowth, v.apparentSlope)
 	return v
@@ -517,6 +520,52 @@ func writeRetentionCSV(path string, samples []dirSample) error {
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("retention samples: %w", err)
 	}
+	return nil
+}
+
+// readRetentionCSV reads what writeRetentionCSV wrote.
+func readRetentionCSV(path string) ([]dirSample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(rows) == 0 || len(rows[0]) < 4 {
+		return nil, fmt.Errorf("%s: no header", path)
+	}
+	var out []dirSample
+	for i, row := range rows[1:] {
+		if len(row) != len(rows[0]) {
+			return nil, fmt.Errorf("%s: line %d has %d fields, want %d", path, i+2, len(row), len(rows[0]))
+		}
+		nums := make([]float64, len(row))
+		for j, f := range row {
+			if nums[j], err = strconv.ParseFloat(f, 64); err != nil {
+				return nil, fmt.Errorf("%s: line %d: %w", path, i+2, err)
+			}
+		}
+		s := dirSample{At: time.Duration(nums[0] * float64(time.Second)), Calls: int64(nums[1]),
+			Apparent: int64(nums[2]), Allocated: int64(nums[3]), Sub: map[string]int64{}}
+		for j, name := range rows[0][4:] {
+			s.Sub[name] = int64(nums[4+j])
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// judgeRetentionCSV prints the verdict and the table of a saved run (--retention-judge).
+func judgeRetentionCSV(w io.Writer, path string, period time.Duration) error {
+	samples, err := readRetentionCSV(path)
+	if err != nil {
+		return err
+	}
+	v := judgeRetention(samples, retentionWarmupPeriods*period)
+	fmt.Fprintf(w, "%s\n\n%s", v.text, retentionTable(samples, 20))
 	return nil
 }
 

@@ -49,6 +49,13 @@ func TestJudgeRetention(t *testing.T) {
 			return 100 * mb
 		}), false},
 		{"slow steady growth inside the max bound", series(func(m float64) int64 { return 100*mb + int64(m*0.6*mb) }), false},
+		{"apparent size climbing towards a flat allocated size", func() []dirSample {
+			out := series(func(float64) int64 { return 330 * mb })
+			for i := range out {
+				out[i].Apparent = 100*mb + int64(out[i].At.Minutes()*3*mb) // filling preallocated logs
+			}
+			return out
+		}(), true},
 		{"too few samples", series(func(float64) int64 { return mb })[:5], false},
 	}
 	for _, tt := range tests {
@@ -174,3 +181,22 @@ type quietLogger struct{}
 func (quietLogger) Infof(string, ...any)         {}
 func (quietLogger) Errorf(f string, args ...any) { fmt.Fprintf(os.Stderr, "pebble: "+f+"\n", args...) }
 func (quietLogger) Fatalf(f string, args ...any) { panic(fmt.Sprintf("pebble: "+f, args...)) }
+
+// TestRetentionCSV reads back what a run wrote, so --retention-judge judges the same samples.
+func TestRetentionCSV(t *testing.T) {
+	want := []dirSample{
+		{At: 0, Calls: 0, Apparent: 100, Allocated: 4096, Sub: map[string]int64{"partitions": 0, "raft": 4096}},
+		{At: 10500 * time.Millisecond, Calls: 1050, Apparent: 2000, Allocated: 8192, Sub: map[string]int64{"partitions": 4096, "raft": 4096}},
+	}
+	path := filepath.Join(t.TempDir(), "samples.csv")
+	if err := writeRetentionCSV(path, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readRetentionCSV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("read back %v, want %v", got, want)
+	}
+}
