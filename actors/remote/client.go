@@ -1,0 +1,219 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/resolute-run/resolute/actors/remote/pb"
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/statemachine"
+)
+
+// pending is a request waiting for its response.
+type pending struct {
+	node string
+	done chan answer // buffered: answered once, by whoever removes it from Endpoint.mu.pending
+}
+
+type answer struct {
+	msg proto.Message
+	err error
+}
+
+// ProposeWait proposes cmd to partition on node and waits for its outcome.
+func (e *Endpoint) ProposeWait(ctx context.Context, node string, partition uint32, cmd command.Command) (statemachine.Outcome, error) {
+	data, err := encode("command", &cmd)
+	if err != nil {
+		return statemachine.Outcome{}, err
+	}
+	msg, err := e.request(ctx, node, "propose", partition, func(id uint64, budget time.Duration) proto.Message {
+		return &pb.ProposeRequest{RequestId: id, Partition: partition, Command: data, TimeoutMs: budget.Milliseconds()}
+	})
+	if err != nil {
+		return statemachine.Outcome{}, err
+	}
+	resp, ok := msg.(*pb.ProposeResponse)
+	if !ok {
+		return statemachine.Outcome{}, e.unexpected(node, "propose", partition, msg)
+	}
+	if resp.Error != nil {
+		return statemachine.Outcome{}, decodeError(node, "propose", resp.Error)
+	}
+	var o statemachine.Outcome
+	if err := decode("outcome", resp.Outcome, &o); err != nil {
+		return o, &Error{Node: node, Op: "propose", Partition: partition, Err: err}
+	}
+	return o, nil
+}
+
+// Call invokes inv (or attaches to the invocation with its id) on partition on node and waits
+// for its result.
+func (e *Endpoint) Call(ctx context.Context, node string, partition uint32, inv command.Invocation) (command.Result, error) {
+	data, err := encode("invocation", &inv)
+	if err != nil {
+		return command.Result{}, err
+	}
+	msg, err := e.request(ctx, node, "call", partition, func(id uint64, budget time.Duration) proto.Message {
+		return &pb.CallRequest{RequestId: id, Partition: partition, Invocation: data, TimeoutMs: budget.Milliseconds()}
+	})
+	if err != nil {
+		return command.Result{}, err
+	}
+	resp, ok := msg.(*pb.CallResponse)
+	if !ok {
+		return command.Result{}, e.unexpected(node, "call", partition, msg)
+	}
+	if resp.Error != nil {
+		return command.Result{}, decodeError(node, "call", resp.Error)
+	}
+	var r command.Result
+	if err := decode("result", resp.Result, &r); err != nil {
+		return r, &Error{Node: node, Op: "call", Partition: partition, Err: err}
+	}
+	return r, nil
+}
+
+// NotifyResult sends invocation id's result to node, for a caller waiting there.
+func (e *Endpoint) NotifyResult(node string, partition uint32, id ids.InvocationID, r command.Result) error {
+	data, err := encode("result", &r)
+	if err != nil {
+		return err
+	}
+	if e.isClosed() {
+		return &Error{Node: node, Op: "notify", Partition: partition, Err: ErrClosed}
+	}
+	e.system.Root.Send(actor.NewPID(node, ServerName), &pb.ResultNotice{Partition: partition, InvocationId: id.String(), Result: data})
+	return nil
+}
+
+// Ping asks node whether its endpoint is alive.
+func (e *Endpoint) Ping(ctx context.Context, node string) (Pong, error) {
+	msg, err := e.request(ctx, node, "ping", 0, func(id uint64, _ time.Duration) proto.Message {
+		return &pb.PingRequest{RequestId: id}
+	})
+	if err != nil {
+		return Pong{}, err
+	}
+	resp, ok := msg.(*pb.PingResponse)
+	if !ok {
+		return Pong{}, e.unexpected(node, "ping", 0, msg)
+	}
+	return Pong{Addr: resp.Address, SystemID: resp.SystemId, Started: time.UnixMilli(resp.StartedUnixMs)}, nil
+}
+
+// request sends the message build makes to node's server actor and waits for the response,
+// bounded by ctx (or by the default timeout). build gets the request id and the budget left.
+func (e *Endpoint) request(ctx context.Context, node, op string, partition uint32, build func(id uint64, budget time.Duration) proto.Message) (proto.Message, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.cfg.DefaultTimeout)
+		defer cancel()
+	}
+	deadline, _ := ctx.Deadline()
+	budget := time.Until(deadline)
+	if budget <= 0 {
+		return nil, &Error{Node: node, Op: op, Partition: partition, Err: context.DeadlineExceeded}
+	}
+	id := e.nextID.Add(1)
+	p := &pending{node: node, done: make(chan answer, 1)}
+	if !e.addPending(id, p) {
+		return nil, &Error{Node: node, Op: op, Partition: partition, Err: ErrClosed}
+	}
+	e.system.Root.RequestWithCustomSender(actor.NewPID(node, ServerName), build(id, budget), e.replies)
+	select {
+	case a := <-p.done:
+		if a.err != nil {
+			return nil, &Error{Node: node, Op: op, Partition: partition, Err: a.err}
+		}
+		return a.msg, nil
+	case <-ctx.Done():
+		if e.removePending(id) == nil {
+			// Answered meanwhile: the answer is in p.done.
+			a := <-p.done
+			if a.err == nil {
+				return a.msg, nil
+			}
+		}
+		return nil, &Error{Node: node, Op: op, Partition: partition, Err: fmt.Errorf("no answer: %w", context.Cause(ctx))}
+	}
+}
+
+func (e *Endpoint) unexpected(node, op string, partition uint32, msg proto.Message) error {
+	return &Error{Node: node, Op: op, Partition: partition, Err: fmt.Errorf("unexpected response %T", msg)}
+}
+
+func (e *Endpoint) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.mu.closed
+}
+
+func (e *Endpoint) addPending(id uint64, p *pending) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.mu.closed {
+		return false
+	}
+	e.mu.pending[id] = p
+	return true
+}
+
+// removePending takes request id out of the pending set; nil if it was answered already.
+func (e *Endpoint) removePending(id uint64) *pending {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.mu.pending[id]
+	delete(e.mu.pending, id)
+	return p
+}
+
+func (e *Endpoint) answer(id uint64, a answer) {
+	if p := e.removePending(id); p != nil {
+		p.done <- a
+	}
+}
+
+// failNode answers every request waiting on node with err.
+func (e *Endpoint) failNode(node string, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, p := range e.mu.pending {
+		if p.node == node {
+			delete(e.mu.pending, id)
+			p.done <- answer{err: err}
+		}
+	}
+}
+
+func (e *Endpoint) failAll(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, p := range e.mu.pending {
+		delete(e.mu.pending, id)
+		p.done <- answer{err: err}
+	}
+}
+
+// replyActor receives the responses to this node's requests and hands each to its waiter.
+type replyActor struct{ e *Endpoint }
+
+func (r *replyActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *pb.ProposeResponse:
+		r.e.answer(m.RequestId, answer{msg: m})
+	case *pb.CallResponse:
+		r.e.answer(m.RequestId, answer{msg: m})
+	case *pb.PingResponse:
+		r.e.answer(m.RequestId, answer{msg: m})
+	case *actor.DeadLetterResponse:
+		// A request could not be delivered: the node is not connected, or has no server actor.
+		if m.Target != nil {
+			r.e.failNode(m.Target.Address, fmt.Errorf("%w: %s not delivered to %s", ErrUnreachable, m.Target.Id, m.Target.Address))
+		}
+	}
+}

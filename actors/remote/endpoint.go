@@ -1,0 +1,163 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
+	"github.com/asynkron/protoactor-go/remote"
+)
+
+// ServerName is the name of the actor that serves a node's partitions to other nodes: a request
+// goes to the PID (node's remoting address, ServerName).
+const ServerName = "partitions"
+
+// DefaultTimeout bounds a request whose context has no deadline.
+const DefaultTimeout = 30 * time.Second
+
+// Config configures a node's remoting endpoint.
+type Config struct {
+	// Addr is the host:port to listen on (the node's --remote-addr); port 0 picks a free one.
+	// The address other nodes use is Endpoint.Addr.
+	Addr string
+	// Local serves the requests of other nodes. It may also implement Notified.
+	Local Local
+	// DefaultTimeout bounds requests whose context has no deadline (DefaultTimeout if 0).
+	DefaultTimeout time.Duration
+	// ConnectRetries is how often protoactor tries to connect to a node before it declares the
+	// node unreachable, 2 s apart (2 if 0).
+	ConnectRetries int
+}
+
+// Endpoint is a node's remoting endpoint: it serves Local to other nodes and sends requests to
+// theirs. It implements Remote.
+//
+// Invariants: the server actor spawns one goroutine per request and counts it in wg; Close stops
+// the actor before it waits for wg, so no request starts after the wait begins. A pending request
+// is answered exactly once: by its response, by a failure of its node, by Close, or by its
+// context (whoever removes it from mu.pending answers it).
+type Endpoint struct {
+	cfg     Config
+	system  *actor.ActorSystem
+	remote  *remote.Remote
+	server  *actor.PID
+	replies *actor.PID
+	sub     *eventstream.Subscription
+	started time.Time
+
+	ctx    context.Context // canceled by Close: the requests being served give up
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	nextID atomic.Uint64
+
+	mu struct {
+		sync.Mutex
+		pending map[uint64]*pending
+		closed  bool
+	}
+}
+
+var _ Remote = (*Endpoint)(nil)
+
+// Start starts protoactor remote on cfg.Addr and the endpoint's actors.
+func Start(cfg Config) (*Endpoint, error) {
+	if cfg.Local == nil {
+		return nil, errors.New("remote: start: no Local")
+	}
+	if cfg.DefaultTimeout <= 0 {
+		cfg.DefaultTimeout = DefaultTimeout
+	}
+	if cfg.ConnectRetries <= 0 {
+		cfg.ConnectRetries = 2
+	}
+	host, portText, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("remote: start: address %q: %w", cfg.Addr, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return nil, fmt.Errorf("remote: start: port of %q: %w", cfg.Addr, err)
+	}
+	e := &Endpoint{cfg: cfg, system: actor.NewActorSystem(actor.WithLoggerFactory(quietLogger)), started: time.Now()}
+	e.mu.pending = map[uint64]*pending{}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	rc := remote.Configure(host, port)
+	rc.MaxRetryCount = cfg.ConnectRetries
+	e.remote = remote.NewRemote(e.system, rc)
+	if err := startRemote(e.remote); err != nil {
+		e.system.Shutdown()
+		return nil, fmt.Errorf("remote: start on %s: %w", cfg.Addr, err)
+	}
+	if err := e.spawnActors(); err != nil {
+		e.stopRemote()
+		return nil, err
+	}
+	return e, nil
+}
+
+// startRemote starts r, which panics when it cannot listen.
+func startRemote(r *remote.Remote) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	r.Start()
+	return nil
+}
+
+func (e *Endpoint) spawnActors() error {
+	var err error
+	e.replies = e.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &replyActor{e: e} }))
+	e.server, err = e.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &serverActor{e: e} }), ServerName)
+	if err != nil {
+		return fmt.Errorf("remote: spawn %s actor: %w", ServerName, err)
+	}
+	e.sub = e.system.EventStream.Subscribe(func(evt any) {
+		if t, ok := evt.(*remote.EndpointTerminatedEvent); ok {
+			e.failNode(t.Address, fmt.Errorf("%w: connection lost or refused", ErrUnreachable))
+		}
+	})
+	return nil
+}
+
+// Addr is the endpoint's remoting address, as other nodes reach it.
+func (e *Endpoint) Addr() string { return e.system.Address() }
+
+// SystemID is the actor system's id, new after every start (PingResponse.system_id).
+func (e *Endpoint) SystemID() string { return e.system.ID }
+
+// Close stops serving (requests being served are canceled and answered), fails the requests
+// waiting on other nodes with ErrClosed, and stops protoactor remote.
+func (e *Endpoint) Close() {
+	e.mu.Lock()
+	if e.mu.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.mu.closed = true
+	e.mu.Unlock()
+	if err := e.system.Root.StopFuture(e.server).Wait(); err != nil {
+		slog.Warn("remote: stop server actor", "err", err)
+	}
+	e.cancel()
+	e.wg.Wait()
+	e.failAll(ErrClosed)
+	e.stopRemote()
+}
+
+func (e *Endpoint) stopRemote() {
+	if e.sub != nil {
+		e.system.EventStream.Unsubscribe(e.sub)
+	}
+	e.remote.Shutdown(true)
+	e.system.Shutdown()
+}

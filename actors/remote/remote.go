@@ -1,0 +1,43 @@
+package remote
+
+import (
+	"context"
+	"time"
+
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/statemachine"
+)
+
+// Local is what a node serves to the others: its partitions (in practice the partition Router,
+// through an adapter that resolves the partition). Its errors cross the wire with their kind
+// (see encodeError): a refusal (an error with RetryAfter and Unavailable), ErrNotLeader,
+// raftlog.ErrProposal, context deadline and cancellation; anything else arrives as its text.
+type Local interface {
+	ProposeWait(ctx context.Context, partition uint32, cmd command.Command) (statemachine.Outcome, error)
+	Call(ctx context.Context, partition uint32, inv command.Invocation) (command.Result, error)
+}
+
+// Notified is implemented by a Local that takes results for callers waiting on this node (a
+// ResultNotice). It must not block.
+type Notified interface {
+	ResultNotice(partition uint32, id ids.InvocationID, r command.Result)
+}
+
+// Remote is what a router needs to reach the partitions another node leads. node is that node's
+// remoting address. Every request is bounded by ctx (or by the endpoint's default timeout): a
+// lost node fails it with an *Error naming the node, never a hang.
+type Remote interface {
+	ProposeWait(ctx context.Context, node string, partition uint32, cmd command.Command) (statemachine.Outcome, error)
+	Call(ctx context.Context, node string, partition uint32, inv command.Invocation) (command.Result, error)
+	// NotifyResult sends a ResultNotice: one-way, at most once.
+	NotifyResult(node string, partition uint32, id ids.InvocationID, r command.Result) error
+	Ping(ctx context.Context, node string) (Pong, error)
+}
+
+// Pong is a node's answer to Ping.
+type Pong struct {
+	Addr     string
+	SystemID string // new after every restart of the node
+	Started  time.Time
+}

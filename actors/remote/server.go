@@ -1,0 +1,107 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/resolute-run/resolute/actors/remote/pb"
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/statemachine"
+)
+
+// serverActor receives other nodes' requests. It never waits on Local: each request runs in its
+// own goroutine (counted in Endpoint.wg) and answers the requester's PID when it is done, so a
+// slow partition does not hold up requests for the others.
+type serverActor struct{ e *Endpoint }
+
+func (s *serverActor) Receive(ctx actor.Context) {
+	e := s.e
+	switch m := ctx.Message().(type) {
+	case *pb.ProposeRequest:
+		e.serve(ctx.Sender(), m.TimeoutMs, func(c context.Context) proto.Message { return e.servePropose(c, m) })
+	case *pb.CallRequest:
+		e.serve(ctx.Sender(), m.TimeoutMs, func(c context.Context) proto.Message { return e.serveCall(c, m) })
+	case *pb.ResultNotice:
+		e.serveNotice(m)
+	case *pb.PingRequest:
+		ctx.Respond(&pb.PingResponse{RequestId: m.RequestId, Address: e.Addr(), SystemId: e.SystemID(), StartedUnixMs: e.started.UnixMilli()})
+	}
+}
+
+// serve runs work in a goroutine bounded by the requester's budget and sends its answer to to.
+func (e *Endpoint) serve(to *actor.PID, timeoutMs int64, work func(context.Context) proto.Message) {
+	if to == nil {
+		return // nobody to answer: a request always carries its sender
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		ctx, cancel := context.WithTimeout(e.ctx, time.Duration(timeoutMs)*time.Millisecond)
+		defer cancel()
+		e.system.Root.Send(to, work(ctx))
+	}()
+}
+
+func (e *Endpoint) servePropose(ctx context.Context, m *pb.ProposeRequest) proto.Message {
+	resp := &pb.ProposeResponse{RequestId: m.RequestId}
+	var cmd command.Command
+	err := decode("command", m.Command, &cmd)
+	if err == nil {
+		if verr := cmd.Validate(); verr != nil {
+			err = fmt.Errorf("%w: %w", ErrBadRequest, verr)
+		}
+	}
+	var o statemachine.Outcome
+	if err == nil {
+		o, err = e.cfg.Local.ProposeWait(ctx, m.Partition, cmd)
+	}
+	if err == nil {
+		resp.Outcome, err = encode("outcome", &o)
+	}
+	if err != nil {
+		resp.Error = encodeError(m.Partition, err)
+	}
+	return resp
+}
+
+func (e *Endpoint) serveCall(ctx context.Context, m *pb.CallRequest) proto.Message {
+	resp := &pb.CallResponse{RequestId: m.RequestId}
+	var inv command.Invocation
+	err := decode("invocation", m.Invocation, &inv)
+	var r command.Result
+	if err == nil {
+		r, err = e.cfg.Local.Call(ctx, m.Partition, inv)
+	}
+	if err == nil {
+		resp.Result, err = encode("result", &r)
+	}
+	if err != nil {
+		resp.Error = encodeError(m.Partition, err)
+	}
+	return resp
+}
+
+// serveNotice hands a result notice to Local, if it takes them; a notice that cannot be decoded
+// is dropped (notices are at most once).
+func (e *Endpoint) serveNotice(m *pb.ResultNotice) {
+	n, ok := e.cfg.Local.(Notified)
+	if !ok {
+		return
+	}
+	id, err := ids.ParseInvocationID(m.InvocationId)
+	if err != nil {
+		e.system.Logger().Warn("remote: result notice with a bad invocation id", "id", m.InvocationId, "err", err)
+		return
+	}
+	var r command.Result
+	if err := decode("result", m.Result, &r); err != nil {
+		e.system.Logger().Warn("remote: result notice with a bad result", "id", m.InvocationId, "err", err)
+		return
+	}
+	n.ResultNotice(m.Partition, id, r)
+}
