@@ -44,7 +44,7 @@ func goLifeParent() restate.ServiceDefinition {
 
 // goLifeChild is GoLifeChild: wait(tag) publishes "go <tag> child <invocation id>" and awaits an
 // awakeable nobody resolves; a terminal error (its cancellation) is recorded as "go <tag> child
-// compensated <code>" and returned.
+// compensated <code>" and returned. cancel(id) cancels invocation id from a handler.
 func goLifeChild() restate.ServiceDefinition {
 	return restate.NewService("GoLifeChild").
 		Handler("wait", restate.NewServiceHandler(func(ctx restate.Context, tag string) (string, error) {
@@ -59,6 +59,10 @@ func goLifeChild() restate.ServiceDefinition {
 				}
 			}
 			return v, err
+		})).
+		Handler("cancel", restate.NewServiceHandler(func(ctx restate.Context, id string) (string, error) {
+			restate.CancelInvocation(ctx, id)
+			return "cancelled", nil
 		}))
 }
 

@@ -206,7 +206,7 @@ const tsLifeParent = restate.object({
 
 // TsLifeChild/wait(tag) publishes "ts <tag> child <invocation id>" and awaits an awakeable nobody
 // resolves; a terminal error (its cancellation) is recorded as "ts <tag> child compensated
-// <code>" and rethrown.
+// <code>" and rethrown. TsLifeChild/cancel(id) cancels invocation id from a handler.
 const tsLifeChild = restate.service({
   name: "TsLifeChild",
   handlers: {
@@ -222,6 +222,10 @@ const tsLifeChild = restate.service({
         }
         throw e;
       }
+    },
+    cancel: async (ctx, id) => {
+      ctx.invocation(id).cancel();
+      return "cancelled";
     },
   },
 });

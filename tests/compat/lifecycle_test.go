@@ -46,7 +46,8 @@ func runLifecycle(t *testing.T, l serverLauncher, logDir string, ports []int, ts
 		name string
 		run  func(t *testing.T, env *scenarioEnv, s *side)
 	}{
-		{"cancel compensates and reaches the child", lcCancelScenario},
+		{"cancel compensates and reaches the child", func(t *testing.T, env *scenarioEnv, s *side) { lcCancelScenario(t, env, s, false) }},
+		{"cancel from the other SDK's handler", func(t *testing.T, env *scenarioEnv, s *side) { lcCancelScenario(t, env, s, true) }},
 		{"kill ends parent and child without compensation", lcKillScenario},
 		{"paused after max attempts, resumed once fixed", lcPauseScenario},
 		{"restart as new, from the input and from a prefix", lcRestartScenario},
@@ -270,20 +271,31 @@ func lcParentAndChild(t *testing.T, env *scenarioEnv, s *side, key, tag string) 
 // are suspended. PATCH /invocations/{parent}/cancel: the parent sees its call fail with a terminal
 // 409, compensates (an effect and state) and fails; the cancellation reaches the child too, which
 // compensates and ends with 409; the caller gets 409; the key's lock passes on to the next call,
-// which sees the compensation's state; a second cancel finds the parent completed.
-func lcCancelScenario(t *testing.T, env *scenarioEnv, s *side) {
+// which sees the compensation's state; a second cancel finds the parent completed. byHandler:
+// the parent is cancelled instead by the other SDK's LifeChild/cancel handler (CancelInvocation
+// from a handler, a SendSignalCommand to the parent).
+func lcCancelScenario(t *testing.T, env *scenarioEnv, s *side, byHandler bool) {
 	srv, key, tag := env.srv, env.tag+"-cancel", env.tag+"-cancel-"+s.name
-	call, parent, child := lcParentAndChild(t, env, s, key, tag)
-	// Two more runs on the key wait in its inbox behind the parent: cancelled (with PATCH …/cancel,
-	// 200, and with the older DELETE /invocations/{id}, 202), they end at once and never run.
-	for _, c := range []struct{ method, path string }{{"PATCH", "/cancel"}, {"DELETE", ""}} {
-		inboxed := lcSend(t, env, "/"+lcService(s, "LifeParent")+"/"+key+"/run/send", tag+"-inboxed-"+c.method)
-		want := map[string]int{"PATCH": 200, "DELETE": 202}[c.method]
-		lcExpect(t, c.method+" the inboxed", lcDo(t, c.method, srv.admin+"/invocations/"+inboxed+c.path, ""), "", want)
-		lcNeverRan(t, env, inboxed, "cancel")
+	if byHandler {
+		key, tag = key+"-h", tag+"-h"
 	}
-	lcExpect(t, "cancel the parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/cancel", ""), "", 200, 202)
-	lcExpect(t, "the caller's answer", call.wait(t, 409), `"code":409`, 409)
+	call, parent, child := lcParentAndChild(t, env, s, key, tag)
+	if byHandler {
+		r := mustInvoke(t, srv, "/"+lcService(s.other, "LifeChild")+"/cancel", fmt.Sprintf("%q", parent), nil, 200)
+		assertJSON(t, r.Body, "cancelled")
+	} else {
+		// Two more runs on the key wait in its inbox behind the parent: cancelled (with PATCH
+		// …/cancel, 200, and with the older DELETE /invocations/{id}, 202), they end at once and
+		// never run.
+		for _, c := range []struct{ method, path string }{{"PATCH", "/cancel"}, {"DELETE", ""}} {
+			inboxed := lcSend(t, env, "/"+lcService(s, "LifeParent")+"/"+key+"/run/send", tag+"-inboxed-"+c.method)
+			want := map[string]int{"PATCH": 200, "DELETE": 202}[c.method]
+			lcExpect(t, c.method+" the inboxed", lcDo(t, c.method, srv.admin+"/invocations/"+inboxed+c.path, ""), "", want)
+			lcNeverRan(t, env, inboxed, "cancel")
+		}
+		lcExpect(t, "cancel the parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/cancel", ""), "", 200, 202)
+	}
+	lcExpect(t, "the caller's answer", lcAnswer(t, "the parent's caller", call), `"code":409`, 409)
 	compensated := func(t *testing.T) {
 		for _, who := range []string{"parent", "child"} {
 			if code := lcPublished(t, env, fmt.Sprintf("%s %s %s compensated ", s.name, tag, who)); code != "409" {
@@ -297,11 +309,13 @@ func lcCancelScenario(t *testing.T, env *scenarioEnv, s *side) {
 	assertJSON(t, r.Body, tag)
 	lcExpect(t, "cancel the ended parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/cancel", ""), "was already completed", 409)
 	env.again(t, compensated)
-	env.again(t, func(t *testing.T) {
-		if got := effectLines(t, env.effects, s.name+" "+tag+"-inboxed-"); len(got) != 0 {
-			t.Errorf("the cancelled inboxed invocations ran: %q", got)
-		}
-	})
+	if !byHandler {
+		env.again(t, func(t *testing.T) {
+			if got := effectLines(t, env.effects, s.name+" "+tag+"-inboxed-"); len(got) != 0 {
+				t.Errorf("the cancelled inboxed invocations ran: %q", got)
+			}
+		})
+	}
 }
 
 // lcNeverRan checks the output of an invocation cancelled or killed before it started: gone
@@ -340,6 +354,16 @@ func lcForgottenScenario(t *testing.T, env *scenarioEnv, s *side) {
 		lcExpect(t, "the same send again", r, `"status":"Accepted"`, 202)
 		lcExpect(t, "kill the second", lcDo(t, "PATCH", srv.admin+"/invocations/"+id+"/kill", ""), "", 200)
 	}
+}
+
+// lcAnswer waits for the answer of a call started with lcStart or lcAttach.
+func lcAnswer(t *testing.T, who string, p pending) testenv.Reply {
+	t.Helper()
+	r, err := <-p.reply, <-p.err
+	if err != nil {
+		t.Fatalf("%s: %v", who, err)
+	}
+	return r
 }
 
 // lcAttach attaches to invocation id (GET /restate/invocation/{id}/attach) without waiting for the
@@ -401,8 +425,8 @@ func lcKillScenario(t *testing.T, env *scenarioEnv, s *side) {
 	// A second caller attaches to the parent by id before the kill.
 	attached := lcAttach(srv, parent)
 	lcExpect(t, "kill the parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/kill", ""), "", 200)
-	lcExpect(t, "the caller's answer", call.wait(t, 409), `"message":"killed"`, 409)
-	lcExpect(t, "the attached caller's answer", attached.wait(t, 409), `"message":"killed"`, 409)
+	lcExpect(t, "the caller's answer", lcAnswer(t, "the parent's caller", call), `"message":"killed"`, 409)
+	lcExpect(t, "the attached caller's answer", lcAnswer(t, "the caller attached to the parent", attached), `"message":"killed"`, 409)
 	lcEnded(t, env, child, "killed")
 	r := mustInvoke(t, srv, "/"+lcService(s, "LifeParent")+"/"+key+"/compensated", "", nil, 200)
 	assertJSON(t, r.Body, "none")
