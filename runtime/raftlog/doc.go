@@ -17,6 +17,16 @@
 // recovery is under way; the applied index is written only with the last batch, and Open empties
 // a database that still holds the marker (a crash mid-recovery), so dragonboat recovers again.
 //
+// Nodes: without Config.Peers the host is a single node (replica id 1 on every shard, an
+// in-process transport unless Config.RaftAddress is set). With Peers (node id → Raft address of
+// every initial member, the same on every node) it is one node of a cluster over TCP: its replica
+// id on every shard is its node id, and InitialReplicas places each shard on
+// min(ReplicationFactor, n) initial members by a fixed rule (Config.EveryNodeShards on all).
+// StartReplica starts this node's replica if it has one (a restart rejoins from its own log); a
+// node replacing another is a new node id, added with AddReplica and started with JoinShard,
+// which rebuilds it from a streamed snapshot and the log. LeaderID, RequestLeaderTransfer and
+// Shards serve routing, leader placement and a health view.
+//
 // Concurrency: dragonboat calls Update, Sync and the snapshot methods from its own goroutines, one
 // at a time per shard. Propose may be called from any goroutine.
 package raftlog

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,8 +45,26 @@ type Config struct {
 	// Dir holds dragonboat's NodeHost directory (the Raft log).
 	Dir string
 	// RaftAddress is this node's Raft address. Empty means a single node with an in-process
-	// transport: no port is opened.
+	// transport (no port is opened), or, with Peers, this node's address in Peers.
 	RaftAddress string
+	// NodeID is this node's id, and its replica id on every shard (default 1). Node ids are never
+	// reused: a node that replaces another gets a new one.
+	NodeID uint64
+	// Peers maps the node id of every initial member of the cluster to its Raft address
+	// (host:port, TCP), the same on every node and for the cluster's whole life: shards are
+	// placed on them by InitialReplicas. Empty: a single node. A node added later to replace one
+	// gives the same Peers, its own NodeID (not among them) and RaftAddress: it holds only the
+	// replicas added to it (AddReplica, JoinShard).
+	Peers map[uint64]string
+	// ReplicationFactor is how many initial members hold a replica of each shard (default 3,
+	// and never more than len(Peers)).
+	ReplicationFactor int
+	// EveryNodeShards are shards with a replica on every initial member whatever
+	// ReplicationFactor (the metadata shard, so that every node reads it locally).
+	EveryNodeShards []uint64
+	// OnLeaderUpdate, if set, is called from a dragonboat goroutine when this node learns of a
+	// shard's new leader (leaderID 0: none known) in term.
+	OnLeaderUpdate func(shardID, leaderID, term uint64)
 	// RTT is the assumed network round trip; elections and heartbeats are multiples of it.
 	RTT time.Duration
 	// LogDB is the LogDB memory budget (default tiny).
@@ -97,18 +117,32 @@ type Event struct {
 type Host struct {
 	nh        *dragonboat.NodeHost
 	cfg       Config
-	replicaID uint64
+	replicaID uint64   // cfg.NodeID
+	nodes     []uint64 // the initial members' node ids, sorted (this node alone without Peers)
+
+	mu     sync.Mutex
+	shards map[uint64]*diskStateMachine // started on this node, for ShardInfo
 }
 
 const singleReplicaID = 1
+
+// ErrNotReplica is returned (wrapped) by StartShard on a node that holds no replica of the shard.
+var ErrNotReplica = errors.New("raftlog: no replica of the shard on this node")
 
 var loggerOnce sync.Once
 
 // NewHost starts a NodeHost.
 func NewHost(cfg Config) (*Host, error) {
 	loggerOnce.Do(func() { logger.SetLoggerFactory(newQuietLogger) })
-	cfg.setDefaults()
-	h := &Host{cfg: cfg, replicaID: singleReplicaID}
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	h := &Host{cfg: cfg, replicaID: cfg.NodeID, shards: map[uint64]*diskStateMachine{}}
+	if len(cfg.Peers) == 0 {
+		h.nodes = []uint64{cfg.NodeID}
+	} else {
+		h.nodes = slices.Sorted(maps.Keys(cfg.Peers))
+	}
 	nhc, err := nodeHostConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -125,7 +159,44 @@ func NewHost(cfg Config) (*Host, error) {
 	return h, nil
 }
 
-func (cfg *Config) setDefaults() {
+func (cfg *Config) setDefaults() error {
+	if cfg.NodeID == 0 {
+		cfg.NodeID = singleReplicaID
+	}
+	if cfg.ReplicationFactor == 0 {
+		cfg.ReplicationFactor = 3
+	}
+	if cfg.ReplicationFactor < 0 {
+		return fmt.Errorf("raftlog: replication factor %d", cfg.ReplicationFactor)
+	}
+	if len(cfg.Peers) > 0 {
+		addr, ok := cfg.Peers[cfg.NodeID]
+		switch {
+		case !ok && cfg.RaftAddress == "":
+			return fmt.Errorf("raftlog: node %d is not among the peers %v and has no Raft address", cfg.NodeID, cfg.Peers)
+		case !ok:
+			// A node added after the cluster formed: it holds only the replicas added to it.
+			for id, a := range cfg.Peers {
+				if a == cfg.RaftAddress {
+					return fmt.Errorf("raftlog: node %d has the Raft address %s of peer %d", cfg.NodeID, a, id)
+				}
+			}
+		case cfg.RaftAddress == "":
+			cfg.RaftAddress = addr
+		case cfg.RaftAddress != addr:
+			return fmt.Errorf("raftlog: Raft address %s, but the peers give node %d %s", cfg.RaftAddress, cfg.NodeID, addr)
+		}
+		seen := map[string]uint64{}
+		for id, a := range cfg.Peers {
+			if id == 0 || a == "" {
+				return fmt.Errorf("raftlog: peer %d at %q: node ids start at 1 and need an address", id, a)
+			}
+			if other, dup := seen[a]; dup {
+				return fmt.Errorf("raftlog: peers %d and %d share the address %s", other, id, a)
+			}
+			seen[a] = id
+		}
+	}
 	if cfg.RTT == 0 {
 		cfg.RTT = 5 * time.Millisecond
 	}
@@ -135,6 +206,7 @@ func (cfg *Config) setDefaults() {
 	if cfg.CompactionOverhead == 0 {
 		cfg.CompactionOverhead = cfg.SnapshotEntries / 2
 	}
+	return nil
 }
 
 // nodeHostConfig is dragonboat's configuration for cfg, without event listeners.
@@ -192,9 +264,91 @@ func localAddress(dir string) (string, error) {
 	return addr, nil
 }
 
-// StartShard starts (or restarts) a single-replica shard whose state lives in db.
+// NodeID is this node's id (its replica id on every shard).
+func (h *Host) NodeID() uint64 { return h.replicaID }
+
+// RaftAddress is this node's Raft address.
+func (h *Host) RaftAddress() string { return h.nh.RaftAddress() }
+
+// InitialReplicas returns the node ids of the initial members that hold shardID's founding
+// replicas. Placement is a pure function of the sorted node ids of Config.Peers: with n members
+// and f = min(ReplicationFactor, n) (n for Config.EveryNodeShards), the replicas of shard s are
+// the members at positions (s+i) mod n, i < f. Consecutive shards thus start on consecutive
+// members, and the first of each list (its preferred leader) spreads over the members. A single
+// node holds every shard.
+func (h *Host) InitialReplicas(shardID uint64) []uint64 {
+	f := h.cfg.ReplicationFactor
+	if slices.Contains(h.cfg.EveryNodeShards, shardID) {
+		f = len(h.nodes)
+	}
+	return placement(h.nodes, shardID, f)
+}
+
+func placement(nodes []uint64, shardID uint64, factor int) []uint64 {
+	n := uint64(len(nodes))
+	f := min(uint64(factor), n)
+	out := make([]uint64, 0, f)
+	for i := range f {
+		out = append(out, nodes[(shardID+i)%n])
+	}
+	return out
+}
+
+// HasReplica reports whether this node holds a replica of shardID: one it started before (its
+// Raft log is in this node's directory), or one InitialReplicas places on it.
+func (h *Host) HasReplica(shardID uint64) bool {
+	return h.nh.HasNodeInfo(shardID, h.replicaID) || slices.Contains(h.InitialReplicas(shardID), h.replicaID)
+}
+
+// StartShard starts this node's replica of shardID (StartReplica), and fails with ErrNotReplica
+// if this node holds none. A single node holds every shard.
 func (h *Host) StartShard(shardID uint64, db *pebble.DB, applier Applier) error {
-	return h.startReplica(shardID, map[uint64]dragonboat.Target{h.replicaID: h.nh.RaftAddress()}, false, db, applier)
+	ok, err := h.StartReplica(shardID, db, applier)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: shard %d on node %d (replicas %v)", ErrNotReplica, shardID, h.replicaID, h.InitialReplicas(shardID))
+	}
+	return err
+}
+
+// StartReplica starts this node's replica of shardID, whose state lives in db, and reports
+// whether it did. A replica this node ran before restarts from its own log, with the members its
+// log records (rejoining the shard); otherwise, if InitialReplicas places one here, it starts as a
+// founding member with the initial replicas; otherwise nothing starts. A replica added to a
+// running shard by AddReplica starts with JoinShard.
+func (h *Host) StartReplica(shardID uint64, db *pebble.DB, applier Applier) (bool, error) {
+	if h.nh.HasNodeInfo(shardID, h.replicaID) {
+		return true, h.startReplica(shardID, nil, false, db, applier)
+	}
+	replicas := h.InitialReplicas(shardID)
+	if !slices.Contains(replicas, h.replicaID) {
+		return false, nil
+	}
+	members := make(map[uint64]dragonboat.Target, len(replicas))
+	for _, id := range replicas {
+		if len(h.cfg.Peers) == 0 {
+			members[id] = h.nh.RaftAddress()
+		} else {
+			members[id] = h.cfg.Peers[id]
+		}
+	}
+	return true, h.startReplica(shardID, members, false, db, applier)
+}
+
+// JoinShard starts this node's replica of shardID after AddReplica made it a member of the
+// running shard: it catches up from the leader's log or, when the log was compacted, from a
+// snapshot streamed into db. db must be empty the first time (a restart on it rejoins as
+// StartReplica does).
+func (h *Host) JoinShard(shardID uint64, db *pebble.DB, applier Applier) error {
+	if !h.nh.HasNodeInfo(shardID, h.replicaID) {
+		idx, err := appliedIndex(db)
+		if err != nil {
+			return err
+		}
+		if idx != 0 {
+			return fmt.Errorf("raftlog: join shard %d: its database already applied up to %d, want an empty one", shardID, idx)
+		}
+	}
+	return h.startReplica(shardID, nil, true, db, applier)
 }
 
 // startReplica starts this host's replica of shardID: a founding member of members, or (join) a
@@ -209,9 +363,8 @@ func (h *Host) startReplica(shardID uint64, members map[uint64]dragonboat.Target
 		SnapshotEntries:    h.cfg.SnapshotEntries,
 		CompactionOverhead: h.cfg.CompactionOverhead,
 	}
-	create := func(uint64, uint64) sm.IOnDiskStateMachine {
-		return &diskStateMachine{db: db, applier: applier}
-	}
+	dsm := &diskStateMachine{db: db, applier: applier}
+	create := func(uint64, uint64) sm.IOnDiskStateMachine { return dsm }
 	if h.nh.HasNodeInfo(shardID, h.replicaID) {
 		// A restart: dragonboat knows the members, and refuses any for a replica that joined
 		// (as one rebuilt by ImportSnapshot is recorded).
@@ -220,6 +373,9 @@ func (h *Host) startReplica(shardID uint64, members map[uint64]dragonboat.Target
 	if err := h.nh.StartOnDiskReplica(members, join, create, rc); err != nil {
 		return fmt.Errorf("raftlog: start shard %d: %w", shardID, err)
 	}
+	h.mu.Lock()
+	h.shards[shardID] = dsm
+	h.mu.Unlock()
 	return nil
 }
 
@@ -257,13 +413,15 @@ func (h *Host) ExportSnapshot(ctx context.Context, shardID uint64, dir string) (
 // shard next starts, its database, whatever it holds, is replaced by the snapshot's keys.
 func ImportSnapshot(cfg Config, srcDir string) error {
 	loggerOnce.Do(func() { logger.SetLoggerFactory(newQuietLogger) })
-	cfg.setDefaults()
+	if err := cfg.setDefaults(); err != nil {
+		return err
+	}
 	nhc, err := nodeHostConfig(cfg)
 	if err != nil {
 		return err
 	}
-	members := map[uint64]string{singleReplicaID: nhc.RaftAddress}
-	if err := tools.ImportSnapshot(nhc, srcDir, members, singleReplicaID); err != nil {
+	members := map[uint64]string{cfg.NodeID: nhc.RaftAddress}
+	if err := tools.ImportSnapshot(nhc, srcDir, members, cfg.NodeID); err != nil {
 		return fmt.Errorf("raftlog: import snapshot %s: %w", srcDir, err)
 	}
 	return nil
@@ -385,6 +543,9 @@ func (h *Host) Close() { h.nh.Close() }
 type leaderListener struct{ h *Host }
 
 func (l leaderListener) LeaderUpdated(info raftio.LeaderInfo) {
+	if l.h.cfg.OnLeaderUpdate != nil {
+		l.h.cfg.OnLeaderUpdate(info.ShardID, info.LeaderID, info.Term)
+	}
 	if l.h.cfg.OnLeaderChange != nil {
 		l.h.cfg.OnLeaderChange(info.ShardID, info.LeaderID == info.ReplicaID)
 	}
