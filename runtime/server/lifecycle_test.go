@@ -150,11 +150,11 @@ func TestCancelKillPurge(t *testing.T) {
 	inboxed := lcSend(t, in, "/Job/a/work/send")
 	scheduled := lcSend(t, in, "/Job/a/quick/send?delay=1h")
 
-	// Not started yet: removed at once (200) and completed with restate's 409.
+	// Not started yet: removed at once (200), nothing of it kept, as restate-server.
 	lcExpect(t, "cancel inboxed", lcDo(t, "PATCH", admin+"/invocations/"+inboxed+"/cancel", ""), 200, "")
-	lcExpect(t, "output of the cancelled inboxed", lcDo(t, "GET", in+"/restate/invocation/"+inboxed+"/output", ""), 409, "canceled")
+	lcExpect(t, "output of the cancelled inboxed", lcDo(t, "GET", in+"/restate/invocation/"+inboxed+"/output", ""), 404, "")
 	lcExpect(t, "kill scheduled", lcDo(t, "PATCH", admin+"/invocations/"+scheduled+"/kill", ""), 200, "")
-	lcExpect(t, "output of the killed scheduled", lcDo(t, "GET", in+"/restate/invocation/"+scheduled+"/output", ""), 409, "killed")
+	lcExpect(t, "output of the killed scheduled", lcDo(t, "GET", in+"/restate/invocation/"+scheduled+"/output", ""), 404, "")
 
 	// Running: the cancellation is journaled (202); the handler compensates and fails with 409.
 	lcExpect(t, "cancel running", lcDo(t, "PATCH", admin+"/invocations/"+running+"/cancel", ""), 202, "")
@@ -182,10 +182,10 @@ func TestCancelKillPurge(t *testing.T) {
 	// Purge: only ended invocations.
 	late := lcSend(t, in, "/Job/b/work/send")
 	lcExpect(t, "purge running", lcDo(t, "PATCH", admin+"/invocations/"+late+"/purge", ""), 409, "The invocation '"+late+"' is not yet completed.")
-	lcExpect(t, "purge-journal", lcDo(t, "PATCH", admin+"/invocations/"+inboxed+"/purge-journal", ""), 200, "")
-	lcExpect(t, "output after purge-journal", lcDo(t, "GET", in+"/restate/invocation/"+inboxed+"/output", ""), 409, "canceled")
-	lcExpect(t, "purge", lcDo(t, "PATCH", admin+"/invocations/"+inboxed+"/purge", ""), 200, "")
-	lcExpect(t, "output after purge", lcDo(t, "GET", in+"/restate/invocation/"+inboxed+"/output", ""), 404, "")
+	lcExpect(t, "purge-journal", lcDo(t, "PATCH", admin+"/invocations/"+running+"/purge-journal", ""), 200, "")
+	lcExpect(t, "output after purge-journal", lcDo(t, "GET", in+"/restate/invocation/"+running+"/output", ""), 409, "")
+	lcExpect(t, "purge", lcDo(t, "PATCH", admin+"/invocations/"+running+"/purge", ""), 200, "")
+	lcExpect(t, "output after purge", lcDo(t, "GET", in+"/restate/invocation/"+running+"/output", ""), 404, "")
 
 	// Unknown and malformed ids; the older DELETE form.
 	lcExpect(t, "cancel unknown", lcDo(t, "PATCH", admin+"/invocations/"+inboxed+"/cancel", ""), 404, "The requested invocation '"+inboxed+"' does not exist")

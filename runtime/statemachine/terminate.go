@@ -23,7 +23,8 @@ var (
 )
 
 // terminate cancels or kills an invocation. One that has not started (inboxed, scheduled) is
-// removed and completed with the failure at once, either way. A running or suspended one is
+// removed at once, either way, as restate-server does: whoever waits for it gets the failure,
+// and nothing of it is kept (its output is unknown, its idempotency key free again). A running or suspended one is
 // cancelled with the cancel signal in its journal (outcome Pending; a second cancel is a
 // duplicate), or killed: its attempt stops, the calls it waits on are killed too, and it
 // completes with the failure (callers answered, the key's lock passed on).
@@ -47,12 +48,12 @@ func (a *applier) terminate(t *command.Terminate) (Outcome, error) {
 			return Outcome{}, err
 		}
 		st.InboxSeq = 0
-		return Outcome{}, a.complete(t.ID, &st, &command.Result{Failure: &failure})
+		return Outcome{}, a.abandon(t.ID, &st, failure)
 	case storage.Scheduled:
 		if err := storage.DeleteTimer(a.rw, storage.Timer{WakeTime: st.Invocation.ExecutionTime, ID: t.ID}); err != nil {
 			return Outcome{}, err
 		}
-		return Outcome{}, a.complete(t.ID, &st, &command.Result{Failure: &failure})
+		return Outcome{}, a.abandon(t.ID, &st, failure)
 	}
 	if !t.Kill {
 		o, err := a.signal(&command.Signal{ID: t.ID, Index: cancelSignal, Void: true})
@@ -66,6 +67,23 @@ func (a *applier) terminate(t *command.Terminate) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{}, a.complete(t.ID, &st, &command.Result{Failure: &failure})
+}
+
+// abandon removes invocation id, which never started, answering everyone waiting for it with
+// failure (the ingress callers, a calling invocation, the attached ones).
+func (a *applier) abandon(id ids.InvocationID, st *storage.InvocationStatus, failure command.Failure) error {
+	result := &command.Result{Failure: &failure}
+	a.emit(Action{Kind: Finished, ID: id, Result: result})
+	callers := st.Attached
+	if c := st.Invocation.Caller; c != nil {
+		callers = append([]command.Caller{*c}, callers...)
+	}
+	for _, c := range callers {
+		if err := a.answer(c, result); err != nil {
+			return err
+		}
+	}
+	return a.remove(id, st)
 }
 
 // killChildren kills, through the outbox, every invocation that id called and still waits on:

@@ -4,7 +4,6 @@ package compat
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -291,7 +290,7 @@ func lcCancelScenario(t *testing.T, env *scenarioEnv, s *side, byHandler bool) {
 			inboxed := lcSend(t, env, "/"+lcService(s, "LifeParent")+"/"+key+"/run/send", tag+"-inboxed-"+c.method)
 			want := map[string]int{"PATCH": 200, "DELETE": 202}[c.method]
 			lcExpect(t, c.method+" the inboxed", lcDo(t, c.method, srv.admin+"/invocations/"+inboxed+c.path, ""), "", want)
-			lcNeverRan(t, env, inboxed, "cancel")
+			lcNeverRan(t, env, inboxed)
 		}
 		lcExpect(t, "cancel the parent", lcDo(t, "PATCH", srv.admin+"/invocations/"+parent+"/cancel", ""), "", 200, 202)
 	}
@@ -320,29 +319,18 @@ func lcCancelScenario(t *testing.T, env *scenarioEnv, s *side, byHandler bool) {
 
 // lcNeverRan checks the output of an invocation cancelled or killed before it started: gone
 // (404, as restate-server 1.7.12 answers: it forgets one that never started, idempotency key or
-// not) or ended with the failure (409 with msg, in lower case: Resolute keeps it for its
-// retention, see lcForgottenScenario); never 470 (still there) nor an output.
-func lcNeverRan(t *testing.T, env *scenarioEnv, id, msg string) {
+// not); never 470 (still there) nor an output.
+func lcNeverRan(t *testing.T, env *scenarioEnv, id string) {
 	t.Helper()
-	r := lcDo(t, "GET", env.srv.ingress+"/restate/invocation/"+id+"/output", "")
-	if r.Status == 404 || r.Status == 409 && strings.Contains(strings.ToLower(string(r.Body)), msg) {
-		return
+	if r := lcDo(t, "GET", env.srv.ingress+"/restate/invocation/"+id+"/output", ""); r.Status != 404 {
+		t.Fatalf("output of %s, ended before it started: %v, want 404", id, r)
 	}
-	t.Fatalf("output of %s, ended before it started: %v, want 404, or 409 with %q", id, r, msg)
 }
 
-// lcKnownDifferences runs the checks of behaviour in which our server is known to differ from
-// restate-server against ours too (they fail there until it is fixed).
-var lcKnownDifferences = flag.Bool("compat.known-differences", false, "run the lifecycle checks our server is known to fail against it too")
-
-// lcForgottenScenario: restate-server forgets an idempotent invocation cancelled or killed before
-// it started: its output is 404 and its idempotency key is free again (a new send is "Accepted",
-// not "PreviouslyAccepted"). Ours keeps it completed with the failure for its retention (409,
-// "PreviouslyAccepted"), so against ours this runs only with -compat.known-differences.
+// lcForgottenScenario: an idempotent invocation cancelled or killed before it started is
+// forgotten, as restate-server does: its output is 404 and its idempotency key is free again (a
+// new send is "Accepted", not "PreviouslyAccepted").
 func lcForgottenScenario(t *testing.T, env *scenarioEnv, s *side) {
-	if env.srv.kind == "resolute" && !*lcKnownDifferences {
-		t.Skip("known difference: Resolute keeps an invocation cancelled or killed before it started (run with -compat.known-differences)")
-	}
 	srv := env.srv
 	for _, op := range []string{"cancel", "kill"} {
 		tag := env.tag + "-forgotten-" + op + "-" + s.name
@@ -420,7 +408,7 @@ func lcKillScenario(t *testing.T, env *scenarioEnv, s *side) {
 		scheduled := lcSend(t, env, "/"+lcService(s, "LifeParent")+"/"+key+"-later/run/send?delay=1h", tag+"-scheduled-"+c.method)
 		want := map[string]int{"PATCH": 200, "DELETE": 202}[c.method]
 		lcExpect(t, c.method+" the scheduled", lcDo(t, c.method, srv.admin+"/invocations/"+scheduled+c.path, ""), "", want)
-		lcNeverRan(t, env, scheduled, "killed")
+		lcNeverRan(t, env, scheduled)
 	}
 	// A second caller attaches to the parent by id before the kill.
 	attached := lcAttach(srv, parent)
