@@ -1,0 +1,356 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/resolute-run/resolute/actors/remote"
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/raftlog"
+)
+
+func TestProposeRoundTrip(t *testing.T) {
+	a, _ := callerNode(t)
+	b := spawn(t, "b", "127.0.0.1:0", a.Addr())
+	inv := invocation(1, "add")
+	cmds := []command.Command{
+		{Kind: command.KindInvoke, Invoke: &inv},
+		{Kind: command.KindSignal, Signal: &command.Signal{ID: invocationID(2), Index: 17, Result: command.Result{Value: []byte("resolved")}}},
+		{Kind: command.KindSignal, Signal: &command.Signal{ID: invocationID(3), Name: "approve", Result: command.Result{Failure: &command.Failure{Code: 500, Message: "rejected"}}}},
+		{Kind: command.KindTerminate, Terminate: &command.Terminate{ID: invocationID(4), Kill: true}},
+		{Kind: command.KindPatchState, PatchState: &command.PatchState{ID: invocationID(5), Service: "Counter", Key: "5", State: []command.StateEntry{{Key: []byte("n"), Value: []byte("7")}}}},
+	}
+	for i, cmd := range cmds {
+		o, err := a.ProposeWait(ctxFor(t, 10*time.Second), b.addr, uint32(i), cmd)
+		if err != nil {
+			t.Fatalf("propose %d: %v", i, err)
+		}
+		if want := proposed("b", uint32(i), cmd); o != want {
+			t.Errorf("propose %d: outcome\n%+v, want\n%+v", i, o, want)
+		}
+	}
+}
+
+func TestCallNoticeAndPingRoundTrip(t *testing.T) {
+	a, la := callerNode(t)
+	b := spawn(t, "b", "127.0.0.1:0", a.Addr())
+	for _, inv := range []command.Invocation{invocation(5, "add"), invocation(6, "fail")} {
+		r, err := a.Call(ctxFor(t, 10*time.Second), b.addr, 3, inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := called("b", 3, inv); !reflect.DeepEqual(r, want) {
+			t.Errorf("call %s: %q %+v, want %q %+v", inv.Target.Handler, r.Value, r.Failure, want.Value, want.Failure)
+		}
+	}
+
+	// a → b, and b sends what it got back to a.
+	id := invocationID(7)
+	if err := a.NotifyResult(b.addr, 7, id, command.Result{Value: []byte(`{"n":3}`)}); err != nil {
+		t.Fatal(err)
+	}
+	want := notice{partition: 1007, id: id, result: command.Result{Value: []byte(`b got {"n":3}`)}}
+	if n := la.awaitNotice(t, id); !reflect.DeepEqual(n, want) {
+		t.Errorf("notice %+v, want %+v", n, want)
+	}
+
+	pong, err := a.Ping(ctxFor(t, 10*time.Second), b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pong.Addr != b.addr || pong.SystemID != b.systemID || pong.SystemID == a.SystemID() {
+		t.Errorf("pong %+v, want address %s and system %s", pong, b.addr, b.systemID)
+	}
+}
+
+// refusal is what the ingress looks for to answer 429 or 503 with Retry-After.
+type refusal interface {
+	RetryAfter() time.Duration
+	Unavailable() bool
+}
+
+func TestErrorsKeepTheirKind(t *testing.T) {
+	a, _ := callerNode(t)
+	b := spawn(t, "b", "127.0.0.1:0", a.Addr())
+	cases := []struct {
+		name      string
+		partition uint32
+		budget    time.Duration
+		is        error // errors.Is on the caller's side
+		refused   bool
+		after     time.Duration
+		unavail   bool
+		text      string // in the error's text
+	}{
+		{name: "overloaded", partition: partOverloaded, is: remote.ErrOverloaded, refused: true, after: 1500 * time.Millisecond,
+			text: "partition 90 is overloaded (9 proposals queued); nothing was accepted, retry later"},
+		{name: "unavailable", partition: partUnavailable, is: remote.ErrUnavailable, refused: true, after: 3 * time.Second, unavail: true,
+			text: "partition 91 is not running (actor stopped)"},
+		{name: "not leader", partition: partNotLeader, is: remote.ErrNotLeader, text: "node " + b.addr},
+		{name: "outcome unknown", partition: partUnknown, is: raftlog.ErrProposal, text: "timeout"},
+		{name: "deadline", partition: partBlocks, budget: 300 * time.Millisecond, is: context.DeadlineExceeded, text: "node " + b.addr},
+		{name: "other", partition: partBroken, text: "disk on fire"},
+	}
+	for _, c := range cases {
+		for _, op := range []string{"propose", "call"} {
+			t.Run(c.name+"/"+op, func(t *testing.T) {
+				budget := c.budget
+				if budget == 0 {
+					budget = 10 * time.Second
+				}
+				ctx := ctxFor(t, budget)
+				var err error
+				if op == "propose" {
+					_, err = a.ProposeWait(ctx, b.addr, c.partition, command.Command{Kind: command.KindTerminate, Terminate: &command.Terminate{ID: invocationID(1)}})
+				} else {
+					_, err = a.Call(ctx, b.addr, c.partition, invocation(1, "add"))
+				}
+				if err == nil {
+					t.Fatal("no error")
+				}
+				if c.is != nil && !errors.Is(err, c.is) {
+					t.Errorf("%v: not %v", err, c.is)
+				}
+				if !strings.Contains(err.Error(), c.text) {
+					t.Errorf("%q does not say %q", err, c.text)
+				}
+				var r refusal
+				if errors.As(err, &r) != c.refused {
+					t.Fatalf("%v: refusal %v, want %v", err, !c.refused, c.refused)
+				}
+				if c.refused && (r.RetryAfter() != c.after || r.Unavailable() != c.unavail) {
+					t.Errorf("%v: retry after %v unavailable %v, want %v %v", err, r.RetryAfter(), r.Unavailable(), c.after, c.unavail)
+				}
+			})
+		}
+	}
+}
+
+// TestManyConcurrentCalls: 1,000 calls at once from one node to two others (three actor systems);
+// each gets its own answer.
+func TestManyConcurrentCalls(t *testing.T) {
+	a, _ := callerNode(t)
+	others := []*child{spawn(t, "b", "127.0.0.1:0", a.Addr()), spawn(t, "c", "127.0.0.1:0", a.Addr())}
+	const n = 1000
+	ctx := ctxFor(t, time.Minute)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			node := others[i%2]
+			inv := invocation(byte(i), "add")
+			inv.Input = []byte(fmt.Sprintf("call %d", i))
+			r, err := a.Call(ctx, node.addr, uint32(i%7), inv)
+			if err != nil {
+				errs <- fmt.Errorf("call %d: %w", i, err)
+				return
+			}
+			if want := called(node.name, uint32(i%7), inv); !reflect.DeepEqual(r, want) {
+				errs <- fmt.Errorf("call %d answered %q, want %q", i, r.Value, want.Value)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestStoppedNode: a call in flight when its node is killed (or closes), and requests made after,
+// fail within the caller's deadline with an error naming the node.
+func TestStoppedNode(t *testing.T) {
+	a, la := callerNode(t)
+	for _, how := range []string{"SIGKILL", "Close"} {
+		t.Run(how, func(t *testing.T) {
+			b := spawn(t, "b", "127.0.0.1:0", a.Addr())
+			inflight := make(chan error, 1)
+			inv := invocation(byte(200+len(how)), "add")
+			go func() {
+				_, err := a.Call(ctxFor(t, time.Minute), b.addr, partBlocks, inv)
+				inflight <- err
+			}()
+			if n := la.awaitNotice(t, inv.ID); string(n.result.Value) != "b blocked" {
+				t.Fatalf("notice %+v, want b blocked", n)
+			}
+			if how == "SIGKILL" {
+				b.kill()
+			} else {
+				b.stop(t)
+			}
+			select {
+			case err := <-inflight:
+				if err == nil || !strings.Contains(err.Error(), b.addr) {
+					t.Fatalf("in-flight call on a stopped node: %v, want an error naming %s", err, b.addr)
+				}
+				t.Logf("in flight: %v", err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("the in-flight call still waits 30 s after its node stopped")
+			}
+			for _, op := range []string{"propose", "call", "ping"} {
+				err := requestOf(op, a, b.addr, time.Second)
+				if err == nil || !strings.Contains(err.Error(), b.addr) {
+					t.Fatalf("%s on a stopped node: %v, want an error naming %s", op, err, b.addr)
+				}
+				if !errors.Is(err, remote.ErrUnreachable) && !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("%s on a stopped node: %v is neither unreachable nor a deadline", op, err)
+				}
+				t.Logf("%s: %v", op, err)
+			}
+		})
+	}
+}
+
+// requestOf makes one request of kind op to node with the given budget.
+func requestOf(op string, a *remote.Endpoint, node string, budget time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	var err error
+	switch op {
+	case "propose":
+		_, err = a.ProposeWait(ctx, node, 1, command.Command{Kind: command.KindTerminate, Terminate: &command.Terminate{ID: invocationID(1)}})
+	case "call":
+		_, err = a.Call(ctx, node, 1, invocation(1, "add"))
+	case "ping":
+		_, err = a.Ping(ctx, node)
+	}
+	return err
+}
+
+// TestSilentNode: a node that accepts connections but never answers (isolated, or stopped with
+// SIGSTOP) fails requests at their deadline, with an error naming the node. Nothing but the
+// deadline can end them: the connection is neither refused nor broken.
+func TestSilentNode(t *testing.T) {
+	a, _ := callerNode(t)
+	addr := silentNode(t)
+	const budget = 500 * time.Millisecond
+	for _, op := range []string{"propose", "call", "ping"} {
+		done := make(chan error, 1)
+		go func() { done <- requestOf(op, a, addr, budget) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), addr) {
+				t.Errorf("%s on a silent node: %v, want a deadline naming %s", op, err, addr)
+			}
+		case <-time.After(budget + 15*time.Second):
+			t.Fatalf("%s on a silent node still waits 15 s after its deadline", op)
+		}
+	}
+}
+
+// silentNode listens on loopback, accepts connections and never answers. Its cleanup (which runs
+// before that of the endpoints started earlier) closes them, so that a connection attempt ends.
+func silentNode(t *testing.T) string {
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu       sync.Mutex
+		accepted []net.Conn
+		wg       sync.WaitGroup
+	)
+	t.Cleanup(func() {
+		silent.Close()
+		mu.Lock()
+		for _, c := range accepted {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			accepted = append(accepted, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return silent.Addr().String()
+}
+
+// TestRestartedNode: a node killed and restarted on the same address is reachable again.
+func TestRestartedNode(t *testing.T) {
+	a, _ := callerNode(t)
+	b := spawn(t, "b", "127.0.0.1:0", a.Addr())
+	if _, err := a.Ping(ctxFor(t, 10*time.Second), b.addr); err != nil {
+		t.Fatal(err)
+	}
+	b.kill()
+	if err := requestOf("ping", a, b.addr, time.Second); err == nil {
+		t.Fatal("a killed node answered")
+	}
+	b2 := spawn(t, "b2", b.addr, a.Addr())
+	// The caller's connection to the old node may take a retry to be replaced: try until the
+	// new node answers, each try bounded.
+	ctx := ctxFor(t, 30*time.Second)
+	var pong remote.Pong
+	var err error
+	for ctx.Err() == nil {
+		if pong, err = a.Ping(ctxFor(t, time.Second), b.addr); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("restarted node never answered: %v", err)
+	}
+	if pong.SystemID != b2.systemID || pong.SystemID == b.systemID {
+		t.Errorf("pong from system %s, want the restarted %s (not %s)", pong.SystemID, b2.systemID, b.systemID)
+	}
+	inv := invocation(9, "add")
+	r, err := a.Call(ctxFor(t, 10*time.Second), b.addr, 2, inv)
+	if want := called("b2", 2, inv); err != nil || !reflect.DeepEqual(r, want) {
+		t.Fatalf("call on the restarted node: %q, %v; want %q", r.Value, err, want.Value)
+	}
+}
+
+// BenchmarkProposeWait is one remote ProposeWait round trip on loopback to a node in another
+// process whose Local answers at once.
+func BenchmarkProposeWait(b *testing.B) {
+	a, _ := callerNode(b)
+	srv := spawn(b, "b", "127.0.0.1:0", a.Addr())
+	cmd := command.Command{Kind: command.KindSignal, Signal: &command.Signal{ID: invocationID(2), Index: 17, Result: command.Result{Value: []byte("resolved")}}}
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := a.ProposeWait(ctx, srv.addr, partNop, cmd); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProposeWaitParallel is the same with 16 callers per CPU.
+func BenchmarkProposeWaitParallel(b *testing.B) {
+	a, _ := callerNode(b)
+	srv := spawn(b, "b", "127.0.0.1:0", a.Addr())
+	cmd := command.Command{Kind: command.KindSignal, Signal: &command.Signal{ID: invocationID(2), Index: 17, Result: command.Result{Value: []byte("resolved")}}}
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := a.ProposeWait(context.Background(), srv.addr, partNop, cmd); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
