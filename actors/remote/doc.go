@@ -30,8 +30,15 @@
 // in step with the log format for nothing.
 //
 // Concurrency: every request being served runs in a goroutine owned by the Endpoint; Close stops
-// the server actor, cancels those requests (their callers get a canceled error) and waits for
-// them, fails the requests this node still waits on with ErrClosed, and stops protoactor remote.
+// the server actor, cancels those requests and waits for them (their answers, a canceled error,
+// are sent but may not leave before the connections close: their callers then fail them as for a
+// lost node), fails the requests this node still waits on with ErrClosed, and stops protoactor
+// remote. Close may take a few seconds while protoactor is still trying to connect to an
+// unreachable node (ConnectRetries attempts, 2 s apart).
+//
+// Several endpoints in one process work, but go test -race reports a race in them:
+// protoactor's remote.Start sets grpc's global logger at every start while the grpc goroutines of
+// the others read it. Tests with several nodes run them as processes (see node_test.go).
 //
 // Example:
 //

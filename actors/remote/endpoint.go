@@ -132,6 +132,10 @@ func (e *Endpoint) spawnActors() error {
 // Addr is the endpoint's remoting address, as other nodes reach it.
 func (e *Endpoint) Addr() string { return e.system.Address() }
 
+// System is the endpoint's actor system: actors spawned on it by name are reachable from other
+// nodes at (Addr, name), and their messages must be protobuf.
+func (e *Endpoint) System() *actor.ActorSystem { return e.system }
+
 // SystemID is the actor system's id, new after every start (PingResponse.system_id).
 func (e *Endpoint) SystemID() string { return e.system.ID }
 
