@@ -83,6 +83,32 @@ func (h *Host) DropReplica(ctx context.Context, shardID uint64) error {
 	return nil
 }
 
+// Membership is a shard's membership as its log has it.
+type Membership struct {
+	// Replicas are the voting members: node id → Raft address.
+	Replicas map[uint64]string
+	// Removed are the node ids removed from the shard; they can never be added back.
+	Removed []uint64
+	// ConfigChangeIndex is the log index of the last membership change applied.
+	ConfigChangeIndex uint64
+}
+
+// Membership reads shardID's membership through its leader (a linearizable read: it needs a
+// leader, and this node to hold a replica of the shard).
+func (h *Host) Membership(ctx context.Context, shardID uint64) (Membership, error) {
+	ctx, cancel := withDeadline(ctx, 10*time.Second)
+	defer cancel()
+	m, err := h.nh.SyncGetShardMembership(ctx, shardID)
+	if err != nil {
+		return Membership{}, fmt.Errorf("raftlog: membership of shard %d: %w", shardID, err)
+	}
+	return Membership{
+		Replicas:          maps.Clone(m.Nodes),
+		Removed:           slices.Sorted(maps.Keys(m.Removed)),
+		ConfigChangeIndex: m.ConfigChangeID,
+	}, nil
+}
+
 // LeaderID returns the node id of shardID's leader as this node knows it, and whether it knows
 // one. Only a node running a replica of the shard knows (ErrShardNotFound, wrapped, otherwise).
 func (h *Host) LeaderID(shardID uint64) (uint64, bool, error) {

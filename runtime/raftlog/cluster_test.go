@@ -360,6 +360,14 @@ func TestReplaceNodeRebuildsFromSnapshot(t *testing.T) {
 		return ""
 	})
 
+	mem, err := fresh.h.Membership(ctx, testShard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(mem.Removed, []uint64{dead.id}) || len(mem.Replicas) != 3 || mem.Replicas[fresh.id] != fresh.addr {
+		t.Fatalf("membership %+v, want node %d removed and node %d at %s among 3", mem, dead.id, fresh.id, fresh.addr)
+	}
+
 	// Another node, the leader, dies: the new one and the last original one form the majority.
 	if err := leader.close(); err != nil {
 		t.Fatal(err)
