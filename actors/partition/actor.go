@@ -22,12 +22,16 @@ type (
 // the tables, so the supervisor may restart it at any time.
 type partitionActor struct {
 	p *Partition
+	// ending is set while the actor restarts or stops: its parts' terminations are expected then.
+	ending bool
 }
 
 func (a *partitionActor) Receive(ctx actor.Context) {
 	defer a.p.notePanic()
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		a.ending = false
+		a.p.spawnParts(ctx)
 		if a.p.IsLeader() {
 			a.becomeLeader()
 		} else {
@@ -46,7 +50,16 @@ func (a *partitionActor) Receive(ctx actor.Context) {
 	case *actor.Restarting:
 		// Attempts may have missed notifications lost with the failed message: restart them all
 		// from their journals once Started runs again.
+		a.ending = true
 		a.p.cfg.Invoker.AbortAll(a.p)
+	case *actor.Stopping:
+		a.ending = true
+	case *actor.Terminated:
+		// A part stopped outside a restart or a stop: its strategy gave up on it. The partition
+		// actor fails, and its supervisor restarts it with fresh parts.
+		if !a.ending {
+			panic(fmt.Sprintf("partition %d: part %s stopped after failing too often", a.p.cfg.ID, m.Who.Id))
+		}
 	case leaderChanged:
 		if m.isLeader {
 			a.becomeLeader()

@@ -11,8 +11,11 @@
 //     shuffle. When it becomes leader, and after every restart, it re-derives all pending work
 //     from the tables (running invocations, undelivered outbox, waiters whose invocation
 //     finished), so a lost action never loses work;
-//   - the proposer goroutine owns the order of proposals; the shuffle goroutine delivers the
-//     outbox to its target partitions. Both are started by New and stopped by Close.
+//   - the partition's moving parts are loops run by child actors of the partition actor
+//     (parts.go), supervised: the proposer owns the order of proposals, the completer hands
+//     them their outcomes, the timer service fires due timers and the shuffle delivers the
+//     outbox to its target partitions. A part that panics is restarted without losing work;
+//     a part that keeps failing fails the partition actor, which restarts with fresh parts.
 //
 // Admission and health (admission.go, supervision.go): work from outside (ProposeWait: ingress,
 // signals, admin operations) is refused with a *RefusedError, before anything is queued, while

@@ -222,7 +222,7 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 }
 
 func (s *supervisorActor) props(p *Partition) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &partitionActor{p: p} })
+	return actor.PropsFromProducer(func() actor.Actor { return &partitionActor{p: p} }, actor.WithSupervisor(partsStrategy()))
 }
 
 func actorLogger(*actor.ActorSystem) *slog.Logger {

@@ -56,7 +56,7 @@ func (n *testNode) close() {
 }
 
 // startNode runs a node of 4 partitions whose deployment is the given SDK endpoint, in process.
-func startNode(t *testing.T, dir string, endpoint *sdk.Endpoint, opts ...func(*NodeConfig)) *testNode {
+func startNode(t testing.TB, dir string, endpoint *sdk.Endpoint, opts ...func(*NodeConfig)) *testNode {
 	t.Helper()
 	inproc := transport.NewInProcess()
 	inproc.Register("test", endpoint)

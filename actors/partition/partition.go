@@ -75,6 +75,8 @@ type Partition struct {
 	attachRead func(ids.InvocationID)
 	// hooks, if set (by tests), observe or change what the partition does.
 	hooks atomic.Pointer[testHooks]
+	// parts hands each part over from one loop to the next (parts.go).
+	parts partLoops
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -115,11 +117,8 @@ func newPartition(cfg Config, system *actor.ActorSystem) *Partition {
 	p.waiters.m = map[ids.InvocationID][]chan command.Result{}
 	p.attempts.init()
 	p.applier.setPublish(p.publish)
-	p.wg.Add(4)
-	go p.runProposer()
-	go p.runCompleter()
-	go p.runShuffle()
-	go p.runTimers()
+	// The loops (proposer, completer, timers, shuffle) start with the partition's actor, as its
+	// children (parts.go).
 	return p
 }
 
@@ -133,6 +132,11 @@ type testHooks struct {
 	activeInvocations func() ([]ids.InvocationID, error)
 	// batchTime replaces the time stamped on a batch (this node's clock, in ms).
 	batchTime func(now int64, cmds []command.Command) int64
+	// entryApplied runs on the completer when an entry's outcomes arrived, before they are handed
+	// out (it may panic: a test of supervision).
+	entryApplied func([]command.Command)
+	// beforeFire runs on the timer service before it proposes a due timer (it may panic).
+	beforeFire func(storage.Timer)
 }
 
 var noHooks = &testHooks{}
@@ -360,6 +364,17 @@ func (p *Partition) Close() {
 	p.closed.Unlock()
 	close(p.stop)
 	p.wg.Wait()
+	// The loops are gone: what they left queued gets its outcome.
+	for {
+		select {
+		case f := <-p.inflight:
+			p.failAll(f.proposals, ErrClosed)
+		case pr := <-p.proposals:
+			p.settle(pr, proposalResult{err: ErrClosed})
+		default:
+			return
+		}
+	}
 }
 
 // waiters are callers waiting for invocations to finish.
@@ -422,13 +437,15 @@ func (w *waiters) ids() []ids.InvocationID {
 }
 
 // runShuffle delivers the outbox to target partitions while this replica leads.
-func (p *Partition) runShuffle() {
-	defer p.wg.Done()
+// It is a part (parts.go): it returns when stop is closed, and starts with a round, since a kick
+// may have been taken by a loop that failed.
+func (p *Partition) runShuffle(stop <-chan struct{}) {
 	backoff := 10 * time.Millisecond
+	p.wakeShuffle()
 	for {
 		select {
 		case <-p.kick:
-		case <-p.stop:
+		case <-stop:
 			return
 		}
 		if !p.IsLeader() {
@@ -438,7 +455,7 @@ func (p *Partition) runShuffle() {
 			slog.Warn("outbox delivery failed, retrying", "partition", p.cfg.ID, "err", err)
 			select {
 			case <-time.After(backoff):
-			case <-p.stop:
+			case <-stop:
 				return
 			}
 			backoff = min(backoff*2, time.Second)

@@ -9,6 +9,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/statemachine"
 )
 
@@ -66,72 +67,140 @@ func (p *Partition) ProposeWait(ctx context.Context, cmd command.Command) (state
 }
 
 // runProposer batches queued proposals into log entries, in arrival order. While earlier entries
-// are being committed, new proposals accumulate and go out together in the next entry.
-func (p *Partition) runProposer() {
-	defer p.wg.Done()
-	defer close(p.inflight)
+// are being committed, new proposals accumulate and go out together in the next entry. It is a
+// part (parts.go): it returns when stop is closed.
+func (p *Partition) runProposer(stop <-chan struct{}) {
 	for {
 		var first *proposal
 		select {
 		case first = <-p.proposals:
-		case <-p.stop:
+		case <-stop:
 			return
 		}
-		batch := []*proposal{first}
-	drain:
-		for len(batch) < p.cfg.MaxBatch {
-			select {
-			case pr := <-p.proposals:
-				batch = append(batch, pr)
-			default:
-				break drain
-			}
-		}
-		cmds := make([]command.Command, len(batch))
-		for i, pr := range batch {
-			cmds[i] = pr.cmd
-		}
-		if f := p.hook().beforeBatch; f != nil {
-			f(cmds)
-		}
-		now := time.Now().UnixMilli()
-		if f := p.hook().batchTime; f != nil {
-			now = f(now, cmds)
-		}
-		data, err := command.Encode(command.Batch{Time: now, Commands: cmds})
-		if err != nil {
-			p.failAll(batch, err)
-			continue
-		}
-		prop := p.cfg.Host.ProposeAsync(p.cfg.ShardID, data, p.cfg.ProposeTimeout)
-		select {
-		case p.inflight <- inflight{wait: prop.Wait, proposals: batch}:
-		case <-p.stop:
-			p.failAll(batch, ErrClosed)
+		if !p.proposeBatch(first) {
 			return
 		}
 	}
 }
 
-// runCompleter waits for entries in order and hands each proposal its outcome.
-func (p *Partition) runCompleter() {
-	defer p.wg.Done()
-	for f := range p.inflight {
-		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ProposeTimeout+time.Second)
-		data, err := f.wait(ctx)
-		cancel()
-		if err != nil {
-			p.failAll(f.proposals, err)
-			continue
+// errPartFailed: a part of the partition failed (panicked) while it held the proposal, before it
+// was proposed to the log: nothing was written.
+var errPartFailed = errors.New("partition: a part failed before the proposal was written")
+
+// proposeBatch proposes first and what queued behind it as one log entry and hands it to the
+// completer; false when the partition closed meanwhile. If it panics, the batch's proposals get an
+// outcome (nothing written, or unknown once proposed) before the panic goes on to the supervisor.
+func (p *Partition) proposeBatch(first *proposal) bool {
+	batch := []*proposal{first}
+	proposed, handed := false, false
+	defer func() {
+		if r := recover(); r != nil {
+			switch {
+			case handed:
+			case proposed:
+				p.failAll(batch, fmt.Errorf("%w: the proposer failed after proposing: %v", raftlog.ErrProposal, r))
+			default:
+				p.failAll(batch, fmt.Errorf("%w: %v", errPartFailed, r))
+			}
+			panic(r)
 		}
-		var outcomes []statemachine.Outcome
-		if err := msgpack.Unmarshal(data, &outcomes); err != nil || len(outcomes) != len(f.proposals) {
-			p.failAll(f.proposals, fmt.Errorf("partition: bad apply result (%d outcomes for %d commands): %v", len(outcomes), len(f.proposals), err))
-			continue
+	}()
+drain:
+	for len(batch) < p.cfg.MaxBatch {
+		select {
+		case pr := <-p.proposals:
+			batch = append(batch, pr)
+		default:
+			break drain
 		}
+	}
+	cmds := make([]command.Command, len(batch))
+	for i, pr := range batch {
+		cmds[i] = pr.cmd
+	}
+	if f := p.hook().beforeBatch; f != nil {
+		f(cmds)
+	}
+	now := time.Now().UnixMilli()
+	if f := p.hook().batchTime; f != nil {
+		now = f(now, cmds)
+	}
+	data, err := command.Encode(command.Batch{Time: now, Commands: cmds})
+	if err != nil {
+		p.failAll(batch, err)
+		return true
+	}
+	prop := p.cfg.Host.ProposeAsync(p.cfg.ShardID, data, p.cfg.ProposeTimeout)
+	proposed = true
+	// Handed over even when this loop was told to stop (a restart): only the partition's close
+	// gives up on an entry that was proposed.
+	select {
+	case p.inflight <- inflight{wait: prop.Wait, proposals: batch}:
+		handed = true
+		return true
+	case <-p.stop:
+		p.failAll(batch, ErrClosed)
+		return false
+	}
+}
+
+// runCompleter waits for entries in order and hands each proposal its outcome. It is a part
+// (parts.go): it returns when stop is closed, after the entry it is waiting for; when the
+// partition closes, that entry's proposals get an unknown outcome (raftlog.ErrProposal).
+func (p *Partition) runCompleter(stop <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-p.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		select {
+		case f := <-p.inflight:
+			p.complete(ctx, f)
+		case <-stop:
+			return
+		}
+	}
+}
+
+// complete waits for one entry and settles its proposals; if it panics, the ones not settled yet
+// get an unknown outcome first.
+func (p *Partition) complete(ctx context.Context, f inflight) {
+	settled := 0
+	defer func() {
+		if r := recover(); r != nil {
+			p.failAll(f.proposals[settled:], fmt.Errorf("%w: the completer failed: %v", raftlog.ErrProposal, r))
+			panic(r)
+		}
+	}()
+	wctx, cancel := context.WithTimeout(ctx, p.cfg.ProposeTimeout+time.Second)
+	data, err := f.wait(wctx)
+	cancel()
+	if err != nil {
+		p.failAll(f.proposals, err)
+		settled = len(f.proposals)
+		return
+	}
+	var outcomes []statemachine.Outcome
+	if err := msgpack.Unmarshal(data, &outcomes); err != nil || len(outcomes) != len(f.proposals) {
+		p.failAll(f.proposals, fmt.Errorf("partition: bad apply result (%d outcomes for %d commands): %v", len(outcomes), len(f.proposals), err))
+		settled = len(f.proposals)
+		return
+	}
+	if h := p.hook().entryApplied; h != nil {
+		cmds := make([]command.Command, len(f.proposals))
 		for i, pr := range f.proposals {
-			p.settle(pr, proposalResult{outcome: outcomes[i]})
+			cmds[i] = pr.cmd
 		}
+		h(cmds)
+	}
+	for i, pr := range f.proposals {
+		p.settle(pr, proposalResult{outcome: outcomes[i]})
+		settled = i + 1
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/runtime/protocol/pb"
 	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/storage"
 	"github.com/resolute-run/resolute/sdk"
 )
 
@@ -386,5 +387,73 @@ func TestEarlyTimerFiresAgain(t *testing.T) {
 	}
 	if got := runs.Load(); got != 1 {
 		t.Fatalf("the handler's Run ran %d times, want 1", got)
+	}
+}
+
+// TestPartsRestartWithoutLosingWork: each moving part of a partition is a supervised child of its
+// actor. A panic in the proposer (before its batch is written), in the completer (after an
+// entry was applied, before its outcomes were handed out) or in the timer service restarts that
+// part: the proposer's callers are told nothing was written and may retry, the completer's get
+// their result anyway (the unknown outcome is proposed again and deduplicated), the timer still
+// fires; every add is applied exactly once.
+func TestPartsRestartWithoutLosingWork(t *testing.T) {
+	var runs atomic.Int64
+	n := startNode(t, t.TempDir(), counterEndpoint(&runs))
+	defer n.close()
+	r := n.node.Router()
+	proposerInv, completerInv, timerInv := objectInvocation("parts-proposer", 1), objectInvocation("parts-completer", 1), objectInvocation("parts-timer", 1)
+	invokes := func(cmds []command.Command, inv command.Invocation) bool {
+		for _, c := range cmds {
+			if c.Kind == command.KindInvoke && c.Invoke.ID == inv.ID {
+				return true
+			}
+		}
+		return false
+	}
+	var proposerPanics, completerPanics, timerPanics atomic.Int64
+	hooks := &testHooks{
+		beforeBatch: func(cmds []command.Command) {
+			if invokes(cmds, proposerInv) && proposerPanics.Add(1) == 1 {
+				panic("test: proposer fails")
+			}
+		},
+		entryApplied: func(cmds []command.Command) {
+			if invokes(cmds, completerInv) && completerPanics.Add(1) == 1 {
+				panic("test: completer fails")
+			}
+		},
+		beforeFire: func(tm storage.Timer) {
+			if tm.ID == timerInv.ID && timerPanics.Add(1) == 1 {
+				panic("test: timer service fails")
+			}
+		},
+	}
+	for _, inv := range []command.Invocation{proposerInv, completerInv, timerInv} {
+		r.For(inv.ID.PartitionKey).hooks.Store(hooks)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := r.Call(ctx, proposerInv); !errors.Is(err, errPartFailed) {
+		t.Fatalf("call whose batch the proposer failed on: %v, want errPartFailed (nothing written)", err)
+	}
+	if got := callInt(t, r, proposerInv); got != 1 {
+		t.Fatalf("the retried call returned %d, want 1 (the failed batch wrote nothing)", got)
+	}
+	if got := callInt(t, r, completerInv); got != 1 {
+		t.Fatalf("the call whose outcome the completer lost returned %d, want 1", got)
+	}
+	timerInv.ExecutionTime = time.Now().Add(100 * time.Millisecond).UnixMilli()
+	if got := callInt(t, r, timerInv); got != 1 {
+		t.Fatalf("the delayed call returned %d, want 1", got)
+	}
+	if proposerPanics.Load() < 1 || completerPanics.Load() < 1 || timerPanics.Load() < 1 {
+		t.Fatalf("panics: proposer %d, completer %d, timers %d; each part should have failed once", proposerPanics.Load(), completerPanics.Load(), timerPanics.Load())
+	}
+	if got := runs.Load(); got != 3 {
+		t.Fatalf("%d Run bodies ran for three adds, want 3", got)
+	}
+	if got := callInt(t, r, objectInvocation("parts-proposer", 10)); got != 11 {
+		t.Fatalf("a call after the restarts returned %d, want 11", got)
 	}
 }

@@ -21,8 +21,10 @@ type timerControl struct{ leader bool }
 // It also runs the leader's cleaner: every cleanupInterval it proposes Expire for the due entries
 // of the partition's expiry index (ended invocations whose retention is over), at most one
 // proposal in flight.
-func (p *Partition) runTimers() {
-	defer p.wg.Done()
+//
+// It is a part (parts.go): it returns when stop is closed, and a new loop (after a failure)
+// reloads the stored timers at once if this replica leads.
+func (p *Partition) runTimers(stop <-chan struct{}) {
 	var h timerHeap
 	wake := time.NewTimer(time.Hour)
 	defer wake.Stop()
@@ -30,9 +32,26 @@ func (p *Partition) runTimers() {
 	defer cleanup.Stop()
 	var leader bool
 	cleaning := make(chan struct{}, 1) // holds a token while an Expire proposal is in flight
+	control := func(c timerControl) {
+		h = h[:0]
+		leader = c.leader
+		if c.leader {
+			stored, err := storage.Timers(p.cfg.DB, 0)
+			if err != nil {
+				slog.Error("load timers", "partition", p.cfg.ID, "err", err)
+			}
+			h = append(h, stored...)
+			heap.Init(&h)
+		}
+	}
+	if p.IsLeader() {
+		control(timerControl{leader: true})
+		p.fireDue(&h)
+		wake.Reset(nextWake(h))
+	}
 	for {
 		select {
-		case <-p.stop:
+		case <-stop:
 			return
 		case <-cleanup.C:
 			if leader {
@@ -40,16 +59,7 @@ func (p *Partition) runTimers() {
 			}
 			continue
 		case c := <-p.timerCtl:
-			h = h[:0]
-			leader = c.leader
-			if c.leader {
-				stored, err := storage.Timers(p.cfg.DB, 0)
-				if err != nil {
-					slog.Error("load timers", "partition", p.cfg.ID, "err", err)
-				}
-				h = append(h, stored...)
-				heap.Init(&h)
-			}
+			control(c)
 		case t := <-p.timerArm:
 			heap.Push(&h, t)
 		case <-wake.C:
@@ -64,6 +74,9 @@ func (p *Partition) fireDue(h *timerHeap) {
 	now := time.Now().UnixMilli()
 	for h.Len() > 0 && (*h)[0].WakeTime <= now {
 		t := heap.Pop(h).(storage.Timer)
+		if f := p.hook().beforeFire; f != nil {
+			f(t)
+		}
 		done := p.propose(command.Command{Kind: command.KindFireTimer, FireTimer: &command.FireTimer{ID: t.ID, CompletionID: t.CompletionID, WakeTime: t.WakeTime}})
 		go p.rearmOnFailure(t, done)
 	}
