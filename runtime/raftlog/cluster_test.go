@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -183,6 +184,24 @@ func proposeOn(t *testing.T, m *member, from, count int) uint64 {
 	return (&node{h: m.h}).propose(t, from, count)
 }
 
+// compactAll snapshots and compacts every running replica's log, so that none can rebuild a
+// replica from it.
+func compactAll(t *testing.T, ms []*member) {
+	t.Helper()
+	for _, m := range ms {
+		if m.closed {
+			continue
+		}
+		idx := (&node{h: m.h, db: m.db}).snapshotNow(t)
+		until(t, "compaction", func() string {
+			if li := logInfo(t, &node{h: m.h}); li.FirstIndex <= idx {
+				return fmt.Sprintf("node %d log %+v, snapshot at %d", m.id, li, idx)
+			}
+			return ""
+		})
+	}
+}
+
 func formCluster(t *testing.T, n int) ([]*member, map[uint64]string) {
 	t.Helper()
 	addrs := freeAddrs(t, n)
@@ -285,16 +304,7 @@ func TestReplaceNodeRebuildsFromSnapshot(t *testing.T) {
 	leader := agreedLeader(t, ms)
 	sum := proposeOn(t, leader, 1, 200)
 	converged(t, "three replicas", leader, ms)
-	// Snapshot and compact every replica's log, so that none can rebuild a replica from it.
-	for _, m := range ms {
-		idx := (&node{h: m.h, db: m.db}).snapshotNow(t)
-		until(t, "compaction", func() string {
-			if li := logInfo(t, &node{h: m.h}); li.FirstIndex <= idx {
-				return fmt.Sprintf("node %d log %+v, snapshot at %d", m.id, li, idx)
-			}
-			return ""
-		})
-	}
+	compactAll(t, ms)
 	sum = proposeOn(t, leader, 1000, 5)
 
 	dead := ms[(slices.Index(ms, leader)+1)%3]
@@ -488,4 +498,84 @@ func TestJoinShardRefusesNonEmptyDatabase(t *testing.T) {
 	if err := h.JoinShard(testShard, db, &sumApplier{}); err == nil {
 		t.Fatal("JoinShard accepted a database that applied entries")
 	}
+}
+
+// TestJoinCutShortStartsOver: a new replica whose recovery from a streamed snapshot stops midway
+// (its shard stopped after a few of the recovery's batches were committed, as a crash would leave
+// it) holds the recovery marker; restarted on its directories it empties its database and
+// recovers again, ending byte-equal to the others.
+func TestJoinCutShortStartsOver(t *testing.T) {
+	ms, peers := formCluster(t, 3)
+	for _, m := range ms {
+		m.app.spread.Store(true)
+	}
+	leader := agreedLeader(t, ms)
+	proposeOn(t, leader, 1, 300)
+	converged(t, "three replicas", leader, ms)
+	compactAll(t, ms)
+
+	fresh := startMember(t, 4, freeAddrs(t, 1)[0], t.TempDir(), peers)
+	fresh.app.spread.Store(true)
+	fresh.h.recoverBatchBytes = 1 << 10 // the snapshot holds about 40 KiB
+	const cutAfter = 3
+	reached, release := make(chan struct{}), make(chan struct{})
+	var batches int // only the recovering goroutine touches it
+	fresh.h.recoverHook = func(shard uint64, n int) {
+		if batches++; batches == cutAfter {
+			close(reached)
+			<-release
+		}
+	}
+	ctx := context.Background()
+	if err := leader.h.AddReplica(ctx, testShard, fresh.id, fresh.addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.h.JoinShard(testShard, fresh.db, fresh.app); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reached:
+	case <-time.After(waitFor):
+		t.Fatalf("the new replica did not reach recovery batch %d", cutAfter)
+	}
+	// Stopping the shard closes the recovery's done channel; the recovery sees it at its next key.
+	if err := fresh.h.nh.StopShard(testShard); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := fresh.close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := OpenDB(filepath.Join(fresh.dir, "shard"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := getErr(db, recoveringKey); err != nil {
+		t.Fatalf("no recovery marker after the cut: %v", err)
+	}
+	if err := getErr(db, appliedIndexKey); !errors.Is(err, pebble.ErrNotFound) {
+		t.Fatalf("applied index present after the cut: %v", err)
+	}
+	if n := len(dump(t, db)); n < cutAfter {
+		t.Fatalf("%d keys after the cut, want the batches committed", n)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	restarted := startMember(t, fresh.id, fresh.addr, fresh.dir, peers)
+	restarted.app.spread.Store(true)
+	restarted.startReplica(t)
+	ms = append(ms, restarted)
+	converged(t, "the new replica after its recovery was cut", leader, ms)
+	until(t, "the restarted replica's recovery event", func() string {
+		if len(restarted.ev.of(SnapshotRecovered)) == 0 {
+			return "no SnapshotRecovered event"
+		}
+		return ""
+	})
+	if n := restarted.app.applied.Load(); n != 0 {
+		t.Errorf("restarted replica applied %d entries from the log, want 0: all were in the snapshot", n)
+	}
+	t.Logf("restart recovered %v, received %v", restarted.ev.of(SnapshotRecovered), restarted.ev.of(SnapshotReceived))
 }

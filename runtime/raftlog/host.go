@@ -122,6 +122,11 @@ type Host struct {
 
 	mu     sync.Mutex
 	shards map[uint64]*diskStateMachine // started on this node, for ShardInfo
+
+	// For tests: the batch size of snapshot recovery (0: DefaultRecoverBatchBytes), and a hook
+	// called after each recovery batch is committed.
+	recoverBatchBytes int
+	recoverHook       func(shardID uint64, bytes int)
 }
 
 const singleReplicaID = 1
@@ -363,7 +368,10 @@ func (h *Host) startReplica(shardID uint64, members map[uint64]dragonboat.Target
 		SnapshotEntries:    h.cfg.SnapshotEntries,
 		CompactionOverhead: h.cfg.CompactionOverhead,
 	}
-	dsm := &diskStateMachine{db: db, applier: applier}
+	dsm := &diskStateMachine{db: db, applier: applier, recoverBatchBytes: h.recoverBatchBytes}
+	if hook := h.recoverHook; hook != nil {
+		dsm.onRecoverBatch = func(n int) { hook(shardID, n) }
+	}
 	create := func(uint64, uint64) sm.IOnDiskStateMachine { return dsm }
 	if h.nh.HasNodeInfo(shardID, h.replicaID) {
 		// A restart: dragonboat knows the members, and refuses any for a replica that joined

@@ -95,15 +95,23 @@ func (e *events) of(k EventKind) []Event {
 	return out
 }
 
-// countingApplier is sumApplier counting the entries it applies.
+// countingApplier is sumApplier counting the entries it applies; with spread set it also writes
+// a 100-byte value under a key of its own for each entry (key 0x02 and the entry's data), so
+// that the database grows with the log.
 type countingApplier struct {
 	sumApplier
 	applied atomic.Int64
 	resets  atomic.Int64
+	spread  atomic.Bool
 }
 
 func (c *countingApplier) Apply(b *pebble.Batch, data []byte) ([]byte, error) {
 	c.applied.Add(1)
+	if c.spread.Load() {
+		if err := b.Set(append([]byte{0x02}, data...), bytes.Repeat(data[:1], 100), nil); err != nil {
+			return nil, err
+		}
+	}
 	return c.sumApplier.Apply(b, data)
 }
 
