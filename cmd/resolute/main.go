@@ -132,6 +132,9 @@ func rootCommand() *cobra.Command {
 		Use:   "server",
 		Short: "Run the server until SIGTERM or SIGINT",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyConfigFile(cmd); err != nil {
+				return err
+			}
 			cfg, err := sf.config()
 			if err != nil {
 				return err
@@ -144,6 +147,7 @@ func rootCommand() *cobra.Command {
 	}
 	sf.register(serverCmd)
 	af.register(serverCmd)
+	registerConfigFlag(serverCmd)
 	var df serverFlags
 	devCmd := &cobra.Command{
 		Use:   "dev",
