@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"reflect"
 	"strings"
 	"sync"
@@ -353,4 +355,25 @@ func BenchmarkProposeWaitParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestAddressInUse: a node whose remoting address is taken fails to start with an error naming
+// the address (protoactor panics; Start returns the error).
+func TestAddressInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	// In a child process, as every endpoint but the caller (see node_test.go).
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), nodeEnv+"=b|"+taken.Addr().String()+"|")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("node on a taken address: %v, want exit code 1; output:\n%s", err, out)
+	}
+	if want := "remote: start on " + taken.Addr().String() + ": failed to listen"; !strings.Contains(string(out), want) {
+		t.Errorf("output %q does not say %q", out, want)
+	}
 }
