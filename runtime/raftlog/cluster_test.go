@@ -393,8 +393,8 @@ func TestReplaceNodeRebuildsFromSnapshot(t *testing.T) {
 // position shard mod n; the EveryNodeShards on all of them; a single node holds everything.
 func TestPlacement(t *testing.T) {
 	five := map[uint64]string{}
-	for i := uint64(1); i <= 5; i++ {
-		five[i*10] = fmt.Sprintf("127.0.0.1:%d", 7000+i)
+	for i, a := range freeAddrs(t, 5) {
+		five[uint64(i+1)*10] = a
 	}
 	cases := []struct {
 		name   string
