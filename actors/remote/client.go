@@ -91,7 +91,7 @@ func (e *Endpoint) NotifyResult(node string, partition uint32, id ids.Invocation
 	return nil
 }
 
-// Ping asks node whether its endpoint is alive.
+// Ping asks node whether its endpoint is alive, and how its partitions are.
 func (e *Endpoint) Ping(ctx context.Context, node string) (Pong, error) {
 	msg, err := e.request(ctx, node, "ping", 0, func(id uint64, _ time.Duration) proto.Message {
 		return &pb.PingRequest{RequestId: id}
@@ -103,7 +103,12 @@ func (e *Endpoint) Ping(ctx context.Context, node string) (Pong, error) {
 	if !ok {
 		return Pong{}, e.unexpected(node, "ping", 0, msg)
 	}
-	return Pong{Addr: resp.Address, SystemID: resp.SystemId, Started: time.UnixMilli(resp.StartedUnixMs)}, nil
+	pong := Pong{Addr: resp.Address, SystemID: resp.SystemId, Started: time.UnixMilli(resp.StartedUnixMs)}
+	for _, h := range resp.Partitions {
+		pong.Partitions = append(pong.Partitions, PartitionHealth{Partition: h.Partition, Leader: h.Leader, Running: h.Running,
+			Reason: h.Reason, Queued: h.Queued, Calling: h.Calling})
+	}
+	return pong, nil
 }
 
 // request sends the message build makes to node's server actor and waits for the response,

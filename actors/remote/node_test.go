@@ -250,6 +250,16 @@ func (l *local) ResultNotice(p uint32, id ids.InvocationID, r command.Result) {
 	}
 }
 
+// Health is what every test node reports of its partitions.
+func (l *local) Health() []remote.PartitionHealth { return health(l.name) }
+
+func health(node string) []remote.PartitionHealth {
+	return []remote.PartitionHealth{
+		{Partition: 1, Leader: true, Running: true, Queued: 3, Calling: 2},
+		{Partition: 2, Reason: node + ": actor stopped"},
+	}
+}
+
 // awaitNotice waits for a notice about invocation id (the caller's local gets those of every
 // test: it skips the others).
 func (l *local) awaitNotice(t testing.TB, id ids.InvocationID) notice {

@@ -24,6 +24,22 @@ type Notified interface {
 	ResultNotice(partition uint32, id ids.InvocationID, r command.Result)
 }
 
+// HealthReporter is implemented by a Local that reports its partitions' health in Ping's answer.
+// It is called on the server actor's goroutine: it must be quick and must not block.
+type HealthReporter interface {
+	Health() []PartitionHealth
+}
+
+// PartitionHealth is one partition's state on a node, as partition.Health reports it.
+type PartitionHealth struct {
+	Partition uint32
+	Leader    bool
+	Running   bool
+	Reason    string // why it does not run
+	Queued    int64  // proposals waiting for the log or in flight
+	Calling   int64  // callers waiting for their invocations
+}
+
 // Remote is what a router needs to reach the partitions another node leads. node is that node's
 // remoting address. Every request is bounded by ctx (or by the endpoint's default timeout): a
 // lost node fails it with an *Error naming the node, never a hang.
@@ -40,4 +56,6 @@ type Pong struct {
 	Addr     string
 	SystemID string // new after every restart of the node
 	Started  time.Time
+	// Partitions is the node's view of its partitions; nil when its Local reports none.
+	Partitions []PartitionHealth
 }

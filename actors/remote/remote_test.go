@@ -71,6 +71,9 @@ func TestCallNoticeAndPingRoundTrip(t *testing.T) {
 	if pong.Addr != b.addr || pong.SystemID != b.systemID || pong.SystemID == a.SystemID() {
 		t.Errorf("pong %+v, want address %s and system %s", pong, b.addr, b.systemID)
 	}
+	if !reflect.DeepEqual(pong.Partitions, health("b")) {
+		t.Errorf("partitions %+v, want %+v", pong.Partitions, health("b"))
+	}
 }
 
 // refusal is what the ingress looks for to answer 429 or 503 with Retry-After.

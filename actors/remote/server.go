@@ -29,8 +29,20 @@ func (s *serverActor) Receive(ctx actor.Context) {
 	case *pb.ResultNotice:
 		e.serveNotice(m)
 	case *pb.PingRequest:
-		ctx.Respond(&pb.PingResponse{RequestId: m.RequestId, Address: e.Addr(), SystemId: e.SystemID(), StartedUnixMs: e.started.UnixMilli()})
+		ctx.Respond(e.pong(m))
 	}
+}
+
+// pong answers a ping, with the partitions' health if Local reports it.
+func (e *Endpoint) pong(m *pb.PingRequest) *pb.PingResponse {
+	resp := &pb.PingResponse{RequestId: m.RequestId, Address: e.Addr(), SystemId: e.SystemID(), StartedUnixMs: e.started.UnixMilli()}
+	if r, ok := e.cfg.Local.(HealthReporter); ok {
+		for _, h := range r.Health() {
+			resp.Partitions = append(resp.Partitions, &pb.PartitionHealth{Partition: h.Partition, Leader: h.Leader, Running: h.Running,
+				Reason: h.Reason, Queued: h.Queued, Calling: h.Calling})
+		}
+	}
+	return resp
 }
 
 // serve runs work in a goroutine bounded by the requester's budget and sends its answer to to.

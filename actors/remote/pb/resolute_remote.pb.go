@@ -100,7 +100,7 @@ func (x Error_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Error_Kind.Descriptor instead.
 func (Error_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{7, 0}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{8, 0}
 }
 
 // ProposeRequest asks the receiving node to propose one command to a partition it leads and to
@@ -488,6 +488,8 @@ type PingResponse struct {
 	SystemId string `protobuf:"bytes,3,opt,name=system_id,json=systemId,proto3" json:"system_id,omitempty"`
 	// started_unix_ms is when the endpoint started, by the answering node's clock.
 	StartedUnixMs int64 `protobuf:"varint,4,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	// partitions is the node's view of its partitions, if its Local reports one.
+	Partitions    []*PartitionHealth `protobuf:"bytes,5,rep,name=partitions,proto3" json:"partitions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -550,6 +552,101 @@ func (x *PingResponse) GetStartedUnixMs() int64 {
 	return 0
 }
 
+func (x *PingResponse) GetPartitions() []*PartitionHealth {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
+// PartitionHealth is one partition's state on the answering node (partition.Health).
+type PartitionHealth struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	// leader: this node's replica leads the partition.
+	Leader bool `protobuf:"varint,2,opt,name=leader,proto3" json:"leader,omitempty"`
+	// running: the partition admits work; reason says why not.
+	Running bool   `protobuf:"varint,3,opt,name=running,proto3" json:"running,omitempty"`
+	Reason  string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// queued proposals and calling callers waiting, as its admission control counts them.
+	Queued        int64 `protobuf:"varint,5,opt,name=queued,proto3" json:"queued,omitempty"`
+	Calling       int64 `protobuf:"varint,6,opt,name=calling,proto3" json:"calling,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartitionHealth) Reset() {
+	*x = PartitionHealth{}
+	mi := &file_resolute_remote_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartitionHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartitionHealth) ProtoMessage() {}
+
+func (x *PartitionHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_resolute_remote_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartitionHealth.ProtoReflect.Descriptor instead.
+func (*PartitionHealth) Descriptor() ([]byte, []int) {
+	return file_resolute_remote_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PartitionHealth) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *PartitionHealth) GetLeader() bool {
+	if x != nil {
+		return x.Leader
+	}
+	return false
+}
+
+func (x *PartitionHealth) GetRunning() bool {
+	if x != nil {
+		return x.Running
+	}
+	return false
+}
+
+func (x *PartitionHealth) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PartitionHealth) GetQueued() int64 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
+func (x *PartitionHealth) GetCalling() int64 {
+	if x != nil {
+		return x.Calling
+	}
+	return 0
+}
+
 // Error is a failure of the remote operation, with its kind kept so that the caller answers as it
 // would have for the same failure on its own node.
 type Error struct {
@@ -565,7 +662,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_resolute_remote_proto_msgTypes[7]
+	mi := &file_resolute_remote_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +674,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[7]
+	mi := &file_resolute_remote_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +687,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{7}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Error) GetKind() Error_Kind {
@@ -658,13 +755,23 @@ const file_resolute_remote_proto_rawDesc = "" +
 	"\x06result\x18\x03 \x01(\fR\x06result\",\n" +
 	"\vPingRequest\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\x04R\trequestId\"\x8c\x01\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\"\xd1\x01\n" +
 	"\fPingResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1b\n" +
 	"\tsystem_id\x18\x03 \x01(\tR\bsystemId\x12&\n" +
-	"\x0fstarted_unix_ms\x18\x04 \x01(\x03R\rstartedUnixMs\"\xe1\x02\n" +
+	"\x0fstarted_unix_ms\x18\x04 \x01(\x03R\rstartedUnixMs\x12C\n" +
+	"\n" +
+	"partitions\x18\x05 \x03(\v2#.resolute.remote.v1.PartitionHealthR\n" +
+	"partitions\"\xab\x01\n" +
+	"\x0fPartitionHealth\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x16\n" +
+	"\x06leader\x18\x02 \x01(\bR\x06leader\x12\x18\n" +
+	"\arunning\x18\x03 \x01(\bR\arunning\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06queued\x18\x05 \x01(\x03R\x06queued\x12\x18\n" +
+	"\acalling\x18\x06 \x01(\x03R\acalling\"\xe1\x02\n" +
 	"\x05Error\x122\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1e.resolute.remote.v1.Error.KindR\x04kind\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
@@ -694,7 +801,7 @@ func file_resolute_remote_proto_rawDescGZIP() []byte {
 }
 
 var file_resolute_remote_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_resolute_remote_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_resolute_remote_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_resolute_remote_proto_goTypes = []any{
 	(Error_Kind)(0),         // 0: resolute.remote.v1.Error.Kind
 	(*ProposeRequest)(nil),  // 1: resolute.remote.v1.ProposeRequest
@@ -704,17 +811,19 @@ var file_resolute_remote_proto_goTypes = []any{
 	(*ResultNotice)(nil),    // 5: resolute.remote.v1.ResultNotice
 	(*PingRequest)(nil),     // 6: resolute.remote.v1.PingRequest
 	(*PingResponse)(nil),    // 7: resolute.remote.v1.PingResponse
-	(*Error)(nil),           // 8: resolute.remote.v1.Error
+	(*PartitionHealth)(nil), // 8: resolute.remote.v1.PartitionHealth
+	(*Error)(nil),           // 9: resolute.remote.v1.Error
 }
 var file_resolute_remote_proto_depIdxs = []int32{
-	8, // 0: resolute.remote.v1.ProposeResponse.error:type_name -> resolute.remote.v1.Error
-	8, // 1: resolute.remote.v1.CallResponse.error:type_name -> resolute.remote.v1.Error
-	0, // 2: resolute.remote.v1.Error.kind:type_name -> resolute.remote.v1.Error.Kind
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	9, // 0: resolute.remote.v1.ProposeResponse.error:type_name -> resolute.remote.v1.Error
+	9, // 1: resolute.remote.v1.CallResponse.error:type_name -> resolute.remote.v1.Error
+	8, // 2: resolute.remote.v1.PingResponse.partitions:type_name -> resolute.remote.v1.PartitionHealth
+	0, // 3: resolute.remote.v1.Error.kind:type_name -> resolute.remote.v1.Error.Kind
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_resolute_remote_proto_init() }
@@ -728,7 +837,7 @@ func file_resolute_remote_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_resolute_remote_proto_rawDesc), len(file_resolute_remote_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
