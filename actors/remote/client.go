@@ -11,6 +11,7 @@ import (
 	"github.com/resolute-run/resolute/actors/remote/pb"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/statemachine"
 )
 
@@ -76,6 +77,41 @@ func (e *Endpoint) Call(ctx context.Context, node string, partition uint32, inv 
 		return r, &Error{Node: node, Op: "call", Partition: partition, Err: err}
 	}
 	return r, nil
+}
+
+// Attach waits on node for invocation id (of partition) to end and returns its result; found is
+// false when there is no such invocation.
+func (e *Endpoint) Attach(ctx context.Context, node string, partition uint32, id ids.InvocationID) (ingress.Attachment, bool, error) {
+	return e.attach(ctx, node, "attach", partition, id, true)
+}
+
+// Output reads invocation id on node now: its result once it has ended.
+func (e *Endpoint) Output(ctx context.Context, node string, partition uint32, id ids.InvocationID) (ingress.Attachment, bool, error) {
+	return e.attach(ctx, node, "output", partition, id, false)
+}
+
+func (e *Endpoint) attach(ctx context.Context, node, op string, partition uint32, id ids.InvocationID, wait bool) (ingress.Attachment, bool, error) {
+	msg, err := e.request(ctx, node, op, partition, func(rid uint64, budget time.Duration) proto.Message {
+		return &pb.AttachRequest{RequestId: rid, Partition: partition, InvocationId: id.String(), TimeoutMs: budget.Milliseconds(), Wait: wait}
+	})
+	if err != nil {
+		return ingress.Attachment{}, false, err
+	}
+	resp, ok := msg.(*pb.AttachResponse)
+	if !ok {
+		return ingress.Attachment{}, false, e.unexpected(node, op, partition, msg)
+	}
+	if resp.Error != nil {
+		return ingress.Attachment{}, false, decodeError(node, op, resp.Error)
+	}
+	var a ingress.Attachment
+	if !resp.Found {
+		return a, false, nil
+	}
+	if err := decode("attachment", resp.Attachment, &a); err != nil {
+		return a, false, &Error{Node: node, Op: op, Partition: partition, Err: err}
+	}
+	return a, true, nil
 }
 
 // NotifyResult sends invocation id's result to node, for a caller waiting there.
@@ -214,6 +250,8 @@ func (r *replyActor) Receive(ctx actor.Context) {
 	case *pb.CallResponse:
 		r.e.answer(m.RequestId, answer{msg: m})
 	case *pb.PingResponse:
+		r.e.answer(m.RequestId, answer{msg: m})
+	case *pb.AttachResponse:
 		r.e.answer(m.RequestId, answer{msg: m})
 	case *actor.DeadLetterResponse:
 		// A request could not be delivered: the node is not connected, or has no server actor.

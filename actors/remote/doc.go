@@ -7,9 +7,11 @@
 //     (ingress signals, admin operations; anything that goes through ProposeWait);
 //   - CallRequest → CallResponse: an invocation, or an attach to one, and its result once it has
 //     ended, so the ingress of any node can wait there for a call led elsewhere;
+//   - AttachRequest → AttachResponse: the ingress's attach (wait for an invocation's end) and
+//     output (read it now) by invocation id, served by the node whose Local is an Attacher;
 //   - ResultNotice (one way, at most once): a result for a caller waiting on another node;
 //   - PingRequest → PingResponse: liveness, with the answering actor system's id (new at every
-//     restart).
+//     restart) and, when its Local is a HealthReporter, its partitions' health.
 //
 // Each node runs one Endpoint (Start) on its --remote-addr. Its server actor, named ServerName
 // ("partitions"), receives the requests and hands them to the node's Local (the partitions),

@@ -19,6 +19,7 @@ import (
 	"github.com/resolute-run/resolute/actors/remote"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/statemachine"
 )
@@ -248,6 +249,45 @@ func (l *local) ResultNotice(p uint32, id ids.InvocationID, r command.Result) {
 	case l.notices <- notice{partition: p, id: id, result: r}:
 	default: // a full channel drops, as a notice may be lost
 	}
+}
+
+// Unknown and running invocations, as the test local's Attach and Output see them.
+var (
+	unknownID = invocationID(250)
+	runningID = invocationID(251)
+)
+
+func (l *local) Attach(ctx context.Context, p uint32, id ids.InvocationID) (ingress.Attachment, bool, error) {
+	if err := l.fail(ctx, p, id); err != nil {
+		return ingress.Attachment{}, false, err
+	}
+	a, found := attached(l.name, p, id, true)
+	return a, found, nil
+}
+
+func (l *local) Output(ctx context.Context, p uint32, id ids.InvocationID) (ingress.Attachment, bool, error) {
+	if err := l.fail(ctx, p, id); err != nil {
+		return ingress.Attachment{}, false, err
+	}
+	a, found := attached(l.name, p, id, false)
+	return a, found, nil
+}
+
+// attached is what the test local answers to an attach (wait) or an output request for id.
+func attached(node string, p uint32, id ids.InvocationID, wait bool) (ingress.Attachment, bool) {
+	if id == unknownID {
+		return ingress.Attachment{}, false
+	}
+	a := ingress.Attachment{Target: command.Target{Service: "Counter", Handler: "add", Key: node, ServiceType: command.VirtualObject, HandlerType: command.Exclusive},
+		Retention: &command.Retention{Completion: 1000, Journal: 10}}
+	switch {
+	case wait:
+		a.Result = &command.Result{Value: []byte(fmt.Sprintf("%s p%d attached %s", node, p, id))}
+	case id != runningID:
+		a.Result = &command.Result{Failure: &command.Failure{Code: 500, Message: "ended badly"}}
+		a.EndedAt = 1_700_000_000_000
+	}
+	return a, true
 }
 
 // Health is what every test node reports of its partitions.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/statemachine"
 )
 
@@ -16,6 +17,14 @@ import (
 type Local interface {
 	ProposeWait(ctx context.Context, partition uint32, cmd command.Command) (statemachine.Outcome, error)
 	Call(ctx context.Context, partition uint32, inv command.Invocation) (command.Result, error)
+}
+
+// Attacher is implemented by a Local that serves the ingress's attach and output (by invocation
+// id) to other nodes: Attach waits for the invocation to end, Output reads it now; found is
+// false when there is no such invocation.
+type Attacher interface {
+	Attach(ctx context.Context, partition uint32, id ids.InvocationID) (a ingress.Attachment, found bool, err error)
+	Output(ctx context.Context, partition uint32, id ids.InvocationID) (a ingress.Attachment, found bool, err error)
 }
 
 // Notified is implemented by a Local that takes results for callers waiting on this node (a
@@ -46,6 +55,8 @@ type PartitionHealth struct {
 type Remote interface {
 	ProposeWait(ctx context.Context, node string, partition uint32, cmd command.Command) (statemachine.Outcome, error)
 	Call(ctx context.Context, node string, partition uint32, inv command.Invocation) (command.Result, error)
+	Attach(ctx context.Context, node string, partition uint32, id ids.InvocationID) (ingress.Attachment, bool, error)
+	Output(ctx context.Context, node string, partition uint32, id ids.InvocationID) (ingress.Attachment, bool, error)
 	// NotifyResult sends a ResultNotice: one-way, at most once.
 	NotifyResult(node string, partition uint32, id ids.InvocationID, r command.Result) error
 	Ping(ctx context.Context, node string) (Pong, error)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/resolute-run/resolute/actors/remote"
 	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 )
 
@@ -73,6 +75,38 @@ func TestCallNoticeAndPingRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(pong.Partitions, health("b")) {
 		t.Errorf("partitions %+v, want %+v", pong.Partitions, health("b"))
+	}
+}
+
+func TestAttachAndOutputRoundTrip(t *testing.T) {
+	a, _ := callerNode(t)
+	b := spawn(t, "b", "127.0.0.1:0", a.Addr())
+	for _, id := range []ids.InvocationID{invocationID(3), runningID, unknownID} {
+		for _, wait := range []bool{true, false} {
+			var got ingress.Attachment
+			var found bool
+			var err error
+			if wait {
+				got, found, err = a.Attach(ctxFor(t, 10*time.Second), b.addr, 6, id)
+			} else {
+				got, found, err = a.Output(ctxFor(t, 10*time.Second), b.addr, 6, id)
+			}
+			if err != nil {
+				t.Fatalf("attach %s (wait %v): %v", id, wait, err)
+			}
+			if want, wantFound := attached("b", 6, id, wait); found != wantFound || !reflect.DeepEqual(got, want) {
+				t.Errorf("attach %s (wait %v): %+v %v, want %+v %v", id, wait, got, found, want, wantFound)
+			}
+		}
+	}
+	_, _, err := a.Attach(ctxFor(t, 10*time.Second), b.addr, partUnavailable, invocationID(3))
+	var r refusal
+	if !errors.As(err, &r) || !r.Unavailable() || r.RetryAfter() != 3*time.Second {
+		t.Errorf("attach on a partition that cannot run: %v, want a refusal (unavailable, retry after 3s)", err)
+	}
+	_, _, err = a.Attach(ctxFor(t, 300*time.Millisecond), b.addr, partBlocks, invocationID(4))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), b.addr) {
+		t.Errorf("attach past its deadline: %v, want a deadline naming %s", err, b.addr)
 	}
 }
 

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/resolute-run/resolute/actors/remote/pb"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/statemachine"
 )
 
@@ -26,6 +28,8 @@ func (s *serverActor) Receive(ctx actor.Context) {
 		e.serve(ctx.Sender(), m.TimeoutMs, func(c context.Context) proto.Message { return e.servePropose(c, m) })
 	case *pb.CallRequest:
 		e.serve(ctx.Sender(), m.TimeoutMs, func(c context.Context) proto.Message { return e.serveCall(c, m) })
+	case *pb.AttachRequest:
+		e.serve(ctx.Sender(), m.TimeoutMs, func(c context.Context) proto.Message { return e.serveAttach(c, m) })
 	case *pb.ResultNotice:
 		e.serveNotice(m)
 	case *pb.PingRequest:
@@ -94,6 +98,34 @@ func (e *Endpoint) serveCall(ctx context.Context, m *pb.CallRequest) proto.Messa
 	}
 	if err != nil {
 		resp.Error = encodeError(m.Partition, err)
+	}
+	return resp
+}
+
+func (e *Endpoint) serveAttach(ctx context.Context, m *pb.AttachRequest) proto.Message {
+	resp := &pb.AttachResponse{RequestId: m.RequestId}
+	at, ok := e.cfg.Local.(Attacher)
+	if !ok {
+		resp.Error = encodeError(m.Partition, errors.New("remote: this node does not serve attach"))
+		return resp
+	}
+	id, err := ids.ParseInvocationID(m.InvocationId)
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	var a ingress.Attachment
+	if err == nil {
+		if m.Wait {
+			a, resp.Found, err = at.Attach(ctx, m.Partition, id)
+		} else {
+			a, resp.Found, err = at.Output(ctx, m.Partition, id)
+		}
+	}
+	if err == nil && resp.Found {
+		resp.Attachment, err = encode("attachment", &a)
+	}
+	if err != nil {
+		resp.Found, resp.Error = false, encodeError(m.Partition, err)
 	}
 	return resp
 }

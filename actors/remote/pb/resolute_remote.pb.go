@@ -100,7 +100,7 @@ func (x Error_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Error_Kind.Descriptor instead.
 func (Error_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{8, 0}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{10, 0}
 }
 
 // ProposeRequest asks the receiving node to propose one command to a partition it leads and to
@@ -370,6 +370,156 @@ func (x *CallResponse) GetError() *Error {
 	return nil
 }
 
+// AttachRequest asks the receiving node, which leads the invocation's partition, for the
+// invocation's result: waiting until it ends (wait, the ingress's attach) or as it is now (its
+// output).
+type AttachRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Partition uint32                 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	// invocation_id is the inv_... form.
+	InvocationId  string `protobuf:"bytes,3,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
+	TimeoutMs     int64  `protobuf:"varint,4,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	Wait          bool   `protobuf:"varint,5,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachRequest) Reset() {
+	*x = AttachRequest{}
+	mi := &file_resolute_remote_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachRequest) ProtoMessage() {}
+
+func (x *AttachRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_resolute_remote_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
+func (*AttachRequest) Descriptor() ([]byte, []int) {
+	return file_resolute_remote_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AttachRequest) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *AttachRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *AttachRequest) GetInvocationId() string {
+	if x != nil {
+		return x.InvocationId
+	}
+	return ""
+}
+
+func (x *AttachRequest) GetTimeoutMs() int64 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+func (x *AttachRequest) GetWait() bool {
+	if x != nil {
+		return x.Wait
+	}
+	return false
+}
+
+type AttachResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// found is false when no invocation has the id.
+	Found bool `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
+	// attachment is a msgpack-encoded ingress.Attachment, set when found.
+	Attachment    []byte `protobuf:"bytes,3,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	Error         *Error `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachResponse) Reset() {
+	*x = AttachResponse{}
+	mi := &file_resolute_remote_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachResponse) ProtoMessage() {}
+
+func (x *AttachResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_resolute_remote_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
+func (*AttachResponse) Descriptor() ([]byte, []int) {
+	return file_resolute_remote_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AttachResponse) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *AttachResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *AttachResponse) GetAttachment() []byte {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
+func (x *AttachResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // ResultNotice is one-way: an invocation's result for a caller waiting on the receiving node.
 // At most once; the status table stays the truth.
 type ResultNotice struct {
@@ -385,7 +535,7 @@ type ResultNotice struct {
 
 func (x *ResultNotice) Reset() {
 	*x = ResultNotice{}
-	mi := &file_resolute_remote_proto_msgTypes[4]
+	mi := &file_resolute_remote_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -397,7 +547,7 @@ func (x *ResultNotice) String() string {
 func (*ResultNotice) ProtoMessage() {}
 
 func (x *ResultNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[4]
+	mi := &file_resolute_remote_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -410,7 +560,7 @@ func (x *ResultNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResultNotice.ProtoReflect.Descriptor instead.
 func (*ResultNotice) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{4}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ResultNotice) GetPartition() uint32 {
@@ -444,7 +594,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_resolute_remote_proto_msgTypes[5]
+	mi := &file_resolute_remote_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -456,7 +606,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[5]
+	mi := &file_resolute_remote_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -469,7 +619,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{5}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PingRequest) GetRequestId() uint64 {
@@ -496,7 +646,7 @@ type PingResponse struct {
 
 func (x *PingResponse) Reset() {
 	*x = PingResponse{}
-	mi := &file_resolute_remote_proto_msgTypes[6]
+	mi := &file_resolute_remote_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +658,7 @@ func (x *PingResponse) String() string {
 func (*PingResponse) ProtoMessage() {}
 
 func (x *PingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[6]
+	mi := &file_resolute_remote_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +671,7 @@ func (x *PingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResponse.ProtoReflect.Descriptor instead.
 func (*PingResponse) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{6}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PingResponse) GetRequestId() uint64 {
@@ -577,7 +727,7 @@ type PartitionHealth struct {
 
 func (x *PartitionHealth) Reset() {
 	*x = PartitionHealth{}
-	mi := &file_resolute_remote_proto_msgTypes[7]
+	mi := &file_resolute_remote_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +739,7 @@ func (x *PartitionHealth) String() string {
 func (*PartitionHealth) ProtoMessage() {}
 
 func (x *PartitionHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[7]
+	mi := &file_resolute_remote_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +752,7 @@ func (x *PartitionHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionHealth.ProtoReflect.Descriptor instead.
 func (*PartitionHealth) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{7}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PartitionHealth) GetPartition() uint32 {
@@ -662,7 +812,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_resolute_remote_proto_msgTypes[8]
+	mi := &file_resolute_remote_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -674,7 +824,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[8]
+	mi := &file_resolute_remote_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +837,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{8}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Error) GetKind() Error_Kind {
@@ -748,7 +898,23 @@ const file_resolute_remote_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\fR\x06result\x12/\n" +
-	"\x05error\x18\x03 \x01(\v2\x19.resolute.remote.v1.ErrorR\x05error\"i\n" +
+	"\x05error\x18\x03 \x01(\v2\x19.resolute.remote.v1.ErrorR\x05error\"\xa4\x01\n" +
+	"\rAttachRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\rR\tpartition\x12#\n" +
+	"\rinvocation_id\x18\x03 \x01(\tR\finvocationId\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x04 \x01(\x03R\ttimeoutMs\x12\x12\n" +
+	"\x04wait\x18\x05 \x01(\bR\x04wait\"\x96\x01\n" +
+	"\x0eAttachResponse\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x14\n" +
+	"\x05found\x18\x02 \x01(\bR\x05found\x12\x1e\n" +
+	"\n" +
+	"attachment\x18\x03 \x01(\fR\n" +
+	"attachment\x12/\n" +
+	"\x05error\x18\x04 \x01(\v2\x19.resolute.remote.v1.ErrorR\x05error\"i\n" +
 	"\fResultNotice\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12#\n" +
 	"\rinvocation_id\x18\x02 \x01(\tR\finvocationId\x12\x16\n" +
@@ -801,29 +967,32 @@ func file_resolute_remote_proto_rawDescGZIP() []byte {
 }
 
 var file_resolute_remote_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_resolute_remote_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_resolute_remote_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_resolute_remote_proto_goTypes = []any{
 	(Error_Kind)(0),         // 0: resolute.remote.v1.Error.Kind
 	(*ProposeRequest)(nil),  // 1: resolute.remote.v1.ProposeRequest
 	(*ProposeResponse)(nil), // 2: resolute.remote.v1.ProposeResponse
 	(*CallRequest)(nil),     // 3: resolute.remote.v1.CallRequest
 	(*CallResponse)(nil),    // 4: resolute.remote.v1.CallResponse
-	(*ResultNotice)(nil),    // 5: resolute.remote.v1.ResultNotice
-	(*PingRequest)(nil),     // 6: resolute.remote.v1.PingRequest
-	(*PingResponse)(nil),    // 7: resolute.remote.v1.PingResponse
-	(*PartitionHealth)(nil), // 8: resolute.remote.v1.PartitionHealth
-	(*Error)(nil),           // 9: resolute.remote.v1.Error
+	(*AttachRequest)(nil),   // 5: resolute.remote.v1.AttachRequest
+	(*AttachResponse)(nil),  // 6: resolute.remote.v1.AttachResponse
+	(*ResultNotice)(nil),    // 7: resolute.remote.v1.ResultNotice
+	(*PingRequest)(nil),     // 8: resolute.remote.v1.PingRequest
+	(*PingResponse)(nil),    // 9: resolute.remote.v1.PingResponse
+	(*PartitionHealth)(nil), // 10: resolute.remote.v1.PartitionHealth
+	(*Error)(nil),           // 11: resolute.remote.v1.Error
 }
 var file_resolute_remote_proto_depIdxs = []int32{
-	9, // 0: resolute.remote.v1.ProposeResponse.error:type_name -> resolute.remote.v1.Error
-	9, // 1: resolute.remote.v1.CallResponse.error:type_name -> resolute.remote.v1.Error
-	8, // 2: resolute.remote.v1.PingResponse.partitions:type_name -> resolute.remote.v1.PartitionHealth
-	0, // 3: resolute.remote.v1.Error.kind:type_name -> resolute.remote.v1.Error.Kind
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	11, // 0: resolute.remote.v1.ProposeResponse.error:type_name -> resolute.remote.v1.Error
+	11, // 1: resolute.remote.v1.CallResponse.error:type_name -> resolute.remote.v1.Error
+	11, // 2: resolute.remote.v1.AttachResponse.error:type_name -> resolute.remote.v1.Error
+	10, // 3: resolute.remote.v1.PingResponse.partitions:type_name -> resolute.remote.v1.PartitionHealth
+	0,  // 4: resolute.remote.v1.Error.kind:type_name -> resolute.remote.v1.Error.Kind
+	5,  // [5:5] is the sub-list for method output_type
+	5,  // [5:5] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_resolute_remote_proto_init() }
@@ -837,7 +1006,7 @@ func file_resolute_remote_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_resolute_remote_proto_rawDesc), len(file_resolute_remote_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
