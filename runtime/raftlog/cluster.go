@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -66,9 +68,18 @@ func (h *Host) RemoveReplica(ctx context.Context, shardID, nodeID uint64) error 
 }
 
 // DropReplica stops this node's replica of shardID and deletes its Raft log and snapshots, once
-// RemoveReplica took it out of the shard (doing so on a member corrupts the shard). The caller
-// closes and deletes the replica's database afterwards.
+// RemoveReplica took it out of the shard (doing so on a member corrupts the shard). It first
+// records the drop in the host's directory, so that this node never starts the replica again
+// (StartReplica and HasReplica say no, even where InitialReplicas places it). The caller closes
+// and deletes the replica's database afterwards.
 func (h *Host) DropReplica(ctx context.Context, shardID uint64) error {
+	path := h.droppedPath(shardID)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("raftlog: record drop of shard %d: %w", shardID, err)
+	}
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		return fmt.Errorf("raftlog: record drop of shard %d: %w", shardID, err)
+	}
 	if err := h.nh.StopReplica(shardID, h.replicaID); err != nil && !errors.Is(err, dragonboat.ErrShardNotFound) {
 		return fmt.Errorf("raftlog: stop replica of shard %d: %w", shardID, err)
 	}
@@ -81,6 +92,16 @@ func (h *Host) DropReplica(ctx context.Context, shardID uint64) error {
 		return fmt.Errorf("raftlog: remove data of shard %d: %w", shardID, err)
 	}
 	return nil
+}
+
+func (h *Host) droppedPath(shardID uint64) string {
+	return filepath.Join(h.cfg.Dir, "dropped-shards", fmt.Sprint(shardID))
+}
+
+// dropped reports whether DropReplica dropped this node's replica of shardID.
+func (h *Host) dropped(shardID uint64) bool {
+	_, err := os.Stat(h.droppedPath(shardID))
+	return err == nil
 }
 
 // Membership is a shard's membership as its log has it.

@@ -579,3 +579,43 @@ func TestJoinCutShortStartsOver(t *testing.T) {
 	}
 	t.Logf("restart recovered %v, received %v", restarted.ev.of(SnapshotRecovered), restarted.ev.of(SnapshotReceived))
 }
+
+// TestDroppedReplicaStaysDown: a running node's replica removed from the shard and dropped is not
+// started again, on that host or after a restart on its directory, although the placement rule
+// names the node; the shard goes on with the other two.
+func TestDroppedReplicaStaysDown(t *testing.T) {
+	ms, peers := formCluster(t, 3)
+	leader := agreedLeader(t, ms)
+	proposeOn(t, leader, 1, 10)
+	gone := ms[(slices.Index(ms, leader)+1)%3]
+	ctx := context.Background()
+	if err := leader.h.RemoveReplica(ctx, testShard, gone.id); err != nil {
+		t.Fatal(err)
+	}
+	if err := gone.h.DropReplica(ctx, testShard); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, m *member) {
+		t.Helper()
+		if m.h.HasReplica(testShard) {
+			t.Errorf("%s: HasReplica true", when)
+		}
+		if _, err := m.h.Shard(testShard); err == nil {
+			t.Errorf("%s: the replica runs", when)
+		}
+		if ok, err := m.h.StartReplica(testShard, m.db, m.app); ok || err != nil {
+			t.Fatalf("%s: StartReplica %v, %v; want nothing started", when, ok, err)
+		}
+	}
+	check("after the drop", gone)
+	if err := gone.close(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := startMember(t, gone.id, gone.addr, gone.dir, peers)
+	check("after a restart", restarted)
+	ms = slices.DeleteFunc(ms, func(m *member) bool { return m == gone })
+	if got := proposeOn(t, leader, 1, 1); got != 56 {
+		t.Fatalf("sum %d, want 56", got)
+	}
+	converged(t, "the two remaining replicas", leader, ms)
+}

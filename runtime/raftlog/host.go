@@ -300,8 +300,12 @@ func placement(nodes []uint64, shardID uint64, factor int) []uint64 {
 }
 
 // HasReplica reports whether this node holds a replica of shardID: one it started before (its
-// Raft log is in this node's directory), or one InitialReplicas places on it.
+// Raft log is in this node's directory), or one InitialReplicas places on it, unless DropReplica
+// dropped it.
 func (h *Host) HasReplica(shardID uint64) bool {
+	if len(h.cfg.Peers) > 0 && h.dropped(shardID) {
+		return false
+	}
 	return h.nh.HasNodeInfo(shardID, h.replicaID) || slices.Contains(h.InitialReplicas(shardID), h.replicaID)
 }
 
@@ -318,9 +322,13 @@ func (h *Host) StartShard(shardID uint64, db *pebble.DB, applier Applier) error 
 // StartReplica starts this node's replica of shardID, whose state lives in db, and reports
 // whether it did. A replica this node ran before restarts from its own log, with the members its
 // log records (rejoining the shard); otherwise, if InitialReplicas places one here, it starts as a
-// founding member with the initial replicas; otherwise nothing starts. A replica added to a
+// founding member with the initial replicas; otherwise (or once DropReplica dropped it) nothing
+// starts. A replica added to a
 // running shard by AddReplica starts with JoinShard.
 func (h *Host) StartReplica(shardID uint64, db *pebble.DB, applier Applier) (bool, error) {
+	if len(h.cfg.Peers) > 0 && h.dropped(shardID) {
+		return false, nil
+	}
 	if h.nh.HasNodeInfo(shardID, h.replicaID) {
 		return true, h.startReplica(shardID, nil, false, db, applier)
 	}
