@@ -152,6 +152,7 @@ const (
 	partBlocks      = 94 // tells the parent, then waits for its context
 	partBroken      = 95 // an error of no known kind
 	partNop         = 99 // answers at once (benchmarks)
+	partRelay       = 80 // calls the node its header relay-to names, and answers that
 )
 
 // local is a node's partitions as the tests see them. It answers with what it received (the
@@ -223,7 +224,32 @@ func (l *local) Call(ctx context.Context, p uint32, inv command.Invocation) (com
 	if err := l.fail(ctx, p, inv.ID); err != nil {
 		return command.Result{}, err
 	}
+	if p == partRelay {
+		return l.relay(ctx, inv)
+	}
 	return called(l.name, p, inv), nil
+}
+
+// relay calls partition 1 (or that of header relay-partition) of the node inv's relay-to header
+// names, from this node.
+func (l *local) relay(ctx context.Context, inv command.Invocation) (command.Result, error) {
+	p := uint32(1)
+	for _, h := range inv.Headers {
+		if h.Key == "relay-partition" {
+			_, _ = fmt.Sscan(h.Value, &p)
+		}
+	}
+	for _, h := range inv.Headers {
+		if h.Key == "relay-to" {
+			r, err := l.ep.Load().Call(ctx, h.Value, p, inv)
+			if err != nil {
+				return r, fmt.Errorf("%s relays to %s: %w", l.name, h.Value, err)
+			}
+			r.Value = append([]byte("via "+l.name+": "), r.Value...)
+			return r, nil
+		}
+	}
+	return command.Result{}, errors.New("no relay-to header")
 }
 
 // called is the result the test local answers for inv.

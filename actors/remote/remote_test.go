@@ -206,6 +206,29 @@ func TestManyConcurrentCalls(t *testing.T) {
 	}
 }
 
+// TestRelay: three nodes in three processes, a call from a to b which calls c: every node
+// serves and calls.
+func TestRelay(t *testing.T) {
+	a, _ := callerNode(t)
+	b, c := spawn(t, "b", "127.0.0.1:0", a.Addr()), spawn(t, "c", "127.0.0.1:0", a.Addr())
+	inv := invocation(12, "add")
+	inv.Headers = append(inv.Headers, command.Header{Key: "relay-to", Value: c.addr})
+	r, err := a.Call(ctxFor(t, 10*time.Second), b.addr, partRelay, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "via b: " + string(called("c", 1, inv).Value); string(r.Value) != want {
+		t.Errorf("relayed call: %q, want %q", r.Value, want)
+	}
+	// A refusal keeps its kind and Retry-After over two hops.
+	inv.Headers = append(inv.Headers, command.Header{Key: "relay-partition", Value: fmt.Sprint(partOverloaded)})
+	_, err = a.Call(ctxFor(t, 10*time.Second), b.addr, partRelay, inv)
+	var ref refusal
+	if !errors.As(err, &ref) || ref.Unavailable() || ref.RetryAfter() != 1500*time.Millisecond {
+		t.Errorf("relayed refusal: %v, want a refusal (busy, retry after 1.5s)", err)
+	}
+}
+
 // TestStoppedNode: a call in flight when its node is killed (or closes), and requests made after,
 // fail within the caller's deadline with an error naming the node.
 func TestStoppedNode(t *testing.T) {
