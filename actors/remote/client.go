@@ -166,22 +166,19 @@ func (e *Endpoint) request(ctx context.Context, node, op string, partition uint3
 		return nil, &Error{Node: node, Op: op, Partition: partition, Err: ErrClosed}
 	}
 	e.system.Root.RequestWithCustomSender(actor.NewPID(node, ServerName), build(id, budget), e.replies)
+	var a answer
 	select {
-	case a := <-p.done:
-		if a.err != nil {
-			return nil, &Error{Node: node, Op: op, Partition: partition, Err: a.err}
-		}
-		return a.msg, nil
+	case a = <-p.done:
 	case <-ctx.Done():
-		if e.removePending(id) == nil {
-			// Answered meanwhile: the answer is in p.done.
-			a := <-p.done
-			if a.err == nil {
-				return a.msg, nil
-			}
+		if e.removePending(id) != nil {
+			return nil, &Error{Node: node, Op: op, Partition: partition, Err: fmt.Errorf("no answer: %w", context.Cause(ctx))}
 		}
-		return nil, &Error{Node: node, Op: op, Partition: partition, Err: fmt.Errorf("no answer: %w", context.Cause(ctx))}
+		a = <-p.done // answered meanwhile
 	}
+	if a.err != nil {
+		return nil, &Error{Node: node, Op: op, Partition: partition, Err: a.err}
+	}
+	return a.msg, nil
 }
 
 func (e *Endpoint) unexpected(node, op string, partition uint32, msg proto.Message) error {
