@@ -57,7 +57,7 @@ func (e *RefusedError) Is(target error) bool {
 type Error struct {
 	Node      string
 	Partition uint32
-	Op        string // "propose", "call", "ping", "notify"
+	Op        string // "propose", "call", "attach", "output", "ping", "notify"
 	Message   string // the answering node's text, if it answered
 	Err       error
 }
