@@ -10,7 +10,9 @@
 // Scenarios: fsync (the disk's own limit), noop, counter, workflow10, fanout,
 // sleepers, awakeable (resolutions over HTTP of suspended invocations' awakeables),
 // workflows-waiting (RSS with 10,000 workflows suspended on durable promises),
-// recovery; bench/README.md describes each and holds the latest results.
+// recovery; and, only when named, retention (an hour of idempotent calls against a
+// short retention, with the data directory's size sampled and judged flat or growing);
+// bench/README.md describes each and holds the latest results.
 //
 // It owns: fresh processes per (server, deployment) pair — the server
 // (resolute binary from --resolute-bin, $RESOLUTE_BIN or built from
