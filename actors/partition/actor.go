@@ -70,6 +70,8 @@ func (a *partitionActor) Receive(ctx actor.Context) {
 	case appliedActions:
 		if a.p.IsLeader() {
 			a.carryOut(m.actions)
+		} else {
+			a.answerWaiters(m.actions)
 		}
 	case crash:
 		panic("partition actor: crash requested")
@@ -98,6 +100,17 @@ func (a *partitionActor) becomeLeader() {
 	}
 	p.markUp()
 	slog.Debug("partition leader", "partition", p.cfg.ID, "running", len(active))
+}
+
+// answerWaiters, on a replica that does not lead, answers the callers waiting at this node's
+// ingress for invocations that ended (their proposals went to the leader through the log); the
+// rest of the actions are the leader's.
+func (a *partitionActor) answerWaiters(actions []statemachine.Action) {
+	for _, act := range actions {
+		if act.Kind == statemachine.Finished {
+			a.p.waiters.resolve(act.ID, *act.Result)
+		}
+	}
 }
 
 func (a *partitionActor) carryOut(actions []statemachine.Action) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -44,5 +45,32 @@ func TestAdmissionFlags(t *testing.T) {
 				t.Fatalf("MaxQueuedProposals %d, MaxCallsInFlight %d; want %d, %d", cfg.MaxQueuedProposals, cfg.MaxCallsInFlight, tt.wantQueued, tt.wantCal)
 			}
 		})
+	}
+}
+
+// TestPeersFlag: --peers names the initial members as id@raft-address; malformed entries and
+// repeated ids are refused naming the entry.
+func TestPeersFlag(t *testing.T) {
+	for _, tt := range []struct {
+		in      string
+		want    map[uint64]string
+		wantErr string
+	}{
+		{"", nil, ""},
+		{"1@127.0.0.1:7001,2@127.0.0.1:7002, 3@127.0.0.1:7003", map[uint64]string{1: "127.0.0.1:7001", 2: "127.0.0.1:7002", 3: "127.0.0.1:7003"}, ""},
+		{"1@127.0.0.1:7001,127.0.0.1:7002", nil, `"127.0.0.1:7002" is not id@host:port`},
+		{"0@127.0.0.1:7001", nil, `"0@127.0.0.1:7001" is not id@host:port`},
+		{"1@a:1,1@b:2", nil, "node 1 named twice"},
+	} {
+		got, err := parsePeers(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("parsePeers(%q): %v, want an error containing %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !maps.Equal(got, tt.want) {
+			t.Errorf("parsePeers(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
 	}
 }

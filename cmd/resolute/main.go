@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +46,9 @@ type serverFlags struct {
 	retryOnMaxAttempts                                                     string
 	maxProtocol                                                            int
 	maxQueuedProposals, maxCallsInFlight                                   int
+	nodeID                                                                 uint64
+	peers                                                                  string
+	replicationFactor                                                      int
 	snapshotEntries, compactionOverhead                                    uint64
 }
 
@@ -54,6 +58,9 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.ingressAddr, "ingress-addr", "127.0.0.1:8080", "ingress HTTP listen address")
 	fl.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9070", "admin HTTP listen address")
 	fl.StringVar(&f.raftAddr, "raft-addr", "", "Raft address (empty: single node, no Raft port)")
+	fl.Uint64Var(&f.nodeID, "node-id", 1, "this node's id in the cluster (the replica id on every shard)")
+	fl.StringVar(&f.peers, "peers", "", "the cluster's initial members by Raft address, this node included: 1@127.0.0.1:7001,2@127.0.0.1:7002,3@127.0.0.1:7003 (empty: a single node)")
+	fl.IntVar(&f.replicationFactor, "replication-factor", 0, "replicas of each partition (0: every member; for now every member must hold every partition)")
 	fl.IntVar(&f.partitions, "partitions", 8, "number of partitions (fixed when the data directory is created)")
 	fl.StringVar(&f.logDB, "logdb-size", "tiny", "Raft log memory budget: tiny (256 MiB), small (1 GiB), medium (4 GiB)")
 	fl.Uint64Var(&f.snapshotEntries, "snapshot-entries", raftlog.DefaultSnapshotEntries, "Raft snapshot interval in log entries; the log is compacted after each snapshot")
@@ -87,6 +94,10 @@ func (f *serverFlags) config() (server.Config, error) {
 		return server.Config{}, fmt.Errorf("--snapshot-entries must be positive")
 	}
 	var onMax invoker.OnMaxAttempts
+	peers, err := parsePeers(f.peers)
+	if err != nil {
+		return server.Config{}, err
+	}
 	if f.maxQueuedProposals < 1 || f.maxCallsInFlight < 1 {
 		return server.Config{}, fmt.Errorf("--max-queued-proposals %d, --max-calls-in-flight %d: both must be at least 1", f.maxQueuedProposals, f.maxCallsInFlight)
 	}
@@ -114,6 +125,9 @@ func (f *serverFlags) config() (server.Config, error) {
 		CompactionOverhead:     f.compactionOverhead,
 		MaxBodySize:            f.maxBody,
 		RequestIdentityKeyFile: f.requestIdentityKey,
+		NodeID:                 f.nodeID,
+		Peers:                  peers,
+		ReplicationFactor:      f.replicationFactor,
 		MaxQueuedProposals:     f.maxQueuedProposals,
 		MaxCallsInFlight:       f.maxCallsInFlight,
 		Invoker: invoker.Config{
@@ -122,6 +136,26 @@ func (f *serverFlags) config() (server.Config, error) {
 			MaxProtocol:       protocolVersion(f.maxProtocol),
 		},
 	}, nil
+}
+
+// parsePeers reads --peers: id@raft-address pairs separated by commas.
+func parsePeers(s string) (map[uint64]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	peers := map[uint64]string{}
+	for _, part := range strings.Split(s, ",") {
+		idText, addr, ok := strings.Cut(strings.TrimSpace(part), "@")
+		id, err := strconv.ParseUint(idText, 10, 64)
+		if !ok || err != nil || id == 0 || addr == "" {
+			return nil, fmt.Errorf("--peers: %q is not id@host:port (a node id from 1)", part)
+		}
+		if _, dup := peers[id]; dup {
+			return nil, fmt.Errorf("--peers: node %d named twice", id)
+		}
+		peers[id] = addr
+	}
+	return peers, nil
 }
 
 func rootCommand() *cobra.Command {

@@ -40,6 +40,13 @@ type Config struct {
 	Partitions int
 	// RaftAddress is empty for a single node (no Raft port is opened).
 	RaftAddress string
+	// NodeID, Peers and ReplicationFactor form a cluster (raftlog.Config): Peers names the initial
+	// members by their Raft addresses (this node included), the same on every node; empty means the
+	// single node of today. Until requests are routed between nodes (actors/remote, next), every
+	// node holds a replica of every partition: ReplicationFactor must be the number of peers.
+	NodeID            uint64
+	Peers             map[uint64]string
+	ReplicationFactor int
 	// LogDB selects dragonboat's memory budget.
 	LogDB raftlog.LogDBSize
 	// SnapshotEntries is how often (in entries) each shard snapshots so its log can be compacted,
@@ -102,9 +109,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	var node atomic.Pointer[partition.Node]
+	if err := checkCluster(cfg); err != nil {
+		return nil, err
+	}
 	host, err := raftlog.NewHost(raftlog.Config{
 		Dir:                filepath.Join(cfg.DataDir, "raft"),
 		RaftAddress:        cfg.RaftAddress,
+		NodeID:             cfg.NodeID,
+		Peers:              cfg.Peers,
+		ReplicationFactor:  max(cfg.ReplicationFactor, len(cfg.Peers)), // every node holds every partition (checkCluster)
+		EveryNodeShards:    []uint64{MetadataShardID},
 		LogDB:              cfg.LogDB,
 		SnapshotEntries:    cfg.SnapshotEntries,
 		CompactionOverhead: cfg.CompactionOverhead,
@@ -145,6 +159,24 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	ok = true
 	return s, nil
+}
+
+// checkCluster refuses a cluster configuration this version cannot serve: requests are not
+// routed between nodes yet, so every node must hold every partition.
+func checkCluster(cfg Config) error {
+	if len(cfg.Peers) == 0 {
+		return nil
+	}
+	if cfg.RaftAddress == "" {
+		return fmt.Errorf("server: a cluster member needs its Raft address (--raft-addr)")
+	}
+	if addr, ok := cfg.Peers[cfg.NodeID]; !ok || addr != cfg.RaftAddress {
+		return fmt.Errorf("server: --peers must name this node (%d) at its --raft-addr %s", cfg.NodeID, cfg.RaftAddress)
+	}
+	if f := cfg.ReplicationFactor; f != 0 && f != len(cfg.Peers) {
+		return fmt.Errorf("server: replication factor %d with %d peers: until requests are routed between nodes, every node holds every partition (use %d)", f, len(cfg.Peers), len(cfg.Peers))
+	}
+	return nil
 }
 
 // checkPartitionCount refuses to reopen a data directory with a different partition count:

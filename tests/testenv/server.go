@@ -58,13 +58,40 @@ func StartServer(t testing.TB, cfg ServerConfig) *Server {
 	return s
 }
 
+// LaunchServer starts the server without waiting for it (the members of a cluster become ready
+// only together): call WaitReady once every member is launched.
+func LaunchServer(t testing.TB, cfg ServerConfig) *Server {
+	t.Helper()
+	if cfg.Bin == "" {
+		cfg.Bin = ResoluteBinary(t)
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	if cfg.LogDir == "" {
+		cfg.LogDir = t.TempDir()
+	}
+	if cfg.IngressPort == 0 || cfg.AdminPort == 0 {
+		ports := FreePorts(t, 2)
+		cfg.IngressPort, cfg.AdminPort = ports[0], ports[1]
+	}
+	s := &Server{t: t, cfg: cfg, Ingress: "http://" + Addr(cfg.IngressPort), Admin: "http://" + Addr(cfg.AdminPort)}
+	s.launch()
+	return s
+}
+
 func (s *Server) start() {
+	s.t.Helper()
+	s.launch()
+	s.WaitReady()
+}
+
+func (s *Server) launch() {
 	s.t.Helper()
 	args := append([]string{"server", "--data-dir", s.cfg.DataDir,
 		"--ingress-addr", Addr(s.cfg.IngressPort), "--admin-addr", Addr(s.cfg.AdminPort)}, s.cfg.Args...)
 	s.starts++
 	s.proc = StartProc(s.t, fmt.Sprintf("resolute-server.%d", s.starts), s.cfg.LogDir, exec.Command(s.cfg.Bin, args...))
-	s.WaitReady()
 }
 
 // WaitReady polls the admin /health and ingress /restate/health endpoints.
