@@ -39,6 +39,8 @@ type Deps struct {
 	DiscoveryHTTP11 *http.Client
 	// Invocations cancels, kills and purges invocations (nil: those routes answer 503).
 	Invocations Invocations
+	// ClusterHealth reports the cluster as this node sees it (nil: GET /cluster-health answers 503).
+	ClusterHealth ClusterHealthFunc
 	// Attempts reports the invoker's view of a running invocation's attempts (nil: none shown).
 	Attempts AttemptsFunc
 	// States reads and patches Virtual Object state (nil: those routes answer 503).
@@ -91,6 +93,7 @@ func New(cfg Config, deps Deps) *Handler {
 	h := &Handler{cfg: cfg, deps: deps, mux: http.NewServeMux()}
 	h.handle("GET", "/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	h.handle("GET", "/version", h.version)
+	h.handle("GET", "/cluster-health", h.clusterHealth)
 	h.handle("GET", "/openapi", h.openAPI)
 	h.handle("POST", "/deployments", h.createDeployment)
 	h.handle("GET", "/deployments", h.listDeployments)

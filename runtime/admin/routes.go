@@ -149,6 +149,11 @@ func (h *Handler) OpenAPI() (map[string]any, error) {
 
 // ownProperties are the request fields we accept beyond restate-server 1.7.12's, by schema.
 var ownProperties = map[string]map[string]string{
+	"ClusterHealthResponse": {
+		"node_id": `{"type":"integer","format":"int64","minimum":1,"description":"Resolute's own: the node that answered."}`,
+		"nodes":   `{"type":"array","description":"Resolute's own: the cluster's initial members.","items":{"type":"object","required":["id","raft_address"],"properties":{"id":{"type":"integer","format":"int64"},"raft_address":{"type":"string"}}}}`,
+		"shards":  `{"type":"array","description":"Resolute's own: the answering node's view of every shard it holds a replica of (the metadata shard, and each partition's): its replicas, the leader it knows of (0: none) in its term, what its replica applied and the last index of its log.","items":{"type":"object","required":["shard","replicas","leader","term","applied_index","last_index"],"properties":{"shard":{"type":"integer","format":"int64"},"partition":{"type":"integer","format":"int32"},"replicas":{"type":"array","items":{"type":"integer","format":"int64"}},"leader":{"type":"integer","format":"int64"},"term":{"type":"integer","format":"int64"},"applied_index":{"type":"integer","format":"int64"},"last_index":{"type":"integer","format":"int64"}}}}`,
+	},
 	"ModifyServiceRequest": {
 		"retry_policy": `{"description":"# Retry policy\n\nResolute's own (restate-server 1.7 has no retry policy here): the service's retry policy, shaped as GET /services/{service} shows it; each field set replaces the deployment manifest's service-level setting until a new revision of the service is registered.","oneOf":[{"type":"null"},{"type":"object","properties":{"initial_interval":{"type":["string","null"]},"exponentiation_factor":{"type":["number","null"],"minimum":1},"max_attempts":{"type":["integer","null"],"minimum":1},"max_interval":{"type":["string","null"]},"on_max_attempts":{"oneOf":[{"type":"null"},{"$ref":"#/components/schemas/OnMaxAttempts"}]}}}]}`,
 	},

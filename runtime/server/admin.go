@@ -32,6 +32,7 @@ func (s *Server) adminHandler() http.Handler {
 		DiscoveryHTTP11:  s.http11Client(),
 		Invocations:      s.node.Router(),
 		Attempts:         s.invoker.Attempts,
+		ClusterHealth:    s.clusterHealth,
 		States:           s.node.Router(),
 	})
 }

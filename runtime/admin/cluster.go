@@ -1,0 +1,54 @@
+package admin
+
+import "net/http"
+
+// ClusterHealth is GET /cluster-health: restate-server's fields (cluster_name, the metadata
+// cluster's members) and, ours, this node's view of every shard it holds a replica of.
+type ClusterHealth struct {
+	ClusterName           string                 `json:"cluster_name"`
+	MetadataClusterHealth *MetadataClusterHealth `json:"metadata_cluster_health"`
+	// NodeID is the node that answered; Nodes are the cluster's initial members.
+	NodeID uint64        `json:"node_id"`
+	Nodes  []ClusterNode `json:"nodes"`
+	Shards []ShardHealth `json:"shards"`
+}
+
+// MetadataClusterHealth lists the metadata shard's members (restate's embedded metadata cluster).
+type MetadataClusterHealth struct {
+	Members []uint64 `json:"members"`
+}
+
+// ClusterNode is a member: its id and Raft address.
+type ClusterNode struct {
+	ID          uint64 `json:"id"`
+	RaftAddress string `json:"raft_address"`
+}
+
+// ShardHealth is this node's view of one shard: the metadata shard or a partition's.
+type ShardHealth struct {
+	Shard     uint64   `json:"shard"`
+	Partition *uint32  `json:"partition,omitempty"` // nil for the metadata shard
+	Replicas  []uint64 `json:"replicas"`
+	// Leader is the leader this replica knows of (0: none) in Term.
+	Leader uint64 `json:"leader"`
+	Term   uint64 `json:"term"`
+	// AppliedIndex is what this node's replica applied; LastIndex the last entry of its log.
+	AppliedIndex uint64 `json:"applied_index"`
+	LastIndex    uint64 `json:"last_index"`
+}
+
+// ClusterHealthFunc reports the cluster as this node sees it.
+type ClusterHealthFunc func() (ClusterHealth, error)
+
+func (h *Handler) clusterHealth(w http.ResponseWriter, _ *http.Request) {
+	if h.deps.ClusterHealth == nil {
+		apiError(w, http.StatusServiceUnavailable, "", "The cluster does not seem to be provisioned yet.")
+		return
+	}
+	ch, err := h.deps.ClusterHealth()
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "", "cluster health: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, ch)
+}
