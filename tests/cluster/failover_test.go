@@ -66,7 +66,8 @@ func leaderOf(t *testing.T, s *testenv.Server, shard uint64) uint64 {
 // cluster while the node leading partition 0 is SIGKILLed; a call that fails (its node died, or the
 // partition had no leader for a moment) is retried with the same key through another node. In the
 // end every key's count is exactly its number of calls (no acknowledged call lost, none applied
-// twice) and no call's journaled Run ran twice.
+// twice) and no call's journaled Run ran twice. The killed node then restarts on its data
+// directory, rejoins and answers with the state it missed.
 func TestLeaderKilledUnderLoad(t *testing.T) {
 	nodes := startCluster(t, 3)
 	var runs sync.Map
@@ -130,6 +131,16 @@ func TestLeaderKilledUnderLoad(t *testing.T) {
 		r, err := testenv.Post(testenv.HTTPClient, live.Ingress+fmt.Sprintf("/Counter/k%d/add", k), fmt.Sprintf(`{"n":0,"tag":%q}`, tag), nil)
 		if err != nil || r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != fmt.Sprint(calls) {
 			t.Errorf("key k%d after the kill: %v %v, want %d", k, r, err, calls)
+		}
+	}
+	// The killed node restarts on its data directory, rejoins, catches up and serves again.
+	nodes[victim-1].Restart()
+	checkClusterHealth(t, nodes)
+	for k := range keys {
+		tag := fmt.Sprintf("k%d-rejoined", k)
+		r, err := testenv.Post(callClient, nodes[victim-1].Ingress+fmt.Sprintf("/Counter/k%d/add", k), fmt.Sprintf(`{"n":1,"tag":%q}`, tag), nil)
+		if err != nil || r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != fmt.Sprint(calls+1) {
+			t.Errorf("key k%d through the rejoined node: %v %v, want %d", k, r, err, calls+1)
 		}
 	}
 	twice := 0
