@@ -421,6 +421,18 @@ func (a *applier) complete(id ids.InvocationID, st *storage.InvocationStatus, re
 	if err := a.putStatus(id, st); err != nil {
 		return err
 	}
+	if err := a.answerAll(id, st, result); err != nil {
+		return err
+	}
+	if err := a.armRetention(id, st); err != nil {
+		return err
+	}
+	return a.releaseLock(st.Invocation.Target, id)
+}
+
+// answerAll gives everyone waiting for ended invocation id its result: the callers waiting at
+// the ingress (Finished), the invocation that called it and the attached ones (through the outbox).
+func (a *applier) answerAll(id ids.InvocationID, st *storage.InvocationStatus, result *command.Result) error {
 	a.emit(Action{Kind: Finished, ID: id, Result: result})
 	callers := st.Attached
 	if c := st.Invocation.Caller; c != nil {
@@ -431,10 +443,7 @@ func (a *applier) complete(id ids.InvocationID, st *storage.InvocationStatus, re
 			return err
 		}
 	}
-	if err := a.armRetention(id, st); err != nil {
-		return err
-	}
-	return a.releaseLock(st.Invocation.Target, id)
+	return nil
 }
 
 // releaseLock passes the key's lock of ended invocation id of t on, if id held it

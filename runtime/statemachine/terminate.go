@@ -72,16 +72,8 @@ func (a *applier) terminate(t *command.Terminate) (Outcome, error) {
 // abandon removes invocation id, which never started, answering everyone waiting for it with
 // failure (the ingress callers, a calling invocation, the attached ones).
 func (a *applier) abandon(id ids.InvocationID, st *storage.InvocationStatus, failure command.Failure) error {
-	result := &command.Result{Failure: &failure}
-	a.emit(Action{Kind: Finished, ID: id, Result: result})
-	callers := st.Attached
-	if c := st.Invocation.Caller; c != nil {
-		callers = append([]command.Caller{*c}, callers...)
-	}
-	for _, c := range callers {
-		if err := a.answer(c, result); err != nil {
-			return err
-		}
+	if err := a.answerAll(id, st, &command.Result{Failure: &failure}); err != nil {
+		return err
 	}
 	return a.remove(id, st)
 }
