@@ -28,6 +28,9 @@ type Config struct {
 	// Addr is the host:port to listen on (the node's --remote-addr); port 0 picks a free one.
 	// The address other nodes use is Endpoint.Addr.
 	Addr string
+	// AdvertisedAddr, if set, is the address other nodes reach this one at (a proxy or NAT in
+	// front of Addr); Endpoint.Addr returns it.
+	AdvertisedAddr string
 	// Local serves the requests of other nodes. It may also implement Notified.
 	Local Local
 	// DefaultTimeout bounds requests whose context has no deadline (DefaultTimeout if 0).
@@ -89,7 +92,11 @@ func Start(cfg Config) (*Endpoint, error) {
 	e := &Endpoint{cfg: cfg, system: actor.NewActorSystem(actor.WithLoggerFactory(quietLogger)), started: time.Now()}
 	e.mu.pending = map[uint64]*pending{}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	rc := remote.Configure(host, port)
+	var opts []remote.ConfigOption
+	if cfg.AdvertisedAddr != "" {
+		opts = append(opts, remote.WithAdvertisedHost(cfg.AdvertisedAddr))
+	}
+	rc := remote.Configure(host, port, opts...)
 	rc.MaxRetryCount = cfg.ConnectRetries
 	e.remote = remote.NewRemote(e.system, rc)
 	if err := startRemote(e.remote); err != nil {

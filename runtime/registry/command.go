@@ -25,6 +25,7 @@ const (
 	KindModifyService    Kind = 2
 	KindDeleteDeployment Kind = 3
 	KindUpdateDeployment Kind = 4
+	KindPublishNode      Kind = 5
 )
 
 // Command is one entry of the metadata shard's log. Exactly the field matching Kind is set.
@@ -35,11 +36,12 @@ type Command struct {
 	ModifyService    *ModifyServiceCommand    `msgpack:"ms,omitempty"`
 	DeleteDeployment *DeleteDeploymentCommand `msgpack:"dd,omitempty"`
 	UpdateDeployment *UpdateDeploymentCommand `msgpack:"ud,omitempty"`
+	PublishNode      *PublishNodeCommand      `msgpack:"pn,omitempty"`
 }
 
 // wellFormed reports whether exactly the field matching Kind is set.
 func (c Command) wellFormed() bool {
-	set := []bool{c.Register != nil, c.ModifyService != nil, c.DeleteDeployment != nil, c.UpdateDeployment != nil}
+	set := []bool{c.Register != nil, c.ModifyService != nil, c.DeleteDeployment != nil, c.UpdateDeployment != nil, c.PublishNode != nil}
 	n := 0
 	for _, ok := range set {
 		if ok {

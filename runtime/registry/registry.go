@@ -109,6 +109,8 @@ func applyCommand(b *pebble.Batch, c Command) (Result, error) {
 		return applyDeleteDeployment(b, c.DeleteDeployment)
 	case KindUpdateDeployment:
 		return applyUpdateDeployment(b, c.UpdateDeployment)
+	case KindPublishNode:
+		return applyPublishNode(b, c.PublishNode)
 	}
 	return applyRegister(b, c.Register)
 }

@@ -18,6 +18,7 @@ type View struct {
 	deployments []Deployment
 	byService   map[string]int
 	byID        map[ids.DeploymentID]int
+	nodes       []Node // sorted by id
 }
 
 func loadView(r pebble.Reader) (*View, error) {
@@ -32,7 +33,11 @@ func loadView(r pebble.Reader) (*View, error) {
 	slices.SortFunc(deps, func(a, b Deployment) int {
 		return cmp.Or(cmp.Compare(a.CreatedAt, b.CreatedAt), strings.Compare(a.ID.String(), b.ID.String()))
 	})
-	v := &View{services: svcs, deployments: deps, byService: make(map[string]int, len(svcs)), byID: make(map[ids.DeploymentID]int, len(deps))}
+	nodes, err := scanNodes(r)
+	if err != nil {
+		return nil, err
+	}
+	v := &View{services: svcs, deployments: deps, nodes: nodes, byService: make(map[string]int, len(svcs)), byID: make(map[ids.DeploymentID]int, len(deps))}
 	for i, s := range svcs {
 		v.byService[s.Name] = i
 	}
