@@ -59,6 +59,15 @@ type Config struct {
 	// gives the same Peers, its own NodeID (not among them) and RaftAddress: it holds only the
 	// replicas added to it (AddReplica, JoinShard).
 	Peers map[uint64]string
+	// Join says this node was added to the running cluster after it formed (its NodeID is not
+	// among Peers; AddReplica made it a member of the shards): a replica it never ran starts as
+	// JoinShard starts it. Without Join, a node outside Peers starts nothing but what JoinShard
+	// starts.
+	Join bool
+	// PlacementInterval is how often the placement loop checks this node's replicas and asks
+	// for leadership of the shards it is the preferred leader of (placement.go): 0 means
+	// DefaultPlacementInterval, a negative value switches it off. A single node has none.
+	PlacementInterval time.Duration
 	// ReplicationFactor is how many initial members hold a replica of each shard (default 3,
 	// and never more than len(Peers)).
 	ReplicationFactor int
@@ -126,6 +135,8 @@ type Host struct {
 	mu     sync.Mutex
 	shards map[uint64]*diskStateMachine // started on this node, for ShardInfo
 
+	placer *placer // the placement loop (nil: none runs)
+
 	// For tests: the batch size of snapshot recovery (0: DefaultRecoverBatchBytes), and a hook
 	// called after each recovery batch is committed.
 	recoverBatchBytes int
@@ -164,6 +175,7 @@ func NewHost(cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("raftlog: start node host in %s: %w", cfg.Dir, err)
 	}
 	h.nh = nh
+	h.startPlacement()
 	return h, nil
 }
 
@@ -177,11 +189,16 @@ func (cfg *Config) setDefaults() error {
 	if cfg.ReplicationFactor < 0 {
 		return fmt.Errorf("raftlog: replication factor %d", cfg.ReplicationFactor)
 	}
+	if cfg.Join && len(cfg.Peers) == 0 {
+		return fmt.Errorf("raftlog: node %d joins a cluster, but no peers name its initial members", cfg.NodeID)
+	}
 	if len(cfg.Peers) > 0 {
 		addr, ok := cfg.Peers[cfg.NodeID]
 		switch {
 		case !ok && cfg.RaftAddress == "":
 			return fmt.Errorf("raftlog: node %d is not among the peers %v and has no Raft address", cfg.NodeID, cfg.Peers)
+		case ok && cfg.Join:
+			return fmt.Errorf("raftlog: node %d is an initial member (among the peers): it does not join", cfg.NodeID)
 		case !ok:
 			// A node added after the cluster formed: it holds only the replicas added to it.
 			for id, a := range cfg.Peers {
@@ -304,13 +321,13 @@ func placement(nodes []uint64, shardID uint64, factor int) []uint64 {
 }
 
 // HasReplica reports whether this node holds a replica of shardID: one it started before (its
-// Raft log is in this node's directory), or one InitialReplicas places on it, unless DropReplica
-// dropped it.
+// Raft log is in this node's directory), or one InitialReplicas places on it, or any on a node
+// that joins (Config.Join), unless DropReplica dropped it.
 func (h *Host) HasReplica(shardID uint64) bool {
 	if len(h.cfg.Peers) > 0 && h.dropped(shardID) {
 		return false
 	}
-	return h.nh.HasNodeInfo(shardID, h.replicaID) || slices.Contains(h.InitialReplicas(shardID), h.replicaID)
+	return h.cfg.Join || h.nh.HasNodeInfo(shardID, h.replicaID) || slices.Contains(h.InitialReplicas(shardID), h.replicaID)
 }
 
 // StartShard starts this node's replica of shardID (StartReplica), and fails with ErrNotReplica
@@ -326,15 +343,18 @@ func (h *Host) StartShard(shardID uint64, db *pebble.DB, applier Applier) error 
 // StartReplica starts this node's replica of shardID, whose state lives in db, and reports
 // whether it did. A replica this node ran before restarts from its own log, with the members its
 // log records (rejoining the shard); otherwise, if InitialReplicas places one here, it starts as a
-// founding member with the initial replicas; otherwise (or once DropReplica dropped it) nothing
-// starts. A replica added to a
-// running shard by AddReplica starts with JoinShard.
+// founding member with the initial replicas; on a node that joins (Config.Join) it starts as
+// JoinShard starts it; otherwise (or once DropReplica dropped it) nothing starts. A replica added
+// to a running shard by AddReplica starts with JoinShard.
 func (h *Host) StartReplica(shardID uint64, db *pebble.DB, applier Applier) (bool, error) {
 	if len(h.cfg.Peers) > 0 && h.dropped(shardID) {
 		return false, nil
 	}
 	if h.nh.HasNodeInfo(shardID, h.replicaID) {
 		return true, h.startReplica(shardID, nil, false, db, applier)
+	}
+	if h.cfg.Join {
+		return true, h.JoinShard(shardID, db, applier)
 	}
 	replicas := h.InitialReplicas(shardID)
 	if !slices.Contains(replicas, h.replicaID) {
@@ -557,8 +577,11 @@ func (h *Host) WaitLeader(ctx context.Context, shardID uint64) error {
 	}
 }
 
-// Close stops every shard and the NodeHost.
-func (h *Host) Close() { h.nh.Close() }
+// Close stops the placement loop, every shard and the NodeHost.
+func (h *Host) Close() {
+	h.stopPlacement()
+	h.nh.Close()
+}
 
 type leaderListener struct{ h *Host }
 
