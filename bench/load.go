@@ -58,12 +58,13 @@ func newLoadClient(concurrency int) *http.Client {
 }
 
 // closedLoop runs concurrency workers that each send next(worker, seq) to
-// ingress, wait for the answer and send again. Calls started during the
+// one of the ingresses (worker w to ingresses[w mod len]: a cluster's load is
+// spread over its nodes), wait for the answer and send again. Calls started during the
 // warm-up are not measured; calls started in the following duration are, and
 // each worker makes at least one measured call, so a case whose calls are
 // slower than its window still reports them. Throughput is measured calls
 // over the time from the end of the warm-up to the last measured answer.
-func closedLoop(ctx context.Context, ingress string, concurrency int, warmup, duration time.Duration, next func(worker, seq int) call) loadResult {
+func closedLoop(ctx context.Context, ingresses []string, concurrency int, warmup, duration time.Duration, next func(worker, seq int) call) loadResult {
 	client := newLoadClient(concurrency)
 	defer client.CloseIdleConnections()
 	start := time.Now()
@@ -77,6 +78,7 @@ func closedLoop(ctx context.Context, ingress string, concurrency int, warmup, du
 	)
 	var wg sync.WaitGroup
 	for w := range concurrency {
+		ingress := ingresses[w%len(ingresses)]
 		wg.Go(func() {
 			var lats []time.Duration
 			var end time.Time
@@ -117,8 +119,8 @@ func closedLoop(ctx context.Context, ingress string, concurrency int, warmup, du
 }
 
 // sendAll sends n one-way invocations (ingress /send) with concurrency
-// workers and returns the first error.
-func sendAll(ctx context.Context, ingress string, n, concurrency int, next func(i int) call) error {
+// workers, the i-th to ingresses[i mod len], and returns the first error.
+func sendAll(ctx context.Context, ingresses []string, n, concurrency int, next func(i int) call) error {
 	client := newLoadClient(concurrency)
 	defer client.CloseIdleConnections()
 	var i atomic.Int64
@@ -131,7 +133,7 @@ func sendAll(ctx context.Context, ingress string, n, concurrency int, next func(
 				if k >= n || ctx.Err() != nil || firstErr.Load() != nil {
 					return
 				}
-				if err := invoke(ctx, client, ingress, next(k)); err != nil {
+				if err := invoke(ctx, client, ingresses[k%len(ingresses)], next(k)); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 				}
 			}

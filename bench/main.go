@@ -30,7 +30,12 @@ type config struct {
 	resoluteBin, deploymentBin      string
 	retention                       retentionSettings
 	retentionJudge                  string // a saved samples CSV to judge instead of running
-	logf                            func(format string, args ...any)
+	// nodes is how many server processes form each server (1: a single node; more: a cluster on
+	// loopback); partitions overrides both servers' partition count (0: their defaults).
+	nodes, partitions int
+	failover          failoverSettings
+	restatectl        string // restatectl binary, for the restate cluster's partition leaders
+	logf              func(format string, args ...any)
 }
 
 func main() {
@@ -93,6 +98,11 @@ func parseFlags(args []string) (*config, error) {
 	fl.DurationVar(&cfg.retention.Period, "retention-period", time.Minute, "retention: idempotency and journal retention set on the services (PATCH /services)")
 	fl.StringVar(&cfg.retentionJudge, "retention-judge", "", "retention: judge this samples CSV of an earlier run (with --retention-period) and exit")
 	fl.DurationVar(&cfg.retention.Sample, "retention-sample", 10*time.Second, "retention: how often the data directory is measured")
+	fl.IntVar(&cfg.nodes, "nodes", 1, "server processes per server: 1, or a cluster of that many nodes on loopback (resolute --peers; restate replicated metadata and loglet)")
+	fl.IntVar(&cfg.partitions, "partitions", 0, "partitions of both servers (0: each server's default, resolute 8, restate 24)")
+	fl.IntVar(&cfg.failover.Kills, "failover-kills", 20, "failover: leaders killed, one after another")
+	fl.IntVar(&cfg.failover.Concurrency, "failover-load", 4, "failover: workers of the light background load during the kills")
+	fl.StringVar(&cfg.restatectl, "restatectl", os.Getenv("RESTATECTL"), "restatectl binary for the restate cluster (default $RESTATECTL, else on PATH, else compat/ts/node_modules/.bin, else /tmp/restatectl/node_modules/.bin)")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
 	}
@@ -107,6 +117,16 @@ func parseFlags(args []string) (*config, error) {
 		if !slices.Contains(allScenarios(), s) {
 			return nil, fmt.Errorf("--scenarios: unknown scenario %q", s)
 		}
+	}
+	switch {
+	case cfg.nodes < 1:
+		return nil, fmt.Errorf("--nodes %d: want 1 or more", cfg.nodes)
+	case cfg.nodes > 1 && slices.Contains(cfg.scenarios, "retention"):
+		return nil, fmt.Errorf("--scenarios retention measures one node's data directory: run it with --nodes 1")
+	case cfg.nodes < 3 && slices.Contains(cfg.scenarios, "failover"):
+		return nil, fmt.Errorf("--scenarios failover kills a leader and needs a majority left: run it with --nodes 3 or more")
+	case cfg.failover.Kills < 1 || cfg.failover.Concurrency < 0:
+		return nil, fmt.Errorf("--failover-kills must be positive and --failover-load not negative")
 	}
 	return cfg, nil
 }
@@ -189,11 +209,14 @@ func runPair(ctx context.Context, cfg *config, sz sizes, srvKind, depKind string
 	if err := srv.register(dep.uri); err != nil {
 		return fail(err)
 	}
-	// Registration propagates asynchronously on the official server.
-	if err := waitReady("services routable", 60*time.Second, srv.proc, func() error {
-		return invoke(ctx, controlClient, srv.ingress, call{"/Bench/noop", "1"})
-	}); err != nil {
-		return fail(err)
+	// Registration propagates asynchronously on the official server, and to a cluster's other
+	// nodes through its metadata.
+	for i, ingress := range srv.ingresses {
+		if err := waitReady(srv.label(srv.nodes[i])+": services routable", 60*time.Second, srv.nodes[i].proc, func() error {
+			return invoke(ctx, controlClient, ingress, call{"/Bench/noop", "1"})
+		}); err != nil {
+			return fail(err)
+		}
 	}
 	e := &env{cfg: cfg, sz: sz, srv: srv, dep: dep}
 	var out []result
@@ -209,8 +232,8 @@ func runPair(ctx context.Context, cfg *config, sz sizes, srvKind, depKind string
 		}
 		cfg.logf("bench:   (%v)", time.Since(start).Round(100*time.Millisecond))
 		out = append(out, rs...)
-		if gone, perr := srv.proc.Exited(); gone {
-			return append(out, fail(fmt.Errorf("%s exited during %s (%v); log tail:\n%s", srvKind, name, perr, logTail(srv.proc)))...)
+		if err := srv.exited(); err != nil {
+			return append(out, fail(fmt.Errorf("during %s: %w", name, err))...)
 		}
 	}
 	return out
@@ -253,6 +276,11 @@ func (cfg *config) prepare(ctx context.Context) error {
 	if slices.Contains(cfg.servers, "restate") {
 		if _, err := os.Stat(filepath.Join(root, officialServerBin)); err != nil {
 			return fmt.Errorf("official server missing (run `npm ci` in compat/ts): %w", err)
+		}
+		if cfg.nodes > 1 && slices.Contains(cfg.scenarios, "failover") {
+			if cfg.restatectl, err = findRestatectl(root, cfg.restatectl); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

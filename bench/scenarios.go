@@ -86,7 +86,8 @@ var sizePresets = map[string]sizes{
 var scenarioOrder = []string{"fsync", "noop", "counter", "workflow10", "fanout", "sleepers", "awakeable", "workflows-waiting", "overload", "recovery"}
 
 // optionalScenarios run only when --scenarios names them: retention lasts an hour by default.
-var optionalScenarios = []string{"retention"}
+// failover kills cluster nodes one after another (--nodes 3 or more).
+var optionalScenarios = []string{"retention", "failover"}
 
 // allScenarios is the order of every scenario, the optional ones last.
 func allScenarios() []string { return append(slices.Clone(scenarioOrder), optionalScenarios...) }
@@ -113,6 +114,7 @@ var scenarios = map[string]scenario{
 	"overload":          overloadScenario,
 	"recovery":          recoveryScenario,
 	"retention":         retentionScenario,
+	"failover":          failoverScenario,
 }
 
 func (e *env) result(scenario, cas string) result {
@@ -122,7 +124,7 @@ func (e *env) result(scenario, cas string) result {
 // loadCase runs one closed-loop case and turns it into a result.
 func (e *env) loadCase(ctx context.Context, scenario string, concurrency int, cas string, next func(w, s int) call) result {
 	r := e.result(scenario, cas)
-	lr := closedLoop(ctx, e.srv.ingress, concurrency, e.cfg.warmup, e.cfg.duration, next)
+	lr := closedLoop(ctx, e.srv.ingresses, concurrency, e.cfg.warmup, e.cfg.duration, next)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	r.Figures = []figure{
 		{"calls/s", lr.throughput(), "higher"},
@@ -214,7 +216,7 @@ func sleepersScenario(ctx context.Context, e *env) []result {
 	sendStart := time.Now()
 	wakeAt := sendStart.Add(e.sz.SleepMargin)
 	body := strconv.FormatInt(wakeAt.UnixMilli(), 10)
-	if err := sendAll(ctx, e.srv.ingress, n, e.sz.SendConcurrency, func(int) call {
+	if err := sendAll(ctx, e.srv.ingresses, n, e.sz.SendConcurrency, func(int) call {
 		return call{"/Bench/sleep/send", body}
 	}); err != nil {
 		return fail("send: %v", err)
@@ -280,7 +282,7 @@ func recoveryScenario(ctx context.Context, e *env) []result {
 		return fail("%v", err)
 	}
 	sendStart := time.Now()
-	if err := sendAll(ctx, e.srv.ingress, n, e.sz.SendConcurrency, func(int) call {
+	if err := sendAll(ctx, e.srv.ingresses, n, e.sz.SendConcurrency, func(int) call {
 		return call{"/Bench/block/send", ""}
 	}); err != nil {
 		return fail("send: %v", err)

@@ -212,7 +212,7 @@ func waitingScenario(ctx context.Context, e *env) []result {
 	plain := func(k string) string { return "value of " + k }
 	value := func(k string) string { return strconv.Quote(plain(k)) }
 	start := time.Now()
-	if err := sendAll(ctx, e.srv.ingress, n, e.sz.SendConcurrency, func(i int) call {
+	if err := sendAll(ctx, e.srv.ingresses, n, e.sz.SendConcurrency, func(i int) call {
 		return call{"/WaitingWorkflow/" + key(i) + "/run/send", ""}
 	}); err != nil {
 		return fail("submit: %v", err)
@@ -243,7 +243,7 @@ func waitingScenario(ctx context.Context, e *env) []result {
 	}
 
 	resolveStart := time.Now()
-	if err := sendAll(ctx, e.srv.ingress, n, e.sz.SendConcurrency, func(i int) call {
+	if err := sendAll(ctx, e.srv.ingresses, n, e.sz.SendConcurrency, func(i int) call {
 		return call{"/WaitingWorkflow/" + key(i) + "/resolve", value(key(i))}
 	}); err != nil {
 		return fail("resolve: %v", err)
