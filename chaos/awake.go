@@ -381,7 +381,7 @@ func winner(aw *awaited, v deployment.AwaitOut) *resolution {
 // server and acknowledged after it.
 func inFlightAtServerKill(r *run, res *resolution) bool {
 	for _, k := range r.kills {
-		if (k.Kind == KillServer || k.Kind == KillAll) && res.sent < int64(k.At) && res.acked > int64(k.At) {
+		if k.serverDown() && res.sent < int64(k.At) && res.acked > int64(k.At) {
 			return true
 		}
 	}

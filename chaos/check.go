@@ -50,15 +50,25 @@ func check(r *run, execs []deployment.Exec) []Check {
 // their call's add executed.
 func checkKills(r *run, outs outputs) Check {
 	n := map[string]int{}
-	var inFlight, calls []string
+	var inFlight, calls, nodes []string
 	for _, k := range r.kills {
 		n[k.Kind]++
 		inFlight = append(inFlight, fmt.Sprint(k.InFlight))
 		calls = append(calls, fmt.Sprint(callsPending(r, outs, int64(k.At))))
+		if k.Node > 0 {
+			nodes = append(nodes, k.name())
+		}
+	}
+	var counts []string
+	for _, kind := range KillKindsFor(r.cfg.Nodes) {
+		counts = append(counts, fmt.Sprintf("%s %d", kind, n[kind]))
+	}
+	if len(nodes) > 0 {
+		counts = append(counts, "killed "+strings.Join(nodes, ", "))
 	}
 	return Check{Name: "kills (SIGKILL, restart)", OK: len(r.kills) > 0,
-		Detail: fmt.Sprintf("%d: server %d, counter %d, workflowish %d, all %d; requests in flight at each: %s; calls between services pending at each: %s",
-			len(r.kills), n[KillServer], n[KillCounter], n[KillWorkflow], n[KillAll], strings.Join(inFlight, ","), strings.Join(calls, ","))}
+		Detail: fmt.Sprintf("%d: %s; requests in flight at each: %s; calls between services pending at each: %s",
+			len(r.kills), strings.Join(counts, ", "), strings.Join(inFlight, ","), strings.Join(calls, ","))}
 }
 
 // callsPending counts the flows and naps started before at (ns since the

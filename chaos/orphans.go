@@ -14,6 +14,25 @@ import (
 // orphan on both reads is stuck.
 const orphanRecheck = time.Second
 
+// readAllOrphans lists the orphans every node reports (each for the
+// partitions it leads), named by node in a cluster.
+func readAllOrphans(ctx context.Context, nodes []*node) ([]string, error) {
+	var all []string
+	for _, n := range nodes {
+		ids, err := readOrphans(ctx, n.admin)
+		if err != nil {
+			return all, fmt.Errorf("%s: %w", n.svc.name, err)
+		}
+		for _, id := range ids {
+			if len(nodes) > 1 {
+				id = fmt.Sprintf("%s on %s", id, n.svc.name)
+			}
+			all = append(all, id)
+		}
+	}
+	return all, nil
+}
+
 // readOrphans lists the running invocations without an attempt that the server reports twice,
 // orphanRecheck apart (GET /debug/orphans on the admin port).
 func readOrphans(ctx context.Context, admin string) ([]string, error) {

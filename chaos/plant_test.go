@@ -30,6 +30,7 @@ func TestPlantedBugs(t *testing.T) {
 	)
 	cases := []struct {
 		name, tag, pkg string
+		nodes          int
 		cycles         int
 		seconds        int
 		fail, pass     []string
@@ -37,16 +38,19 @@ func TestPlantedBugs(t *testing.T) {
 		// Ingress derives a new invocation id for every request: the final
 		// attach with the same idempotency key runs each op again, kill or
 		// not.
-		{"ingress ignores idempotency keys", "chaosplant_nodedup", chaos.ServerPkg, 1, 3, []string{once, fold}, nil},
+		{"ingress ignores idempotency keys", "chaosplant_nodedup", chaos.ServerPkg, 1, 1, 3, []string{once, fold}, nil},
+		// The same in every node of a three-node cluster: whichever node
+		// a retry or the attach enters by, the op runs again.
+		{"cluster ingress ignores idempotency keys", "chaosplant_nodedup", chaos.ServerPkg, 3, 1, 3, []string{once, fold}, nil},
 		// The SDK executes a Run body again on replay and discards the new
 		// result: a body re-executed after its result was journaled. Two
 		// kills are of two kinds, so at least one is not of the Counter
 		// deployment alone: a kill that replays sleeping naps.
-		{"SDK re-executes journaled Run bodies", "chaosplant_rerun", chaos.DeploymentPkg, 2, 6, []string{runs}, []string{once, fold}},
+		{"SDK re-executes journaled Run bodies", "chaosplant_rerun", chaos.DeploymentPkg, 1, 2, 6, []string{runs}, []string{once, fold}},
 		// The deployment goes on without waiting for its awakeables, and
 		// reports a refused completion of a workflow's promise as a
 		// success: no kill is needed.
-		{"deployment trusts awakeables and promises", "chaosplant_trusting", chaos.DeploymentPkg, 1, 3, []string{awake, wf}, []string{once, fold, runs}},
+		{"deployment trusts awakeables and promises", "chaosplant_trusting", chaos.DeploymentPkg, 1, 1, 3, []string{awake, wf}, []string{once, fold, runs}},
 	}
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -55,7 +59,7 @@ func TestPlantedBugs(t *testing.T) {
 	server, deployment := binaries(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := chaos.Config{Cycles: tc.cycles, Duration: time.Duration(tc.seconds) * time.Second, Workers: 4, DrainTimeout: 30 * time.Second,
+			cfg := chaos.Config{Nodes: tc.nodes, Cycles: tc.cycles, Duration: time.Duration(tc.seconds) * time.Second, Workers: 4, DrainTimeout: 30 * time.Second,
 				ServerBin: server, DeploymentBin: deployment, WorkDir: t.TempDir(), Log: testLog{t}}
 			planted := filepath.Join(t.TempDir(), "planted")
 			if err := chaos.Build(t.Context(), root, planted, tc.pkg, tc.tag); err != nil {

@@ -27,7 +27,16 @@ type service struct {
 	cur    *proc.Proc
 }
 
+// start launches the process and waits until it is ready.
 func (s *service) start(ctx context.Context, timeout time.Duration) error {
+	if err := s.launch(); err != nil {
+		return err
+	}
+	return s.waitReady(ctx, timeout)
+}
+
+// launch starts the process, its output to a new log file.
+func (s *service) launch() error {
 	s.starts++
 	logPath := filepath.Join(s.logDir, fmt.Sprintf("%s.%d.log", s.name, s.starts))
 	p, err := proc.Start(s.name, exec.Command(s.bin, s.args...), logPath, proc.Truncate)
@@ -35,7 +44,12 @@ func (s *service) start(ctx context.Context, timeout time.Duration) error {
 		return fmt.Errorf("chaos: %w", err)
 	}
 	s.cur = p
-	return waitFor(ctx, timeout, s.name+" ready", func() error { return s.ready(ctx) }, p)
+	return nil
+}
+
+// waitReady waits until the launched process is ready, or fails if it exits.
+func (s *service) waitReady(ctx context.Context, timeout time.Duration) error {
+	return waitFor(ctx, timeout, s.name+" ready", func() error { return s.ready(ctx) }, s.cur)
 }
 
 func (s *service) kill() { s.cur.Kill() }

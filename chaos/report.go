@@ -59,16 +59,48 @@ const (
 	KillAll      = "all"
 )
 
-// KillKinds lists the kill kinds; a run with at least as many cycles kills
-// each kind at least once.
+// KillNode is the kind of a kill of one node of a cluster (Kill.Node), which
+// restarts on its data directory.
+const KillNode = "node"
+
+// KillKinds lists the kill kinds of a single server; a run with at least as
+// many cycles kills each kind at least once.
 var KillKinds = []string{KillServer, KillCounter, KillWorkflow, KillAll}
 
-// Kill is one SIGKILL of the schedule and what was in flight.
+// ClusterKillKinds lists the fault kinds of a cluster: a kill of one node
+// (any, drawn from the seed) or of a deployment.
+var ClusterKillKinds = []string{KillNode, KillCounter, KillWorkflow}
+
+// KillKindsFor lists the fault kinds of a system of nodes server processes.
+func KillKindsFor(nodes int) []string {
+	if nodes > 1 {
+		return ClusterKillKinds
+	}
+	return KillKinds
+}
+
+// Kill is one fault of the schedule and what was in flight.
 type Kill struct {
 	Kind     string
+	Node     int           // the node killed (KillNode), from 1
+	Leading  int           // the partitions Node led when it was chosen
 	At       time.Duration // since the workload started
 	InFlight int           // ingress requests sent and not answered
 	Downtime time.Duration // from the kill until the restarted processes were ready
+}
+
+// name is the kind, with the node for a fault of one node.
+func (k Kill) name() string {
+	if k.Node > 0 {
+		return fmt.Sprintf("%s %d (leading %d partitions)", k.Kind, k.Node, k.Leading)
+	}
+	return k.Kind
+}
+
+// serverDown reports whether the fault took down the server, or a node of
+// a cluster.
+func (k Kill) serverDown() bool {
+	return k.Kind == KillServer || k.Kind == KillAll || k.Kind == KillNode
 }
 
 // TimerStats counts the timers that were armed before a kill, by when they

@@ -8,16 +8,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/resolute-run/resolute/chaos/deployment"
-	"github.com/resolute-run/resolute/internal/proc"
 )
 
 // Config says how long and how hard to shake the system.
@@ -25,8 +22,14 @@ type Config struct {
 	// Seed draws the operations, their keys and the kill schedule; 0 picks one
 	// from the clock. Report.Seed is the seed used, to replay with.
 	Seed uint64
-	// Cycles is the number of kills (each of the server, the Counter
-	// deployment, the Workflowish deployment, or all three). Default 4.
+	// Nodes is the number of server processes: 0 or 1 runs one server
+	// alone, more form a cluster (--node-id, --raft-addr, --peers), each
+	// with its own data directory, ingress and admin port; the workload
+	// spreads its requests over every node's ingress.
+	Nodes int
+	// Cycles is the number of faults: kills of the server, the Counter
+	// deployment, the Workflowish deployment, or all three; in a cluster,
+	// kills of one node or of a deployment (KillKindsFor). Default 4.
 	Cycles int
 	// Duration is the length of the workload under kills; the kills are
 	// spread over it. Default 30s.
@@ -128,7 +131,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return rep, err
 	}
 	rep.Kills, rep.Ops = r.kills, len(r.ops)
-	rep.ServerLogs = sys.server.logDir
+	rep.ServerLogs = filepath.Join(cfg.WorkDir, "logs")
 	rep.Checks = check(r, execs)
 	rep.Timers = timerStats(r, timers(r, decodeOutputs(r.ops)))
 	rep.Awakeables = awakeStats(r)
@@ -137,115 +140,15 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	for _, c := range rep.Checks {
 		rep.Pass = rep.Pass && c.OK
 	}
+	// The table stays with the logs it is read with.
+	if err := os.WriteFile(filepath.Join(cfg.WorkDir, "report.txt"), []byte(rep.Table()), 0o644); err != nil {
+		logf(cfg, "writing the report: %v", err)
+	}
 	return rep, nil
 }
 
 func logf(cfg Config, format string, args ...any) {
 	fmt.Fprintf(cfg.Log, "chaos: "+format+"\n", args...)
-}
-
-// system is the server and the two deployment processes: one serves
-// Counter, the other Workflowish, whose handlers call Counter; so a kill of
-// one deployment hits the caller or the callee of a call between services.
-type system struct {
-	server, counter, workflow *service
-	ingress, admin            string
-	deploymentURIs            []string
-	execLog                   string
-}
-
-func (s *system) all() []*service { return []*service{s.server, s.counter, s.workflow} }
-
-func startSystem(ctx context.Context, cfg Config) (*system, error) {
-	ports, err := proc.FreePorts(4)
-	if err != nil {
-		return nil, fmt.Errorf("chaos: %w", err)
-	}
-	logDir := filepath.Join(cfg.WorkDir, "logs")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		return nil, err
-	}
-	s := &system{
-		ingress: "http://" + proc.Addr(ports[0]),
-		admin:   "http://" + proc.Addr(ports[1]),
-		execLog: filepath.Join(cfg.WorkDir, "exec.log"),
-	}
-	// Both deployments append to one execution log (O_APPEND, one write per
-	// record); a step only ever runs in the process serving its service.
-	dep := func(name, svcName string, port int) *service {
-		uri := "http://" + proc.Addr(port)
-		s.deploymentURIs = append(s.deploymentURIs, uri)
-		return &service{name: name, bin: cfg.DeploymentBin, logDir: logDir,
-			args:  []string{"--addr", proc.Addr(port), "--exec-log", s.execLog, "--services", svcName},
-			ready: func(ctx context.Context) error { return expect200(ctx, uri+"/health") }}
-	}
-	s.counter = dep("counter", deployment.CounterName, ports[2])
-	s.workflow = dep("workflowish", deployment.WorkflowName+","+deployment.PromisedName, ports[3])
-	s.server = &service{name: "server", bin: cfg.ServerBin, logDir: logDir,
-		// Retries capped at 1s keep the recovery after a deployment kill short.
-		args: []string{"server", "--data-dir", filepath.Join(cfg.WorkDir, "data"),
-			"--ingress-addr", proc.Addr(ports[0]), "--admin-addr", proc.Addr(ports[1]),
-			"--retry-initial-interval", "50ms", "--retry-max-interval", "1s"},
-		ready: func(ctx context.Context) error {
-			if err := expect200(ctx, s.admin+"/health"); err != nil {
-				return err
-			}
-			return expect200(ctx, s.ingress+"/restate/health")
-		}}
-	for _, svc := range []*service{s.counter, s.workflow, s.server} {
-		if err := svc.start(ctx, startupTimeout); err != nil {
-			s.close()
-			return nil, err
-		}
-	}
-	if err := s.register(ctx); err != nil {
-		s.close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// register adds the deployments and waits until ingress routes to both
-// services (the Workflowish probe calls Counter/probe/add with delta 0; the
-// key probe is not one the checks read).
-func (s *system) register(ctx context.Context) error {
-	for _, uri := range s.deploymentURIs {
-		body := strings.NewReader(fmt.Sprintf(`{"uri":%q}`, uri))
-		resp, err := probeClient.Post(s.admin+"/deployments", "application/json", body)
-		if err != nil {
-			return fmt.Errorf("chaos: register deployment %s: %w", uri, err)
-		}
-		data, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			return fmt.Errorf("chaos: register deployment %s: status %d: %s", uri, resp.StatusCode, data)
-		}
-	}
-	c := newClient(s.ingress, time.Now())
-	probes := map[string]any{
-		"/" + deployment.CounterName + "/probe/get": nil,
-		"/" + deployment.WorkflowName + "/run":      deployment.FlowIn{ID: "probe", Key: "probe"},
-	}
-	for path, in := range probes {
-		err := waitFor(ctx, startupTimeout, "route to "+path, func() error {
-			if a := c.post(ctx, path, in, ""); !a.ok() {
-				return fmt.Errorf("probe: %v", a)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *system) close() {
-	for _, svc := range s.all() {
-		if svc != nil && svc.cur != nil {
-			_, _ = svc.cur.Terminate(10 * time.Second)
-		}
-	}
 }
 
 // run is one checker run: the workload's operations and the kills.
@@ -282,10 +185,11 @@ type run struct {
 // killKinds is the schedule of kinds: each kind once in a seeded order, then
 // seeded draws.
 func (r *run) killKinds() []string {
-	kinds := slices.Clone(KillKinds)
+	all := KillKindsFor(r.cfg.Nodes)
+	kinds := slices.Clone(all)
 	r.rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 	for len(kinds) < r.cfg.Cycles {
-		kinds = append(kinds, KillKinds[r.rng.IntN(len(KillKinds))])
+		kinds = append(kinds, all[r.rng.IntN(len(all))])
 	}
 	return kinds[:r.cfg.Cycles]
 }
@@ -295,7 +199,7 @@ func (r *run) killKinds() []string {
 func (r *run) shake(ctx context.Context) error {
 	start := time.Now()
 	r.start = start
-	r.client = newClient(r.sys.ingress, start)
+	r.client = newClient(r.sys.ingresses(), start)
 	r.keys = newKeys(r.cfg.HotKeys, r.cfg.ColdKeys)
 	stop, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
@@ -325,6 +229,10 @@ func (r *run) shake(ctx context.Context) error {
 // kill SIGKILLs the processes of kind while requests are in flight, waits
 // down, and restarts them.
 func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.Duration) error {
+	var victim, led int // of a node's kill, drawn before the moment is chosen
+	if kind == KillNode {
+		victim, led = r.sys.pickNode(ctx, r.rng)
+	}
 	// Wait (briefly) for requests in flight, so the kill is not vacuous.
 	_ = waitFor(ctx, 2*time.Second, "requests in flight", func() error {
 		if r.client.inFlight.Load() == 0 {
@@ -343,27 +251,30 @@ func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.
 	var svcs []*service
 	switch kind {
 	case KillServer:
-		svcs = []*service{r.sys.server}
+		svcs = []*service{r.sys.nodes[0].svc}
+	case KillNode:
+		k.Node, k.Leading = victim, led
+		svcs = []*service{r.sys.nodes[k.Node-1].svc}
 	case KillCounter:
 		svcs = []*service{r.sys.counter}
 	case KillWorkflow:
 		svcs = []*service{r.sys.workflow}
 	default:
-		svcs = []*service{r.sys.counter, r.sys.workflow, r.sys.server}
+		svcs = append([]*service{r.sys.counter, r.sys.workflow}, r.sys.nodeServices()...)
 	}
 	for _, s := range svcs {
 		s.kill()
 	}
 	sleepCtx(ctx, down)
-	for _, s := range svcs {
-		if err := s.start(ctx, startupTimeout); err != nil {
-			return err
-		}
+	// Deployments first, then the nodes together (a cluster's nodes are
+	// ready only once a quorum runs).
+	if err := startAll(ctx, svcs); err != nil {
+		return err
 	}
 	k.Downtime = time.Since(t0)
 	r.kills = append(r.kills, k)
 	logf(r.cfg, "kill %d: %s at %v with %d requests in flight; back after %v",
-		len(r.kills), kind, k.At.Round(time.Millisecond), k.InFlight, k.Downtime.Round(time.Millisecond))
+		len(r.kills), k.name(), k.At.Round(time.Millisecond), k.InFlight, k.Downtime.Round(time.Millisecond))
 	return nil
 }
 
@@ -408,7 +319,7 @@ func (r *run) drain(ctx context.Context) {
 	r.drained.execs = len(at)
 	logf(r.cfg, "drained %d operations in %v; quiet for %v", len(r.ops), r.drained.took.Round(time.Millisecond), quietPeriod)
 	sleepCtx(ctx, quietPeriod)
-	r.orphans.ids, r.orphans.err = readOrphans(ctx, r.sys.admin)
+	r.orphans.ids, r.orphans.err = readAllOrphans(ctx, r.sys.nodes)
 }
 
 // quietPeriod is how long the checker watches for Run executions after

@@ -195,25 +195,33 @@ func newOp(rng *rand.Rand, k keys, w, n int) *op {
 	return o
 }
 
-// client issues the operations and records them.
+// client issues the operations and records them. Its requests go to the
+// ingresses in turn, so that in a cluster they enter by every node, and a
+// request retried after a node failed to answer goes to the next one.
 type client struct {
-	ingress  string
-	http     *http.Client
-	start    time.Time
-	inFlight atomic.Int64 // requests sent and not yet answered
-	mu       struct {
+	ingresses []string
+	next      atomic.Uint64 // the ingress of the next request, modulo len(ingresses)
+	http      *http.Client
+	start     time.Time
+	inFlight  atomic.Int64 // requests sent and not yet answered
+	mu        struct {
 		sync.Mutex
 		ops  []*op
 		byID map[string]*op
 	}
 }
 
-func newClient(ingress string, start time.Time) *client {
+func newClient(ingresses []string, start time.Time) *client {
 	return &client{
-		ingress: ingress,
-		start:   start,
-		http:    &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		ingresses: ingresses,
+		start:     start,
+		http:      &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 	}
+}
+
+// ingress is the base URL of the next request's ingress.
+func (c *client) ingress() string {
+	return c.ingresses[(c.next.Add(1)-1)%uint64(len(c.ingresses))]
 }
 
 func (c *client) now() int64 { return int64(time.Since(c.start)) }
@@ -286,7 +294,7 @@ func (c *client) postBody(ctx context.Context, path, contentType string, body []
 	if contentType != "" {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ingress+path, rd)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ingress()+path, rd)
 	if err != nil {
 		return answer{err: err}
 	}
@@ -309,7 +317,7 @@ func (c *client) postBody(ctx context.Context, path, contentType string, body []
 
 // get sends a GET to path.
 func (c *client) get(ctx context.Context, path string) answer {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.ingress+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.ingress()+path, nil)
 	if err != nil {
 		return answer{err: err}
 	}

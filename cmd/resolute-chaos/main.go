@@ -8,6 +8,7 @@
 //	go run ./cmd/resolute-chaos                          # short run: 4 kills in 30s
 //	go run ./cmd/resolute-chaos --cycles 50 --seconds 600
 //	go run ./cmd/resolute-chaos --seed 1234              # replay a schedule
+//	go run ./cmd/resolute-chaos --nodes 3                # against a three-node cluster
 //	go run ./cmd/resolute-chaos --tags chaosplant_nodedup # a planted bug: must FAIL
 //
 // The binaries are built from the module in the working directory unless
@@ -35,6 +36,7 @@ func main() {
 	var seconds int
 	var tags string
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the workload and the kill schedule (0: from the clock)")
+	flag.IntVar(&cfg.Nodes, "nodes", 1, "server processes: 1 runs one server, 3 a three-node cluster (kills of any node and of the deployments)")
 	flag.IntVar(&cfg.Cycles, "cycles", 4, "number of kills")
 	flag.IntVar(&seconds, "seconds", 30, "length of the workload under kills, in seconds")
 	flag.IntVar(&cfg.Workers, "workers", 6, "concurrent clients")
