@@ -47,7 +47,25 @@ type clusterHealth struct {
 	Shards []struct {
 		Partition *uint32 `json:"partition"`
 		Leader    uint64  `json:"leader"`
+		Term      uint64  `json:"term"`
 	} `json:"shards"`
+}
+
+// raftTerms adds up the Raft terms of every shard as resolute's node 1 sees them (0 and no
+// error for restate-server or a single node): a rise between two reads means elections.
+func (s *server) raftTerms(ctx context.Context) (uint64, error) {
+	if s.kind != "resolute" || len(s.nodes) == 1 {
+		return 0, nil
+	}
+	var ch clusterHealth
+	if err := getJSON(ctx, s.admin+"/cluster-health", &ch); err != nil {
+		return 0, err
+	}
+	var sum uint64
+	for _, sh := range ch.Shards {
+		sum += sh.Term
+	}
+	return sum, nil
 }
 
 // partitionLeaders returns, as node via sees it, the number of partitions and the node (index
@@ -238,4 +256,33 @@ func postJSON(ctx context.Context, url, payload string, v any) error {
 	dec := json.NewDecoder(&buf)
 	dec.UseNumber()
 	return dec.Decode(v)
+}
+
+// waitSettled waits, for a resolute cluster, until no shard's Raft term has moved for three
+// seconds (at most 30 s): right after start the placement loop moves leaders to spread them, and
+// each move is an election that measurements should not include. It returns how long it waited.
+func (s *server) waitSettled(ctx context.Context) (time.Duration, error) {
+	t0 := time.Now()
+	if s.kind != "resolute" || len(s.nodes) == 1 {
+		return 0, nil
+	}
+	last, err := s.raftTerms(ctx)
+	if err != nil {
+		return 0, err
+	}
+	stable := t0
+	for time.Since(t0) < 30*time.Second && ctx.Err() == nil {
+		time.Sleep(500 * time.Millisecond)
+		terms, err := s.raftTerms(ctx)
+		if err != nil {
+			return time.Since(t0), err
+		}
+		if terms != last {
+			last, stable = terms, time.Now()
+		}
+		if time.Since(stable) >= 3*time.Second {
+			return time.Since(t0), nil
+		}
+	}
+	return time.Since(t0), fmt.Errorf("Raft terms still moving after %v", time.Since(t0).Round(time.Second))
 }

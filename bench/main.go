@@ -218,6 +218,11 @@ func runPair(ctx context.Context, cfg *config, sz sizes, srvKind, depKind string
 			return fail(err)
 		}
 	}
+	if waited, err := srv.waitSettled(ctx); err != nil {
+		cfg.logf("bench: %s: leaders not settled (measuring anyway): %v", srvKind, err)
+	} else if waited > 0 {
+		cfg.logf("bench: %s: leaders settled after %v", srvKind, waited.Round(100*time.Millisecond))
+	}
 	e := &env{cfg: cfg, sz: sz, srv: srv, dep: dep}
 	var out []result
 	for _, name := range allScenarios() {

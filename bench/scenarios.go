@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -124,7 +125,12 @@ func (e *env) result(scenario, cas string) result {
 // loadCase runs one closed-loop case and turns it into a result.
 func (e *env) loadCase(ctx context.Context, scenario string, concurrency int, cas string, next func(w, s int) call) result {
 	r := e.result(scenario, cas)
+	termsBefore, termsErr := e.srv.raftTerms(ctx)
 	lr := closedLoop(ctx, e.srv.ingresses, concurrency, e.cfg.warmup, e.cfg.duration, next)
+	var notes []string
+	if termsAfter, err := e.srv.raftTerms(ctx); termsErr == nil && err == nil && termsAfter > termsBefore {
+		notes = append(notes, fmt.Sprintf("Raft terms rose by %d during the case (leader elections)", termsAfter-termsBefore))
+	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	r.Figures = []figure{
 		{"calls/s", lr.throughput(), "higher"},
@@ -132,6 +138,11 @@ func (e *env) loadCase(ctx context.Context, scenario string, concurrency int, ca
 		{"p90 ms", ms(percentile(lr.latencies, 90)), "lower"},
 		{"p99 ms", ms(percentile(lr.latencies, 99)), "lower"},
 	}
+	if n := len(lr.latencies); n > 0 && lr.latencies[n-1] > 5*percentile(lr.latencies, 99) {
+		// One slow call stretches the window and lowers calls/s more than the percentiles show.
+		notes = append(notes, fmt.Sprintf("slowest call %.0f ms (p99 %.1f ms), window %.1f s", ms(lr.latencies[n-1]), ms(percentile(lr.latencies, 99)), lr.window.Seconds()))
+	}
+	r.Note = strings.Join(notes, "; ")
 	switch {
 	case lr.errors > 0:
 		r.Err = fmt.Sprintf("%d failed calls; first: %s", lr.errors, lr.firstErr)
