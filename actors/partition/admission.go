@@ -167,10 +167,10 @@ func (p *Partition) Health() Health {
 	return Health{Partition: p.cfg.ID, Leader: p.IsLeader(), Running: !down, Reason: reason, Queued: p.queued.Load(), Calling: p.calling.Load()}
 }
 
-// Health lists the partitions' states.
+// Health lists the states of the partitions this node holds a replica of.
 func (n *Node) Health() []Health {
 	out := make([]Health, 0, len(n.router.parts))
-	for _, p := range n.router.parts {
+	for _, p := range n.local() {
 		out = append(out, p.Health())
 	}
 	return out

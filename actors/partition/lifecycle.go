@@ -3,6 +3,7 @@ package partition
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"github.com/resolute-run/resolute/runtime/command"
@@ -25,12 +26,24 @@ func (r *Router) Purge(ctx context.Context, id ids.InvocationID, journalOnly boo
 }
 
 func (r *Router) proposeFor(ctx context.Context, id ids.InvocationID, cmd command.Command) (statemachine.Outcome, error) {
-	p := r.For(id.PartitionKey)
-	o, err := p.ProposeWait(ctx, cmd)
+	i := r.index(id.PartitionKey)
+	o, err := r.proposeWait(ctx, i, cmd)
 	if err != nil {
-		return o, fmt.Errorf("partition %d: %w", p.ID(), err)
+		return o, fmt.Errorf("partition %d: %w", i, err)
 	}
 	return o, nil
+}
+
+// ErrNoReplica is returned by reads of a partition this node holds no replica of.
+var ErrNoReplica = errors.New("partition: no replica on this node")
+
+// readable returns the local replica of the partition owning pk for a read.
+func (r *Router) readable(pk ids.PartitionKey) (*Partition, error) {
+	p := r.For(pk)
+	if p == nil {
+		return nil, fmt.Errorf("partition %d: %w; ask a node that holds it (GET /cluster-health)", r.index(pk), ErrNoReplica)
+	}
+	return p, nil
 }
 
 // PatchState proposes the replacement of a Virtual Object key's state (applied in the key's lock
@@ -42,7 +55,10 @@ func (r *Router) PatchState(ctx context.Context, p command.PatchState) (statemac
 
 // State reads a Virtual Object key's state, ordered by state key, from its partition's tables.
 func (r *Router) State(service, key string) ([]storage.StateEntry, error) {
-	p := r.For(ids.KeyedPartitionKey(service, key))
+	p, err := r.readable(ids.KeyedPartitionKey(service, key))
+	if err != nil {
+		return nil, err
+	}
 	state, err := storage.AllState(p.cfg.DB, service, key)
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: state of %s/%s: %w", p.ID(), service, key, err)
@@ -65,7 +81,10 @@ func (r *Router) Resume(ctx context.Context, id ids.InvocationID, repin *command
 
 // Status reads invocation id's status record from its partition's tables (what was applied).
 func (r *Router) Status(_ context.Context, id ids.InvocationID) (storage.InvocationStatus, bool, error) {
-	p := r.For(id.PartitionKey)
+	p, err := r.readable(id.PartitionKey)
+	if err != nil {
+		return storage.InvocationStatus{}, false, err
+	}
 	st, found, err := storage.Status(p.cfg.DB, id)
 	if err != nil {
 		return st, false, fmt.Errorf("partition %d: status of %s: %w", p.ID(), id, err)

@@ -11,57 +11,13 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/resolute-run/resolute/runtime/command"
-	"github.com/resolute-run/resolute/runtime/ids"
-	"github.com/resolute-run/resolute/runtime/ingress"
+	"github.com/resolute-run/resolute/actors/remote"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 )
 
 // FirstShardID is the Raft shard of partition 0; partition i is FirstShardID+i. Shards below it
 // are reserved for cluster metadata.
 const FirstShardID = 1000
-
-// Router maps partition keys to partitions and submits invocations (it implements the ingress's
-// Dispatcher).
-type Router struct {
-	parts []*Partition
-}
-
-// For returns the partition owning pk.
-func (r *Router) For(pk ids.PartitionKey) *Partition { return r.parts[pk.Partition(len(r.parts))] }
-
-// Partitions lists the partitions in order.
-func (r *Router) Partitions() []*Partition { return r.parts }
-
-// Send proposes inv to its partition and returns once it is in the log.
-func (r *Router) Send(ctx context.Context, inv command.Invocation) (bool, error) {
-	return r.For(inv.ID.PartitionKey).Invoke(ctx, inv)
-}
-
-// Call proposes inv (or attaches to the invocation with its id) and waits for the result.
-func (r *Router) Call(ctx context.Context, inv command.Invocation) (command.Result, error) {
-	return r.For(inv.ID.PartitionKey).Call(ctx, inv)
-}
-
-// Signal proposes sig (an awakeable's resolution) to the partition of its invocation and returns
-// once it is in the log.
-func (r *Router) Signal(ctx context.Context, sig command.Signal) error {
-	p := r.For(sig.ID.PartitionKey)
-	if _, _, err := p.proposeUntilKnown(ctx, command.Command{Kind: command.KindSignal, Signal: &sig}); err != nil {
-		return fmt.Errorf("partition %d: signal %s: %w", p.cfg.ID, sig.ID, err)
-	}
-	return nil
-}
-
-// Attach waits for the invocation id to end and returns its result.
-func (r *Router) Attach(ctx context.Context, id ids.InvocationID) (ingress.Attachment, bool, error) {
-	return r.For(id.PartitionKey).Attach(ctx, id)
-}
-
-// Output reads the invocation id now: its result once it has ended.
-func (r *Router) Output(ctx context.Context, id ids.InvocationID) (ingress.Attachment, bool, error) {
-	return r.For(id.PartitionKey).Output(ctx, id)
-}
 
 // NodeConfig configures the partitions of this node.
 type NodeConfig struct {
@@ -80,6 +36,12 @@ type NodeConfig struct {
 	MaxQueued int
 	// MaxCalling is each partition's bound on calls waiting (DefaultMaxCalling if 0).
 	MaxCalling int
+	// Remote, when set, reaches the partitions other nodes lead, and Directory finds those nodes
+	// (see route.go). Without it every node must hold every partition.
+	Remote    remote.Remote
+	Directory Directory
+	// NoLeaderWait bounds a request's wait for its partition's leader (DefaultNoLeaderWait if 0).
+	NoLeaderWait time.Duration
 }
 
 // Node runs this node's partitions under one supervisor actor.
@@ -105,16 +67,31 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if cfg.RecoverInterval == 0 {
 		cfg.RecoverInterval = DefaultRecoverInterval
 	}
+	if cfg.NoLeaderWait == 0 {
+		cfg.NoLeaderWait = DefaultNoLeaderWait
+	}
+	if cfg.Remote != nil && cfg.Directory == nil {
+		return nil, fmt.Errorf("partition: remoting without a directory of nodes")
+	}
 	n := &Node{
-		cfg:     cfg,
-		system:  actor.NewActorSystem(actor.WithLoggerFactory(actorLogger)),
-		router:  &Router{},
+		cfg:    cfg,
+		system: actor.NewActorSystem(actor.WithLoggerFactory(actorLogger)),
+		router: &Router{count: cfg.Partitions, parts: make([]*Partition, cfg.Partitions), remote: cfg.Remote, dir: cfg.Directory,
+			self: cfg.Host.NodeID(), noLeaderWait: cfg.NoLeaderWait,
+			leaders: make([]atomic.Uint64, cfg.Partitions), found: make([]atomic.Pointer[string], cfg.Partitions)},
 		byShard: map[uint64]*Partition{},
 	}
 	strategy := actor.NewOneForOneStrategy(cfg.MaxRestarts, cfg.RestartWindow, actor.DefaultDecider)
 	sup := &supervisorActor{closing: n.closing.Load}
 	n.supervisor = n.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return sup }, actor.WithSupervisor(strategy)))
 	for i := 0; i < cfg.Partitions; i++ {
+		if !cfg.Host.HasReplica(FirstShardID + uint64(i)) {
+			if cfg.Remote == nil {
+				n.closeDBs()
+				return nil, fmt.Errorf("partition: partition %d has no replica on node %d, and requests cannot be routed to other nodes without remoting", i, cfg.Host.NodeID())
+			}
+			continue
+		}
 		db, err := raftlog.OpenDB(filepath.Join(cfg.DataDir, "partitions", fmt.Sprint(i)))
 		if err != nil {
 			n.closeDBs()
@@ -129,7 +106,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 			return nil, err
 		}
 		p.pid.Store(pid)
-		n.router.parts = append(n.router.parts, p)
+		n.router.parts[i] = p
 		n.byShard[p.cfg.ShardID] = p
 	}
 	return n, nil
@@ -144,19 +121,31 @@ func (n *Node) spawn(p *Partition) (*actor.PID, error) {
 	return res.(*actor.PID), nil
 }
 
-// Start starts every partition's shard and waits until each has a leader.
+// Start starts the shard of every partition this node holds a replica of and waits until each
+// has a leader.
 func (n *Node) Start(ctx context.Context) error {
-	for _, p := range n.router.parts {
+	for _, p := range n.local() {
 		if err := n.cfg.Host.StartShard(p.cfg.ShardID, p.cfg.DB, p.applier); err != nil {
 			return err
 		}
 	}
-	for _, p := range n.router.parts {
+	for _, p := range n.local() {
 		if err := n.cfg.Host.WaitLeader(ctx, p.cfg.ShardID); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// local lists the partitions this node holds a replica of.
+func (n *Node) local() []*Partition {
+	out := make([]*Partition, 0, len(n.router.parts))
+	for _, p := range n.router.parts {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // OnLeaderChange routes dragonboat's leader events to the partitions.
@@ -166,17 +155,24 @@ func (n *Node) OnLeaderChange(shardID uint64, isLeader bool) {
 	}
 }
 
+// OnLeaderUpdate records which node leads a shard (leader 0: none known), for routing.
+func (n *Node) OnLeaderUpdate(shardID, leader, _ uint64) {
+	if p, ok := n.byShard[shardID]; ok {
+		n.router.setLeader(p.cfg.ID, leader)
+	}
+}
+
 // Router returns the node's router.
 func (n *Node) Router() *Router { return n.router }
 
-// Crash makes partition i's actor panic (for supervision tests).
+// Crash makes partition i's actor panic (for supervision tests); i must be held here.
 func (n *Node) Crash(i int) { n.system.Root.Send(n.router.parts[i].pid.Load(), crash{}) }
 
 // Close stops the partitions' goroutines and actors and closes their databases. The Host must be
 // closed first, so that nothing applies to a closed database.
 func (n *Node) Close() {
 	n.closing.Store(true)
-	for _, p := range n.router.parts {
+	for _, p := range n.local() {
 		p.Close()
 	}
 	n.system.Root.Stop(n.supervisor)

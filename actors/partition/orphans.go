@@ -21,7 +21,7 @@ func (n *Node) Orphans() ([]ids.InvocationID, error) {
 		return nil, fmt.Errorf("partition: the invoker cannot list its attempts")
 	}
 	var out []ids.InvocationID
-	for _, p := range n.router.parts {
+	for _, p := range n.local() {
 		if !p.IsLeader() {
 			continue
 		}

@@ -506,14 +506,14 @@ func (p *Partition) deliverOutbox() error {
 // delivered (0 if none).
 func (p *Partition) deliverBatches(ctx context.Context, entries []storage.OutboxEntry) (uint64, error) {
 	type pending struct {
-		target *Partition
+		target uint32
 		batch  command.DeliverBatch
-		done   chan proposalResult
+		done   <-chan proposalResult
 	}
-	var order []*Partition
-	byTarget := map[*Partition]*pending{}
+	var order []uint32
+	byTarget := map[uint32]*pending{}
 	for _, e := range entries {
-		t := p.cfg.Router.For(e.Message.PartitionKey())
+		t := p.cfg.Router.index(e.Message.PartitionKey())
 		pd, ok := byTarget[t]
 		if !ok {
 			pd = &pending{target: t, batch: command.DeliverBatch{Producer: p.cfg.ID}}
@@ -524,7 +524,7 @@ func (p *Partition) deliverBatches(ctx context.Context, entries []storage.Outbox
 	}
 	for _, t := range order {
 		pd := byTarget[t]
-		pd.done = t.propose(command.Command{Kind: command.KindDeliverBatch, DeliverBatch: &pd.batch})
+		pd.done = p.cfg.Router.deliver(ctx, t, &pd.batch)
 	}
 	upTo := entries[len(entries)-1].Seq
 	var firstErr error
@@ -540,7 +540,7 @@ func (p *Partition) deliverBatches(ctx context.Context, entries []storage.Outbox
 			// Everything from this target's first message on may be undelivered.
 			upTo = min(upTo, pd.batch.Items[0].Seq-1)
 			if firstErr == nil {
-				firstErr = fmt.Errorf("deliver %d messages to partition %d: %w", len(pd.batch.Items), t.ID(), r.err)
+				firstErr = fmt.Errorf("deliver %d messages to partition %d: %w", len(pd.batch.Items), t, r.err)
 			}
 		}
 	}

@@ -36,7 +36,7 @@ func (l RemoteLocal) leading(partition uint32) (*Partition, error) {
 		return nil, fmt.Errorf("%w: partition %d: this node has %d partitions", remote.ErrBadRequest, partition, len(l.n.router.parts))
 	}
 	p := l.n.router.parts[partition]
-	if !p.IsLeader() {
+	if p == nil || !p.IsLeader() {
 		return nil, fmt.Errorf("partition %d: %w", partition, remote.ErrNotLeader)
 	}
 	return p, nil

@@ -38,6 +38,7 @@ func main() {
 
 type serverFlags struct {
 	dataDir, ingressAddr, adminAddr, raftAddr, logDB, logLevel, cpuProfile string
+	raftListenAddr, remoteAddr, remoteListenAddr                           string
 	requestIdentityKey                                                     string
 	partitions                                                             int
 	maxBody                                                                int64
@@ -58,9 +59,12 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.ingressAddr, "ingress-addr", "127.0.0.1:8080", "ingress HTTP listen address")
 	fl.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9070", "admin HTTP listen address")
 	fl.StringVar(&f.raftAddr, "raft-addr", "", "Raft address (empty: single node, no Raft port)")
+	fl.StringVar(&f.raftListenAddr, "raft-listen-addr", "", "where the Raft transport listens, when --raft-addr is the address other nodes dial (a proxy or NAT in between; empty: --raft-addr)")
+	fl.StringVar(&f.remoteAddr, "remote-addr", "", "actor-remoting address, published to the other nodes: requests for partitions led elsewhere go there (empty: no remoting; every node must then hold every partition)")
+	fl.StringVar(&f.remoteListenAddr, "remote-listen-addr", "", "where remoting listens, when --remote-addr is the address other nodes dial (empty: --remote-addr)")
 	fl.Uint64Var(&f.nodeID, "node-id", 1, "this node's id in the cluster (the replica id on every shard)")
 	fl.StringVar(&f.peers, "peers", "", "the cluster's initial members by Raft address, this node included: 1@127.0.0.1:7001,2@127.0.0.1:7002,3@127.0.0.1:7003 (empty: a single node)")
-	fl.IntVar(&f.replicationFactor, "replication-factor", 0, "replicas of each partition (0: every member; for now every member must hold every partition)")
+	fl.IntVar(&f.replicationFactor, "replication-factor", 0, "replicas of each partition (0: every member; fewer needs --remote-addr)")
 	fl.IntVar(&f.partitions, "partitions", 8, "number of partitions (fixed when the data directory is created)")
 	fl.StringVar(&f.logDB, "logdb-size", "tiny", "Raft log memory budget: tiny (256 MiB), small (1 GiB), medium (4 GiB)")
 	fl.Uint64Var(&f.snapshotEntries, "snapshot-entries", raftlog.DefaultSnapshotEntries, "Raft snapshot interval in log entries; the log is compacted after each snapshot")
@@ -119,6 +123,9 @@ func (f *serverFlags) config() (server.Config, error) {
 		IngressAddr:            f.ingressAddr,
 		AdminAddr:              f.adminAddr,
 		RaftAddress:            f.raftAddr,
+		RaftListenAddress:      f.raftListenAddr,
+		RemoteAddress:          f.remoteAddr,
+		RemoteListenAddress:    f.remoteListenAddr,
 		Partitions:             f.partitions,
 		LogDB:                  size,
 		SnapshotEntries:        f.snapshotEntries,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/net/http2/h2c"
 
 	"github.com/resolute-run/resolute/actors/partition"
+	"github.com/resolute-run/resolute/actors/remote"
 	"github.com/resolute-run/resolute/runtime/discovery"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/invoker"
@@ -38,12 +40,18 @@ type Config struct {
 	AdminAddr   string
 	// Partitions is the number of partitions; fixed when the data directory is created.
 	Partitions int
-	// RaftAddress is empty for a single node (no Raft port is opened).
-	RaftAddress string
+	// RaftAddress is empty for a single node (no Raft port is opened). It is the address the
+	// other nodes dial; RaftListenAddress, if set, is where this node listens (a proxy or NAT in
+	// between).
+	RaftAddress, RaftListenAddress string
+	// RemoteAddress, if set, is this node's actor-remoting address (actors/remote), published in
+	// the metadata shard: requests for partitions led by other nodes go to them, so a partition
+	// need not have a replica on every node. RemoteListenAddress is as RaftListenAddress.
+	RemoteAddress, RemoteListenAddress string
 	// NodeID, Peers and ReplicationFactor form a cluster (raftlog.Config): Peers names the initial
 	// members by their Raft addresses (this node included), the same on every node; empty means the
-	// single node of today. Until requests are routed between nodes (actors/remote, next), every
-	// node holds a replica of every partition: ReplicationFactor must be the number of peers.
+	// single node of today. ReplicationFactor is the replicas of each partition (default: every
+	// member); below the number of members it needs RemoteAddress.
 	NodeID            uint64
 	Peers             map[uint64]string
 	ReplicationFactor int
@@ -81,6 +89,8 @@ type Server struct {
 	invoker  *invoker.Invoker
 	inproc   *transport.InProcess
 	client   *http.Client
+	endpoint *remote.Endpoint // nil without RemoteAddress
+	served   servedLocal
 
 	ingressLn, adminLn net.Listener
 	ingressSrv         *http.Server
@@ -112,12 +122,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := checkCluster(cfg); err != nil {
 		return nil, err
 	}
+	factor := cfg.ReplicationFactor
+	if factor == 0 {
+		factor = len(cfg.Peers)
+	}
 	host, err := raftlog.NewHost(raftlog.Config{
 		Dir:                filepath.Join(cfg.DataDir, "raft"),
 		RaftAddress:        cfg.RaftAddress,
+		ListenAddress:      cfg.RaftListenAddress,
 		NodeID:             cfg.NodeID,
 		Peers:              cfg.Peers,
-		ReplicationFactor:  max(cfg.ReplicationFactor, len(cfg.Peers)), // every node holds every partition (checkCluster)
+		ReplicationFactor:  factor,
 		EveryNodeShards:    []uint64{MetadataShardID},
 		LogDB:              cfg.LogDB,
 		SnapshotEntries:    cfg.SnapshotEntries,
@@ -125,6 +140,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		OnLeaderChange: func(shard uint64, isLeader bool) {
 			if n := node.Load(); n != nil {
 				n.OnLeaderChange(shard, isLeader)
+			}
+		},
+		OnLeaderUpdate: func(shard, leader, term uint64) {
+			if n := node.Load(); n != nil {
+				n.OnLeaderUpdate(shard, leader, term)
 			}
 		},
 	})
@@ -145,24 +165,43 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.invoker = invoker.New(cfg.Invoker, resolver{s.registry}, s.client)
-	n, err := partition.NewNode(partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker, MaxQueued: cfg.MaxQueuedProposals, MaxCalling: cfg.MaxCallsInFlight})
+	ncfg := partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker, MaxQueued: cfg.MaxQueuedProposals, MaxCalling: cfg.MaxCallsInFlight}
+	if cfg.RemoteAddress != "" {
+		listen := cmp.Or(cfg.RemoteListenAddress, cfg.RemoteAddress)
+		advertised := ""
+		if cfg.RemoteListenAddress != "" {
+			advertised = cfg.RemoteAddress
+		}
+		if s.endpoint, err = remote.Start(remote.Config{Addr: listen, AdvertisedAddr: advertised, Local: &s.served}); err != nil {
+			return nil, fmt.Errorf("server: start remoting: %w", err)
+		}
+		ncfg.Remote, ncfg.Directory = s.endpoint, nodeDirectory{reg: s.registry, self: host.NodeID()}
+	}
+	n, err := partition.NewNode(ncfg)
 	if err != nil {
 		return nil, err
 	}
 	s.node = n
 	node.Store(n)
+	rl := n.RemoteLocal()
+	s.served.p.Store(&rl)
 	if err := n.Start(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.listen(); err != nil {
 		return nil, err
 	}
+	if len(cfg.Peers) > 0 {
+		if err := s.publishNode(ctx); err != nil {
+			return nil, err
+		}
+	}
 	ok = true
 	return s, nil
 }
 
-// checkCluster refuses a cluster configuration this version cannot serve: requests are not
-// routed between nodes yet, so every node must hold every partition.
+// checkCluster refuses a cluster configuration this node cannot serve: without remoting, every
+// node must hold every partition.
 func checkCluster(cfg Config) error {
 	if len(cfg.Peers) == 0 {
 		return nil
@@ -173,8 +212,12 @@ func checkCluster(cfg Config) error {
 	if addr, ok := cfg.Peers[cfg.NodeID]; !ok || addr != cfg.RaftAddress {
 		return fmt.Errorf("server: --peers must name this node (%d) at its --raft-addr %s", cfg.NodeID, cfg.RaftAddress)
 	}
-	if f := cfg.ReplicationFactor; f != 0 && f != len(cfg.Peers) {
-		return fmt.Errorf("server: replication factor %d with %d peers: until requests are routed between nodes, every node holds every partition (use %d)", f, len(cfg.Peers), len(cfg.Peers))
+	f := cfg.ReplicationFactor
+	switch {
+	case f < 0 || f > len(cfg.Peers):
+		return fmt.Errorf("server: replication factor %d with %d peers: between 1 and the number of peers", f, len(cfg.Peers))
+	case f != 0 && f != len(cfg.Peers) && cfg.RemoteAddress == "":
+		return fmt.Errorf("server: replication factor %d with %d peers needs --remote-addr: a node must reach the partitions it holds no replica of (or use %d)", f, len(cfg.Peers), len(cfg.Peers))
 	}
 	return nil
 }
@@ -289,6 +332,9 @@ func (s *Server) Close() {
 		s.wg.Wait()
 		if s.invoker != nil {
 			s.invoker.Close()
+		}
+		if s.endpoint != nil {
+			s.endpoint.Close()
 		}
 		if s.host != nil {
 			s.host.Close()

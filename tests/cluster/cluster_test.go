@@ -28,11 +28,11 @@ func counter() *sdk.Endpoint {
 }
 
 // startCluster launches n `resolute server` processes that form one cluster (--node-id,
-// --raft-addr, --peers) and waits until each answers its health endpoints.
+// --raft-addr, --remote-addr, --peers) and waits until each answers its health endpoints.
 func startCluster(t *testing.T, n int, extra ...string) []*testenv.Server {
 	t.Helper()
 	bin := testenv.ResoluteBinary(t)
-	ports := testenv.FreePorts(t, 3*n)
+	ports := testenv.FreePorts(t, 4*n)
 	var peers []string
 	for i := range n {
 		peers = append(peers, fmt.Sprintf("%d@%s", i+1, testenv.Addr(ports[i])))
@@ -40,6 +40,7 @@ func startCluster(t *testing.T, n int, extra ...string) []*testenv.Server {
 	nodes := make([]*testenv.Server, n)
 	for i := range n {
 		args := append([]string{"--node-id", fmt.Sprint(i + 1), "--raft-addr", testenv.Addr(ports[i]),
+			"--remote-addr", testenv.Addr(ports[3*n+i]),
 			"--peers", strings.Join(peers, ","), "--partitions", "4", "--log-level", "warn"}, extra...)
 		nodes[i] = testenv.LaunchServer(t, testenv.ServerConfig{Bin: bin, IngressPort: ports[n+i], AdminPort: ports[2*n+i], Args: args})
 	}
