@@ -201,10 +201,12 @@ type stepKey struct{ op, step string }
 func checkRuns(r *run, outs outputs, execs []deployment.Exec) Check {
 	last := map[stepKey]string{}
 	count := map[stepKey]int{}
+	times := map[stepKey][]string{}
 	for _, e := range execs {
 		k := stepKey{e.Op, e.Step}
 		last[k] = e.Token
 		count[k]++
+		times[k] = append(times[k], e.At)
 	}
 	journaled := map[stepKey]string{}
 	for o, v := range outs.add {
@@ -239,7 +241,7 @@ func checkRuns(r *run, outs outputs, execs []deployment.Exec) Check {
 		case count[k] == 0:
 			bad = append(bad, fmt.Sprintf("%s/%s: journaled token %s was never recorded", k.op, k.step, tok))
 		case last[k] != tok:
-			bad = append(bad, fmt.Sprintf("%s/%s: journaled %s, but %d executions, the last returned %s", k.op, k.step, tok, count[k], last[k]))
+			bad = append(bad, fmt.Sprintf("%s/%s: journaled %s, but %d executions (at %s), the last returned %s", k.op, k.step, tok, count[k], strings.Join(times[k], ", "), last[k]))
 		}
 	}
 	slices.Sort(bad)

@@ -45,6 +45,9 @@ type Config struct {
 	Pause time.Duration
 	// DrainTimeout bounds the drain: outstanding operations, attaches, dumps. Default 90s.
 	DrainTimeout time.Duration
+	// ServerArgs are added to every server's command line, e.g.
+	// --log-level debug.
+	ServerArgs []string
 	// ServerBin and DeploymentBin are the binaries of `resolute` and
 	// `resolute-chaos-deployment`; both are required.
 	ServerBin, DeploymentBin string

@@ -125,6 +125,7 @@ func newNodes(cfg Config, logDir string, ports []int) []*node {
 			args = append(args, "--node-id", fmt.Sprint(i+1), "--raft-addr", proc.Addr(p[2]),
 				"--peers", strings.Join(peers, ","), "--partitions", fmt.Sprint(clusterPartitions))
 		}
+		args = append(args, cfg.ServerArgs...)
 		nd.svc = &service{name: name, bin: cfg.ServerBin, logDir: logDir, args: args, ready: nd.ready}
 		nodes[i] = nd
 	}

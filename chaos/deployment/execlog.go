@@ -49,7 +49,10 @@ func (l *ExecLog) Execute(op, step string) (string, error) {
 	defer l.mu.Unlock()
 	l.mu.seq++
 	tok := fmt.Sprintf("%s.%d", l.prefix, l.mu.seq)
-	if _, err := fmt.Fprintf(l.mu.f, "%s %s %s\n", op, step, tok); err != nil {
+	// The wall-clock time lets a reader line the executions up with the
+	// server logs.
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	if _, err := fmt.Fprintf(l.mu.f, "%s %s %s %s\n", op, step, tok, at); err != nil {
 		return "", fmt.Errorf("deployment: record execution of %s/%s: %w", op, step, err)
 	}
 	return tok, nil
@@ -76,6 +79,7 @@ func (l *ExecLog) Close() error { return l.mu.f.Close() }
 // Exec is one recorded Run execution.
 type Exec struct {
 	Op, Step, Token string
+	At              string // when a Run body executed (RFC 3339, UTC); empty for a note
 }
 
 // ReadExecLog returns the records of the file at path in execution order; a
@@ -105,10 +109,14 @@ func ReadExecLogFrom(path string, off int64) ([]Exec, int64, error) {
 	var out []Exec
 	for line := range strings.Lines(string(data)) {
 		parts := strings.Fields(line)
-		if len(parts) != 3 {
+		if len(parts) != 3 && len(parts) != 4 {
 			return out, off, fmt.Errorf("deployment: exec log %s: malformed line %q", path, line)
 		}
-		out = append(out, Exec{Op: parts[0], Step: parts[1], Token: parts[2]})
+		e := Exec{Op: parts[0], Step: parts[1], Token: parts[2]}
+		if len(parts) == 4 {
+			e.At = parts[3]
+		}
+		out = append(out, e)
 	}
 	return out, off + int64(len(data)), nil
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestReadExecLogFrom: the checker tails the execution log while the
@@ -28,10 +29,10 @@ func TestReadExecLogFrom(t *testing.T) {
 		want  []Exec
 	}{
 		{"", nil}, // the file does not exist yet
-		{"a s0 t1\nb aw sign_1x", []Exec{{"a", "s0", "t1"}}},
-		{"yz\n", []Exec{{"b", "aw", "sign_1xyz"}}},
+		{"a s0 t1 2026-01-01T00:00:00Z\nb aw sign_1x", []Exec{{"a", "s0", "t1", "2026-01-01T00:00:00Z"}}},
+		{"yz\n", []Exec{{"b", "aw", "sign_1xyz", ""}}},
 		{"", nil},
-		{"c w1 t2\nd a t3\n", []Exec{{"c", "w1", "t2"}, {"d", "a", "t3"}}},
+		{"c w1 t2\nd a t3\n", []Exec{{"c", "w1", "t2", ""}, {"d", "a", "t3", ""}}},
 	}
 	for i, st := range steps {
 		if st.write != "" {
@@ -68,7 +69,31 @@ func TestNote(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := ReadExecLog(path)
-	if want := []Exec{{"op", NoteAwakeable, "sign_1abc"}}; err != nil || !slices.Equal(got, want) {
+	if want := []Exec{{"op", NoteAwakeable, "sign_1abc", ""}}; err != nil || !slices.Equal(got, want) {
 		t.Fatalf("read %v, %v; want %v", got, err, want)
+	}
+}
+
+// TestExecuteRecordsTime: an execution's record carries its token and when it ran, which
+// lines it up with the server logs.
+func TestExecuteRecordsTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "exec.log")
+	l, err := OpenExecLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	before := time.Now()
+	tok, err := l.Execute("op", "s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadExecLog(path)
+	if err != nil || len(got) != 1 || got[0].Token != tok {
+		t.Fatalf("read %v, %v; want one record with token %s", got, err, tok)
+	}
+	at, err := time.Parse(time.RFC3339Nano, got[0].At)
+	if err != nil || at.Before(before.Truncate(time.Microsecond)) || at.After(time.Now()) {
+		t.Fatalf("recorded at %q (%v), want a time between %v and now", got[0].At, err, before)
 	}
 }

@@ -44,10 +44,12 @@ func main() {
 	flag.IntVar(&cfg.ColdKeys, "cold-keys", 40, "cold Counter keys")
 	flag.StringVar(&cfg.ServerBin, "server-bin", os.Getenv("RESOLUTE_BIN"), "resolute binary (built from ./cmd/resolute if empty)")
 	flag.StringVar(&cfg.DeploymentBin, "deployment-bin", "", "resolute-chaos-deployment binary (built if empty)")
+	serverArgs := flag.String("server-args", "", "arguments added to every server's command line, separated by spaces (e.g. \"--log-level debug\")")
 	flag.StringVar(&tags, "tags", "", "build tags of the binaries it builds, e.g. chaosplant_nodedup to watch a planted bug get caught")
 	flag.StringVar(&cfg.WorkDir, "work-dir", "", "directory for data, logs and the execution log (a new temporary one if empty)")
 	flag.Parse()
 	cfg.Duration = time.Duration(seconds) * time.Second
+	cfg.ServerArgs = strings.Fields(*serverArgs)
 	cfg.Log = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
