@@ -24,6 +24,10 @@ func withDeadline(ctx context.Context, d time.Duration) (context.Context, contex
 	return context.WithTimeout(ctx, d)
 }
 
+// membershipAttempt bounds one attempt of a membership change: a change handed to a leader that
+// just died is lost, and is asked again after this long.
+const membershipAttempt = time.Second
+
 // retryMembership runs a membership change until it succeeds, fails for good, or ctx ends.
 // A change dropped for want of a leader (ErrShardNotReady), refused while busy, or timed out is
 // asked again (a change already applied is then rejected, or a no-op).
@@ -31,7 +35,7 @@ func retryMembership(ctx context.Context, what string, change func(context.Conte
 	ctx, cancel := withDeadline(ctx, 30*time.Second)
 	defer cancel()
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
-		attempt, cancelAttempt := context.WithTimeout(ctx, 5*time.Second)
+		attempt, cancelAttempt := context.WithTimeout(ctx, membershipAttempt)
 		err := change(attempt)
 		cancelAttempt()
 		if err == nil {
@@ -53,10 +57,18 @@ func retryMembership(ctx context.Context, what string, change func(context.Conte
 // on a node holding a replica of the shard (the change is proposed through its leader); then
 // start the new replica on node nodeID with JoinShard. A node id removed from a shard can never
 // be added back to it.
+// Adding a member already there with the same address succeeds (an attempt that timed out may
+// have been applied: dragonboat rejects the next).
 func (h *Host) AddReplica(ctx context.Context, shardID, nodeID uint64, addr string) error {
-	return retryMembership(ctx, fmt.Sprintf("add node %d (%s) to shard %d", nodeID, addr, shardID), func(ctx context.Context) error {
+	err := retryMembership(ctx, fmt.Sprintf("add node %d (%s) to shard %d", nodeID, addr, shardID), func(ctx context.Context) error {
 		return h.nh.SyncRequestAddReplica(ctx, shardID, nodeID, addr, 0)
 	})
+	if errors.Is(err, dragonboat.ErrRejected) {
+		if m, merr := h.Membership(ctx, shardID); merr == nil && m.Replicas[nodeID] == addr {
+			return nil
+		}
+	}
+	return err
 }
 
 // RemoveReplica removes node nodeID's replica from shardID's members. Call it on a node holding

@@ -69,7 +69,8 @@ func startMember(t *testing.T, id uint64, addr, dir string, peers map[uint64]str
 	m := &member{id: id, addr: addr, dir: dir, app: &countingApplier{}, ev: newEvents(), leaders: map[uint64]uint64{}}
 	h, err := NewHost(Config{
 		Dir: filepath.Join(dir, "raft"), NodeID: id, RaftAddress: addr, Peers: peers,
-		OnEvent: m.ev.on,
+		PlacementInterval: -1, // these tests move leadership themselves (placement_test.go has it on)
+		OnEvent:           m.ev.on,
 		OnLeaderUpdate: func(shard, leader, term uint64) {
 			if shard == testShard && leader != 0 {
 				m.mu.Lock()

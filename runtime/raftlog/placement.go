@@ -20,8 +20,8 @@ import (
 // node knows, without asking across nodes, that it is alive and caught up, and a leader that
 // pushed leadership to a dead or lagging node would refuse proposals until the transfer timed out
 // (an election timeout). So a node asks only after its replica has followed the same leader, in
-// the same term, for placementStableChecks checks in a row, and has applied at each check
-// everything its log held at the check before. Never flapping: only the preferred node asks, and
+// the same term, for placementStableChecks checks in a row, and was caught up at each (a
+// ReadIndex through it completed within the interval: see caughtUp). Never flapping: only the preferred node asks, and
 // only for itself (every node derives the same order from the same membership); at most one shard
 // is asked for per check, and a shard asked for without result is asked again only after a
 // backoff that doubles up to placementMaxBackoff checks.
@@ -90,7 +90,6 @@ type placer struct {
 // placeState is what the loop remembers of one shard between checks.
 type placeState struct {
 	leader, term uint64 // the leader (and its term) the replica followed at the last check
-	lastIndex    uint64 // the end of the replica's log at the last check
 	stable       int    // checks in a row following leader in term, caught up
 	wait         int    // checks to let pass before asking again
 	backoff      int    // the next wait after a request, in checks
@@ -159,9 +158,8 @@ func (p *placer) check() {
 // leadership now.
 func (p *placer) observe(st *placeState, si ShardInfo) bool {
 	self := p.h.replicaID
-	caughtUp := si.LeaderID != 0 && !si.Pending && si.LeaderID == st.leader && si.Term == st.term &&
-		si.AppliedIndex >= st.lastIndex
-	st.leader, st.term, st.lastIndex = si.LeaderID, si.Term, si.LastIndex
+	following := si.LeaderID != 0 && !si.Pending && si.LeaderID == st.leader && si.Term == st.term
+	st.leader, st.term = si.LeaderID, si.Term
 	if st.wait > 0 {
 		st.wait--
 	}
@@ -173,12 +171,31 @@ func (p *placer) observe(st *placeState, si ShardInfo) bool {
 	case si.LeaderID == self:
 		st.stable, st.backoff = 0, placementMinBackoff // it leads: a later loss starts afresh
 		return false
-	case !caughtUp:
+	case !following || !p.caughtUp(si.ShardID):
 		st.stable = 0
 		return false
 	}
 	st.stable++
 	return st.stable >= placementStableChecks && st.wait == 0
+}
+
+// caughtUp reports whether this node's replica of shardID is caught up with its leader: a
+// ReadIndex through it completes within the check interval, which needs the leader to confirm
+// its leadership with a quorum and this replica to apply every entry the leader had committed
+// when asked. (The applied index of ShardInfo counts only entries given to the applier, not the
+// leader's empty entries or membership changes: an idle shard's would never reach its log's end.)
+func (p *placer) caughtUp(shardID uint64) bool {
+	rs, err := p.h.nh.ReadIndex(shardID, p.interval)
+	if err != nil {
+		return false
+	}
+	defer rs.Release()
+	select {
+	case r := <-rs.ResultC():
+		return r.Completed()
+	case <-p.stop:
+		return false
+	}
 }
 
 // ask requests leadership of si's shard for this node, and backs off.
