@@ -3,7 +3,6 @@ package partition
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 
 	"github.com/resolute-run/resolute/runtime/command"
@@ -34,18 +33,6 @@ func (r *Router) proposeFor(ctx context.Context, id ids.InvocationID, cmd comman
 	return o, nil
 }
 
-// ErrNoReplica is returned by reads of a partition this node holds no replica of.
-var ErrNoReplica = errors.New("partition: no replica on this node")
-
-// readable returns the local replica of the partition owning pk for a read.
-func (r *Router) readable(pk ids.PartitionKey) (*Partition, error) {
-	p := r.For(pk)
-	if p == nil {
-		return nil, fmt.Errorf("partition %d: %w; ask a node that holds it (GET /cluster-health)", r.index(pk), ErrNoReplica)
-	}
-	return p, nil
-}
-
 // PatchState proposes the replacement of a Virtual Object key's state (applied in the key's lock
 // order) and returns the outcome: Applied (done or queued behind the key's holder), or Invalid
 // when a version was given and no longer matches.
@@ -53,12 +40,22 @@ func (r *Router) PatchState(ctx context.Context, p command.PatchState) (statemac
 	return r.proposeFor(ctx, p.ID, command.Command{Kind: command.KindPatchState, PatchState: &p})
 }
 
-// State reads a Virtual Object key's state, ordered by state key, from its partition's tables.
-func (r *Router) State(service, key string) ([]storage.StateEntry, error) {
-	p, err := r.readable(ids.KeyedPartitionKey(service, key))
-	if err != nil {
-		return nil, err
-	}
+// State reads a Virtual Object key's state, ordered by state key, from its partition's tables at
+// the partition's leader.
+func (r *Router) State(ctx context.Context, service, key string) (state []storage.StateEntry, err error) {
+	i := r.index(ids.KeyedPartitionKey(service, key))
+	err = r.route(ctx, i, func(p *Partition) error {
+		state, err = p.state(service, key)
+		return err
+	}, func(addr string, _ bool) error {
+		state, err = r.remote.State(ctx, addr, i, service, key)
+		return err
+	})
+	return state, err
+}
+
+// state reads a Virtual Object key's state from this replica's tables.
+func (p *Partition) state(service, key string) ([]storage.StateEntry, error) {
 	state, err := storage.AllState(p.cfg.DB, service, key)
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: state of %s/%s: %w", p.ID(), service, key, err)
@@ -79,15 +76,19 @@ func (r *Router) Resume(ctx context.Context, id ids.InvocationID, repin *command
 	return r.proposeFor(ctx, id, command.Command{Kind: command.KindResume, Resume: &command.Resume{ID: id, Repin: repin}})
 }
 
-// Status reads invocation id's status record from its partition's tables (what was applied).
-func (r *Router) Status(_ context.Context, id ids.InvocationID) (storage.InvocationStatus, bool, error) {
-	p, err := r.readable(id.PartitionKey)
+// Status reads invocation id's status record from its partition's tables (what was applied) at
+// the partition's leader.
+func (r *Router) Status(ctx context.Context, id ids.InvocationID) (st storage.InvocationStatus, found bool, err error) {
+	i := r.index(id.PartitionKey)
+	err = r.route(ctx, i, func(p *Partition) error {
+		st, found, err = p.Status(id)
+		return err
+	}, func(addr string, _ bool) error {
+		st, found, err = r.remote.Status(ctx, addr, i, id)
+		return err
+	})
 	if err != nil {
-		return storage.InvocationStatus{}, false, err
-	}
-	st, found, err := storage.Status(p.cfg.DB, id)
-	if err != nil {
-		return st, false, fmt.Errorf("partition %d: status of %s: %w", p.ID(), id, err)
+		return st, false, fmt.Errorf("partition %d: status of %s: %w", i, id, err)
 	}
 	return st, found, nil
 }

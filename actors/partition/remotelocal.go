@@ -10,6 +10,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/storage"
 )
 
 // RemoteLocal serves the requests other nodes send to this node's partitions through package
@@ -29,6 +30,7 @@ var (
 	_ remote.Local          = RemoteLocal{}
 	_ remote.Attacher       = RemoteLocal{}
 	_ remote.HealthReporter = RemoteLocal{}
+	_ remote.Reader         = RemoteLocal{}
 )
 
 func (l RemoteLocal) leading(partition uint32) (*Partition, error) {
@@ -93,6 +95,24 @@ func (l RemoteLocal) Output(ctx context.Context, partition uint32, id ids.Invoca
 	}
 	a, found, err := p.Output(ctx, id)
 	return a, found, closedAsUnavailable(partition, err)
+}
+
+// Status reads invocation id's status record in partition, which this node must lead.
+func (l RemoteLocal) Status(_ context.Context, partition uint32, id ids.InvocationID) (storage.InvocationStatus, bool, error) {
+	p, err := l.leading(partition)
+	if err != nil {
+		return storage.InvocationStatus{}, false, err
+	}
+	return p.Status(id)
+}
+
+// State reads a Virtual Object key's state in partition, which this node must lead.
+func (l RemoteLocal) State(_ context.Context, partition uint32, service, key string) ([]storage.StateEntry, error) {
+	p, err := l.leading(partition)
+	if err != nil {
+		return nil, err
+	}
+	return p.state(service, key)
 }
 
 // Health reports every partition of this node.

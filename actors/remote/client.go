@@ -13,6 +13,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/storage"
 )
 
 // pending is a request waiting for its response.
@@ -140,11 +141,53 @@ func (e *Endpoint) Ping(ctx context.Context, node string) (Pong, error) {
 		return Pong{}, e.unexpected(node, "ping", 0, msg)
 	}
 	pong := Pong{Addr: resp.Address, SystemID: resp.SystemId, Started: time.UnixMilli(resp.StartedUnixMs)}
+	for _, sh := range resp.Shards {
+		pong.Shards = append(pong.Shards, ShardProgress{Shard: sh.Shard, Leader: sh.Leader, Term: sh.Term, AppliedIndex: sh.AppliedIndex})
+	}
 	for _, h := range resp.Partitions {
 		pong.Partitions = append(pong.Partitions, PartitionHealth{Partition: h.Partition, Leader: h.Leader, Running: h.Running,
 			Reason: h.Reason, Queued: h.Queued, Calling: h.Calling})
 	}
 	return pong, nil
+}
+
+// Status reads invocation id's status record on node, which leads its partition.
+func (e *Endpoint) Status(ctx context.Context, node string, partition uint32, id ids.InvocationID) (storage.InvocationStatus, bool, error) {
+	var st storage.InvocationStatus
+	found, err := e.read(ctx, node, "status", partition, &pb.ReadRequest{What: pb.ReadRequest_WHAT_STATUS, InvocationId: id.String()}, &st)
+	return st, found, err
+}
+
+// State reads a Virtual Object key's state on node, which leads its partition.
+func (e *Endpoint) State(ctx context.Context, node string, partition uint32, service, key string) ([]storage.StateEntry, error) {
+	var state []storage.StateEntry
+	_, err := e.read(ctx, node, "state", partition, &pb.ReadRequest{What: pb.ReadRequest_WHAT_STATE, Service: service, Key: key}, &state)
+	return state, err
+}
+
+func (e *Endpoint) read(ctx context.Context, node, op string, partition uint32, req *pb.ReadRequest, into any) (bool, error) {
+	msg, err := e.request(ctx, node, op, partition, func(id uint64, budget time.Duration) proto.Message {
+		r := proto.Clone(req).(*pb.ReadRequest)
+		r.RequestId, r.Partition, r.TimeoutMs = id, partition, budget.Milliseconds()
+		return r
+	})
+	if err != nil {
+		return false, err
+	}
+	resp, ok := msg.(*pb.ReadResponse)
+	if !ok {
+		return false, e.unexpected(node, op, partition, msg)
+	}
+	if resp.Error != nil {
+		return false, decodeError(node, op, resp.Error)
+	}
+	if !resp.Found {
+		return false, nil
+	}
+	if err := decode(op, resp.Value, into); err != nil {
+		return false, &Error{Node: node, Op: op, Partition: partition, Err: err}
+	}
+	return true, nil
 }
 
 // request sends the message build makes to node's server actor and waits for the response,
@@ -249,6 +292,8 @@ func (r *replyActor) Receive(ctx actor.Context) {
 	case *pb.PingResponse:
 		r.e.answer(m.RequestId, answer{msg: m})
 	case *pb.AttachResponse:
+		r.e.answer(m.RequestId, answer{msg: m})
+	case *pb.ReadResponse:
 		r.e.answer(m.RequestId, answer{msg: m})
 	case *actor.DeadLetterResponse:
 		// A request could not be delivered: the node is not connected, or has no server actor.

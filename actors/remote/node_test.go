@@ -22,6 +22,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/storage"
 )
 
 // The nodes a test talks to run in child processes of the test binary, one remoting endpoint
@@ -363,4 +364,39 @@ func ctxFor(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// Status is what the test local reads of invocation id: a status naming the node and the
+// partition, none for unknownID.
+func (l *local) Status(ctx context.Context, p uint32, id ids.InvocationID) (storage.InvocationStatus, bool, error) {
+	if err := l.fail(ctx, p, id); err != nil {
+		return storage.InvocationStatus{}, false, err
+	}
+	st, found := statusOf(l.name, p, id)
+	return st, found, nil
+}
+
+func statusOf(node string, p uint32, id ids.InvocationID) (storage.InvocationStatus, bool) {
+	if id == unknownID {
+		return storage.InvocationStatus{}, false
+	}
+	return storage.InvocationStatus{Phase: storage.Completed, Invocation: command.Invocation{ID: id, Target: command.Target{Service: node, Handler: fmt.Sprint(p)}},
+		Result: &command.Result{Value: []byte(node)}, ModifiedAt: 1_700_000_000_000}, true
+}
+
+// State is what the test local reads of a key's state.
+func (l *local) State(ctx context.Context, p uint32, service, key string) ([]storage.StateEntry, error) {
+	if err := l.fail(ctx, p, invocationID(1)); err != nil {
+		return nil, err
+	}
+	return stateOf(l.name, p, service, key), nil
+}
+
+func stateOf(node string, p uint32, service, key string) []storage.StateEntry {
+	return []storage.StateEntry{{Key: []byte("a"), Value: []byte(node + "/" + service + "/" + key)}, {Key: []byte("b"), Value: []byte(fmt.Sprint(p))}}
+}
+
+// ShardProgress is what every test node reports of its Raft replicas.
+func (l *local) ShardProgress() []remote.ShardProgress {
+	return []remote.ShardProgress{{Shard: 1, Leader: 2, Term: 3, AppliedIndex: uint64(len(l.name)) + 40}, {Shard: 1000, AppliedIndex: 7}}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/storage"
 )
 
 // Local is what a node serves to the others: its partitions (in practice the partition Router,
@@ -25,6 +26,24 @@ type Local interface {
 type Attacher interface {
 	Attach(ctx context.Context, partition uint32, id ids.InvocationID) (a ingress.Attachment, found bool, err error)
 	Output(ctx context.Context, partition uint32, id ids.InvocationID) (a ingress.Attachment, found bool, err error)
+}
+
+// Reader is implemented by a Local that serves reads of the partitions it leads to other nodes
+// (the admin API's status and state of a partition held elsewhere).
+type Reader interface {
+	Status(ctx context.Context, partition uint32, id ids.InvocationID) (st storage.InvocationStatus, found bool, err error)
+	State(ctx context.Context, partition uint32, service, key string) ([]storage.StateEntry, error)
+}
+
+// ShardReporter is implemented by a Local that reports its Raft replicas' progress in Ping's
+// answer (replication lag). Like HealthReporter it must be quick and must not block.
+type ShardReporter interface {
+	ShardProgress() []ShardProgress
+}
+
+// ShardProgress is one Raft replica's progress on a node.
+type ShardProgress struct {
+	Shard, Leader, Term, AppliedIndex uint64
 }
 
 // Notified is implemented by a Local that takes results for callers waiting on this node (a
@@ -60,6 +79,9 @@ type Remote interface {
 	// NotifyResult sends a ResultNotice: one-way, at most once.
 	NotifyResult(node string, partition uint32, id ids.InvocationID, r command.Result) error
 	Ping(ctx context.Context, node string) (Pong, error)
+	// Status and State read a partition node leads (a Reader there).
+	Status(ctx context.Context, node string, partition uint32, id ids.InvocationID) (storage.InvocationStatus, bool, error)
+	State(ctx context.Context, node string, partition uint32, service, key string) ([]storage.StateEntry, error)
 }
 
 // Pong is a node's answer to Ping.
@@ -69,4 +91,6 @@ type Pong struct {
 	Started  time.Time
 	// Partitions is the node's view of its partitions; nil when its Local reports none.
 	Partitions []PartitionHealth
+	// Shards is the progress of the node's Raft replicas; nil when its Local reports none.
+	Shards []ShardProgress
 }

@@ -437,3 +437,29 @@ func TestAddressInUse(t *testing.T) {
 		t.Errorf("output %q does not say %q", out, want)
 	}
 }
+
+// TestReadsAndShardProgressRoundTrip: a status record and a key's state read on another node
+// arrive intact (an unknown invocation as not found, errors with their kind), and Ping carries
+// the node's Raft replicas' progress.
+func TestReadsAndShardProgressRoundTrip(t *testing.T) {
+	a, _ := callerNode(t)
+	b := spawn(t, "b", "127.0.0.1:0", a.Addr())
+	for _, id := range []ids.InvocationID{invocationID(3), unknownID} {
+		st, found, err := a.Status(ctxFor(t, 10*time.Second), b.addr, 6, id)
+		want, wantFound := statusOf("b", 6, id)
+		if err != nil || found != wantFound || !reflect.DeepEqual(st, want) {
+			t.Errorf("status of %s: %+v %v %v, want %+v %v", id, st, found, err, want, wantFound)
+		}
+	}
+	state, err := a.State(ctxFor(t, 10*time.Second), b.addr, 5, "Counter", "k")
+	if want := stateOf("b", 5, "Counter", "k"); err != nil || !reflect.DeepEqual(state, want) {
+		t.Errorf("state: %q %v, want %q", state, err, want)
+	}
+	if _, _, err := a.Status(ctxFor(t, 10*time.Second), b.addr, partNotLeader, invocationID(3)); !errors.Is(err, remote.ErrNotLeader) {
+		t.Errorf("status on a partition b does not lead: %v, want ErrNotLeader", err)
+	}
+	pong, err := a.Ping(ctxFor(t, 10*time.Second), b.addr)
+	if want := newLocal("b").ShardProgress(); err != nil || !reflect.DeepEqual(pong.Shards, want) {
+		t.Errorf("ping's shards: %+v %v, want %+v", pong.Shards, err, want)
+	}
+}

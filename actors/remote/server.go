@@ -14,6 +14,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/storage"
 )
 
 // serverActor receives other nodes' requests. It never waits on Local: each request runs in its
@@ -30,6 +31,8 @@ func (s *serverActor) Receive(ctx actor.Context) {
 		e.serve(ctx.Sender(), m.TimeoutMs, func(c context.Context) proto.Message { return e.serveCall(c, m) })
 	case *pb.AttachRequest:
 		e.serve(ctx.Sender(), m.TimeoutMs, func(c context.Context) proto.Message { return e.serveAttach(c, m) })
+	case *pb.ReadRequest:
+		e.serve(ctx.Sender(), m.TimeoutMs, func(c context.Context) proto.Message { return e.serveRead(c, m) })
 	case *pb.ResultNotice:
 		e.serveNotice(m)
 	case *pb.PingRequest:
@@ -44,6 +47,11 @@ func (e *Endpoint) pong(m *pb.PingRequest) *pb.PingResponse {
 		for _, h := range r.Health() {
 			resp.Partitions = append(resp.Partitions, &pb.PartitionHealth{Partition: h.Partition, Leader: h.Leader, Running: h.Running,
 				Reason: h.Reason, Queued: h.Queued, Calling: h.Calling})
+		}
+	}
+	if r, ok := e.cfg.Local.(ShardReporter); ok {
+		for _, sh := range r.ShardProgress() {
+			resp.Shards = append(resp.Shards, &pb.ShardProgress{Shard: sh.Shard, Leader: sh.Leader, Term: sh.Term, AppliedIndex: sh.AppliedIndex})
 		}
 	}
 	return resp
@@ -123,6 +131,41 @@ func (e *Endpoint) serveAttach(ctx context.Context, m *pb.AttachRequest) proto.M
 	}
 	if err == nil && resp.Found {
 		resp.Attachment, err = encode("attachment", &a)
+	}
+	if err != nil {
+		resp.Found, resp.Error = false, encodeError(m.Partition, err)
+	}
+	return resp
+}
+
+func (e *Endpoint) serveRead(ctx context.Context, m *pb.ReadRequest) proto.Message {
+	resp := &pb.ReadResponse{RequestId: m.RequestId}
+	r, ok := e.cfg.Local.(Reader)
+	if !ok {
+		resp.Error = encodeError(m.Partition, errors.New("remote: this node does not serve reads"))
+		return resp
+	}
+	var value any
+	var err error
+	switch m.What {
+	case pb.ReadRequest_WHAT_STATUS:
+		var id ids.InvocationID
+		if id, err = ids.ParseInvocationID(m.InvocationId); err != nil {
+			err = fmt.Errorf("%w: %w", ErrBadRequest, err)
+			break
+		}
+		var st storage.InvocationStatus
+		st, resp.Found, err = r.Status(ctx, m.Partition, id)
+		value = &st
+	case pb.ReadRequest_WHAT_STATE:
+		var state []storage.StateEntry
+		state, err = r.State(ctx, m.Partition, m.Service, m.Key)
+		value, resp.Found = &state, true
+	default:
+		err = fmt.Errorf("%w: read of %v", ErrBadRequest, m.What)
+	}
+	if err == nil && resp.Found {
+		resp.Value, err = encode("value", value)
 	}
 	if err != nil {
 		resp.Found, resp.Error = false, encodeError(m.Partition, err)

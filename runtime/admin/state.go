@@ -19,7 +19,7 @@ import (
 // States reads and patches Virtual Object state (the partition router).
 type States interface {
 	PatchState(ctx context.Context, p command.PatchState) (statemachine.Outcome, error)
-	State(service, key string) ([]storage.StateEntry, error)
+	State(ctx context.Context, service, key string) ([]storage.StateEntry, error)
 }
 
 // byteArrays is a JSON object of byte arrays ({"k": [104, 105]}), as restate writes state values.
@@ -150,7 +150,7 @@ func (h *Handler) getState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := r.PathValue("key")
-	state, err := h.deps.States.State(service, key)
+	state, err := h.deps.States.State(r.Context(), service, key)
 	if err != nil {
 		apiError(w, http.StatusServiceUnavailable, "", err.Error())
 		return

@@ -12,8 +12,10 @@ import (
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/ingress"
+	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/registry"
 	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/storage"
 )
 
 // Remoting: with Config.RemoteAddress a node serves its partitions to the other nodes over
@@ -24,13 +26,16 @@ import (
 // The endpoint starts before the partitions (they route through it), so until then every
 // request is answered as by a node that leads nothing.
 type servedLocal struct {
-	p atomic.Pointer[partition.RemoteLocal]
+	p    atomic.Pointer[partition.RemoteLocal]
+	host *raftlog.Host // reports the replicas' progress
 }
 
 var (
 	_ remote.Local          = (*servedLocal)(nil)
 	_ remote.Attacher       = (*servedLocal)(nil)
 	_ remote.HealthReporter = (*servedLocal)(nil)
+	_ remote.Reader         = (*servedLocal)(nil)
+	_ remote.ShardReporter  = (*servedLocal)(nil)
 )
 
 func (l *servedLocal) local(p uint32) (*partition.RemoteLocal, error) {
@@ -70,6 +75,34 @@ func (l *servedLocal) Output(ctx context.Context, p uint32, id ids.InvocationID)
 		return ingress.Attachment{}, false, err
 	}
 	return rl.Output(ctx, p, id)
+}
+
+func (l *servedLocal) Status(ctx context.Context, p uint32, id ids.InvocationID) (storage.InvocationStatus, bool, error) {
+	rl, err := l.local(p)
+	if err != nil {
+		return storage.InvocationStatus{}, false, err
+	}
+	return rl.Status(ctx, p, id)
+}
+
+func (l *servedLocal) State(ctx context.Context, p uint32, service, key string) ([]storage.StateEntry, error) {
+	rl, err := l.local(p)
+	if err != nil {
+		return nil, err
+	}
+	return rl.State(ctx, p, service, key)
+}
+
+// ShardProgress reports every Raft replica of this node (replication lag, GET /cluster-health).
+func (l *servedLocal) ShardProgress() []remote.ShardProgress {
+	if l.host == nil {
+		return nil
+	}
+	var out []remote.ShardProgress
+	for _, si := range l.host.Shards() {
+		out = append(out, remote.ShardProgress{Shard: si.ShardID, Leader: si.LeaderID, Term: si.Term, AppliedIndex: si.AppliedIndex})
+	}
+	return out
 }
 
 func (l *servedLocal) Health() []remote.PartitionHealth {

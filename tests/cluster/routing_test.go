@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,23 @@ func TestFewerReplicasThanNodes(t *testing.T) {
 			if err != nil || r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != fmt.Sprint(n) {
 				t.Fatalf("key %s, call %d (%s) through node %d: %v %v, want %d", key, n, path, (n-1)%3+1, r, err, n)
 			}
+		}
+	}
+
+	// The admin API of every node reads a key's state wherever its partition is (over remoting at
+	// the leader when not here).
+	for i, s := range nodes {
+		var st struct {
+			State map[string][]int `json:"state"` // byte arrays, as restate writes state values
+		}
+		resp, err := testenv.HTTPClient.Get(s.Admin + "/services/Counter/state/a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || !slices.Equal(st.State["count"], []int{'6'}) {
+			t.Fatalf("state of Counter/a through node %d's admin API: %d %+v %v, want count 6", i+1, resp.StatusCode, st, err)
 		}
 	}
 

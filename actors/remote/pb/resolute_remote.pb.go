@@ -28,6 +28,55 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ReadRequest_What int32
+
+const (
+	ReadRequest_WHAT_UNSPECIFIED ReadRequest_What = 0
+	ReadRequest_WHAT_STATUS      ReadRequest_What = 1
+	ReadRequest_WHAT_STATE       ReadRequest_What = 2
+)
+
+// Enum value maps for ReadRequest_What.
+var (
+	ReadRequest_What_name = map[int32]string{
+		0: "WHAT_UNSPECIFIED",
+		1: "WHAT_STATUS",
+		2: "WHAT_STATE",
+	}
+	ReadRequest_What_value = map[string]int32{
+		"WHAT_UNSPECIFIED": 0,
+		"WHAT_STATUS":      1,
+		"WHAT_STATE":       2,
+	}
+)
+
+func (x ReadRequest_What) Enum() *ReadRequest_What {
+	p := new(ReadRequest_What)
+	*p = x
+	return p
+}
+
+func (x ReadRequest_What) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReadRequest_What) Descriptor() protoreflect.EnumDescriptor {
+	return file_resolute_remote_proto_enumTypes[0].Descriptor()
+}
+
+func (ReadRequest_What) Type() protoreflect.EnumType {
+	return &file_resolute_remote_proto_enumTypes[0]
+}
+
+func (x ReadRequest_What) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReadRequest_What.Descriptor instead.
+func (ReadRequest_What) EnumDescriptor() ([]byte, []int) {
+	return file_resolute_remote_proto_rawDescGZIP(), []int{7, 0}
+}
+
 type Error_Kind int32
 
 const (
@@ -87,11 +136,11 @@ func (x Error_Kind) String() string {
 }
 
 func (Error_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_resolute_remote_proto_enumTypes[0].Descriptor()
+	return file_resolute_remote_proto_enumTypes[1].Descriptor()
 }
 
 func (Error_Kind) Type() protoreflect.EnumType {
-	return &file_resolute_remote_proto_enumTypes[0]
+	return &file_resolute_remote_proto_enumTypes[1]
 }
 
 func (x Error_Kind) Number() protoreflect.EnumNumber {
@@ -100,7 +149,7 @@ func (x Error_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Error_Kind.Descriptor instead.
 func (Error_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{10, 0}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{13, 0}
 }
 
 // ProposeRequest asks the receiving node to propose one command to a partition it leads and to
@@ -584,6 +633,172 @@ func (x *ResultNotice) GetResult() []byte {
 	return nil
 }
 
+// ReadRequest asks the receiving node to read a partition it leads: an invocation's status
+// record (what) or a Virtual Object key's state.
+type ReadRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Partition uint32                 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	What      ReadRequest_What       `protobuf:"varint,3,opt,name=what,proto3,enum=resolute.remote.v1.ReadRequest_What" json:"what,omitempty"`
+	// invocation_id is the inv_... form (STATUS).
+	InvocationId string `protobuf:"bytes,4,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
+	// service and key name the Virtual Object (STATE).
+	Service       string `protobuf:"bytes,5,opt,name=service,proto3" json:"service,omitempty"`
+	Key           string `protobuf:"bytes,6,opt,name=key,proto3" json:"key,omitempty"`
+	TimeoutMs     int64  `protobuf:"varint,7,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadRequest) Reset() {
+	*x = ReadRequest{}
+	mi := &file_resolute_remote_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadRequest) ProtoMessage() {}
+
+func (x *ReadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_resolute_remote_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
+func (*ReadRequest) Descriptor() ([]byte, []int) {
+	return file_resolute_remote_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ReadRequest) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *ReadRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ReadRequest) GetWhat() ReadRequest_What {
+	if x != nil {
+		return x.What
+	}
+	return ReadRequest_WHAT_UNSPECIFIED
+}
+
+func (x *ReadRequest) GetInvocationId() string {
+	if x != nil {
+		return x.InvocationId
+	}
+	return ""
+}
+
+func (x *ReadRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *ReadRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ReadRequest) GetTimeoutMs() int64 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+type ReadResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// found is false when no invocation has the id (STATUS).
+	Found bool `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
+	// value is a msgpack-encoded storage.InvocationStatus (STATUS) or []storage.StateEntry (STATE).
+	Value         []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	Error         *Error `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadResponse) Reset() {
+	*x = ReadResponse{}
+	mi := &file_resolute_remote_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadResponse) ProtoMessage() {}
+
+func (x *ReadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_resolute_remote_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
+func (*ReadResponse) Descriptor() ([]byte, []int) {
+	return file_resolute_remote_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ReadResponse) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *ReadResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *ReadResponse) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *ReadResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // PingRequest asks whether the node's endpoint is alive.
 type PingRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -594,7 +809,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_resolute_remote_proto_msgTypes[7]
+	mi := &file_resolute_remote_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +821,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[7]
+	mi := &file_resolute_remote_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -619,7 +834,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{7}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PingRequest) GetRequestId() uint64 {
@@ -639,14 +854,16 @@ type PingResponse struct {
 	// started_unix_ms is when the endpoint started, by the answering node's clock.
 	StartedUnixMs int64 `protobuf:"varint,4,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
 	// partitions is the node's view of its partitions, if its Local reports one.
-	Partitions    []*PartitionHealth `protobuf:"bytes,5,rep,name=partitions,proto3" json:"partitions,omitempty"`
+	Partitions []*PartitionHealth `protobuf:"bytes,5,rep,name=partitions,proto3" json:"partitions,omitempty"`
+	// shards is the progress of every Raft replica the node holds, if its Local reports it.
+	Shards        []*ShardProgress `protobuf:"bytes,6,rep,name=shards,proto3" json:"shards,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PingResponse) Reset() {
 	*x = PingResponse{}
-	mi := &file_resolute_remote_proto_msgTypes[8]
+	mi := &file_resolute_remote_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -658,7 +875,7 @@ func (x *PingResponse) String() string {
 func (*PingResponse) ProtoMessage() {}
 
 func (x *PingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[8]
+	mi := &file_resolute_remote_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -671,7 +888,7 @@ func (x *PingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResponse.ProtoReflect.Descriptor instead.
 func (*PingResponse) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{8}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PingResponse) GetRequestId() uint64 {
@@ -709,6 +926,84 @@ func (x *PingResponse) GetPartitions() []*PartitionHealth {
 	return nil
 }
 
+func (x *PingResponse) GetShards() []*ShardProgress {
+	if x != nil {
+		return x.Shards
+	}
+	return nil
+}
+
+// ShardProgress is one Raft replica's progress on the answering node.
+type ShardProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Shard uint64                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	// leader is the node the replica believes leads the shard (0: none known), in term.
+	Leader uint64 `protobuf:"varint,2,opt,name=leader,proto3" json:"leader,omitempty"`
+	Term   uint64 `protobuf:"varint,3,opt,name=term,proto3" json:"term,omitempty"`
+	// applied_index is the last log index applied to the replica's state machine.
+	AppliedIndex  uint64 `protobuf:"varint,4,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardProgress) Reset() {
+	*x = ShardProgress{}
+	mi := &file_resolute_remote_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardProgress) ProtoMessage() {}
+
+func (x *ShardProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_resolute_remote_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardProgress.ProtoReflect.Descriptor instead.
+func (*ShardProgress) Descriptor() ([]byte, []int) {
+	return file_resolute_remote_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ShardProgress) GetShard() uint64 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *ShardProgress) GetLeader() uint64 {
+	if x != nil {
+		return x.Leader
+	}
+	return 0
+}
+
+func (x *ShardProgress) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *ShardProgress) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
 // PartitionHealth is one partition's state on the answering node (partition.Health).
 type PartitionHealth struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -727,7 +1022,7 @@ type PartitionHealth struct {
 
 func (x *PartitionHealth) Reset() {
 	*x = PartitionHealth{}
-	mi := &file_resolute_remote_proto_msgTypes[9]
+	mi := &file_resolute_remote_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +1034,7 @@ func (x *PartitionHealth) String() string {
 func (*PartitionHealth) ProtoMessage() {}
 
 func (x *PartitionHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[9]
+	mi := &file_resolute_remote_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +1047,7 @@ func (x *PartitionHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionHealth.ProtoReflect.Descriptor instead.
 func (*PartitionHealth) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{9}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PartitionHealth) GetPartition() uint32 {
@@ -812,7 +1107,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_resolute_remote_proto_msgTypes[10]
+	mi := &file_resolute_remote_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +1119,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[10]
+	mi := &file_resolute_remote_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +1132,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{10}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Error) GetKind() Error_Kind {
@@ -918,10 +1213,31 @@ const file_resolute_remote_proto_rawDesc = "" +
 	"\fResultNotice\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12#\n" +
 	"\rinvocation_id\x18\x02 \x01(\tR\finvocationId\x12\x16\n" +
-	"\x06result\x18\x03 \x01(\fR\x06result\",\n" +
+	"\x06result\x18\x03 \x01(\fR\x06result\"\xb3\x02\n" +
+	"\vReadRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\rR\tpartition\x128\n" +
+	"\x04what\x18\x03 \x01(\x0e2$.resolute.remote.v1.ReadRequest.WhatR\x04what\x12#\n" +
+	"\rinvocation_id\x18\x04 \x01(\tR\finvocationId\x12\x18\n" +
+	"\aservice\x18\x05 \x01(\tR\aservice\x12\x10\n" +
+	"\x03key\x18\x06 \x01(\tR\x03key\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\a \x01(\x03R\ttimeoutMs\"=\n" +
+	"\x04What\x12\x14\n" +
+	"\x10WHAT_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vWHAT_STATUS\x10\x01\x12\x0e\n" +
+	"\n" +
+	"WHAT_STATE\x10\x02\"\x8a\x01\n" +
+	"\fReadResponse\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x14\n" +
+	"\x05found\x18\x02 \x01(\bR\x05found\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\fR\x05value\x12/\n" +
+	"\x05error\x18\x04 \x01(\v2\x19.resolute.remote.v1.ErrorR\x05error\",\n" +
 	"\vPingRequest\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\x04R\trequestId\"\xd1\x01\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\"\x8c\x02\n" +
 	"\fPingResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x18\n" +
@@ -930,7 +1246,13 @@ const file_resolute_remote_proto_rawDesc = "" +
 	"\x0fstarted_unix_ms\x18\x04 \x01(\x03R\rstartedUnixMs\x12C\n" +
 	"\n" +
 	"partitions\x18\x05 \x03(\v2#.resolute.remote.v1.PartitionHealthR\n" +
-	"partitions\"\xab\x01\n" +
+	"partitions\x129\n" +
+	"\x06shards\x18\x06 \x03(\v2!.resolute.remote.v1.ShardProgressR\x06shards\"v\n" +
+	"\rShardProgress\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\x04R\x05shard\x12\x16\n" +
+	"\x06leader\x18\x02 \x01(\x04R\x06leader\x12\x12\n" +
+	"\x04term\x18\x03 \x01(\x04R\x04term\x12#\n" +
+	"\rapplied_index\x18\x04 \x01(\x04R\fappliedIndex\"\xab\x01\n" +
 	"\x0fPartitionHealth\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x16\n" +
 	"\x06leader\x18\x02 \x01(\bR\x06leader\x12\x18\n" +
@@ -966,33 +1288,40 @@ func file_resolute_remote_proto_rawDescGZIP() []byte {
 	return file_resolute_remote_proto_rawDescData
 }
 
-var file_resolute_remote_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_resolute_remote_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_resolute_remote_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_resolute_remote_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_resolute_remote_proto_goTypes = []any{
-	(Error_Kind)(0),         // 0: resolute.remote.v1.Error.Kind
-	(*ProposeRequest)(nil),  // 1: resolute.remote.v1.ProposeRequest
-	(*ProposeResponse)(nil), // 2: resolute.remote.v1.ProposeResponse
-	(*CallRequest)(nil),     // 3: resolute.remote.v1.CallRequest
-	(*CallResponse)(nil),    // 4: resolute.remote.v1.CallResponse
-	(*AttachRequest)(nil),   // 5: resolute.remote.v1.AttachRequest
-	(*AttachResponse)(nil),  // 6: resolute.remote.v1.AttachResponse
-	(*ResultNotice)(nil),    // 7: resolute.remote.v1.ResultNotice
-	(*PingRequest)(nil),     // 8: resolute.remote.v1.PingRequest
-	(*PingResponse)(nil),    // 9: resolute.remote.v1.PingResponse
-	(*PartitionHealth)(nil), // 10: resolute.remote.v1.PartitionHealth
-	(*Error)(nil),           // 11: resolute.remote.v1.Error
+	(ReadRequest_What)(0),   // 0: resolute.remote.v1.ReadRequest.What
+	(Error_Kind)(0),         // 1: resolute.remote.v1.Error.Kind
+	(*ProposeRequest)(nil),  // 2: resolute.remote.v1.ProposeRequest
+	(*ProposeResponse)(nil), // 3: resolute.remote.v1.ProposeResponse
+	(*CallRequest)(nil),     // 4: resolute.remote.v1.CallRequest
+	(*CallResponse)(nil),    // 5: resolute.remote.v1.CallResponse
+	(*AttachRequest)(nil),   // 6: resolute.remote.v1.AttachRequest
+	(*AttachResponse)(nil),  // 7: resolute.remote.v1.AttachResponse
+	(*ResultNotice)(nil),    // 8: resolute.remote.v1.ResultNotice
+	(*ReadRequest)(nil),     // 9: resolute.remote.v1.ReadRequest
+	(*ReadResponse)(nil),    // 10: resolute.remote.v1.ReadResponse
+	(*PingRequest)(nil),     // 11: resolute.remote.v1.PingRequest
+	(*PingResponse)(nil),    // 12: resolute.remote.v1.PingResponse
+	(*ShardProgress)(nil),   // 13: resolute.remote.v1.ShardProgress
+	(*PartitionHealth)(nil), // 14: resolute.remote.v1.PartitionHealth
+	(*Error)(nil),           // 15: resolute.remote.v1.Error
 }
 var file_resolute_remote_proto_depIdxs = []int32{
-	11, // 0: resolute.remote.v1.ProposeResponse.error:type_name -> resolute.remote.v1.Error
-	11, // 1: resolute.remote.v1.CallResponse.error:type_name -> resolute.remote.v1.Error
-	11, // 2: resolute.remote.v1.AttachResponse.error:type_name -> resolute.remote.v1.Error
-	10, // 3: resolute.remote.v1.PingResponse.partitions:type_name -> resolute.remote.v1.PartitionHealth
-	0,  // 4: resolute.remote.v1.Error.kind:type_name -> resolute.remote.v1.Error.Kind
-	5,  // [5:5] is the sub-list for method output_type
-	5,  // [5:5] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	15, // 0: resolute.remote.v1.ProposeResponse.error:type_name -> resolute.remote.v1.Error
+	15, // 1: resolute.remote.v1.CallResponse.error:type_name -> resolute.remote.v1.Error
+	15, // 2: resolute.remote.v1.AttachResponse.error:type_name -> resolute.remote.v1.Error
+	0,  // 3: resolute.remote.v1.ReadRequest.what:type_name -> resolute.remote.v1.ReadRequest.What
+	15, // 4: resolute.remote.v1.ReadResponse.error:type_name -> resolute.remote.v1.Error
+	14, // 5: resolute.remote.v1.PingResponse.partitions:type_name -> resolute.remote.v1.PartitionHealth
+	13, // 6: resolute.remote.v1.PingResponse.shards:type_name -> resolute.remote.v1.ShardProgress
+	1,  // 7: resolute.remote.v1.Error.kind:type_name -> resolute.remote.v1.Error.Kind
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_resolute_remote_proto_init() }
@@ -1005,8 +1334,8 @@ func file_resolute_remote_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_resolute_remote_proto_rawDesc), len(file_resolute_remote_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   11,
+			NumEnums:      2,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
