@@ -198,12 +198,11 @@ func runPair(ctx context.Context, cfg *config, sz sizes, srvKind, depKind string
 		return fail(err)
 	}
 	defer dep.stop()
-	srv, err := newServer(cfg, srvKind, dir)
-	if err != nil {
-		return fail(err)
+	srv, err := startServer(cfg, srvKind, dir)
+	if srv != nil {
+		defer srv.stop()
 	}
-	defer srv.stop()
-	if err := srv.start(); err != nil {
+	if err != nil {
 		return fail(err)
 	}
 	if err := srv.register(dep.uri); err != nil {
@@ -242,6 +241,36 @@ func runPair(ctx context.Context, cfg *config, sz sizes, srvKind, depKind string
 		}
 	}
 	return out
+}
+
+// startServer prepares and starts a server on fresh ports and empty data directories. The ports
+// were free when chosen, but another process on the machine may bind one before the server does
+// (a cluster takes 3 per node): then it tries again on other ports, at most three times.
+func startServer(cfg *config, kind, dir string) (*server, error) {
+	for attempt := 1; ; attempt++ {
+		srv, err := newServer(cfg, kind, dir)
+		if err != nil {
+			return nil, err
+		}
+		err = srv.start()
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return srv, err
+		}
+		cfg.logf("bench: %s: a port was taken (%v); again on other ports", kind, firstLine(err.Error()))
+		srv.stop()
+		for _, nd := range srv.nodes {
+			if err := os.RemoveAll(nd.dataDir); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func figuresText(r result) string {
