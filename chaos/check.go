@@ -64,7 +64,7 @@ func checkKills(r *run, outs outputs) Check {
 		counts = append(counts, fmt.Sprintf("%s %d", kind, n[kind]))
 	}
 	if len(nodes) > 0 {
-		counts = append(counts, "killed "+strings.Join(nodes, ", "))
+		counts = append(counts, "of one node: "+strings.Join(nodes, ", "))
 	}
 	return Check{Name: "kills (SIGKILL, restart)", OK: len(r.kills) > 0,
 		Detail: fmt.Sprintf("%d: %s; requests in flight at each: %s; calls between services pending at each: %s",

@@ -59,17 +59,22 @@ const (
 	KillAll      = "all"
 )
 
-// KillNode is the kind of a kill of one node of a cluster (Kill.Node), which
-// restarts on its data directory.
-const KillNode = "node"
+// Faults of one node of a cluster (Kill.Node): a kill, after which it
+// restarts on its data directory; and an isolation, a network partition
+// that cuts it off from the other nodes for 1-3 s, then heals.
+const (
+	KillNode    = "node"
+	KillIsolate = "isolate"
+)
 
 // KillKinds lists the kill kinds of a single server; a run with at least as
 // many cycles kills each kind at least once.
 var KillKinds = []string{KillServer, KillCounter, KillWorkflow, KillAll}
 
 // ClusterKillKinds lists the fault kinds of a cluster: a kill of one node
-// (any, drawn from the seed) or of a deployment.
-var ClusterKillKinds = []string{KillNode, KillCounter, KillWorkflow}
+// (drawn from the seed among those leading a partition) or of a deployment,
+// and the isolation of one node.
+var ClusterKillKinds = []string{KillNode, KillCounter, KillWorkflow, KillIsolate}
 
 // KillKindsFor lists the fault kinds of a system of nodes server processes.
 func KillKindsFor(nodes int) []string {
@@ -86,7 +91,7 @@ type Kill struct {
 	Leading  int           // the partitions Node led when it was chosen
 	At       time.Duration // since the workload started
 	InFlight int           // ingress requests sent and not answered
-	Downtime time.Duration // from the kill until the restarted processes were ready
+	Downtime time.Duration // from the kill until the restarted processes were ready; of an isolation, until healed and every node ready
 }
 
 // name is the kind, with the node for a fault of one node.

@@ -230,10 +230,11 @@ func (r *run) shake(ctx context.Context) error {
 }
 
 // kill SIGKILLs the processes of kind while requests are in flight, waits
-// down, and restarts them.
+// down, and restarts them; or (KillIsolate) cuts a node off from the others
+// for minIsolation and five times down, and heals.
 func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.Duration) error {
-	var victim, led int // of a node's kill, drawn before the moment is chosen
-	if kind == KillNode {
+	var victim, led int // of a fault of one node, drawn before the moment is chosen
+	if kind == KillNode || kind == KillIsolate {
 		victim, led = r.sys.pickNode(ctx, r.rng)
 	}
 	// Wait (briefly) for requests in flight, so the kill is not vacuous.
@@ -251,6 +252,17 @@ func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.
 	sleepCtx(ctx, time.Duration(r.rng.Int64N(int64(2*time.Millisecond))))
 	k := Kill{Kind: kind, At: time.Since(start), InFlight: int(r.client.inFlight.Load())}
 	t0 := time.Now()
+	if kind == KillIsolate {
+		k.Node, k.Leading = victim, led
+		if err := r.isolate(ctx, r.sys.nodes[victim-1], minIsolation+5*down); err != nil {
+			return err
+		}
+		k.Downtime = time.Since(t0)
+		r.kills = append(r.kills, k)
+		logf(r.cfg, "fault %d: %s at %v with %d requests in flight; healed and every node ready after %v",
+			len(r.kills), k.name(), k.At.Round(time.Millisecond), k.InFlight, k.Downtime.Round(time.Millisecond))
+		return nil
+	}
 	var svcs []*service
 	switch kind {
 	case KillServer:
@@ -278,6 +290,24 @@ func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.
 	r.kills = append(r.kills, k)
 	logf(r.cfg, "kill %d: %s at %v with %d requests in flight; back after %v",
 		len(r.kills), k.name(), k.At.Round(time.Millisecond), k.InFlight, k.Downtime.Round(time.Millisecond))
+	return nil
+}
+
+// minIsolation is the shortest isolation of a node: many election timeouts
+// (100 ms), so that the majority elects new leaders while it lasts.
+const minIsolation = time.Second
+
+// isolate cuts n off from the other nodes for d, heals, and waits until
+// every node is ready again.
+func (r *run) isolate(ctx context.Context, n *node, d time.Duration) error {
+	n.cut()
+	sleepCtx(ctx, d)
+	n.heal()
+	for _, nd := range r.sys.nodes {
+		if err := nd.svc.waitReady(ctx, startupTimeout); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/resolute-run/resolute/chaos/deployment"
+	"github.com/resolute-run/resolute/internal/faultproxy"
 	"github.com/resolute-run/resolute/internal/proc"
 )
 
@@ -29,11 +30,30 @@ type system struct {
 	execLog           string
 }
 
-// node is one `resolute server` process and its addresses.
+// node is one `resolute server` process and its addresses. In a cluster
+// the other nodes reach its Raft and remoting listeners through proxies
+// (internal/faultproxy): cutting them isolates it.
 type node struct {
 	id             int // from 1
 	svc            *service
 	ingress, admin string // base URLs
+	proxies        []*faultproxy.Proxy
+}
+
+// cut drops every connection into the node from the other nodes and
+// black-holes new ones until heal: its Raft peers and remote callers no
+// longer reach it, and no answer of theirs does (Raft's CheckQuorum makes a
+// leader cut off this way step down).
+func (n *node) cut() {
+	for _, p := range n.proxies {
+		p.Cut()
+	}
+}
+
+func (n *node) heal() {
+	for _, p := range n.proxies {
+		p.Heal()
+	}
 }
 
 func (s *system) all() []*service {
@@ -78,7 +98,10 @@ func startSystem(ctx context.Context, cfg Config) (*system, error) {
 	}
 	s.counter = dep("counter", deployment.CounterName, ports[0])
 	s.workflow = dep("workflowish", deployment.WorkflowName+","+deployment.PromisedName, ports[1])
-	s.nodes = newNodes(cfg, logDir, ports[2:])
+	if s.nodes, err = newNodes(cfg, logDir, ports[2:]); err != nil {
+		s.close()
+		return nil, err
+	}
 	for _, svc := range []*service{s.counter, s.workflow} {
 		if err := svc.start(ctx, startupTimeout); err != nil {
 			s.close()
@@ -98,38 +121,70 @@ func startSystem(ctx context.Context, cfg Config) (*system, error) {
 	return s, nil
 }
 
-// nodePorts is the number of ports a node listens on: ingress, admin, Raft.
-const nodePorts = 3
+// nodePorts is the number of ports a node listens on: ingress, admin, and
+// in a cluster Raft and remoting.
+const nodePorts = 4
 
 // newNodes describes the server's nodes on ports (nodePorts each): one
 // server alone when cfg.Nodes is at most 1, else a cluster whose members
-// name each other by their Raft addresses.
-func newNodes(cfg Config, logDir string, ports []int) []*node {
+// name each other by the addresses of the proxies in front of their Raft
+// and remoting listeners (--raft-addr, --remote-addr, --peers; they listen
+// on --raft-listen-addr and --remote-listen-addr).
+func newNodes(cfg Config, logDir string, ports []int) ([]*node, error) {
 	n := max(cfg.Nodes, 1)
-	var peers []string
-	for i := range n {
-		peers = append(peers, fmt.Sprintf("%d@%s", i+1, proc.Addr(ports[i*nodePorts+2])))
-	}
 	nodes := make([]*node, n)
 	for i := range n {
 		p := ports[i*nodePorts : (i+1)*nodePorts]
 		nd := &node{id: i + 1, ingress: "http://" + proc.Addr(p[0]), admin: "http://" + proc.Addr(p[1])}
+		nodes[i] = nd
+		if n == 1 {
+			break
+		}
+		for _, port := range p[2:] {
+			px, err := faultproxy.Start(proc.Addr(port))
+			if err != nil {
+				closeProxies(nodes)
+				return nil, fmt.Errorf("chaos: %w", err)
+			}
+			nd.proxies = append(nd.proxies, px)
+		}
+	}
+	var peers []string
+	for _, nd := range nodes {
+		if len(nd.proxies) > 0 {
+			peers = append(peers, fmt.Sprintf("%d@%s", nd.id, nd.proxies[0].Addr()))
+		}
+	}
+	for i, nd := range nodes {
+		p := ports[i*nodePorts : (i+1)*nodePorts]
 		// Retries capped at 1s keep the recovery after a deployment kill short.
 		args := []string{"server", "--data-dir", filepath.Join(cfg.WorkDir, "data"),
 			"--ingress-addr", proc.Addr(p[0]), "--admin-addr", proc.Addr(p[1]),
 			"--retry-initial-interval", "50ms", "--retry-max-interval", "1s"}
 		name := "server"
 		if n > 1 {
-			name = fmt.Sprintf("node%d", i+1)
+			name = fmt.Sprintf("node%d", nd.id)
 			args[2] = filepath.Join(cfg.WorkDir, "data", name)
-			args = append(args, "--node-id", fmt.Sprint(i+1), "--raft-addr", proc.Addr(p[2]),
+			args = append(args, "--node-id", fmt.Sprint(nd.id),
+				"--raft-addr", nd.proxies[0].Addr(), "--raft-listen-addr", proc.Addr(p[2]),
+				"--remote-addr", nd.proxies[1].Addr(), "--remote-listen-addr", proc.Addr(p[3]),
 				"--peers", strings.Join(peers, ","), "--partitions", fmt.Sprint(clusterPartitions))
 		}
 		args = append(args, cfg.ServerArgs...)
 		nd.svc = &service{name: name, bin: cfg.ServerBin, logDir: logDir, args: args, ready: nd.ready}
-		nodes[i] = nd
 	}
-	return nodes
+	return nodes, nil
+}
+
+func closeProxies(nodes []*node) {
+	for _, nd := range nodes {
+		if nd == nil {
+			continue
+		}
+		for _, p := range nd.proxies {
+			_ = p.Close()
+		}
+	}
 }
 
 // clusterPartitions is the number of partitions of a cluster: enough that
@@ -213,6 +268,7 @@ func (s *system) close() {
 			_, _ = svc.cur.Terminate(10 * time.Second)
 		}
 	}
+	closeProxies(s.nodes)
 }
 
 // leading counts, by node id, the partitions each node leads as n sees
