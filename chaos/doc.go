@@ -66,6 +66,13 @@
 // (TestPlantedBugs; the chaosplant_* build tags of runtime/ingress, sdk and
 // chaos/deployment).
 //
+// With Config.Nodes 3 the server is a three-node cluster: each node's Raft
+// and remoting listeners sit behind an internal/faultproxy proxy, requests
+// enter by every node in turn, and the faults (ClusterKillKinds) are a kill
+// of one node (restarted on its data directory), of either deployment, and
+// the isolation of one node from the others (its proxies cut, then healed).
+// The checks are the same.
+//
 // Run is the library entry point used by cmd/resolute-chaos and by the test
 // in this package. Seeds replay the operations and the kill schedule, though
 // not the processes' timing.
