@@ -55,10 +55,6 @@ type Config struct {
 	NodeID            uint64
 	Peers             map[uint64]string
 	ReplicationFactor int
-	// Join starts a node added to the running cluster (POST /cluster/nodes on a member) instead
-	// of an initial member: its NodeID is not among Peers, and its replicas are rebuilt from the
-	// others (raftlog.Config.Join). Only where every member holds every partition.
-	Join bool
 	// LogDB selects dragonboat's memory budget.
 	LogDB raftlog.LogDBSize
 	// SnapshotEntries is how often (in entries) each shard snapshots so its log can be compacted,
@@ -136,7 +132,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ListenAddress:      cfg.RaftListenAddress,
 		NodeID:             cfg.NodeID,
 		Peers:              cfg.Peers,
-		Join:               cfg.Join,
 		ReplicationFactor:  factor,
 		EveryNodeShards:    []uint64{MetadataShardID},
 		LogDB:              cfg.LogDB,
@@ -215,8 +210,8 @@ func checkCluster(cfg Config) error {
 	if cfg.RaftAddress == "" {
 		return fmt.Errorf("server: a cluster member needs its Raft address (--raft-addr)")
 	}
-	if err := checkJoin(cfg); err != nil {
-		return err
+	if addr, ok := cfg.Peers[cfg.NodeID]; !ok || addr != cfg.RaftAddress {
+		return fmt.Errorf("server: --peers must name this node (%d) at its --raft-addr %s", cfg.NodeID, cfg.RaftAddress)
 	}
 	f := cfg.ReplicationFactor
 	switch {
