@@ -23,13 +23,14 @@ type Config struct {
 	// from the clock. Report.Seed is the seed used, to replay with.
 	Seed uint64
 	// Nodes is the number of server processes: 0 or 1 runs one server
-	// alone, more form a cluster (--node-id, --raft-addr, --peers), each
-	// with its own data directory, ingress and admin port; the workload
-	// spreads its requests over every node's ingress.
+	// alone, more form a cluster (--node-id, --peers; Raft and remoting
+	// behind proxies), each with its own data directory, ingress and admin
+	// port; the workload spreads its requests over every node's ingress.
 	Nodes int
 	// Cycles is the number of faults: kills of the server, the Counter
 	// deployment, the Workflowish deployment, or all three; in a cluster,
-	// kills of one node or of a deployment (KillKindsFor). Default 4.
+	// a kill of one node or of a deployment, or the isolation of one node
+	// (KillKindsFor). Default 4.
 	Cycles int
 	// Duration is the length of the workload under kills; the kills are
 	// spread over it. Default 30s.
