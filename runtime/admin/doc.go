@@ -13,6 +13,7 @@
 //	DELETE /invocations/{id}?mode=
 //	GET    /invocations/{id}                   ours: status, pin and attempts (sys_invocation's names)
 //	GET    /cluster-health                     members, shards, leaders as this node sees them
+//	POST   /cluster/nodes, DELETE /cluster/nodes/{id}   ours: add a new node, remove a dead one
 //	GET    /health, /version, /openapi         (/openapi describes exactly the routes served)
 //
 // Paths may carry an API version prefix /v2, /v3 or /v4; /v1 is answered 400, other versions 404.

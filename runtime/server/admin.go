@@ -33,6 +33,7 @@ func (s *Server) adminHandler() http.Handler {
 		Invocations:      s.node.Router(),
 		Attempts:         s.invoker.Attempts,
 		ClusterHealth:    s.clusterHealth,
+		ClusterNodes:     s.clusterNodes(),
 		States:           s.node.Router(),
 	})
 }

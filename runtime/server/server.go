@@ -55,6 +55,10 @@ type Config struct {
 	NodeID            uint64
 	Peers             map[uint64]string
 	ReplicationFactor int
+	// Join starts a node added to the running cluster (POST /cluster/nodes on a member) instead
+	// of an initial member: its NodeID is not among Peers, and its replicas are rebuilt from the
+	// others (raftlog.Config.Join). Only where every member holds every partition.
+	Join bool
 	// LogDB selects dragonboat's memory budget.
 	LogDB raftlog.LogDBSize
 	// SnapshotEntries is how often (in entries) each shard snapshots so its log can be compacted,
@@ -132,6 +136,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ListenAddress:      cfg.RaftListenAddress,
 		NodeID:             cfg.NodeID,
 		Peers:              cfg.Peers,
+		Join:               cfg.Join,
 		ReplicationFactor:  factor,
 		EveryNodeShards:    []uint64{MetadataShardID},
 		LogDB:              cfg.LogDB,
@@ -167,7 +172,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.invoker = invoker.New(cfg.Invoker, resolver{s.registry}, s.client)
 	ncfg := partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker, MaxQueued: cfg.MaxQueuedProposals, MaxCalling: cfg.MaxCallsInFlight}
 	if cfg.RemoteAddress != "" {
-		s.served.host = host
 		listen := cmp.Or(cfg.RemoteListenAddress, cfg.RemoteAddress)
 		advertised := ""
 		if cfg.RemoteListenAddress != "" {
@@ -210,8 +214,8 @@ func checkCluster(cfg Config) error {
 	if cfg.RaftAddress == "" {
 		return fmt.Errorf("server: a cluster member needs its Raft address (--raft-addr)")
 	}
-	if addr, ok := cfg.Peers[cfg.NodeID]; !ok || addr != cfg.RaftAddress {
-		return fmt.Errorf("server: --peers must name this node (%d) at its --raft-addr %s", cfg.NodeID, cfg.RaftAddress)
+	if err := checkJoin(cfg); err != nil {
+		return err
 	}
 	f := cfg.ReplicationFactor
 	switch {
