@@ -6,17 +6,16 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/resolute-run/resolute/actors/partition/pb"
+	"github.com/resolute-run/resolute/runtime/ids"
+
 	"github.com/resolute-run/resolute/runtime/statemachine"
 	"github.com/resolute-run/resolute/runtime/storage"
 )
 
-// Messages the partition actor receives.
-type (
-	appliedActions struct{ actions []statemachine.Action }
-	leaderChanged  struct{ isLeader bool }
-	// crash makes the actor panic: used by tests of supervision.
-	crash struct{}
-)
+// appliedActions are the actions this replica applied from the log: the partition actor's one
+// message that is not protobuf (pb), as it never leaves the replica (see the .proto's note).
+type appliedActions struct{ actions []statemachine.Action }
 
 // partitionActor carries out a partition's actions. It holds no state that is not derived from
 // the tables, so the supervisor may restart it at any time.
@@ -37,14 +36,19 @@ func (a *partitionActor) Receive(ctx actor.Context) {
 		} else {
 			a.p.markUp()
 		}
-	case retryLeader:
+	case *pb.RetryLeader:
 		if a.p.IsLeader() {
 			a.becomeLeader()
 		}
-	case recheckAttempt:
+	case *pb.RecheckAttempt:
+		id, err := ids.ParseInvocationID(m.InvocationId)
+		if err != nil {
+			slog.Error("recheck attempt: bad invocation id", "partition", a.p.cfg.ID, "err", err)
+			return
+		}
 		if a.p.IsLeader() {
-			if err := a.recheck(m.id); err != nil {
-				slog.Warn("recheck attempt", "partition", a.p.cfg.ID, "invocation", m.id, "err", err)
+			if err := a.recheck(id); err != nil {
+				slog.Warn("recheck attempt", "partition", a.p.cfg.ID, "invocation", id, "err", err)
 			}
 		}
 	case *actor.Restarting:
@@ -60,8 +64,8 @@ func (a *partitionActor) Receive(ctx actor.Context) {
 		if !a.ending {
 			panic(fmt.Sprintf("partition %d: part %s stopped after failing too often", a.p.cfg.ID, m.Who.Id))
 		}
-	case leaderChanged:
-		if m.isLeader {
+	case *pb.LeaderChanged:
+		if m.IsLeader {
 			a.becomeLeader()
 		} else {
 			a.p.cfg.Invoker.AbortAll(a.p)
@@ -73,7 +77,7 @@ func (a *partitionActor) Receive(ctx actor.Context) {
 		} else {
 			a.answerWaiters(m.actions)
 		}
-	case crash:
+	case *pb.Crash:
 		panic("partition actor: crash requested")
 	}
 }

@@ -25,4 +25,14 @@
 // (recovery.go): a new attempt's snapshot waits for the proposals of the invocation's earlier
 // attempts, and a Stale journal entry makes the actor restart the attempt of an invocation
 // that still runs, so nothing running is left without an attempt.
+//
+// Control messages between the supervisor, the partition actors and their parts are protobuf
+// (proto/resolute_partition.proto, generated into pb with
+// `protoc --go_out=pb --go_opt=paths=source_relative -I proto proto/resolute_partition.proto`),
+// as protoactor remote needs of messages that cross nodes; only the applied actions, which never
+// leave their replica, are a Go value.
+//
+// Routing (route.go): the Router sends each request to its partition's leader, the local
+// replica or another node's over actors/remote (RemoteLocal serves them there), waits a bounded
+// time for a partition without a reachable leader and then refuses the request as unavailable.
 package partition

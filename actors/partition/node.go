@@ -11,6 +11,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/resolute-run/resolute/actors/partition/pb"
+
 	"github.com/resolute-run/resolute/actors/remote"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 )
@@ -82,7 +84,12 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		byShard: map[uint64]*Partition{},
 	}
 	strategy := actor.NewOneForOneStrategy(cfg.MaxRestarts, cfg.RestartWindow, actor.DefaultDecider)
-	sup := &supervisorActor{closing: n.closing.Load}
+	sup := &supervisorActor{closing: n.closing.Load, partition: func(i uint32) *Partition {
+		if int(i) < len(n.router.parts) {
+			return n.router.parts[i]
+		}
+		return nil
+	}}
 	n.supervisor = n.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return sup }, actor.WithSupervisor(strategy)))
 	for i := 0; i < cfg.Partitions; i++ {
 		if !cfg.Host.HasReplica(FirstShardID + uint64(i)) {
@@ -100,21 +107,21 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		n.dbs = append(n.dbs, db)
 		p := newPartition(Config{ID: uint32(i), ShardID: FirstShardID + uint64(i), DB: db, Host: cfg.Host, Invoker: cfg.Invoker, Router: n.router,
 			MaxQueued: cfg.MaxQueued, MaxCalling: cfg.MaxCalling, RecoverInterval: cfg.RecoverInterval}, n.system)
+		n.router.parts[i] = p
+		n.byShard[p.cfg.ShardID] = p
 		pid, err := n.spawn(p)
 		if err != nil {
 			n.closeDBs()
 			return nil, err
 		}
 		p.pid.Store(pid)
-		n.router.parts[i] = p
-		n.byShard[p.cfg.ShardID] = p
 	}
 	return n, nil
 }
 
 // spawn asks the supervisor to start p's actor as its child.
 func (n *Node) spawn(p *Partition) (*actor.PID, error) {
-	res, err := n.system.Root.RequestFuture(n.supervisor, spawnChild{p: p}, 5*time.Second).Result()
+	res, err := n.system.Root.RequestFuture(n.supervisor, &pb.SpawnPartition{Partition: p.cfg.ID}, 5*time.Second).Result()
 	if err != nil {
 		return nil, fmt.Errorf("partition: spawn actor of partition %d: %w", p.cfg.ID, err)
 	}
@@ -166,7 +173,7 @@ func (n *Node) OnLeaderUpdate(shardID, leader, _ uint64) {
 func (n *Node) Router() *Router { return n.router }
 
 // Crash makes partition i's actor panic (for supervision tests); i must be held here.
-func (n *Node) Crash(i int) { n.system.Root.Send(n.router.parts[i].pid.Load(), crash{}) }
+func (n *Node) Crash(i int) { n.system.Root.Send(n.router.parts[i].pid.Load(), &pb.Crash{}) }
 
 // Close stops the partitions' goroutines and actors and closes their databases. The Host must be
 // closed first, so that nothing applies to a closed database.
@@ -192,28 +199,34 @@ func (n *Node) closeDBs() {
 // supervisorActor parents the partition actors; its strategy restarts a child that panics, and
 // when the strategy gives up on one, the supervisor starts a new one later (supervision.go).
 type supervisorActor struct {
-	closing func() bool
-	parts   []*Partition // the partitions whose actors it spawned; only its goroutine touches it
+	closing   func() bool
+	partition func(uint32) *Partition // the node's replica of a partition (nil: none)
+	parts     []*Partition            // the partitions whose actors it spawned; only its goroutine touches it
 }
-
-type spawnChild struct{ p *Partition }
 
 func (s *supervisorActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case spawnChild:
-		pid, err := ctx.SpawnNamed(s.props(m.p), partitionActorName(m.p))
+	case *pb.SpawnPartition:
+		p := s.partition(m.Partition)
+		if p == nil {
+			ctx.Respond(fmt.Errorf("partition: no replica of partition %d on this node", m.Partition))
+			return
+		}
+		pid, err := ctx.SpawnNamed(s.props(p), partitionActorName(p))
 		if err != nil {
 			ctx.Respond(err)
 			return
 		}
-		s.parts = append(s.parts, m.p)
+		s.parts = append(s.parts, p)
 		ctx.Respond(pid)
 	case *actor.Terminated:
 		if isPartitionActor(m.Who) {
 			s.actorStopped(ctx, m.Who)
 		}
-	case respawn:
-		s.respawn(ctx, m.p)
+	case *pb.Respawn:
+		if p := s.partition(m.Partition); p != nil {
+			s.respawn(ctx, p)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/resolute-run/resolute/actors/partition/pb"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/ingress"
@@ -172,7 +173,7 @@ func (p *Partition) publish(actions []statemachine.Action) {
 func (p *Partition) setLeader(is bool) {
 	p.leader.Store(is)
 	if pid := p.pid.Load(); pid != nil {
-		p.system.Root.Send(pid, leaderChanged{isLeader: is})
+		p.system.Root.Send(pid, &pb.LeaderChanged{IsLeader: is})
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/resolute-run/resolute/actors/partition/pb"
 )
 
 // A partition's moving parts are loops (the proposer that batches commands into log entries, the
@@ -56,17 +58,14 @@ type partActor struct {
 	stop chan struct{}
 }
 
-// partFailed tells a part's actor that its loop panicked.
-type partFailed struct{ reason string }
-
 func (a *partActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.start(ctx.ActorSystem(), ctx.Self())
 	case *actor.Stopping, *actor.Restarting:
 		a.halt()
-	case partFailed:
-		panic(fmt.Sprintf("partition %d %s: %s", a.p.cfg.ID, a.part.name, m.reason))
+	case *pb.PartFailed:
+		panic(fmt.Sprintf("partition %d %s: %s", a.p.cfg.ID, m.Part, m.Reason))
 	}
 }
 
@@ -87,7 +86,7 @@ func (a *partActor) start(sys *actor.ActorSystem, self *actor.PID) {
 		defer func() {
 			if r := recover(); r != nil {
 				slog.Error("partition part failed; its supervisor restarts it", "partition", a.p.cfg.ID, "part", name, "panic", r)
-				sys.Root.Send(self, partFailed{reason: fmt.Sprint(r)})
+				sys.Root.Send(self, &pb.PartFailed{Part: name, Reason: fmt.Sprint(r)})
 			}
 		}()
 		a.part.loop(a.p, stop)

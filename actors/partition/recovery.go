@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/resolute-run/resolute/actors/partition/pb"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/storage"
@@ -17,7 +18,7 @@ import (
 //     entries then land at indexes the journal has moved past: Stale. So Snapshot first waits
 //     until every proposal an attempt of the invocation made has its outcome (attemptProposals);
 //   - a Stale journal entry ends the attempt without a retry (the invoker cannot tell an
-//     outdated attempt from a live one). So the actor is asked to check (recheckAttempt): if the
+//     outdated attempt from a live one). So the actor is asked to check (pb.RecheckAttempt): if the
 //     invocation is still running, its attempt is restarted from a fresh snapshot.
 
 // attemptProposals counts, per invocation, the attempts' proposals whose outcome is not known.
@@ -92,12 +93,10 @@ func attemptOf(cmd command.Command) (ids.InvocationID, bool) {
 	return ids.InvocationID{}, false
 }
 
-// recheckAttempt asks the actor to make sure invocation id, if running, has an attempt.
-type recheckAttempt struct{ id ids.InvocationID }
-
+// recheck asks the actor to make sure invocation id, if running, has an attempt.
 func (p *Partition) recheck(id ids.InvocationID) {
 	if pid := p.pid.Load(); pid != nil {
-		p.system.Root.Send(pid, recheckAttempt{id: id})
+		p.system.Root.Send(pid, &pb.RecheckAttempt{InvocationId: id.String()})
 	}
 }
 

@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/resolute-run/resolute/actors/partition/pb"
 )
 
 // A partition that cannot run refuses work (admission.go) and keeps trying to recover:
 //
 //   - when becomeLeader cannot read its tables, it marks the partition down and tries again
-//     after RecoverInterval (retryLeader), instead of panicking;
+//     after RecoverInterval (pb.RetryLeader), instead of panicking;
 //   - when the supervisor gives up on an actor that kept panicking (more than MaxRestarts in
 //     RestartWindow), the partition is marked down with the last panic as the reason, and the
 //     supervisor spawns a fresh actor after RecoverInterval. Its Started re-derives all pending
@@ -20,12 +22,6 @@ import (
 
 // DefaultRecoverInterval is the default NodeConfig.RecoverInterval.
 const DefaultRecoverInterval = time.Second
-
-// retryLeader makes the actor try becomeLeader again.
-type retryLeader struct{}
-
-// respawn makes the supervisor start a new actor for a partition whose actor it stopped.
-type respawn struct{ p *Partition }
 
 func (p *Partition) markDown(reason string) {
 	if _, was := p.health.down(); !was {
@@ -40,10 +36,10 @@ func (p *Partition) markUp() {
 	}
 }
 
-// retryLeaderLater sends retryLeader to the actor after RecoverInterval.
+// retryLeaderLater sends pb.RetryLeader to the actor after RecoverInterval.
 func (p *Partition) retryLeaderLater() {
 	pid := p.pid.Load()
-	p.after(p.cfg.RecoverInterval, func() { p.system.Root.Send(pid, retryLeader{}) })
+	p.after(p.cfg.RecoverInterval, func() { p.system.Root.Send(pid, &pb.RetryLeader{}) })
 }
 
 // after runs f after d unless the partition is closed first; the goroutine is counted in wg.
@@ -86,7 +82,7 @@ func (s *supervisorActor) actorStopped(ctx actor.Context, who *actor.PID) {
 		}
 		p.markDown(fmt.Sprintf("its actor failed too often and was stopped; last failure: %s", p.health.lastPanic()))
 		sys, self := ctx.ActorSystem(), ctx.Self()
-		p.after(p.cfg.RecoverInterval, func() { sys.Root.Send(self, respawn{p: p}) })
+		p.after(p.cfg.RecoverInterval, func() { sys.Root.Send(self, &pb.Respawn{Partition: p.cfg.ID}) })
 		return
 	}
 }
@@ -99,7 +95,7 @@ func (s *supervisorActor) respawn(ctx actor.Context, p *Partition) {
 	if err != nil {
 		slog.Error("respawn partition actor", "partition", p.cfg.ID, "err", err)
 		sys, self := ctx.ActorSystem(), ctx.Self()
-		p.after(p.cfg.RecoverInterval, func() { sys.Root.Send(self, respawn{p: p}) })
+		p.after(p.cfg.RecoverInterval, func() { sys.Root.Send(self, &pb.Respawn{Partition: p.cfg.ID}) })
 		return
 	}
 	p.pid.Store(pid)
