@@ -75,6 +75,11 @@ func assertKillsNotVacuous(t *testing.T, rep chaos.Report, kinds []string) {
 			busy[k.Kind]++
 		}
 	}
+	for _, k := range rep.Kills {
+		if k.Kind == chaos.KillIsolate && k.Isolated.Sent() == 0 {
+			t.Errorf("no request entered by node %d while it was cut off (%v): the isolation was not seen by the clients", k.Node, k.Cut)
+		}
+	}
 	for _, kind := range kinds {
 		if busy[kind] == 0 {
 			t.Errorf("no %s kill with requests in flight (kills: %+v)", kind, rep.Kills)

@@ -55,7 +55,11 @@ func checkKills(r *run, outs outputs) Check {
 		n[k.Kind]++
 		inFlight = append(inFlight, fmt.Sprint(k.InFlight))
 		calls = append(calls, fmt.Sprint(callsPending(r, outs, int64(k.At))))
-		if k.Node > 0 {
+		switch {
+		case k.Kind == KillIsolate:
+			nodes = append(nodes, fmt.Sprintf("%s, cut off %v, requests entering by it meanwhile: %v",
+				k.name(), k.Cut.Round(time.Millisecond), k.Isolated))
+		case k.Node > 0:
 			nodes = append(nodes, k.name())
 		}
 	}

@@ -92,6 +92,25 @@ type Kill struct {
 	At       time.Duration // since the workload started
 	InFlight int           // ingress requests sent and not answered
 	Downtime time.Duration // from the kill until the restarted processes were ready; of an isolation, until healed and every node ready
+	Cut      time.Duration // how long an isolated node was cut off
+	Isolated IngressTally  // the requests that entered by an isolated node while it was cut off
+}
+
+// IngressTally counts the requests sent to an isolated node's ingress
+// while it was cut off, by answer: 2xx, 5xx or another status before the
+// heal, any answer after it, or none (a connection error or the client's
+// timeout); and the longest wait for an answer.
+type IngressTally struct {
+	OK, Unavailable, Other, AfterHeal, NoAnswer int
+	Longest                                     time.Duration
+}
+
+// Sent is the number of requests counted.
+func (t IngressTally) Sent() int { return t.OK + t.Unavailable + t.Other + t.AfterHeal + t.NoAnswer }
+
+func (t IngressTally) String() string {
+	return fmt.Sprintf("%d sent: answered before the heal %d 2xx, %d 5xx, %d another status; %d after the heal; %d without an answer; longest wait %v",
+		t.Sent(), t.OK, t.Unavailable, t.Other, t.AfterHeal, t.NoAnswer, t.Longest.Round(time.Millisecond))
 }
 
 // name is the kind, with the node for a fault of one node.

@@ -134,6 +134,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	r.tallyIsolations()
 	rep.Kills, rep.Ops = r.kills, len(r.ops)
 	rep.ServerLogs = filepath.Join(cfg.WorkDir, "logs")
 	rep.Checks = check(r, execs)
@@ -255,9 +256,11 @@ func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.
 	t0 := time.Now()
 	if kind == KillIsolate {
 		k.Node, k.Leading = victim, led
-		if err := r.isolate(ctx, r.sys.nodes[victim-1], minIsolation+5*down); err != nil {
+		cut, err := r.isolate(ctx, r.sys.nodes[victim-1], minIsolation+5*down)
+		if err != nil {
 			return err
 		}
+		k.Cut = cut
 		k.Downtime = time.Since(t0)
 		r.kills = append(r.kills, k)
 		logf(r.cfg, "fault %d: %s at %v with %d requests in flight; healed and every node ready after %v",
@@ -299,17 +302,50 @@ func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.
 const minIsolation = time.Second
 
 // isolate cuts n off from the other nodes for d, heals, and waits until
-// every node is ready again.
-func (r *run) isolate(ctx context.Context, n *node, d time.Duration) error {
+// every node is ready again. It returns how long n was cut off.
+func (r *run) isolate(ctx context.Context, n *node, d time.Duration) (time.Duration, error) {
+	t0 := time.Now()
 	n.cut()
 	sleepCtx(ctx, d)
 	n.heal()
+	cut := time.Since(t0)
 	for _, nd := range r.sys.nodes {
 		if err := nd.svc.waitReady(ctx, startupTimeout); err != nil {
-			return err
+			return cut, err
 		}
 	}
-	return nil
+	return cut, nil
+}
+
+// tallyIsolations counts, for each isolation, the requests that entered by
+// the isolated node's ingress while it was cut off, by their answer.
+func (r *run) tallyIsolations() {
+	xs := r.client.exchanges()
+	for i := range r.kills {
+		k := &r.kills[i]
+		if k.Kind != KillIsolate {
+			continue
+		}
+		from, to := int64(k.At), int64(k.At+k.Cut)
+		for _, x := range xs {
+			if x.ingress != k.Node-1 || x.sent < from || x.sent >= to {
+				continue
+			}
+			switch {
+			case x.status == 0:
+				k.Isolated.NoAnswer++
+			case x.done >= to:
+				k.Isolated.AfterHeal++
+			case x.status/100 == 2:
+				k.Isolated.OK++
+			case x.status/100 == 5:
+				k.Isolated.Unavailable++
+			default:
+				k.Isolated.Other++
+			}
+			k.Isolated.Longest = max(k.Isolated.Longest, time.Duration(x.done-x.sent))
+		}
+	}
 }
 
 // waitRunExecuted waits up to 1s for the execution log to grow.

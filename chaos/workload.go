@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -206,9 +207,19 @@ type client struct {
 	inFlight  atomic.Int64 // requests sent and not yet answered
 	mu        struct {
 		sync.Mutex
-		ops  []*op
-		byID map[string]*op
+		ops       []*op
+		byID      map[string]*op
+		exchanges []exchange
 	}
+}
+
+// exchange is one request as the client saw it: the ingress it entered
+// by, when, and the answer's status (0: none, a connection error or a
+// timeout).
+type exchange struct {
+	ingress    int // index in client.ingresses
+	sent, done int64
+	status     int
 }
 
 func newClient(ingresses []string, start time.Time) *client {
@@ -219,9 +230,17 @@ func newClient(ingresses []string, start time.Time) *client {
 	}
 }
 
-// ingress is the base URL of the next request's ingress.
-func (c *client) ingress() string {
-	return c.ingresses[(c.next.Add(1)-1)%uint64(len(c.ingresses))]
+// ingress is the index and base URL of the next request's ingress.
+func (c *client) ingress() (int, string) {
+	i := int((c.next.Add(1) - 1) % uint64(len(c.ingresses)))
+	return i, c.ingresses[i]
+}
+
+// exchanges are every request's exchange so far.
+func (c *client) exchanges() []exchange {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]exchange(nil), c.mu.exchanges...)
 }
 
 func (c *client) now() int64 { return int64(time.Since(c.start)) }
@@ -291,38 +310,45 @@ func (c *client) post(ctx context.Context, path string, in any, idemKey string) 
 // postBody sends body with contentType (no body when contentType is empty).
 func (c *client) postBody(ctx context.Context, path, contentType string, body []byte, idemKey string) answer {
 	var rd io.Reader = http.NoBody
+	hdr := http.Header{}
 	if contentType != "" {
 		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ingress()+path, rd)
-	if err != nil {
-		return answer{err: err}
-	}
-	if contentType != "" {
-		req.Header.Set("content-type", contentType)
+		hdr.Set("content-type", contentType)
 	}
 	if idemKey != "" {
-		req.Header.Set("idempotency-key", idemKey)
+		hdr.Set("idempotency-key", idemKey)
 	}
-	c.inFlight.Add(1)
-	defer c.inFlight.Add(-1)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return answer{err: err}
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	return answer{status: resp.StatusCode, hdr: resp.Header, body: data, err: err}
+	return c.send(ctx, http.MethodPost, path, rd, hdr)
 }
 
 // get sends a GET to path.
 func (c *client) get(ctx context.Context, path string) answer {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.ingress()+path, nil)
+	return c.send(ctx, http.MethodGet, path, http.NoBody, nil)
+}
+
+// send issues one request to the next ingress, and records the exchange.
+func (c *client) send(ctx context.Context, method, path string, body io.Reader, hdr http.Header) answer {
+	i, base := c.ingress()
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return answer{err: err}
 	}
+	maps.Copy(req.Header, hdr)
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
+	x := exchange{ingress: i, sent: c.now()}
+	a := c.roundTrip(req)
+	x.done = c.now()
+	if a.err == nil {
+		x.status = a.status
+	}
+	c.mu.Lock()
+	c.mu.exchanges = append(c.mu.exchanges, x)
+	c.mu.Unlock()
+	return a
+}
+
+func (c *client) roundTrip(req *http.Request) answer {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return answer{err: err}
