@@ -7,7 +7,8 @@ import "net/http"
 type ClusterHealth struct {
 	ClusterName           string                 `json:"cluster_name"`
 	MetadataClusterHealth *MetadataClusterHealth `json:"metadata_cluster_health"`
-	// NodeID is the node that answered; Nodes are the cluster's initial members.
+	// NodeID is the node that answered; Nodes are the cluster's members (the metadata shard's,
+	// which every member holds) as this node knows them.
 	NodeID uint64        `json:"node_id"`
 	Nodes  []ClusterNode `json:"nodes"`
 	Shards []ShardHealth `json:"shards"`
@@ -32,6 +33,9 @@ type ShardHealth struct {
 	// Leader is the leader this replica knows of (0: none) in Term.
 	Leader uint64 `json:"leader"`
 	Term   uint64 `json:"term"`
+	// PreferredLeader is the replica placement hands leadership back to when it is alive and
+	// caught up (the first of the shard's placement order).
+	PreferredLeader uint64 `json:"preferred_leader"`
 	// AppliedIndex is what this node's replica applied; LastIndex the last entry of its log.
 	AppliedIndex uint64 `json:"applied_index"`
 	LastIndex    uint64 `json:"last_index"`

@@ -22,27 +22,33 @@ func (s *Server) clusterHealth() (admin.ClusterHealth, error) {
 		name = discovery.DefaultClusterName
 	}
 	ch := admin.ClusterHealth{ClusterName: name, NodeID: s.host.NodeID(), MetadataClusterHealth: &admin.MetadataClusterHealth{Members: []uint64{}}}
-	peers := s.cfg.Peers
-	if len(peers) == 0 {
-		peers = map[uint64]string{s.host.NodeID(): s.host.RaftAddress()}
+	members := s.cfg.Peers // the metadata shard's members, once this node's replica knows them
+	if len(members) == 0 {
+		members = map[uint64]string{s.host.NodeID(): s.host.RaftAddress()}
 	}
-	for _, id := range slices.Sorted(maps.Keys(peers)) {
-		ch.Nodes = append(ch.Nodes, admin.ClusterNode{ID: id, RaftAddress: peers[id]})
-	}
+	var shards []admin.ShardHealth
 	for _, si := range s.host.Shards() {
 		sh := admin.ShardHealth{Shard: si.ShardID, Replicas: slices.Sorted(maps.Keys(si.Replicas)), Leader: si.LeaderID, Term: si.Term,
 			AppliedIndex: si.AppliedIndex, LastIndex: si.LastIndex}
 		if sh.Replicas == nil {
 			sh.Replicas = []uint64{}
 		}
+		sh.PreferredLeader, _ = s.host.PreferredLeader(si.ShardID, sh.Replicas)
 		if si.ShardID == MetadataShardID {
 			ch.MetadataClusterHealth.Members = sh.Replicas
+			if len(si.Replicas) > 0 {
+				members = si.Replicas
+			}
 		} else if si.ShardID >= partition.FirstShardID {
 			p := uint32(si.ShardID - partition.FirstShardID)
 			sh.Partition = &p
 		}
-		ch.Shards = append(ch.Shards, sh)
+		shards = append(shards, sh)
 	}
+	for _, id := range slices.Sorted(maps.Keys(members)) {
+		ch.Nodes = append(ch.Nodes, admin.ClusterNode{ID: id, RaftAddress: members[id]})
+	}
+	ch.Shards = shards
 	return ch, nil
 }
 
