@@ -31,7 +31,8 @@ const failoverProbeEvery = 25 * time.Millisecond
 // (SIGKILL) the node leading one partition, measures from the kill until the first successful
 // call on a key of that partition through a surviving node, restarts the killed node on its data
 // directory and waits until the cluster is whole again; then the next partition's leader.
-// Figures: the failover time's p50 and max (and min, mean) over the kills, and restart→healthy.
+// Figures: the failover time's p50 and max (and min, mean) over the kills; how soon a surviving
+// node reported another leader of the partition (p50); and restart→healthy.
 func failoverScenario(ctx context.Context, e *env) []result {
 	s, fs := e.srv, e.cfg.failover
 	r := e.result("failover", fmt.Sprintf("%d leader kills, %d nodes", fs.Kills, len(s.nodes)))
@@ -107,7 +108,7 @@ func failoverScenario(ctx context.Context, e *env) []result {
 	}
 	defer func() { stopLoad(); wg.Wait() }()
 
-	var times, restarts []time.Duration
+	var times, restarts, elections []time.Duration
 	victims := map[string]int{}
 	for k := range fs.Kills {
 		p := k % nparts
@@ -120,13 +121,29 @@ func failoverScenario(ctx context.Context, e *env) []result {
 		live.Delete(victim)
 		nd.proc.Kill()
 		t0 := time.Now()
+		elected := make(chan time.Duration, 1)
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		go func() { elected <- s.newLeaderAfter(watchCtx, ctl, p, victim, t0) }()
 		took, err := firstSuccess(ctx, t0, liveIngresses(), "/Counter/"+key+"/add", 2*time.Minute)
 		if err != nil {
+			stopWatch()
 			return fail("kill %d of %s (leader of partition %d): no call on %s succeeded: %v", k+1, nd.name, p, key, err)
 		}
+		var el time.Duration
+		select {
+		case el = <-elected:
+		case <-time.After(5 * time.Second):
+			stopWatch()
+			el = <-elected
+		}
+		stopWatch()
 		times = append(times, took)
+		if el > 0 {
+			elections = append(elections, el)
+		}
 		victims[nd.name]++
-		e.cfg.logf("bench:   kill %d: %s led partition %d; first success on %s after %v", k+1, nd.name, p, key, took.Round(time.Millisecond))
+		e.cfg.logf("bench:   kill %d: %s led partition %d; new leader seen after %v; first success on %s after %v", k+1, nd.name, p,
+			el.Round(time.Millisecond), key, took.Round(time.Millisecond))
 		t1 := time.Now()
 		if err := nd.launch(s.kind); err != nil {
 			return fail("restart %s: %v", nd.name, err)
@@ -155,6 +172,10 @@ func failoverScenario(ctx context.Context, e *env) []result {
 		{"failover mean s", (sum / time.Duration(len(times))).Seconds(), "lower"},
 		{"restart→whole p50 s", percentile(restarts, 50).Seconds(), "lower"},
 	}
+	if len(elections) > 0 {
+		slices.Sort(elections)
+		r.Figures = append(r.Figures[:4:4], figure{"new leader seen p50 s", percentile(elections, 50).Seconds(), "lower"}, r.Figures[4])
+	}
 	var vs []string
 	for _, nd := range s.nodes {
 		vs = append(vs, fmt.Sprintf("%s×%d", nd.name, victims[nd.name]))
@@ -166,6 +187,22 @@ func failoverScenario(ctx context.Context, e *env) []result {
 	r.Note = fmt.Sprintf("killed %s; failover times (s, sorted) %s; background load (%d workers) %d calls answered, %d failed",
 		strings.Join(vs, " "), strings.Join(ts, " "), fs.Concurrency, loadOK.Load(), loadFailed.Load())
 	return []result{r}
+}
+
+// newLeaderAfter polls a surviving node every 50 ms until it reports a leader of partition p
+// other than the killed node, and returns the time from t0; 0 if ctx ends first.
+func (s *server) newLeaderAfter(ctx context.Context, ctl string, p, victim int, t0 time.Time) time.Duration {
+	via := s.nodes[(victim+1)%len(s.nodes)]
+	for ctx.Err() == nil {
+		if _, leaders, err := s.partitionLeaders(ctx, ctl, via); err == nil && p < len(leaders) && leaders[p] >= 0 && leaders[p] != victim {
+			return time.Since(t0)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return 0
 }
 
 func mapValues[K comparable, V any](m map[K]V) []V {
