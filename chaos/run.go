@@ -233,7 +233,7 @@ func (r *run) shake(ctx context.Context) error {
 
 // kill SIGKILLs the processes of kind while requests are in flight, waits
 // down, and restarts them; or (KillIsolate) cuts a node off from the others
-// for minIsolation and five times down, and heals.
+// for isolation(down), and heals.
 func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.Duration) error {
 	var victim, led int // of a fault of one node, drawn before the moment is chosen
 	if kind == KillNode || kind == KillIsolate {
@@ -256,7 +256,7 @@ func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.
 	t0 := time.Now()
 	if kind == KillIsolate {
 		k.Node, k.Leading = victim, led
-		cut, err := r.isolate(ctx, r.sys.nodes[victim-1], minIsolation+5*down)
+		cut, err := r.isolate(ctx, r.sys.nodes[victim-1], r.isolation(down))
 		if err != nil {
 			return err
 		}
@@ -300,6 +300,20 @@ func (r *run) kill(ctx context.Context, kind string, start time.Time, down time.
 // minIsolation is the shortest isolation of a node: many election timeouts
 // (100 ms), so that the majority elects new leaders while it lasts.
 const minIsolation = time.Second
+
+// longIsolation outlasts the 10 s for which a node's ingress waits for a
+// partition's leader before it answers 503.
+const longIsolation = 12 * time.Second
+
+// isolation is how long to cut a node off, given the seeded down time (up
+// to 400 ms): 1-3 s; in a run of 10 faults or more, one isolation in three
+// lasts longIsolation, so that the isolated node's callers get its 503.
+func (r *run) isolation(down time.Duration) time.Duration {
+	if r.cfg.Cycles >= 10 && r.rng.IntN(3) == 0 {
+		return longIsolation
+	}
+	return minIsolation + 5*down
+}
 
 // isolate cuts n off from the other nodes for d, heals, and waits until
 // every node is ready again. It returns how long n was cut off.
