@@ -39,6 +39,21 @@ type ShardHealth struct {
 	// AppliedIndex is what this node's replica applied; LastIndex the last entry of its log.
 	AppliedIndex uint64 `json:"applied_index"`
 	LastIndex    uint64 `json:"last_index"`
+	// ReplicaProgress is every replica's applied index as its node reported it just now (over
+	// actor remoting), and its lag behind the leader's.
+	ReplicaProgress []ReplicaProgress `json:"replica_progress,omitempty"`
+}
+
+// ReplicaProgress is one replica of a shard as its node reported it.
+type ReplicaProgress struct {
+	Node uint64 `json:"node"`
+	// Reachable: the node answered (otherwise AppliedIndex is 0 and Lag absent, as when its
+	// answer had no replica of the shard).
+	Reachable    bool   `json:"reachable"`
+	AppliedIndex uint64 `json:"applied_index"`
+	// Lag is the leader's applied index less this replica's (0 when ahead: the reports are not
+	// taken at one instant); absent when either is unknown.
+	Lag *uint64 `json:"lag,omitempty"`
 }
 
 // ClusterHealthFunc reports the cluster as this node sees it.

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"slices"
+	"time"
 
 	"github.com/resolute-run/resolute/actors/partition"
 	"github.com/resolute-run/resolute/runtime/admin"
@@ -27,6 +28,7 @@ func (s *Server) clusterHealth() (admin.ClusterHealth, error) {
 		members = map[uint64]string{s.host.NodeID(): s.host.RaftAddress()}
 	}
 	var shards []admin.ShardHealth
+	progress := s.replicaProgress()
 	for _, si := range s.host.Shards() {
 		sh := admin.ShardHealth{Shard: si.ShardID, Replicas: slices.Sorted(maps.Keys(si.Replicas)), Leader: si.LeaderID, Term: si.Term,
 			AppliedIndex: si.AppliedIndex, LastIndex: si.LastIndex}
@@ -34,6 +36,7 @@ func (s *Server) clusterHealth() (admin.ClusterHealth, error) {
 			sh.Replicas = []uint64{}
 		}
 		sh.PreferredLeader, _ = s.host.PreferredLeader(si.ShardID, sh.Replicas)
+		sh.ReplicaProgress = shardProgress(si.ShardID, si.LeaderID, sh.Replicas, progress)
 		if si.ShardID == MetadataShardID {
 			ch.MetadataClusterHealth.Members = sh.Replicas
 			if len(si.Replicas) > 0 {
@@ -50,6 +53,69 @@ func (s *Server) clusterHealth() (admin.ClusterHealth, error) {
 	}
 	ch.Shards = shards
 	return ch, nil
+}
+
+// replicaProgress is the applied index of every replica of every member that answers, by node
+// and shard: this node's from its host, the others' from a Ping over actor remoting (asked at
+// once, each bounded at a second) at the remoting address they published in the metadata shard.
+func (s *Server) replicaProgress() map[uint64]map[uint64]uint64 {
+	self := s.host.NodeID()
+	out := map[uint64]map[uint64]uint64{self: {}}
+	for _, si := range s.host.Shards() {
+		out[self][si.ShardID] = si.AppliedIndex
+	}
+	if s.endpoint == nil {
+		return out
+	}
+	type answer struct {
+		node   uint64
+		shards map[uint64]uint64
+	}
+	answers := make(chan answer)
+	asked := 0
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, n := range s.registry.Nodes() {
+		if n.ID == self || n.RemoteAddress == "" {
+			continue
+		}
+		asked++
+		go func() {
+			pong, err := s.endpoint.Ping(ctx, n.RemoteAddress)
+			if err != nil {
+				answers <- answer{node: n.ID}
+				return
+			}
+			a := answer{n.ID, map[uint64]uint64{}}
+			for _, sh := range pong.Shards {
+				a.shards[sh.Shard] = sh.AppliedIndex
+			}
+			answers <- a
+		}()
+	}
+	for range asked {
+		if a := <-answers; a.shards != nil {
+			out[a.node] = a.shards
+		}
+	}
+	return out
+}
+
+// shardProgress is each replica's progress on shardID and its lag behind leader's.
+func shardProgress(shardID, leader uint64, replicas []uint64, progress map[uint64]map[uint64]uint64) []admin.ReplicaProgress {
+	leaderApplied, leaderKnown := progress[leader][shardID]
+	out := make([]admin.ReplicaProgress, 0, len(replicas))
+	for _, id := range replicas {
+		_, reachable := progress[id]
+		applied, ok := progress[id][shardID]
+		p := admin.ReplicaProgress{Node: id, Reachable: reachable, AppliedIndex: applied}
+		if ok && leaderKnown {
+			lag := leaderApplied - min(applied, leaderApplied)
+			p.Lag = &lag
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // checkJoin: an initial member is named by --peers at its --raft-addr; a node added to the

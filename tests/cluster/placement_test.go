@@ -14,13 +14,22 @@ import (
 
 // shardView is one shard of GET /cluster-health as the placement and replacement tests read it.
 type shardView struct {
-	Shard           uint64   `json:"shard"`
-	Partition       *uint32  `json:"partition"`
-	Replicas        []uint64 `json:"replicas"`
-	Leader          uint64   `json:"leader"`
-	Term            uint64   `json:"term"`
-	PreferredLeader uint64   `json:"preferred_leader"`
-	AppliedIndex    uint64   `json:"applied_index"`
+	Shard           uint64            `json:"shard"`
+	Partition       *uint32           `json:"partition"`
+	Replicas        []uint64          `json:"replicas"`
+	Leader          uint64            `json:"leader"`
+	Term            uint64            `json:"term"`
+	PreferredLeader uint64            `json:"preferred_leader"`
+	AppliedIndex    uint64            `json:"applied_index"`
+	ReplicaProgress []replicaProgress `json:"replica_progress"`
+}
+
+// replicaProgress is one replica's progress as the answering node found it.
+type replicaProgress struct {
+	Node         uint64  `json:"node"`
+	Reachable    bool    `json:"reachable"`
+	AppliedIndex uint64  `json:"applied_index"`
+	Lag          *uint64 `json:"lag"`
 }
 
 // healthOf reads node s's GET /cluster-health: its shards by shard id.
