@@ -24,7 +24,8 @@ import (
 // ReadIndex through it completed within the interval: see caughtUp). Never flapping: only the preferred node asks, and
 // only for itself (every node derives the same order from the same membership); at most one shard
 // is asked for per check, and a shard asked for without result is asked again only after a
-// backoff that doubles up to placementMaxBackoff checks.
+// backoff that doubles up to placementMaxBackoff checks (reset only once the node has led the
+// shard for that many checks).
 
 // DefaultPlacementInterval is the default Config.PlacementInterval.
 const DefaultPlacementInterval = time.Second
@@ -83,6 +84,10 @@ type placer struct {
 	checks atomic.Uint64
 	// requests counts leadership requests made.
 	requests atomic.Uint64
+	// isCaughtUp is caughtUp (tests replace it).
+	isCaughtUp func(shardID uint64) bool
+	// transfer is Host.RequestLeaderTransfer (tests replace it).
+	transfer func(shardID, nodeID uint64) error
 
 	shards map[uint64]*placeState // only the loop goroutine touches it
 }
@@ -91,6 +96,7 @@ type placer struct {
 type placeState struct {
 	leader, term uint64 // the leader (and its term) the replica followed at the last check
 	stable       int    // checks in a row following leader in term, caught up
+	led          int    // checks in a row this node led the shard
 	wait         int    // checks to let pass before asking again
 	backoff      int    // the next wait after a request, in checks
 }
@@ -103,9 +109,16 @@ func (h *Host) startPlacement() {
 	if interval == 0 {
 		interval = DefaultPlacementInterval
 	}
-	p := &placer{h: h, interval: interval, stop: make(chan struct{}), done: make(chan struct{}), shards: map[uint64]*placeState{}}
+	p := newPlacer(h, interval)
 	h.placer = p
 	go p.run()
+}
+
+func newPlacer(h *Host, interval time.Duration) *placer {
+	p := &placer{h: h, interval: interval, stop: make(chan struct{}), done: make(chan struct{}), shards: map[uint64]*placeState{},
+		transfer: h.RequestLeaderTransfer}
+	p.isCaughtUp = p.caughtUp
+	return p
 }
 
 // stopPlacement stops the placement loop and waits for it.
@@ -137,14 +150,8 @@ func (p *placer) check() {
 	seen := map[uint64]bool{}
 	for _, si := range p.h.Shards() {
 		seen[si.ShardID] = true
-		st := p.shards[si.ShardID]
-		if st == nil {
-			st = &placeState{backoff: placementMinBackoff}
-			p.shards[si.ShardID] = st
-		}
-		if p.observe(st, si) && !asked {
+		if p.step(si, !asked) {
 			asked = true
-			p.ask(st, si)
 		}
 	}
 	for id := range maps.Keys(p.shards) {
@@ -152,6 +159,21 @@ func (p *placer) check() {
 			delete(p.shards, id)
 		}
 	}
+}
+
+// step observes si's replica and, if mayAsk, asks for its leadership when it should; it reports
+// whether it asked.
+func (p *placer) step(si ShardInfo, mayAsk bool) bool {
+	st := p.shards[si.ShardID]
+	if st == nil {
+		st = &placeState{backoff: placementMinBackoff}
+		p.shards[si.ShardID] = st
+	}
+	if !p.observe(st, si) || !mayAsk {
+		return false
+	}
+	p.ask(st, si)
+	return true
 }
 
 // observe updates st from this check's view of the replica and reports whether to ask for its
@@ -164,14 +186,22 @@ func (p *placer) observe(st *placeState, si ShardInfo) bool {
 		st.wait--
 	}
 	preferred, ok := p.h.PreferredLeader(si.ShardID, slices.Collect(maps.Keys(si.Replicas)))
+	if si.LeaderID != self {
+		st.led = 0
+	}
 	switch {
 	case !ok || preferred != self:
 		st.stable, st.backoff = 0, placementMinBackoff
 		return false
 	case si.LeaderID == self:
-		st.stable, st.backoff = 0, placementMinBackoff // it leads: a later loss starts afresh
+		// Only leadership held for a while resets the backoff: a node that keeps losing the
+		// leadership it asked for (slow, or its network flaky) asks ever more rarely.
+		st.stable = 0
+		if st.led++; st.led >= placementMaxBackoff {
+			st.backoff = placementMinBackoff
+		}
 		return false
-	case !following || !p.caughtUp(si.ShardID):
+	case !following || !p.isCaughtUp(si.ShardID):
 		st.stable = 0
 		return false
 	}
@@ -203,7 +233,7 @@ func (p *placer) ask(st *placeState, si ShardInfo) {
 	st.wait = st.backoff
 	st.backoff = min(2*st.backoff, placementMaxBackoff)
 	p.requests.Add(1)
-	if err := p.h.RequestLeaderTransfer(si.ShardID, p.h.replicaID); err != nil {
+	if err := p.transfer(si.ShardID, p.h.replicaID); err != nil {
 		slog.Debug("placement: leadership request", "shard", si.ShardID, "err", err)
 		return
 	}

@@ -261,3 +261,62 @@ func TestLeadersSpreadAndReturn(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacementBackoff steps one node's placement through simulated checks of a shard it is the
+// preferred leader of (shard 3 of members 1, 2, 3 on node 1), each transfer it asks for
+// succeeding at once. A node that loses the leadership once asks for it back after
+// placementStableChecks checks; a node that keeps losing it (sick: 10 checks after each
+// transfer) asks ever more rarely, down to once per placementMaxBackoff checks; a node that is not
+// the preferred leader never asks.
+func TestPlacementBackoff(t *testing.T) {
+	addrs := freeAddrs(t, 3)
+	peers := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
+	cases := []struct {
+		name     string
+		node     uint64
+		losses   func(check, ledFor int) bool // whether the node loses the leadership now
+		maxAsked int
+		minAsked int
+	}{
+		{"one election", 1, func(check, _ int) bool { return check == 100 }, 2, 2},
+		{"sick node", 1, func(_, ledFor int) bool { return ledFor == 10 }, 1000/placementMaxBackoff + 6, 10},
+		{"not preferred", 2, func(int, int) bool { return false }, 0, 0},
+	}
+	const checks = 1000
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h, err := NewHost(Config{Dir: t.TempDir(), NodeID: c.node, RaftAddress: peers[c.node], Peers: peers, PlacementInterval: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			const shard = 3
+			if got, _ := h.PreferredLeader(shard, []uint64{1, 2, 3}); got != 1 {
+				t.Fatalf("preferred leader of shard %d: %d, want 1", shard, got)
+			}
+			leader, term, ledFor, asked := uint64(3), uint64(1), 0, 0
+			p := newPlacer(h, time.Millisecond)
+			p.isCaughtUp = func(uint64) bool { return true }
+			p.transfer = func(s, to uint64) error {
+				asked++
+				leader, term, ledFor = to, term+1, 0
+				return nil
+			}
+			for check := range checks {
+				if leader == c.node {
+					if ledFor++; c.losses(check, ledFor) {
+						leader, term = 2, term+1
+					}
+				}
+				p.step(ShardInfo{ShardID: shard, Replicas: map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}, LeaderID: leader, Term: term}, true)
+			}
+			t.Logf("asked %d times", asked)
+			if asked < c.minAsked || asked > c.maxAsked {
+				t.Fatalf("asked %d times in %d checks, want %d to %d", asked, checks, c.minAsked, c.maxAsked)
+			}
+			if c.node == 1 && c.maxAsked == 2 && leader != 1 {
+				t.Fatalf("leader %d at the end, want 1", leader)
+			}
+		})
+	}
+}
