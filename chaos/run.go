@@ -175,8 +175,9 @@ type run struct {
 	// Run executions were recorded when it ended (checkStuck compares the
 	// execution log read after the quiet period with it).
 	drained struct {
-		took  time.Duration
-		execs int
+		took    time.Duration
+		execs   int
+		slowest string // the request of the whole run that waited longest
 	}
 	// orphans are the running invocations without an attempt after the drain.
 	orphans struct {
@@ -397,6 +398,7 @@ func (r *run) drain(ctx context.Context) {
 	}
 	r.dumpAll(dctx)
 	r.drained.took = time.Since(t0)
+	r.drained.slowest = slowest(r.client.exchanges())
 	// Something still in flight would execute a Run body in the quiet
 	// period: checkStuck compares the execution log with this mark.
 	at, _ := deployment.ReadExecLog(r.sys.execLog)

@@ -218,8 +218,26 @@ type client struct {
 // timeout).
 type exchange struct {
 	ingress    int // index in client.ingresses
+	method     string
+	path       string
 	sent, done int64
 	status     int
+}
+
+// slowest describes the exchange that waited longest for its answer, "" if
+// there is none.
+func slowest(xs []exchange) string {
+	var worst *exchange
+	for i := range xs {
+		if worst == nil || xs[i].done-xs[i].sent > worst.done-worst.sent {
+			worst = &xs[i]
+		}
+	}
+	if worst == nil {
+		return ""
+	}
+	return fmt.Sprintf("%v (%s %s entering by ingress %d at %v, status %d)", time.Duration(worst.done-worst.sent).Round(time.Millisecond),
+		worst.method, worst.path, worst.ingress+1, time.Duration(worst.sent).Round(time.Millisecond), worst.status)
 }
 
 func newClient(ingresses []string, start time.Time) *client {
@@ -336,7 +354,7 @@ func (c *client) send(ctx context.Context, method, path string, body io.Reader, 
 	maps.Copy(req.Header, hdr)
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
-	x := exchange{ingress: i, sent: c.now()}
+	x := exchange{ingress: i, method: method, path: path, sent: c.now()}
 	a := c.roundTrip(req)
 	x.done = c.now()
 	if a.err == nil {
