@@ -139,16 +139,25 @@ func (s *Server) clusterNodes() admin.ClusterNodes {
 	if len(s.cfg.Peers) == 0 {
 		return nil
 	}
-	return nodeChanger{s.host}
+	if f := s.cfg.ReplicationFactor; f != 0 && f != len(s.cfg.Peers) {
+		return nodeChanger{refusal: fmt.Sprintf("partitions have %d replicas on %d members: nodes are replaced only where every member holds every partition (this node cannot change the shards it holds no replica of)", f, len(s.cfg.Peers))}
+	}
+	return nodeChanger{h: s.host}
 }
 
 // nodeChanger changes the membership of every shard this node holds a replica of: with every
 // member holding every partition (what --join requires), that is every shard of the cluster. Each
 // shard's change is proposed to its leader (through this node's replica), all shards at once.
-type nodeChanger struct{ h *raftlog.Host }
+type nodeChanger struct {
+	h       *raftlog.Host
+	refusal string // not empty: every change is refused with it
+}
 
 // AddNode adds node id at addr to every shard it is not a member of yet.
 func (c nodeChanger) AddNode(ctx context.Context, id uint64, addr string) (admin.NodeChange, error) {
+	if c.refusal != "" {
+		return admin.NodeChange{}, fmt.Errorf("%w: %s", admin.ErrNodeConflict, c.refusal)
+	}
 	if id == 0 {
 		return admin.NodeChange{}, fmt.Errorf("%w: node ids start at 1", admin.ErrBadNode)
 	}
@@ -177,6 +186,9 @@ func (c nodeChanger) AddNode(ctx context.Context, id uint64, addr string) (admin
 
 // RemoveNode removes node id from every shard it is a member of.
 func (c nodeChanger) RemoveNode(ctx context.Context, id uint64) (admin.NodeChange, error) {
+	if c.refusal != "" {
+		return admin.NodeChange{}, fmt.Errorf("%w: %s", admin.ErrNodeConflict, c.refusal)
+	}
 	if id == c.h.NodeID() {
 		return admin.NodeChange{}, fmt.Errorf("%w: node %d does not remove itself; ask another node", admin.ErrNodeConflict, id)
 	}
