@@ -155,7 +155,7 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 	sz := sizePresets[cfg.size]
 	rep := &report{Date: time.Now(), Machine: describeMachine(cfg), servers: cfg.servers, deployments: cfg.deployments,
 		Settings: settings{Scenarios: cfg.scenarios, Servers: cfg.servers, Deployments: cfg.deployments, Size: cfg.size,
-			Duration: cfg.duration.String(), Warmup: cfg.warmup.String(), Sizes: sz}}
+			Duration: cfg.duration.String(), Warmup: cfg.warmup.String(), Sizes: sz, Nodes: cfg.nodes, Partitions: cfg.partitions}}
 	if slices.Contains(cfg.scenarios, "retention") {
 		rep.Settings.Retention = &cfg.retention
 	}

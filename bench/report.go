@@ -29,6 +29,10 @@ type settings struct {
 	Duration    string   `json:"duration"`
 	Warmup      string   `json:"warmup"`
 	Sizes       sizes    `json:"sizes"`
+	// Nodes is the processes per server (more than 1: a cluster); Partitions overrides the
+	// servers' partition counts when not 0.
+	Nodes      int `json:"nodes"`
+	Partitions int `json:"partitions,omitempty"`
 	// Retention is set when the retention scenario ran.
 	Retention *retentionSettings `json:"retention,omitempty"`
 }
@@ -81,6 +85,14 @@ func (rep *report) writeMarkdown(w io.Writer) {
 		"`c` = concurrent workers; latency is per call, client side. Every server and deployment process is fresh "+
 		"for each (server, deployment) pair, with default settings. Sizes: %s.\n\n",
 		s.Size, s.Duration, s.Warmup, strings.Join(s.Servers, ", "), strings.Join(s.Deployments, ", "), sizesText(s.Sizes))
+	if s.Nodes > 1 {
+		fmt.Fprintf(w, "Each server is a cluster of %d nodes on this machine (resolute: --peers; restate-server: replicated "+
+			"metadata server and loglet, default-replication %d); worker `w` and one-way send `i` go to node `w` (`i`) mod %d.", s.Nodes, restateReplication, s.Nodes)
+		if s.Partitions > 0 {
+			fmt.Fprintf(w, " Both with %d partitions.", s.Partitions)
+		}
+		fmt.Fprintf(w, "\n\n")
+	}
 	both := slices.Contains(rep.servers, "resolute") && slices.Contains(rep.servers, "restate")
 	if both {
 		fmt.Fprintf(w, "Cells read `Resolute / Restate = ratio×` (ratio Resolute/Restate). Target: throughput ratio ≥ 1.5 and p99 ratio ≤ 1.\n\n")
