@@ -25,14 +25,14 @@ func TestChaos(t *testing.T) {
 }
 
 // TestChaosCluster is the short run against a three-node cluster (about 40
-// s): in 24 s, a kill of one node (restarted on its data directory), of each
+// s): in 20 s, a kill of one node (restarted on its data directory), of each
 // deployment, and the isolation of one node from the others (a network
 // partition through the proxies in front of its Raft and remoting
 // listeners, healed after 1-3 s), requests entering by every node.
 // RESOLUTE_CHAOS_LONG=1 makes it the long run (50 faults in 600 s),
 // RESOLUTE_CHAOS_SEED=<n> replays a schedule, as for TestChaos.
 func TestChaosCluster(t *testing.T) {
-	runChaos(t, chaos.Config{Nodes: 3, Cycles: len(chaos.ClusterKillKinds), Duration: 24 * time.Second})
+	runChaos(t, chaos.Config{Nodes: 3, Cycles: len(chaos.ClusterKillKinds), Duration: 20 * time.Second})
 }
 
 // runChaos runs the checker with cfg (made the long run, or given a seed, by
