@@ -1,14 +1,17 @@
 //go:build linux
 
 // Command resolute-chaos runs the chaos checker (package chaos): a real
-// `resolute server` and the chaos deployment as subprocesses, a randomized
-// workload through ingress, SIGKILLs of the server, the deployment or both,
-// then the checks, printed as a table with a final PASS or FAIL line.
+// `resolute server` (or, with --nodes 3, a three-node cluster) and the chaos
+// deployments as subprocesses, a randomized workload through ingress,
+// SIGKILLs of the server, a deployment or all of them (of a cluster: of one
+// node or a deployment, and network partitions isolating one node), then
+// the checks, printed as a table with a final PASS or FAIL line.
 //
 //	go run ./cmd/resolute-chaos                          # short run: 4 kills in 30s
 //	go run ./cmd/resolute-chaos --cycles 50 --seconds 600
 //	go run ./cmd/resolute-chaos --seed 1234              # replay a schedule
 //	go run ./cmd/resolute-chaos --nodes 3                # against a three-node cluster
+//	go run ./cmd/resolute-chaos --nodes 3 --cycles 50 --seconds 600 --server-args "--log-level debug"
 //	go run ./cmd/resolute-chaos --tags chaosplant_nodedup # a planted bug: must FAIL
 //
 // The binaries are built from the module in the working directory unless
@@ -36,7 +39,7 @@ func main() {
 	var seconds int
 	var tags string
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the workload and the kill schedule (0: from the clock)")
-	flag.IntVar(&cfg.Nodes, "nodes", 1, "server processes: 1 runs one server, 3 a three-node cluster (kills of any node and of the deployments)")
+	flag.IntVar(&cfg.Nodes, "nodes", 1, "server processes: 1 runs one server, 3 a three-node cluster (kills of a node or a deployment, a node isolated from the others)")
 	flag.IntVar(&cfg.Cycles, "cycles", 4, "number of kills")
 	flag.IntVar(&seconds, "seconds", 30, "length of the workload under kills, in seconds")
 	flag.IntVar(&cfg.Workers, "workers", 6, "concurrent clients")
