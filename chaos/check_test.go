@@ -455,3 +455,32 @@ func TestTimerStats(t *testing.T) {
 		})
 	}
 }
+
+// TestTallyIsolations: the requests counted for an isolation are those sent to the isolated
+// node's ingress while it was cut off, each under how it ended; other nodes' requests, those sent
+// before or after the cut, and other faults count nothing.
+func TestTallyIsolations(t *testing.T) {
+	c := &client{}
+	c.mu.exchanges = []exchange{
+		{ingress: 1, sent: ms(200), done: ms(300), status: 200},   // 2xx before the heal
+		{ingress: 1, sent: ms(500), done: ms(600), status: 503},   // 5xx before the heal
+		{ingress: 1, sent: ms(700), done: ms(800), status: 409},   // another status
+		{ingress: 1, sent: ms(900), done: ms(2000), status: 200},  // answered after the heal
+		{ingress: 1, sent: ms(1000), done: ms(1050)},              // no answer
+		{ingress: 0, sent: ms(200), done: ms(300), status: 503},   // another node
+		{ingress: 1, sent: ms(50), done: ms(300), status: 503},    // before the cut
+		{ingress: 1, sent: ms(1100), done: ms(1200), status: 503}, // at the heal
+	}
+	r := &run{client: c, kills: []Kill{
+		{Kind: KillIsolate, Node: 2, At: time.Duration(ms(100)), Cut: time.Second},
+		{Kind: KillNode, Node: 2, At: time.Duration(ms(100))},
+	}}
+	r.tallyIsolations()
+	want := IngressTally{OK: 1, Unavailable: 1, Other: 1, AfterHeal: 1, NoAnswer: 1, Longest: 1100 * time.Millisecond}
+	if got := r.kills[0].Isolated; got != want {
+		t.Errorf("isolation of node 2: %+v, want %+v", got, want)
+	}
+	if got := r.kills[1].Isolated; got != (IngressTally{}) {
+		t.Errorf("a kill counted requests: %+v", got)
+	}
+}
