@@ -473,7 +473,8 @@ func checkStuck(r *run, execs []deployment.Exec) Check {
 	stuck, late := stuckOps(r.ops), lateRuns(execs, r.drained.execs)
 	if len(stuck) == 0 && len(late) == 0 {
 		return Check{Name: "no stuck invocations", OK: true,
-			Detail: fmt.Sprintf("drained in %v; no Run executed in the %v after; the slowest request: %s", r.drained.took.Round(time.Millisecond), quietPeriod, cond(r.drained.slowest == "", "none", r.drained.slowest))}
+			Detail: fmt.Sprintf("drained in %v; no Run executed in the %v after; the slowest request: %s; %d without an answer in %v (retried)",
+				r.drained.took.Round(time.Millisecond), quietPeriod, cond(r.drained.slowest == "", "none", r.drained.slowest), r.drained.timedOut, requestTimeout)}
 	}
 	return Check{Name: "no stuck invocations", OK: false,
 		Detail: fmt.Sprintf("%d stuck: %s; %d Run executions after the drain: %s", len(stuck), listed(stuck), len(late), listed(late))}

@@ -175,9 +175,10 @@ type run struct {
 	// Run executions were recorded when it ended (checkStuck compares the
 	// execution log read after the quiet period with it).
 	drained struct {
-		took    time.Duration
-		execs   int
-		slowest string // the request of the whole run that waited longest
+		took     time.Duration
+		execs    int
+		slowest  string // the request of the whole run that waited longest
+		timedOut int    // requests left without an answer for requestTimeout
 	}
 	// orphans are the running invocations without an attempt after the drain.
 	orphans struct {
@@ -398,7 +399,8 @@ func (r *run) drain(ctx context.Context) {
 	}
 	r.dumpAll(dctx)
 	r.drained.took = time.Since(t0)
-	r.drained.slowest = slowest(r.client.exchanges())
+	xs := r.client.exchanges()
+	r.drained.slowest, r.drained.timedOut = slowest(xs), timedOut(xs)
 	// Something still in flight would execute a Run body in the quiet
 	// period: checkStuck compares the execution log with this mark.
 	at, _ := deployment.ReadExecLog(r.sys.execLog)

@@ -224,6 +224,21 @@ type exchange struct {
 	status     int
 }
 
+// requestTimeout bounds each request; one that reaches it is retried (with
+// its idempotency key) like a connection error.
+const requestTimeout = 20 * time.Second
+
+// timedOut counts the exchanges that got no answer within requestTimeout.
+func timedOut(xs []exchange) int {
+	n := 0
+	for _, x := range xs {
+		if x.status == 0 && time.Duration(x.done-x.sent) >= requestTimeout {
+			n++
+		}
+	}
+	return n
+}
+
 // slowest describes the exchange that waited longest for its answer, "" if
 // there is none.
 func slowest(xs []exchange) string {
@@ -244,7 +259,7 @@ func newClient(ingresses []string, start time.Time) *client {
 	return &client{
 		ingresses: ingresses,
 		start:     start,
-		http:      &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		http:      &http.Client{Timeout: requestTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 	}
 }
 
