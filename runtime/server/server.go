@@ -172,6 +172,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.invoker = invoker.New(cfg.Invoker, resolver{s.registry}, s.client)
 	ncfg := partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker, MaxQueued: cfg.MaxQueuedProposals, MaxCalling: cfg.MaxCallsInFlight}
 	if cfg.RemoteAddress != "" {
+		s.served.host = host
 		listen := cmp.Or(cfg.RemoteListenAddress, cfg.RemoteAddress)
 		advertised := ""
 		if cfg.RemoteListenAddress != "" {
