@@ -17,6 +17,7 @@ import (
 	"github.com/resolute-run/resolute/actors/partition"
 	"github.com/resolute-run/resolute/internal/faultproxy"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/sdk"
 	"github.com/resolute-run/resolute/tests/testenv"
 )
 
@@ -191,6 +192,11 @@ func (l *isolationLoad) add(ctx context.Context, k, i int) bool {
 func postWithin(ctx context.Context, url, body, tag string) (testenv.Reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, answerBound)
 	defer cancel()
+	return post(ctx, url, body, tag)
+}
+
+// post POSTs body to url with the idempotency key tag (none if empty) until ctx ends.
+func post(ctx context.Context, url, body, tag string) (testenv.Reply, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		return testenv.Reply{}, err
@@ -331,9 +337,12 @@ func TestIsolatedNode(t *testing.T) {
 	await("adds through the majority and the isolated node's answers after the cut", func() bool {
 		return c.majorityAtCut >= keys && c.victimAtCut >= 2
 	})
-	if lead := leaderOf(t, majority.Server, busy); lead == victim.id || lead == 0 {
-		t.Errorf("node %d sees shard %d led by %d after the cut, want one of the majority", majority.id, busy, lead)
-	}
+	testenv.WaitReady(t, "the majority leads the busy partition", 30*time.Second, func() error {
+		if lead := leaderOf(t, majority.Server, busy); lead == victim.id || lead == 0 {
+			return fmt.Errorf("node %d sees shard %d led by %d after the cut, want one of the majority", majority.id, busy, lead)
+		}
+		return nil
+	})
 	// Cut off, the victim cannot learn any call's result: what it answers is refusals.
 	if c.victimErrors == 0 {
 		t.Errorf("the isolated node answered the %d calls sent to it during the cut with no error; want a clear error", c.victimAtCut)
@@ -392,5 +401,130 @@ func TestIsolatedNode(t *testing.T) {
 	if u := c.unanswered; u != [stopping]int{} {
 		t.Logf("KNOWN GAP: calls left unanswered for %v, by phase sent (before the cut, during, after the heal): %v; the first: %s. -isolation.strict fails on these",
 			answerBound, u, c.firstUnanswered)
+	}
+}
+
+// blockingCounter is the counting service whose add, once started, waits until release is
+// closed (or a minute has passed), having told entered its key.
+func blockingCounter(entered chan<- string, release <-chan struct{}) *sdk.Endpoint {
+	c := sdk.NewObject("Counter").
+		Handler("add", sdk.ObjectHandler(func(ctx sdk.ObjectContext, n int) (int, error) {
+			count, err := sdk.Get[int](ctx, "count")
+			if err != nil {
+				return 0, err
+			}
+			select {
+			case entered <- ctx.Key():
+			default:
+			}
+			select {
+			case <-release:
+			case <-time.After(time.Minute):
+			}
+			return count + n, sdk.Set(ctx, "count", count+n)
+		}))
+	return sdk.NewEndpoint().Bind(c)
+}
+
+// TestIsolatedLeaderAnswers (with -isolation.strict, as it fails today): for every partition the
+// node to be isolated leads, an add without idempotency key enters through that node and another
+// through a node of the majority; once both have started running (so both are accepted, in the
+// log) the node is cut off and the adds are let go. Each call must be answered within
+// answerBound, with the count (1) or a 5xx that does not claim the request was not accepted; after
+// the heal each key counts exactly 1. Today the isolated node answers neither call within a
+// minute, and the majority node answers 503 "The request was not accepted: it can be retried as it
+// is" after about 44 s.
+func TestIsolatedLeaderAnswers(t *testing.T) {
+	if !*strictIsolation {
+		t.Skip("shows gaps the server still has; run with -isolation.strict")
+	}
+	nodes := startProxiedCluster(t, 3)
+	entered, release := make(chan string, 64), make(chan struct{})
+	if _, err := testenv.Register(nodes[0].Admin, testenv.ServeH2C(t, blockingCounter(entered, release).Handler())); err != nil {
+		t.Fatal(err)
+	}
+	servers := make([]*testenv.Server, len(nodes))
+	for i, n := range nodes {
+		servers[i] = n.Server
+	}
+	checkClusterHealth(t, servers)
+	victim := nodes[leaderOf(t, servers[0], partitionShard(t, servers[0], 0))-1]
+	majority := nodes[victim.id%3]
+	// Per partition the victim leads, a key for an add through the victim and one for an add
+	// through the majority.
+	type add struct {
+		key   string
+		entry *proxiedNode
+	}
+	var adds []add
+	for p := range 4 {
+		if leaderOf(t, servers[0], partitionShard(t, servers[0], p)) != victim.id {
+			continue
+		}
+		entries := []*proxiedNode{victim, majority}
+		for k := 0; len(entries) > 0; k++ {
+			if key := fmt.Sprintf("p%d-%d", p, k); ids.KeyedPartitionKey("Counter", key).Partition(4) == p {
+				adds = append(adds, add{key, entries[0]})
+				entries = entries[1:]
+			}
+		}
+	}
+
+	type outcome struct {
+		add
+		r    testenv.Reply
+		err  error
+		took time.Duration
+	}
+	// A guard on a hung call, well past answerBound, so that a late answer is still seen.
+	guard := 3 * answerBound
+	outcomes := make(chan outcome, len(adds))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, a := range adds {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(t.Context(), guard)
+			defer cancel()
+			start := time.Now()
+			r, err := post(ctx, a.entry.Ingress+"/Counter/"+a.key+"/add", "1", "")
+			outcomes <- outcome{a, r, err, time.Since(start)}
+		})
+	}
+	running := map[string]bool{}
+	for len(running) < len(adds) {
+		select {
+		case key := <-entered:
+			running[key] = true
+		case <-time.After(30 * time.Second):
+			t.Fatalf("adds running: %v of %d", running, len(adds))
+		}
+	}
+	victim.isolate()
+	close(release)
+	t.Logf("node %d, leader of %d partitions, cut off with an add through it and one through node %d running on each", victim.id, len(adds)/2, majority.id)
+	for range adds {
+		o := <-outcomes
+		t.Logf("add to %s through node %d: %v %v after %v", o.key, o.entry.id, o.r, o.err, o.took.Round(time.Millisecond))
+		body := strings.TrimSpace(string(o.r.Body))
+		switch {
+		case o.err != nil:
+			t.Errorf("add to %s through node %d: no answer in %v (%v), want one within %v", o.key, o.entry.id, guard, o.err, answerBound)
+			continue
+		case o.took > answerBound:
+			t.Errorf("add to %s through node %d: answered after %v, want within %v", o.key, o.entry.id, o.took.Round(time.Millisecond), answerBound)
+		}
+		switch {
+		case o.r.Status == http.StatusOK && body != "1":
+			t.Errorf("add to %s through node %d: answered %s, want 1", o.key, o.entry.id, body)
+		case o.r.Status != http.StatusOK && (o.r.Status < 500 || strings.Contains(body, "not accepted")):
+			t.Errorf("add to %s through node %d, which had started running: %v; want the count or an error that does not say it was not accepted", o.key, o.entry.id, o.r)
+		}
+	}
+	victim.heal()
+	checkClusterHealth(t, servers)
+	for _, a := range adds {
+		if r, err := postWithin(t.Context(), majority.Ingress+"/Counter/"+a.key+"/add", "0", ""); err != nil || r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != "1" {
+			t.Errorf("%s after the heal: %v %v, want 1 (its add was accepted)", a.key, r, err)
+		}
 	}
 }
