@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -102,7 +103,8 @@ func initialPeers(t *testing.T, s *testenv.Server) string {
 // TestReplaceNode: a three-node cluster takes calls; node 3 is SIGKILLed (dead for good) and the
 // other two go on; DELETE /cluster/nodes/3 removes it from every shard and POST /cluster/nodes
 // adds node 4, started with --join, whose replicas are rebuilt from snapshots (the logs were
-// compacted: --snapshot-entries 20) and the logs. Node 4 takes calls; then node 1 is SIGKILLed
+// compacted: --snapshot-entries 20) and the logs; it comes to lead the shards node 3 preferred.
+// Node 4 takes calls; then node 1 is SIGKILLed
 // too, so every shard's quorum needs node 4: the calls go on through nodes 2 and 4, and every key's
 // count is exactly its number of acknowledged calls, read through node 4 and node 2.
 func TestReplaceNode(t *testing.T) {
@@ -169,6 +171,11 @@ func TestReplaceNode(t *testing.T) {
 		return nil
 	}, fresh.Proc())
 	live := []*testenv.Server{nodes[0], nodes[1], fresh}
+	// Node 4 took node 3's place in the placement order: it comes to lead node 3's shards.
+	leaders := preferredLeaders(t, "node 4 leads the shards node 3 preferred", live)
+	if !slices.Contains(slices.Collect(maps.Values(leaders)), 4) {
+		t.Fatalf("leaders by shard %v: none on node 4", leaders)
+	}
 	for range 3 {
 		round(live...)
 	}
