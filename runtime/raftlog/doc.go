@@ -24,8 +24,16 @@
 // min(ReplicationFactor, n) initial members by a fixed rule (Config.EveryNodeShards on all).
 // StartReplica starts this node's replica if it has one (a restart rejoins from its own log); a
 // node replacing another is a new node id, added with AddReplica and started with JoinShard,
-// which rebuilds it from a streamed snapshot and the log. LeaderID, RequestLeaderTransfer and
-// Shards serve routing, leader placement and a health view.
+// which rebuilds it from a streamed snapshot and the log (Config.Join: every replica of a node
+// added after the cluster formed starts so). LeaderID, RequestLeaderTransfer and Shards serve
+// routing and a health view.
+//
+// Leader placement (placement.go): each shard's preferred leader is the first of its placement
+// order (InitialReplicas, a member replacing a removed one in its place). A placement loop on
+// every cluster node, started by NewHost and stopped by Close, asks for the leadership of each
+// shard it is the preferred leader of once its replica is caught up (a ReadIndex through it
+// completes), one shard per check, with a doubling backoff: leaders spread over the nodes and
+// come back to a node that returns.
 //
 // Concurrency: dragonboat calls Update, Sync and the snapshot methods from its own goroutines, one
 // at a time per shard. Propose may be called from any goroutine.
