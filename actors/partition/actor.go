@@ -23,6 +23,9 @@ type partitionActor struct {
 	p *Partition
 	// ending is set while the actor restarts or stops: its parts' terminations are expected then.
 	ending bool
+	// ready is set while this replica leads and has applied its leadership's fence
+	// (awaitLeaderReady): only then does the actor do the leader's work.
+	ready bool
 }
 
 func (a *partitionActor) Receive(ctx actor.Context) {
@@ -31,13 +34,23 @@ func (a *partitionActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.ending = false
 		a.p.spawnParts(ctx)
-		if a.p.IsLeader() {
+		switch {
+		case a.p.IsLeader() && a.p.leaderReady():
+			// A restart within a leadership that was fenced already.
+			a.ready = true
 			a.becomeLeader()
-		} else {
+		case a.p.IsLeader():
+			a.p.awaitLeaderReady(ctx.Self())
+		default:
 			a.p.markUp()
 		}
+	case *pb.LeaderReady:
+		if a.p.IsLeader() && m.Epoch == a.p.leaderEpoch.Load() {
+			a.ready = true
+			a.becomeLeader()
+		}
 	case *pb.RetryLeader:
-		if a.p.IsLeader() {
+		if a.p.IsLeader() && a.ready {
 			a.becomeLeader()
 		}
 	case *pb.RecheckAttempt:
@@ -65,14 +78,15 @@ func (a *partitionActor) Receive(ctx actor.Context) {
 			panic(fmt.Sprintf("partition %d: part %s stopped after failing too often", a.p.cfg.ID, m.Who.Id))
 		}
 	case *pb.LeaderChanged:
+		a.ready = false
 		if m.IsLeader {
-			a.becomeLeader()
+			a.p.awaitLeaderReady(ctx.Self())
 		} else {
 			a.p.cfg.Invoker.AbortAll(a.p)
 			a.p.controlTimers(false)
 		}
 	case appliedActions:
-		if a.p.IsLeader() {
+		if a.p.IsLeader() && a.ready {
 			a.carryOut(m.actions)
 		} else {
 			a.answerWaiters(m.actions)

@@ -15,6 +15,7 @@ import (
 func TestControlMessagesCrossNodes(t *testing.T) {
 	msgs := []proto.Message{
 		&pb.LeaderChanged{IsLeader: true},
+		&pb.LeaderReady{Epoch: 4},
 		&pb.RetryLeader{},
 		&pb.RecheckAttempt{InvocationId: "inv_1aBcD"},
 		&pb.Crash{},

@@ -129,7 +129,7 @@ func (n *Node) spawn(p *Partition) (*actor.PID, error) {
 }
 
 // Start starts the shard of every partition this node holds a replica of and waits until each
-// has a leader.
+// has a leader, and each it leads has fenced off the earlier leaderships (awaitLeaderReady).
 func (n *Node) Start(ctx context.Context) error {
 	for _, p := range n.local() {
 		if err := n.cfg.Host.StartShard(p.cfg.ShardID, p.cfg.DB, p.applier); err != nil {
@@ -139,6 +139,13 @@ func (n *Node) Start(ctx context.Context) error {
 	for _, p := range n.local() {
 		if err := n.cfg.Host.WaitLeader(ctx, p.cfg.ShardID); err != nil {
 			return err
+		}
+		for p.IsLeader() && !p.leaderReady() {
+			select {
+			case <-time.After(5 * time.Millisecond):
+			case <-ctx.Done():
+				return fmt.Errorf("partition %d: waiting for its leadership's fence: %w", p.cfg.ID, ctx.Err())
+			}
 		}
 	}
 	return nil

@@ -60,6 +60,14 @@ type Partition struct {
 	timerArm  chan storage.Timer
 	timerCtl  chan timerControl
 	leader    atomic.Bool
+	// leaderEpoch counts the times this replica became leader (awaitLeaderReady).
+	leaderEpoch atomic.Uint64
+	// readyTerm is the Raft term of the leadership whose Fence this replica applied: the term its
+	// attempts' commands carry (0 until the first, and where the term is not known).
+	readyTerm atomic.Uint64
+	// readyEpoch is the leaderEpoch whose fence applied: equal to leaderEpoch while this
+	// replica's current leadership is ready, so a restarted actor need not fence again.
+	readyEpoch atomic.Uint64
 	// delivered is the last outbox seq this leader delivered (possibly not yet truncated).
 	delivered atomic.Uint64
 	pid       atomic.Pointer[actor.PID]
@@ -182,6 +190,7 @@ func (p *Partition) setLeader(is bool) {
 // a Stale journal entry makes the actor check that the invocation still has an attempt.
 func (p *Partition) Propose(cmd command.Command) <-chan error {
 	out := make(chan error, 1)
+	cmd.Term = p.readyTerm.Load()
 	id, tracked := attemptOf(cmd)
 	if tracked {
 		p.attempts.add(id)

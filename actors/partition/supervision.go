@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/resolute-run/resolute/actors/partition/pb"
+	"github.com/resolute-run/resolute/runtime/command"
 )
 
 // A partition that cannot run refuses work (admission.go) and keeps trying to recover:
@@ -33,6 +35,70 @@ func (p *Partition) markDown(reason string) {
 func (p *Partition) markUp() {
 	if p.health.setUp() {
 		slog.Info("partition runs again and accepts work", "partition", p.cfg.ID)
+	}
+}
+
+// awaitLeaderReady sends LeaderReady to the actor (self) once this replica, leader now, has
+// applied its leadership's Fence: every entry committed before it took over is then applied here
+// too, and the commands of attempts started under earlier leaderships (a deposed leader's attempt
+// whose proposals still reach the log, forwarded or late) are stale from the fence on. A new
+// leader commits the entries of earlier terms only with one of its own and applies them after
+// dragonboat tells it that it leads: re-deriving the work from the tables before that would start
+// attempts on journals that lack what the previous leader acknowledged, and a journaled Run would
+// run again. Until then the replica takes proposals but leaves the leader's work alone (the
+// actor treats what it applies as a follower does).
+func (p *Partition) awaitLeaderReady(self *actor.PID) {
+	epoch := p.leaderEpoch.Add(1)
+	p.after(0, func() {
+		for backoff := 50 * time.Millisecond; p.IsLeader() && p.leaderEpoch.Load() == epoch; backoff = min(2*backoff, time.Second) {
+			term, err := p.fence()
+			if err == nil {
+				p.readyTerm.Store(term)
+				p.readyEpoch.Store(epoch)
+				p.system.Root.Send(self, &pb.LeaderReady{Epoch: epoch})
+				return
+			}
+			slog.Warn("new leader cannot fence off the earlier leaderships yet, retrying", "partition", p.cfg.ID, "err", err)
+			select {
+			case <-time.After(backoff):
+			case <-p.stop:
+				return
+			}
+		}
+	})
+}
+
+// leaderReady reports whether this replica's latest leadership applied its fence.
+func (p *Partition) leaderReady() bool {
+	e := p.readyEpoch.Load()
+	return e != 0 && e == p.leaderEpoch.Load()
+}
+
+// fence proposes this leadership's Fence and waits until this replica applied it; it returns the
+// leadership's term. Where the term is not known it only waits until every entry committed so
+// far is applied (raftlog's Barrier), and returns 0.
+func (p *Partition) fence() (uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	info, err := p.cfg.Host.Shard(p.cfg.ShardID)
+	if err != nil || info.Term == 0 {
+		return 0, p.cfg.Host.Barrier(ctx, p.cfg.ShardID)
+	}
+	select {
+	case r := <-p.propose(command.Command{Kind: command.KindFence, Fence: &command.Fence{Term: info.Term}}):
+		if r.err != nil {
+			return 0, r.err
+		}
+		return info.Term, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
 }
 

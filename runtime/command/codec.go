@@ -59,7 +59,7 @@ func Decode(data []byte) (Batch, error) {
 // Validate checks that exactly the field matching Kind is set.
 func (c Command) Validate() error {
 	set := 0
-	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil, c.DeliverBatch != nil, c.Signal != nil, c.Terminate != nil, c.Purge != nil, c.PatchState != nil, c.Pause != nil, c.Resume != nil, c.RestartAsNew != nil, c.Expire != nil} {
+	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil, c.DeliverBatch != nil, c.Signal != nil, c.Terminate != nil, c.Purge != nil, c.PatchState != nil, c.Pause != nil, c.Resume != nil, c.RestartAsNew != nil, c.Expire != nil, c.Fence != nil} {
 		if p {
 			set++
 		}
@@ -98,6 +98,8 @@ func (c Command) Validate() error {
 		ok = ok && c.Expire != nil && len(c.Expire.Entries) > 0
 	case KindRestartAsNew:
 		ok = ok && c.RestartAsNew != nil && c.RestartAsNew.NewID.PartitionKey == c.RestartAsNew.ID.PartitionKey
+	case KindFence:
+		ok = ok && c.Fence != nil && c.Fence.Term > 0
 	case KindDeliverBatch:
 		ok = ok && c.DeliverBatch != nil && len(c.DeliverBatch.Items) > 0
 		if ok {

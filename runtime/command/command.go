@@ -48,6 +48,9 @@ const (
 	KindRestartAsNew Kind = 16
 	// KindExpire removes ended invocations whose retention is over (the leader's cleaner).
 	KindExpire Kind = 17
+	// KindFence is a new leader's first command: from it on, commands of attempts started under an
+	// earlier leadership (Command.Term below Fence.Term) are stale.
+	KindFence Kind = 18
 )
 
 // Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
@@ -70,6 +73,16 @@ type Command struct {
 	Resume         *Resume         `msgpack:"re,omitempty"`
 	RestartAsNew   *RestartAsNew   `msgpack:"ra,omitempty"`
 	Expire         *Expire         `msgpack:"ex,omitempty"`
+	Fence          *Fence          `msgpack:"fc,omitempty"`
+	// Term, on a command of an invocation attempt, is the leadership (Raft term) the attempt was
+	// started under; the state machine refuses it as stale once a later leader's Fence applied.
+	// 0 on every other command.
+	Term uint64 `msgpack:"lt,omitempty"`
+}
+
+// Fence fences off the attempts of leaderships before Term (see KindFence).
+type Fence struct {
+	Term uint64 `msgpack:"t"`
 }
 
 // Expire carries the due entries of a partition's expiry index: each ended invocation is

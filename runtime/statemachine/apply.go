@@ -61,7 +61,18 @@ func (sm *StateMachine) Apply(rw ReadWriter, b command.Batch) ([]Outcome, []Acti
 var marshal = proto.MarshalOptions{Deterministic: true}
 
 func (a *applier) apply(c command.Command) (Outcome, error) {
+	if c.Term != 0 {
+		fence, err := storage.Counter(a.rw, storage.MetaFenceTerm)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if c.Term < fence {
+			return stale("the attempt was started under leadership %d, fenced off by leadership %d", c.Term, fence), nil
+		}
+	}
 	switch c.Kind {
+	case command.KindFence:
+		return a.fence(c.Fence)
 	case command.KindInvoke:
 		return a.invoke(c.Invoke)
 	case command.KindAppendEntry:
@@ -98,6 +109,15 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 		return a.expireDue(c.Expire)
 	}
 	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
+}
+
+// fence records a new leadership; the attempts of earlier ones are stale from now on.
+func (a *applier) fence(f *command.Fence) (Outcome, error) {
+	fence, err := storage.Counter(a.rw, storage.MetaFenceTerm)
+	if err != nil || f.Term <= fence {
+		return Outcome{Code: Duplicate}, err
+	}
+	return Outcome{}, storage.PutCounter(a.rw, storage.MetaFenceTerm, f.Term)
 }
 
 func (a *applier) emit(act Action) { a.actions = append(a.actions, act) }

@@ -416,17 +416,20 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		id := h.byName[td.CmdArgs[0].Key]
 		ty, m, res := h.journalCommand(td)
 		ae := &command.AppendEntry{ID: id, CommandIndex: u32(arg(td, "index", "0")), Entry: command.Entry{Type: uint16(ty), Payload: payload(m)}, Call: res, Pin: pinArg(td)}
-		return h.apply(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae})
+		return h.apply(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae, Term: uint64(u32(arg(td, "term", "0")))})
 	case "propose-run":
 		id := h.byName[td.CmdArgs[0].Key]
 		m := &pb.ProposeRunCompletionMessage{ResultCompletionId: u32(arg(td, "cid", "0")), Result: &pb.ProposeRunCompletionMessage_Value{Value: []byte(arg(td, "v", ""))}}
 		ae := &command.AppendEntry{ID: id, Entry: command.Entry{Type: uint16(protocol.ProposeRunCompletionType), Payload: payload(m)}}
-		return h.apply(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae})
+		return h.apply(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae, Term: uint64(u32(arg(td, "term", "0")))})
+	case "fence":
+		// What a new leader proposes first: fence term=<raft term>.
+		return h.apply(command.Command{Kind: command.KindFence, Fence: &command.Fence{Term: uint64(u32(arg(td, "term", "0")))}})
 	case "fire-timer":
 		f := &command.FireTimer{ID: h.byName[td.CmdArgs[0].Key], CompletionID: u32(arg(td, "cid", "0")), WakeTime: int64(u32(arg(td, "wake", "0")))}
 		return h.apply(command.Command{Kind: command.KindFireTimer, FireTimer: f})
 	case "end":
-		return h.apply(command.Command{Kind: command.KindEnd, End: &command.End{ID: h.byName[td.CmdArgs[0].Key], Pin: pinArg(td)}})
+		return h.apply(command.Command{Kind: command.KindEnd, End: &command.End{ID: h.byName[td.CmdArgs[0].Key], Pin: pinArg(td)}, Term: uint64(u32(arg(td, "term", "0")))})
 	case "patch-state":
 		// patch-state <name> key=k state=a:1,b:2 [version=current|<v>]
 		p := &command.PatchState{ID: h.id(td.CmdArgs[0].Key, command.Target{Service: "Counter", Key: arg(td, "key", ""), ServiceType: command.VirtualObject}),

@@ -328,6 +328,8 @@ var (
 	MetaOutboxSeq    = metaKey("outbox-seq")
 	MetaInboxSeq     = metaKey("inbox-seq")
 	MetaOutboxHead   = metaKey("outbox-head")
+	// MetaFenceTerm is the latest leadership that fenced off earlier attempts (command.Fence).
+	MetaFenceTerm = metaKey("fence-term")
 )
 
 // PutCounter writes a u64 at key.

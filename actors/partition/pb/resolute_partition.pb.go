@@ -75,6 +75,53 @@ func (x *LeaderChanged) GetIsLeader() bool {
 	return false
 }
 
+// LeaderReady tells the partition actor that its replica, leader since the leadership numbered
+// epoch (counted by the replica), has applied every entry committed before it took over, so the
+// leader's work can be re-derived from the tables.
+type LeaderReady struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Epoch         uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaderReady) Reset() {
+	*x = LeaderReady{}
+	mi := &file_resolute_partition_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaderReady) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaderReady) ProtoMessage() {}
+
+func (x *LeaderReady) ProtoReflect() protoreflect.Message {
+	mi := &file_resolute_partition_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaderReady.ProtoReflect.Descriptor instead.
+func (*LeaderReady) Descriptor() ([]byte, []int) {
+	return file_resolute_partition_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LeaderReady) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
 // RetryLeader makes the partition actor try again to take up the leader's work.
 type RetryLeader struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -84,7 +131,7 @@ type RetryLeader struct {
 
 func (x *RetryLeader) Reset() {
 	*x = RetryLeader{}
-	mi := &file_resolute_partition_proto_msgTypes[1]
+	mi := &file_resolute_partition_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -96,7 +143,7 @@ func (x *RetryLeader) String() string {
 func (*RetryLeader) ProtoMessage() {}
 
 func (x *RetryLeader) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_partition_proto_msgTypes[1]
+	mi := &file_resolute_partition_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -109,7 +156,7 @@ func (x *RetryLeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryLeader.ProtoReflect.Descriptor instead.
 func (*RetryLeader) Descriptor() ([]byte, []int) {
-	return file_resolute_partition_proto_rawDescGZIP(), []int{1}
+	return file_resolute_partition_proto_rawDescGZIP(), []int{2}
 }
 
 // RecheckAttempt asks the partition actor to make sure the invocation, if running, has an attempt.
@@ -123,7 +170,7 @@ type RecheckAttempt struct {
 
 func (x *RecheckAttempt) Reset() {
 	*x = RecheckAttempt{}
-	mi := &file_resolute_partition_proto_msgTypes[2]
+	mi := &file_resolute_partition_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -135,7 +182,7 @@ func (x *RecheckAttempt) String() string {
 func (*RecheckAttempt) ProtoMessage() {}
 
 func (x *RecheckAttempt) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_partition_proto_msgTypes[2]
+	mi := &file_resolute_partition_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -148,7 +195,7 @@ func (x *RecheckAttempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecheckAttempt.ProtoReflect.Descriptor instead.
 func (*RecheckAttempt) Descriptor() ([]byte, []int) {
-	return file_resolute_partition_proto_rawDescGZIP(), []int{2}
+	return file_resolute_partition_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RecheckAttempt) GetInvocationId() string {
@@ -167,7 +214,7 @@ type Crash struct {
 
 func (x *Crash) Reset() {
 	*x = Crash{}
-	mi := &file_resolute_partition_proto_msgTypes[3]
+	mi := &file_resolute_partition_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -179,7 +226,7 @@ func (x *Crash) String() string {
 func (*Crash) ProtoMessage() {}
 
 func (x *Crash) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_partition_proto_msgTypes[3]
+	mi := &file_resolute_partition_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -192,7 +239,7 @@ func (x *Crash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Crash.ProtoReflect.Descriptor instead.
 func (*Crash) Descriptor() ([]byte, []int) {
-	return file_resolute_partition_proto_rawDescGZIP(), []int{3}
+	return file_resolute_partition_proto_rawDescGZIP(), []int{4}
 }
 
 // PartFailed tells a part's actor that its loop panicked, so that it fails and its supervisor
@@ -207,7 +254,7 @@ type PartFailed struct {
 
 func (x *PartFailed) Reset() {
 	*x = PartFailed{}
-	mi := &file_resolute_partition_proto_msgTypes[4]
+	mi := &file_resolute_partition_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -219,7 +266,7 @@ func (x *PartFailed) String() string {
 func (*PartFailed) ProtoMessage() {}
 
 func (x *PartFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_partition_proto_msgTypes[4]
+	mi := &file_resolute_partition_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -232,7 +279,7 @@ func (x *PartFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartFailed.ProtoReflect.Descriptor instead.
 func (*PartFailed) Descriptor() ([]byte, []int) {
-	return file_resolute_partition_proto_rawDescGZIP(), []int{4}
+	return file_resolute_partition_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PartFailed) GetPart() string {
@@ -260,7 +307,7 @@ type SpawnPartition struct {
 
 func (x *SpawnPartition) Reset() {
 	*x = SpawnPartition{}
-	mi := &file_resolute_partition_proto_msgTypes[5]
+	mi := &file_resolute_partition_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -272,7 +319,7 @@ func (x *SpawnPartition) String() string {
 func (*SpawnPartition) ProtoMessage() {}
 
 func (x *SpawnPartition) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_partition_proto_msgTypes[5]
+	mi := &file_resolute_partition_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -285,7 +332,7 @@ func (x *SpawnPartition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnPartition.ProtoReflect.Descriptor instead.
 func (*SpawnPartition) Descriptor() ([]byte, []int) {
-	return file_resolute_partition_proto_rawDescGZIP(), []int{5}
+	return file_resolute_partition_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SpawnPartition) GetPartition() uint32 {
@@ -304,7 +351,7 @@ type Respawn struct {
 
 func (x *Respawn) Reset() {
 	*x = Respawn{}
-	mi := &file_resolute_partition_proto_msgTypes[6]
+	mi := &file_resolute_partition_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -316,7 +363,7 @@ func (x *Respawn) String() string {
 func (*Respawn) ProtoMessage() {}
 
 func (x *Respawn) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_partition_proto_msgTypes[6]
+	mi := &file_resolute_partition_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -329,7 +376,7 @@ func (x *Respawn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Respawn.ProtoReflect.Descriptor instead.
 func (*Respawn) Descriptor() ([]byte, []int) {
-	return file_resolute_partition_proto_rawDescGZIP(), []int{6}
+	return file_resolute_partition_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Respawn) GetPartition() uint32 {
@@ -345,7 +392,9 @@ const file_resolute_partition_proto_rawDesc = "" +
 	"\n" +
 	"\x18resolute_partition.proto\x12\x15resolute.partition.v1\",\n" +
 	"\rLeaderChanged\x12\x1b\n" +
-	"\tis_leader\x18\x01 \x01(\bR\bisLeader\"\r\n" +
+	"\tis_leader\x18\x01 \x01(\bR\bisLeader\"#\n" +
+	"\vLeaderReady\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\"\r\n" +
 	"\vRetryLeader\"5\n" +
 	"\x0eRecheckAttempt\x12#\n" +
 	"\rinvocation_id\x18\x01 \x01(\tR\finvocationId\"\a\n" +
@@ -371,15 +420,16 @@ func file_resolute_partition_proto_rawDescGZIP() []byte {
 	return file_resolute_partition_proto_rawDescData
 }
 
-var file_resolute_partition_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_resolute_partition_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_resolute_partition_proto_goTypes = []any{
 	(*LeaderChanged)(nil),  // 0: resolute.partition.v1.LeaderChanged
-	(*RetryLeader)(nil),    // 1: resolute.partition.v1.RetryLeader
-	(*RecheckAttempt)(nil), // 2: resolute.partition.v1.RecheckAttempt
-	(*Crash)(nil),          // 3: resolute.partition.v1.Crash
-	(*PartFailed)(nil),     // 4: resolute.partition.v1.PartFailed
-	(*SpawnPartition)(nil), // 5: resolute.partition.v1.SpawnPartition
-	(*Respawn)(nil),        // 6: resolute.partition.v1.Respawn
+	(*LeaderReady)(nil),    // 1: resolute.partition.v1.LeaderReady
+	(*RetryLeader)(nil),    // 2: resolute.partition.v1.RetryLeader
+	(*RecheckAttempt)(nil), // 3: resolute.partition.v1.RecheckAttempt
+	(*Crash)(nil),          // 4: resolute.partition.v1.Crash
+	(*PartFailed)(nil),     // 5: resolute.partition.v1.PartFailed
+	(*SpawnPartition)(nil), // 6: resolute.partition.v1.SpawnPartition
+	(*Respawn)(nil),        // 7: resolute.partition.v1.Respawn
 }
 var file_resolute_partition_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -400,7 +450,7 @@ func file_resolute_partition_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_resolute_partition_proto_rawDesc), len(file_resolute_partition_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
