@@ -35,7 +35,10 @@ type config struct {
 	nodes, partitions int
 	failover          failoverSettings
 	restatectl        string // restatectl binary, for the restate cluster's partition leaders
-	logf              func(format string, args ...any)
+	// resoluteRemote: the resolute binary has --remote-addr (actor remoting: a request is
+	// routed to its partition's leader), given to every node of a cluster.
+	resoluteRemote bool
+	logf           func(format string, args ...any)
 }
 
 func main() {
@@ -299,6 +302,13 @@ func (cfg *config) prepare(ctx context.Context) error {
 		cfg.resoluteBin = filepath.Join(cfg.workDir, "resolute")
 		if err := goBuild(ctx, root, cfg.resoluteBin, "./cmd/resolute"); err != nil {
 			return err
+		}
+	}
+	if slices.Contains(cfg.servers, "resolute") && cfg.nodes > 1 {
+		help, _ := exec.CommandContext(ctx, cfg.resoluteBin, "server", "--help").CombinedOutput()
+		cfg.resoluteRemote = bytes.Contains(help, []byte("--remote-addr"))
+		if !cfg.resoluteRemote {
+			cfg.logf("bench: %s has no --remote-addr: requests entering a follower are proposed through the log there", cfg.resoluteBin)
 		}
 	}
 	if slices.Contains(cfg.deployments, "go") {

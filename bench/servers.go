@@ -45,7 +45,9 @@ type node struct {
 	ingress string
 	admin   string
 	// fabric is the node-to-node address: resolute's Raft address, restate's advertised address.
-	fabric  string
+	fabric string
+	// remote is resolute's actor-remoting address (--remote-addr), used when the binary has it.
+	remote  string
 	dataDir string
 	logPath string
 	command func() *exec.Cmd
@@ -55,14 +57,14 @@ type node struct {
 // newServer prepares (does not start) a server of the given kind with cfg.nodes processes.
 func newServer(cfg *config, kind, dir string) (*server, error) {
 	n := max(cfg.nodes, 1)
-	ports, err := proc.FreePorts(3 * n)
+	ports, err := proc.FreePorts(4 * n)
 	if err != nil {
 		return nil, err
 	}
 	s := &server{kind: kind, logDir: dir, partitions: cfg.partitions}
 	for i := range n {
-		nd := &node{id: i + 1, name: fmt.Sprintf("n%d", i+1), ingress: "http://" + proc.Addr(ports[3*i]),
-			admin: "http://" + proc.Addr(ports[3*i+1]), fabric: proc.Addr(ports[3*i+2]),
+		nd := &node{id: i + 1, name: fmt.Sprintf("n%d", i+1), ingress: "http://" + proc.Addr(ports[4*i]),
+			admin: "http://" + proc.Addr(ports[4*i+1]), fabric: proc.Addr(ports[4*i+2]), remote: proc.Addr(ports[4*i+3]),
 			dataDir: filepath.Join(dir, "data"), logPath: filepath.Join(dir, kind+".log")}
 		if n > 1 {
 			nd.dataDir = filepath.Join(dir, "data-"+nd.name)
@@ -105,6 +107,9 @@ func resoluteCommand(cfg *config, s *server, nd *node) func() *exec.Cmd {
 			peers = append(peers, fmt.Sprintf("%d@%s", p.id, p.fabric))
 		}
 		args = append(args, "--node-id", fmt.Sprint(nd.id), "--raft-addr", nd.fabric, "--peers", strings.Join(peers, ","))
+		if cfg.resoluteRemote {
+			args = append(args, "--remote-addr", nd.remote)
+		}
 	}
 	if s.partitions > 0 {
 		args = append(args, "--partitions", fmt.Sprint(s.partitions))
