@@ -269,7 +269,20 @@ func (p *Partition) Invoke(ctx context.Context, inv command.Invocation) (previou
 	if err != nil {
 		return false, fmt.Errorf("partition %d: invoke %s: %w", p.cfg.ID, inv.ID, err)
 	}
-	return o.Code == statemachine.Duplicate && !retried, nil
+	return existed(o, inv, retried), nil
+}
+
+// existed reports whether outcome o of proposing inv found an invocation another request
+// created: a Duplicate whose nonce is not inv's. Without a nonce (requests from before nonces), a
+// Duplicate after a retry is taken as the retried proposal's own.
+func existed(o statemachine.Outcome, inv command.Invocation, retried bool) bool {
+	if o.Code != statemachine.Duplicate {
+		return false
+	}
+	if inv.Nonce != 0 {
+		return o.Nonce != inv.Nonce
+	}
+	return !retried
 }
 
 // proposeUntilKnown is ProposeWait for commands the state machine deduplicates: when the log

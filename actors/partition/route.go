@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -185,12 +186,13 @@ func leaderLost(err error) bool {
 // Send proposes inv to its partition and returns once it is in the log.
 func (r *Router) Send(ctx context.Context, inv command.Invocation) (previously bool, err error) {
 	i := r.index(inv.ID.PartitionKey)
+	withNonce(&inv)
 	err = r.route(ctx, i, func(p *Partition) error {
 		previously, err = p.Invoke(ctx, inv)
 		return err
 	}, func(addr string, retried bool) error {
 		o, err := r.remote.ProposeWait(ctx, addr, i, command.Command{Kind: command.KindInvoke, Invoke: &inv})
-		previously = err == nil && o.Code == statemachine.Duplicate && !retried
+		previously = err == nil && existed(o, inv, retried)
 		return err
 	})
 	return previously, err
@@ -203,6 +205,7 @@ func (r *Router) Send(ctx context.Context, inv command.Invocation) (previously b
 // have created, and proposes it again only when there is none.
 func (r *Router) Call(ctx context.Context, inv command.Invocation) (res command.Result, err error) {
 	i := r.index(inv.ID.PartitionKey)
+	withNonce(&inv)
 	err = r.route(ctx, i, func(p *Partition) error {
 		res, err = p.Call(ctx, inv)
 		return err
@@ -229,6 +232,14 @@ func (r *Router) Call(ctx context.Context, inv command.Invocation) (res command.
 		}
 	})
 	return res, err
+}
+
+// withNonce draws inv's nonce, unless it has one: every proposal of this request, however often
+// and through whichever node it is retried, then carries the same.
+func withNonce(inv *command.Invocation) {
+	for inv.Nonce == 0 {
+		inv.Nonce = rand.Uint64()
+	}
 }
 
 // timedOut reports whether a remote request ended by the remoting layer's own timeout while the

@@ -267,6 +267,10 @@ type Invocation struct {
 	// Retention is how long the invocation is kept after it ends; the proposer fills it from the
 	// schema. nil (entries written before retention existed): kept for ever.
 	Retention *Retention `msgpack:"rt,omitempty"`
+	// Nonce is drawn at random by the node that first receives the request (0: none). An invoke
+	// found to be a Duplicate of an invocation with the same nonce met the request's own earlier
+	// proposal (proposed again because its outcome was unknown), not another request.
+	Nonce uint64 `msgpack:"nc,omitempty"`
 }
 
 // Retention says how long an ended invocation is kept, in milliseconds. For Completion its status

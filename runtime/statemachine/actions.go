@@ -88,6 +88,8 @@ type Outcome struct {
 	Pending bool `msgpack:"p,omitempty"`
 	// Reason tells apart, for the admin API, the ways a command was Invalid (Reason* constants).
 	Reason string `msgpack:"r,omitempty"`
+	// Nonce, on a Duplicate invoke, is the existing invocation's Invocation.Nonce.
+	Nonce uint64 `msgpack:"n,omitempty"`
 }
 
 // Reasons of an Invalid outcome that the admin API answers differently.
