@@ -80,7 +80,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		system: actor.NewActorSystem(actor.WithLoggerFactory(actorLogger)),
 		router: &Router{count: cfg.Partitions, parts: make([]*Partition, cfg.Partitions), remote: cfg.Remote, dir: cfg.Directory,
 			self: cfg.Host.NodeID(), noLeaderWait: cfg.NoLeaderWait,
-			leaders: make([]atomic.Uint64, cfg.Partitions), found: make([]atomic.Pointer[string], cfg.Partitions)},
+			leaders: make([]atomic.Uint64, cfg.Partitions), found: make([]atomic.Pointer[string], cfg.Partitions),
+			changed: make([]atomic.Pointer[chan struct{}], cfg.Partitions)},
 		byShard: map[uint64]*Partition{},
 	}
 	strategy := actor.NewOneForOneStrategy(cfg.MaxRestarts, cfg.RestartWindow, actor.DefaultDecider)

@@ -60,6 +60,7 @@ type Partition struct {
 	timerArm  chan storage.Timer
 	timerCtl  chan timerControl
 	leader    atomic.Bool
+	lostLead  atomic.Pointer[chan struct{}] // closed (and replaced) when this replica stops leading
 	// leaderEpoch counts the times this replica became leader (awaitLeaderReady).
 	leaderEpoch atomic.Uint64
 	// readyTerm is the Raft term of the leadership whose Fence this replica applied: the term its
@@ -178,8 +179,23 @@ func (p *Partition) publish(actions []statemachine.Action) {
 	}
 }
 
+// leadershipLost returns a channel closed when this replica next stops leading.
+func (p *Partition) leadershipLost() <-chan struct{} {
+	for {
+		if c := p.lostLead.Load(); c != nil {
+			return *c
+		}
+		c := make(chan struct{})
+		p.lostLead.CompareAndSwap(nil, &c)
+	}
+}
+
 func (p *Partition) setLeader(is bool) {
-	p.leader.Store(is)
+	if was := p.leader.Swap(is); was && !is {
+		if c := p.lostLead.Swap(nil); c != nil {
+			close(*c)
+		}
+	}
 	if pid := p.pid.Load(); pid != nil {
 		p.system.Root.Send(pid, &pb.LeaderChanged{IsLeader: is})
 	}
@@ -318,6 +334,7 @@ func (p *Partition) Call(ctx context.Context, inv command.Invocation) (command.R
 	defer p.calling.Add(-1)
 	ch := p.waiters.add(inv.ID)
 	defer p.waiters.remove(inv.ID, ch)
+	lost := p.leadershipLost()
 	// The waiter is registered before proposing, so the Finished action cannot be missed: it comes
 	// when the invocation ends, or at once when the id belongs to one that already ended. A lost
 	// action (actor restart, new leader) is made good by becomeLeader from the status table.
@@ -333,6 +350,8 @@ func (p *Partition) Call(ctx context.Context, inv command.Invocation) (command.R
 	select {
 	case r := <-ch:
 		return r, nil
+	case <-lost:
+		return command.Result{}, fmt.Errorf("partition %d: call %s: %w", p.cfg.ID, inv.ID, errLeaderLost)
 	case <-ctx.Done():
 		return command.Result{}, ctx.Err()
 	}

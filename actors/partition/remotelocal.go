@@ -74,6 +74,11 @@ func (l RemoteLocal) Call(ctx context.Context, partition uint32, inv command.Inv
 		return command.Result{}, err
 	}
 	r, err := p.Call(ctx, inv)
+	if errors.Is(err, errLeaderLost) {
+		// The requester calls again at the new leader; the invocation's nonce makes that an
+		// attach to the invocation this call created, not a second one.
+		return r, fmt.Errorf("partition %d: leadership lost with the call in flight: %w", partition, remote.ErrNotLeader)
+	}
 	return r, closedAsUnavailable(partition, err)
 }
 

@@ -54,6 +54,26 @@ type Router struct {
 	// nodes (the others). 0 and "" mean unknown.
 	leaders []atomic.Uint64
 	found   []atomic.Pointer[string]
+	// changed[i] is closed (and replaced) when partition i's leader changes.
+	changed []atomic.Pointer[chan struct{}]
+}
+
+// errLeaderLost: the leader a request went to stopped leading (or this node lost touch with it)
+// while the request was in flight; its outcome is unknown.
+var errLeaderLost = errors.New("partition: leader lost with the request in flight")
+
+// leaderChanged returns a channel closed when partition i's leader next changes.
+func (r *Router) leaderChanged(i uint32) <-chan struct{} {
+	if int(i) >= len(r.changed) {
+		return nil
+	}
+	for {
+		if c := r.changed[i].Load(); c != nil {
+			return *c
+		}
+		c := make(chan struct{})
+		r.changed[i].CompareAndSwap(nil, &c)
+	}
 }
 
 // For returns the local replica of the partition owning pk, nil if this node holds none.
@@ -70,7 +90,11 @@ func (r *Router) Count() int { return r.count }
 // setLeader records that node leads partition i (0: unknown).
 func (r *Router) setLeader(i uint32, node uint64) {
 	if int(i) < len(r.leaders) {
-		r.leaders[i].Store(node)
+		if r.leaders[i].Swap(node) != node && int(i) < len(r.changed) {
+			if c := r.changed[i].Swap(nil); c != nil {
+				close(*c)
+			}
+		}
 	}
 }
 
@@ -142,17 +166,23 @@ func (r *Router) route(ctx context.Context, i uint32, local func(*Partition) err
 			t, ok = r.lookup(i)
 		}
 		if ok && t.local != nil {
-			return local(t.local)
-		}
-		if ok {
+			err := local(t.local)
+			if err == nil || !errors.Is(err, errLeaderLost) {
+				return err
+			}
+			last, retried = err, true
+		} else if ok {
 			err := remoteDo(t.addr, retried)
 			if err == nil || !leaderLost(err) {
 				return err
 			}
 			last = err
-			retried = retried || errors.Is(err, remote.ErrUnreachable)
+			retried = retried || errors.Is(err, remote.ErrUnreachable) || errors.Is(err, errLeaderLost)
 			r.forget(i, t.addr)
 			slog.Debug("partition leader not reached, looking again", "partition", i, "node", t.addr, "err", err)
+		}
+		if time.Now().After(give) && retried {
+			return fmt.Errorf("partition %d: %w; no leader reachable since: %v", i, errLeaderLost, last)
 		}
 		if time.Now().After(give) {
 			reason := "no leader known"
@@ -176,7 +206,7 @@ func (r *Router) route(ctx context.Context, i uint32, local func(*Partition) err
 // leaderLost reports whether a remote request failed because its node does not lead the
 // partition or could not be reached, so the request should go to the leader found next.
 func leaderLost(err error) bool {
-	if errors.Is(err, remote.ErrNotLeader) || errors.Is(err, remote.ErrUnreachable) {
+	if errors.Is(err, remote.ErrNotLeader) || errors.Is(err, remote.ErrUnreachable) || errors.Is(err, errLeaderLost) {
 		return true
 	}
 	var refused interface{ Unavailable() bool }
@@ -210,6 +240,24 @@ func (r *Router) Call(ctx context.Context, inv command.Invocation) (res command.
 		res, err = p.Call(ctx, inv)
 		return err
 	}, func(addr string, retried bool) error {
+		changed := r.leaderChanged(i)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-changed:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		lost := func(err error) error {
+			select {
+			case <-changed:
+				return fmt.Errorf("%w: the leader of partition %d changed (%v)", errLeaderLost, i, err)
+			default:
+				return err
+			}
+		}
 		for {
 			if retried {
 				a, found, err := r.remote.Attach(ctx, addr, i, inv.ID)
@@ -218,15 +266,19 @@ func (r *Router) Call(ctx context.Context, inv command.Invocation) (res command.
 					return nil
 				}
 				if err != nil && !timedOut(ctx, err) {
-					return err
+					return lost(err)
 				}
 				if err == nil && found {
 					continue
 				}
 			}
+			var err error
 			res, err = r.remote.Call(ctx, addr, i, inv)
-			if err == nil || !timedOut(ctx, err) {
-				return err
+			if err == nil {
+				return nil
+			}
+			if !timedOut(ctx, err) {
+				return lost(err)
 			}
 			retried = true
 		}

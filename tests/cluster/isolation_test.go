@@ -109,14 +109,14 @@ const (
 // 503 (measured: 10.2 s for a 10 s wait).
 const answerBound = partition.DefaultNoLeaderWait * 3 / 2
 
-// strictIsolation makes TestIsolatedNode fail when a node leaves a call unanswered past
-// answerBound. Today some are: calls in flight at the cut (at the isolated node, waiting for a
-// result that cannot reach it; at the others, waiting on the isolated leader over remoting until
-// the remoting timeout, then attaching there again) and calls through the healed node just after
-// the heal (replies lost while the others' remoting connections to it are re-made). Without the
-// flag such a call counts as unanswered and is retried through the next node with its idempotency
-// key, as a client would, and the test logs how many there were.
-var strictIsolation = flag.Bool("isolation.strict", false, "TestIsolatedNode: a call left unanswered past its bound fails the test")
+// strictIsolation (the default) makes TestIsolatedNode fail when a node leaves a call unanswered
+// past answerBound, and runs TestIsolatedLeaderAnswers. Calls in flight at the cut used to stay
+// unanswered (at the isolated node, waiting for a result that cannot reach it; at the others,
+// waiting on the isolated leader over remoting); the router now gives up on a leader that lost
+// the partition and asks the new one. -isolation.strict=false counts such calls as unanswered,
+// retries them through the next node with their idempotency key, as a client would, and logs how
+// many there were.
+var strictIsolation = flag.Bool("isolation.strict", true, "TestIsolatedNode: a call left unanswered past its bound fails the test")
 
 // isolationLoad is TestIsolatedNode's load: per key, a sequence of adds of 1, each with its own
 // idempotency key, retried through the next node until one answers 200; so the i-th add's only
@@ -400,7 +400,7 @@ func TestIsolatedNode(t *testing.T) {
 	t.Logf("isolated node %d answered %d calls during the cut, %d with an error (the first: %s); %d adds through the majority during the cut; %d attempts not acknowledged in all; adds per key %v, cut short %v",
 		victim.id, c.victimAtCut, c.victimErrors, c.victimFirstErr, c.majorityAtCut, c.retried, c.adds, c.stopped)
 	if u := c.unanswered; u != [stopping]int{} {
-		t.Logf("KNOWN GAP: calls left unanswered for %v, by phase sent (before the cut, during, after the heal): %v; the first: %s. -isolation.strict fails on these",
+		t.Logf("KNOWN GAP: calls left unanswered for %v, by phase sent (before the cut, during, after the heal): %v; the first: %s. without -isolation.strict=false these fail",
 			answerBound, u, c.firstUnanswered)
 	}
 }
@@ -427,17 +427,17 @@ func blockingCounter(entered chan<- string, release <-chan struct{}) *sdk.Endpoi
 	return sdk.NewEndpoint().Bind(c)
 }
 
-// TestIsolatedLeaderAnswers (with -isolation.strict, as it fails today): for every partition the
+// TestIsolatedLeaderAnswers (unless -isolation.strict=false): for every partition the
 // node to be isolated leads, an add without idempotency key enters through that node and another
 // through a node of the majority; once both have started running (so both are accepted, in the
 // log) the node is cut off and the adds are let go. Each call must be answered within
 // answerBound, with the count (1) or a 5xx that does not claim the request was not accepted; after
-// the heal each key counts exactly 1. Today the isolated node answers neither call within a
-// minute, and the majority node answers 503 "The request was not accepted: it can be retried as it
-// is" after about 44 s.
+// the heal each key counts exactly 1. (Before the router gave up on a leader that lost the
+// partition, the isolated node answered neither call within a minute, and the majority node
+// answered 503 "The request was not accepted: it can be retried as it is" after about 44 s.)
 func TestIsolatedLeaderAnswers(t *testing.T) {
 	if !*strictIsolation {
-		t.Skip("shows gaps the server still has; run with -isolation.strict")
+		t.Skip("-isolation.strict=false")
 	}
 	nodes := startProxiedCluster(t, 3)
 	entered, release := make(chan string, 64), make(chan struct{})
