@@ -147,6 +147,9 @@ type testHooks struct {
 	entryApplied func([]command.Command)
 	// beforeFire runs on the timer service before it proposes a due timer (it may panic).
 	beforeFire func(storage.Timer)
+	// lostEntry, when it says so for an entry's commands, makes the completer wait for that
+	// entry as for one proposed to a leader that died: until its context ends.
+	lostEntry func([]command.Command) bool
 }
 
 var noHooks = &testHooks{}

@@ -30,7 +30,17 @@ type proposalResult struct {
 type inflight struct {
 	wait      func(context.Context) ([]byte, error)
 	proposals []*proposal
+	// leaderChanged is closed when the shard's leader changes after the entry was proposed.
+	leaderChanged <-chan struct{}
 }
+
+// errLeaderChanged: the shard's leader changed while an entry was in flight. The entry may never
+// be committed (proposed to, or forwarded to, a leader that died) and dragonboat would report that
+// only at the proposal timeout; meanwhile every later entry of the partition would wait behind it.
+// Its proposals get an unknown outcome at once instead: their callers propose again (the state
+// machine deduplicates) or attach, and a late commit of the entry is harmless (deduplicated, or
+// stale behind the new leader's fence).
+var errLeaderChanged = fmt.Errorf("%w: the shard's leader changed while the entry was in flight", raftlog.ErrProposal)
 
 // propose enqueues cmd and returns the channel its outcome arrives on. It counts in queued
 // until its outcome is known.
@@ -130,12 +140,13 @@ drain:
 		p.failAll(batch, err)
 		return true
 	}
+	changed := p.cfg.Router.leaderChanged(p.cfg.ID)
 	prop := p.cfg.Host.ProposeAsync(p.cfg.ShardID, data, p.cfg.ProposeTimeout)
 	proposed = true
 	// Handed over even when this loop was told to stop (a restart): only the partition's close
 	// gives up on an entry that was proposed.
 	select {
-	case p.inflight <- inflight{wait: prop.Wait, proposals: batch}:
+	case p.inflight <- inflight{wait: prop.Wait, proposals: batch, leaderChanged: changed}:
 		handed = true
 		return true
 	case <-p.stop:
@@ -178,8 +189,35 @@ func (p *Partition) complete(ctx context.Context, f inflight) {
 		}
 	}()
 	wctx, cancel := context.WithTimeout(ctx, p.cfg.ProposeTimeout+time.Second)
-	data, err := f.wait(wctx)
+	if f.leaderChanged != nil {
+		go func() {
+			select {
+			case <-f.leaderChanged:
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
+	}
+	wait := f.wait
+	if lost := p.hook().lostEntry; lost != nil && lost(commandsOf(f.proposals)) {
+		wait = func(ctx context.Context) ([]byte, error) {
+			<-ctx.Done()
+			return nil, fmt.Errorf("%w: %w", raftlog.ErrProposal, ctx.Err())
+		}
+	}
+	data, err := wait(wctx)
+	leaderChanged := false
+	if f.leaderChanged != nil {
+		select {
+		case <-f.leaderChanged:
+			leaderChanged = err != nil
+		default:
+		}
+	}
 	cancel()
+	if leaderChanged {
+		err = errLeaderChanged
+	}
 	if err != nil {
 		p.failAll(f.proposals, err)
 		settled = len(f.proposals)
@@ -192,16 +230,20 @@ func (p *Partition) complete(ctx context.Context, f inflight) {
 		return
 	}
 	if h := p.hook().entryApplied; h != nil {
-		cmds := make([]command.Command, len(f.proposals))
-		for i, pr := range f.proposals {
-			cmds[i] = pr.cmd
-		}
-		h(cmds)
+		h(commandsOf(f.proposals))
 	}
 	for i, pr := range f.proposals {
 		p.settle(pr, proposalResult{outcome: outcomes[i]})
 		settled = i + 1
 	}
+}
+
+func commandsOf(batch []*proposal) []command.Command {
+	cmds := make([]command.Command, len(batch))
+	for i, pr := range batch {
+		cmds[i] = pr.cmd
+	}
+	return cmds
 }
 
 func (p *Partition) failAll(batch []*proposal, err error) {
