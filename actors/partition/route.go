@@ -232,7 +232,8 @@ func (r *Router) Send(ctx context.Context, inv command.Invocation) (previously b
 //
 // Remotely, the caller waits at the leader. When that node is lost, or the wait outlives the
 // remoting timeout, the call attaches at the partition's (new) leader to the invocation it may
-// have created, and proposes it again only when there is none.
+// have created, and proposes it again only when there is none (a workflow run is proposed again
+// at once: its nonce tells its own invocation from another request's).
 func (r *Router) Call(ctx context.Context, inv command.Invocation) (res command.Result, err error) {
 	i := r.index(inv.ID.PartitionKey)
 	withNonce(&inv)
@@ -259,7 +260,9 @@ func (r *Router) Call(ctx context.Context, inv command.Invocation) (res command.
 			}
 		}
 		for {
-			if retried {
+			// A workflow run is called again instead: an attach would wait for a run another
+			// request started, which this one must be refused (409); the nonce tells them apart.
+			if retried && !inv.Target.WorkflowRun() {
 				a, found, err := r.remote.Attach(ctx, addr, i, inv.ID)
 				if err == nil && found && a.Result != nil {
 					res = *a.Result

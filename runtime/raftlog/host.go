@@ -397,6 +397,7 @@ func (h *Host) startReplica(shardID uint64, members map[uint64]dragonboat.Target
 		ElectionRTT:        20,
 		HeartbeatRTT:       2,
 		CheckQuorum:        true,
+		PreVote:            true, // a node back from a partition or a restart does not depose a working leader
 		SnapshotEntries:    h.cfg.SnapshotEntries,
 		CompactionOverhead: h.cfg.CompactionOverhead,
 	}
