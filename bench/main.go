@@ -105,7 +105,7 @@ func parseFlags(args []string) (*config, error) {
 	fl.IntVar(&cfg.partitions, "partitions", 0, "partitions of both servers (0: each server's default, resolute 8, restate 24)")
 	fl.IntVar(&cfg.failover.Kills, "failover-kills", 20, "failover: leaders killed, one after another")
 	fl.IntVar(&cfg.failover.Concurrency, "failover-load", 4, "failover: workers of the light background load during the kills")
-	fl.StringVar(&cfg.restatectl, "restatectl", os.Getenv("RESTATECTL"), "restatectl binary for the restate cluster (default $RESTATECTL, else on PATH, else compat/ts/node_modules/.bin, else /tmp/restatectl/node_modules/.bin)")
+	fl.StringVar(&cfg.restatectl, "restatectl", os.Getenv("RESTATECTL"), "restatectl binary for the restate cluster (default $RESTATECTL, else on PATH, else compat/ts/node_modules/.bin/restatectl)")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
 	}
