@@ -186,6 +186,9 @@ type ShardInfo struct {
 // Shards describes every replica running on this node, by shard id.
 func (h *Host) Shards() []ShardInfo {
 	info := h.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
+	if info == nil { // the host is closed
+		return nil
+	}
 	out := make([]ShardInfo, 0, len(info.ShardInfoList))
 	for _, si := range info.ShardInfoList {
 		out = append(out, h.shardInfo(si))
@@ -196,7 +199,11 @@ func (h *Host) Shards() []ShardInfo {
 
 // Shard describes this node's replica of shardID (ErrShardNotFound, wrapped, if none runs).
 func (h *Host) Shard(shardID uint64) (ShardInfo, error) {
-	for _, si := range h.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true}).ShardInfoList {
+	info := h.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
+	if info == nil { // the host is closed
+		return ShardInfo{}, fmt.Errorf("raftlog: shard %d on node %d: %w", shardID, h.replicaID, dragonboat.ErrClosed)
+	}
+	for _, si := range info.ShardInfoList {
 		if si.ShardID == shardID {
 			return h.shardInfo(si), nil
 		}
