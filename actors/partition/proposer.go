@@ -28,7 +28,8 @@ type proposalResult struct {
 }
 
 type inflight struct {
-	wait      func(context.Context) ([]byte, error)
+	// wait waits for the entry's result, and gives up with raftlog.ErrAbandoned once abort closes.
+	wait      func(ctx context.Context, abort <-chan struct{}) ([]byte, error)
 	proposals []*proposal
 	// leaderChanged is closed when the shard's leader changes after the entry was proposed.
 	leaderChanged <-chan struct{}
@@ -146,7 +147,7 @@ drain:
 	// Handed over even when this loop was told to stop (a restart): only the partition's close
 	// gives up on an entry that was proposed.
 	select {
-	case p.inflight <- inflight{wait: prop.Wait, proposals: batch, leaderChanged: changed}:
+	case p.inflight <- inflight{wait: prop.WaitOr, proposals: batch, leaderChanged: changed}:
 		handed = true
 		return true
 	case <-p.stop:
@@ -189,33 +190,20 @@ func (p *Partition) complete(ctx context.Context, f inflight) {
 		}
 	}()
 	wctx, cancel := context.WithTimeout(ctx, p.cfg.ProposeTimeout+time.Second)
-	if f.leaderChanged != nil {
-		go func() {
-			select {
-			case <-f.leaderChanged:
-				cancel()
-			case <-wctx.Done():
-			}
-		}()
-	}
 	wait := f.wait
 	if lost := p.hook().lostEntry; lost != nil && lost(commandsOf(f.proposals)) {
-		wait = func(ctx context.Context) ([]byte, error) {
-			<-ctx.Done()
-			return nil, fmt.Errorf("%w: %w", raftlog.ErrProposal, ctx.Err())
+		wait = func(ctx context.Context, abort <-chan struct{}) ([]byte, error) {
+			select {
+			case <-abort:
+				return nil, raftlog.ErrAbandoned
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%w: %w", raftlog.ErrProposal, ctx.Err())
+			}
 		}
 	}
-	data, err := wait(wctx)
-	leaderChanged := false
-	if f.leaderChanged != nil {
-		select {
-		case <-f.leaderChanged:
-			leaderChanged = err != nil
-		default:
-		}
-	}
+	data, err := wait(wctx, f.leaderChanged)
 	cancel()
-	if leaderChanged {
+	if errors.Is(err, raftlog.ErrAbandoned) {
 		err = errLeaderChanged
 	}
 	if err != nil {

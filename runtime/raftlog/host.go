@@ -512,7 +512,14 @@ type Proposal struct {
 }
 
 // Wait blocks until the proposal is applied or fails.
-func (p *Proposal) Wait(ctx context.Context) ([]byte, error) {
+func (p *Proposal) Wait(ctx context.Context) ([]byte, error) { return p.WaitOr(ctx, nil) }
+
+// ErrAbandoned is returned by WaitOr when its caller stopped waiting (abort closed): the entry's
+// outcome is unknown.
+var ErrAbandoned = fmt.Errorf("%w: no longer waited for", ErrProposal)
+
+// WaitOr is Wait that also stops waiting once abort is closed (ErrAbandoned).
+func (p *Proposal) WaitOr(ctx context.Context, abort <-chan struct{}) ([]byte, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -523,6 +530,8 @@ func (p *Proposal) Wait(ctx context.Context) ([]byte, error) {
 			return r.GetResult().Data, nil
 		}
 		return nil, fmt.Errorf("%w: %s", ErrProposal, describe(r))
+	case <-abort:
+		return nil, ErrAbandoned
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %w", ErrProposal, ctx.Err())
 	}

@@ -27,10 +27,20 @@ type StateMachine struct {
 	// Partition is this partition's number; it names the producer of outbox messages.
 	Partition uint32
 	cache     statusCache
+	// fence caches the stored fence term (storage.MetaFenceTerm), read for every attempt command.
+	fence fenceCache
+}
+
+type fenceCache struct {
+	term  uint64
+	known bool
 }
 
 // Reset forgets everything cached; call it when the tables were replaced (snapshot recovery).
-func (sm *StateMachine) Reset() { sm.cache.reset() }
+func (sm *StateMachine) Reset() {
+	sm.cache.reset()
+	sm.fence = fenceCache{}
+}
 
 // applier carries the context of one batch.
 type applier struct {
@@ -39,18 +49,19 @@ type applier struct {
 	actions []Action
 	part    uint32
 	cache   *statusCache
+	fences  *fenceCache
 }
 
 // Apply applies every command of b in order. The error is reserved for storage failures; rejected
 // commands get an Outcome.
 func (sm *StateMachine) Apply(rw ReadWriter, b command.Batch) ([]Outcome, []Action, error) {
-	a := &applier{rw: rw, now: b.Time, part: sm.Partition, cache: &sm.cache}
+	a := &applier{rw: rw, now: b.Time, part: sm.Partition, cache: &sm.cache, fences: &sm.fence}
 	outcomes := make([]Outcome, len(b.Commands))
 	for i, c := range b.Commands {
 		o, err := a.apply(c)
 		if err != nil {
-			// The batch will not be committed: the cache may hold its writes.
-			sm.cache.reset()
+			// The batch will not be committed: the caches may hold its writes.
+			sm.Reset()
 			return nil, nil, fmt.Errorf("statemachine: command %d (kind %d): %w", i, c.Kind, err)
 		}
 		outcomes[i] = o
@@ -62,7 +73,7 @@ var marshal = proto.MarshalOptions{Deterministic: true}
 
 func (a *applier) apply(c command.Command) (Outcome, error) {
 	if c.Term != 0 {
-		fence, err := storage.Counter(a.rw, storage.MetaFenceTerm)
+		fence, err := a.fenceTerm()
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -113,11 +124,27 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 
 // fence records a new leadership; the attempts of earlier ones are stale from now on.
 func (a *applier) fence(f *command.Fence) (Outcome, error) {
-	fence, err := storage.Counter(a.rw, storage.MetaFenceTerm)
+	fence, err := a.fenceTerm()
 	if err != nil || f.Term <= fence {
 		return Outcome{Code: Duplicate}, err
 	}
-	return Outcome{}, storage.PutCounter(a.rw, storage.MetaFenceTerm, f.Term)
+	if err := storage.PutCounter(a.rw, storage.MetaFenceTerm, f.Term); err != nil {
+		return Outcome{}, err
+	}
+	*a.fences = fenceCache{term: f.Term, known: true}
+	return Outcome{}, nil
+}
+
+// fenceTerm is the latest leadership's fence term, read once and then kept up to date.
+func (a *applier) fenceTerm() (uint64, error) {
+	if !a.fences.known {
+		t, err := storage.Counter(a.rw, storage.MetaFenceTerm)
+		if err != nil {
+			return 0, err
+		}
+		*a.fences = fenceCache{term: t, known: true}
+	}
+	return a.fences.term, nil
 }
 
 func (a *applier) emit(act Action) { a.actions = append(a.actions, act) }
