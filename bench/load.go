@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -119,7 +121,9 @@ func closedLoop(ctx context.Context, ingresses []string, concurrency int, warmup
 }
 
 // sendAll sends n one-way invocations (ingress /send) with concurrency
-// workers, the i-th to ingresses[i mod len], and returns the first error.
+// workers, the i-th to ingresses[i mod len], and returns the first error. A send refused with 429
+// (nothing accepted: the partition's queue is full) is sent again after its Retry-After, as a
+// client would, up to maxRefusals times.
 func sendAll(ctx context.Context, ingresses []string, n, concurrency int, next func(i int) call) error {
 	client := newLoadClient(concurrency)
 	defer client.CloseIdleConnections()
@@ -133,7 +137,7 @@ func sendAll(ctx context.Context, ingresses []string, n, concurrency int, next f
 				if k >= n || ctx.Err() != nil || firstErr.Load() != nil {
 					return
 				}
-				if err := invoke(ctx, client, ingresses[k%len(ingresses)], next(k)); err != nil {
+				if err := invokeRetryingRefusals(ctx, client, ingresses[k%len(ingresses)], next(k)); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 				}
 			}
@@ -144,6 +148,37 @@ func sendAll(ctx context.Context, ingresses []string, n, concurrency int, next f
 		return err
 	}
 	return ctx.Err()
+}
+
+// maxRefusals bounds how often sendAll sends one invocation again after a 429.
+const maxRefusals = 30
+
+// refusedError is a 429: the server accepted nothing and says when to try again.
+type refusedError struct {
+	path  string
+	after time.Duration
+	body  string
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("POST %s: status 429 (retry after %v): %.200s", e.path, e.after, e.body)
+}
+
+// invokeRetryingRefusals is invoke, sent again after a 429's Retry-After (maxRefusals times).
+func invokeRetryingRefusals(ctx context.Context, client *http.Client, ingress string, c call) error {
+	for range maxRefusals {
+		err := invoke(ctx, client, ingress, c)
+		var refused *refusedError
+		if !errors.As(err, &refused) {
+			return err
+		}
+		select {
+		case <-time.After(refused.after):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return invoke(ctx, client, ingress, c)
 }
 
 // invoke POSTs c to the ingress and accepts 200 (call) or 202 (send).
@@ -163,6 +198,13 @@ func invoke(ctx context.Context, client *http.Client, ingress string, c call) er
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return fmt.Errorf("POST %s: read: %w", c.path, err)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		after := time.Second
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			after = time.Duration(secs) * time.Second
+		}
+		return &refusedError{path: c.path, after: after, body: string(body)}
 	}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
 		return fmt.Errorf("POST %s: status %d: %.200s", c.path, resp.StatusCode, body)
