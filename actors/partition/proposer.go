@@ -160,15 +160,8 @@ drain:
 // (parts.go): it returns when stop is closed, after the entry it is waiting for; when the
 // partition closes, that entry's proposals get an unknown outcome (raftlog.ErrProposal).
 func (p *Partition) runCompleter(stop <-chan struct{}) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := cancelWhen(context.Background(), p.stop)
 	defer cancel()
-	go func() {
-		select {
-		case <-p.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	for {
 		select {
 		case f := <-p.inflight:

@@ -242,15 +242,8 @@ func (r *Router) Call(ctx context.Context, inv command.Invocation) (res command.
 		return err
 	}, func(addr string, retried bool) error {
 		changed := r.leaderChanged(i)
-		ctx, cancel := context.WithCancel(ctx)
+		ctx, cancel := cancelWhen(ctx, changed)
 		defer cancel()
-		go func() {
-			select {
-			case <-changed:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		lost := func(err error) error {
 			select {
 			case <-changed:
@@ -287,6 +280,20 @@ func (r *Router) Call(ctx context.Context, inv command.Invocation) (res command.
 		}
 	})
 	return res, err
+}
+
+// cancelWhen returns a copy of parent that is canceled also once done is closed (its goroutine
+// ends with the returned context).
+func cancelWhen(parent context.Context, done <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // withNonce draws inv's nonce, unless it has one: every proposal of this request, however often

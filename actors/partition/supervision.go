@@ -78,15 +78,10 @@ func (p *Partition) leaderReady() bool {
 // leadership's term. Where the term is not known it only waits until every entry committed so
 // far is applied (raftlog's Barrier), and returns 0.
 func (p *Partition) fence() (uint64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	timeout, cancelTimeout := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelTimeout()
+	ctx, cancel := cancelWhen(timeout, p.stop)
 	defer cancel()
-	go func() {
-		select {
-		case <-p.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	info, err := p.cfg.Host.Shard(p.cfg.ShardID)
 	if err != nil || info.Term == 0 {
 		return 0, p.cfg.Host.Barrier(ctx, p.cfg.ShardID)

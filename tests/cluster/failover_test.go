@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -44,15 +43,7 @@ var callClient = &http.Client{Timeout: 10 * time.Second}
 // leaderOf asks node s which node leads partition shard's Raft group.
 func leaderOf(t *testing.T, s *testenv.Server, shard uint64) uint64 {
 	t.Helper()
-	resp, err := testenv.HTTPClient.Get(s.Admin + "/cluster-health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var ch clusterHealth
-	if err := json.NewDecoder(resp.Body).Decode(&ch); err != nil {
-		t.Fatal(err)
-	}
+	ch := getClusterHealth(t, s)
 	for _, sh := range ch.Shards {
 		if sh.Shard == shard {
 			return sh.Leader
