@@ -40,21 +40,8 @@ type Server struct {
 // answer their health endpoints.
 func StartServer(t testing.TB, cfg ServerConfig) *Server {
 	t.Helper()
-	if cfg.Bin == "" {
-		cfg.Bin = ResoluteBinary(t)
-	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	if cfg.LogDir == "" {
-		cfg.LogDir = t.TempDir()
-	}
-	if cfg.IngressPort == 0 || cfg.AdminPort == 0 {
-		ports := FreePorts(t, 2)
-		cfg.IngressPort, cfg.AdminPort = ports[0], ports[1]
-	}
-	s := &Server{t: t, cfg: cfg, Ingress: "http://" + Addr(cfg.IngressPort), Admin: "http://" + Addr(cfg.AdminPort)}
-	s.start()
+	s := LaunchServer(t, cfg)
+	s.WaitReady()
 	return s
 }
 
