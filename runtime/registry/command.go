@@ -26,6 +26,7 @@ const (
 	KindDeleteDeployment Kind = 3
 	KindUpdateDeployment Kind = 4
 	KindPublishNode      Kind = 5
+	KindRecordJoin       Kind = 6
 )
 
 // Command is one entry of the metadata shard's log. Exactly the field matching Kind is set.
@@ -37,11 +38,12 @@ type Command struct {
 	DeleteDeployment *DeleteDeploymentCommand `msgpack:"dd,omitempty"`
 	UpdateDeployment *UpdateDeploymentCommand `msgpack:"ud,omitempty"`
 	PublishNode      *PublishNodeCommand      `msgpack:"pn,omitempty"`
+	RecordJoin       *RecordJoinCommand       `msgpack:"rj,omitempty"`
 }
 
 // wellFormed reports whether exactly the field matching Kind is set.
 func (c Command) wellFormed() bool {
-	set := []bool{c.Register != nil, c.ModifyService != nil, c.DeleteDeployment != nil, c.UpdateDeployment != nil, c.PublishNode != nil}
+	set := []bool{c.Register != nil, c.ModifyService != nil, c.DeleteDeployment != nil, c.UpdateDeployment != nil, c.PublishNode != nil, c.RecordJoin != nil}
 	n := 0
 	for _, ok := range set {
 		if ok {
@@ -92,8 +94,10 @@ type Result struct {
 	Outcome    Outcome    `msgpack:"o"`
 	Deployment Deployment `msgpack:"d"`
 	// Service is the modified service (KindModifyService).
-	Service *Service   `msgpack:"sv,omitempty"`
-	Error   *Rejection `msgpack:"e,omitempty"`
+	Service *Service `msgpack:"sv,omitempty"`
+	// Join is the join record that stands (KindRecordJoin).
+	Join  *Join      `msgpack:"j,omitempty"`
+	Error *Rejection `msgpack:"e,omitempty"`
 }
 
 // Rejection says why a command was rejected.

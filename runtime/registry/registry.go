@@ -111,6 +111,8 @@ func applyCommand(b *pebble.Batch, c Command) (Result, error) {
 		return applyUpdateDeployment(b, c.UpdateDeployment)
 	case KindPublishNode:
 		return applyPublishNode(b, c.PublishNode)
+	case KindRecordJoin:
+		return applyRecordJoin(b, c.RecordJoin)
 	}
 	return applyRegister(b, c.Register)
 }

@@ -19,6 +19,7 @@ type View struct {
 	byService   map[string]int
 	byID        map[ids.DeploymentID]int
 	nodes       []Node // sorted by id
+	joins       []Join // sorted by node
 }
 
 func loadView(r pebble.Reader) (*View, error) {
@@ -37,7 +38,11 @@ func loadView(r pebble.Reader) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &View{services: svcs, deployments: deps, nodes: nodes, byService: make(map[string]int, len(svcs)), byID: make(map[ids.DeploymentID]int, len(deps))}
+	joins, err := scanJoins(r)
+	if err != nil {
+		return nil, err
+	}
+	v := &View{services: svcs, deployments: deps, nodes: nodes, joins: joins, byService: make(map[string]int, len(svcs)), byID: make(map[ids.DeploymentID]int, len(deps))}
 	for i, s := range svcs {
 		v.byService[s.Name] = i
 	}
