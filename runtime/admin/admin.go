@@ -41,7 +41,8 @@ type Deps struct {
 	Invocations Invocations
 	// ClusterHealth reports the cluster as this node sees it (nil: GET /cluster-health answers 503).
 	ClusterHealth ClusterHealthFunc
-	// ClusterNodes adds and removes nodes (nil: POST and DELETE /cluster/nodes answer 503).
+	// ClusterNodes adds and removes nodes (nil: POST and DELETE /cluster/nodes and GET
+	// /cluster/shards answer 503).
 	ClusterNodes ClusterNodes
 	// Attempts reports the invoker's view of a running invocation's attempts (nil: none shown).
 	Attempts AttemptsFunc
@@ -98,6 +99,7 @@ func New(cfg Config, deps Deps) *Handler {
 	h.handle("GET", "/cluster-health", h.clusterHealth)
 	h.handle("POST", "/cluster/nodes", h.addNode)
 	h.handle("DELETE", "/cluster/nodes/{id}", h.removeNode)
+	h.handle("GET", "/cluster/shards", h.shardMemberships)
 	h.handle("GET", "/openapi", h.openAPI)
 	h.handle("POST", "/deployments", h.createDeployment)
 	h.handle("GET", "/deployments", h.listDeployments)

@@ -60,9 +60,10 @@ type Config struct {
 	// replicas added to it (AddReplica, JoinShard).
 	Peers map[uint64]string
 	// Join says this node was added to the running cluster after it formed (its NodeID is not
-	// among Peers; AddReplica made it a member of the shards): a replica it never ran starts as
-	// JoinShard starts it. Without Join, a node outside Peers starts nothing but what JoinShard
-	// starts.
+	// among Peers; AddReplica made it a member of some shards): a replica it never ran of one of
+	// EveryNodeShards, or of a shard SetJoinShards names, starts as JoinShard starts it; no other.
+	// Without Join, a node outside Peers starts nothing but what JoinShard starts (and, after a
+	// restart, what its directory holds).
 	Join bool
 	// PlacementInterval is how often the placement loop checks this node's replicas and asks
 	// for leadership of the shards it is the preferred leader of (placement.go): 0 means
@@ -134,6 +135,7 @@ type Host struct {
 
 	mu     sync.Mutex
 	shards map[uint64]*diskStateMachine // started on this node, for ShardInfo
+	joinTo []uint64                     // SetJoinShards: the shards a joining node was added to
 
 	placer *placer // the placement loop (nil: none runs)
 
@@ -321,13 +323,35 @@ func placement(nodes []uint64, shardID uint64, factor int) []uint64 {
 }
 
 // HasReplica reports whether this node holds a replica of shardID: one it started before (its
-// Raft log is in this node's directory), or one InitialReplicas places on it, or any on a node
-// that joins (Config.Join), unless DropReplica dropped it.
+// Raft log is in this node's directory), or one InitialReplicas places on it, or, on a node that
+// joins (Config.Join), one of Config.EveryNodeShards or of the shards SetJoinShards named, unless
+// DropReplica dropped it.
 func (h *Host) HasReplica(shardID uint64) bool {
 	if len(h.cfg.Peers) > 0 && h.dropped(shardID) {
 		return false
 	}
-	return h.cfg.Join || h.nh.HasNodeInfo(shardID, h.replicaID) || slices.Contains(h.InitialReplicas(shardID), h.replicaID)
+	return h.joins(shardID) || h.nh.HasNodeInfo(shardID, h.replicaID) || slices.Contains(h.InitialReplicas(shardID), h.replicaID)
+}
+
+// SetJoinShards names the shards (besides Config.EveryNodeShards) a joining node (Config.Join)
+// was added to, as recorded where the node was added; call it before starting them. A node that
+// does not join ignores it.
+func (h *Host) SetJoinShards(shards []uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.joinTo = slices.Clone(shards)
+}
+
+// joins reports whether shardID's replica on this node, if it never ran, starts by joining the
+// running shard: this node joins (Config.Join) and the shard is one every node holds or one
+// SetJoinShards named.
+func (h *Host) joins(shardID uint64) bool {
+	if !h.cfg.Join {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Contains(h.cfg.EveryNodeShards, shardID) || slices.Contains(h.joinTo, shardID)
 }
 
 // StartShard starts this node's replica of shardID (StartReplica), and fails with ErrNotReplica
@@ -343,9 +367,10 @@ func (h *Host) StartShard(shardID uint64, db *pebble.DB, applier Applier) error 
 // StartReplica starts this node's replica of shardID, whose state lives in db, and reports
 // whether it did. A replica this node ran before restarts from its own log, with the members its
 // log records (rejoining the shard); otherwise, if InitialReplicas places one here, it starts as a
-// founding member with the initial replicas; on a node that joins (Config.Join) it starts as
-// JoinShard starts it; otherwise (or once DropReplica dropped it) nothing starts. A replica added
-// to a running shard by AddReplica starts with JoinShard.
+// founding member with the initial replicas; on a node that joins (Config.Join), one of
+// Config.EveryNodeShards or of the shards SetJoinShards named starts as JoinShard starts it;
+// otherwise (or once DropReplica dropped it) nothing starts. A replica added to a running shard
+// by AddReplica starts with JoinShard.
 func (h *Host) StartReplica(shardID uint64, db *pebble.DB, applier Applier) (bool, error) {
 	if len(h.cfg.Peers) > 0 && h.dropped(shardID) {
 		return false, nil
@@ -353,7 +378,7 @@ func (h *Host) StartReplica(shardID uint64, db *pebble.DB, applier Applier) (boo
 	if h.nh.HasNodeInfo(shardID, h.replicaID) {
 		return true, h.startReplica(shardID, nil, false, db, applier)
 	}
-	if h.cfg.Join {
+	if h.joins(shardID) {
 		return true, h.JoinShard(shardID, db, applier)
 	}
 	replicas := h.InitialReplicas(shardID)

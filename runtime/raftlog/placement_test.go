@@ -59,6 +59,7 @@ func startPlaceNode(t *testing.T, n *placeNode) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.SetJoinShards(placeShards) // a joining node was added to every one
 	n.h, n.dbs, n.closed = h, nil, false
 	t.Cleanup(n.close)
 	for _, s := range placeShards {

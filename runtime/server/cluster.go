@@ -2,17 +2,14 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"slices"
 	"time"
 
 	"github.com/resolute-run/resolute/actors/partition"
 	"github.com/resolute-run/resolute/runtime/admin"
 	"github.com/resolute-run/resolute/runtime/discovery"
-	"github.com/resolute-run/resolute/runtime/raftlog"
 )
 
 // clusterHealth is the admin API's GET /cluster-health: the members and this node's view of
@@ -119,8 +116,7 @@ func shardProgress(shardID, leader uint64, replicas []uint64, progress map[uint6
 }
 
 // checkJoin: an initial member is named by --peers at its --raft-addr; a node added to the
-// running cluster (--join) is not among them, and holds every shard, so it joins only a cluster
-// whose members hold every partition (the replication factor is the number of members).
+// running cluster (--join) is not among them (it joins the shards recorded for it: awaitJoin).
 func checkJoin(cfg Config) error {
 	addr, initial := cfg.Peers[cfg.NodeID]
 	switch {
@@ -128,114 +124,6 @@ func checkJoin(cfg Config) error {
 		return fmt.Errorf("server: --peers must name this node (%d) at its --raft-addr %s (a node added to a running cluster starts with --join)", cfg.NodeID, cfg.RaftAddress)
 	case cfg.Join && initial:
 		return fmt.Errorf("server: --join: node %d is an initial member (in --peers); a node added to the cluster has an id never used in it", cfg.NodeID)
-	case cfg.Join && cfg.ReplicationFactor != 0 && cfg.ReplicationFactor != len(cfg.Peers):
-		return fmt.Errorf("server: --join with replication factor %d of %d members: a joining node holds every partition, so it joins only where every member does", cfg.ReplicationFactor, len(cfg.Peers))
 	}
 	return nil
-}
-
-// clusterNodes adds and removes nodes through this node's replicas (nil for a single node).
-func (s *Server) clusterNodes() admin.ClusterNodes {
-	if len(s.cfg.Peers) == 0 {
-		return nil
-	}
-	if f := s.cfg.ReplicationFactor; f != 0 && f != len(s.cfg.Peers) {
-		return nodeChanger{refusal: fmt.Sprintf("partitions have %d replicas on %d members: nodes are replaced only where every member holds every partition (this node cannot change the shards it holds no replica of)", f, len(s.cfg.Peers))}
-	}
-	return nodeChanger{h: s.host}
-}
-
-// nodeChanger changes the membership of every shard this node holds a replica of: with every
-// member holding every partition (what --join requires), that is every shard of the cluster. Each
-// shard's change is proposed to its leader (through this node's replica), all shards at once.
-type nodeChanger struct {
-	h       *raftlog.Host
-	refusal string // not empty: every change is refused with it
-}
-
-// AddNode adds node id at addr to every shard it is not a member of yet.
-func (c nodeChanger) AddNode(ctx context.Context, id uint64, addr string) (admin.NodeChange, error) {
-	if c.refusal != "" {
-		return admin.NodeChange{}, fmt.Errorf("%w: %s", admin.ErrNodeConflict, c.refusal)
-	}
-	if id == 0 {
-		return admin.NodeChange{}, fmt.Errorf("%w: node ids start at 1", admin.ErrBadNode)
-	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return admin.NodeChange{}, fmt.Errorf("%w: raft_address %q is not host:port", admin.ErrBadNode, addr)
-	}
-	shards, err := c.each(ctx, func(ctx context.Context, shard uint64, m raftlog.Membership) (bool, error) {
-		if slices.Contains(m.Removed, id) {
-			return false, fmt.Errorf("%w: node %d was removed from shard %d; a node id is never used again", admin.ErrNodeConflict, id, shard)
-		}
-		for other, a := range m.Replicas {
-			if a == addr && other != id {
-				return false, fmt.Errorf("%w: node %d of shard %d has the Raft address %s", admin.ErrNodeConflict, other, shard, addr)
-			}
-		}
-		switch a, ok := m.Replicas[id]; {
-		case ok && a != addr:
-			return false, fmt.Errorf("%w: node %d is a member of shard %d at %s, not %s", admin.ErrNodeConflict, id, shard, a, addr)
-		case ok:
-			return false, nil
-		}
-		return true, c.h.AddReplica(ctx, shard, id, addr)
-	})
-	return admin.NodeChange{Node: id, RaftAddress: addr, Shards: shards}, err
-}
-
-// RemoveNode removes node id from every shard it is a member of.
-func (c nodeChanger) RemoveNode(ctx context.Context, id uint64) (admin.NodeChange, error) {
-	if c.refusal != "" {
-		return admin.NodeChange{}, fmt.Errorf("%w: %s", admin.ErrNodeConflict, c.refusal)
-	}
-	if id == c.h.NodeID() {
-		return admin.NodeChange{}, fmt.Errorf("%w: node %d does not remove itself; ask another node", admin.ErrNodeConflict, id)
-	}
-	shards, err := c.each(ctx, func(ctx context.Context, shard uint64, m raftlog.Membership) (bool, error) {
-		if _, ok := m.Replicas[id]; !ok {
-			return false, nil
-		}
-		if len(m.Replicas) == 1 {
-			return false, fmt.Errorf("%w: node %d is the last member of shard %d", admin.ErrNodeConflict, id, shard)
-		}
-		return true, c.h.RemoveReplica(ctx, shard, id)
-	})
-	return admin.NodeChange{Node: id, Shards: shards}, err
-}
-
-// each reads the membership of every shard this node holds and calls change on it, all shards
-// at once; it returns the shards change changed (sorted) and the first error.
-func (c nodeChanger) each(ctx context.Context, change func(context.Context, uint64, raftlog.Membership) (bool, error)) ([]uint64, error) {
-	infos := c.h.Shards()
-	type result struct {
-		shard   uint64
-		changed bool
-		err     error
-	}
-	results := make(chan result, len(infos))
-	for _, si := range infos {
-		go func() {
-			m, err := c.h.Membership(ctx, si.ShardID)
-			if err != nil {
-				results <- result{shard: si.ShardID, err: err}
-				return
-			}
-			changed, err := change(ctx, si.ShardID, m)
-			results <- result{si.ShardID, changed, err}
-		}()
-	}
-	var changed []uint64
-	var errs []error
-	for range infos {
-		r := <-results
-		if r.changed && r.err == nil {
-			changed = append(changed, r.shard)
-		}
-		if r.err != nil {
-			errs = append(errs, r.err)
-		}
-	}
-	slices.Sort(changed)
-	return changed, errors.Join(errs...)
 }

@@ -56,8 +56,8 @@ type Config struct {
 	Peers             map[uint64]string
 	ReplicationFactor int
 	// Join starts a node added to the running cluster (POST /cluster/nodes on a member) instead
-	// of an initial member: its NodeID is not among Peers, and its replicas are rebuilt from the
-	// others (raftlog.Config.Join). Only where every member holds every partition.
+	// of an initial member: its NodeID is not among Peers, and its replicas of the shards
+	// recorded for it in the metadata shard are rebuilt from the others (raftlog.Config.Join).
 	Join bool
 	// LogDB selects dragonboat's memory budget.
 	LogDB raftlog.LogDBSize
@@ -168,6 +168,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if err := host.WaitLeader(ctx, MetadataShardID); err != nil {
 		return nil, err
+	}
+	if cfg.Join { // the shards this node was added to are recorded in the metadata shard
+		if err := s.awaitJoin(ctx); err != nil {
+			return nil, err
+		}
 	}
 	s.invoker = invoker.New(cfg.Invoker, resolver{s.registry}, s.client)
 	ncfg := partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker, MaxQueued: cfg.MaxQueuedProposals, MaxCalling: cfg.MaxCallsInFlight}
