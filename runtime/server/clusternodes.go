@@ -483,24 +483,28 @@ func adminHost(n registry.Node) string {
 }
 
 // awaitJoin, on a node that joins (--join), reads which shards it was added to from its replica
-// of the metadata shard, once that replica has caught up with the record (which was made before
-// the node was added to any shard), and tells the host to join those: the partition shards then
-// start as replicas joining their running shards. It waits a minute at most.
+// of the metadata shard, once that replica has caught up with the record (made before the node
+// was added to any shard, and never replaced), and tells the host to join those: the partition
+// shards then start as replicas joining their running shards. It waits a minute at most.
 func (s *Server) awaitJoin(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	id := s.host.NodeID()
 	var last error
 	for {
-		if last = s.host.Barrier(ctx, MetadataShardID); last == nil {
-			j, ok := s.registry.Join(id)
-			switch {
-			case ok && j.RaftAddress != s.host.RaftAddress():
+		if j, ok := s.registry.Join(id); ok {
+			if j.RaftAddress != s.host.RaftAddress() {
 				return fmt.Errorf("server: node %d was added at the Raft address %s, not %s", id, j.RaftAddress, s.host.RaftAddress())
-			case ok:
-				s.host.SetJoinShards(j.Shards)
-				return nil
 			}
+			s.host.SetJoinShards(j.Shards)
+			return nil
+		}
+		// Not applied yet, or not recorded at all: a barrier tells which (a read index can be
+		// dropped while the replica catches up, so each attempt is short).
+		attempt, cancelAttempt := context.WithTimeout(ctx, time.Second)
+		last = s.host.Barrier(attempt, MetadataShardID)
+		cancelAttempt()
+		if _, ok := s.registry.Join(id); !ok && last == nil {
 			last = fmt.Errorf("the metadata shard records no join of node %d", id)
 		}
 		select {

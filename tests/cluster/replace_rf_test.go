@@ -1,0 +1,113 @@
+package cluster
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/resolute-run/resolute/tests/testenv"
+)
+
+// TestReplaceNodeFewerReplicas: four nodes hold each partition three times
+// (--replication-factor 3), so no node holds every shard. Node 3 is SIGKILLed; DELETE
+// /cluster/nodes/3 through node 1 removes it from every shard it held, node 1's and the one only
+// nodes 2 and 4 hold; POST /cluster/nodes through node 2 adds node 5 to exactly those shards (the
+// ones left with two replicas), and node 5, started with --join, joins them alone. Then every
+// partition shard has three replicas again, node 4 is SIGKILLed too (so the shards it shared with
+// node 5 need node 5 for a quorum), and in the end every key's count is its number of rounds: no
+// acknowledged call lost, none counted twice.
+func TestReplaceNodeFewerReplicas(t *testing.T) {
+	nodes := startCluster(t, 4, "--replication-factor", "3", "--snapshot-entries", "20")
+	if _, err := testenv.Register(nodes[0].Admin, testenv.ServeH2C(t, countingSteps(new(sync.Map)).Handler())); err != nil {
+		t.Fatal(err)
+	}
+	peers := initialPeers(t, nodes[0])
+	const keys = 8
+	rounds := 0
+	round := func(n int, live ...*testenv.Server) {
+		t.Helper()
+		for range n {
+			rounds++
+			addRound(t, fmt.Sprintf("r%d", rounds), keys, live)
+		}
+	}
+	round(3, nodes...)
+
+	held, err := healthOf(nodes[2]) // the shards node 3 holds a replica of
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := slices.Sorted(maps.Keys(held))
+	if len(lost) == 0 || len(lost) == 5 {
+		t.Fatalf("node 3 holds shards %v: want the metadata shard and some partitions, not all", lost)
+	}
+	nodes[2].Kill()
+	round(2, nodes[0], nodes[1], nodes[3])
+
+	if got := nodeChange(t, nodes[0], "DELETE", "/cluster/nodes/3", "", http.StatusOK); !slices.Equal(got, lost) {
+		t.Fatalf("node 3 removed from shards %v, want %v", got, lost)
+	}
+	if got := nodeChange(t, nodes[3], "DELETE", "/cluster/nodes/3", "", http.StatusOK); len(got) != 0 {
+		t.Fatalf("node 3 removed again from shards %v, want none", got)
+	}
+	ports := testenv.FreePorts(t, 4)
+	raftAddr := testenv.Addr(ports[0])
+	add := fmt.Sprintf(`{"id":5,"raft_address":%q}`, raftAddr)
+	if got := nodeChange(t, nodes[1], "POST", "/cluster/nodes", add, http.StatusOK); !slices.Equal(got, lost) {
+		t.Fatalf("node 5 added to shards %v, want node 3's %v", got, lost)
+	}
+	fresh := testenv.LaunchServer(t, testenv.ServerConfig{Bin: testenv.ResoluteBinary(t), IngressPort: ports[2], AdminPort: ports[3],
+		Args: []string{"--node-id", "5", "--join", "--raft-addr", raftAddr, "--remote-addr", testenv.Addr(ports[1]), "--peers", peers,
+			"--replication-factor", "3", "--partitions", "4", "--snapshot-entries", "20", "--log-level", "warn"}})
+	fresh.WaitReady()
+	live := []*testenv.Server{nodes[0], nodes[1], nodes[3], fresh}
+	testenv.WaitReady(t, "node 5 holds node 3's shards, every partition three replicas", time.Minute, func() error {
+		mine, err := healthOf(fresh)
+		if err != nil {
+			return err
+		}
+		if got := slices.Sorted(maps.Keys(mine)); !slices.Equal(got, lost) {
+			return fmt.Errorf("node 5 holds shards %v, want %v", got, lost)
+		}
+		replicas := map[uint64][]uint64{}
+		for _, s := range live {
+			shards, err := healthOf(s)
+			if err != nil {
+				return err
+			}
+			for id, sh := range shards {
+				if sh.Leader == 0 || len(sh.Replicas) != 3 && sh.Partition != nil || slices.Contains(sh.Replicas, 3) {
+					return fmt.Errorf("%s: shard %d: replicas %v, leader %d", s.Admin, id, sh.Replicas, sh.Leader)
+				}
+				replicas[id] = sh.Replicas
+			}
+		}
+		for _, id := range lost {
+			if !slices.Contains(replicas[id], 5) {
+				return fmt.Errorf("shard %d: replicas %v, without node 5", id, replicas[id])
+			}
+		}
+		if len(replicas) != 5 {
+			return fmt.Errorf("the live nodes hold shards %v, want the metadata shard and 4 partitions", slices.Sorted(maps.Keys(replicas)))
+		}
+		return nil
+	}, fresh.Proc())
+	round(2, live...)
+
+	nodes[3].Kill()
+	last := []*testenv.Server{nodes[0], nodes[1], fresh}
+	round(2, last...)
+	for _, s := range last {
+		for k := range keys {
+			r, err := testenv.Post(callClient, s.Ingress+fmt.Sprintf("/Counter/k%d/add", k), `{"n":0,"tag":"read"}`, nil)
+			if err != nil || r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != fmt.Sprint(rounds) {
+				t.Errorf("key k%d through %s: %v %v, want %d", k, s.Ingress, r, err, rounds)
+			}
+		}
+	}
+}
