@@ -65,7 +65,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.remoteListenAddr, "remote-listen-addr", "", "where remoting listens, when --remote-addr is the address other nodes dial (empty: --remote-addr)")
 	fl.Uint64Var(&f.nodeID, "node-id", 1, "this node's id in the cluster (the replica id on every shard)")
 	fl.StringVar(&f.peers, "peers", "", "the cluster's initial members by Raft address, this node included: 1@127.0.0.1:7001,2@127.0.0.1:7002,3@127.0.0.1:7003 (empty: a single node)")
-	fl.BoolVar(&f.join, "join", false, "this node joins the running cluster as a new member (a new --node-id, not in --peers, which names the initial members): add it first with POST /cluster/nodes on a member's admin API")
+	fl.BoolVar(&f.join, "join", false, "this node joins the running cluster as a new member (a new --node-id, not in --peers, which names the initial members): add it first with POST /cluster/nodes on a member's admin API, which records the shards it joins in the metadata shard")
 	fl.IntVar(&f.replicationFactor, "replication-factor", 0, "replicas of each partition (0: every member; fewer needs --remote-addr)")
 	fl.IntVar(&f.partitions, "partitions", 8, "number of partitions (fixed when the data directory is created)")
 	fl.StringVar(&f.logDB, "logdb-size", "tiny", "Raft log memory budget: tiny (256 MiB), small (1 GiB), medium (4 GiB)")
