@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -124,23 +125,40 @@ func (r *Router) lookup(i uint32) (target, bool) {
 	return target{}, false
 }
 
-// discover asks every other node which of them leads partition i.
+// discover asks every other node at once which of them leads partition i, each bounded by
+// discoverWait, and records the first that says it does. (Asked one after another under one
+// bound, a silent node asked first used up the whole bound and the leader was never found.)
 func (r *Router) discover(ctx context.Context, i uint32) {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	ctx, cancel := context.WithTimeout(ctx, discoverWait)
 	defer cancel()
-	for _, addr := range r.dir.RemoteAddresses() {
-		pong, err := r.remote.Ping(ctx, addr)
-		if err != nil {
-			continue
-		}
-		for _, h := range pong.Partitions {
-			if h.Partition == i && h.Leader {
-				r.found[i].Store(&addr)
+	addrs := r.dir.RemoteAddresses()
+	leaders := make(chan string, len(addrs))
+	var asked sync.WaitGroup
+	for _, addr := range addrs {
+		asked.Go(func() {
+			pong, err := r.remote.Ping(ctx, addr)
+			if err != nil {
 				return
 			}
-		}
+			for _, h := range pong.Partitions {
+				if h.Partition == i && h.Leader {
+					leaders <- addr
+					return
+				}
+			}
+		})
+	}
+	go func() {
+		asked.Wait()
+		close(leaders)
+	}()
+	if addr, ok := <-leaders; ok {
+		r.found[i].Store(&addr)
 	}
 }
+
+// discoverWait bounds the wait for the nodes' answers to discover.
+const discoverWait = time.Second
 
 // forget drops what the router believed about partition i's leader at addr.
 func (r *Router) forget(i uint32, addr string) {

@@ -19,6 +19,7 @@ import (
 // pending is a request waiting for its response.
 type pending struct {
 	node string
+	op   string
 	done chan answer // buffered: answered once, by whoever removes it from Endpoint.mu.pending
 }
 
@@ -130,9 +131,7 @@ func (e *Endpoint) NotifyResult(node string, partition uint32, id ids.Invocation
 
 // Ping asks node whether its endpoint is alive, and how its partitions are.
 func (e *Endpoint) Ping(ctx context.Context, node string) (Pong, error) {
-	msg, err := e.request(ctx, node, "ping", 0, func(id uint64, _ time.Duration) proto.Message {
-		return &pb.PingRequest{RequestId: id}
-	})
+	msg, err := e.request(ctx, node, "ping", 0, pingRequest)
 	if err != nil {
 		return Pong{}, err
 	}
@@ -150,6 +149,8 @@ func (e *Endpoint) Ping(ctx context.Context, node string) (Pong, error) {
 	}
 	return pong, nil
 }
+
+func pingRequest(id uint64, _ time.Duration) proto.Message { return &pb.PingRequest{RequestId: id} }
 
 // Status reads invocation id's status record on node, which leads its partition.
 func (e *Endpoint) Status(ctx context.Context, node string, partition uint32, id ids.InvocationID) (storage.InvocationStatus, bool, error) {
@@ -204,7 +205,7 @@ func (e *Endpoint) request(ctx context.Context, node, op string, partition uint3
 		return nil, &Error{Node: node, Op: op, Partition: partition, Err: context.DeadlineExceeded}
 	}
 	id := e.nextID.Add(1)
-	p := &pending{node: node, done: make(chan answer, 1)}
+	p := &pending{node: node, op: op, done: make(chan answer, 1)}
 	if !e.addPending(id, p) {
 		return nil, &Error{Node: node, Op: op, Partition: partition, Err: ErrClosed}
 	}

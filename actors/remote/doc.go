@@ -17,8 +17,11 @@
 // ("partitions"), receives the requests and hands them to the node's Local (the partitions),
 // each in its own goroutine so that the actor's mailbox never waits on a partition; the answer
 // goes to the requester's PID. The requesting side correlates answers by request id in a reply
-// actor, and waits bounded by its context: a lost node (its connection refused or broken, or no
-// answer before the deadline) fails the request with an *Error naming the node, never a hang.
+// actor, and waits bounded by its context: a lost node (its connection refused or broken, no
+// answer to its heartbeats, or no answer before the deadline) fails the request with an *Error
+// naming the node, never a hang. Heartbeats (heartbeat.go): while requests wait on a node, the
+// endpoint pings it every HeartbeatInterval; HeartbeatMisses unanswered in a row fail those
+// requests with ErrUnreachable, so a call held at a frozen or cut-off leader ends in seconds.
 // Errors keep their kind across the wire (Error.kind): a refusal arrives as a *RefusedError with
 // the same text and Retry-After, so the ingress answers 429 or 503 as it would for a local one;
 // ErrNotLeader, raftlog.ErrProposal (outcome unknown), deadline and cancellation arrive as

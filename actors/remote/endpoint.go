@@ -35,6 +35,11 @@ type Config struct {
 	Local Local
 	// DefaultTimeout bounds requests whose context has no deadline (DefaultTimeout if 0).
 	DefaultTimeout time.Duration
+	// HeartbeatInterval is how often a node that requests wait on is pinged, and each ping's
+	// bound (DefaultHeartbeatInterval if 0); HeartbeatMisses unanswered in a row
+	// (DefaultHeartbeatMisses if 0) fail those requests with ErrUnreachable (see heartbeat.go).
+	HeartbeatInterval time.Duration
+	HeartbeatMisses   int
 	// ConnectRetries is how often protoactor tries to connect to a node before it declares the
 	// node unreachable, 2 s apart (2 if 0).
 	ConnectRetries int
@@ -81,6 +86,12 @@ func Start(cfg Config) (*Endpoint, error) {
 	if cfg.ConnectRetries <= 0 {
 		cfg.ConnectRetries = 2
 	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.HeartbeatMisses <= 0 {
+		cfg.HeartbeatMisses = DefaultHeartbeatMisses
+	}
 	host, portText, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("remote: start: address %q: %w", cfg.Addr, err)
@@ -107,6 +118,7 @@ func Start(cfg Config) (*Endpoint, error) {
 		e.stopRemote()
 		return nil, err
 	}
+	e.startHeartbeats()
 	return e, nil
 }
 

@@ -290,8 +290,9 @@ func requestOf(op string, a *remote.Endpoint, node string, budget time.Duration)
 }
 
 // TestSilentNode: a node that accepts connections but never answers (isolated, or stopped with
-// SIGSTOP) fails requests at their deadline, with an error naming the node. Nothing but the
-// deadline can end them: the connection is neither refused nor broken.
+// SIGSTOP) fails requests at their deadline, with an error naming the node, when the deadline
+// comes before the heartbeats give up (TestSilentNodeMissesHeartbeats): the connection is
+// neither refused nor broken.
 func TestSilentNode(t *testing.T) {
 	a, _ := callerNode(t)
 	addr := silentNode(t)
@@ -307,6 +308,46 @@ func TestSilentNode(t *testing.T) {
 		case <-time.After(budget + 15*time.Second):
 			t.Fatalf("%s on a silent node still waits 15 s after its deadline", op)
 		}
+	}
+}
+
+// TestSilentNodeMissesHeartbeats: a request with a long budget (a call held at a partition's
+// leader) on a node that stopped answering ends with ErrUnreachable once the node missed its
+// heartbeats, not at its deadline: the router can then ask the partition's new leader.
+func TestSilentNodeMissesHeartbeats(t *testing.T) {
+	a, _ := callerNode(t)
+	addr := silentNode(t)
+	const budget = 5 * time.Minute
+	done := make(chan error, 1)
+	go func() { done <- requestOf("call", a, addr, budget) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, remote.ErrUnreachable) || !strings.Contains(err.Error(), "heartbeats") || !strings.Contains(err.Error(), addr) {
+			t.Errorf("call on a silent node: %v, want unreachable after missed heartbeats, naming %s", err, addr)
+		}
+		t.Logf("call on a silent node: %v", err)
+	case <-time.After(budget):
+		t.Fatal("a call on a silent node waited for its whole budget")
+	}
+}
+
+// TestBlockedCallOutlivesHeartbeats: a call that waits at a live node (its handler still runs)
+// is not failed by the heartbeats, however many intervals it waits: it ends at its own deadline,
+// answered by the node.
+func TestBlockedCallOutlivesHeartbeats(t *testing.T) {
+	a, la := callerNode(t)
+	b := spawn(t, "b", "127.0.0.1:0", a.Addr())
+	budget := time.Duration(remote.DefaultHeartbeatMisses+2) * remote.DefaultHeartbeatInterval
+	inv := invocation(231, "add")
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Call(ctxFor(t, budget), b.addr, partBlocks, inv)
+		done <- err
+	}()
+	la.awaitNotice(t, inv.ID)
+	err := <-done
+	if errors.Is(err, remote.ErrUnreachable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("call blocked at a live node for %v: %v, want its deadline (not unreachable)", budget, err)
 	}
 }
 

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,6 +39,22 @@ func (n *proxiedNode) isolate() {
 		p.Cut()
 	}
 }
+
+// freeze stops the node's process (SIGSTOP) until thaw: its connections stay open and the
+// kernel keeps them, but the node answers nothing, to anyone, as a node whose network dropped
+// every packet both ways or a machine that hangs. (Proxies cut only what the others send to the
+// node: it still reaches them over its own connections, and protoactor's remoting answers
+// requests over those.)
+func (n *proxiedNode) freeze(t *testing.T) {
+	t.Helper()
+	if err := syscall.Kill(n.Proc().Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatalf("freeze node %d: %v", n.id, err)
+	}
+	t.Cleanup(n.thaw) // before the process is stopped: a stopped process ignores SIGTERM
+}
+
+// thaw lets a frozen node run again.
+func (n *proxiedNode) thaw() { _ = syscall.Kill(n.Proc().Pid(), syscall.SIGCONT) }
 
 // heal lets the others reach the node again.
 func (n *proxiedNode) heal() {
@@ -440,37 +458,112 @@ func TestIsolatedLeaderAnswers(t *testing.T) {
 		t.Skip("-isolation.strict=false")
 	}
 	nodes := startProxiedCluster(t, 3)
-	entered, release := make(chan string, 64), make(chan struct{})
-	if _, err := testenv.Register(nodes[0].Admin, testenv.ServeH2C(t, blockingCounter(entered, release).Handler())); err != nil {
-		t.Fatal(err)
+	servers := serversOf(nodes)
+	isolatedLeaderAnswers(t, nodes, (*proxiedNode).isolate, (*proxiedNode).heal, false, func(healed bool) (*proxiedNode, []leaderAdd) {
+		checkClusterHealth(t, servers)
+		if healed {
+			return nil, nil
+		}
+		victim := nodes[leaderOf(t, servers[0], partitionShard(t, servers[0], 0))-1]
+		majority := nodes[victim.id%3]
+		// Per partition the victim leads, a key for an add through the victim and one for an
+		// add through the majority.
+		var adds []leaderAdd
+		for p := range 4 {
+			if leaderOf(t, servers[0], partitionShard(t, servers[0], p)) == victim.id {
+				adds = append(adds, keysOf(p, victim, majority)...)
+			}
+		}
+		return victim, adds
+	})
+}
+
+// TestIsolatedLeaderAnswersElsewhere: as TestIsolatedLeaderAnswers with four nodes and three
+// replicas per partition, the adds entering through the node that holds no replica of their
+// partition, and the leader frozen (SIGSTOP) rather than cut off: the entry node learns of no leader change from a replica of its own, only that the
+// leader it waits on stopped answering its heartbeats; it then finds the new leader and attaches
+// there, so each add answers its count, 1. (Without heartbeats such a call waited for the
+// remoting's 30 s timeout and then on the silent leader again; with the leader search asking the
+// silent node first and giving up after its one second, the new leader was never found.)
+func TestIsolatedLeaderAnswersElsewhere(t *testing.T) {
+	if !*strictIsolation {
+		t.Skip("-isolation.strict=false")
 	}
+	nodes := startProxiedCluster(t, 4, "--replication-factor", "3")
+	servers := serversOf(nodes)
+	freeze := func(n *proxiedNode) { n.freeze(t) }
+	isolatedLeaderAnswers(t, nodes, freeze, (*proxiedNode).thaw, true, func(healed bool) (*proxiedNode, []leaderAdd) {
+		var ch clusterHealth
+		testenv.WaitReady(t, "every shard has a leader", 30*time.Second, func() error {
+			ch = getClusterHealth(t, servers[0])
+			for _, sh := range ch.Shards {
+				if sh.Leader == 0 || (sh.Partition != nil && len(sh.Replicas) != 3) {
+					return fmt.Errorf("shard %d: replicas %v, leader %d", sh.Shard, sh.Replicas, sh.Leader)
+				}
+			}
+			return nil
+		})
+		if healed {
+			return nil, nil
+		}
+		victim := nodes[leaderOf(t, servers[0], partitionShard(t, servers[0], 0))-1]
+		var adds []leaderAdd
+		for _, sh := range ch.Shards {
+			if sh.Partition == nil || sh.Leader != victim.id {
+				continue
+			}
+			for _, n := range nodes {
+				if !slices.Contains(sh.Replicas, n.id) {
+					adds = append(adds, keysOf(int(*sh.Partition), n)...)
+				}
+			}
+		}
+		return victim, adds
+	})
+}
+
+// leaderAdd is an add to key entering through entry.
+type leaderAdd struct {
+	key   string
+	entry *proxiedNode
+}
+
+// keysOf picks, for each of entries, a key of its own in partition p.
+func keysOf(p int, entries ...*proxiedNode) []leaderAdd {
+	var adds []leaderAdd
+	for k := 0; len(entries) > 0; k++ {
+		if key := fmt.Sprintf("p%d-%d", p, k); ids.KeyedPartitionKey("Counter", key).Partition(4) == p {
+			adds = append(adds, leaderAdd{key, entries[0]})
+			entries = entries[1:]
+		}
+	}
+	return adds
+}
+
+func serversOf(nodes []*proxiedNode) []*testenv.Server {
 	servers := make([]*testenv.Server, len(nodes))
 	for i, n := range nodes {
 		servers[i] = n.Server
 	}
-	checkClusterHealth(t, servers)
-	victim := nodes[leaderOf(t, servers[0], partitionShard(t, servers[0], 0))-1]
-	majority := nodes[victim.id%3]
-	// Per partition the victim leads, a key for an add through the victim and one for an add
-	// through the majority.
-	type add struct {
-		key   string
-		entry *proxiedNode
-	}
-	var adds []add
-	for p := range 4 {
-		if leaderOf(t, servers[0], partitionShard(t, servers[0], p)) != victim.id {
-			continue
-		}
-		entries := []*proxiedNode{victim, majority}
-		for k := 0; len(entries) > 0; k++ {
-			if key := fmt.Sprintf("p%d-%d", p, k); ids.KeyedPartitionKey("Counter", key).Partition(4) == p {
-				adds = append(adds, add{key, entries[0]})
-				entries = entries[1:]
-			}
-		}
-	}
+	return servers
+}
 
+// isolatedLeaderAnswers registers a blocking counter, asks plan for the node to isolate and the
+// adds to make (once the cluster has settled), starts them, isolates the node once all run, lets
+// them go, and checks every answer (with wantCount, each must be 200 with the count); after the
+// heal it calls plan(true) to wait for the cluster to settle again and checks, through a node
+// other than the isolated one, that each key counts 1.
+func isolatedLeaderAnswers(t *testing.T, nodes []*proxiedNode, isolate, heal func(*proxiedNode), wantCount bool, plan func(healed bool) (*proxiedNode, []leaderAdd)) {
+	t.Helper()
+	entered, release := make(chan string, 64), make(chan struct{})
+	if _, err := testenv.Register(nodes[0].Admin, testenv.ServeH2C(t, blockingCounter(entered, release).Handler())); err != nil {
+		t.Fatal(err)
+	}
+	victim, adds := plan(false)
+	if len(adds) == 0 {
+		t.Fatalf("node %d leads no partition to test", victim.id)
+	}
+	type add = leaderAdd
 	type outcome struct {
 		add
 		r    testenv.Reply
@@ -500,9 +593,9 @@ func TestIsolatedLeaderAnswers(t *testing.T) {
 			t.Fatalf("adds running: %v of %d", running, len(adds))
 		}
 	}
-	victim.isolate()
+	isolate(victim)
 	close(release)
-	t.Logf("node %d, leader of %d partitions, cut off with an add through it and one through node %d running on each", victim.id, len(adds)/2, majority.id)
+	t.Logf("node %d cut off with adds running through it or others: %v", victim.id, adds)
 	for range adds {
 		o := <-outcomes
 		t.Logf("add to %s through node %d: %v %v after %v", o.key, o.entry.id, o.r, o.err, o.took.Round(time.Millisecond))
@@ -515,16 +608,19 @@ func TestIsolatedLeaderAnswers(t *testing.T) {
 			t.Errorf("add to %s through node %d: answered after %v, want within %v", o.key, o.entry.id, o.took.Round(time.Millisecond), answerBound)
 		}
 		switch {
+		case wantCount && (o.r.Status != http.StatusOK || body != "1"):
+			t.Errorf("add to %s through node %d: %v; want its count, 1", o.key, o.entry.id, o.r)
 		case o.r.Status == http.StatusOK && body != "1":
 			t.Errorf("add to %s through node %d: answered %s, want 1", o.key, o.entry.id, body)
 		case o.r.Status != http.StatusOK && (o.r.Status < 500 || strings.Contains(body, "not accepted")):
 			t.Errorf("add to %s through node %d, which had started running: %v; want the count or an error that does not say it was not accepted", o.key, o.entry.id, o.r)
 		}
 	}
-	victim.heal()
-	checkClusterHealth(t, servers)
+	heal(victim)
+	plan(true)
+	other := nodes[victim.id%uint64(len(nodes))]
 	for _, a := range adds {
-		if r, err := postWithin(t.Context(), majority.Ingress+"/Counter/"+a.key+"/add", "0", ""); err != nil || r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != "1" {
+		if r, err := postWithin(t.Context(), other.Ingress+"/Counter/"+a.key+"/add", "0", ""); err != nil || r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != "1" {
 			t.Errorf("%s after the heal: %v %v, want 1 (its add was accepted)", a.key, r, err)
 		}
 	}
