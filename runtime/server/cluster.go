@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -117,13 +119,27 @@ func shardProgress(shardID, leader uint64, replicas []uint64, progress map[uint6
 
 // checkJoin: an initial member is named by --peers at its --raft-addr; a node added to the
 // running cluster (--join) is not among them (it joins the shards recorded for it: awaitJoin).
+// Restarted on its data directory, a node that joined starts the replicas the directory holds,
+// with --join or without.
 func checkJoin(cfg Config) error {
 	addr, initial := cfg.Peers[cfg.NodeID]
 	switch {
+	case !cfg.Join && !initial && joinedBefore(cfg.DataDir):
+		return nil
 	case !cfg.Join && (!initial || addr != cfg.RaftAddress):
 		return fmt.Errorf("server: --peers must name this node (%d) at its --raft-addr %s (a node added to a running cluster starts with --join)", cfg.NodeID, cfg.RaftAddress)
 	case cfg.Join && initial:
 		return fmt.Errorf("server: --join: node %d is an initial member (in --peers); a node added to the cluster has an id never used in it", cfg.NodeID)
 	}
 	return nil
+}
+
+// joinedBefore reports whether dataDir holds a Raft log: for a node outside --peers, one that
+// joined the cluster (its first start needed --join).
+func joinedBefore(dataDir string) bool {
+	if dataDir == "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dataDir, "raft", "nodehost"))
+	return err == nil
 }

@@ -102,7 +102,7 @@ func (c *nodeChanger) AddNode(ctx context.Context, id uint64, addr string, scope
 		changed, held, err := c.local(ctx, j.Shards, c.addChange(id, addr))
 		return admin.NodeChange{Node: id, RaftAddress: addr, Shards: changed, Held: held}, err
 	}
-	meta, err := c.h.Membership(ctx, MetadataShardID)
+	meta, err := c.membership(ctx, MetadataShardID)
 	if err != nil {
 		return admin.NodeChange{}, err
 	}
@@ -112,7 +112,7 @@ func (c *nodeChanger) AddNode(ctx context.Context, id uint64, addr string, scope
 	if _, initial := c.peers[id]; initial {
 		return admin.NodeChange{}, fmt.Errorf("%w: node %d is an initial member; a new node has an id never used in the cluster", admin.ErrNodeConflict, id)
 	}
-	if err := c.h.Barrier(ctx, MetadataShardID); err != nil {
+	if err := c.barrier(ctx, MetadataShardID); err != nil {
 		return admin.NodeChange{}, err
 	}
 	j, recorded := c.reg.Join(id)
@@ -143,7 +143,7 @@ func (c *nodeChanger) AddNode(ctx context.Context, id uint64, addr string, scope
 // recordedJoin reads the join of node id at addr from this node's replica of the metadata shard,
 // once it has applied what the shard committed (the node asking recorded it before asking).
 func (c *nodeChanger) recordedJoin(ctx context.Context, id uint64, addr string) (registry.Join, error) {
-	if err := c.h.Barrier(ctx, MetadataShardID); err != nil {
+	if err := c.barrier(ctx, MetadataShardID); err != nil {
 		return registry.Join{}, err
 	}
 	j, ok := c.reg.Join(id)
@@ -262,7 +262,7 @@ func (c *nodeChanger) Memberships(ctx context.Context) ([]admin.ShardMembership,
 	var out []admin.ShardMembership
 	var errs []error
 	for _, si := range c.h.Shards() {
-		m, err := c.h.Membership(ctx, si.ShardID)
+		m, err := c.membership(ctx, si.ShardID)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -283,7 +283,7 @@ func (c *nodeChanger) RemoveNode(ctx context.Context, id uint64, scope admin.Sco
 		changed, held, err := c.local(ctx, nil, remove)
 		return admin.NodeChange{Node: id, Shards: changed, Held: held}, err
 	}
-	meta, err := c.h.Membership(ctx, MetadataShardID)
+	meta, err := c.membership(ctx, MetadataShardID)
 	if err != nil {
 		return admin.NodeChange{}, err
 	}
@@ -367,7 +367,7 @@ func (c *nodeChanger) local(ctx context.Context, shards []uint64, change shardCh
 	results := make(chan result, len(mine))
 	for _, shard := range mine {
 		go func() {
-			m, err := c.h.Membership(ctx, shard)
+			m, err := c.membership(ctx, shard)
 			if err != nil {
 				results <- result{shard: shard, err: err}
 				return
@@ -380,7 +380,7 @@ func (c *nodeChanger) local(ctx context.Context, shards []uint64, change shardCh
 			err = change.make(ctx, shard)
 			if err != nil {
 				// Made meanwhile by another node? Then it is no longer needed.
-				if again, merr := c.h.Membership(ctx, shard); merr == nil {
+				if again, merr := c.membership(ctx, shard); merr == nil {
 					if need, nerr := change.need(shard, again); nerr == nil && !need {
 						err = nil
 						need = false
@@ -405,6 +405,48 @@ func (c *nodeChanger) local(ctx context.Context, shards []uint64, change shardCh
 	slices.Sort(changed)
 	slices.Sort(held)
 	return changed, held, errors.Join(errs...)
+}
+
+// readAttempt bounds one linearizable read (a membership, a barrier): a read index issued while
+// the shard's leadership moves can be dropped without an answer, so it is asked again after
+// this long, for readTimeout at most.
+const (
+	readAttempt = 2 * time.Second
+	readTimeout = 30 * time.Second
+)
+
+// retryRead runs read in attempts of readAttempt until it succeeds or readTimeout (or ctx) ends.
+func retryRead(ctx context.Context, read func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	for {
+		attempt, cancelAttempt := context.WithTimeout(ctx, readAttempt)
+		err := read(attempt)
+		cancelAttempt()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// membership reads shard's membership through its leader (retryRead).
+func (c *nodeChanger) membership(ctx context.Context, shard uint64) (raftlog.Membership, error) {
+	var m raftlog.Membership
+	err := retryRead(ctx, func(ctx context.Context) (err error) {
+		m, err = c.h.Membership(ctx, shard)
+		return err
+	})
+	return m, err
+}
+
+// barrier waits until this node's replica of shard applied what the shard committed (retryRead).
+func (c *nodeChanger) barrier(ctx context.Context, shard uint64) error {
+	return retryRead(ctx, func(ctx context.Context) error { return c.h.Barrier(ctx, shard) })
 }
 
 // unreachableError: a node did not answer (no connection, or no HTTP answer).

@@ -18,8 +18,9 @@ import (
 // /cluster/nodes/3 through node 1 removes it from every shard it held, node 1's and the one only
 // nodes 2 and 4 hold; POST /cluster/nodes through node 2 adds node 5 to exactly those shards (the
 // ones left with two replicas), and node 5, started with --join, joins them alone. Then every
-// partition shard has three replicas again, node 4 is SIGKILLed too (so the shards it shared with
-// node 5 need node 5 for a quorum), and in the end every key's count is its number of rounds: no
+// partition shard has three replicas again; node 5, restarted without --join, starts the same
+// replicas from its directory; node 4 is SIGKILLed too (so the shards it shared with node 5 need
+// node 5 for a quorum), and in the end every key's count is its number of rounds: no
 // acknowledged call lost, none counted twice.
 func TestReplaceNodeFewerReplicas(t *testing.T) {
 	nodes := startCluster(t, 4, "--replication-factor", "3", "--snapshot-entries", "20")
@@ -56,15 +57,19 @@ func TestReplaceNodeFewerReplicas(t *testing.T) {
 		t.Fatalf("node 3 removed again from shards %v, want none", got)
 	}
 	ports := testenv.FreePorts(t, 4)
-	raftAddr := testenv.Addr(ports[0])
+	raftAddr, dir5 := testenv.Addr(ports[0]), t.TempDir()
 	add := fmt.Sprintf(`{"id":5,"raft_address":%q}`, raftAddr)
 	if got := nodeChange(t, nodes[1], "POST", "/cluster/nodes", add, http.StatusOK); !slices.Equal(got, lost) {
 		t.Fatalf("node 5 added to shards %v, want node 3's %v", got, lost)
 	}
-	fresh := testenv.LaunchServer(t, testenv.ServerConfig{Bin: testenv.ResoluteBinary(t), IngressPort: ports[2], AdminPort: ports[3],
-		Args: []string{"--node-id", "5", "--join", "--raft-addr", raftAddr, "--remote-addr", testenv.Addr(ports[1]), "--peers", peers,
-			"--replication-factor", "3", "--partitions", "4", "--snapshot-entries", "20", "--log-level", "warn"}})
-	fresh.WaitReady()
+	node5 := func(args ...string) *testenv.Server {
+		s := testenv.LaunchServer(t, testenv.ServerConfig{Bin: testenv.ResoluteBinary(t), DataDir: dir5, IngressPort: ports[2], AdminPort: ports[3],
+			Args: append([]string{"--node-id", "5", "--raft-addr", raftAddr, "--remote-addr", testenv.Addr(ports[1]), "--peers", peers,
+				"--replication-factor", "3", "--partitions", "4", "--snapshot-entries", "20", "--log-level", "warn"}, args...)})
+		s.WaitReady()
+		return s
+	}
+	fresh := node5("--join")
 	live := []*testenv.Server{nodes[0], nodes[1], nodes[3], fresh}
 	testenv.WaitReady(t, "node 5 holds node 3's shards, every partition three replicas", time.Minute, func() error {
 		mine, err := healthOf(fresh)
@@ -99,6 +104,12 @@ func TestReplaceNodeFewerReplicas(t *testing.T) {
 	}, fresh.Proc())
 	round(2, live...)
 
+	// Restarted on its data directory without --join, node 5 starts the replicas it holds.
+	fresh.Kill()
+	fresh = node5()
+	if shards, err := healthOf(fresh); err != nil || !slices.Equal(slices.Sorted(maps.Keys(shards)), lost) {
+		t.Fatalf("node 5 restarted holds shards %v (%v), want %v", slices.Sorted(maps.Keys(shards)), err, lost)
+	}
 	nodes[3].Kill()
 	last := []*testenv.Server{nodes[0], nodes[1], fresh}
 	round(2, last...)
