@@ -18,7 +18,8 @@ import (
 // /cluster/nodes/3 through node 1 removes it from every shard it held, node 1's and the one only
 // nodes 2 and 4 hold; POST /cluster/nodes through node 2 adds node 5 to exactly those shards (the
 // ones left with two replicas), and node 5, started with --join, joins them alone. Then every
-// partition shard has three replicas again; node 5, restarted without --join, starts the same
+// partition shard has three replicas again, node 1 reaches node 5 over remoting, node 5 comes to
+// lead the shard node 3 preferred (calls entering elsewhere are routed to it); node 5, restarted without --join, starts the same
 // replicas from its directory; node 4 is SIGKILLed too (so the shards it shared with node 5 need
 // node 5 for a quorum), and in the end every key's count is its number of rounds: no
 // acknowledged call lost, none counted twice.
@@ -97,11 +98,27 @@ func TestReplaceNodeFewerReplicas(t *testing.T) {
 				return fmt.Errorf("shard %d: replicas %v, without node 5", id, replicas[id])
 			}
 		}
+		// Node 1 reaches node 5 over actor remoting, at the address node 5 published.
+		theirs, err := healthOf(nodes[0])
+		if err != nil {
+			return err
+		}
+		for id, sh := range theirs {
+			i := slices.IndexFunc(sh.ReplicaProgress, func(p replicaProgress) bool { return p.Node == 5 })
+			if slices.Contains(sh.Replicas, 5) && (i < 0 || !sh.ReplicaProgress[i].Reachable) {
+				return fmt.Errorf("node 1's view of shard %d: progress %+v", id, sh.ReplicaProgress)
+			}
+		}
 		if len(replicas) != 5 {
 			return fmt.Errorf("the live nodes hold shards %v, want the metadata shard and 4 partitions", slices.Sorted(maps.Keys(replicas)))
 		}
 		return nil
 	}, fresh.Proc())
+	// Node 5 took node 3's place in the placement order: it comes to lead what node 3 preferred,
+	// and the calls entering elsewhere for those partitions are routed to it.
+	if leaders := preferredLeaders(t, "node 5 leads the shards node 3 preferred", live); !slices.Contains(slices.Collect(maps.Values(leaders)), 5) {
+		t.Fatalf("leaders by shard %v: none on node 5", leaders)
+	}
 	round(2, live...)
 
 	// Restarted on its data directory without --join, node 5 starts the replicas it holds.
