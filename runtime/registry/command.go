@@ -27,6 +27,13 @@ const (
 	KindUpdateDeployment Kind = 4
 	KindPublishNode      Kind = 5
 	KindRecordJoin       Kind = 6
+	// Kafka clusters and subscriptions (kafka.go, subscriptions.go).
+	KindCreateKafkaCluster      Kind = 7
+	KindUpdateKafkaCluster      Kind = 8
+	KindDeleteKafkaCluster      Kind = 9
+	KindSyncConfigKafkaClusters Kind = 10
+	KindCreateSubscription      Kind = 11
+	KindDeleteSubscription      Kind = 12
 )
 
 // Command is one entry of the metadata shard's log. Exactly the field matching Kind is set.
@@ -39,11 +46,20 @@ type Command struct {
 	UpdateDeployment *UpdateDeploymentCommand `msgpack:"ud,omitempty"`
 	PublishNode      *PublishNodeCommand      `msgpack:"pn,omitempty"`
 	RecordJoin       *RecordJoinCommand       `msgpack:"rj,omitempty"`
+
+	CreateKafkaCluster      *KafkaClusterCommand            `msgpack:"ckc,omitempty"`
+	UpdateKafkaCluster      *KafkaClusterCommand            `msgpack:"ukc,omitempty"`
+	DeleteKafkaCluster      *DeleteKafkaClusterCommand      `msgpack:"dkc,omitempty"`
+	SyncConfigKafkaClusters *SyncConfigKafkaClustersCommand `msgpack:"skc,omitempty"`
+	CreateSubscription      *CreateSubscriptionCommand      `msgpack:"csu,omitempty"`
+	DeleteSubscription      *DeleteSubscriptionCommand      `msgpack:"dsu,omitempty"`
 }
 
 // wellFormed reports whether exactly the field matching Kind is set.
 func (c Command) wellFormed() bool {
-	set := []bool{c.Register != nil, c.ModifyService != nil, c.DeleteDeployment != nil, c.UpdateDeployment != nil, c.PublishNode != nil, c.RecordJoin != nil}
+	set := []bool{c.Register != nil, c.ModifyService != nil, c.DeleteDeployment != nil, c.UpdateDeployment != nil, c.PublishNode != nil, c.RecordJoin != nil,
+		c.CreateKafkaCluster != nil, c.UpdateKafkaCluster != nil, c.DeleteKafkaCluster != nil, c.SyncConfigKafkaClusters != nil,
+		c.CreateSubscription != nil, c.DeleteSubscription != nil}
 	n := 0
 	for _, ok := range set {
 		if ok {
@@ -96,7 +112,13 @@ type Result struct {
 	// Service is the modified service (KindModifyService).
 	Service *Service `msgpack:"sv,omitempty"`
 	// Join is the join record that stands (KindRecordJoin).
-	Join  *Join      `msgpack:"j,omitempty"`
+	Join *Join `msgpack:"j,omitempty"`
+	// KafkaCluster and Subscription are the cluster or subscription made, changed or deleted.
+	KafkaCluster *KafkaCluster `msgpack:"kc,omitempty"`
+	Subscription *Subscription `msgpack:"su,omitempty"`
+	// Notes are what a command did worth telling (subscriptions left without their cluster,
+	// configuration clusters shadowed or kept).
+	Notes []string   `msgpack:"nt,omitempty"`
 	Error *Rejection `msgpack:"e,omitempty"`
 }
 

@@ -113,6 +113,18 @@ func applyCommand(b *pebble.Batch, c Command) (Result, error) {
 		return applyPublishNode(b, c.PublishNode)
 	case KindRecordJoin:
 		return applyRecordJoin(b, c.RecordJoin)
+	case KindCreateKafkaCluster:
+		return applyCreateKafkaCluster(b, c.CreateKafkaCluster)
+	case KindUpdateKafkaCluster:
+		return applyUpdateKafkaCluster(b, c.UpdateKafkaCluster)
+	case KindDeleteKafkaCluster:
+		return applyDeleteKafkaCluster(b, c.DeleteKafkaCluster)
+	case KindSyncConfigKafkaClusters:
+		return applySyncConfigKafkaClusters(b, c.SyncConfigKafkaClusters)
+	case KindCreateSubscription:
+		return applyCreateSubscription(b, c.CreateSubscription)
+	case KindDeleteSubscription:
+		return applyDeleteSubscription(b, c.DeleteSubscription)
 	}
 	return applyRegister(b, c.Register)
 }

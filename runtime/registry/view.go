@@ -20,6 +20,9 @@ type View struct {
 	byID        map[ids.DeploymentID]int
 	nodes       []Node // sorted by id
 	joins       []Join // sorted by node
+	// kafkaClusters (by name) and subscriptions (by id): kafka.go, subscriptions.go.
+	kafkaClusters []KafkaCluster
+	subscriptions []Subscription
 }
 
 func loadView(r pebble.Reader) (*View, error) {
@@ -42,7 +45,15 @@ func loadView(r pebble.Reader) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &View{services: svcs, deployments: deps, nodes: nodes, joins: joins, byService: make(map[string]int, len(svcs)), byID: make(map[ids.DeploymentID]int, len(deps))}
+	clusters, err := scanKafkaClusters(r)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := scanSubscriptions(r)
+	if err != nil {
+		return nil, err
+	}
+	v := &View{services: svcs, deployments: deps, nodes: nodes, joins: joins, kafkaClusters: clusters, subscriptions: subs, byService: make(map[string]int, len(svcs)), byID: make(map[ids.DeploymentID]int, len(deps))}
 	for i, s := range svcs {
 		v.byService[s.Name] = i
 	}
