@@ -324,6 +324,11 @@ type AppendEntry struct {
 type End struct {
 	ID  ids.InvocationID `msgpack:"i"`
 	Pin *Pin             `msgpack:"pn,omitempty"` // see AppendEntry.Pin
+	// Commands is how many commands the journal holds once every command the attempt proposed
+	// before its End is appended (nil in entries written before it existed: not checked). An
+	// End that finds fewer is stale: one of the attempt's commands (its OutputCommand, say) was
+	// not appended, and the attempt is retried instead of completing without it.
+	Commands *uint32 `msgpack:"cc,omitempty"`
 }
 
 // Suspend records a Suspension: the attempt stopped, waiting for any of these notifications.
@@ -333,6 +338,9 @@ type Suspend struct {
 	WaitingSignals      []uint32         `msgpack:"s,omitempty"`
 	WaitingNamedSignals []string         `msgpack:"n,omitempty"`
 	Pin                 *Pin             `msgpack:"pn,omitempty"` // see AppendEntry.Pin
+	// Commands: as End.Commands (a suspension waiting on the completion of a command that was
+	// not appended would wait for ever).
+	Commands *uint32 `msgpack:"cc,omitempty"`
 }
 
 // Fail completes an invocation with a failure decided by the runtime.

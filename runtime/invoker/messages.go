@@ -53,7 +53,7 @@ func (a *attempt) handle(f protocol.Frame) (done bool, fl *failure) {
 		return false, a.handleError(f)
 	case f.Type == protocol.EndType:
 		a.v.markFinishing()
-		a.proposeCmd(command.Command{Kind: command.KindEnd, End: &command.End{ID: a.v.id}})
+		a.proposeCmd(command.Command{Kind: command.KindEnd, End: &command.End{ID: a.v.id, Commands: new(a.nextCommand)}})
 		return true, nil
 	}
 	// Start, CommandAck, ProposeRunCompletionAck, notifications, custom and unknown types.
@@ -152,7 +152,7 @@ func (a *attempt) handleSuspension(f protocol.Frame) (bool, *failure) {
 		// V5/V6 SuspensionMessage fields 1–3 have the same numbers and types as Future's.
 		return false, protocolViolation("Suspension: %v", err)
 	}
-	s := &command.Suspend{ID: a.v.id}
+	s := &command.Suspend{ID: a.v.id, Commands: new(a.nextCommand)}
 	flatten(fut, s)
 	if len(s.WaitingCompletions)+len(s.WaitingSignals)+len(s.WaitingNamedSignals) == 0 {
 		return false, protocolViolation("Suspension awaits nothing")

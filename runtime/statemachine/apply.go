@@ -385,6 +385,9 @@ func (a *applier) suspend(s *command.Suspend) (Outcome, error) {
 	if err != nil || o != nil {
 		return deref(o), err
 	}
+	if o, ok := allJournaled("Suspension", s.Commands, &st); !ok {
+		return o, nil
+	}
 	for _, c := range s.WaitingCompletions {
 		if st.HasCompletion(c) {
 			// Already there: resume at once with a new attempt.
@@ -414,6 +417,16 @@ func (a *applier) suspend(s *command.Suspend) (Outcome, error) {
 	return Outcome{}, a.putStatus(s.ID, &st)
 }
 
+// allJournaled checks an attempt's End or Suspension against the journal: it is stale unless
+// every command the attempt proposed before it was appended (commands nil: an entry from before
+// the check, taken as it is).
+func allJournaled(what string, commands *uint32, st *storage.InvocationStatus) (Outcome, bool) {
+	if commands == nil || *commands == st.CommandCount {
+		return Outcome{}, true
+	}
+	return stale("%s after %d commands, the journal holds %d: a command of the attempt was not appended", what, *commands, st.CommandCount), false
+}
+
 func deref(o *Outcome) Outcome {
 	if o == nil {
 		return Outcome{}
@@ -427,6 +440,9 @@ func (a *applier) end(e *command.End) (Outcome, error) {
 	st, o, err := a.running(id)
 	if err != nil || o != nil {
 		return deref(o), err
+	}
+	if o, ok := allJournaled("End", e.Commands, &st); !ok {
+		return o, nil
 	}
 	pinOnce(&st, e.Pin)
 	if st.Result == nil {

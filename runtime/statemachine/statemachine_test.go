@@ -429,7 +429,9 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		f := &command.FireTimer{ID: h.byName[td.CmdArgs[0].Key], CompletionID: u32(arg(td, "cid", "0")), WakeTime: int64(u32(arg(td, "wake", "0")))}
 		return h.apply(command.Command{Kind: command.KindFireTimer, FireTimer: f})
 	case "end":
-		return h.apply(command.Command{Kind: command.KindEnd, End: &command.End{ID: h.byName[td.CmdArgs[0].Key], Pin: pinArg(td)}, Term: uint64(u32(arg(td, "term", "0")))})
+		// end <name> [commands=<journal length the attempt expects>] [term=..] [pin..]
+		e := &command.End{ID: h.byName[td.CmdArgs[0].Key], Pin: pinArg(td), Commands: commandsArg(td)}
+		return h.apply(command.Command{Kind: command.KindEnd, End: e, Term: uint64(u32(arg(td, "term", "0")))})
 	case "patch-state":
 		// patch-state <name> key=k state=a:1,b:2 [version=current|<v>]
 		p := &command.PatchState{ID: h.id(td.CmdArgs[0].Key, command.Target{Service: "Counter", Key: arg(td, "key", ""), ServiceType: command.VirtualObject}),
@@ -507,7 +509,7 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		if n := arg(td, "named", ""); n != "" {
 			named = strings.Split(n, ",")
 		}
-		s := &command.Suspend{ID: h.byName[td.CmdArgs[0].Key], WaitingCompletions: u32s(arg(td, "completions", "")), WaitingSignals: u32s(arg(td, "signals", "")), WaitingNamedSignals: named, Pin: pinArg(td)}
+		s := &command.Suspend{ID: h.byName[td.CmdArgs[0].Key], WaitingCompletions: u32s(arg(td, "completions", "")), WaitingSignals: u32s(arg(td, "signals", "")), WaitingNamedSignals: named, Pin: pinArg(td), Commands: commandsArg(td)}
 		return h.apply(command.Command{Kind: command.KindSuspend, Suspend: s})
 	case "fail":
 		f := &command.Fail{ID: h.byName[td.CmdArgs[0].Key], Failure: command.Failure{Code: uint16(u32(arg(td, "code", "500"))), Message: arg(td, "msg", "")}}
@@ -753,4 +755,13 @@ func repinArg(td *datadriven.TestData) *command.Repin {
 	}
 	lo, hi, _ := strings.Cut(arg(td, "versions", "5-7"), "-")
 	return &command.Repin{Deployment: deploymentID(dep + latest), MinProtocol: int(u32(lo)), MaxProtocol: int(u32(hi)), Latest: latest != ""}
+}
+
+// commandsArg is the commands=N argument of end and suspend (the journal length the attempt
+// expects), nil when absent (an entry written before the check existed).
+func commandsArg(td *datadriven.TestData) *uint32 {
+	if v := arg(td, "commands", ""); v != "" {
+		return new(u32(v))
+	}
+	return nil
 }
