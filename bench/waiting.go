@@ -175,8 +175,8 @@ func (e *env) awakeableCase(ctx context.Context, n, c int) result {
 	if st, err = e.dep.stats(); err != nil {
 		return fail("stats: %v", err)
 	}
-	if st.AwakeDone != n || st.AwakeDoneRuns != n {
-		return fail("%d handlers of %d returned, %d times in all; want each once", st.AwakeDone, n, st.AwakeDoneRuns)
+	if st.AwakeDone != n {
+		return fail("%d handlers of %d returned (%d times in all); want every one", st.AwakeDone, n, st.AwakeDoneRuns)
 	}
 	slices.Sort(lats)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -187,7 +187,17 @@ func (e *env) awakeableCase(ctx context.Context, n, c int) result {
 		{"p99 ms", ms(percentile(lats, 99)), "lower"},
 	}
 	r.Note = fmt.Sprintf("%d suspended %.1fs after the first call", n, suspended.Sub(start).Seconds())
+	r.Figures = append(r.Figures, reran(st.AwakeDoneRuns, n))
 	return r
+}
+
+// reran is the figure of the handlers whose code after their wait ran again: an attempt whose
+// end did not reach the log (its leader changed, or an overloaded proposal timed out) is retried,
+// and the retry replays the journal and runs the code between journaled steps again, as durable
+// execution allows (only journaled steps happen once). A figure to watch, not a failure: each
+// handler's result is checked, once, as the server recorded it.
+func reran(runs, n int) figure {
+	return figure{"handlers run again", float64(runs - n), "lower"}
 }
 
 // waitingScenario holds n workflows (WaitingWorkflow/run, one key each) waiting on a durable
@@ -248,7 +258,7 @@ func waitingScenario(ctx context.Context, e *env) []result {
 	}); err != nil {
 		return fail("resolve: %v", err)
 	}
-	done, err := e.dep.waitStat(n, e.sz.WaitTimeout, func(s stats) int { return s.WaitingDoneRuns })
+	done, err := e.dep.waitStat(n, e.sz.WaitTimeout, func(s stats) int { return s.WaitingDone })
 	if err != nil {
 		return fail("after resolving: %v", err)
 	}
@@ -257,8 +267,9 @@ func waitingScenario(ctx context.Context, e *env) []result {
 	if st, err = e.dep.stats(); err != nil {
 		return fail("stats: %v", err)
 	}
-	if st.WaitingDone != n || st.WaitingDoneRuns != n {
-		return fail("%d runs of %d returned, %d times in all; want each once", st.WaitingDone, n, st.WaitingDoneRuns)
+	r.Figures = append(r.Figures, reran(st.WaitingDoneRuns, n))
+	if st.WaitingDone != n {
+		return fail("%d runs of %d returned (%d times in all); want every one", st.WaitingDone, n, st.WaitingDoneRuns)
 	}
 	got, err := e.dep.strings("waiting")
 	if err != nil {
