@@ -145,7 +145,14 @@ func (h *Host) Membership(ctx context.Context, shardID uint64) (Membership, erro
 // LeaderID returns the node id of shardID's leader as this node knows it, and whether it knows
 // one. Only a node running a replica of the shard knows (ErrShardNotFound, wrapped, otherwise).
 func (h *Host) LeaderID(shardID uint64) (uint64, bool, error) {
-	id, _, ok, err := h.nh.GetLeaderID(shardID)
+	var (
+		id uint64
+		ok bool
+	)
+	err := h.describing(shardID, func() (err error) {
+		id, _, ok, err = h.nh.GetLeaderID(shardID)
+		return err
+	})
 	if err != nil {
 		return 0, false, fmt.Errorf("raftlog: leader of shard %d: %w", shardID, err)
 	}
@@ -185,30 +192,38 @@ type ShardInfo struct {
 
 // Shards describes every replica running on this node, by shard id.
 func (h *Host) Shards() []ShardInfo {
-	info := h.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
-	if info == nil { // the host is closed
+	var out []ShardInfo
+	_ = h.describing(0, func() error {
+		info := h.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
+		if info == nil { // the host is closed
+			return nil
+		}
+		out = make([]ShardInfo, 0, len(info.ShardInfoList))
+		for _, si := range info.ShardInfoList {
+			out = append(out, h.shardInfo(si))
+		}
 		return nil
-	}
-	out := make([]ShardInfo, 0, len(info.ShardInfoList))
-	for _, si := range info.ShardInfoList {
-		out = append(out, h.shardInfo(si))
-	}
+	})
 	slices.SortFunc(out, func(a, b ShardInfo) int { return cmpUint(a.ShardID, b.ShardID) })
 	return out
 }
 
 // Shard describes this node's replica of shardID (ErrShardNotFound, wrapped, if none runs).
-func (h *Host) Shard(shardID uint64) (ShardInfo, error) {
-	info := h.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
-	if info == nil { // the host is closed
-		return ShardInfo{}, fmt.Errorf("raftlog: shard %d on node %d: %w", shardID, h.replicaID, dragonboat.ErrClosed)
-	}
-	for _, si := range info.ShardInfoList {
-		if si.ShardID == shardID {
-			return h.shardInfo(si), nil
+func (h *Host) Shard(shardID uint64) (out ShardInfo, err error) {
+	err = h.describing(shardID, func() error {
+		info := h.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
+		if info == nil { // the host is closed
+			return fmt.Errorf("raftlog: shard %d on node %d: %w", shardID, h.replicaID, dragonboat.ErrClosed)
 		}
-	}
-	return ShardInfo{}, fmt.Errorf("raftlog: shard %d on node %d: %w", shardID, h.replicaID, dragonboat.ErrShardNotFound)
+		for _, si := range info.ShardInfoList {
+			if si.ShardID == shardID {
+				out = h.shardInfo(si)
+				return nil
+			}
+		}
+		return fmt.Errorf("raftlog: shard %d on node %d: %w", shardID, h.replicaID, dragonboat.ErrShardNotFound)
+	})
+	return out, err
 }
 
 func (h *Host) shardInfo(si dragonboat.ShardInfo) ShardInfo {
@@ -226,7 +241,7 @@ func (h *Host) shardInfo(si dragonboat.ShardInfo) ShardInfo {
 	if dsm != nil {
 		out.AppliedIndex = dsm.applied.Load()
 	}
-	if li, err := h.LogInfo(si.ShardID); err == nil {
+	if li, err := h.logInfo(si.ShardID); err == nil { // under describing already
 		out.FirstIndex, out.LastIndex, out.SnapshotIndex = li.FirstIndex, li.LastIndex, li.SnapshotIndex
 	}
 	return out

@@ -139,6 +139,15 @@ type Host struct {
 
 	placer *placer // the placement loop (nil: none runs)
 
+	// life guards the NodeHost's descriptions against Close: dragonboat's NodeHost.Close clears
+	// what GetNodeHostInfo, GetLeaderID and GetLogReader read, unsynchronized, and a partition's
+	// goroutines may still ask about their shard while the server shuts down. Readers hold it
+	// shared for the (short, non-blocking) call; Close takes it once to set closed.
+	life struct {
+		sync.RWMutex
+		closed bool
+	}
+
 	// For tests: the batch size of snapshot recovery (0: DefaultRecoverBatchBytes), and a hook
 	// called after each recovery batch is committed.
 	recoverBatchBytes int
@@ -503,7 +512,26 @@ type LogInfo struct {
 }
 
 // LogInfo reports the range of shardID's log and its latest snapshot.
-func (h *Host) LogInfo(shardID uint64) (LogInfo, error) {
+func (h *Host) LogInfo(shardID uint64) (li LogInfo, err error) {
+	err = h.describing(shardID, func() error {
+		li, err = h.logInfo(shardID)
+		return err
+	})
+	return li, err
+}
+
+// describing runs f, which reads the NodeHost's description of its shards, unless the host is
+// closed (dragonboat.ErrClosed, wrapped); Close waits for it.
+func (h *Host) describing(shardID uint64, f func() error) error {
+	h.life.RLock()
+	defer h.life.RUnlock()
+	if h.life.closed {
+		return fmt.Errorf("raftlog: shard %d on node %d: %w", shardID, h.replicaID, dragonboat.ErrClosed)
+	}
+	return f()
+}
+
+func (h *Host) logInfo(shardID uint64) (LogInfo, error) {
 	r, err := h.nh.GetLogReader(shardID)
 	if err != nil {
 		return LogInfo{}, fmt.Errorf("raftlog: log of shard %d: %w", shardID, err)
@@ -615,6 +643,9 @@ func (h *Host) WaitLeader(ctx context.Context, shardID uint64) error {
 // Close stops the placement loop, every shard and the NodeHost.
 func (h *Host) Close() {
 	h.stopPlacement()
+	h.life.Lock()
+	h.life.closed = true
+	h.life.Unlock()
 	h.nh.Close()
 }
 
