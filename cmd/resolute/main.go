@@ -183,6 +183,9 @@ func rootCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if cfg.KafkaClusters, err = configKafkaClusters(cmd); err != nil {
+				return err
+			}
 			if err := af.apply(&cfg); err != nil {
 				return err
 			}

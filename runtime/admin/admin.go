@@ -53,6 +53,10 @@ type Deps struct {
 	ModifyService    ModifyServiceFunc
 	DeleteDeployment DeleteDeploymentFunc
 	UpdateDeployment UpdateDeploymentFunc
+	// KafkaView and KafkaChanges serve Kafka clusters and subscriptions (kafka.go; nil: those
+	// routes answer 503).
+	KafkaView    KafkaView
+	KafkaChanges KafkaChanges
 }
 
 // DefaultMaxBodySize bounds admin request bodies.
@@ -123,6 +127,7 @@ func New(cfg Config, deps Deps) *Handler {
 	h.handle("GET", "/invocations/{id}", h.getInvocation)
 	h.handle("POST", "/services/{name}/state", h.modifyState)
 	h.handle("GET", "/services/{name}/state/{key}", h.getState)
+	h.handleKafka()
 	h.handleFallbacks()
 	return h
 }

@@ -35,5 +35,7 @@ func (s *Server) adminHandler() http.Handler {
 		ClusterHealth:    s.clusterHealth,
 		ClusterNodes:     s.clusterNodes(),
 		States:           s.node.Router(),
+		KafkaView:        s.registry,
+		KafkaChanges:     s.registryClient(),
 	})
 }

@@ -81,6 +81,9 @@ type Config struct {
 	// MaxCallsInFlight is each partition's bound on ingress calls waiting for their invocations:
 	// above it new calls get 429 (0: partition.DefaultMaxCalling).
 	MaxCallsInFlight int
+	// KafkaClusters are the configuration file's [[ingress.kafka-clusters]], recorded in the
+	// metadata shard at start (recordKafkaClusters); nil: no configuration file, nothing recorded.
+	KafkaClusters []registry.KafkaCluster
 }
 
 // Server is a running node.
@@ -206,6 +209,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		if err := s.publishNode(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.recordKafkaClusters(ctx); err != nil {
+		return nil, err
 	}
 	ok = true
 	return s, nil

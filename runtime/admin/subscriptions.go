@@ -1,0 +1,129 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/registry"
+)
+
+// subscriptionResponse is restate-server's SubscriptionResponse.
+type subscriptionResponse struct {
+	ID      string            `json:"id"`
+	Source  string            `json:"source"`
+	Sink    string            `json:"sink"`
+	Options map[string]string `json:"options"`
+}
+
+type subscriptionsResponse struct {
+	Subscriptions []subscriptionResponse `json:"subscriptions"`
+}
+
+type createSubscriptionRequest struct {
+	Source  *string           `json:"source"`
+	Sink    *string           `json:"sink"`
+	Options map[string]string `json:"options"`
+}
+
+func toSubscriptionResponse(s registry.Subscription) subscriptionResponse {
+	return subscriptionResponse{ID: s.ID.String(), Source: s.Source(), Sink: s.Sink(), Options: redacted(s.Options)}
+}
+
+// listSubscriptions answers GET /subscriptions, oldest first, with restate-server's exact-match
+// filters ?sink= and ?source=.
+func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request) {
+	if !h.kafkaReady(w, false) {
+		return
+	}
+	q := r.URL.Query()
+	out := subscriptionsResponse{Subscriptions: []subscriptionResponse{}}
+	for _, s := range h.deps.KafkaView.Subscriptions() {
+		if q.Has("sink") && s.Sink() != q.Get("sink") || q.Has("source") && s.Source() != q.Get("source") {
+			continue
+		}
+		out.Subscriptions = append(out.Subscriptions, toSubscriptionResponse(s))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// subscriptionID reads the path's id, answering 400 as restate-server's path decoding does.
+func subscriptionID(w http.ResponseWriter, r *http.Request) (ids.SubscriptionID, bool) {
+	raw := r.PathValue("id")
+	id, err := ids.ParseSubscriptionID(raw)
+	if err != nil {
+		textError(w, http.StatusBadRequest, fmt.Sprintf("Invalid URL: Cannot parse `subscription` with value `%s`: bad format", raw))
+		return ids.SubscriptionID{}, false
+	}
+	return id, true
+}
+
+func (h *Handler) getSubscription(w http.ResponseWriter, r *http.Request) {
+	if !h.kafkaReady(w, false) {
+		return
+	}
+	id, ok := subscriptionID(w, r)
+	if !ok {
+		return
+	}
+	s, ok := h.deps.KafkaView.Subscription(id)
+	if !ok {
+		apiError(w, http.StatusNotFound, "", fmt.Sprintf("The requested subscription '%s' does not exist", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, toSubscriptionResponse(s))
+}
+
+// createSubscription answers POST /subscriptions: 201 with the subscription; 422 for a body or
+// a source or sink that is not a URI (restate-server's decoding), 400 for the rest (the state
+// machine's rejections).
+func (h *Handler) createSubscription(w http.ResponseWriter, r *http.Request) {
+	if !h.kafkaReady(w, true) {
+		return
+	}
+	var body createSubscriptionRequest
+	if !h.decodeBody(w, r, &body) {
+		return
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"source", body.Source}, {"sink", body.Sink}} {
+		if f.v == nil {
+			textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `"+f.name+"`")
+			return
+		}
+		if _, _, _, _, err := registry.ParseSubscriptionURI(f.name, *f.v); err != nil {
+			textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: "+err.Error())
+			return
+		}
+	}
+	s, err := h.deps.KafkaChanges.CreateSubscription(r.Context(), *body.Source, *body.Sink, body.Options)
+	var rej *registry.RejectedError
+	if errors.As(err, &rej) && rej.Status == http.StatusUnprocessableEntity {
+		textError(w, rej.Status, "Failed to deserialize the JSON body into the target type: "+rej.Message)
+		return
+	}
+	if err != nil {
+		registryError(w, err, "Error when creating the subscription")
+		return
+	}
+	w.Header().Set("Location", "subscriptions/"+s.ID.String())
+	writeJSON(w, http.StatusCreated, toSubscriptionResponse(s))
+}
+
+func (h *Handler) deleteSubscription(w http.ResponseWriter, r *http.Request) {
+	if !h.kafkaReady(w, true) {
+		return
+	}
+	id, ok := subscriptionID(w, r)
+	if !ok {
+		return
+	}
+	if err := h.deps.KafkaChanges.DeleteSubscription(r.Context(), id); err != nil {
+		registryError(w, err, "Error when deleting the subscription")
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
