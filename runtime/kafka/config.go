@@ -266,6 +266,12 @@ func setBrokers(c *Config, name, v string) error {
 	var brokers []string
 	for _, b := range strings.Split(v, ",") {
 		b = strings.TrimSpace(b)
+		if proto, hostPort, ok := strings.Cut(b, "://"); ok { // librdkafka's proto://host:port
+			if err := setProtocol(&Config{}, name, proto); err != nil {
+				return invalid(name, v, fmt.Sprintf("%q: a broker's protocol prefix is plaintext, ssl, sasl_plaintext or sasl_ssl", b))
+			}
+			b = hostPort
+		}
 		if b == "" {
 			return invalid(name, v, "an empty broker address")
 		}

@@ -43,6 +43,8 @@ func TestParse(t *testing.T) {
 			return slices.Equal(c.Brokers, []string{"k1:9092", "k2"}) && c.Protocol == "plaintext" && !c.TLS() && !c.SASL() && !c.ReadUncommitted
 		}},
 		{name: "metadata.broker.list", props: map[string]string{"metadata.broker.list": "m:1"}, check: func(c kafka.Config) bool { return slices.Equal(c.Brokers, []string{"m:1"}) }},
+		{name: "protocol prefixes", props: map[string]string{"bootstrap.servers": "PLAINTEXT://m:1,sasl_ssl://n:2"}, check: func(c kafka.Config) bool { return slices.Equal(c.Brokers, []string{"m:1", "n:2"}) }},
+		{name: "bad prefix", props: map[string]string{"bootstrap.servers": "http://m:1"}, err: `"http://m:1": a broker's protocol prefix is plaintext`},
 		{name: "SASL/SCRAM over TLS", props: b("security.protocol", "SASL_SSL", "sasl.mechanisms", "scram-sha-512", "sasl.username", "u", "sasl.password", "p",
 			"ssl.ca.location", "/ca.pem", "ssl.certificate.location", "/c.pem", "ssl.key.location", "/k.pem", "client.id", "me", "ssl.endpoint.identification.algorithm", "none"),
 			check: func(c kafka.Config) bool {
