@@ -30,6 +30,8 @@
 //
 //	registry/d/<16-byte deployment id> → Deployment (msgpack, map keys sorted)
 //	registry/s/<service name>          → Service, the latest revision
+//	registry/k/<cluster name>          → KafkaCluster (kafka.go)
+//	registry/u/<16-byte subscription id, big-endian> → Subscription (subscriptions.go)
 //
 // Apply is deterministic: no clock, no randomness, no map iteration; ids and times come in the
 // command.
