@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/registry"
@@ -53,7 +55,7 @@ func subscriptionID(w http.ResponseWriter, r *http.Request) (ids.SubscriptionID,
 	raw := r.PathValue("id")
 	id, err := ids.ParseSubscriptionID(raw)
 	if err != nil {
-		textError(w, http.StatusBadRequest, fmt.Sprintf("Invalid URL: Cannot parse `subscription` with value `%s`: bad format", raw))
+		textError(w, http.StatusBadRequest, fmt.Sprintf("Invalid URL: Cannot parse `subscription` with value `%s`: %s", raw, idDecodeError(raw)))
 		return ids.SubscriptionID{}, false
 	}
 	return id, true
@@ -94,7 +96,7 @@ func (h *Handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 			textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `"+f.name+"`")
 			return
 		}
-		if _, _, _, _, err := registry.ParseSubscriptionURI(f.name, *f.v); err != nil {
+		if err := registry.CheckSubscriptionURI(f.name, *f.v); err != nil {
 			textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: "+err.Error())
 			return
 		}
@@ -126,4 +128,30 @@ func (h *Handler) deleteSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// idDecodeError says why raw is not a subscription id in restate-server's words (its
+// IdDecoder's checks, in its order).
+func idDecodeError(raw string) string {
+	prefix, rest, ok := strings.Cut(raw, "_")
+	switch {
+	case raw == "":
+		return "bad length"
+	case !ok:
+		return "bad format"
+	case !slices.Contains([]string{"inv", "dp", "sub", "prom", "sign", "snap", "mut", "vq"}, prefix):
+		return "unrecognized resource type: " + prefix
+	case rest == "":
+		return "bad length"
+	case rest[0] != '1':
+		return "unrecognized codec version"
+	case prefix != "sub":
+		return "id doesn't match the expected type"
+	case len(rest) < 23:
+		return "bad length"
+	}
+	if _, err := ids.ParseSubscriptionID("sub_" + rest[:23]); err != nil {
+		return "base62 decode error"
+	}
+	return "bad length" // more after the 22 digits
 }

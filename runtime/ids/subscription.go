@@ -3,15 +3,18 @@ package ids
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
 // ErrBadSubscriptionID is returned (wrapped) for strings that are not subscription ids.
 var ErrBadSubscriptionID = errors.New("ids: bad subscription id")
 
-// SubscriptionID identifies a Kafka subscription: "sub_1" and 22 base62 characters, as
-// restate-server forms it from a ULID (a 128-bit integer: 48 bits of milliseconds since the Unix
-// epoch, then 80 random bits), so ids sort by creation time.
+// SubscriptionID identifies a Kafka subscription: a ULID (a 128-bit integer Hi:Lo, 48 bits of
+// milliseconds since the Unix epoch, then 80 random bits), so ids compare by creation time. Its
+// text is restate-server's: "sub_1" and 22 base62 characters of the ULID's bytes in reverse order
+// (restate-server encodes the integer's in-memory bytes of a little-endian machine), so the text
+// does not sort by time.
 type SubscriptionID struct{ Hi, Lo uint64 }
 
 // NewSubscriptionID makes the id of a subscription created at ms (since the Unix epoch) from 10
@@ -24,6 +27,9 @@ func NewSubscriptionID(ms int64, entropy [10]byte) SubscriptionID {
 	}
 	return SubscriptionID{Hi: hi, Lo: lo}
 }
+
+// Millis is the id's creation time, ms since the Unix epoch.
+func (s SubscriptionID) Millis() int64 { return int64(s.Hi >> 16) }
 
 // IsZero reports whether s is the zero id (never made by NewSubscriptionID after 1970).
 func (s SubscriptionID) IsZero() bool { return s == SubscriptionID{} }
@@ -52,7 +58,7 @@ func cmpU64(a, b uint64) int {
 func (s SubscriptionID) String() string {
 	buf := make([]byte, 5+22)
 	copy(buf, "sub_1")
-	encodeBase62(buf[5:], s.Hi, s.Lo, 22)
+	encodeBase62(buf[5:], bits.ReverseBytes64(s.Lo), bits.ReverseBytes64(s.Hi), 22)
 	return string(buf)
 }
 
@@ -66,7 +72,7 @@ func ParseSubscriptionID(s string) (SubscriptionID, error) {
 	if err != nil {
 		return SubscriptionID{}, fmt.Errorf("%w %q: %v", ErrBadSubscriptionID, s, err)
 	}
-	return SubscriptionID{Hi: hi, Lo: lo}, nil
+	return SubscriptionID{Hi: bits.ReverseBytes64(lo), Lo: bits.ReverseBytes64(hi)}, nil
 }
 
 // MarshalText implements encoding.TextMarshaler.

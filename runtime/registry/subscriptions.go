@@ -128,11 +128,11 @@ func (u parsedURI) display() string {
 	return s
 }
 
-// ParseSubscriptionURI splits a source or sink; it fails (*URIError) only where restate-server
-// cannot parse the URI.
-func ParseSubscriptionURI(field, s string) (scheme, authority, path, query string, err error) {
-	u, err := parseURI(field, s)
-	return u.scheme, u.authority, u.path, u.query, err
+// CheckSubscriptionURI fails (*URIError) for a source or sink restate-server cannot parse as a
+// URI (the proposer's early check; the state machine checks again).
+func CheckSubscriptionURI(field, s string) error {
+	_, err := parseURI(field, s)
+	return err
 }
 
 func parseURI(field, s string) (parsedURI, error) {
