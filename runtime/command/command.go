@@ -51,6 +51,9 @@ const (
 	// KindFence is a new leader's first command: from it on, commands of attempts started under an
 	// earlier leadership (Command.Term below Fence.Term) are stale.
 	KindFence Kind = 18
+	// KindIngest turns a Kafka record into an invocation, at most once per record, and stores the
+	// position of its source's consumer in the same entry (see Ingest).
+	KindIngest Kind = 19
 )
 
 // Command is one fact in the log. Exactly one of the pointer fields is set, matching Kind.
@@ -74,10 +77,28 @@ type Command struct {
 	RestartAsNew   *RestartAsNew   `msgpack:"ra,omitempty"`
 	Expire         *Expire         `msgpack:"ex,omitempty"`
 	Fence          *Fence          `msgpack:"fc,omitempty"`
+	Ingest         *Ingest         `msgpack:"ig,omitempty"`
 	// Term, on a command of an invocation attempt, is the leadership (Raft term) the attempt was
 	// started under; the state machine refuses it as stale once a later leader's Fence applied.
 	// 0 on every other command.
 	Term uint64 `msgpack:"lt,omitempty"`
+}
+
+// Ingest is a Kafka record proposed by its subscription's consumer to the home partition of its
+// source (subscription, topic, Kafka partition). Applied, it stores the source's position
+// (Offset+1) and sends Invoke through the outbox to the partition of its target, in the same log
+// entry; so a record becomes an invocation exactly once, and the records of one source reach
+// their targets in offset order. A record below the stored position is a Duplicate (ingested
+// before); a consumer whose From is not the stored position (-1: none stored) is Stale: it read
+// from the wrong place (a record before this one was not ingested, or another consumer moved
+// the position) and must read the stored position and go on from there.
+type Ingest struct {
+	Subscription string     `msgpack:"u"`
+	Topic        string     `msgpack:"t"`
+	Partition    int32      `msgpack:"p"`
+	Offset       int64      `msgpack:"o"`
+	From         int64      `msgpack:"f"`
+	Invoke       Invocation `msgpack:"i"`
 }
 
 // Fence fences off the attempts of leaderships before Term (see KindFence).

@@ -84,6 +84,8 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 	switch c.Kind {
 	case command.KindFence:
 		return a.fence(c.Fence)
+	case command.KindIngest:
+		return a.ingest(c.Ingest)
 	case command.KindInvoke:
 		return a.invoke(c.Invoke)
 	case command.KindAppendEntry:

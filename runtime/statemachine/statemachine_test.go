@@ -422,6 +422,21 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		m := &pb.ProposeRunCompletionMessage{ResultCompletionId: u32(arg(td, "cid", "0")), Result: &pb.ProposeRunCompletionMessage_Value{Value: []byte(arg(td, "v", ""))}}
 		ae := &command.AppendEntry{ID: id, Entry: command.Entry{Type: uint16(protocol.ProposeRunCompletionType), Payload: payload(m)}}
 		return h.apply(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae, Term: uint64(u32(arg(td, "term", "0")))})
+	case "ingest":
+		// ingest id=<name> sub=<subscription> topic=<t> part=<kafka partition> offset=<o> from=<o|-1>
+		// <target args> [input=...]: a Kafka record proposed by its consumer.
+		tg := target(td)
+		inv := command.Invocation{ID: h.id(arg(td, "id", ""), tg), Target: tg, Input: []byte(arg(td, "input", ""))}
+		i64 := func(key string) int64 {
+			v, err := strconv.ParseInt(arg(td, key, "0"), 10, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", key, err)
+			}
+			return v
+		}
+		in := &command.Ingest{Subscription: arg(td, "sub", ""), Topic: arg(td, "topic", ""), Partition: int32(i64("part")),
+			Offset: i64("offset"), From: i64("from"), Invoke: inv}
+		return h.apply(command.Command{Kind: command.KindIngest, Ingest: in})
 	case "fence":
 		// What a new leader proposes first: fence term=<raft term>.
 		return h.apply(command.Command{Kind: command.KindFence, Fence: &command.Fence{Term: uint64(u32(arg(td, "term", "0")))}})
@@ -676,6 +691,13 @@ func (h *harness) dumpTables() string {
 	timers, _ := storage.Timers(h.db, 0)
 	for _, tm := range timers {
 		lines = append(lines, fmt.Sprintf("timer %s cid=%d wake=%d", h.show(tm.ID), tm.CompletionID, tm.WakeTime))
+	}
+	sources, err := storage.IngestPositions(h.db)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, src := range sources {
+		lines = append(lines, fmt.Sprintf("ingest %s/%s/%d: next=%d", src.Subscription, src.Topic, src.Partition, src.Next))
 	}
 	active, _ := storage.ActiveInvocations(h.db)
 	for _, id := range active {

@@ -21,6 +21,7 @@ const (
 	tableTimers      byte = 0x0B
 	tablePromise     byte = 0x0C
 	tableExpiry      byte = 0x0D
+	tableIngest      byte = 0x0E // ingest.go
 )
 
 type keyBuilder []byte

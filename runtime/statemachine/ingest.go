@@ -1,0 +1,31 @@
+package statemachine
+
+import (
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/storage"
+)
+
+// ingest turns a Kafka record into an invocation once (see command.Ingest).
+func (a *applier) ingest(in *command.Ingest) (Outcome, error) {
+	if in.Offset < 0 {
+		return Outcome{Code: Invalid, Message: "ingest: negative offset"}, nil
+	}
+	next, found, err := storage.IngestPosition(a.rw, in.Subscription, in.Topic, in.Partition)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if found && in.Offset < next {
+		return Outcome{Code: Duplicate, Message: "record ingested before"}, nil
+	}
+	if !found {
+		next = -1
+	}
+	if in.From != next {
+		return stale("ingest %s/%s/%d: the consumer reads from %d, the stored position is %d", in.Subscription, in.Topic, in.Partition, in.From, next), nil
+	}
+	if err := storage.PutIngestPosition(a.rw, in.Subscription, in.Topic, in.Partition, in.Offset+1); err != nil {
+		return Outcome{}, err
+	}
+	inv := in.Invoke
+	return Outcome{}, a.sendOutbox(&command.OutboxMessage{Invoke: &inv})
+}
