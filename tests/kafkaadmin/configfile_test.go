@@ -4,6 +4,8 @@ package kafkaadmin
 
 import (
 	"context"
+	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,12 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/resolute-run/resolute/examples/greeter"
 	"github.com/resolute-run/resolute/tests/testenv"
 )
 
 // TestConfigFileClusters: `resolute server --config FILE` records the file's
-// [[ingress.kafka-clusters]]; restarted with another file, the clusters follow it; a cluster our
-// Kafka client cannot use stops the server with the cluster and property named.
+// [[ingress.kafka-clusters]]; a cluster and a subscription made through the API survive a
+// SIGKILL; restarted with another file, the clusters follow it, except one a subscription reads
+// from, which goes at the start after the subscription is deleted; a cluster our Kafka client
+// cannot use stops the server with the cluster and property named.
 func TestConfigFileClusters(t *testing.T) {
 	bin := testenv.ResoluteBinary(t)
 	config := filepath.Join(t.TempDir(), "resolute.toml")
@@ -42,11 +47,44 @@ brokers = ["PLAINTEXT://k1:9092", "k2:9092"]
 	if got.status != 200 || !matches(got.body, want) {
 		t.Fatalf("GET /kafka-clusters/orders: %s\nwant %s", got, want)
 	}
+	// A cluster and a subscription made through the API survive a SIGKILL.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go greeter.Endpoint().Serve(ln)
+	t.Cleanup(func() { ln.Close() })
+	if _, err := testenv.Register(srv.Admin, "http://"+ln.Addr().String()+"/"); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, srv.Admin, "POST", "/kafka-clusters", `{"name":"api","properties":{"bootstrap.servers":"a:9092"}}`); got.status != 201 {
+		t.Fatalf("create api: %s", got)
+	}
+	sub := call(t, srv.Admin, "POST", "/subscriptions", `{"source":"kafka://orders/o","sink":"service://Greeter/greet"}`)
+	if sub.status != 201 {
+		t.Fatalf("subscribe: %s", sub)
+	}
+	srv.Kill()
+	srv.Restart()
+	if got := call(t, srv.Admin, "GET", "/subscriptions", ""); got.status != 200 || !matches(got.body, `{"subscriptions":[`+sub.body+`]}`) {
+		t.Errorf("subscriptions after a SIGKILL: %s, want %s", got, sub.body)
+	}
 	srv.Stop()
+	// Another file: orders, still read from, stays; events comes; api is the API's.
 	write("partitions = 2\n[[ingress.kafka-clusters]]\nname = \"events\"\nbrokers = [\"e:9092\"]\n")
 	srv.Restart()
-	if names := clusterNames(t, call(t, srv.Admin, "GET", "/kafka-clusters", "")); names != "events" {
-		t.Errorf("clusters after a restart with another file: %q, want events", names)
+	if names := clusterNames(t, call(t, srv.Admin, "GET", "/kafka-clusters", "")); names != "api,events,orders" {
+		t.Errorf("clusters after a restart with another file: %q, want api,events,orders", names)
+	}
+	var v struct{ ID string }
+	_ = json.Unmarshal([]byte(sub.body), &v)
+	if got := call(t, srv.Admin, "DELETE", "/subscriptions/"+v.ID, ""); got.status != 202 {
+		t.Errorf("delete the subscription: %s", got)
+	}
+	srv.Stop()
+	srv.Restart()
+	if names := clusterNames(t, call(t, srv.Admin, "GET", "/kafka-clusters", "")); names != "api,events" {
+		t.Errorf("clusters once orders is unused: %q, want api,events", names)
 	}
 	srv.Stop()
 
