@@ -221,3 +221,34 @@ func sameSubscription(a, b registry.Subscription) bool {
 		a.Service == b.Service && a.Handler == b.Handler && a.ServiceType == b.ServiceType && a.HandlerType == b.HandlerType &&
 		a.StartOffset == b.StartOffset && a.GroupID == b.GroupID && a.MaxInFlight == b.MaxInFlight && a.CreatedAt == b.CreatedAt
 }
+
+// TestKafkaCommandsWellFormed: each Kafka command kind decodes with its own field set and is
+// refused with another kind's field, so a command cannot be applied as the wrong one.
+func TestKafkaCommandsWellFormed(t *testing.T) {
+	kc := &registry.KafkaClusterCommand{Cluster: registry.KafkaCluster{Name: "k"}}
+	for _, c := range []registry.Command{
+		{Kind: registry.KindCreateKafkaCluster, CreateKafkaCluster: kc},
+		{Kind: registry.KindUpdateKafkaCluster, UpdateKafkaCluster: kc},
+		{Kind: registry.KindDeleteKafkaCluster, DeleteKafkaCluster: &registry.DeleteKafkaClusterCommand{Name: "k"}},
+		{Kind: registry.KindSyncConfigKafkaClusters, SyncConfigKafkaClusters: &registry.SyncConfigKafkaClustersCommand{}},
+		{Kind: registry.KindCreateSubscription, CreateSubscription: &registry.CreateSubscriptionCommand{Source: "kafka://k/t"}},
+		{Kind: registry.KindDeleteSubscription, DeleteSubscription: &registry.DeleteSubscriptionCommand{}},
+	} {
+		data, err := registry.EncodeCommand(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back, err := registry.DecodeCommand(data); err != nil || back.Kind != c.Kind {
+			t.Errorf("kind %d: %+v %v", c.Kind, back, err)
+		}
+		wrong := c
+		wrong.Kind = registry.KindCreateKafkaCluster + (c.Kind-registry.KindCreateKafkaCluster+1)%6 // the next Kafka kind
+		if wrong.Kind == c.Kind {
+			t.Fatalf("kind %d: no other kind", c.Kind)
+		}
+		data, _ = registry.EncodeCommand(wrong)
+		if _, err := registry.DecodeCommand(data); err == nil {
+			t.Errorf("kind %d with the field of kind %d decoded", wrong.Kind, c.Kind)
+		}
+	}
+}
