@@ -91,7 +91,8 @@ type Command struct {
 // their targets in offset order. A record below the stored position is a Duplicate (ingested
 // before); a consumer whose From is not the stored position (-1: none stored) is Stale: it read
 // from the wrong place (a record before this one was not ingested, or another consumer moved
-// the position) and must read the stored position and go on from there.
+// the position) and must go on from the stored position (IngestFromUnknown asks for it: always
+// Stale). Every outcome carries the stored position after it (statemachine.Outcome.Position).
 type Ingest struct {
 	Subscription string     `msgpack:"u"`
 	Topic        string     `msgpack:"t"`
@@ -99,7 +100,13 @@ type Ingest struct {
 	Offset       int64      `msgpack:"o"`
 	From         int64      `msgpack:"f"`
 	Invoke       Invocation `msgpack:"i"`
+	// Skip, when set, says why the record becomes no invocation (a Virtual Object sink's key
+	// that is not UTF-8): the position moves past it all the same.
+	Skip string `msgpack:"sk,omitempty"`
 }
+
+// IngestFromUnknown is Ingest.From of a consumer that does not know its source's position.
+const IngestFromUnknown = -2
 
 // Fence fences off the attempts of leaderships before Term (see KindFence).
 type Fence struct {

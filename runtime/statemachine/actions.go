@@ -90,6 +90,9 @@ type Outcome struct {
 	Reason string `msgpack:"r,omitempty"`
 	// Nonce, on a Duplicate invoke, is the existing invocation's Invocation.Nonce.
 	Nonce uint64 `msgpack:"n,omitempty"`
+	// Position, on every outcome of an Ingest, is its source's stored position after it (-1:
+	// none): where the consumer reads from next.
+	Position *int64 `msgpack:"ip,omitempty"`
 }
 
 // Reasons of an Invalid outcome that the admin API answers differently.

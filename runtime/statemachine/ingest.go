@@ -14,18 +14,24 @@ func (a *applier) ingest(in *command.Ingest) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	if found && in.Offset < next {
-		return Outcome{Code: Duplicate, Message: "record ingested before"}, nil
-	}
 	if !found {
 		next = -1
 	}
-	if in.From != next {
-		return stale("ingest %s/%s/%d: the consumer reads from %d, the stored position is %d", in.Subscription, in.Topic, in.Partition, in.From, next), nil
+	if found && in.Offset < next {
+		return Outcome{Code: Duplicate, Message: "record ingested before", Position: &next}, nil
 	}
-	if err := storage.PutIngestPosition(a.rw, in.Subscription, in.Topic, in.Partition, in.Offset+1); err != nil {
+	if in.From != next {
+		o := stale("ingest %s/%s/%d: the consumer reads from %d, the stored position is %d", in.Subscription, in.Topic, in.Partition, in.From, next)
+		o.Position = &next
+		return o, nil
+	}
+	next = in.Offset + 1
+	if err := storage.PutIngestPosition(a.rw, in.Subscription, in.Topic, in.Partition, next); err != nil {
 		return Outcome{}, err
 	}
+	if in.Skip != "" {
+		return Outcome{Message: "record skipped: " + in.Skip, Position: &next}, nil
+	}
 	inv := in.Invoke
-	return Outcome{}, a.sendOutbox(&command.OutboxMessage{Invoke: &inv})
+	return Outcome{Position: &next}, a.sendOutbox(&command.OutboxMessage{Invoke: &inv})
 }

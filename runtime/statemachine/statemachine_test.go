@@ -120,6 +120,9 @@ func (h *harness) applyTo(sm *StateMachine, db *pebble.DB, b command.Batch) (str
 		if o.Message != "" {
 			fmt.Fprintf(&sb, " (%s)", o.Message)
 		}
+		if o.Position != nil {
+			fmt.Fprintf(&sb, " position=%d", *o.Position)
+		}
 		sb.WriteString("\n")
 	}
 	for _, a := range actions {
@@ -435,7 +438,7 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 			return v
 		}
 		in := &command.Ingest{Subscription: arg(td, "sub", ""), Topic: arg(td, "topic", ""), Partition: int32(i64("part")),
-			Offset: i64("offset"), From: i64("from"), Invoke: inv}
+			Offset: i64("offset"), From: i64("from"), Invoke: inv, Skip: arg(td, "skip", "")}
 		return h.apply(command.Command{Kind: command.KindIngest, Ingest: in})
 	case "fence":
 		// What a new leader proposes first: fence term=<raft term>.
