@@ -138,7 +138,7 @@ func TestSubscriptions(t *testing.T) {
 		second.Options["group.id"] != second.ID.String() || second.Options["client.id"] != "" || second.Keyed() || second.Source() != "kafka://cfg/a.b_c-1" || second.Sink() != "service://Greeter/greet" {
 		t.Errorf("second: %+v", second)
 	}
-	third, err := c.CreateSubscription(ctx, "KAFKA://k1/orders", "service://Greeter/greet", map[string]string{"group.id": "g", "client.id": "c", "auto.offset.reset": "smallest"})
+	third, err := c.CreateSubscription(ctx, "kafka://k1/orders#ignored", "service://Greeter/greet?ignored", map[string]string{"group.id": "g", "client.id": "c", "auto.offset.reset": "smallest"})
 	if err != nil || third.GroupID != "g" || third.Options["client.id"] != "c" || third.StartOffset != "earliest" {
 		t.Errorf("third: %+v %v", third, err)
 	}
@@ -150,6 +150,7 @@ func TestSubscriptions(t *testing.T) {
 	}{
 		{"kafka://nope/t", "service://Greeter/greet", nil, 400, `Kafka cluster 'nope' not found. Available clusters: ["cfg", "k1"]`},
 		{"http://k1/t", "service://Greeter/greet", nil, 400, "[META0009] invalid source URI 'http://k1/t': must have a scheme segment, with supported schemes: [kafka]."},
+		{"KAFKA://k1/t", "service://Greeter/greet", nil, 400, "[META0009] invalid source URI 'KAFKA://k1/t': must have a scheme segment"},
 		{"kafka://k1", "service://Greeter/greet", nil, 400, "invalid source URI 'kafka://k1/': must be kafka://CLUSTER/TOPIC: the topic is empty"},
 		{"kafka://k1/a/b", "service://Greeter/greet", nil, 400, `the topic "a/b" has '/'`},
 		{"kafka://k1/t?x=1", "service://Greeter/greet", nil, 400, "no query allowed"},

@@ -152,7 +152,7 @@ func parseURI(field, s string) (parsedURI, error) {
 	if authority == "" {
 		return parsedURI{}, &URIError{field, "invalid format"}
 	}
-	return parsedURI{scheme: strings.ToLower(scheme), authority: authority, path: path, query: query}, nil
+	return parsedURI{scheme: scheme, authority: authority, path: path, query: query}, nil // the scheme compared as given, as restate-server does
 }
 
 func badURIChar(r rune) bool {
