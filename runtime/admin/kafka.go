@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -64,13 +65,33 @@ type kafkaClustersResponse struct {
 	Clusters []kafkaClusterResponse `json:"clusters"`
 }
 
-type createKafkaClusterRequest struct {
-	Name       *string           `json:"name"`
-	Properties map[string]string `json:"properties"`
+// kafkaClusterRequest is restate-server's CreateKafkaClusterRequest (and, without the name,
+// its UpdateKafkaClusterRequest), read by kafkajson.go.
+type kafkaClusterRequest struct {
+	Name       json.RawMessage `json:"name"`
+	Properties json.RawMessage `json:"properties"`
 }
 
-type updateKafkaClusterRequest struct {
-	Properties map[string]string `json:"properties"`
+// decode returns the name (when withName) and the properties, or why they are refused.
+func (b kafkaClusterRequest) decode(withName bool) (string, map[string]string, string) {
+	var name *string
+	var why string
+	if withName {
+		if name, why = stringField("name", b.Name); why == "" && name == nil {
+			why = "missing field `name`"
+		}
+	}
+	if why != "" {
+		return "", nil, why
+	}
+	props, why := stringMapField("properties", b.Properties, false)
+	if why == "" && props == nil {
+		why = "missing field `properties`"
+	}
+	if name == nil {
+		return "", props, why
+	}
+	return *name, props, why
 }
 
 func toKafkaClusterResponse(kc registry.KafkaCluster) kafkaClusterResponse {
@@ -221,22 +242,19 @@ func (h *Handler) createKafkaCluster(w http.ResponseWriter, r *http.Request) {
 	if !h.kafkaReady(w, true) {
 		return
 	}
-	var body createKafkaClusterRequest
+	var body kafkaClusterRequest
 	if !h.decodeBody(w, r, &body) {
 		return
 	}
-	switch {
-	case body.Name == nil:
-		textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `name`")
-		return
-	case body.Properties == nil:
-		textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `properties`")
+	name, props, why := body.decode(true)
+	if why != "" {
+		textError(w, http.StatusUnprocessableEntity, deserializeError(why))
 		return
 	}
-	if !clusterName(w, *body.Name, "name", http.StatusUnprocessableEntity) || !checkProperties(w, body.Properties) {
+	if !clusterName(w, name, "name", http.StatusUnprocessableEntity) || !checkProperties(w, props) {
 		return
 	}
-	kc, err := h.deps.KafkaChanges.CreateKafkaCluster(r.Context(), *body.Name, body.Properties)
+	kc, err := h.deps.KafkaChanges.CreateKafkaCluster(r.Context(), name, props)
 	if err != nil {
 		registryError(w, err, "Error when creating the Kafka cluster")
 		return
@@ -253,18 +271,19 @@ func (h *Handler) updateKafkaCluster(w http.ResponseWriter, r *http.Request) {
 	if !clusterName(w, name, "cluster_name", http.StatusBadRequest) {
 		return
 	}
-	var body updateKafkaClusterRequest
+	var body kafkaClusterRequest
 	if !h.decodeBody(w, r, &body) {
 		return
 	}
-	if body.Properties == nil {
-		textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `properties`")
+	_, props, why := body.decode(false)
+	if why != "" {
+		textError(w, http.StatusUnprocessableEntity, deserializeError(why))
 		return
 	}
-	if !checkProperties(w, body.Properties) {
+	if !checkProperties(w, props) {
 		return
 	}
-	kc, err := h.deps.KafkaChanges.UpdateKafkaCluster(r.Context(), name, body.Properties)
+	kc, err := h.deps.KafkaChanges.UpdateKafkaCluster(r.Context(), name, props)
 	if err != nil {
 		registryError(w, err, "Error when updating the Kafka cluster")
 		return

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,10 +24,36 @@ type subscriptionsResponse struct {
 	Subscriptions []subscriptionResponse `json:"subscriptions"`
 }
 
+// createSubscriptionRequest is restate-server's CreateSubscriptionRequest, read by
+// kafkajson.go.
 type createSubscriptionRequest struct {
-	Source  *string           `json:"source"`
-	Sink    *string           `json:"sink"`
-	Options map[string]string `json:"options"`
+	Source  json.RawMessage `json:"source"`
+	Sink    json.RawMessage `json:"sink"`
+	Options json.RawMessage `json:"options"`
+}
+
+// decode returns the source, sink and options (nil when absent or null), or why they are
+// refused: not strings, not URIs (registry.CheckSubscriptionURI), missing.
+func (b createSubscriptionRequest) decode() (source, sink string, options map[string]string, why string) {
+	uris := [2]string{}
+	for i, f := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"source", b.Source}, {"sink", b.Sink}} {
+		v, why := stringField(f.name, f.raw)
+		switch {
+		case why != "":
+			return "", "", nil, why
+		case v == nil:
+			return "", "", nil, "missing field `" + f.name + "`"
+		}
+		if err := registry.CheckSubscriptionURI(f.name, *v); err != nil {
+			return "", "", nil, err.Error()
+		}
+		uris[i] = *v
+	}
+	options, why = stringMapField("options", b.Options, true)
+	return uris[0], uris[1], options, why
 }
 
 func toSubscriptionResponse(s registry.Subscription) subscriptionResponse {
@@ -88,23 +115,15 @@ func (h *Handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 	if !h.decodeBody(w, r, &body) {
 		return
 	}
-	for _, f := range []struct {
-		name string
-		v    *string
-	}{{"source", body.Source}, {"sink", body.Sink}} {
-		if f.v == nil {
-			textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `"+f.name+"`")
-			return
-		}
-		if err := registry.CheckSubscriptionURI(f.name, *f.v); err != nil {
-			textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: "+err.Error())
-			return
-		}
+	source, sink, options, why := body.decode()
+	if why != "" {
+		textError(w, http.StatusUnprocessableEntity, deserializeError(why))
+		return
 	}
-	s, err := h.deps.KafkaChanges.CreateSubscription(r.Context(), *body.Source, *body.Sink, body.Options)
+	s, err := h.deps.KafkaChanges.CreateSubscription(r.Context(), source, sink, options)
 	var rej *registry.RejectedError
 	if errors.As(err, &rej) && rej.Status == http.StatusUnprocessableEntity {
-		textError(w, rej.Status, "Failed to deserialize the JSON body into the target type: "+rej.Message)
+		textError(w, rej.Status, deserializeError(rej.Message))
 		return
 	}
 	if err != nil {
