@@ -61,6 +61,10 @@ type schemaInfo struct {
 // configuration clusters are deprecated; ours are not).
 const configClusterInfo = "This Kafka cluster was configured in the configuration file ([[ingress.kafka-clusters]]): change or remove it there, the admin API cannot."
 
+// shadowingClusterInfo is said of a cluster made through the admin API whose name the
+// configuration file gives too (restate-server says the same of its static configuration).
+const shadowingClusterInfo = "A Kafka cluster with the same name is in the configuration file ([[ingress.kafka-clusters]]); this one, made through the admin API, is used: remove the file's."
+
 type kafkaClustersResponse struct {
 	Clusters []kafkaClusterResponse `json:"clusters"`
 }
@@ -96,8 +100,11 @@ func (b kafkaClusterRequest) decode(withName bool) (string, map[string]string, s
 
 func toKafkaClusterResponse(kc registry.KafkaCluster) kafkaClusterResponse {
 	out := kafkaClusterResponse{Name: kc.Name, Properties: redacted(kc.Properties), CreatedAt: humanTimestamp(kc.CreatedAt)}
-	if kc.FromConfig {
+	switch {
+	case kc.FromConfig:
 		out.Info = []schemaInfo{{configClusterInfo}}
+	case kc.Shadows:
+		out.Info = []schemaInfo{{shadowingClusterInfo}}
 	}
 	return out
 }

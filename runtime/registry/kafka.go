@@ -28,6 +28,9 @@ type KafkaCluster struct {
 	// FromConfig marks a cluster recorded from a node's configuration file
 	// ([[ingress.kafka-clusters]]): the admin API may not change or delete it.
 	FromConfig bool `msgpack:"cf,omitempty"`
+	// Shadows marks a cluster made through the admin API whose name the configuration file
+	// recorded last also gives: the file's cluster is ignored, this one is used.
+	Shadows bool `msgpack:"sh,omitempty"`
 }
 
 // KafkaClusterCommand creates (KindCreateKafkaCluster) or replaces the properties of
@@ -83,7 +86,7 @@ func applyCreateKafkaCluster(b *pebble.Batch, c *KafkaClusterCommand) (Result, e
 	case ok:
 		return reject("", 409, fmt.Sprintf("kafka cluster '%s' already exists in schema registry", kc.Name)), nil
 	}
-	kc.FromConfig = false
+	kc.FromConfig, kc.Shadows = false, false
 	return Result{Outcome: Created, KafkaCluster: &kc}, put(b, kafkaClusterKey(kc.Name), &kc)
 }
 
@@ -167,6 +170,12 @@ func applySyncConfigKafkaClusters(b *pebble.Batch, c *SyncConfigKafkaClustersCom
 		}
 		if ok && !cur.FromConfig {
 			notes = append(notes, fmt.Sprintf("kafka cluster '%s' of the configuration file is shadowed by the cluster of that name made through the admin API", kc.Name))
+			if !cur.Shadows {
+				cur.Shadows = true
+				if err := put(b, kafkaClusterKey(cur.Name), &cur); err != nil {
+					return Result{}, err
+				}
+			}
 			continue
 		}
 		kc.CreatedAt, kc.FromConfig = 0, true
@@ -179,6 +188,12 @@ func applySyncConfigKafkaClusters(b *pebble.Batch, c *SyncConfigKafkaClustersCom
 		return Result{}, err
 	}
 	for _, kc := range recorded { // name order: deterministic
+		if !kc.FromConfig && kc.Shadows && !inFile[kc.Name] {
+			kc.Shadows = false
+			if err := put(b, kafkaClusterKey(kc.Name), &kc); err != nil {
+				return Result{}, err
+			}
+		}
 		if !kc.FromConfig || inFile[kc.Name] {
 			continue
 		}

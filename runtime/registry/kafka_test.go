@@ -76,8 +76,14 @@ func TestKafkaClusters(t *testing.T) {
 	if err != nil || len(notes) != 1 || !strings.Contains(notes[0], "'api' of the configuration file is shadowed") {
 		t.Errorf("sync: %q %v", notes, err)
 	}
-	if kc, ok := reg.KafkaCluster("api"); !ok || kc.FromConfig || kc.Properties["bootstrap.servers"] != "k2:9092" {
+	if kc, ok := reg.KafkaCluster("api"); !ok || kc.FromConfig || !kc.Shadows || kc.Properties["bootstrap.servers"] != "k2:9092" {
 		t.Errorf("api after the sync: %+v %v", kc, ok)
+	}
+	if _, err := c.SyncConfigKafkaClusters(ctx, []registry.KafkaCluster{}); err != nil {
+		t.Fatal(err)
+	}
+	if kc, ok := reg.KafkaCluster("api"); !ok || kc.Shadows {
+		t.Errorf("api once the configuration no longer names it: %+v %v", kc, ok)
 	}
 	if _, ok := reg.KafkaCluster("cfg"); ok {
 		t.Error("cfg, dropped from the configuration and unused, is still there")
