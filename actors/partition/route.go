@@ -415,3 +415,21 @@ func (r *Router) deliver(ctx context.Context, i uint32, batch *command.DeliverBa
 	}()
 	return done
 }
+
+// IngestHome is the partition that ingests the records of a Kafka source (subscription, topic,
+// Kafka partition) and keeps its position: one partition per source, so its records are
+// proposed, deduplicated and sent on in offset order.
+func (r *Router) IngestHome(subscription, topic string, kafkaPartition int32) uint32 {
+	return r.index(ids.HashPartitionKey(fmt.Sprintf("kafka/%s/%s/%d", subscription, topic, kafkaPartition)))
+}
+
+// Ingest proposes a batch of Kafka records to their source's home partition and returns the outcome (with
+// the source's position: statemachine.Outcome.Position).
+func (r *Router) Ingest(ctx context.Context, in command.Ingest) (statemachine.Outcome, error) {
+	i := r.IngestHome(in.Subscription, in.Topic, in.Partition)
+	o, err := r.proposeWait(ctx, i, command.Command{Kind: command.KindIngest, Ingest: &in})
+	if err != nil {
+		return o, fmt.Errorf("partition %d: ingest %s/%s/%d (%d records): %w", i, in.Subscription, in.Topic, in.Partition, len(in.Records), err)
+	}
+	return o, nil
+}

@@ -59,7 +59,7 @@ func Decode(data []byte) (Batch, error) {
 // Validate checks that exactly the field matching Kind is set.
 func (c Command) Validate() error {
 	set := 0
-	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil, c.DeliverBatch != nil, c.Signal != nil, c.Terminate != nil, c.Purge != nil, c.PatchState != nil, c.Pause != nil, c.Resume != nil, c.RestartAsNew != nil, c.Expire != nil, c.Fence != nil} {
+	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil, c.DeliverBatch != nil, c.Signal != nil, c.Terminate != nil, c.Purge != nil, c.PatchState != nil, c.Pause != nil, c.Resume != nil, c.RestartAsNew != nil, c.Expire != nil, c.Fence != nil, c.Ingest != nil} {
 		if p {
 			set++
 		}
@@ -100,6 +100,16 @@ func (c Command) Validate() error {
 		ok = ok && c.RestartAsNew != nil && c.RestartAsNew.NewID.PartitionKey == c.RestartAsNew.ID.PartitionKey
 	case KindFence:
 		ok = ok && c.Fence != nil && c.Fence.Term > 0
+	case KindIngest:
+		ok = ok && c.Ingest != nil && c.Ingest.Subscription != "" && c.Ingest.Topic != "" && len(c.Ingest.Records) > 0
+		if ok {
+			for i, r := range c.Ingest.Records {
+				if r.Offset < 0 || (i > 0 && r.Offset <= c.Ingest.Records[i-1].Offset) {
+					ok = false
+					break
+				}
+			}
+		}
 	case KindDeliverBatch:
 		ok = ok && c.DeliverBatch != nil && len(c.DeliverBatch.Items) > 0
 		if ok {

@@ -19,6 +19,11 @@ func TestBatchRoundTrip(t *testing.T) {
 		{Kind: KindEnd, End: &End{ID: id}},
 		{Kind: KindSignal, Signal: &Signal{ID: id, Index: 17, Result: Result{Value: []byte("v")}}},
 		{Kind: KindDeliver, Deliver: &Deliver{Producer: 1, Seq: 2, Message: OutboxMessage{Signal: &Signal{ID: id, Name: "go", Void: true}}}},
+		{Kind: KindEnd, End: &End{ID: id, Commands: new(uint32(3))}},
+		{Kind: KindIngest, Ingest: &Ingest{Subscription: "sub_1", Topic: "orders", Partition: 2, From: IngestFromUnknown, Records: []IngestRecord{
+			{Offset: 7, Invoke: Invocation{ID: id, Target: Target{Service: "Orders", Handler: "add", Key: "k", ServiceType: VirtualObject, HandlerType: Exclusive}, Input: []byte("1")}},
+			{Offset: 9, Skip: "key not UTF-8"},
+		}}},
 	}}
 	data, err := Encode(in)
 	if err != nil {

@@ -84,22 +84,27 @@ type Command struct {
 	Term uint64 `msgpack:"lt,omitempty"`
 }
 
-// Ingest is a Kafka record proposed by its subscription's consumer to the home partition of its
-// source (subscription, topic, Kafka partition). Applied, it stores the source's position
-// (Offset+1) and sends Invoke through the outbox to the partition of its target, in the same log
-// entry; so a record becomes an invocation exactly once, and the records of one source reach
-// their targets in offset order. A record below the stored position is a Duplicate (ingested
-// before); a consumer whose From is not the stored position (-1: none stored) is Stale: it read
-// from the wrong place (a record before this one was not ingested, or another consumer moved
-// the position) and must go on from the stored position (IngestFromUnknown asks for it: always
-// Stale). Every outcome carries the stored position after it (statemachine.Outcome.Position).
+// Ingest is a batch of Kafka records of one source (subscription, topic, Kafka partition),
+// proposed by the subscription's consumer to the source's home partition, in offset order.
+// Applied, it sends each record's invocation through the outbox to its target's partition and
+// stores the source's position (the offset after the last record), in one log entry; so a
+// record becomes an invocation exactly once, and one source's records reach their targets in
+// offset order. A consumer whose From is not the stored position (-1: none stored) is Stale: it
+// read from the wrong place (records before these were not ingested, or were ingested already)
+// and must go on from the stored position (IngestFromUnknown asks for it: always Stale). Every
+// outcome carries the stored position after it (statemachine.Outcome.Position).
 type Ingest struct {
-	Subscription string     `msgpack:"u"`
-	Topic        string     `msgpack:"t"`
-	Partition    int32      `msgpack:"p"`
-	Offset       int64      `msgpack:"o"`
-	From         int64      `msgpack:"f"`
-	Invoke       Invocation `msgpack:"i"`
+	Subscription string         `msgpack:"u"`
+	Topic        string         `msgpack:"t"`
+	Partition    int32          `msgpack:"p"`
+	From         int64          `msgpack:"f"`
+	Records      []IngestRecord `msgpack:"r"`
+}
+
+// IngestRecord is one record of an Ingest.
+type IngestRecord struct {
+	Offset int64      `msgpack:"o"`
+	Invoke Invocation `msgpack:"i"`
 	// Skip, when set, says why the record becomes no invocation (a Virtual Object sink's key
 	// that is not UTF-8): the position moves past it all the same.
 	Skip string `msgpack:"sk,omitempty"`

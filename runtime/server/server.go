@@ -21,6 +21,7 @@ import (
 	"github.com/resolute-run/resolute/actors/partition"
 	"github.com/resolute-run/resolute/actors/remote"
 	"github.com/resolute-run/resolute/runtime/discovery"
+	"github.com/resolute-run/resolute/runtime/ingest"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/raftlog"
@@ -97,6 +98,7 @@ type Server struct {
 	inproc   *transport.InProcess
 	client   *http.Client
 	endpoint *remote.Endpoint // nil without RemoteAddress
+	ingest   *ingest.Manager  // the Kafka subscriptions' consumers
 	served   servedLocal
 
 	ingressLn, adminLn net.Listener
@@ -213,6 +215,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.recordKafkaClusters(ctx); err != nil {
 		return nil, err
 	}
+	s.ingest = ingest.StartManager(ingest.ManagerConfig{Registry: s.registry, Log: s.node.Router(), NodeID: host.NodeID()})
 	ok = true
 	return s, nil
 }
@@ -347,6 +350,9 @@ func (s *Server) Close() {
 			}
 		}
 		s.wg.Wait()
+		if s.ingest != nil {
+			s.ingest.Close()
+		}
 		if s.invoker != nil {
 			s.invoker.Close()
 		}

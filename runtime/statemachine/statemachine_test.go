@@ -426,19 +426,36 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		ae := &command.AppendEntry{ID: id, Entry: command.Entry{Type: uint16(protocol.ProposeRunCompletionType), Payload: payload(m)}}
 		return h.apply(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae, Term: uint64(u32(arg(td, "term", "0")))})
 	case "ingest":
-		// ingest id=<name> sub=<subscription> topic=<t> part=<kafka partition> offset=<o> from=<o|-1>
-		// <target args> [input=...]: a Kafka record proposed by its consumer.
-		tg := target(td)
-		inv := command.Invocation{ID: h.id(arg(td, "id", ""), tg), Target: tg, Input: []byte(arg(td, "input", ""))}
-		i64 := func(key string) int64 {
-			v, err := strconv.ParseInt(arg(td, key, "0"), 10, 64)
+		// ingest sub=<subscription> topic=<t> part=<kafka partition> from=<position|-1|-2>
+		// records=<name>@<offset>[:<key>],... [skip=<offset>,...] <target args>: a batch of Kafka
+		// records proposed by its consumer.
+		i64 := func(v string) int64 {
+			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				t.Fatalf("%s: %v", key, err)
+				t.Fatalf("ingest: %q: %v", v, err)
 			}
-			return v
+			return n
 		}
-		in := &command.Ingest{Subscription: arg(td, "sub", ""), Topic: arg(td, "topic", ""), Partition: int32(i64("part")),
-			Offset: i64("offset"), From: i64("from"), Invoke: inv, Skip: arg(td, "skip", "")}
+		skip := map[int64]bool{}
+		if v := arg(td, "skip", ""); v != "" {
+			for _, o := range strings.Split(v, ",") {
+				skip[i64(o)] = true
+			}
+		}
+		in := &command.Ingest{Subscription: arg(td, "sub", ""), Topic: arg(td, "topic", ""), Partition: int32(i64(arg(td, "part", "0"))), From: i64(arg(td, "from", "0"))}
+		for _, item := range strings.Split(arg(td, "records", ""), ",") {
+			name, rest, _ := strings.Cut(item, "@")
+			off, key, _ := strings.Cut(rest, ":")
+			tg := target(td)
+			if tg.Keyed() {
+				tg.Key = key
+			}
+			r := command.IngestRecord{Offset: i64(off), Invoke: command.Invocation{ID: h.id(name, tg), Target: tg, Input: []byte(off)}}
+			if skip[r.Offset] {
+				r.Skip = "key not UTF-8"
+			}
+			in.Records = append(in.Records, r)
+		}
 		return h.apply(command.Command{Kind: command.KindIngest, Ingest: in})
 	case "fence":
 		// What a new leader proposes first: fence term=<raft term>.
