@@ -38,7 +38,12 @@ type config struct {
 	// resoluteRemote: the resolute binary has --remote-addr (actor remoting: a request is
 	// routed to its partition's leader), given to every node of a cluster.
 	resoluteRemote bool
-	logf           func(format string, args ...any)
+	// kafka overrides the kafka scenario's topic sizes (0: the --size preset's); kafkaSrc is
+	// the kfake cluster started for it, before any server (restate-server reads it from its
+	// configuration file).
+	kafka    kafkaSettings
+	kafkaSrc *kafkaSource
+	logf     func(format string, args ...any)
 }
 
 func main() {
@@ -106,6 +111,8 @@ func parseFlags(args []string) (*config, error) {
 	fl.IntVar(&cfg.failover.Kills, "failover-kills", 20, "failover: leaders killed, one after another")
 	fl.IntVar(&cfg.failover.Concurrency, "failover-load", 4, "failover: workers of the light background load during the kills")
 	fl.StringVar(&cfg.restatectl, "restatectl", os.Getenv("RESTATECTL"), "restatectl binary for the restate cluster (default $RESTATECTL, else on PATH, else compat/ts/node_modules/.bin/restatectl)")
+	fl.IntVar(&cfg.kafka.Records, "kafka-records", 0, "kafka: records of the backlog topic (0: 1,000,000; tiny 2,000)")
+	fl.IntVar(&cfg.kafka.ThroughputRecords, "kafka-throughput-records", 0, "kafka: records of the throughput topic (0: 50,000; tiny 500)")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
 	}
@@ -156,6 +163,20 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 		defer cfg.logf("bench: data and logs kept in %s", cfg.workDir)
 	}
 	sz := sizePresets[cfg.size]
+	if slices.Contains(cfg.scenarios, "kafka") {
+		if cfg.kafka.Records > 0 {
+			sz.Kafka.Records = cfg.kafka.Records
+		}
+		if cfg.kafka.ThroughputRecords > 0 {
+			sz.Kafka.ThroughputRecords = cfg.kafka.ThroughputRecords
+		}
+		src, err := startKafka(ctx, sz.Kafka, cfg.logf)
+		if err != nil {
+			return nil, err
+		}
+		defer src.close()
+		cfg.kafkaSrc = src
+	}
 	rep := &report{Date: time.Now(), Machine: describeMachine(cfg), servers: cfg.servers, deployments: cfg.deployments,
 		Settings: settings{Scenarios: cfg.scenarios, Servers: cfg.servers, Deployments: cfg.deployments, Size: cfg.size,
 			Duration: cfg.duration.String(), Warmup: cfg.warmup.String(), Sizes: sz, Nodes: cfg.nodes, Partitions: cfg.partitions}}

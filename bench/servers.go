@@ -82,15 +82,28 @@ func newServer(cfg *config, kind, dir string) (*server, error) {
 		case "resolute":
 			nd.command = resoluteCommand(cfg, s, nd)
 		case "restate":
-			if n == 1 {
-				nd.command = restateCommand(cfg, nd, nil)
+			if n == 1 && cfg.kafkaSrc == nil {
+				nd.command = restateCommand(cfg, nd, nil, true)
 				continue
 			}
+			if n == 1 {
+				// Environment variables configure the node; the file adds the Kafka cluster.
+				path := filepath.Join(dir, "restate-kafka.toml")
+				if err := os.WriteFile(path, []byte(restateKafkaConfig(cfg.kafkaSrc.brokers)), 0o644); err != nil {
+					return nil, err
+				}
+				nd.command = restateCommand(cfg, nd, []string{"--config-file", path}, true)
+				continue
+			}
+			config := restateClusterConfig(s, nd)
+			if cfg.kafkaSrc != nil {
+				config += "\n" + restateKafkaConfig(cfg.kafkaSrc.brokers)
+			}
 			path := filepath.Join(dir, "restate-"+nd.name+".toml")
-			if err := os.WriteFile(path, []byte(restateClusterConfig(s, nd)), 0o644); err != nil {
+			if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
 				return nil, err
 			}
-			nd.command = restateCommand(cfg, nd, []string{"--config-file", path})
+			nd.command = restateCommand(cfg, nd, []string{"--config-file", path}, false)
 		default:
 			return nil, fmt.Errorf("bench: unknown server %q (want resolute or restate)", kind)
 		}
@@ -118,12 +131,13 @@ func resoluteCommand(cfg *config, s *server, nd *node) func() *exec.Cmd {
 }
 
 // restateCommand runs the official server: a single node is configured by environment
-// variables alone, a cluster node by its config file (args) plus the same logging settings.
-func restateCommand(cfg *config, nd *node, args []string) func() *exec.Cmd {
+// variables (single; args may add a config file with Kafka clusters), a cluster node by its
+// config file (args) plus the same logging settings.
+func restateCommand(cfg *config, nd *node, args []string, single bool) func() *exec.Cmd {
 	return func() *exec.Cmd {
 		cmd := exec.Command(filepath.Join(cfg.root, officialServerBin), args...)
 		cmd.Env = append(os.Environ(), "RESTATE_LOG_DISABLE_ANSI_CODES=true", "RESTATE_LOG_FILTER=warn")
-		if args == nil {
+		if single {
 			cmd.Env = append(cmd.Env,
 				"RESTATE_BASE_DIR="+nd.dataDir,
 				"RESTATE_INGRESS__BIND_ADDRESS="+strings.TrimPrefix(nd.ingress, "http://"),

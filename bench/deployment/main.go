@@ -16,6 +16,9 @@
 //	              Awakeable and WaitingWorkflow handlers whose stream has ended)
 //	GET  /awakeables {tag: awakeable id} published by Awakeable/wait
 //	GET  /waiting    {workflow key: value} returned by WaitingWorkflow/run
+//	GET  /kafka?from=A&to=B {"distinct","runs"}: records of the kafka scenario whose value
+//	              (the record's number) is in [A, B) that KafkaSink/add handled (distinct
+//	              numbers, and returns of the handler)
 //	POST /reset   clear the counters and block Run bodies again
 //	POST /release release every blocked Run body, and let later ones pass
 //
@@ -33,6 +36,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,7 +55,7 @@ func main() {
 
 	var c counters
 	c.reset()
-	ep := sdk.NewEndpoint().Bind(benchService(&c), counterObject(), awakeableService(&c), waitingWorkflow(&c))
+	ep := sdk.NewEndpoint().Bind(benchService(&c), counterObject(), awakeableService(&c), waitingWorkflow(&c), kafkaSink(&c))
 	h := &endpoint{ep: ep, c: &c, inactivity: map[string]time.Duration{
 		"Awakeable": waitInactivity, "WaitingWorkflow": waitInactivity,
 	}}
@@ -321,6 +325,7 @@ type counters struct {
 	// waitingEntered: workflow keys whose run started; waitingDone: key → value returned.
 	awakePublished, awakeDone, waitingEntered, waitingDone strMap
 	awakeDoneRuns, waitingDoneRuns                         atomic.Int64
+	kafka                                                  kafkaRuns
 	mu                                                     struct {
 		sync.Mutex
 		gate  chan struct{}
@@ -349,6 +354,7 @@ func (c *counters) reset() {
 	c.waitingDone.clear()
 	c.awakeDoneRuns.Store(0)
 	c.waitingDoneRuns.Store(0)
+	c.kafka.clear()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.mu.ended = map[string]int64{}
@@ -399,7 +405,76 @@ func (c *counters) mux() *http.ServeMux {
 	})
 	mux.HandleFunc("GET /awakeables", func(w http.ResponseWriter, _ *http.Request) { c.awakePublished.writeJSON(w) })
 	mux.HandleFunc("GET /waiting", func(w http.ResponseWriter, _ *http.Request) { c.waitingDone.writeJSON(w) })
+	mux.HandleFunc("GET /kafka", func(w http.ResponseWriter, r *http.Request) {
+		from, err1 := strconv.Atoi(r.URL.Query().Get("from"))
+		to, err2 := strconv.Atoi(r.URL.Query().Get("to"))
+		if err1 != nil || err2 != nil || from < 0 || to < from {
+			http.Error(w, "want ?from=A&to=B with 0 <= A <= B", http.StatusBadRequest)
+			return
+		}
+		distinct, runs := c.kafka.count(from, to)
+		w.Header().Set("content-type", "application/json")
+		json.NewEncoder(w).Encode(map[string]int64{"distinct": distinct, "runs": runs})
+	})
 	mux.HandleFunc("POST /reset", func(http.ResponseWriter, *http.Request) { c.reset() })
 	mux.HandleFunc("POST /release", func(http.ResponseWriter, *http.Request) { c.release() })
 	return mux
+}
+
+// kafkaSink: add(n) is the sink of the kafka scenario's subscriptions. A record's key is the
+// Virtual Object key and its value n, the record's number, unique over the scenario's topics.
+// It counts the key's records in the object's state (get + set, as Counter/add: the runtime's
+// per-record work is a keyed invocation with state) and, in this process, the returns per
+// record number, so the harness sees records missing and records handled more than once.
+func kafkaSink(c *counters) *sdk.Object {
+	return sdk.NewObject("KafkaSink").
+		Handler("add", sdk.ObjectHandler(func(ctx sdk.ObjectContext, n int) (int, error) {
+			count, err := sdk.Get[int](ctx, "count")
+			if err != nil {
+				return 0, err
+			}
+			if err := sdk.Set(ctx, "count", count+1); err != nil {
+				return 0, err
+			}
+			c.kafka.add(n)
+			return count + 1, nil
+		}))
+}
+
+// kafkaRuns counts handler returns per record number: a slice indexed by the number, grown as
+// needed (a million records take 4 MB).
+type kafkaRuns struct {
+	mu   sync.Mutex
+	runs []uint32
+}
+
+func (k *kafkaRuns) add(n int) {
+	if n < 0 {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if n >= len(k.runs) {
+		k.runs = append(k.runs, make([]uint32, n+1-len(k.runs)+len(k.runs)/2)...)
+	}
+	k.runs[n]++
+}
+
+// count returns how many numbers in [from, to) were handled, and the returns in all.
+func (k *kafkaRuns) count(from, to int) (distinct, runs int64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, r := range k.runs[min(from, len(k.runs)):min(to, len(k.runs))] {
+		if r > 0 {
+			distinct++
+			runs += int64(r)
+		}
+	}
+	return distinct, runs
+}
+
+func (k *kafkaRuns) clear() {
+	k.mu.Lock()
+	k.runs = nil
+	k.mu.Unlock()
 }
