@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
@@ -36,6 +38,8 @@ type Config struct {
 	// Retention is the retention of an invocation of the sink (nil: none given).
 	Retention *command.Retention
 	Logger    *slog.Logger
+	// InstanceID, when set, makes the consumer a static member of its group under that id.
+	InstanceID string
 	// Opts are added to the franz-go client's options (tests: shorter waits).
 	Opts []kgo.Opt
 }
@@ -45,6 +49,7 @@ type Config struct {
 type Consumer struct {
 	cfg    Config
 	client *kgo.Client
+	group  string
 	log    *slog.Logger
 
 	ctx    context.Context
@@ -95,6 +100,9 @@ func Start(cfg Config) (*Consumer, error) {
 		// position stored with the records is the truth).
 		kgo.AutoCommitMarks(),
 	)
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
 	opts = append(opts, cfg.Opts...)
 	client, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -108,7 +116,7 @@ func Start(cfg Config) (*Consumer, error) {
 		max = registry.DefaultMaxInFlight
 	}
 	c := &Consumer{
-		cfg: cfg, client: client, log: cfg.Logger.With("subscription", sub.ID.String(), "topic", sub.Topic),
+		cfg: cfg, client: client, group: group, log: cfg.Logger.With("subscription", sub.ID.String(), "topic", sub.Topic),
 		done: make(chan struct{}), inflight: make(chan struct{}, max), sources: map[sourceKey]*source{},
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -117,12 +125,53 @@ func Start(cfg Config) (*Consumer, error) {
 }
 
 // Close stops consuming: the poll loop and the attachers end, the client closes (committing the
-// offsets marked). Records proposed stay proposed; their invocations run on.
+// offsets marked). Records proposed stay proposed; their invocations run on. The consumer stays
+// a member of its group (static membership) until the group's session timeout, so that the
+// node, restarted, takes its partitions back at once; Leave leaves it at once.
 func (c *Consumer) Close() {
 	c.cancel()
 	<-c.done
 	c.attachers.Wait()
 	c.client.Close()
+}
+
+// Leave is Close for a subscription deleted: the consumer also leaves its group, so that
+// nothing of the group waits for it.
+func (c *Consumer) Leave() {
+	c.cancel()
+	<-c.done
+	c.attachers.Wait()
+	c.client.Close() // a static member does not leave its group on close: ask the group
+	if c.cfg.InstanceID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	admin, err := kgo.NewClient(c.cfg.adminOpts()...)
+	if err != nil {
+		c.log.Warn("kafka consumer group not left", "err", err)
+		return
+	}
+	defer admin.Close()
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = c.group
+	m := kmsg.NewLeaveGroupRequestMember()
+	m.InstanceID = &c.cfg.InstanceID
+	req.Members = append(req.Members, m)
+	resp, err := req.RequestWith(ctx, admin)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+	}
+	if err != nil {
+		c.log.Warn("kafka consumer group not left", "group", c.group, "err", err)
+	}
+}
+
+// adminOpts are the options of a short-lived client for group requests: the cluster's, without
+// the consumer's.
+func (cfg Config) adminOpts() []kgo.Opt {
+	opts, _ := cfg.Cluster.Opts() // they worked for the consumer
+	return opts
 }
 
 func (c *Consumer) run() {

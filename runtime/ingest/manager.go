@@ -141,7 +141,11 @@ func (m *Manager) sync(v *registry.View, failed map[ids.SubscriptionID]bool) {
 		if ok && reflect.DeepEqual(s, r.sub) && maps.Equal(cluster.Properties, r.cluster) {
 			continue
 		}
-		r.consumer.Close()
+		if ok {
+			r.consumer.Close() // started again below, with what changed
+		} else {
+			r.consumer.Leave()
+		}
 		delete(m.running, id)
 		m.cfg.Logger.Info("kafka subscription consumer stopped", "subscription", id.String(), "deleted", !ok)
 	}
@@ -159,8 +163,8 @@ func (m *Manager) sync(v *registry.View, failed map[ids.SubscriptionID]bool) {
 			m.fail(failed, id, "its Kafka cluster's properties", err)
 			continue
 		}
-		opts := append(slices.Clip(m.cfg.Opts), kgo.InstanceID(fmt.Sprintf("resolute-node-%d", m.cfg.NodeID)))
-		c, err := Start(Config{Subscription: s, Cluster: kc, Log: m.cfg.Log, Retention: retentionOf(v, s), Logger: m.cfg.Logger, Opts: opts})
+		c, err := Start(Config{Subscription: s, Cluster: kc, Log: m.cfg.Log, Retention: retentionOf(v, s), Logger: m.cfg.Logger,
+			InstanceID: fmt.Sprintf("resolute-node-%d", m.cfg.NodeID), Opts: m.cfg.Opts})
 		if err != nil {
 			m.fail(failed, id, "starting its consumer", err)
 			continue

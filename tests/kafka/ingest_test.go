@@ -42,9 +42,18 @@ func orders(headers *sync.Map) *sdk.Endpoint {
 	return sdk.NewEndpoint().Bind(o)
 }
 
-// setup starts a kfake cluster with the topic (4 partitions), the server and the deployment,
-// and subscribes Orders/add to the topic from its start, with the options given (JSON members).
+// setup starts a kfake cluster with the topic (4 partitions), the server and the orders
+// deployment, and subscribes Orders/add to the topic from its start, with the options given
+// (JSON members).
 func setup(t *testing.T, options string) (*kfake.Cluster, *testenv.Server, *sync.Map, string) {
+	t.Helper()
+	var headers sync.Map
+	kc, srv, sub := setupSink(t, orders(&headers), "Orders/add", options)
+	return kc, srv, &headers, sub
+}
+
+// setupSink is setup with the deployment ep and the sink service/handler.
+func setupSink(t *testing.T, ep *sdk.Endpoint, sink, options string) (*kfake.Cluster, *testenv.Server, string) {
 	t.Helper()
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, topic))
 	if err != nil {
@@ -52,34 +61,39 @@ func setup(t *testing.T, options string) (*kfake.Cluster, *testenv.Server, *sync
 	}
 	t.Cleanup(kc.Close)
 	srv := testenv.StartServer(t, testenv.ServerConfig{Args: []string{"--partitions", "4"}})
-	var headers sync.Map
-	if _, err := testenv.Register(srv.Admin, testenv.ServeH2C(t, orders(&headers).Handler())); err != nil {
+	if _, err := testenv.Register(srv.Admin, testenv.ServeH2C(t, ep.Handler())); err != nil {
 		t.Fatal(err)
 	}
 	cluster := fmt.Sprintf(`{"name":"local","properties":{"bootstrap.servers":%q}}`, strings.Join(kc.ListenAddrs(), ","))
 	testenv.MustPost(t, srv.Admin+"/kafka-clusters", cluster, http.StatusCreated)
 	r := testenv.MustPost(t, srv.Admin+"/subscriptions",
-		`{"source":"kafka://local/orders","sink":"service://Orders/add","options":{"auto.offset.reset":"earliest"`+options+`}}`, http.StatusCreated)
+		`{"source":"kafka://local/orders","sink":"service://`+sink+`","options":{"auto.offset.reset":"earliest"`+options+`}}`, http.StatusCreated)
 	var sub struct {
 		ID string `json:"id"`
 	}
 	testenv.DecodeReply(t, r, &sub)
-	return kc, srv, &headers, sub.ID
+	return kc, srv, sub.ID
 }
 
 // produce writes n records, key k<i mod keys>, value i (from first on), and waits for the acks.
 func produce(t *testing.T, kc *kfake.Cluster, first, n, keys int) {
+	t.Helper()
+	var recs []*kgo.Record
+	for i := first; i < first+n; i++ {
+		recs = append(recs, &kgo.Record{Key: []byte("k" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i)),
+			Headers: []kgo.RecordHeader{{Key: "x-source", Value: []byte("test")}}})
+	}
+	produceRecords(t, kc, recs)
+}
+
+// produceRecords writes recs to the topic and waits for the acks.
+func produceRecords(t *testing.T, kc *kfake.Cluster, recs []*kgo.Record) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...), kgo.DefaultProduceTopic(topic))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	recs := make([]*kgo.Record, 0, n)
-	for i := first; i < first+n; i++ {
-		recs = append(recs, &kgo.Record{Key: []byte("k" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i)),
-			Headers: []kgo.RecordHeader{{Key: "x-source", Value: []byte("test")}}})
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
