@@ -173,7 +173,8 @@ func TestRecordsBecomeInvocationsInOrder(t *testing.T) {
 	}
 }
 
-// TestExactlyOnceAcrossKill: the server is SIGKILLed in the middle of a backlog and restarted;
+// TestExactlyOnceAcrossKill: the server is SIGKILLed as the first records of a backlog are
+// handled (before the group's offsets are first committed) and restarted;
 // every record is handled exactly once, in order per key (the positions stored with the
 // records, not the consumer group's commits, decide where consumption resumes). A small
 // in-flight bound keeps most of the backlog in Kafka until the kill, and the group's offsets,
@@ -182,13 +183,13 @@ func TestExactlyOnceAcrossKill(t *testing.T) {
 	kc, srv, _, _ := setup(t, `,"resolute.max.in.flight":"40"`)
 	const n, keys = 2000, 16
 	produce(t, kc, 0, n, keys)
-	testenv.WaitReady(t, "some records handled", time.Minute, func() error {
+	testenv.WaitReady(t, "the first records handled", time.Minute, func() error {
 		total := 0
 		for _, l := range seen(t, srv, keys) {
 			total += len(l)
 		}
-		if total < n/10 {
-			return fmt.Errorf("%d handled", total)
+		if total == 0 {
+			return fmt.Errorf("none handled")
 		}
 		if total == n {
 			return fmt.Errorf("all %d handled before the kill: the backlog is too small to test", n)
