@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -173,29 +174,6 @@ func (e *env) kafkaCase(ctx context.Context, src *kafkaSource, t kafkaTopic) res
 	if err != nil {
 		return fail("read RSS: %v", err)
 	}
-	// RSS sampled while the backlog drains: its maximum, and its last value.
-	var rssMu sync.Mutex
-	rssMax, rssSamples := before, 0
-	sampleCtx, stopSampling := context.WithCancel(ctx)
-	var sampling sync.WaitGroup
-	sampling.Go(func() {
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-sampleCtx.Done():
-				return
-			case <-tick.C:
-			}
-			if kib, err := e.srv.rssKiB(); err == nil {
-				rssMu.Lock()
-				rssMax, rssSamples = max(rssMax, kib), rssSamples+1
-				rssMu.Unlock()
-			}
-		}
-	})
-	defer func() { stopSampling(); sampling.Wait() }()
-
 	t0 := time.Now()
 	id, err := subscribe(ctx, e.srv.admin, t.Name)
 	if err != nil {
@@ -206,17 +184,21 @@ func (e *env) kafkaCase(ctx context.Context, src *kafkaSource, t kafkaTopic) res
 			e.cfg.logf("bench: kafka: %v", err)
 		}
 	}()
-	progress, err := e.dep.waitKafka(ctx, t, kafkaStallAfter)
+	// The server's RSS while the backlog drains, with the records handled so far.
+	samples := []kafkaSample{{0, 0, before}}
+	progress, err := e.dep.waitKafka(ctx, t, kafkaStallAfter, func(now time.Time, handled int64) {
+		if kib, err := e.srv.rssKiB(); err == nil {
+			samples = append(samples, kafkaSample{now.Sub(t0), handled, kib})
+		}
+	})
+	csv := filepath.Join(e.cfg.workDir, fmt.Sprintf("kafka-%s-%s-%s.csv", e.srv.kind, e.dep.kind, t.Name))
+	if werr := writeKafkaCSV(csv, samples); werr != nil {
+		e.cfg.logf("bench: kafka: %v", werr)
+	}
 	if err != nil {
-		return fail("%v", err)
+		return fail("%v (RSS %s)", err, kafkaRSSText(samples, t.N))
 	}
 	elapsed := progress.at.Sub(t0)
-	end, err := e.srv.rssKiB()
-	if err != nil {
-		return fail("read RSS: %v", err)
-	}
-	stopSampling()
-	sampling.Wait()
 	// Records handled again after the count was complete are re-deliveries too: look once more
 	// after a moment.
 	time.Sleep(time.Second)
@@ -225,18 +207,21 @@ func (e *env) kafkaCase(ctx context.Context, src *kafkaSource, t kafkaTopic) res
 		return fail("%v", err)
 	}
 	mib := func(kib int64) float64 { return float64(kib) / 1024 }
-	rssMu.Lock()
-	defer rssMu.Unlock()
+	end, rssMax := samples[len(samples)-1].rssKiB, int64(0)
+	for _, s := range samples {
+		rssMax = max(rssMax, s.rssKiB)
+	}
 	r.Figures = []figure{
 		{"records/s", float64(t.N) / elapsed.Seconds(), "higher"},
 		{"drained s", elapsed.Seconds(), "lower"},
 		{"RSS before MiB", mib(before), "lower"},
-		{"RSS max MiB", mib(max(rssMax, end)), "lower"},
+		{"RSS max MiB", mib(rssMax), "lower"},
 		{"RSS end MiB", mib(end), "lower"},
+		{"RSS growth MiB", mib(rssMax - before), "lower"},
 		{"re-deliveries", float64(final.Runs - final.Distinct), "lower"},
 	}
-	r.Note = fmt.Sprintf("%d records over %d keys and %d Kafka partitions; first handled %.1fs after the subscription; %d RSS samples",
-		t.N, src.keys, kafkaPartitions, progress.first.Sub(t0).Seconds(), rssSamples)
+	r.Note = fmt.Sprintf("%d records over %d keys and %d Kafka partitions; first handled %.1fs after the subscription; RSS %s",
+		t.N, src.keys, kafkaPartitions, progress.first.Sub(t0).Seconds(), kafkaRSSText(samples, t.N))
 	return r
 }
 
@@ -312,15 +297,17 @@ type kafkaProgress struct {
 	first, at time.Time
 }
 
-// waitKafka polls the deployment until every record of the topic was handled. It fails when
-// the count stood still for stall, naming how many were handled.
-func (d *deployment) waitKafka(ctx context.Context, t kafkaTopic, stall time.Duration) (kafkaProgress, error) {
+// waitKafka polls the deployment until every record of the topic was handled, calling poll
+// with the count after each read. It fails when the count stood still for stall, naming how
+// many were handled.
+func (d *deployment) waitKafka(ctx context.Context, t kafkaTopic, stall time.Duration, poll func(time.Time, int64)) (kafkaProgress, error) {
 	var p kafkaProgress
 	last, lastMove := int64(-1), time.Now()
 	for {
 		c, err := d.kafkaCounts(ctx, t)
 		now := time.Now()
 		if err == nil {
+			poll(now, c.Distinct)
 			if c.Distinct > 0 && p.first.IsZero() {
 				p.first = now
 			}
@@ -340,4 +327,41 @@ func (d *deployment) waitKafka(ctx context.Context, t kafkaTopic, stall time.Dur
 		}
 		time.Sleep(kafkaPollEvery)
 	}
+}
+
+// kafkaSample is the server's RSS when the deployment had handled so many records.
+type kafkaSample struct {
+	at      time.Duration // since the subscription was created
+	handled int64
+	rssKiB  int64
+}
+
+// kafkaRSSText is the RSS (MiB) when a quarter, half, three quarters and all of n records had
+// been handled: whether memory follows the records handled or stays flat.
+func kafkaRSSText(samples []kafkaSample, n int) string {
+	var parts []string
+	next := 0
+	for _, q := range []int{0, 25, 50, 75, 100} {
+		for next < len(samples) && samples[next].handled*100 < int64(q)*int64(n) {
+			next++
+		}
+		if next == len(samples) {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%d%%: %.0f", q, float64(samples[next].rssKiB)/1024))
+	}
+	return "MiB at records handled " + strings.Join(parts, ", ")
+}
+
+// writeKafkaCSV writes the samples: seconds since the subscription, records handled, RSS KiB.
+func writeKafkaCSV(path string, samples []kafkaSample) error {
+	var b strings.Builder
+	b.WriteString("seconds,handled,rss_kib\n")
+	for _, s := range samples {
+		fmt.Fprintf(&b, "%.2f,%d,%d\n", s.at.Seconds(), s.handled, s.rssKiB)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("kafka: samples: %w", err)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -59,5 +60,18 @@ func TestRestateKafkaConfig(t *testing.T) {
 	cs := got.Ingress.Clusters
 	if len(cs) != 1 || cs[0].Name != kafkaClusterName || !slices.Equal(cs[0].Brokers, brokers) {
 		t.Errorf("%s read as %+v, want one cluster %q with brokers %v", text, cs, kafkaClusterName, brokers)
+	}
+}
+
+// TestKafkaRSSText: the RSS quoted at a quarter, half, three quarters and all of the records
+// handled is the first sample that reached each.
+func TestKafkaRSSText(t *testing.T) {
+	samples := []kafkaSample{{0, 0, 100 << 10}, {time.Second, 10, 200 << 10}, {2 * time.Second, 50, 300 << 10},
+		{3 * time.Second, 60, 400 << 10}, {4 * time.Second, 100, 500 << 10}}
+	if got, want := kafkaRSSText(samples, 100), "MiB at records handled 0%: 100, 25%: 300, 50%: 300, 75%: 500, 100%: 500"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got, want := kafkaRSSText(samples[:3], 100), "MiB at records handled 0%: 100, 25%: 300, 50%: 300"; got != want {
+		t.Errorf("unfinished: got %q, want %q", got, want)
 	}
 }
