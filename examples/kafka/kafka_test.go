@@ -58,6 +58,40 @@ func (m *flakyMailer) calls(n kafka.Notice) int {
 	return m.mu.calls[n]
 }
 
+// gatedMailer holds the first mail of one notice until release is closed (entered is closed
+// when it starts), and counts every call.
+type gatedMailer struct {
+	hold             kafka.Notice
+	entered, release chan struct{}
+	mu               struct {
+		sync.Mutex
+		calls map[kafka.Notice]int
+		sent  int
+	}
+}
+
+func (m *gatedMailer) calls(n kafka.Notice) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mu.calls[n]
+}
+
+func (m *gatedMailer) Mail(n kafka.Notice) error {
+	m.mu.Lock()
+	m.mu.calls[n]++
+	first := m.mu.calls[n] == 1
+	m.mu.Unlock()
+	if n == m.hold && first {
+		close(m.entered)
+		<-m.release
+		return errors.New("the server went away")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.mu.sent++
+	return nil
+}
+
 // event is one record for the topic orders.
 type event struct {
 	order string
@@ -194,6 +228,68 @@ func TestOrderEvents(t *testing.T) {
 	slices.Sort(wantRecs)
 	if !slices.Equal(got, wantRecs) {
 		t.Errorf("notices on the topic: %q, want each once: %q", got, wantRecs)
+	}
+}
+
+// TestPublishOnceAcrossServerKill: the server is SIGKILLed while Notifications/notify mails,
+// after its Publish step: after the restart the invocation is retried, the mail goes out, and
+// the notice is on the topic once (the Run's result was journaled before the kill).
+func TestPublishOnceAcrossServerKill(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "orders", "notifications"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+	producer, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(producer.Close)
+	held := kafka.Notice{Order: "o9", Status: kafka.Paid, Customer: "dee"}
+	mailer := &gatedMailer{hold: held, entered: make(chan struct{}), release: make(chan struct{})}
+	mailer.mu.calls = map[kafka.Notice]int{}
+	var once sync.Once
+	open := func() { once.Do(func() { close(mailer.release) }) }
+	t.Cleanup(open) // a test that failed early must not leave the mail blocked
+	url := testenv.ServeH2C(t, kafka.Endpoint(kafka.Config{Producer: producer, Topic: "notifications", Mailer: mailer}).Handler())
+	srv := testenv.StartServer(t, testenv.ServerConfig{Bin: testenv.ResoluteBinary(t), Args: []string{"--partitions", "4"}})
+	if _, err := testenv.Register(srv.Admin, url); err != nil {
+		t.Fatal(err)
+	}
+	testenv.MustPost(t, srv.Admin+"/kafka-clusters",
+		fmt.Sprintf(`{"name":"local","properties":{"bootstrap.servers":%q}}`, strings.Join(kc.ListenAddrs(), ",")), http.StatusCreated)
+	testenv.MustPost(t, srv.Admin+"/subscriptions",
+		`{"source":"kafka://local/orders","sink":"service://Order/onEvent","options":{"auto.offset.reset":"earliest"}}`, http.StatusCreated)
+	produceEvents(t, kc, []event{{"o9", kafka.Event{Type: kafka.Created, Customer: "dee"}}, {"o9", kafka.Event{Type: kafka.Paid}}})
+
+	select {
+	case <-mailer.entered:
+	case <-time.After(time.Minute):
+		t.Fatal("the mail of o9's paid notice never started")
+	}
+	srv.Kill()
+	srv.Restart()
+	open() // the first attempt's mail returns into a dead stream; the retry mails again
+	testenv.WaitReady(t, "the notice mailed", time.Minute, func() error {
+		mailer.mu.Lock()
+		defer mailer.mu.Unlock()
+		if mailer.mu.sent < 1 {
+			return fmt.Errorf("mail tried %d times, none went out", mailer.mu.calls[held])
+		}
+		return nil
+	})
+	var got []string
+	for _, r := range readAll(t, kc, "notifications") {
+		got = append(got, string(r.Key)+" "+string(r.Value)+" "+header(r, kafka.HeaderEventID))
+	}
+	if len(got) != 1 || !strings.Contains(got[0], `"status":"paid"`) {
+		t.Errorf("notices on the topic: %q, want o9's paid notice once", got)
+	}
+	if n := mailer.calls(held); n != 2 {
+		t.Errorf("mail of %+v tried %d times, want 2 (held across the kill, then retried)", held, n)
+	}
+	if v := view(t, srv, "o9"); v.Status != kafka.Paid || len(v.History) != 2 {
+		t.Errorf("o9 is %+v, want paid after two events", v)
 	}
 }
 
