@@ -234,7 +234,9 @@ func idempotentIngressScenario(t *testing.T, env *scenarioEnv, s *side) {
 // idempotentCallScenario: counter.call{Other}Twice calls other.add(4) twice with one
 // idempotency key from inside a handler; both calls answer 4, and other.add ran once.
 func idempotentCallScenario(t *testing.T, env *scenarioEnv, s *side) {
-	srv, key := env.srv, env.tag+"-idem-call"
+	// A key per side: the two sides run at once, and with one key each side's exclusive handler
+	// would call the object the other side's handler holds (a deadlock of two Virtual Objects).
+	srv, key := env.srv, env.tag+"-idem-call-"+s.name
 	r := mustInvoke(t, srv, "/"+s.counter+"/"+key+"/"+s.callTwice, fmt.Sprintf(`{"n":4,"idem":%q}`, env.tag+"-k"), nil, 200)
 	assertJSON(t, r.Body, []int{4, 4})
 	env.again(t, func(t *testing.T) {
