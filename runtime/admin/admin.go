@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -234,16 +235,158 @@ func (h *Handler) decodeRegister(w http.ResponseWriter, r *http.Request) (regist
 		}
 		return registerRequest{}, false
 	}
+	if msg, ok := jsonSyntax(body); !ok {
+		textError(w, http.StatusBadRequest, "Failed to parse the request body as JSON: "+msg)
+		return registerRequest{}, false
+	}
+	// restate-server's RegisterDeploymentRequest is an untagged enum (uri or arn): any JSON
+	// it cannot take, a missing uri or a value of the wrong type, is this one answer.
+	const noVariant = "Failed to deserialize the JSON body into the target type: data did not match any variant of untagged enum RegisterDeploymentRequest"
 	var req registerRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: "+describeJSONError(err))
+		textError(w, http.StatusUnprocessableEntity, noVariant)
 		return registerRequest{}, false
 	}
 	if req.URI == nil && req.ARN == nil {
-		textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `uri`")
+		textError(w, http.StatusUnprocessableEntity, noVariant)
 		return registerRequest{}, false
 	}
 	return req, true
+}
+
+// jsonSyntax reports whether body is JSON and, when it is not, why, in serde_json's words
+// where the input ends early (what restate-server answers: "EOF while parsing an object at
+// line 1 column 1"); other syntax errors keep Go's words with serde's position.
+func jsonSyntax(body []byte) (string, bool) {
+	var probe any
+	err := json.Unmarshal(body, &probe)
+	var se *json.SyntaxError
+	if err == nil || !errors.As(err, &se) {
+		return "", true
+	}
+	if se.Error() != "unexpected end of JSON input" {
+		line, col := lineColumn(body, int(max(se.Offset, 1)))
+		return fmt.Sprintf("%s at line %d column %d", se.Error(), line, col), false
+	}
+	line, col := lineColumn(body, len(body))
+	// What was being parsed where the input ends, and the path to it as serde_path_to_error
+	// names it (the keys of the objects whose value is being parsed, joined by dots).
+	type level struct {
+		open byte
+		key  string // the key whose value is being parsed, after its colon
+	}
+	var stack []level
+	var str []byte
+	inString, escaped := false, false
+	last := byte(0)
+	for _, c := range body {
+		switch {
+		case inString && escaped:
+			escaped = false
+			str = append(str, c)
+		case inString && c == '\\':
+			escaped = true
+		case inString && c == '"':
+			inString = false
+		case inString:
+			str = append(str, c)
+		case c == '"':
+			inString, str = true, str[:0]
+		case c == '{' || c == '[':
+			stack = append(stack, level{open: c})
+		case c == '}' || c == ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case c == ':' && len(stack) > 0:
+			stack[len(stack)-1].key = string(str)
+		case c == ',' && len(stack) > 0:
+			stack[len(stack)-1].key = ""
+		}
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			last = c
+		}
+	}
+	var path []string
+	for _, l := range stack {
+		if l.open == '{' && l.key != "" {
+			path = append(path, l.key)
+		}
+	}
+	what := "a value"
+	switch {
+	case inString:
+		what = "a string"
+	case last == ':' || last == ',' || len(stack) == 0:
+	case stack[len(stack)-1].open == '{':
+		what = "an object"
+	default:
+		what = "a list"
+	}
+	prefix := ""
+	if len(path) > 0 {
+		prefix = strings.Join(path, ".") + ": "
+	}
+	return fmt.Sprintf("%sEOF while parsing %s at line %d column %d", prefix, what, line, col), false
+}
+
+// lineColumn is serde_json's position of the first end bytes of body: its line (from 1) and
+// the characters before it on that line.
+func lineColumn(body []byte, end int) (line, col int) {
+	line = 1
+	for _, r := range string(body[:min(end, len(body))]) {
+		if r == '\n' {
+			line, col = line+1, 0
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// serdePosition is where serde_json reports a value of the wrong type: after a scalar, at the
+// opening bracket of an array or object (encoding/json's offset is just past the bracket).
+func serdePosition(body []byte, te *json.UnmarshalTypeError) string {
+	end := int(te.Offset)
+	if te.Value == "array" || te.Value == "object" {
+		end--
+	}
+	line, col := lineColumn(body, end)
+	return fmt.Sprintf(" at line %d column %d", line, col)
+}
+
+// unexpected names a value of the wrong type as serde's Unexpected does: string "yes",
+// integer `5`, floating point `1.5`, boolean `true`, sequence, map.
+func unexpected(body []byte, te *json.UnmarshalTypeError) string {
+	switch te.Value {
+	case "array":
+		return "sequence"
+	case "object":
+		return "map"
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return te.Value
+		}
+		if dec.InputOffset() < te.Offset {
+			continue
+		}
+		switch v := tok.(type) {
+		case string:
+			return "string " + strconv.Quote(v)
+		case json.Number:
+			if strings.ContainsAny(string(v), ".eE") {
+				return "floating point `" + string(v) + "`"
+			}
+			return "integer `" + string(v) + "`"
+		case bool:
+			return fmt.Sprintf("boolean `%t`", v)
+		}
+		return te.Value
+	}
 }
 
 func describeJSONError(err error) string {
@@ -355,18 +498,20 @@ func apiError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, e)
 }
 
+// textError answers msg, restate-server's wording of a request it refuses before its handler
+// runs (a body, a path or a query parameter axum cannot extract), with restate-server's status.
+// restate-server writes these as text/plain, which its own CLI cannot parse ("Protocol error:
+// expected value at line 1 column 1"); ours carry the message in its JSON error shape, as every
+// other admin error does.
 func textError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(msg)))
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, msg)
+	apiError(w, status, "", msg)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		textError(w, http.StatusInternalServerError, "encode response: "+err.Error())
-		return
+		body = []byte(`{"message":"encode response","restate_code":null}`)
+		status = http.StatusInternalServerError
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))

@@ -104,19 +104,14 @@ func (h *Handler) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool
 		}
 		return false
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		textError(w, http.StatusBadRequest, "Failed to parse the request body as JSON: EOF while parsing a value at line 1 column 0")
-		return false
-	}
-	if !json.Valid(body) {
-		var probe any
-		textError(w, http.StatusBadRequest, "Failed to parse the request body as JSON: "+describeJSONError(json.Unmarshal(body, &probe)))
+	if msg, ok := jsonSyntax(body); !ok {
+		textError(w, http.StatusBadRequest, "Failed to parse the request body as JSON: "+msg)
 		return false
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			textError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Failed to deserialize the JSON body into the target type: %s: invalid type: %s, expected %s", te.Field, te.Value, jsonTypeName(te.Type.String())))
+			textError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Failed to deserialize the JSON body into the target type: %s: invalid type: %s, expected %s%s", te.Field, unexpected(body, te), jsonTypeName(te.Type.String()), serdePosition(body, te)))
 			return false
 		}
 		textError(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: "+describeJSONError(err))
