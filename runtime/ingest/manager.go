@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -44,8 +42,7 @@ type Manager struct {
 	stop chan struct{}
 	done chan struct{}
 
-	mu      sync.Mutex // guards running for Running
-	running map[ids.SubscriptionID]*managed
+	running map[ids.SubscriptionID]*managed // the run goroutine's only
 }
 
 type managed struct {
@@ -65,32 +62,6 @@ func StartManager(cfg ManagerConfig) *Manager {
 	m := &Manager{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{}), running: map[ids.SubscriptionID]*managed{}}
 	go m.run()
 	return m
-}
-
-// Running lists the subscriptions whose consumer runs, sorted.
-func (m *Manager) Running() []ids.SubscriptionID {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.SortedFunc(maps.Keys(m.running), func(a, b ids.SubscriptionID) int { return compareIDs(a, b) })
-}
-
-func compareIDs(a, b ids.SubscriptionID) int {
-	switch {
-	case a.Hi != b.Hi:
-		return cmpU64(a.Hi, b.Hi)
-	default:
-		return cmpU64(a.Lo, b.Lo)
-	}
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Close closes every consumer and stops watching.
@@ -115,8 +86,6 @@ func (m *Manager) run() {
 		}
 		select {
 		case <-m.stop:
-			m.mu.Lock()
-			defer m.mu.Unlock()
 			for id, r := range m.running {
 				r.consumer.Close()
 				delete(m.running, id)
@@ -133,8 +102,6 @@ func (m *Manager) sync(v *registry.View, failed map[ids.SubscriptionID]bool) {
 	for _, s := range v.Subscriptions() {
 		want[s.ID] = s
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for id, r := range m.running {
 		s, ok := want[id]
 		cluster, _ := v.KafkaCluster(s.Cluster)
