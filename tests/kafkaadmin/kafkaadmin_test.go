@@ -252,7 +252,11 @@ func matches(got, want string) bool {
 	}
 	var g, w any
 	if json.Unmarshal([]byte(got), &g) != nil || json.Unmarshal([]byte(want), &w) != nil {
-		return got == want
+		// want in words: the message of a JSON error.
+		var e struct {
+			Message *string `json:"message"`
+		}
+		return got == want || json.Unmarshal([]byte(got), &e) == nil && e.Message != nil && *e.Message == want
 	}
 	gb, _ := json.Marshal(g)
 	wb, _ := json.Marshal(w)

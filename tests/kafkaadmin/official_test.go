@@ -187,6 +187,12 @@ func runOfficialScript(t *testing.T, admin, endpoint string) []string {
 			path = strings.ReplaceAll(path, name, id)
 		}
 		a := call(t, admin, st.method, path, st.body)
+		if a.contentType == "text/plain" {
+			// restate-server writes axum's refusals as text; ours carries the same words in its
+			// JSON error shape (tests/officialserver/adminerrors_test.go).
+			b, _ := json.Marshal(map[string]any{"message": a.body, "restate_code": nil})
+			a.contentType, a.body = "application/json", string(b)
+		}
 		out = append(out, fmt.Sprintf("%s %s -> %d %s %s", st.method, st.path, a.status, a.contentType, n.body(a.body)))
 	}
 	return out
