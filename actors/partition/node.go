@@ -44,6 +44,8 @@ type NodeConfig struct {
 	Directory Directory
 	// NoLeaderWait bounds a request's wait for its partition's leader (DefaultNoLeaderWait if 0).
 	NoLeaderWait time.Duration
+	// Observer, if set, is told of the entries each partition proposed once applied (metrics).
+	Observer Observer
 }
 
 // Node runs this node's partitions under one supervisor actor.
@@ -107,7 +109,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		}
 		n.dbs = append(n.dbs, db)
 		p := newPartition(Config{ID: uint32(i), ShardID: FirstShardID + uint64(i), DB: db, Host: cfg.Host, Invoker: cfg.Invoker, Router: n.router,
-			MaxQueued: cfg.MaxQueued, MaxCalling: cfg.MaxCalling, RecoverInterval: cfg.RecoverInterval}, n.system)
+			MaxQueued: cfg.MaxQueued, MaxCalling: cfg.MaxCalling, RecoverInterval: cfg.RecoverInterval, Observer: cfg.Observer}, n.system)
 		n.router.parts[i] = p
 		n.byShard[p.cfg.ShardID] = p
 		pid, err := n.spawn(p)

@@ -48,6 +48,8 @@ type Config struct {
 	MaxCalling int
 	// RecoverInterval: how long a partition that cannot run waits before it tries again.
 	RecoverInterval time.Duration
+	// Observer, if set, is told of every entry this replica proposed once it is applied (metrics).
+	Observer Observer
 }
 
 // Partition is one partition replica on this node.

@@ -33,6 +33,8 @@ type inflight struct {
 	proposals []*proposal
 	// leaderChanged is closed when the shard's leader changes after the entry was proposed.
 	leaderChanged <-chan struct{}
+	// proposed is when the entry was proposed (commit latency, for the Observer).
+	proposed time.Time
 }
 
 // errLeaderChanged: the shard's leader changed while an entry was in flight. The entry may never
@@ -132,7 +134,8 @@ drain:
 	if f := p.hook().beforeBatch; f != nil {
 		f(cmds)
 	}
-	now := time.Now().UnixMilli()
+	start := time.Now()
+	now := start.UnixMilli()
 	if f := p.hook().batchTime; f != nil {
 		now = f(now, cmds)
 	}
@@ -147,7 +150,7 @@ drain:
 	// Handed over even when this loop was told to stop (a restart): only the partition's close
 	// gives up on an entry that was proposed.
 	select {
-	case p.inflight <- inflight{wait: prop.WaitOr, proposals: batch, leaderChanged: changed}:
+	case p.inflight <- inflight{wait: prop.WaitOr, proposals: batch, leaderChanged: changed, proposed: start}:
 		handed = true
 		return true
 	case <-p.stop:
@@ -212,6 +215,9 @@ func (p *Partition) complete(ctx context.Context, f inflight) {
 	}
 	if h := p.hook().entryApplied; h != nil {
 		h(commandsOf(f.proposals))
+	}
+	if o := p.cfg.Observer; o != nil {
+		o.EntryApplied(time.Since(f.proposed), journalAppended(f.proposals, outcomes))
 	}
 	for i, pr := range f.proposals {
 		p.settle(pr, proposalResult{outcome: outcomes[i]})

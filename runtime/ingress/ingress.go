@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -63,6 +64,8 @@ type Config struct {
 	Now func() time.Time
 	// Rand is the entropy for invocation ids (crypto/rand if nil).
 	Rand io.Reader
+	// Observer, if set, is told of every request answered (metrics).
+	Observer Observer
 }
 
 // Handler serves the ingress API.
@@ -91,18 +94,32 @@ func New(cfg Config, services Services, d Dispatcher) *Handler {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := h.serve(w, r); err != nil {
-		writeError(w, err)
+	if h.cfg.Observer == nil {
+		if err := h.serve(w, r, nil); err != nil {
+			writeError(w, err)
+		}
+		return
 	}
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	kind := RouteOther
+	if err := h.serve(sw, r, &kind); err != nil {
+		writeError(sw, err)
+	}
+	h.cfg.Observer.ObserveRequest(kind, cmp.Or(sw.status, http.StatusOK), time.Since(start))
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) *httpError {
+// serve answers one request; kind, if not nil, is set to the route's kind once it is known.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, kind *RouteKind) *httpError {
 	rt, herr := parsePath(r.URL.EscapedPath(), func(name string) (command.ServiceType, bool) {
 		s, ok := h.services.Service(name)
 		return s.Type, ok
 	})
 	if herr != nil {
 		return herr
+	}
+	if kind != nil {
+		*kind = rt.metricKind()
 	}
 	switch rt.kind {
 	case routeHealth:

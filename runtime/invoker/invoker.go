@@ -78,6 +78,8 @@ type Config struct {
 	ClusterName string
 	// Logger receives one line per failed attempt. Default slog.Default().
 	Logger *slog.Logger
+	// Observer, if set, is told of every attempt that reached a deployment (metrics).
+	Observer Observer
 	// Now is the wall clock (for duration_since_last_stored_entry). Default time.Now.
 	Now func() time.Time
 }

@@ -20,6 +20,7 @@ func (v *invocation) run() {
 		a := newAttempt(v, failures+1, sinceStored)
 		v.noteAttempt(failures + 1)
 		f := a.run()
+		v.observe(a, f)
 		if f == nil {
 			return
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/ingest"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/invoker"
+	"github.com/resolute-run/resolute/runtime/metrics"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/registry"
 	"github.com/resolute-run/resolute/runtime/transport"
@@ -100,6 +101,7 @@ type Server struct {
 	endpoint *remote.Endpoint // nil without RemoteAddress
 	ingest   *ingest.Manager  // the Kafka subscriptions' consumers
 	served   servedLocal
+	metrics  *metrics.Metrics // GET /metrics on the admin address (metrics.go)
 
 	ingressLn, adminLn net.Listener
 	ingressSrv         *http.Server
@@ -179,8 +181,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.invoker = invoker.New(cfg.Invoker, resolver{s.registry}, s.client)
-	ncfg := partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker, MaxQueued: cfg.MaxQueuedProposals, MaxCalling: cfg.MaxCallsInFlight}
+	s.metrics = s.newMetrics()
+	s.invoker = invoker.New(s.invokerConfig(), resolver{s.registry}, s.client)
+	ncfg := partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker, MaxQueued: cfg.MaxQueuedProposals, MaxCalling: cfg.MaxCallsInFlight, Observer: s.metrics}
 	if cfg.RemoteAddress != "" {
 		s.served.host = host
 		listen := cmp.Or(cfg.RemoteListenAddress, cfg.RemoteAddress)
@@ -274,11 +277,11 @@ func (s *Server) listen() error {
 	if s.adminLn, err = net.Listen("tcp", s.cfg.AdminAddr); err != nil {
 		return fmt.Errorf("server: admin listen on %s: %w", s.cfg.AdminAddr, err)
 	}
-	ing, err := s.guardIngress(s.withHealth("/restate/health", ingress.New(ingress.Config{MaxBodySize: s.cfg.MaxBodySize}, s.registry, s.node.Router())))
+	ing, err := s.guardIngress(s.withHealth("/restate/health", ingress.New(ingress.Config{MaxBodySize: s.cfg.MaxBodySize, Observer: s.metrics}, s.registry, s.node.Router())))
 	if err != nil {
 		return err
 	}
-	adm, err := s.guardAdmin(s.withHealth("/health", s.adminHandler()))
+	adm, err := s.guardAdmin(s.withHealth("/health", s.withMetrics(s.adminHandler())))
 	if err != nil {
 		return err
 	}
