@@ -78,7 +78,7 @@ func TestBadInputGetsClearErrorsAndServerKeepsWorking(t *testing.T) {
 		{"wrong method", s.IngressURL(), exchange{"DELETE", "/Counter/a/add", "application/json", `1`}, 405, "method"},
 		{"oversized body", s.IngressURL(), exchange{"POST", "/Counter/a/add", "application/json", "[" + strings.Repeat("1,", 2000) + "1]"}, 413, "1024"},
 		{"discovery fails", s.AdminURL(), exchange{"POST", "/deployments", "application/json", `{"uri":"http://` + unreachable + `"}`}, 500, "META0003"},
-		{"admin malformed body", s.AdminURL(), exchange{"POST", "/deployments", "application/json", `{"uri":`}, 422, ""},
+		{"admin malformed body", s.AdminURL(), exchange{"POST", "/deployments", "application/json", `{"uri":`}, 400, "EOF while parsing a value"},
 		{"admin unknown service", s.AdminURL(), exchange{"GET", "/services/Nope", "", ""}, 404, "Nope"},
 	}
 	want := 0
