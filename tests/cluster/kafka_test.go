@@ -13,7 +13,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/resolute-run/resolute/sdk"
 	"github.com/resolute-run/resolute/tests/testenv"
@@ -63,7 +62,7 @@ func TestKafkaSubscriptionOnThreeNodes(t *testing.T) {
 	}
 	testenv.DecodeReply(t, r, &sub)
 	testenv.WaitReady(t, "every node in the consumer group", 30*time.Second, func() error {
-		if n := kafkaGroupMembers(t, kc, sub.ID); n != 3 {
+		if n := testenv.KafkaGroupMembers(t, kc.ListenAddrs(), sub.ID); n != 3 {
 			return fmt.Errorf("%d members", n)
 		}
 		return nil
@@ -135,23 +134,4 @@ func TestKafkaSubscriptionOnThreeNodes(t *testing.T) {
 			t.Errorf("%s handled %v, want %v (each record once, in the order produced)", key, got[key], want)
 		}
 	}
-}
-
-// kafkaGroupMembers asks the broker how many members consumer group group has.
-func kafkaGroupMembers(t *testing.T, kc *kfake.Cluster, group string) int {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	req := kmsg.NewPtrDescribeGroupsRequest()
-	req.Groups = []string{group}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil || len(resp.Groups) != 1 {
-		t.Fatalf("describe group %s: %v %v", group, resp, err)
-	}
-	return len(resp.Groups[0].Members)
 }

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/resolute-run/resolute/sdk"
 	"github.com/resolute-run/resolute/tests/testenv"
@@ -139,7 +136,7 @@ func TestDeletedSubscriptionStops(t *testing.T) {
 	kc, srv, _, sub := setup(t, "")
 	produce(t, kc, 0, 40, 4)
 	waitAll(t, srv, 40, 4)
-	if n := groupMembers(t, kc, sub); n != 1 {
+	if n := testenv.KafkaGroupMembers(t, kc.ListenAddrs(), sub); n != 1 {
 		t.Fatalf("consumer group %s has %d members while consuming, want 1", sub, n)
 	}
 	req, err := http.NewRequest(http.MethodDelete, srv.Admin+"/subscriptions/"+sub, nil)
@@ -155,7 +152,7 @@ func TestDeletedSubscriptionStops(t *testing.T) {
 		t.Fatalf("DELETE /subscriptions/%s: %d, want 202", sub, resp.StatusCode)
 	}
 	testenv.WaitReady(t, "the consumer left its group", 30*time.Second, func() error {
-		if n := groupMembers(t, kc, sub); n != 0 {
+		if n := testenv.KafkaGroupMembers(t, kc.ListenAddrs(), sub); n != 0 {
 			return fmt.Errorf("%d members", n)
 		}
 		return nil
@@ -169,23 +166,4 @@ func TestDeletedSubscriptionStops(t *testing.T) {
 	if total != 40 {
 		t.Errorf("%d records handled, want the 40 produced before the subscription was deleted", total)
 	}
-}
-
-// groupMembers asks the broker how many members consumer group group has.
-func groupMembers(t *testing.T, kc *kfake.Cluster, group string) int {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	req := kmsg.NewPtrDescribeGroupsRequest()
-	req.Groups = []string{group}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil || len(resp.Groups) != 1 {
-		t.Fatalf("describe group %s: %v %v", group, resp, err)
-	}
-	return len(resp.Groups[0].Members)
 }
