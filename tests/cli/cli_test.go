@@ -29,33 +29,48 @@ const (
 	officialServerBin = "compat/ts/node_modules/@restatedev/restate-server-linux-x64/bin/restate-server"
 )
 
-// side is one server the CLI is pointed at.
-type side struct{ name, admin, ingress string }
+// side is one server the CLI is pointed at, and the CLI's configuration directory for it
+// (RESTATE_CLI_CONFIG_HOME, empty).
+type side struct{ name, admin, ingress, config string }
 
 // command is one CLI invocation of the script; its arguments may name the deployments
-// registered so far as {first} and {second} (their ids on the side being run).
-type command struct{ args []string }
+// registered so far as {first} and {second} (their ids on the side being run). expect lists
+// lines both servers' answers must have (normalised: runs of spaces made one).
+type command struct {
+	args   []string
+	expect []string
+}
 
 // script is the CLI commands that need no SQL (/query), in order: registering, listing and
-// describing deployments and services, a second registration that updates both services,
-// errors for what does not exist. (`services describe` needs SQL once a service has an older
-// revision: it counts the invocations still on it.)
+// describing deployments and services, an edit of a service's configuration, a second
+// registration that updates both services, errors for what does not exist. (`services
+// describe` needs SQL once a service has an older revision: it counts the invocations still
+// on it.)
 var script = []command{
-	{[]string{"deployments", "register", "--yes", "{firstURI}"}},
-	{[]string{"deployments", "list"}},
-	{[]string{"deployments", "describe", "{first}"}},
-	{[]string{"services", "list"}},
-	{[]string{"services", "describe", "Greeter"}},
-	{[]string{"services", "describe", "Welcome"}},
-	{[]string{"services", "config", "view", "Greeter"}},
-	{[]string{"services", "config", "view", "Welcome"}},
-	{[]string{"deployments", "register", "--yes", "{secondURI}"}},
-	{[]string{"deployments", "list"}},
-	{[]string{"deployments", "describe", "{second}"}},
-	{[]string{"services", "config", "view", "Greeter"}},
-	{[]string{"services", "describe", "Nope"}},
-	{[]string{"deployments", "describe", "dp_11111111111111111111111"}},
+	{[]string{"deployments", "register", "--yes", "{firstURI}"}, nil},
+	{[]string{"deployments", "list"}, nil},
+	{[]string{"deployments", "describe", "{first}"}, nil},
+	{[]string{"services", "list"}, nil},
+	{[]string{"services", "describe", "Greeter"}, nil},
+	{[]string{"services", "describe", "Welcome"}, nil},
+	{[]string{"services", "config", "view", "Greeter"}, nil},
+	{[]string{"services", "config", "view", "Welcome"}, nil},
+	// RESTATE_EDITOR (editor, written by the test) appends settings to the file it is given.
+	{[]string{"services", "config", "edit", "--yes", "Welcome"}, nil},
+	{[]string{"services", "config", "view", "Welcome"}, []string{"Public: false", "Journal retention: 3d", "Inactivity timeout: 2m", "Abort timeout: 15m"}},
+	{[]string{"whoami"}, nil},
+	{[]string{"kafka-clusters", "list"}, nil},
+	{[]string{"subscriptions", "list"}, nil},
+	{[]string{"deployments", "register", "--yes", "{secondURI}"}, nil},
+	{[]string{"deployments", "list"}, nil},
+	{[]string{"deployments", "describe", "{second}"}, nil},
+	{[]string{"services", "config", "view", "Greeter"}, nil},
+	{[]string{"services", "describe", "Nope"}, nil},
+	{[]string{"deployments", "describe", "dp_11111111111111111111111"}, nil},
 }
+
+// editor is the RESTATE_EDITOR of `services config edit`: it appends settings to the file.
+var editor string
 
 // sqlCommands need restate-server's POST /query, which ours does not serve yet: each must fail
 // with an error the CLI could parse (not "Protocol error": our 404 is JSON).
@@ -85,15 +100,25 @@ func TestCLIMatchesOfficial(t *testing.T) {
 	_, serverErr := os.Stat(official)
 	testenv.RequirePrereq(t, serverErr == nil, "%s missing: run `npm ci` in compat/ts", officialServerBin)
 
+	editor = filepath.Join(t.TempDir(), "editor")
+	editorScript := "#!/bin/sh\nprintf 'abort_timeout = \"15m\"\\ninactivity_timeout = \"2m\"\\njournal_retention = \"3d\"\\npublic = false\\n' >> \"$1\"\n"
+	if err := os.WriteFile(editor, []byte(editorScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	firstURI, secondURI := serveGreeter(t), serveGreeter(t)
 	theirs := startOfficial(t, official)
 	// restate-server's default retry policy (500ms to 1m), which `services config view` shows.
 	srv := testenv.StartServer(t, testenv.ServerConfig{Args: []string{"--retry-initial-interval", "500ms", "--retry-max-interval", "1m"}})
-	ours := side{"ours", srv.Admin, srv.Ingress}
+	ours := side{"ours", srv.Admin, srv.Ingress, t.TempDir()}
 
 	want, _ := runScript(t, cli, theirs, firstURI, secondURI)
 	got, names := runScript(t, cli, ours, firstURI, secondURI)
 	for i := range script {
+		for _, l := range script[i].expect {
+			if !slices.Contains(strings.Split(want[i].normal, "\n"), l) || !slices.Contains(strings.Split(got[i].normal, "\n"), l) {
+				t.Errorf("restate %s: a line %q wanted from both\nours:\n%s\nrestate-server:\n%s", strings.Join(script[i].args, " "), l, got[i].raw, want[i].raw)
+			}
+		}
 		if w, g := want[i], got[i]; w.normal != g.normal {
 			t.Errorf("restate %s: ours and restate-server print differently\nlines only ours prints:\n%s\nlines only restate-server prints:\n%s\nours:\n%s\nrestate-server:\n%s",
 				strings.Join(script[i].args, " "), only(g.normal, w.normal), only(w.normal, g.normal), g.raw, w.raw)
@@ -187,7 +212,7 @@ var (
 // normalise replaces the side's ids, addresses and times with names and compares lines as a
 // sorted set, each with its runs of spaces made one (column widths follow the values).
 func normalise(raw string, s side, names map[string]string, firstURI, secondURI string) string {
-	pairs := []string{s.admin, "<admin>", s.ingress, "<ingress>", firstURI, "<firstURI>", secondURI, "<secondURI>"}
+	pairs := []string{s.config, "<config>", s.admin, "<admin>", s.ingress, "<ingress>", firstURI, "<firstURI>", secondURI, "<secondURI>"}
 	for k, v := range names {
 		pairs = append(pairs, v, k)
 	}
@@ -206,7 +231,7 @@ func normalise(raw string, s side, names map[string]string, firstURI, secondURI 
 	return strings.Join(lines, "\n")
 }
 
-// runCLI runs the CLI against s with its own empty configuration and returns what it printed
+// runCLI runs the CLI against s and returns what it printed
 // (stdout and stderr) and its exit status.
 func runCLI(t *testing.T, cli string, s side, args []string) (string, int) {
 	t.Helper()
@@ -214,10 +239,11 @@ func runCLI(t *testing.T, cli string, s side, args []string) (string, int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, cli, append([]string{"--time-format", "iso8601"}, args...)...)
 	cmd.Env = append(os.Environ(),
-		"RESTATE_CLI_CONFIG_HOME="+t.TempDir(),
+		"RESTATE_CLI_CONFIG_HOME="+s.config,
 		"RESTATE_ADMIN_URL="+s.admin,
 		"RESTATE_INGRESS_URL="+s.ingress,
 		"NO_COLOR=1",
+		"RESTATE_EDITOR="+editor,
 	)
 	out, err := cmd.CombinedOutput()
 	code := 0
@@ -287,7 +313,7 @@ func startOfficial(t *testing.T, bin string) side {
 		"RESTATE_LOG_DISABLE_ANSI_CODES=true",
 	)
 	proc := testenv.StartProc(t, "restate-server", t.TempDir(), cmd)
-	s := side{"restate-server", "http://" + testenv.Addr(ports[1]), "http://" + testenv.Addr(ports[0])}
+	s := side{"restate-server", "http://" + testenv.Addr(ports[1]), "http://" + testenv.Addr(ports[0]), t.TempDir()}
 	testenv.WaitReady(t, "restate-server", time.Minute, func() error {
 		return testenv.ExpectStatus(testenv.HTTPClient, s.admin+"/health", http.StatusOK)
 	}, proc)
