@@ -242,7 +242,7 @@ func TestErrors(t *testing.T) {
 		{"relative uri", "POST", "/deployments", "application/json", `{"uri":"localhost:9080"}`, 400, "application/json", "The request field 'uri' is invalid", ""},
 		{"lambda", "POST", "/deployments", "application/json", `{"arn":"arn:aws:lambda:x"}`, 400, "application/json", "Lambda", ""},
 		{"empty body", "POST", "/deployments", "application/json", ``, 400, "application/json", "Failed to parse the request body as JSON: EOF while parsing a value at line 1 column 0", ""},
-		{"malformed json", "POST", "/deployments", "application/json", `{"uri":`, 400, "application/json", "Failed to parse the request body as JSON: EOF while parsing a value at line 1 column 7", ""},
+		{"malformed json", "POST", "/deployments", "application/json", `{"uri":`, 400, "application/json", "Failed to parse the request body as JSON: uri: EOF while parsing a value at line 1 column 7", ""},
 		{"open object", "POST", "/deployments", "application/json", `{`, 400, "application/json", "Failed to parse the request body as JSON: EOF while parsing an object at line 1 column 1", ""},
 		{"wrong type", "POST", "/deployments", "application/json", `{"uri":1}`, 422, "application/json", "data did not match any variant of untagged enum RegisterDeploymentRequest", ""},
 		{"missing uri", "POST", "/deployments", "application/json", `{}`, 422, "application/json", "data did not match any variant of untagged enum RegisterDeploymentRequest", ""},
