@@ -183,6 +183,14 @@ func (h *Handler) createDeployment(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "", "The request field 'arn' is invalid. Reason: Lambda deployments are not supported by this server")
 		return
 	}
+	if !httpURI(*req.URI) {
+		textError(w, http.StatusUnprocessableEntity, noVariant)
+		return
+	}
+	if !strings.Contains(*req.URI, "://") {
+		apiError(w, http.StatusBadRequest, "", fmt.Sprintf("The request field 'uri' is invalid. Reason: The provided uri %s is not absolute, only absolute URIs can be used.", *req.URI))
+		return
+	}
 	uri, err := discovery.NormalizeURI(*req.URI)
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "", "The request field 'uri' is invalid. Reason: "+err.Error())
@@ -239,9 +247,6 @@ func (h *Handler) decodeRegister(w http.ResponseWriter, r *http.Request) (regist
 		textError(w, http.StatusBadRequest, "Failed to parse the request body as JSON: "+msg)
 		return registerRequest{}, false
 	}
-	// restate-server's RegisterDeploymentRequest is an untagged enum (uri or arn): any JSON
-	// it cannot take, a missing uri or a value of the wrong type, is this one answer.
-	const noVariant = "Failed to deserialize the JSON body into the target type: data did not match any variant of untagged enum RegisterDeploymentRequest"
 	var req registerRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		textError(w, http.StatusUnprocessableEntity, noVariant)
@@ -252,6 +257,28 @@ func (h *Handler) decodeRegister(w http.ResponseWriter, r *http.Request) (regist
 		return registerRequest{}, false
 	}
 	return req, true
+}
+
+// noVariant is restate-server's answer to a registration body it cannot take: its
+// RegisterDeploymentRequest is an untagged enum (uri or arn), so a missing uri, a value of the
+// wrong type or a uri its http::Uri cannot parse all end in this one sentence.
+const noVariant = "Failed to deserialize the JSON body into the target type: data did not match any variant of untagged enum RegisterDeploymentRequest"
+
+// httpURI reports whether the http crate's Uri, which restate-server parses a deployment's uri
+// with, would: not empty, no spaces or control characters, an authority after "scheme://".
+func httpURI(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] == 0x7f {
+			return false
+		}
+	}
+	if _, rest, ok := strings.Cut(s, "://"); ok && (rest == "" || strings.ContainsRune("/?#", rune(rest[0]))) {
+		return false
+	}
+	return true
 }
 
 // jsonSyntax reports whether body is JSON and, when it is not, why, in serde_json's words
