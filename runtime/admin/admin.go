@@ -281,9 +281,10 @@ func httpURI(s string) bool {
 	return true
 }
 
-// jsonSyntax reports whether body is JSON and, when it is not, why, in serde_json's words
-// where the input ends early (what restate-server answers: "EOF while parsing an object at
-// line 1 column 1"); other syntax errors keep Go's words with serde's position.
+// jsonSyntax reports whether body is JSON and, when it is not, why, in serde_json's words and
+// with serde_path_to_error's path (what restate-server answers: "EOF while parsing an object at
+// line 1 column 1", "public: expected ident at line 1 column 14"); a syntax error these words
+// do not cover keeps Go's words with serde's position.
 func jsonSyntax(body []byte) (string, bool) {
 	var probe any
 	err := json.Unmarshal(body, &probe)
@@ -291,70 +292,123 @@ func jsonSyntax(body []byte) (string, bool) {
 	if err == nil || !errors.As(err, &se) {
 		return "", true
 	}
-	if se.Error() != "unexpected end of JSON input" {
-		line, col := lineColumn(body, int(max(se.Offset, 1)))
-		return fmt.Sprintf("%s at line %d column %d", se.Error(), line, col), false
+	if se.Error() == "unexpected end of JSON input" {
+		st := scanJSON(body)
+		line, col := lineColumn(body, len(body))
+		what := "a value"
+		switch {
+		case st.inString:
+			what = "a string"
+		case st.last == ':' || st.last == ',' || len(st.stack) == 0:
+		case st.stack[len(st.stack)-1].open == '{':
+			what = "an object"
+		default:
+			what = "a list"
+		}
+		return fmt.Sprintf("%sEOF while parsing %s at line %d column %d", st.path(true), what, line, col), false
 	}
-	line, col := lineColumn(body, len(body))
-	// What was being parsed where the input ends, and the path to it as serde_path_to_error
-	// names it (the keys of the objects whose value is being parsed, joined by dots).
-	type level struct {
+	end := int(max(se.Offset, 1))
+	st := scanJSON(body[:end-1])
+	bad := body[end-1]
+	msg, inValue := se.Error(), true
+	switch {
+	case strings.HasSuffix(msg, "looking for beginning of value") && st.last == ',' && (bad == ']' || bad == '}'):
+		msg, inValue = "trailing comma", false
+	case strings.HasSuffix(msg, "looking for beginning of value"):
+		msg = "expected value"
+	case strings.Contains(msg, " in literal "):
+		msg = "expected ident"
+	case strings.Contains(msg, "numeric literal"):
+		msg = "invalid number"
+	case strings.HasSuffix(msg, "looking for beginning of object key string") && bad == '}':
+		msg, inValue = "trailing comma", false
+	case strings.HasSuffix(msg, "looking for beginning of object key string"):
+		msg, inValue = "key must be a string", false
+	case strings.HasSuffix(msg, "after object key"):
+		msg, inValue = "expected `:`", false
+	case strings.HasSuffix(msg, "after object key:value pair"):
+		msg, inValue = "expected `,` or `}`", false
+	case strings.HasSuffix(msg, "after array element"):
+		msg, inValue = "expected `,` or `]`", false
+	case strings.HasSuffix(msg, "after top-level value"):
+		msg, inValue = "trailing characters", false
+	case strings.HasSuffix(msg, "in string literal"):
+		msg = "control character (\\u0000-\\u001F) found while parsing a string"
+	}
+	line, col := lineColumn(body, end)
+	return fmt.Sprintf("%s%s at line %d column %d", st.path(inValue), msg, line, col), false
+}
+
+// jsonScan is where a scan of the beginning of a JSON text stopped: the objects and arrays
+// open, each object's key whose value is being parsed, whether inside a string, and the last
+// character that is not white space.
+type jsonScan struct {
+	stack []struct {
 		open byte
 		key  string // the key whose value is being parsed, after its colon
 	}
-	var stack []level
+	inString bool
+	last     byte
+}
+
+func scanJSON(b []byte) jsonScan {
+	var st jsonScan
 	var str []byte
-	inString, escaped := false, false
-	last := byte(0)
-	for _, c := range body {
+	escaped := false
+	for _, c := range b {
 		switch {
-		case inString && escaped:
+		case st.inString && escaped:
 			escaped = false
 			str = append(str, c)
-		case inString && c == '\\':
+		case st.inString && c == '\\':
 			escaped = true
-		case inString && c == '"':
-			inString = false
-		case inString:
+		case st.inString && c == '"':
+			st.inString = false
+		case st.inString:
 			str = append(str, c)
 		case c == '"':
-			inString, str = true, str[:0]
+			st.inString, str = true, str[:0]
 		case c == '{' || c == '[':
-			stack = append(stack, level{open: c})
+			st.stack = append(st.stack, struct {
+				open byte
+				key  string
+			}{open: c})
 		case c == '}' || c == ']':
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
+			if len(st.stack) > 0 {
+				st.stack = st.stack[:len(st.stack)-1]
 			}
-		case c == ':' && len(stack) > 0:
-			stack[len(stack)-1].key = string(str)
-		case c == ',' && len(stack) > 0:
-			stack[len(stack)-1].key = ""
+		case c == ':' && len(st.stack) > 0:
+			st.stack[len(st.stack)-1].key = string(str)
+		case c == ',' && len(st.stack) > 0:
+			st.stack[len(st.stack)-1].key = ""
 		}
 		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			last = c
+			st.last = c
 		}
 	}
-	var path []string
-	for _, l := range stack {
+	return st
+}
+
+// path is serde_path_to_error's prefix for an error there: the key of the top-level object
+// whose value is being parsed, left out when the error is in that object itself (a missing
+// colon or comma) rather than in a value. Only the top-level key: restate-server's nested
+// request objects (retry_policy) are read as untyped JSON first, so serde tracks no deeper key
+// ("retry_policy: expected ident", not "retry_policy.max_attempts: ...").
+func (st jsonScan) path(inValue bool) string {
+	levels := st.stack
+	if !inValue && len(levels) > 0 {
+		levels = levels[:len(levels)-1]
+	}
+	var keys []string
+	for _, l := range levels {
 		if l.open == '{' && l.key != "" {
-			path = append(path, l.key)
+			keys = append(keys, l.key)
 		}
 	}
-	what := "a value"
-	switch {
-	case inString:
-		what = "a string"
-	case last == ':' || last == ',' || len(stack) == 0:
-	case stack[len(stack)-1].open == '{':
-		what = "an object"
-	default:
-		what = "a list"
+	if len(keys) == 0 || st.stack[0].open != '{' || st.stack[0].key == "" {
+		return ""
 	}
-	prefix := ""
-	if len(path) > 0 {
-		prefix = strings.Join(path, ".") + ": "
-	}
-	return fmt.Sprintf("%sEOF while parsing %s at line %d column %d", prefix, what, line, col), false
+	return keys[0] + ": "
 }
 
 // lineColumn is serde_json's position of the first end bytes of body: its line (from 1) and

@@ -87,6 +87,18 @@ func TestAdminErrorsMatchOfficial(t *testing.T) {
 		{"patch service, empty body", "PATCH", "/services/Greeter", j, ``},
 		{"patch service, open string", "PATCH", "/services/Greeter", j, `{"public":"ye`},
 		{"patch service, bad bool", "PATCH", "/services/Greeter", j, `{"public":"yes"}`},
+		{"patch service, a word", "PATCH", "/services/Greeter", j, `nope`},
+		{"patch service, no value", "PATCH", "/services/Greeter", j, " x"},
+		{"patch service, no colon", "PATCH", "/services/Greeter", j, `{"a" 1}`},
+		{"patch service, bare key", "PATCH", "/services/Greeter", j, `{a:1}`},
+		{"patch service, no comma", "PATCH", "/services/Greeter", j, `{"public":true "b":1}`},
+		{"patch service, trailing characters", "PATCH", "/services/Greeter", j, `{"public":true}x`},
+		{"patch service, trailing comma", "PATCH", "/services/Greeter", j, `{"public":true,}`},
+		{"patch service, bad literal", "PATCH", "/services/Greeter", j, `{"public":tru}`},
+		{"patch service, bad number", "PATCH", "/services/Greeter", j, `{"public":1.}`},
+		{"patch service, nested no colon", "PATCH", "/services/Greeter", j, `{"retry_policy":{"max_attempts" 1}}`},
+		{"patch service, nested bad literal", "PATCH", "/services/Greeter", j, `{"retry_policy":{"max_attempts":tx}}`},
+		{"patch service, nested end", "PATCH", "/services/Greeter", j, `{"retry_policy":{"max_attempts":`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
