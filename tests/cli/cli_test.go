@@ -62,6 +62,7 @@ var script = []command{
 	{[]string{"kafka-clusters", "list"}, nil},
 	{[]string{"subscriptions", "list"}, nil},
 	{[]string{"deployments", "register", "--yes", "{secondURI}"}, nil},
+	{[]string{"deployments", "register", "--yes", "{secondURI}"}, []string{"❯ Deployment already exists with id {second}"}},
 	{[]string{"deployments", "list"}, nil},
 	{[]string{"deployments", "describe", "{second}"}, nil},
 	{[]string{"services", "config", "view", "Greeter"}, nil},
