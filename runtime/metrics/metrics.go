@@ -70,11 +70,11 @@ func New(source Source) *Metrics {
 	})
 	m.attempts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "resolute_invoker_attempts_total",
-		Help: "Invocation attempts sent to a deployment, ended or failed (aborted and stale ones excluded).",
+		Help: "Invocation attempts sent to a deployment: ended, suspended, failed or aborted.",
 	}, []string{"deployment"})
 	m.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "resolute_invoker_attempt_failures_total",
-		Help: "Invocation attempts that failed (retried, or ending in pause or failure by the runtime).",
+		Help: "Invocation attempts that failed (retried, or ending in pause or failure by the runtime); aborted and stale ones are not failures.",
 	}, []string{"deployment"})
 	m.reg.MustRegister(m.requestVec, m.commitLatency, m.journal, m.attempts, m.failures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -89,3 +89,15 @@ restate_num_active_partition_leaders 2
 		t.Errorf("scrape with a failed read: %d, want 500 naming the error", rec.Code)
 	}
 }
+
+// BenchmarkHooks: what one call costs the request path: an ingress request, one applied entry
+// and one attempt.
+func BenchmarkHooks(b *testing.B) {
+	m := New(nil)
+	d := ids.NewDeploymentID([16]byte{1})
+	for b.Loop() {
+		m.ObserveRequest(ingress.RouteCall, 200, time.Millisecond)
+		m.EntryApplied(time.Millisecond, 2)
+		m.Attempted(d, false)
+	}
+}
