@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -302,21 +301,6 @@ func serveGreeter(t *testing.T) string {
 // startOfficial starts restate-server with its own base directory and ports.
 func startOfficial(t *testing.T, bin string) side {
 	t.Helper()
-	ports := testenv.FreePorts(t, 3)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
-		"RESTATE_BASE_DIR="+t.TempDir(),
-		"RESTATE_INGRESS__BIND_ADDRESS="+testenv.Addr(ports[0]),
-		"RESTATE_ADMIN__BIND_ADDRESS="+testenv.Addr(ports[1]),
-		"RESTATE_BIND_ADDRESS="+testenv.Addr(ports[2]),
-		"RESTATE_ADVERTISED_ADDRESS=http://"+testenv.Addr(ports[2]),
-		"RESTATE_LISTEN_MODE=tcp",
-		"RESTATE_LOG_DISABLE_ANSI_CODES=true",
-	)
-	proc := testenv.StartProc(t, "restate-server", t.TempDir(), cmd)
-	s := side{"restate-server", "http://" + testenv.Addr(ports[1]), "http://" + testenv.Addr(ports[0]), t.TempDir()}
-	testenv.WaitReady(t, "restate-server", time.Minute, func() error {
-		return testenv.ExpectStatus(testenv.HTTPClient, s.admin+"/health", http.StatusOK)
-	}, proc)
-	return s
+	ingress, admin := testenv.StartOfficialServer(t, bin, nil)
+	return side{"restate-server", admin, ingress, t.TempDir()}
 }

@@ -6,22 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/resolute-run/resolute/examples/greeter"
 	"github.com/resolute-run/resolute/runtime/registry"
 	"github.com/resolute-run/resolute/tests/testenv"
 )
-
-const officialServerBin = "compat/ts/node_modules/@restatedev/restate-server-linux-x64/bin/restate-server"
 
 // officialStep is one request of the script both servers answer.
 type officialStep struct{ method, path, body string }
@@ -34,14 +29,7 @@ type officialStep struct{ method, path, body string }
 // options, of bad topic names and of properties our client cannot use; the default client.id
 // (ours "resolute"); the info note on configuration clusters (deprecated there, not here).
 func TestKafkaAdminMatchesOfficial(t *testing.T) {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, officialServerBin)
-	_, statErr := os.Stat(bin)
-	testenv.RequirePrereq(t, statErr == nil, "%s missing: run `npm ci` in compat/ts", officialServerBin)
-
+	bin := testenv.OfficialServerPath(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -69,8 +57,7 @@ func TestKafkaAdminMatchesOfficial(t *testing.T) {
 // startOfficial starts restate-server with the configuration cluster cfg and returns its admin URL.
 func startOfficial(t *testing.T, bin string) string {
 	t.Helper()
-	dir := t.TempDir()
-	config := filepath.Join(dir, "restate.toml")
+	config := filepath.Join(t.TempDir(), "restate.toml")
 	if err := os.WriteFile(config, []byte(`[[ingress.kafka-clusters]]
 name = "cfg"
 brokers = ["c:9092"]
@@ -81,22 +68,7 @@ brokers = ["c:9092"]
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ports := testenv.FreePorts(t, 3)
-	cmd := exec.Command(bin, "--config-file", config)
-	cmd.Env = append(os.Environ(),
-		"RESTATE_BASE_DIR="+filepath.Join(dir, "base"),
-		"RESTATE_INGRESS__BIND_ADDRESS="+testenv.Addr(ports[0]),
-		"RESTATE_ADMIN__BIND_ADDRESS="+testenv.Addr(ports[1]),
-		"RESTATE_BIND_ADDRESS="+testenv.Addr(ports[2]),
-		"RESTATE_ADVERTISED_ADDRESS=http://"+testenv.Addr(ports[2]),
-		"RESTATE_LISTEN_MODE=tcp",
-		"RESTATE_LOG_DISABLE_ANSI_CODES=true",
-	)
-	proc := testenv.StartProc(t, "restate-server", dir, cmd)
-	t.Cleanup(proc.Stop)
-	t.Cleanup(func() { proc.DumpLogIfFailed(t) })
-	admin := "http://" + testenv.Addr(ports[1])
-	testenv.WaitReady(t, "restate-server", time.Minute, func() error { return testenv.ExpectStatus(testenv.HTTPClient, admin+"/health", http.StatusOK) }, proc)
+	_, admin := testenv.StartOfficialServer(t, bin, nil, "--config-file", config)
 	return admin
 }
 

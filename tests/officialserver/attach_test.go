@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -128,22 +127,8 @@ func TestAttachOutputMatchesOfficial(t *testing.T) {
 // startOfficialIngress starts restate-server, registers the endpoint and returns the ingress URL
 // once its services are routable.
 func startOfficialIngress(t *testing.T, bin, endpoint string) string {
-	ports := testenv.FreePorts(t, 3)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
-		"RESTATE_BASE_DIR="+t.TempDir(),
-		"RESTATE_INGRESS__BIND_ADDRESS="+testenv.Addr(ports[0]),
-		"RESTATE_ADMIN__BIND_ADDRESS="+testenv.Addr(ports[1]),
-		"RESTATE_BIND_ADDRESS="+testenv.Addr(ports[2]),
-		"RESTATE_ADVERTISED_ADDRESS=http://"+testenv.Addr(ports[2]),
-		"RESTATE_LISTEN_MODE=tcp",
-		"RESTATE_LOG_DISABLE_ANSI_CODES=true",
-	)
-	proc := testenv.StartProc(t, "restate-server", t.TempDir(), cmd)
-	t.Cleanup(proc.Stop)
-	t.Cleanup(func() { proc.DumpLogIfFailed(t) })
-	ingress, admin := "http://"+testenv.Addr(ports[0]), "http://"+testenv.Addr(ports[1])
-	testenv.WaitReady(t, "restate-server", time.Minute, func() error { return testenv.ExpectStatus(testenv.HTTPClient, admin+"/health", http.StatusOK) }, proc)
+	t.Helper()
+	ingress, admin := testenv.StartOfficialServer(t, bin, nil)
 	if _, err := testenv.Register(admin, endpoint); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +138,7 @@ func startOfficialIngress(t *testing.T, bin, endpoint string) string {
 			return fmt.Errorf("probe: %v %v", r, err)
 		}
 		return nil
-	}, proc)
+	})
 	return ingress
 }
 

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,24 +19,7 @@ import (
 // admin URLs once the admin API answers.
 func startOfficialAdmin(t *testing.T, bin string, env ...string) (ingress, admin string) {
 	t.Helper()
-	ports := testenv.FreePorts(t, 3)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
-		"RESTATE_BASE_DIR="+t.TempDir(),
-		"RESTATE_INGRESS__BIND_ADDRESS="+testenv.Addr(ports[0]),
-		"RESTATE_ADMIN__BIND_ADDRESS="+testenv.Addr(ports[1]),
-		"RESTATE_BIND_ADDRESS="+testenv.Addr(ports[2]),
-		"RESTATE_ADVERTISED_ADDRESS=http://"+testenv.Addr(ports[2]),
-		"RESTATE_LISTEN_MODE=tcp",
-		"RESTATE_LOG_DISABLE_ANSI_CODES=true",
-	)
-	cmd.Env = append(cmd.Env, env...)
-	proc := testenv.StartProc(t, "restate-server", t.TempDir(), cmd)
-	t.Cleanup(proc.Stop)
-	t.Cleanup(func() { proc.DumpLogIfFailed(t) })
-	ingress, admin = "http://"+testenv.Addr(ports[0]), "http://"+testenv.Addr(ports[1])
-	testenv.WaitReady(t, "restate-server", time.Minute, func() error { return testenv.ExpectStatus(testenv.HTTPClient, admin+"/health", http.StatusOK) }, proc)
-	return ingress, admin
+	return testenv.StartOfficialServer(t, bin, env)
 }
 
 // TestOurSDKVerifiesOfficialSignature: our endpoint with WithIdentityV1 accepts discovery and
