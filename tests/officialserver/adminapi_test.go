@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -42,13 +40,7 @@ var (
 // script and listed in runtime/server/adminapi_test.go: JSON bodies of 404/405 fallbacks (empty
 // there), serde's wording of type errors, Lambda ARNs, stricter address updates.
 func TestAdminAPIMatchesOfficial(t *testing.T) {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, officialServerBin)
-	_, statErr := os.Stat(bin)
-	testenv.RequirePrereq(t, statErr == nil, "%s missing: run `npm ci` in compat/ts", officialServerBin)
+	bin := testenv.OfficialServerPath(t)
 
 	serve := func() string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

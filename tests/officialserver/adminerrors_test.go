@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,13 +21,7 @@ import (
 // restate-server answers unknown routes and wrong methods with an empty body and axum's
 // refusals as text/plain, neither of which its own CLI can parse.
 func TestAdminErrorsMatchOfficial(t *testing.T) {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, officialServerBin)
-	_, statErr := os.Stat(bin)
-	testenv.RequirePrereq(t, statErr == nil, "%s missing: run `npm ci` in compat/ts", officialServerBin)
+	bin := testenv.OfficialServerPath(t)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -83,13 +81,7 @@ func attachServices() *sdk.Endpoint {
 // Invocation ids differ between the servers (random, and the idempotent derivation is our own),
 // so each is replaced by its order of appearance.
 func TestAttachOutputMatchesOfficial(t *testing.T) {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, officialServerBin)
-	_, statErr := os.Stat(bin)
-	testenv.RequirePrereq(t, statErr == nil, "%s missing: run `npm ci` in compat/ts", officialServerBin)
+	bin := testenv.OfficialServerPath(t)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

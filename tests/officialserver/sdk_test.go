@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,8 +16,6 @@ import (
 	"github.com/resolute-run/resolute/sdk"
 	"github.com/resolute-run/resolute/tests/testenv"
 )
-
-const officialServerBin = "compat/ts/node_modules/@restatedev/restate-server-linux-x64/bin/restate-server"
 
 // steps is a Virtual Object exercising Run, state and terminal errors; runs counts executions of
 // Run bodies so the test can see they are not repeated.
@@ -54,13 +51,7 @@ func steps(runs *atomic.Int64) *sdk.Object {
 }
 
 func TestOurSDKOnOfficialServer(t *testing.T) {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, officialServerBin)
-	_, statErr := os.Stat(bin)
-	testenv.RequirePrereq(t, statErr == nil, "%s missing: run `npm ci` in compat/ts", officialServerBin)
+	bin := testenv.OfficialServerPath(t)
 
 	for _, tc := range []struct {
 		name    string

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,13 +75,7 @@ func featureServices(c *featureCounters) *sdk.Endpoint {
 // then the Run's terminal 503), passes the cancellation of a parent on to the child call it
 // waits on (the SDK's SendSignal), and carries terminal-error metadata to the calling handler.
 func TestSDKFeaturesOnOfficialServer(t *testing.T) {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, officialServerBin)
-	_, statErr := os.Stat(bin)
-	testenv.RequirePrereq(t, statErr == nil, "%s missing: run `npm ci` in compat/ts", officialServerBin)
+	bin := testenv.OfficialServerPath(t)
 
 	var c featureCounters
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
