@@ -3,7 +3,9 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -48,9 +50,26 @@ func (s *service) launch() error {
 }
 
 // waitReady waits until the launched process is ready, or fails if it exits.
+// A process that exits names the end of its log in the error, and one that
+// could not bind a port wraps errPortTaken.
 func (s *service) waitReady(ctx context.Context, timeout time.Duration) error {
-	return waitFor(ctx, timeout, s.name+" ready", func() error { return s.ready(ctx) }, s.cur)
+	err := waitFor(ctx, timeout, s.name+" ready", func() error { return s.ready(ctx) }, s.cur)
+	if err == nil {
+		return nil
+	}
+	if gone, _ := s.cur.Exited(); !gone {
+		return err
+	}
+	tail, _ := s.cur.LogTail(600)
+	if bytes.Contains(tail, []byte("address already in use")) {
+		return fmt.Errorf("%w: %w; its log ends: %s", errPortTaken, err, tail)
+	}
+	return fmt.Errorf("%w; its log ends: %s", err, tail)
 }
+
+// errPortTaken marks a process that exited because another process took a
+// port chosen for it between proc.FreePorts and its bind.
+var errPortTaken = errors.New("a port chosen for it was taken")
 
 func (s *service) kill() { s.cur.Kill() }
 

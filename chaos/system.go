@@ -5,6 +5,7 @@ package chaos
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -76,7 +77,27 @@ func (s *system) ingresses() []string {
 // clustered reports whether the nodes form a cluster (more than one).
 func (s *system) clustered() bool { return len(s.nodes) > 1 }
 
+// startSystem starts the deployments and the nodes on free ports and
+// registers the deployments. Ports are chosen free but released before the
+// processes bind them, so on a busy machine another process (a parallel
+// test, an outgoing connection's ephemeral port) can take one: then the
+// whole system starts again on new ports, with empty data, up to three times.
 func startSystem(ctx context.Context, cfg Config) (*system, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := startSystemOnce(ctx, cfg)
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == 3 {
+			return s, err
+		}
+		logf(cfg, "start again on new ports: %v", err)
+		for _, sub := range []string{"data", "logs", "exec.log"} {
+			if err := os.RemoveAll(filepath.Join(cfg.WorkDir, sub)); err != nil {
+				return nil, fmt.Errorf("chaos: clear work dir for a new start: %w", err)
+			}
+		}
+	}
+}
+
+func startSystemOnce(ctx context.Context, cfg Config) (*system, error) {
 	nodes := max(cfg.Nodes, 1)
 	ports, err := proc.FreePorts(2 + nodes*nodePorts)
 	if err != nil {
