@@ -1,0 +1,258 @@
+package introspect
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/protocol"
+	"github.com/resolute-run/resolute/runtime/protocol/pb"
+	"github.com/resolute-run/resolute/runtime/registry"
+	"github.com/resolute-run/resolute/runtime/storage"
+)
+
+// pebbleSource is one partition's real storage on disk and a fixed registry view.
+type pebbleSource struct {
+	db       *pebble.DB
+	services []registry.Service
+}
+
+func (s *pebbleSource) PartitionRows(_ context.Context, tables []string) ([]Rows, error) {
+	snap := s.db.NewSnapshot()
+	defer snap.Close()
+	return PartitionRows(snap, tables, nil)
+}
+func (s *pebbleSource) Services() []registry.Service       { return s.services }
+func (s *pebbleSource) Deployments() []registry.Deployment { return nil }
+
+func id(n byte) ids.InvocationID {
+	var e [16]byte
+	e[0] = n
+	return ids.NewInvocationID(ids.PartitionKey(uint64(n)<<56), e)
+}
+
+func entry(t *testing.T, m proto.Message) command.Entry {
+	t.Helper()
+	typ, err := protocol.TypeOf(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return command.Entry{Type: uint16(typ), Payload: b}
+}
+
+// fixture writes a partition's tables: a running greeter call with a journal, a completed
+// failed one, an inboxed counter add behind the one holding the lock, a key's state, a promise
+// and an idempotency key.
+func fixture(t *testing.T) (*pebbleSource, map[string]ids.InvocationID) {
+	t.Helper()
+	db, err := pebble.Open(t.TempDir(), &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	invs := map[string]ids.InvocationID{"running": id(1), "failed": id(2), "holder": id(3), "inboxed": id(4)}
+	greeter := command.Target{Service: "Greeter", Handler: "greet", ServiceType: command.Service}
+	counter := command.Target{Service: "Counter", Handler: "add", Key: "a", ServiceType: command.VirtualObject}
+	b := db.NewBatch()
+	put := func(inv ids.InvocationID, st storage.InvocationStatus) {
+		st.Invocation.ID = inv
+		if err := storage.PutStatus(b, inv, &st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created := time.Date(2026, 11, 28, 1, 2, 3, 456e6, time.UTC).UnixMilli()
+	put(invs["running"], storage.InvocationStatus{Phase: storage.Running, Invocation: command.Invocation{Target: greeter, IdempotencyKey: "k1"}, CommandCount: 3, JournalLength: 3, CreatedAt: created, ModifiedAt: created + 10})
+	put(invs["failed"], storage.InvocationStatus{Phase: storage.Completed, Invocation: command.Invocation{Target: greeter}, Result: &command.Result{Failure: &command.Failure{Code: 500, Message: "boom"}}, CreatedAt: created, ModifiedAt: created + 20})
+	put(invs["holder"], storage.InvocationStatus{Phase: storage.Suspended, Invocation: command.Invocation{Target: counter}, CreatedAt: created, ModifiedAt: created})
+	put(invs["inboxed"], storage.InvocationStatus{Phase: storage.Inboxed, Invocation: command.Invocation{Target: counter}, CreatedAt: created + 5, ModifiedAt: created + 5})
+	wake := uint64(created + 60_000)
+	for i, e := range []command.Entry{
+		entry(t, &pb.InputCommandMessage{}),
+		entry(t, &pb.RunCommandMessage{Name: "charge", ResultCompletionId: 1}),
+		entry(t, &pb.SleepCommandMessage{WakeUpTime: wake, ResultCompletionId: 2}),
+	} {
+		if err := storage.AppendJournal(b, invs["running"], uint32(i), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(storage.PutLock(b, "Counter", "a", invs["holder"]))
+	must(storage.PushInbox(b, "Counter", "a", 7, invs["inboxed"]))
+	must(storage.PutState(b, "Counter", "a", []byte("count"), []byte("41")))
+	must(storage.PutState(b, "Counter", "a", []byte("raw"), []byte{0xff, 0x00}))
+	must(storage.PutPromise(b, "Signup", "u1", "email", &storage.Promise{Completed: true, Result: command.Result{Value: []byte(`"ok"`)}}))
+	must(storage.PutIdempotentInvocation(b, greeter, "k1", invs["running"]))
+	must(b.Commit(pebble.Sync))
+	src := &pebbleSource{db: db, services: []registry.Service{{Name: "Counter", Type: command.VirtualObject, Revision: 2}}}
+	return src, invs
+}
+
+func open(t *testing.T, src Source) *Engine {
+	t.Helper()
+	e, err := Open(src, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// strs renders a result's rows as strings, for comparison.
+func strs(res *Result) []string {
+	var out []string
+	for _, r := range res.Rows {
+		parts := make([]string, len(r))
+		for i, v := range r {
+			switch x := v.(type) {
+			case nil:
+				parts[i] = "NULL"
+			case time.Time:
+				parts[i] = x.UTC().Format(time.RFC3339Nano)
+			case []byte:
+				parts[i] = fmt.Sprintf("%x", x)
+			default:
+				parts[i] = fmt.Sprint(v)
+			}
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	return out
+}
+
+func TestQueries(t *testing.T) {
+	src, invs := fixture(t)
+	e := open(t, src)
+	run := invs["running"].String()
+	cases := []struct {
+		name, q string
+		want    []string
+	}{
+		{"invocations by status", `SELECT status, COUNT(*) AS n FROM sys_invocation GROUP BY status ORDER BY status`,
+			[]string{"completed|1", "pending|1", "ready|1", "suspended|1"}},
+		{"a failed invocation", `SELECT target, completion_result, completion_failure FROM sys_invocation WHERE status = 'completed'`,
+			[]string{"Greeter/greet|failure|[500] boom"}},
+		{"keyed target", `SELECT target, target_service_key, target_service_ty FROM sys_invocation WHERE status = 'pending'`,
+			[]string{"Counter/a/add|a|virtual_object"}},
+		{"journal of one invocation", `SELECT index, entry_type, name, sleep_wakeup_at FROM sys_journal WHERE id = '` + run + `' ORDER BY index`,
+			[]string{"0|Command: Input|NULL|NULL", "1|Command: Run|charge|NULL", "2|Command: Sleep|NULL|2026-11-28T01:03:03.456Z"}},
+		{"state of a key", `SELECT key, value_utf8, value FROM state WHERE service_name = 'Counter' AND service_key = 'a' ORDER BY key`,
+			[]string{"count|41|3431", "raw|NULL|ff00"}},
+		{"inbox", `SELECT service_key, id, sequence_number, created_at FROM sys_inbox`,
+			[]string{"a|" + invs["inboxed"].String() + "|7|2026-11-28T01:02:03.461Z"}},
+		{"keyed service status", `SELECT service_name, service_key, invocation_id FROM sys_keyed_service_status`,
+			[]string{"Counter|a|" + invs["holder"].String()}},
+		{"promise", `SELECT key, completed, completion_success_value_utf8 FROM sys_promise`,
+			[]string{`email|true|"ok"`}},
+		{"idempotency", `SELECT service_name, service_handler, idempotency_key, invocation_id FROM sys_idempotency`,
+			[]string{"Greeter|greet|k1|" + run}},
+		{"join", `SELECT i.target, j.name FROM sys_invocation i JOIN sys_journal j ON i.id = j.id WHERE j.entry_type = 'Command: Run'`,
+			[]string{"Greeter/greet|charge"}},
+		{"registry", `SELECT name, revision, ty FROM sys_service`, []string{"Counter|2|virtual_object"}},
+		{"schema lists every table", `SELECT COUNT(DISTINCT table_name) FROM information_schema.columns WHERE table_name IN ('sys_invocation','sys_journal','state','sys_inbox','sys_promise','sys_idempotency','sys_keyed_service_status','sys_service','sys_deployment')`,
+			[]string{"9"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := e.Query(context.Background(), tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strs(res); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("%s\n got %q\nwant %q", tc.q, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRefusedQueries(t *testing.T) {
+	src, _ := fixture(t)
+	e := open(t, src)
+	for _, q := range []string{
+		`SELEC 1`,
+		`SELECT nope FROM sys_invocation`,
+		`SELECT * FROM no_such_table`,
+		`SELECT * FROM read_csv('/etc/passwd')`,
+		`COPY (SELECT 1) TO '/tmp/resolute-introspect-escape.csv'`,
+		`SET enable_external_access = true`,
+	} {
+		_, err := e.Query(context.Background(), q)
+		var qe *QueryError
+		if !errors.As(err, &qe) {
+			t.Errorf("%s: got %v, want a QueryError", q, err)
+		}
+	}
+}
+
+func TestFormats(t *testing.T) {
+	src, invs := fixture(t)
+	e := open(t, src)
+	res, err := e.Query(context.Background(), `SELECT id, retry_count, created_at, target_service_key, journal_size FROM sys_invocation WHERE id = '`+invs["running"].String()+`'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js bytes.Buffer
+	if err := WriteJSON(&js, res); err != nil {
+		t.Fatal(err)
+	}
+	var decoded struct{ Rows []map[string]any }
+	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil {
+		t.Fatalf("%s: %v", js.String(), err)
+	}
+	want := map[string]any{"id": invs["running"].String(), "retry_count": 0.0, "created_at": "2026-11-28T01:02:03.456", "journal_size": 3.0}
+	if len(decoded.Rows) != 1 || fmt.Sprint(decoded.Rows[0]) != fmt.Sprint(want) {
+		t.Errorf("JSON %s, want rows [%v] (NULL target_service_key left out)", js.String(), want)
+	}
+
+	var ar bytes.Buffer
+	if err := WriteArrow(&ar, res); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := ipc.NewReader(&ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Release()
+	if !rd.Next() {
+		t.Fatalf("no record batch: %v", rd.Err())
+	}
+	rec := rd.RecordBatch()
+	if rec.NumRows() != 1 || rec.NumCols() != 5 {
+		t.Fatalf("record %d×%d, want 1×5", rec.NumRows(), rec.NumCols())
+	}
+	if got := rec.Column(0).(*array.LargeString).Value(0); got != invs["running"].String() {
+		t.Errorf("id %q", got)
+	}
+	if got := rec.Column(1).(*array.Uint64).Value(0); got != 0 {
+		t.Errorf("retry_count %d", got)
+	}
+	if got := rec.Column(2).(*array.Timestamp).Value(0); int64(got) != time.Date(2026, 11, 28, 1, 2, 3, 456e6, time.UTC).UnixMilli() {
+		t.Errorf("created_at %d", got)
+	}
+	if !rec.Column(3).IsNull(0) {
+		t.Error("target_service_key is not NULL")
+	}
+	if got := rec.Column(4).(*array.Uint32).Value(0); got != 3 {
+		t.Errorf("journal_size %d", got)
+	}
+}

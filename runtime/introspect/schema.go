@@ -1,0 +1,191 @@
+package introspect
+
+// Column is one column of a table: its name and DuckDB type.
+type Column struct {
+	Name string
+	Type string
+}
+
+// Table is one table of the introspection schema.
+type Table struct {
+	Name    string
+	Columns []Column
+	// Partitioned tables are read from every partition; the others from the registry.
+	Partitioned bool
+}
+
+// DuckDB types of restate-server's Arrow types: LargeUtf8, UInt64, UInt32, Boolean,
+// Timestamp(Millisecond), LargeBinary, Duration, List(UInt32), List(LargeUtf8).
+const (
+	tString    = "VARCHAR"
+	tU64       = "UBIGINT"
+	tU32       = "UINTEGER"
+	tBool      = "BOOLEAN"
+	tTimestamp = "TIMESTAMP"
+	tBlob      = "BLOB"
+	tDuration  = "INTERVAL"
+	tU32List   = "UINTEGER[]"
+	tStrList   = "VARCHAR[]"
+)
+
+func cols(pairs ...string) []Column {
+	out := make([]Column, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, Column{Name: pairs[i], Type: pairs[i+1]})
+	}
+	return out
+}
+
+// Table names.
+const (
+	TableInvocation       = "sys_invocation"
+	TableJournal          = "sys_journal"
+	TableState            = "state"
+	TableInbox            = "sys_inbox"
+	TablePromise          = "sys_promise"
+	TableIdempotency      = "sys_idempotency"
+	TableKeyedStatus      = "sys_keyed_service_status"
+	TableService          = "sys_service"
+	TableDeployment       = "sys_deployment"
+	partitionedTableCount = 7
+)
+
+// Tables is the schema, in the order the tables are created.
+var Tables = []Table{
+	{Name: TableInvocation, Partitioned: true, Columns: cols(
+		"id", tString,
+		"target", tString,
+		"target_service_name", tString,
+		"target_service_key", tString,
+		"target_handler_name", tString,
+		"target_service_ty", tString,
+		"idempotency_key", tString,
+		"invoked_by", tString,
+		"invoked_by_service_name", tString,
+		"invoked_by_id", tString,
+		"invoked_by_subscription_id", tString,
+		"invoked_by_target", tString,
+		"restarted_from", tString,
+		"pinned_deployment_id", tString,
+		"pinned_service_protocol_version", tU32,
+		"trace_id", tString,
+		"journal_size", tU32,
+		"journal_commands_size", tU32,
+		"created_at", tTimestamp,
+		"created_using_restate_version", tString,
+		"modified_at", tTimestamp,
+		"inboxed_at", tTimestamp,
+		"scheduled_at", tTimestamp,
+		"scheduled_start_at", tTimestamp,
+		"running_at", tTimestamp,
+		"completed_at", tTimestamp,
+		"completion_retention", tDuration,
+		"journal_retention", tDuration,
+		"retry_count", tU64,
+		"last_start_at", tTimestamp,
+		"next_retry_at", tTimestamp,
+		"last_attempt_deployment_id", tString,
+		"last_attempt_server", tString,
+		"last_failure", tString,
+		"last_failure_error_code", tString,
+		"last_failure_related_entry_index", tU64,
+		"last_failure_related_entry_name", tString,
+		"last_failure_related_entry_type", tString,
+		"last_failure_related_command_index", tU64,
+		"last_failure_related_command_name", tString,
+		"last_failure_related_command_type", tString,
+		"status", tString,
+		"completion_result", tString,
+		"completion_failure", tString,
+	)},
+	{Name: TableJournal, Partitioned: true, Columns: cols(
+		"partition_key", tU64,
+		"id", tString,
+		"index", tU32,
+		"entry_type", tString,
+		"name", tString,
+		"completed", tBool,
+		"invoked_id", tString,
+		"invoked_target", tString,
+		"sleep_wakeup_at", tTimestamp,
+		"promise_name", tString,
+		"raw", tBlob,
+		"version", tU32,
+		"entry_json", tString,
+		"appended_at", tTimestamp,
+	)},
+	{Name: TableState, Partitioned: true, Columns: cols(
+		"partition_key", tU64,
+		"service_name", tString,
+		"service_key", tString,
+		"key", tString,
+		"value_utf8", tString,
+		"value", tBlob,
+	)},
+	{Name: TableInbox, Partitioned: true, Columns: cols(
+		"partition_key", tU64,
+		"service_name", tString,
+		"service_key", tString,
+		"id", tString,
+		"sequence_number", tU64,
+		"created_at", tTimestamp,
+	)},
+	{Name: TablePromise, Partitioned: true, Columns: cols(
+		"partition_key", tU64,
+		"service_name", tString,
+		"service_key", tString,
+		"key", tString,
+		"completed", tBool,
+		"completion_success_value", tBlob,
+		"completion_success_value_utf8", tString,
+		"completion_failure", tString,
+	)},
+	{Name: TableIdempotency, Partitioned: true, Columns: cols(
+		"partition_key", tU64,
+		"service_name", tString,
+		"service_key", tString,
+		"service_handler", tString,
+		"idempotency_key", tString,
+		"invocation_id", tString,
+	)},
+	{Name: TableKeyedStatus, Partitioned: true, Columns: cols(
+		"partition_key", tU64,
+		"service_name", tString,
+		"service_key", tString,
+		"invocation_id", tString,
+	)},
+	{Name: TableService, Columns: cols(
+		"name", tString,
+		"revision", tU64,
+		"public", tBool,
+		"ty", tString,
+		"deployment_id", tString,
+	)},
+	{Name: TableDeployment, Columns: cols(
+		"id", tString,
+		"ty", tString,
+		"endpoint", tString,
+		"created_at", tTimestamp,
+		"min_service_protocol_version", tU32,
+		"max_service_protocol_version", tU32,
+	)},
+}
+
+// tableByName finds a table of the schema.
+func tableByName(name string) (Table, bool) {
+	for _, t := range Tables {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Table{}, false
+}
+
+// columnIndex maps a table's column names to their positions.
+func columnIndex(t Table) map[string]int {
+	m := make(map[string]int, len(t.Columns))
+	for i, c := range t.Columns {
+		m[c.Name] = i
+	}
+	return m
+}
