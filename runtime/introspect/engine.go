@@ -113,7 +113,7 @@ func (e *Engine) Query(ctx context.Context, q string) (*Result, error) {
 	if err := e.load(ctx, conn, referencedTables(q)); err != nil {
 		return nil, err
 	}
-	rows, err := conn.QueryContext(ctx, q)
+	rows, err := conn.QueryContext(ctx, rewrite(q))
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -155,7 +156,9 @@ func TestQueries(t *testing.T) {
 		{"keyed target", `SELECT target, target_service_key, target_service_ty FROM sys_invocation WHERE status = 'pending'`,
 			[]string{"Counter/a/add|a|virtual_object"}},
 		{"journal of one invocation", `SELECT index, entry_type, name, sleep_wakeup_at FROM sys_journal WHERE id = '` + run + `' ORDER BY index`,
-			[]string{"0|Command: Input|NULL|NULL", "1|Command: Run|charge|NULL", "2|Command: Sleep|NULL|2026-11-28T01:03:03.456Z"}},
+			[]string{"0|Command: Input||NULL", "1|Command: Run|charge|NULL", "2|Command: Sleep||2026-11-28T01:03:03.456Z"}},
+		{"stored status names", `SELECT status, COUNT(*) AS n FROM sys_invocation_status GROUP BY status ORDER BY status`,
+			[]string{"completed|1", "inboxed|1", "invoked|1", "suspended|1"}},
 		{"state of a key", `SELECT key, value_utf8, value FROM state WHERE service_name = 'Counter' AND service_key = 'a' ORDER BY key`,
 			[]string{"count|41|3431", "raw|NULL|ff00"}},
 		{"inbox", `SELECT service_key, id, sequence_number, created_at FROM sys_inbox`,
@@ -219,7 +222,7 @@ func TestFormats(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil {
 		t.Fatalf("%s: %v", js.String(), err)
 	}
-	want := map[string]any{"id": invs["running"].String(), "retry_count": 0.0, "created_at": "2026-11-28T01:02:03.456", "journal_size": 3.0}
+	want := map[string]any{"id": invs["running"].String(), "retry_count": 0.0, "created_at": "2026-11-28T01:02:03.456Z", "journal_size": 3.0}
 	if len(decoded.Rows) != 1 || fmt.Sprint(decoded.Rows[0]) != fmt.Sprint(want) {
 		t.Errorf("JSON %s, want rows [%v] (NULL target_service_key left out)", js.String(), want)
 	}
@@ -254,5 +257,44 @@ func TestFormats(t *testing.T) {
 	}
 	if got := rec.Column(4).(*array.Uint32).Value(0); got != 3 {
 		t.Errorf("journal_size %d", got)
+	}
+}
+
+// The schema has restate-server 1.7.12's tables and columns, in its order and with the DuckDB
+// type of each Arrow type (sys_idempotency is ours: 1.7.12 has none).
+func TestSchemaMatchesRestate(t *testing.T) {
+	data, err := os.ReadFile("testdata/restate-1.7.12-columns.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dump struct {
+		Rows []struct{ TableName, ColumnName, DataType string }
+	}
+	if err := json.Unmarshal(bytes.ReplaceAll(bytes.ReplaceAll(bytes.ReplaceAll(data, []byte(`"table_name"`), []byte(`"TableName"`)), []byte(`"column_name"`), []byte(`"ColumnName"`)), []byte(`"data_type"`), []byte(`"DataType"`)), &dump); err != nil {
+		t.Fatal(err)
+	}
+	duck := map[string]string{"LargeUtf8": tString, "UInt64": tU64, "UInt32": tU32, "Boolean": tBool,
+		`Timestamp(ms, "+00:00")`: tTimestamp, "LargeBinary": tBlob, "Duration(ms)": tDuration,
+		"List(UInt32)": tU32List, "List(LargeUtf8)": tStrList}
+	want := map[string][]Column{}
+	for _, r := range dump.Rows {
+		typ, ok := duck[r.DataType]
+		if !ok {
+			t.Fatalf("%s.%s: no DuckDB type for %s", r.TableName, r.ColumnName, r.DataType)
+		}
+		want[r.TableName] = append(want[r.TableName], Column{r.ColumnName, typ})
+	}
+	if len(want) == 0 {
+		t.Fatal("no columns in the dump")
+	}
+	for name, cols := range want {
+		tb, ok := tableByName(name)
+		if !ok {
+			t.Errorf("no table %s", name)
+			continue
+		}
+		if fmt.Sprint(tb.Columns) != fmt.Sprint(cols) {
+			t.Errorf("%s:\n got %v\nwant %v", name, tb.Columns, cols)
+		}
 	}
 }

@@ -20,7 +20,8 @@ import (
 
 // WriteJSON writes res as restate-server's POST /query answers Accept: application/json:
 // {"rows":[{column: value, …}, …]}, as Arrow's JSON writer writes record batches: NULLs left
-// out, timestamps as "2006-01-02T15:04:05.000", binary as hex, durations as milliseconds.
+// out, timestamps in RFC 3339 (with Z when they have a zone) with as many fraction digits as
+// needed (0, 3, 6 or 9), binary as lowercase hex, durations in ISO 8601 ("PT86400S", "P0D").
 func WriteJSON(w io.Writer, res *Result) error {
 	if _, err := io.WriteString(w, `{"rows":[`); err != nil {
 		return err
@@ -36,7 +37,7 @@ func WriteJSON(w io.Writer, res *Result) error {
 			if v == nil {
 				continue
 			}
-			enc, err := jsonValue(v)
+			enc, err := jsonValue(v, res.Columns[c].Type)
 			if err != nil {
 				return fmt.Errorf("introspect: column %s: %w", res.Columns[c].Name, err)
 			}
@@ -58,16 +59,46 @@ func WriteJSON(w io.Writer, res *Result) error {
 	return err
 }
 
-const arrowTimestampLayout = "2006-01-02T15:04:05.000"
+// formatTimestamp writes t as arrow-rs does: RFC 3339, fraction digits in groups of three as
+// needed, Z for a column with a zone.
+func formatTimestamp(t time.Time, zoned bool) string {
+	t = t.UTC()
+	layout := "2006-01-02T15:04:05"
+	switch ns := t.Nanosecond(); {
+	case ns == 0:
+	case ns%1e6 == 0:
+		layout += ".000"
+	case ns%1e3 == 0:
+		layout += ".000000"
+	default:
+		layout += ".000000000"
+	}
+	if zoned {
+		layout += "Z"
+	}
+	return t.Format(layout)
+}
 
-func jsonValue(v any) ([]byte, error) {
+// formatDuration writes ms as arrow-rs writes a Duration: ISO 8601 seconds, "P0D" for zero.
+func formatDuration(ms int64) string {
+	if ms == 0 {
+		return "P0D"
+	}
+	secs := strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)
+	return "PT" + secs + "S"
+}
+
+func jsonValue(v any, typ string) ([]byte, error) {
 	switch x := v.(type) {
 	case time.Time:
-		return json.Marshal(x.UTC().Format(arrowTimestampLayout))
+		if typ == "DATE" {
+			return json.Marshal(x.Format("2006-01-02"))
+		}
+		return json.Marshal(formatTimestamp(x, strings.Contains(typ, "TZ") || strings.Contains(typ, "TIME ZONE")))
 	case []byte:
 		return json.Marshal(hex.EncodeToString(x))
 	case duckdb.Interval:
-		return []byte(strconv.FormatInt(intervalMillis(x), 10)), nil
+		return json.Marshal(formatDuration(intervalMillis(x)))
 	case *big.Int:
 		return []byte(x.String()), nil
 	case duckdb.Decimal:
@@ -85,7 +116,7 @@ func jsonValue(v any) ([]byte, error) {
 				parts[i] = "null"
 				continue
 			}
-			enc, err := jsonValue(e)
+			enc, err := jsonValue(e, strings.TrimSuffix(typ, "[]"))
 			if err != nil {
 				return nil, err
 			}
@@ -158,6 +189,8 @@ func arrowType(duck string) arrow.DataType {
 		return arrow.PrimitiveTypes.Float32
 	case duck == "DOUBLE", strings.HasPrefix(duck, "DECIMAL"):
 		return arrow.PrimitiveTypes.Float64
+	case duck == "TIMESTAMPTZ", duck == "TIMESTAMP WITH TIME ZONE":
+		return &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "+00:00"}
 	case strings.HasPrefix(duck, "TIMESTAMP"):
 		return &arrow.TimestampType{Unit: arrow.Millisecond}
 	case duck == "DATE":
@@ -181,7 +214,7 @@ func appendArrow(b array.Builder, v any) error {
 		case string:
 			bb.Append(x)
 		case time.Time:
-			bb.Append(x.UTC().Format(arrowTimestampLayout))
+			bb.Append(formatTimestamp(x, true))
 		default:
 			bb.Append(fmt.Sprint(v))
 		}

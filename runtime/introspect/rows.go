@@ -44,7 +44,9 @@ func PartitionRows(snap pebble.Reader, tables []string, attempts AttemptsFunc) (
 		var err error
 		switch name {
 		case TableInvocation:
-			err = invocationRows(snap, b, attempts)
+			err = invocationRows(snap, b, attempts, false)
+		case TableInvocationStatus:
+			err = invocationRows(snap, b, nil, true)
 		case TableJournal:
 			err = journalRows(snap, b)
 		case TableState:
@@ -99,6 +101,11 @@ func RegistryRows(table string, services []registry.Service, deployments []regis
 			b.set(r, "created_at", d.CreatedAt)
 			b.set(r, "min_service_protocol_version", uint32(d.MinProtocolVersion))
 			b.set(r, "max_service_protocol_version", uint32(d.MaxProtocolVersion))
+			names := make([]string, len(d.Services))
+			for i, svc := range d.Services {
+				names[i] = svc.Name
+			}
+			b.set(r, "services", names)
 		}
 	}
 	return Rows{Table: table, Values: b.rows}, nil
@@ -123,13 +130,12 @@ func (b *builder) row() row {
 	return r
 }
 
-// set stores v in column name; a column the table does not have is a programming error.
+// set stores v in column name; a column the table does not have is skipped (sys_invocation
+// and sys_invocation_status share their producer but not every column).
 func (b *builder) set(r row, name string, v any) {
-	i, ok := b.index[name]
-	if !ok {
-		panic("introspect: no column " + name)
+	if i, ok := b.index[name]; ok {
+		r[i] = v
 	}
-	r[i] = v
 }
 
 func serviceTy(t command.ServiceType) string {
@@ -162,15 +168,16 @@ func utf8OrNil(s []byte) any {
 	return nil
 }
 
-func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc) error {
-	// Callers' targets, to fill invoked_by_service_name and invoked_by_target where the caller
-	// is in this partition (restate-server stores them in the callee's record).
+// invocationRows fills sys_invocation, or with stored sys_invocation_status and its stored
+// status names (inboxed, scheduled, invoked, suspended, paused, completed).
+func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, stored bool) error {
 	return storage.ScanStatuses(snap, func(id ids.InvocationID, st *storage.InvocationStatus) bool {
 		if st.Mutation != nil { // a state patch waiting in an inbox: not an invocation
 			return true
 		}
 		r := b.row()
 		tg := st.Invocation.Target
+		b.set(r, "partition_key", uint64(id.PartitionKey))
 		b.set(r, "id", id.String())
 		b.set(r, "target", targetString(tg))
 		b.set(r, "target_service_name", tg.Service)
@@ -209,11 +216,19 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc) error
 		switch st.Phase {
 		case storage.Inboxed:
 			status = "pending"
+			b.set(r, "inboxed_at", st.CreatedAt)
 		case storage.Scheduled:
 			status = "scheduled"
 			b.set(r, "scheduled_at", st.CreatedAt)
 		case storage.Suspended:
 			status = "suspended"
+			completions, signals := []uint32{}, []uint32{}
+			if w := st.Waiting; w != nil {
+				completions = append(completions, w.Completions...)
+				signals = append(signals, w.Signals...)
+			}
+			b.set(r, "suspended_waiting_for_completions", completions)
+			b.set(r, "suspended_waiting_for_signals", signals)
 		case storage.Paused:
 			status = "paused"
 		case storage.Completed:
@@ -255,6 +270,9 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc) error
 				}
 			}
 		}
+		if stored {
+			status = storedStatus(st.Phase)
+		}
 		b.set(r, "status", status)
 		return true
 	})
@@ -270,6 +288,7 @@ func journalRows(snap pebble.Reader, b *builder) error {
 		t := protocol.MessageType(e.Type)
 		b.set(r, "entry_type", entryType(t))
 		b.set(r, "raw", e.Payload)
+		b.set(r, "raw_length", uint64(len(e.Payload)))
 		msg, err := protocol.NewMessage(t)
 		if err != nil || proto.Unmarshal(e.Payload, msg) != nil {
 			return true
@@ -283,7 +302,8 @@ func journalRows(snap pebble.Reader, b *builder) error {
 			}
 			return fields.Get(f).String(), true
 		}
-		if n, ok := str("name"); ok && n != "" {
+		if t.IsCommand() { // as restate-server: "" for an unnamed command, NULL for notifications
+			n, _ := str("name")
 			b.set(r, "name", n)
 		}
 		switch t {
@@ -307,6 +327,25 @@ func journalRows(snap pebble.Reader, b *builder) error {
 		}
 		return true
 	})
+}
+
+// storedStatus names a phase as sys_invocation_status does.
+func storedStatus(p storage.Phase) string {
+	switch p {
+	case storage.Inboxed:
+		return "inboxed"
+	case storage.Scheduled:
+		return "scheduled"
+	case storage.Running:
+		return "invoked"
+	case storage.Suspended:
+		return "suspended"
+	case storage.Paused:
+		return "paused"
+	case storage.Completed:
+		return "completed"
+	}
+	return "unknown"
 }
 
 // entryType names a journal entry as restate-server's sys_journal does for its v2 journals:
@@ -338,8 +377,10 @@ func stateRows(snap pebble.Reader, b *builder) error {
 		b.set(r, "service_name", service)
 		b.set(r, "service_key", key)
 		b.set(r, "key", string(name))
+		b.set(r, "key_length", uint64(len(name)))
 		b.set(r, "value_utf8", utf8OrNil(value))
 		b.set(r, "value", value)
+		b.set(r, "value_length", uint64(len(value)))
 		return true
 	})
 }

@@ -15,13 +15,14 @@ type Table struct {
 }
 
 // DuckDB types of restate-server's Arrow types: LargeUtf8, UInt64, UInt32, Boolean,
-// Timestamp(Millisecond), LargeBinary, Duration, List(UInt32), List(LargeUtf8).
+// Timestamp(ms, "+00:00"), LargeBinary, Duration(ms), List(UInt32), List(LargeUtf8). The
+// columns are restate-server 1.7.12's, in its order (testdata/restate-1.7.12-columns.json).
 const (
 	tString    = "VARCHAR"
 	tU64       = "UBIGINT"
 	tU32       = "UINTEGER"
 	tBool      = "BOOLEAN"
-	tTimestamp = "TIMESTAMP"
+	tTimestamp = "TIMESTAMPTZ"
 	tBlob      = "BLOB"
 	tDuration  = "INTERVAL"
 	tU32List   = "UINTEGER[]"
@@ -39,6 +40,7 @@ func cols(pairs ...string) []Column {
 // Table names.
 const (
 	TableInvocation       = "sys_invocation"
+	TableInvocationStatus = "sys_invocation_status"
 	TableJournal          = "sys_journal"
 	TableState            = "state"
 	TableInbox            = "sys_inbox"
@@ -47,18 +49,20 @@ const (
 	TableKeyedStatus      = "sys_keyed_service_status"
 	TableService          = "sys_service"
 	TableDeployment       = "sys_deployment"
-	partitionedTableCount = 7
 )
 
 // Tables is the schema, in the order the tables are created.
 var Tables = []Table{
 	{Name: TableInvocation, Partitioned: true, Columns: cols(
 		"id", tString,
+		"vqueue_id", tString,
 		"target", tString,
 		"target_service_name", tString,
 		"target_service_key", tString,
 		"target_handler_name", tString,
 		"target_service_ty", tString,
+		"scope", tString,
+		"limit_key", tString,
 		"idempotency_key", tString,
 		"invoked_by", tString,
 		"invoked_by_service_name", tString,
@@ -81,6 +85,9 @@ var Tables = []Table{
 		"completed_at", tTimestamp,
 		"completion_retention", tDuration,
 		"journal_retention", tDuration,
+		"suspended_waiting_for_completions", tU32List,
+		"suspended_waiting_for_signals", tU32List,
+		"suspended_waiting_future_json", tString,
 		"retry_count", tU64,
 		"last_start_at", tTimestamp,
 		"next_retry_at", tTimestamp,
@@ -94,9 +101,52 @@ var Tables = []Table{
 		"last_failure_related_command_index", tU64,
 		"last_failure_related_command_name", tString,
 		"last_failure_related_command_type", tString,
+		"last_awaiting_on_future_json", tString,
 		"status", tString,
 		"completion_result", tString,
 		"completion_failure", tString,
+	)},
+	// sys_invocation_status is the status record alone, with the stored status names (inboxed,
+	// scheduled, invoked, suspended, paused, completed); sys_invocation adds the invoker's view.
+	{Name: TableInvocationStatus, Partitioned: true, Columns: cols(
+		"partition_key", tU64,
+		"id", tString,
+		"vqueue_id", tString,
+		"status", tString,
+		"completion_result", tString,
+		"completion_failure", tString,
+		"target", tString,
+		"target_service_name", tString,
+		"target_service_key", tString,
+		"target_handler_name", tString,
+		"target_service_ty", tString,
+		"scope", tString,
+		"limit_key", tString,
+		"idempotency_key", tString,
+		"invoked_by", tString,
+		"invoked_by_id", tString,
+		"invoked_by_subscription_id", tString,
+		"invoked_by_service_name", tString,
+		"invoked_by_target", tString,
+		"restarted_from", tString,
+		"pinned_deployment_id", tString,
+		"pinned_service_protocol_version", tU32,
+		"trace_id", tString,
+		"journal_size", tU32,
+		"journal_commands_size", tU32,
+		"created_at", tTimestamp,
+		"created_using_restate_version", tString,
+		"modified_at", tTimestamp,
+		"inboxed_at", tTimestamp,
+		"scheduled_at", tTimestamp,
+		"scheduled_start_at", tTimestamp,
+		"running_at", tTimestamp,
+		"completed_at", tTimestamp,
+		"completion_retention", tDuration,
+		"journal_retention", tDuration,
+		"suspended_waiting_for_completions", tU32List,
+		"suspended_waiting_for_signals", tU32List,
+		"suspended_waiting_future_json", tString,
 	)},
 	{Name: TableJournal, Partitioned: true, Columns: cols(
 		"partition_key", tU64,
@@ -110,17 +160,22 @@ var Tables = []Table{
 		"sleep_wakeup_at", tTimestamp,
 		"promise_name", tString,
 		"raw", tBlob,
+		"raw_length", tU64,
 		"version", tU32,
 		"entry_json", tString,
+		"entry_lite_json", tString,
 		"appended_at", tTimestamp,
 	)},
 	{Name: TableState, Partitioned: true, Columns: cols(
 		"partition_key", tU64,
+		"scope", tString,
 		"service_name", tString,
 		"service_key", tString,
 		"key", tString,
+		"key_length", tU64,
 		"value_utf8", tString,
 		"value", tBlob,
+		"value_length", tU64,
 	)},
 	{Name: TableInbox, Partitioned: true, Columns: cols(
 		"partition_key", tU64,
@@ -132,6 +187,7 @@ var Tables = []Table{
 	)},
 	{Name: TablePromise, Partitioned: true, Columns: cols(
 		"partition_key", tU64,
+		"scope", tString,
 		"service_name", tString,
 		"service_key", tString,
 		"key", tString,
@@ -140,6 +196,8 @@ var Tables = []Table{
 		"completion_success_value_utf8", tString,
 		"completion_failure", tString,
 	)},
+	// sys_idempotency is not in restate-server 1.7.12 (it was in earlier releases, with these
+	// columns); kept because idempotency keys are worth seeing.
 	{Name: TableIdempotency, Partitioned: true, Columns: cols(
 		"partition_key", tU64,
 		"service_name", tString,
@@ -168,6 +226,7 @@ var Tables = []Table{
 		"created_at", tTimestamp,
 		"min_service_protocol_version", tU32,
 		"max_service_protocol_version", tU32,
+		"services", tStrList,
 	)},
 }
 
