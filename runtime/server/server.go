@@ -285,7 +285,7 @@ func (s *Server) listen() error {
 	if err != nil {
 		return err
 	}
-	s.ingressSrv = &http.Server{Handler: h2c.NewHandler(ing, &http2.Server{}), ReadHeaderTimeout: 10 * time.Second}
+	s.ingressSrv = &http.Server{Handler: h2c.NewHandler(ingress.CORS(ing), &http2.Server{}), ReadHeaderTimeout: 10 * time.Second}
 	s.adminSrv = &http.Server{Handler: adm, ReadHeaderTimeout: 10 * time.Second}
 	s.serve(s.ingressSrv, s.ingressLn)
 	s.serve(s.adminSrv, s.adminLn)
