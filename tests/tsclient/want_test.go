@@ -1,0 +1,67 @@
+//go:build linux
+
+package tsclient
+
+// want is what every step of compat/ts/ingressclient.mjs answers, on both servers: the value
+// the client returned or the error it threw (an HttpCallError's status, Restate's JSON error
+// body and the x-restate-error-source header), and how many HTTP requests it made. Invocation ids
+// are numbered in order of first appearance ("inv#1"), so a step that answers an earlier step's
+// invocation says so. Taken from restate-server 1.7.12 and read through: each is what Restate
+// documents for the operation.
+var want = []struct{ name, json string }{
+	{"object call", `{"value":5,"fetches":1}`},
+	{"object call again", `{"value":7,"fetches":1}`},
+	{"shared handler call", `{"value":7,"fetches":1}`},
+	{"service call", `{"value":{"greeting":"hello bob","length":9,"doubled":18},"fetches":1}`},
+	{"generic call", `{"value":7,"fetches":1}`},
+	{"unknown handler", `{"error":{"status":404,"body":{"code":404,"message":"the service 'TsSteps' exists, but the handler 'nope' was not found, check that the handler exists in the latest registered service version.","source":"ingress"},"errorSource":"ingress"},"fetches":1}`},
+	{"unknown service", `{"error":{"status":404,"body":{"code":404,"message":"service 'Nowhere' not found, make sure to register the service before calling it.","source":"ingress"},"errorSource":"ingress"},"fetches":1}`},
+	{"idempotent call", `{"value":17,"fetches":1}`},
+	{"idempotent call repeated", `{"value":17,"fetches":1}`},
+	{"count after idempotent calls", `{"value":17,"fetches":1}`},
+	{"idempotent call, another key", `{"value":18,"fetches":1}`},
+	{"send with idempotency key", `{"value":{"invocationId":"inv#1","status":"Accepted","attachable":true},"fetches":1}`},
+	{"send repeated", `{"value":{"invocationId":"inv#1","status":"PreviouslyAccepted","attachable":true},"fetches":1}`},
+	{"attach to send (result)", `{"value":3,"fetches":1}`},
+	{"call with the send's idempotency key", `{"value":3,"fetches":1}`},
+	{"attach by idempotency key", `{"value":{"status":200,"body":3,"errorSource":null},"fetches":0}`},
+	{"output by idempotency key", `{"value":{"status":200,"body":3,"errorSource":null},"fetches":0}`},
+	{"output by invocation id", `{"value":{"status":200,"body":3,"errorSource":null},"fetches":0}`},
+	{"output of an unknown idempotency key", `{"value":{"status":404,"body":{"code":404,"message":"invocation not found","source":"ingress"},"errorSource":"ingress"},"fetches":0}`},
+	{"count after sends", `{"value":3,"fetches":1}`},
+	{"send without idempotency key", `{"value":{"invocationId":"inv#2","status":"Accepted","attachable":false},"fetches":1}`},
+	{"result of a send without idempotency key", `{"error":{"message":"Unable to fetch the result for inv#2.\n        A service's result is stored only with an idempotencyKey is supplied when invocating the service."},"fetches":0}`},
+	{"send with delay", `{"value":{"invocationId":"inv#3","status":"Accepted","attachable":true,"executionTimeAfterDelay":true},"fetches":1}`},
+	{"attach to delayed send", `{"value":{"ranAfterExecutionTime":true,"ranAfterDelay":true,"sleptInOrder":true},"fetches":1}`},
+	{"awakeable resolved", `{"value":{"resolved":null,"call":{"x":1}},"fetches":2}`},
+	{"awakeable rejected", `{"value":{"rejected":null,"callError":{"status":500,"body":{"code":500,"message":"nope","source":"invocation"},"errorSource":"invocation"}},"fetches":2}`},
+	{"resolve an awakeable again", `{"value":null,"fetches":1}`},
+	{"resolve a malformed awakeable id", `{"error":{"status":400,"body":{"code":400,"message":"bad awakeable id 'sign_1bad': id doesn't match the expected type","source":"ingress"},"errorSource":"ingress"},"fetches":1}`},
+	{"terminal error, retrying client", `{"error":{"status":500,"body":{"code":500,"message":"final","source":"invocation"},"errorSource":"invocation"},"fetches":2}`},
+	{"workflow output before submit", `{"error":{"status":404,"body":{"code":404,"message":"invocation not found","source":"ingress"},"errorSource":"ingress"},"fetches":1}`},
+	{"workflow submit", `{"value":{"invocationId":"inv#4","status":"Accepted","attachable":true},"fetches":1}`},
+	{"workflow submit again", `{"value":{"invocationId":"inv#4","status":"PreviouslyAccepted","attachable":true},"fetches":1}`},
+	{"workflow output while running", `{"value":{"ready":false},"fetches":1}`},
+	{"workflow shared handler", `{"value":"unset","fetches":1}`},
+	{"workflow approve", `{"value":"ok","fetches":1}`},
+	{"workflow attach", `{"value":"book approved by ann","fetches":1}`},
+	{"workflow output", `{"value":{"ready":true,"result":"book approved by ann"},"fetches":1}`},
+	{"workflow result by submission", `{"value":"book approved by ann","fetches":1}`},
+	{"workflow submit after completion", `{"value":{"invocationId":"inv#4","status":"PreviouslyAccepted","attachable":true},"fetches":1}`},
+	{"workflow run with idempotency key", `{"error":{"status":400,"body":{"code":400,"message":"cannot use the idempotency key with workflow handlers. The handler invocation will already be idempotent by the workflow key itself.","source":"ingress"},"errorSource":"ingress"},"fetches":1}`},
+	{"rejected workflow submit", `{"value":{"invocationId":"inv#5","status":"Accepted","attachable":true},"fetches":1}`},
+	{"rejected workflow reject", `{"value":"ok","fetches":1}`},
+	{"rejected workflow attach", `{"error":{"status":500,"body":{"code":500,"message":"out of stock","source":"invocation"},"errorSource":"invocation"},"fetches":1}`},
+	{"rejected workflow output", `{"error":{"status":500,"body":{"code":500,"message":"out of stock","source":"invocation"},"errorSource":"invocation"},"fetches":1}`},
+	{"rejected workflow attach, retrying client", `{"error":{"status":500,"body":{"code":500,"message":"out of stock","source":"invocation"},"errorSource":"invocation"},"fetches":1}`},
+	{"attach to a workflow never submitted", `{"error":{"status":404,"body":{"code":404,"message":"not found","source":"invocation"},"errorSource":"invocation"},"fetches":1}`},
+	{"delayed workflow submit", `{"value":{"invocationId":"inv#6","status":"Accepted"},"fetches":1}`},
+	{"delayed workflow output", `{"value":false,"fetches":1}`},
+	{"delayed workflow approve", `{"value":"ok","fetches":1}`},
+	{"delayed workflow attach", `{"value":"cup approved by bea","fetches":1}`},
+	{"browser: object call", `{"value":4,"fetches":2}`},
+	{"browser: idempotent send", `{"value":{"status":"Accepted","attached":10},"fetches":4}`},
+	{"browser: unknown handler", `{"error":{"status":404,"body":{"code":404,"message":"the service 'TsSteps' exists, but the handler 'nope' was not found, check that the handler exists in the latest registered service version.","source":"ingress"},"errorSource":"ingress"},"fetches":2}`},
+	{"browser: workflow output", `{"value":{"ready":true,"result":"book approved by ann"},"fetches":2}`},
+	{"browser: reject an awakeable", `{"value":{"rejected":null,"callError":{"status":500,"body":{"code":500,"message":"from a page","source":"invocation"},"errorSource":"invocation"}},"fetches":2}`},
+}
