@@ -22,6 +22,9 @@
 // UUID in the key's partition; plain service calls a random partition key and UUID
 // (crypto/rand, at the edge: the state machine never draws randomness).
 //
+// CORS (cors.go) wraps the whole ingress, as restate-server's does: any origin may call it from a
+// web page, preflights are answered before the bearer-token guard.
+//
 // Handler is safe for concurrent use; it keeps no state between requests.
 //
 // Attach and output name an invocation by id, by the idempotency key a request to that target
