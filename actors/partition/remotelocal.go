@@ -8,6 +8,7 @@ import (
 	"github.com/resolute-run/resolute/actors/remote"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/introspect"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/statemachine"
 	"github.com/resolute-run/resolute/runtime/storage"
@@ -118,6 +119,15 @@ func (l RemoteLocal) State(_ context.Context, partition uint32, service, key str
 		return nil, err
 	}
 	return p.state(service, key)
+}
+
+// Rows reads introspection tables of partition, which this node must lead, from one snapshot.
+func (l RemoteLocal) Rows(_ context.Context, partition uint32, tables []string) ([]introspect.Rows, error) {
+	p, err := l.leading(partition)
+	if err != nil {
+		return nil, err
+	}
+	return p.rows(tables)
 }
 
 // Health reports every partition of this node.

@@ -11,6 +11,7 @@ import (
 	"github.com/resolute-run/resolute/actors/remote/pb"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/introspect"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/statemachine"
 	"github.com/resolute-run/resolute/runtime/storage"
@@ -164,6 +165,13 @@ func (e *Endpoint) State(ctx context.Context, node string, partition uint32, ser
 	var state []storage.StateEntry
 	_, err := e.read(ctx, node, "state", partition, &pb.ReadRequest{What: pb.ReadRequest_WHAT_STATE, Service: service, Key: key}, &state)
 	return state, err
+}
+
+// Rows reads introspection tables of partition on node, which leads it, from one snapshot.
+func (e *Endpoint) Rows(ctx context.Context, node string, partition uint32, tables []string) ([]introspect.Rows, error) {
+	var rows []introspect.Rows
+	_, err := e.read(ctx, node, "rows", partition, &pb.ReadRequest{What: pb.ReadRequest_WHAT_ROWS, Tables: tables}, &rows)
+	return rows, err
 }
 
 func (e *Endpoint) read(ctx context.Context, node, op string, partition uint32, req *pb.ReadRequest, into any) (bool, error) {

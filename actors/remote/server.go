@@ -12,6 +12,7 @@ import (
 	"github.com/resolute-run/resolute/actors/remote/pb"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/introspect"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/statemachine"
 	"github.com/resolute-run/resolute/runtime/storage"
@@ -161,6 +162,10 @@ func (e *Endpoint) serveRead(ctx context.Context, m *pb.ReadRequest) proto.Messa
 		var state []storage.StateEntry
 		state, err = r.State(ctx, m.Partition, m.Service, m.Key)
 		value, resp.Found = &state, true
+	case pb.ReadRequest_WHAT_ROWS:
+		var rows []introspect.Rows
+		rows, err = r.Rows(ctx, m.Partition, m.Tables)
+		value, resp.Found = &rows, true
 	default:
 		err = fmt.Errorf("%w: read of %v", ErrBadRequest, m.What)
 	}

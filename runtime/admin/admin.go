@@ -58,6 +58,8 @@ type Deps struct {
 	// routes answer 503).
 	KafkaView    KafkaView
 	KafkaChanges KafkaChanges
+	// Query runs POST /query (query.go; nil: it answers 503).
+	Query Querier
 }
 
 // DefaultMaxBodySize bounds admin request bodies.
@@ -101,6 +103,7 @@ func New(cfg Config, deps Deps) *Handler {
 	h := &Handler{cfg: cfg, deps: deps, mux: http.NewServeMux()}
 	h.handle("GET", "/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	h.handle("GET", "/version", h.version)
+	h.handle("POST", "/query", h.query)
 	h.handle("GET", "/cluster-health", h.clusterHealth)
 	h.handle("POST", "/cluster/nodes", h.addNode)
 	h.handle("DELETE", "/cluster/nodes/{id}", h.removeNode)

@@ -3,6 +3,7 @@ package introspect
 import (
 	"fmt"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
-	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/runtime/registry"
 	"github.com/resolute-run/resolute/runtime/storage"
@@ -27,9 +27,20 @@ type Rows struct {
 	Values [][]any `msgpack:"v"`
 }
 
-// AttemptsFunc reports the invoker's view of an invocation's attempts (invoker.Invoker.Attempts);
-// it is asked on the partition's leader, where the invoker runs the partition's invocations.
-type AttemptsFunc func(id ids.InvocationID) (invoker.AttemptInfo, bool)
+// Attempt is the invoker's view of a running invocation's attempts (from
+// invoker.Invoker.Attempts, on the partition's leader, where the invoker runs them).
+type Attempt struct {
+	// Count is the number of the current or last attempt, 1 for the first.
+	Count int
+	// Running: an attempt is under way; otherwise it waits until NextRetryAt.
+	Running     bool
+	NextRetryAt time.Time
+	LastFailure string
+	Deployment  ids.DeploymentID
+}
+
+// AttemptsFunc reports the invoker's view of invocation id, if it runs or retries it.
+type AttemptsFunc func(id ids.InvocationID) (Attempt, bool)
 
 // PartitionRows reads the named partitioned tables from one partition's storage; snap should
 // be a snapshot, so that every table is read at the same applied index. attempts may be nil.
@@ -252,11 +263,11 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, store
 		}
 		if attempts != nil && st.Phase == storage.Running {
 			if a, ok := attempts(id); ok {
-				b.set(r, "retry_count", uint64(a.Attempt))
+				b.set(r, "retry_count", uint64(a.Count))
 				switch {
 				case a.Running:
 					status = "running"
-				case a.Attempt > 0:
+				case a.Count > 0:
 					status = "backing-off"
 					if !a.NextRetryAt.IsZero() {
 						b.set(r, "next_retry_at", a.NextRetryAt.UnixMilli())

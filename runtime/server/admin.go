@@ -37,5 +37,18 @@ func (s *Server) adminHandler() http.Handler {
 		States:           s.node.Router(),
 		KafkaView:        s.registry,
 		KafkaChanges:     s.registryClient(),
+		Query:            s.querier(),
 	})
+}
+
+// querier is POST /query's engine, started on first use of the admin handler; nil if it did not
+// start (the route answers 503).
+func (s *Server) querier() admin.Querier {
+	if s.query == nil {
+		s.openQuery()
+	}
+	if s.query == nil {
+		return nil
+	}
+	return s.query
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/resolute-run/resolute/actors/remote"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
+	"github.com/resolute-run/resolute/runtime/introspect"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/registry"
@@ -91,6 +92,14 @@ func (l *servedLocal) State(ctx context.Context, p uint32, service, key string) 
 		return nil, err
 	}
 	return rl.State(ctx, p, service, key)
+}
+
+func (l *servedLocal) Rows(ctx context.Context, p uint32, tables []string) ([]introspect.Rows, error) {
+	rl, err := l.local(p)
+	if err != nil {
+		return nil, err
+	}
+	return rl.Rows(ctx, p, tables)
 }
 
 // ShardProgress reports every Raft replica of this node (replication lag, GET /cluster-health).

@@ -23,6 +23,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/discovery"
 	"github.com/resolute-run/resolute/runtime/ingest"
 	"github.com/resolute-run/resolute/runtime/ingress"
+	"github.com/resolute-run/resolute/runtime/introspect"
 	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/metrics"
 	"github.com/resolute-run/resolute/runtime/raftlog"
@@ -101,7 +102,8 @@ type Server struct {
 	endpoint *remote.Endpoint // nil without RemoteAddress
 	ingest   *ingest.Manager  // the Kafka subscriptions' consumers
 	served   servedLocal
-	metrics  *metrics.Metrics // GET /metrics on the admin address (metrics.go)
+	metrics  *metrics.Metrics   // GET /metrics on the admin address (metrics.go)
+	query    *introspect.Engine // POST /query (introspect.go); nil if it did not start
 
 	ingressLn, adminLn net.Listener
 	ingressSrv         *http.Server
@@ -355,6 +357,9 @@ func (s *Server) Close() {
 		s.wg.Wait()
 		if s.ingest != nil {
 			s.ingest.Close()
+		}
+		if s.query != nil {
+			s.query.Close()
 		}
 		if s.invoker != nil {
 			s.invoker.Close()

@@ -34,6 +34,7 @@ const (
 	ReadRequest_WHAT_UNSPECIFIED ReadRequest_What = 0
 	ReadRequest_WHAT_STATUS      ReadRequest_What = 1
 	ReadRequest_WHAT_STATE       ReadRequest_What = 2
+	ReadRequest_WHAT_ROWS        ReadRequest_What = 3
 )
 
 // Enum value maps for ReadRequest_What.
@@ -42,11 +43,13 @@ var (
 		0: "WHAT_UNSPECIFIED",
 		1: "WHAT_STATUS",
 		2: "WHAT_STATE",
+		3: "WHAT_ROWS",
 	}
 	ReadRequest_What_value = map[string]int32{
 		"WHAT_UNSPECIFIED": 0,
 		"WHAT_STATUS":      1,
 		"WHAT_STATE":       2,
+		"WHAT_ROWS":        3,
 	}
 )
 
@@ -643,9 +646,11 @@ type ReadRequest struct {
 	// invocation_id is the inv_... form (STATUS).
 	InvocationId string `protobuf:"bytes,4,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
 	// service and key name the Virtual Object (STATE).
-	Service       string `protobuf:"bytes,5,opt,name=service,proto3" json:"service,omitempty"`
-	Key           string `protobuf:"bytes,6,opt,name=key,proto3" json:"key,omitempty"`
-	TimeoutMs     int64  `protobuf:"varint,7,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	Service   string `protobuf:"bytes,5,opt,name=service,proto3" json:"service,omitempty"`
+	Key       string `protobuf:"bytes,6,opt,name=key,proto3" json:"key,omitempty"`
+	TimeoutMs int64  `protobuf:"varint,7,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	// tables names the introspection tables to read (ROWS).
+	Tables        []string `protobuf:"bytes,8,rep,name=tables,proto3" json:"tables,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -729,12 +734,20 @@ func (x *ReadRequest) GetTimeoutMs() int64 {
 	return 0
 }
 
+func (x *ReadRequest) GetTables() []string {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
 type ReadResponse struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	RequestId uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// found is false when no invocation has the id (STATUS).
 	Found bool `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
-	// value is a msgpack-encoded storage.InvocationStatus (STATUS) or []storage.StateEntry (STATE).
+	// value is a msgpack-encoded storage.InvocationStatus (STATUS), []storage.StateEntry (STATE)
+	// or []introspect.Rows (ROWS).
 	Value         []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
 	Error         *Error `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1213,7 +1226,7 @@ const file_resolute_remote_proto_rawDesc = "" +
 	"\fResultNotice\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12#\n" +
 	"\rinvocation_id\x18\x02 \x01(\tR\finvocationId\x12\x16\n" +
-	"\x06result\x18\x03 \x01(\fR\x06result\"\xb3\x02\n" +
+	"\x06result\x18\x03 \x01(\fR\x06result\"\xda\x02\n" +
 	"\vReadRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x1c\n" +
@@ -1223,12 +1236,14 @@ const file_resolute_remote_proto_rawDesc = "" +
 	"\aservice\x18\x05 \x01(\tR\aservice\x12\x10\n" +
 	"\x03key\x18\x06 \x01(\tR\x03key\x12\x1d\n" +
 	"\n" +
-	"timeout_ms\x18\a \x01(\x03R\ttimeoutMs\"=\n" +
+	"timeout_ms\x18\a \x01(\x03R\ttimeoutMs\x12\x16\n" +
+	"\x06tables\x18\b \x03(\tR\x06tables\"L\n" +
 	"\x04What\x12\x14\n" +
 	"\x10WHAT_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vWHAT_STATUS\x10\x01\x12\x0e\n" +
 	"\n" +
-	"WHAT_STATE\x10\x02\"\x8a\x01\n" +
+	"WHAT_STATE\x10\x02\x12\r\n" +
+	"\tWHAT_ROWS\x10\x03\"\x8a\x01\n" +
 	"\fReadResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x14\n" +

@@ -1,0 +1,143 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+)
+
+// queryJSON posts q to POST /query asking for JSON and decodes the rows.
+func queryJSON(t *testing.T, admin, q string) []map[string]any {
+	t.Helper()
+	status, ct, body := postQuery(t, admin, q, "application/json")
+	if status != 200 || ct != "application/json" {
+		t.Fatalf("%s: %d %s %s", q, status, ct, body)
+	}
+	var res struct{ Rows []map[string]any }
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatalf("%s: %v in %s", q, err, body)
+	}
+	return res.Rows
+}
+
+func postQuery(t *testing.T, admin, q, accept string) (int, string, []byte) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"query": q})
+	req, err := http.NewRequest("POST", admin+"/v4/query", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), body
+}
+
+// TestQuery: POST /query answers SQL over a real server's tables after a known workload: a
+// completed add, a key held by a suspended invocation with another add queued behind it.
+func TestQuery(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := startWith(t, t.TempDir(), counters())
+	in, admin := s.IngressURL(), s.AdminURL()
+	lcExpect(t, "add", lcDo(t, "POST", in+"/Counter/a/add", "5"), 200, "5")
+	hold := make(chan lcReply, 1)
+	go func() { hold <- lcAsync("POST", in+"/Counter/b/hold", "") }()
+	var awakeable string
+	lcWait(t, ctx, "Counter/b holds its key", func() string {
+		r := lcDo(t, "POST", in+"/Counter/b/awakeable", "")
+		if err := json.Unmarshal([]byte(r.body), &awakeable); err != nil || awakeable == "" {
+			return r.body
+		}
+		return ""
+	})
+	added := make(chan lcReply, 1)
+	go func() { added <- lcAsync("POST", in+"/Counter/b/add", "1") }()
+	lcWait(t, ctx, "the second add of b is inboxed", func() string {
+		rows := queryJSON(t, admin, `SELECT COUNT(*) AS n FROM sys_inbox WHERE service_name = 'Counter' AND service_key = 'b'`)
+		if len(rows) == 1 && rows[0]["n"] == 1.0 {
+			return ""
+		}
+		b, _ := json.Marshal(rows)
+		return "inbox of b: " + string(b)
+	})
+
+	rows := queryJSON(t, admin, `SELECT target, target_handler_name, status, target_service_ty FROM sys_invocation WHERE target_service_name = 'Counter' AND target_handler_name IN ('add', 'hold') ORDER BY target`)
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%v|%v|%v|%v", r["target"], r["target_handler_name"], r["status"], r["target_service_ty"]))
+	}
+	// The holder waits on its awakeable: running while its attempt stays open, suspended after.
+	want := []string{"Counter/a/add|add|completed|virtual_object", "Counter/b/add|add|pending|virtual_object", "Counter/b/hold|hold|running|virtual_object"}
+	if len(got) == 3 && got[2] == "Counter/b/hold|hold|suspended|virtual_object" {
+		want[2] = got[2]
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("invocations\n got %q\nwant %q", got, want)
+	}
+	// The lock holder is the hold invocation; the state query is the CLI's kv get (value in hex).
+	holder := queryJSON(t, admin, `SELECT k.invocation_id, i.target FROM sys_keyed_service_status k JOIN sys_invocation i ON i.id = k.invocation_id WHERE k.service_key = 'b'`)
+	if len(holder) != 1 || holder[0]["target"] != "Counter/b/hold" {
+		t.Errorf("lock holder of b: %v", holder)
+	}
+	state := queryJSON(t, admin, `select key, value from state where service_name = 'Counter' and service_key = 'a' ;`)
+	if len(state) != 1 || state[0]["key"] != "count" || state[0]["value"] != "35" { // "5"
+		t.Errorf("state of a: %v", state)
+	}
+	// The journal of the completed add: its input, state commands and output.
+	journal := queryJSON(t, admin, `SELECT j.index, j.entry_type FROM sys_journal j JOIN sys_invocation i ON i.id = j.id WHERE i.target = 'Counter/a/add' ORDER BY j.index`)
+	if len(journal) < 2 || journal[0]["entry_type"] != "Command: Input" || journal[len(journal)-1]["entry_type"] != "Command: Output" {
+		t.Errorf("journal of Counter/a/add: %v", journal)
+	}
+
+	// Without Accept: application/json the answer is an Arrow stream; COUNT is Int64 (the CLI
+	// reads column 0 as Int64).
+	status, ct, body := postQuery(t, admin, `SELECT COUNT(*) FROM sys_invocation WHERE status != 'completed'`, "")
+	if status != 200 || ct != "application/vnd.apache.arrow.stream" {
+		t.Fatalf("arrow: %d %s %s", status, ct, body)
+	}
+	rd, err := ipc.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Release()
+	if !rd.Next() {
+		t.Fatalf("arrow: no batch: %v", rd.Err())
+	}
+	if n := rd.RecordBatch().Column(0).(*array.Int64).Value(0); n != 2 {
+		t.Errorf("arrow count of unfinished invocations %d, want 2", n)
+	}
+
+	for _, bad := range []struct{ body, want string }{
+		{`{"query":"SELEC 1"}`, "Query error"},
+		{`{"query":"SELECT nope FROM sys_invocation"}`, "nope"},
+		{`{}`, "missing field `query`"},
+		{`not json`, "JSON"},
+	} {
+		r := lcDo(t, "POST", admin+"/query", bad.body)
+		var e struct{ Message string }
+		if r.status != 400 || json.Unmarshal([]byte(r.body), &e) != nil || !strings.Contains(e.Message, bad.want) {
+			t.Errorf("POST /query %s: %d %s, want 400 with a message naming %q", bad.body, r.status, r.body, bad.want)
+		}
+	}
+
+	lcExpect(t, "resolve", lcDo(t, "POST", in+"/restate/awakeables/"+awakeable+"/resolve", `"done"`), 202, "")
+	lcExpect(t, "hold", <-hold, 200, `"done"`)
+	lcExpect(t, "add after the hold", <-added, 200, "1")
+}
