@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"log/slog"
 	"net"
 	"strconv"
@@ -43,6 +45,9 @@ type Config struct {
 	// ConnectRetries is how often protoactor tries to connect to a node before it declares the
 	// node unreachable, 2 s apart (2 if 0).
 	ConnectRetries int
+	// MaxReadValue bounds the value a read of this node answers with (DefaultMaxReadValue if
+	// 0); a larger one is refused with an error naming its size.
+	MaxReadValue int
 }
 
 // Endpoint is a node's remoting endpoint: it serves Local to other nodes and sends requests to
@@ -103,7 +108,13 @@ func Start(cfg Config) (*Endpoint, error) {
 	e := &Endpoint{cfg: cfg, system: actor.NewActorSystem(actor.WithLoggerFactory(quietLogger)), started: time.Now()}
 	e.mu.pending = map[uint64]*pending{}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	var opts []remote.ConfigOption
+	// gRPC bounds a message at 4 MiB by default; a read of a partition's introspection rows is
+	// larger (serveRead refuses one larger than MaxReadValue with an error instead).
+	opts := []remote.ConfigOption{
+		remote.WithDialOptions(grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage))),
+		remote.WithServerOptions(grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage)),
+	}
 	if cfg.AdvertisedAddr != "" {
 		opts = append(opts, remote.WithAdvertisedHost(cfg.AdvertisedAddr))
 	}
@@ -184,3 +195,10 @@ func (e *Endpoint) stopRemote() {
 	e.remote.Shutdown(true)
 	e.system.Shutdown()
 }
+
+// maxMessage bounds a message between endpoints (gRPC's default is 4 MiB).
+const maxMessage = 256 << 20
+
+// DefaultMaxReadValue bounds the value a read answers with (a partition's introspection rows
+// are the largest); it stays below maxMessage.
+const DefaultMaxReadValue = 192 << 20

@@ -20,6 +20,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/ingress"
+	"github.com/resolute-run/resolute/runtime/introspect"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/statemachine"
 	"github.com/resolute-run/resolute/runtime/storage"
@@ -72,7 +73,7 @@ func runNode(spec string) int {
 	}
 	l := newLocal(parts[0])
 	l.parent = parts[2]
-	ep, err := remote.Start(remote.Config{Addr: parts[1], Local: l})
+	ep, err := remote.Start(remote.Config{Addr: parts[1], Local: l, MaxReadValue: maxReadValue})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -394,6 +395,38 @@ func (l *local) State(ctx context.Context, p uint32, service, key string) ([]sto
 
 func stateOf(node string, p uint32, service, key string) []storage.StateEntry {
 	return []storage.StateEntry{{Key: []byte("a"), Value: []byte(node + "/" + service + "/" + key)}, {Key: []byte("b"), Value: []byte(fmt.Sprint(p))}}
+}
+
+// Rows is what the test local reads of introspection tables: one row per table naming the node,
+// the partition and the table; the table "big" has a row of bigRow bytes.
+func (l *local) Rows(ctx context.Context, p uint32, tables []string) ([]introspect.Rows, error) {
+	if err := l.fail(ctx, p, invocationID(1)); err != nil {
+		return nil, err
+	}
+	return rowsOf(l.name, p, tables), nil
+}
+
+// bigRow is larger than gRPC's default 4 MiB message bound; hugeRow larger than the test
+// nodes' maxReadValue.
+const (
+	bigRow       = 6 << 20
+	hugeRow      = 10 << 20
+	maxReadValue = 8 << 20
+)
+
+func rowsOf(node string, p uint32, tables []string) []introspect.Rows {
+	var out []introspect.Rows
+	for _, t := range tables {
+		v := node
+		switch t {
+		case "big":
+			v = strings.Repeat("x", bigRow)
+		case "huge":
+			v = strings.Repeat("x", hugeRow)
+		}
+		out = append(out, introspect.Rows{Table: t, Values: [][]any{{v, uint64(p), t}}})
+	}
+	return out
 }
 
 // ShardProgress is what every test node reports of its Raft replicas.

@@ -496,6 +496,14 @@ func TestReadsAndShardProgressRoundTrip(t *testing.T) {
 	if want := stateOf("b", 5, "Counter", "k"); err != nil || !reflect.DeepEqual(state, want) {
 		t.Errorf("state: %q %v, want %q", state, err, want)
 	}
+	// Introspection rows, one table larger than gRPC's default message bound.
+	rows, err := a.Rows(ctxFor(t, 20*time.Second), b.addr, 4, []string{"sys_journal", "big"})
+	if want := rowsOf("b", 4, []string{"sys_journal", "big"}); err != nil || fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("rows: %d tables, %v; want %d tables", len(rows), err, len(want))
+	}
+	if _, err := a.Rows(ctxFor(t, 20*time.Second), b.addr, 4, []string{"huge"}); err == nil || !strings.Contains(err.Error(), "more than the") {
+		t.Errorf("rows larger than the node's bound: %v, want an error naming the bound", err)
+	}
 	if _, _, err := a.Status(ctxFor(t, 10*time.Second), b.addr, partNotLeader, invocationID(3)); !errors.Is(err, remote.ErrNotLeader) {
 		t.Errorf("status on a partition b does not lead: %v, want ErrNotLeader", err)
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/resolute-run/resolute/actors/remote/pb"
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
-	"github.com/resolute-run/resolute/runtime/introspect"
 	"github.com/resolute-run/resolute/runtime/ingress"
+	"github.com/resolute-run/resolute/runtime/introspect"
 	"github.com/resolute-run/resolute/runtime/statemachine"
 	"github.com/resolute-run/resolute/runtime/storage"
 )
@@ -171,6 +171,14 @@ func (e *Endpoint) serveRead(ctx context.Context, m *pb.ReadRequest) proto.Messa
 	}
 	if err == nil && resp.Found {
 		resp.Value, err = encode("value", value)
+		limit := e.cfg.MaxReadValue
+		if limit <= 0 {
+			limit = DefaultMaxReadValue
+		}
+		if err == nil && len(resp.Value) > limit {
+			err = fmt.Errorf("remote: the answer is %d bytes, more than the %d a read may carry between nodes", len(resp.Value), limit)
+			resp.Value = nil
+		}
 	}
 	if err != nil {
 		resp.Found, resp.Error = false, encodeError(m.Partition, err)
