@@ -1,0 +1,336 @@
+//go:build linux
+
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/resolute-run/resolute/examples/greeter"
+	"github.com/resolute-run/resolute/sdk"
+	"github.com/resolute-run/resolute/tests/testenv"
+)
+
+// The services of the SQL workload, besides the greeter example's: Locker/{key}/hold keeps its
+// key locked on an awakeable nobody resolves (so a second call waits in the inbox), Sleeper/nap
+// sleeps an hour, Sleeper/fail fails once and is paused. A one-second inactivity timeout makes
+// the waiting ones suspend soon on both servers.
+var (
+	locker = sdk.NewObject("Locker", sdk.WithInactivityTimeout(time.Second)).
+		Handler("hold", sdk.ObjectHandler(hold))
+	sleeper = sdk.NewService("Sleeper", sdk.WithInactivityTimeout(time.Second)).
+		Handler("nap", sdk.ServiceHandler(nap)).
+		Handler("fail", sdk.ServiceHandler(fail, sdk.WithInvocationRetryPolicy(sdk.WithMaxRetryAttempts(1), sdk.PauseOnMaxAttempts())))
+)
+
+func hold(ctx sdk.ObjectContext, in string) (string, error) {
+	if err := sdk.Set(ctx, "held", in); err != nil {
+		return "", err
+	}
+	if _, err := sdk.Run(ctx, func(sdk.RunContext) (string, error) { return "ready", nil }, sdk.WithName("prepare")); err != nil {
+		return "", err
+	}
+	return sdk.Awakeable[string](ctx).Result()
+}
+
+func nap(ctx sdk.Context, _ string) (string, error) { return "", sdk.Sleep(ctx, time.Hour) }
+
+func fail(sdk.Context, string) (string, error) { return "", fmt.Errorf("always failing") }
+
+// call is one ingress request of the workload; name names its invocation id in commands
+// ({name}) and in what they print.
+type call struct{ name, path, body string }
+
+// workload runs in order on both servers, each request with an idempotency key of its own
+// (restate-server gives every ingress request one, so listings show one on both). It leaves:
+// completed greetBob, welcomeCarol (and the Greeter/carol call it made), welcomeFail (failed);
+// holdA suspended holding Locker/k1 and holdB pending behind it; nap suspended; napLater
+// scheduled in an hour; fail paused.
+var workload = []call{
+	{"{greetBob}", "/Greeter/bob/greet", `"Hi"`},
+	{"{welcomeCarol}", "/Welcome/welcome", `"carol"`},
+	{"{welcomeFail}", "/Welcome/welcome", `""`},
+	{"{holdA}", "/Locker/k1/hold/send", `"a"`},
+	{"{holdB}", "/Locker/k1/hold/send", `"b"`},
+	{"{nap}", "/Sleeper/nap/send", `"x"`},
+	{"{napLater}", "/Sleeper/nap/send?delay=1h", `"y"`},
+	{"{fail}", "/Sleeper/fail/send", `"z"`},
+}
+
+// settled is where the workload's unfinished invocations rest (status by name).
+var settled = map[string]string{
+	"{holdA}": "suspended", "{holdB}": "pending", "{nap}": "suspended", "{napLater}": "scheduled", "{fail}": "paused",
+}
+
+// sqlCommand is one CLI command of sqlScript. If until is set, the command changed something
+// the servers apply later: the test then waits until no row matches the SQL condition until
+// (on sys_invocation or state, {names} expanded) before the next command.
+type sqlCommand struct {
+	args  []string
+	until string
+}
+
+// noRow is a query that returns a row once no row of table matches cond.
+func noRow(table, cond string) string {
+	return fmt.Sprintf("select n from (select count(*) as n from %s where %s) where n = 0", table, cond)
+}
+
+// sqlScript is the CLI commands that read through POST /query, in order: the read-only ones
+// first, then the ones that change invocations, each followed by a read that shows it. The sql
+// queries are those of Restate's introspection docs (docs/services/introspection.mdx):
+// invocations by status, one invocation's journal, the state of a key, the lock holder of a
+// Virtual Object key, the sys_invocation/state join. (sqlScriptFull, in sql_pending_test.go
+// while ours still differs, adds the commands that do not print alike yet.)
+var sqlScript = []sqlCommand{
+	{args: []string{"services", "status", "--locked-key-held-threshold-second", "100000"}},
+	{args: []string{"services", "status", "--locked-key-held-threshold-second", "100000", "Locker"}},
+	{args: []string{"invocations", "list"}},
+	{args: []string{"invocations", "list", "--service", "Locker", "--key", "k1"}},
+	{args: []string{"invocations", "list", "--status", "pending,suspended", "--oldest-first"}},
+	{args: []string{"invocations", "list", "--virtual-objects-only"}},
+	{args: []string{"invocations", "list", "--completion-result", "failure"}},
+	{args: []string{"invocations", "describe", "inv_1111111111111111111111111111111111"}},
+	{args: []string{"kv", "get", "Greeter", "bob"}},
+	{args: []string{"kv", "get", "--plain", "Locker", "k1"}},
+	{args: []string{"kv", "get", "Greeter", "nobody"}},
+	{args: []string{"kv", "get", "Welcome", "x"}},
+	{args: []string{"sql", "select id, target, status from sys_invocation where status = 'suspended' order by target"}},
+	{args: []string{"sql", "select index, entry_type, name from sys_journal where id = '{holdA}' order by index"}},
+	{args: []string{"sql", "select service_name, service_key, key, value_utf8, value from state where service_name = 'Greeter' and service_key = 'bob';"}},
+	{args: []string{"sql", "select invocation_id from sys_keyed_service_status where service_name = 'Locker' and service_key = 'k1';"}},
+	{args: []string{"sql", "select sys_invocation.target, sys_invocation.status, state.key from sys_invocation JOIN state on sys_invocation.target_service_name = state.service_name and sys_invocation.target_service_key = state.service_key order by 1, 2, 3;"}},
+	{args: []string{"sql", "--json", "select target, created_at, completion_retention, journal_retention, idempotency_key from sys_invocation where id = '{greetBob}'"}},
+	{args: []string{"sql", "select name, ty, revision, public, deployment_id from sys_service order by name"}},
+	// Refused (the deployment is the latest of its services), after counting its active
+	// invocations by SQL.
+	{args: []string{"--yes", "deployments", "remove", "{first}"}},
+	// Changes, each waited for.
+	{args: []string{"--yes", "invocations", "cancel", "{nap}"}, until: noRow("sys_invocation", "id = '{nap}' and status != 'completed'")},
+	// Killing the lock holder lets holdB run, and suspend.
+	{args: []string{"--yes", "invocations", "kill", "{holdA}"}, until: noRow("sys_invocation", "id = '{holdB}' and status != 'suspended'")},
+	{args: []string{"invocations", "list", "--service", "Locker"}},
+	{args: []string{"--yes", "invocations", "cancel", "{holdA}"}},
+	// (services status shows one of a key's invocations, the last row of its GROUP BY
+	// target_service_key, status: with holdA gone only holdB is left to show.)
+	{args: []string{"--yes", "invocations", "purge", "{holdA}"}, until: noRow("sys_invocation", "id = '{holdA}'")},
+	{args: []string{"--yes", "invocations", "purge", "{welcomeFail}"}, until: noRow("sys_invocation", "id = '{welcomeFail}'")},
+	{args: []string{"--yes", "invocations", "purge", "Greeter"}, until: noRow("sys_invocation", "target_service_name = 'Greeter'")},
+	{args: []string{"services", "status", "--locked-key-held-threshold-second", "100000"}},
+}
+
+// TestCLISQLMatchesOfficial runs sqlScript with the official CLI against restate-server
+// 1.7.12 and against ours after the same workload, and compares what the CLI prints and its
+// exit status, normalised as TestCLIMatchesOfficial does and with the workload's invocation
+// ids named, durations and query times made <dur>.
+func TestCLISQLMatchesOfficial(t *testing.T) { compareSQLScript(t, sqlScript) }
+
+// compareSQLScript runs script against restate-server and ours after the workload and fails
+// the test for every command whose answers differ.
+func compareSQLScript(t *testing.T, script []sqlCommand) {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := filepath.Join(root, cliBin)
+	official := filepath.Join(root, officialServerBin)
+	_, cliErr := os.Stat(cli)
+	testenv.RequirePrereq(t, cliErr == nil, "%s missing: run `npm ci` in compat/cli (.ci/run does)", cliBin)
+	_, serverErr := os.Stat(official)
+	testenv.RequirePrereq(t, serverErr == nil, "%s missing: run `npm ci` in compat/ts", officialServerBin)
+
+	// The RESTATE_EDITOR of `kv edit`: it sets Greeter/bob's count to 5.
+	editor = filepath.Join(t.TempDir(), "editor")
+	if err := os.WriteFile(editor, []byte("#!/bin/sh\nprintf '{\"count\": 5}' > \"$1\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	uri := serveWorkload(t)
+	theirs := startOfficial(t, official)
+	srv := testenv.StartServer(t, testenv.ServerConfig{Args: []string{"--retry-initial-interval", "500ms", "--retry-max-interval", "1m"}})
+	ours := side{"ours", srv.Admin, srv.Ingress, t.TempDir()}
+
+	want := runSQLScript(t, cli, theirs, uri, script)
+	got := runSQLScript(t, cli, ours, uri, script)
+	alike := 0
+	for i, c := range script {
+		if w, g := want[i], got[i]; w.normal != g.normal {
+			t.Errorf("restate %s: ours and restate-server print differently\nlines only ours prints:\n%s\nlines only restate-server prints:\n%s\nours:\n%s\nrestate-server:\n%s",
+				strings.Join(c.args, " "), only(g.normal, w.normal), only(w.normal, g.normal), g.raw, w.raw)
+			continue
+		}
+		alike++
+	}
+	t.Logf("%d of %d commands print alike", alike, len(script))
+}
+
+// runSQLScript registers uri on s, runs the workload, waits until it has settled, and runs
+// script, returning each command's answer.
+func runSQLScript(t *testing.T, cli string, s side, uri string, script []sqlCommand) []answer {
+	t.Helper()
+	reg, err := testenv.Register(s.admin, uri)
+	if err != nil {
+		t.Fatalf("%s: register %s: %v", s.name, uri, err)
+	}
+	names := map[string]string{"{first}": reg.ID}
+	for _, c := range workload {
+		names[c.name] = invoke(t, s, c)
+	}
+	waiting := waitRows(t, s, names, settledQuery(names))
+
+	var out []answer
+	for _, c := range script {
+		args := expandNames(c.args, names)
+		text, code := runCLI(t, cli, s, args)
+		raw := fmt.Sprintf("exit %d\n%s", code, text)
+		out = append(out, answer{raw, normaliseSQL(raw, s, names, uri)})
+		if c.until != "" && waiting {
+			waiting = waitRows(t, s, names, c.until)
+		}
+	}
+	return out
+}
+
+// invoke sends c to s's ingress with an idempotency key named for it and returns the id of the
+// invocation it made.
+func invoke(t *testing.T, s side, c call) string {
+	t.Helper()
+	hdr := http.Header{"Idempotency-Key": {strings.Trim(c.name, "{}")}}
+	r, err := testenv.Post(testenv.HTTPClient, s.ingress+c.path, c.body, hdr)
+	if err != nil {
+		t.Fatalf("%s: %s: %v", s.name, c.path, err)
+	}
+	if id := r.Header.Get("x-restate-id"); id != "" {
+		return id
+	}
+	var sent struct {
+		InvocationID string `json:"invocationId"`
+	}
+	if err := json.Unmarshal(r.Body, &sent); err != nil || sent.InvocationID == "" {
+		t.Fatalf("%s: POST %s: no invocation id in %v (%v)", s.name, c.path, r, err)
+	}
+	return sent.InvocationID
+}
+
+// settledQuery returns a row once every unfinished invocation of the workload is where settled
+// says.
+func settledQuery(names map[string]string) string {
+	var conds []string
+	for name, status := range settled {
+		conds = append(conds, fmt.Sprintf("(id = '%s' and status = '%s')", names[name], status))
+	}
+	slices.Sort(conds)
+	return fmt.Sprintf("select n from (select count(*) as n from sys_invocation where %s) where n = %d", strings.Join(conds, " or "), len(settled))
+}
+
+// waitRows polls s's POST /query with query ({names} expanded) until it returns a row. It
+// fails the test and returns false after a minute (the commands still run and show what
+// differs; the caller waits no more on that side).
+func waitRows(t *testing.T, s side, names map[string]string, query string) bool {
+	t.Helper()
+	query = expandNames([]string{query}, names)[0]
+	deadline := time.Now().Add(time.Minute)
+	var last string
+	for {
+		rows, err := sqlRows(s.admin, query)
+		if err == nil && len(rows) > 0 {
+			return true
+		}
+		last = fmt.Sprintf("%d rows, %v", len(rows), err)
+		if time.Now().After(deadline) {
+			t.Errorf("%s: %q returned no row in a minute (last: %s)", s.name, query, last)
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// sqlRows runs query by admin's POST /query in JSON, as the CLI does.
+func sqlRows(admin, query string) ([]map[string]any, error) {
+	body, err := json.Marshal(map[string]string{"query": query})
+	if err != nil {
+		return nil, err
+	}
+	r, err := testenv.Post(testenv.HTTPClient, admin+"/query", string(body), http.Header{"Accept": {"application/json"}})
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != http.StatusOK {
+		return nil, fmt.Errorf("POST /query: %v", r)
+	}
+	var v struct {
+		Rows []map[string]any `json:"rows"`
+	}
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		return nil, fmt.Errorf("POST /query: %w in %s", err, r.Body)
+	}
+	return v.Rows, nil
+}
+
+func expandNames(args []string, names map[string]string) []string {
+	var pairs []string
+	for k, v := range names {
+		pairs = append(pairs, k, v)
+	}
+	r := strings.NewReplacer(pairs...)
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = r.Replace(a)
+	}
+	return out
+}
+
+var (
+	// chrono's DateTime<Local> as the CLI prints it whatever --time-format says.
+	localTime = regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d\d:\d\d`)
+	// chrono's TimeDelta as --time-format iso8601 prints durations (PT26.624123S, P0D, -PT1S).
+	isoDuration = regexp.MustCompile(`-?P(\d+D)?(T\d+(\.\d+)?S)?\b`)
+	queryTook   = regexp.MustCompile(`Query took \S+`)
+	// How long a Virtual Object's invocation has been suspended decides whether the CLI adds
+	// this (more than 5 s): a matter of when the command runs.
+	keyNote = regexp.MustCompile(`\(<dur>\. The key will not be released until this invocation is complete\)`)
+	// The words of an SQL error are the engine's (DataFusion's or DuckDB's).
+	queryError = regexp.MustCompile(`Error: <UNKNOWN> .*`)
+	// Invocation ids the workload did not name (Greeter/carol's, called by Welcome).
+	invocationID = regexp.MustCompile(`inv_[0-9A-Za-z]{30,}`)
+)
+
+// normaliseSQL is normalise with the workload's invocation ids named, other invocation ids,
+// durations and query times replaced.
+func normaliseSQL(raw string, s side, names map[string]string, uri string) string {
+	raw = localTime.ReplaceAllString(raw, "<time>")
+	raw = queryTook.ReplaceAllString(raw, "Query took <dur>")
+	text := normalise(raw, s, names, uri, uri)
+	text = isoDuration.ReplaceAllStringFunc(text, func(m string) string {
+		if m == "P" || m == "-P" {
+			return m
+		}
+		return "<dur>"
+	})
+	text = invocationID.ReplaceAllString(text, "<inv>")
+	text = keyNote.ReplaceAllString(text, "(<dur>)")
+	text = queryError.ReplaceAllString(text, "Error: <UNKNOWN> <message>")
+	lines := strings.Split(text, "\n")
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// serveWorkload serves the greeter example's services and the workload's on a port of its own
+// and returns its URI.
+func serveWorkload(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go sdk.NewEndpoint().Bind(greeter.Greeter, greeter.Welcome, locker, sleeper).Serve(ln)
+	t.Cleanup(func() { ln.Close() })
+	return "http://" + ln.Addr().String() + "/"
+}
