@@ -87,6 +87,9 @@ func fixture(t *testing.T) (*pebbleSource, map[string]ids.InvocationID) {
 		entry(t, &pb.InputCommandMessage{}),
 		entry(t, &pb.RunCommandMessage{Name: "charge", ResultCompletionId: 1}),
 		entry(t, &pb.SleepCommandMessage{WakeUpTime: wake, ResultCompletionId: 2}),
+		entry(t, &pb.CallCommandMessage{ServiceName: "Counter", HandlerName: "add", Key: "a", InvocationIdNotificationIdx: 3, ResultCompletionId: 4}),
+		entry(t, &pb.CallInvocationIdCompletionNotificationMessage{CompletionId: 3, InvocationId: invs["inboxed"].String()}),
+		entry(t, &pb.RunCompletionNotificationMessage{CompletionId: 1, Result: &pb.RunCompletionNotificationMessage_Value{Value: &pb.Value{Content: []byte(`"ok"`)}}}),
 	} {
 		if err := storage.AppendJournal(b, invs["running"], uint32(i), e); err != nil {
 			t.Fatal(err)
@@ -156,7 +159,16 @@ func TestQueries(t *testing.T) {
 		{"keyed target", `SELECT target, target_service_key, target_service_ty FROM sys_invocation WHERE status = 'pending'`,
 			[]string{"Counter/a/add|a|virtual_object"}},
 		{"journal of one invocation", `SELECT index, entry_type, name, sleep_wakeup_at FROM sys_journal WHERE id = '` + run + `' ORDER BY index`,
-			[]string{"0|Command: Input||NULL", "1|Command: Run|charge|NULL", "2|Command: Sleep||2026-11-28T01:03:03.456Z"}},
+			[]string{"0|Command: Input||NULL", "1|Command: Run|charge|NULL", "2|Command: Sleep||2026-11-28T01:03:03.456Z",
+				"3|Command: Call||NULL", "4|Notification: CallInvocationId|NULL|NULL", "5|Notification: Run|NULL|NULL"}},
+		{"a call's callee", `SELECT invoked_target, invoked_id FROM sys_journal WHERE entry_type = 'Command: Call'`,
+			[]string{"Counter/a/add|" + invs["inboxed"].String()}},
+		// entry_json as restate-server writes it (serde of its journal_v2 Entry), which the
+		// CLI's invocations describe reads.
+		{"entry_json", `SELECT entry_json FROM sys_journal WHERE id = '` + run + `' AND index IN (1, 2, 5) ORDER BY index`,
+			[]string{`{"Command":{"Run":{"completion_id":1,"name":"charge"}}}`,
+				`{"Command":{"Sleep":{"wake_up_time":1795827783456,"completion_id":2,"name":""}}}`,
+				`{"Notification":{"Completion":{"Run":{"completion_id":1,"result":{"Success":[34,111,107,34]}}}}}`}},
 		{"stored status names", `SELECT status, COUNT(*) AS n FROM sys_invocation_status GROUP BY status ORDER BY status`,
 			[]string{"completed|1", "inboxed|1", "invoked|1", "suspended|1"}},
 		{"state of a key", `SELECT key, value_utf8, value FROM state WHERE service_name = 'Counter' AND service_key = 'a' ORDER BY key`,

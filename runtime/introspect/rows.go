@@ -13,6 +13,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/protocol"
+	"github.com/resolute-run/resolute/runtime/protocol/pb"
 	"github.com/resolute-run/resolute/runtime/registry"
 	"github.com/resolute-run/resolute/runtime/storage"
 )
@@ -290,7 +291,15 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, store
 }
 
 func journalRows(snap pebble.Reader, b *builder) error {
+	// A call's callee id arrives in a later CallInvocationIdCompletionNotification of the same
+	// journal: calls waits for it, by that notification's completion id.
+	var current ids.InvocationID
+	calls := map[uint32]row{}
 	return storage.ScanJournals(snap, func(id ids.InvocationID, index uint32, e command.Entry) bool {
+		if id != current {
+			current = id
+			clear(calls)
+		}
 		r := b.row()
 		b.set(r, "partition_key", uint64(id.PartitionKey))
 		b.set(r, "id", id.String())
@@ -303,6 +312,9 @@ func journalRows(snap pebble.Reader, b *builder) error {
 		msg, err := protocol.NewMessage(t)
 		if err != nil || proto.Unmarshal(e.Payload, msg) != nil {
 			return true
+		}
+		if js, ok := entryJSON(msg); ok {
+			b.set(r, "entry_json", js)
 		}
 		fields := msg.ProtoReflect()
 		desc := fields.Descriptor().Fields()
@@ -317,27 +329,35 @@ func journalRows(snap pebble.Reader, b *builder) error {
 			n, _ := str("name")
 			b.set(r, "name", n)
 		}
-		switch t {
-		case protocol.SleepCommandType:
-			if f := desc.ByName("wake_up_time"); f != nil {
-				b.set(r, "sleep_wakeup_at", int64(fields.Get(f).Uint()))
+		switch m := msg.(type) {
+		case *pb.SleepCommandMessage:
+			b.set(r, "sleep_wakeup_at", int64(m.GetWakeUpTime()))
+		case *pb.GetPromiseCommandMessage:
+			b.set(r, "promise_name", m.GetKey())
+		case *pb.PeekPromiseCommandMessage:
+			b.set(r, "promise_name", m.GetKey())
+		case *pb.CompletePromiseCommandMessage:
+			b.set(r, "promise_name", m.GetKey())
+		case *pb.CallCommandMessage:
+			b.set(r, "invoked_target", targetOf(m.GetServiceName(), m.GetKey(), m.GetHandlerName()))
+			calls[m.GetInvocationIdNotificationIdx()] = r
+		case *pb.OneWayCallCommandMessage:
+			b.set(r, "invoked_target", targetOf(m.GetServiceName(), m.GetKey(), m.GetHandlerName()))
+			calls[m.GetInvocationIdNotificationIdx()] = r
+		case *pb.CallInvocationIdCompletionNotificationMessage:
+			if call, ok := calls[m.GetCompletionId()]; ok {
+				b.set(call, "invoked_id", m.GetInvocationId())
 			}
-		case protocol.GetPromiseCommandType, protocol.PeekPromiseCommandType, protocol.CompletePromiseCommandType:
-			if k, ok := str("key"); ok {
-				b.set(r, "promise_name", k)
-			}
-		case protocol.CallCommandType, protocol.OneWayCallCommandType:
-			service, _ := str("service_name")
-			handler, _ := str("handler_name")
-			key, _ := str("key")
-			tg := service + "/" + handler
-			if key != "" {
-				tg = service + "/" + key + "/" + handler
-			}
-			b.set(r, "invoked_target", tg)
 		}
 		return true
 	})
+}
+
+func targetOf(service, key, handler string) string {
+	if key != "" {
+		return service + "/" + key + "/" + handler
+	}
+	return service + "/" + handler
 }
 
 // storedStatus names a phase as sys_invocation_status does.
