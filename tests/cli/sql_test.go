@@ -296,8 +296,9 @@ var (
 	// How long a Virtual Object's invocation has been suspended decides whether the CLI adds
 	// this (more than 5 s): a matter of when the command runs.
 	keyNote = regexp.MustCompile(`\(<dur>\. The key will not be released until this invocation is complete\)`)
-	// The words of an SQL error are the engine's (DataFusion's or DuckDB's).
-	queryError = regexp.MustCompile(`Error: <UNKNOWN> .*`)
+	// The words of an SQL error are the engine's (DataFusion's or DuckDB's, over several
+	// lines); the HTTP status after them is compared.
+	queryError = regexp.MustCompile(`(?s)Error: <UNKNOWN> .*?\n\s*-> Http status code`)
 	// Invocation ids the workload did not name (Greeter/carol's, called by Welcome).
 	invocationID = regexp.MustCompile(`inv_[0-9A-Za-z]{30,}`)
 )
@@ -307,6 +308,7 @@ var (
 func normaliseSQL(raw string, s side, names map[string]string, uri string) string {
 	raw = localTime.ReplaceAllString(raw, "<time>")
 	raw = queryTook.ReplaceAllString(raw, "Query took <dur>")
+	raw = queryError.ReplaceAllString(raw, "Error: <UNKNOWN> <message>\n  -> Http status code")
 	text := normalise(raw, s, names, uri, uri)
 	text = isoDuration.ReplaceAllStringFunc(text, func(m string) string {
 		if m == "P" || m == "-P" {
@@ -316,7 +318,6 @@ func normaliseSQL(raw string, s side, names map[string]string, uri string) strin
 	})
 	text = invocationID.ReplaceAllString(text, "<inv>")
 	text = keyNote.ReplaceAllString(text, "(<dur>)")
-	text = queryError.ReplaceAllString(text, "Error: <UNKNOWN> <message>")
 	lines := strings.Split(text, "\n")
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
