@@ -30,6 +30,8 @@ const (
 	msgBadWorkflowPath    = "bad path, expected either /restate/workflow/:workflow_name/:workflow_key/output or /restate/workflow/:workflow_name/:workflow_key/attach"
 	msgInvocationNotFound = "invocation not found"
 	msgNotReady           = "the invocation exists but has not completed yet"
+	// msgLimitKeyWithoutScope refuses a limit key outside a scope.
+	msgLimitKeyWithoutScope = "limit-key requires a scope to be set"
 )
 
 // httpError is an error answered with Restate's JSON error shape.
@@ -56,6 +58,12 @@ func serviceNotFound(svc string) *httpError {
 
 func handlerNotFound(svc, h string) *httpError {
 	return ingressError(http.StatusNotFound, "the service '"+svc+"' exists, but the handler '"+h+"' was not found, check that the handler exists in the latest registered service version.")
+}
+
+// badHeader refuses a header whose value is not visible ASCII, in restate-server's words (the
+// http crate's ToStrError, as Rust's Debug prints it).
+func badHeader(name string) *httpError {
+	return ingressError(http.StatusBadRequest, "bad header "+name+": ToStrError { _priv: () }")
 }
 
 func badPath(path string) *httpError {

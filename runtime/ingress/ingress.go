@@ -173,14 +173,15 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, rt route) *http
 	if herr != nil {
 		return herr
 	}
+	// restate-server reads the idempotency key before it looks at the method.
+	idemKey, herr := idempotencyKey(r.Header, t.cmd)
+	if herr != nil {
+		return herr
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		e := ingressError(http.StatusMethodNotAllowed, msgMethodNotAllowed)
 		e.header = http.Header{"Allow": {"GET, POST"}}
 		return e
-	}
-	idemKey, herr := idempotencyKey(r.Header, t.cmd)
-	if herr != nil {
-		return herr
 	}
 	body, herr := h.readBody(r)
 	if herr != nil {
@@ -189,13 +190,19 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, rt route) *http
 	if herr := validateInput(t.handler.Input, r.Header.Get("Content-Type"), body); herr != nil {
 		return herr
 	}
-	delay, herr := checkDelay(r.URL.RawQuery, rt.send)
+	delay, delayed, herr := parseDelayQuery(r.URL.RawQuery)
 	if herr != nil {
+		return herr
+	}
+	if herr := checkLimitKey(r.Header); herr != nil {
 		return herr
 	}
 	headers, herr := forwardHeaders(r.URL.RequestURI(), r.Header)
 	if herr != nil {
 		return herr
+	}
+	if delayed && !rt.send {
+		return ingressError(http.StatusBadRequest, msgUnsupportedDelay)
 	}
 	id, err := h.invocationID(t.cmd, idemKey)
 	if err != nil {
@@ -217,6 +224,9 @@ func idempotencyKey(hdr http.Header, t command.Target) (string, *httpError) {
 	vals := hdr.Values("Idempotency-Key")
 	if len(vals) == 0 {
 		return "", nil
+	}
+	if !validHeaderValue(vals[0]) {
+		return "", badHeader("idempotency-key")
 	}
 	if len(vals) > 1 || strings.TrimSpace(vals[0]) == "" {
 		return "", ingressError(http.StatusBadRequest, "bad header idempotency-key: expected exactly one non-empty value")
@@ -273,29 +283,28 @@ func isJSON(contentType string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
-// checkDelay reads the delay query parameter of a send ("10s", "1m30s", "500ms", "2d").
-func checkDelay(rawQuery string, send bool) (time.Duration, *httpError) {
+// parseDelayQuery reads the delay query parameter ("10s", "1m30s", "500ms", "2d"); delayed says
+// whether there is one. Only sends may have one, which the caller checks after the headers, as
+// restate-server does.
+func parseDelayQuery(rawQuery string) (d time.Duration, delayed bool, herr *httpError) {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return 0, ingressError(http.StatusBadRequest, "bad query string: "+err.Error())
+		return 0, false, ingressError(http.StatusBadRequest, "bad query string: "+err.Error())
 	}
 	for k, vals := range q {
 		if !strings.EqualFold(k, "delay") {
 			continue
 		}
-		if !send {
-			return 0, ingressError(http.StatusBadRequest, msgUnsupportedDelay)
-		}
 		if len(vals) != 1 {
-			return 0, ingressError(http.StatusBadRequest, "bad delay: expected exactly one value")
+			return 0, true, ingressError(http.StatusBadRequest, "bad delay: expected exactly one value")
 		}
 		d, err := parseDelay(vals[0])
 		if err != nil {
-			return 0, ingressError(http.StatusBadRequest, fmt.Sprintf("bad delay %q: %v", vals[0], err))
+			return 0, true, ingressError(http.StatusBadRequest, fmt.Sprintf("bad delay %q: %v", vals[0], err))
 		}
-		return d, nil
+		return d, true, nil
 	}
-	return 0, nil
+	return 0, false, nil
 }
 
 // parseDelay parses a Go duration, also accepting a leading number of days ("2d", "1d12h").
@@ -342,7 +351,7 @@ func forwardHeaders(pathAndQuery string, hdr http.Header) ([]command.Header, *ht
 		}
 		for _, v := range hdr[k] {
 			if !validHeaderValue(v) {
-				return nil, ingressError(http.StatusBadRequest, "bad header "+lk+": invalid characters")
+				return nil, badHeader(lk)
 			}
 			out = append(out, command.Header{Key: lk, Value: v})
 		}
