@@ -126,6 +126,12 @@ await step("idempotent call", () => counter.add(10, idem("k1")));
 await step("idempotent call repeated", () => counter.add(99, idem("k1")));
 await step("count after idempotent calls", () => counter.get());
 await step("idempotent call, another key", () => counter.add(1, idem("k2")));
+// Refused before anything runs: an idempotency key that is not ASCII, and a limit key (flow
+// control) without a scope.
+await step("idempotency key not ASCII", () => counter.add(1, idem("\u00fc")));
+await step("limit key without scope", () => counter.add(1, clients.rpc.opts({ limitKey: "tenant1/user42" })));
+await step("invalid limit key", () => counter.add(1, clients.rpc.opts({ limitKey: "a b" })));
+await step("count after refused calls", () => counter.get());
 
 // --- sends -----------------------------------------------------------------------------------
 const sendIdem = (k, delay) => clients.rpc.sendOpts({ idempotencyKey: k, delay });
