@@ -1,0 +1,148 @@
+package pgwire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// limitListener hands out at most max connections at once and keeps them so Close can end
+// them (psql-wire leaves idle connections open when it closes). A connection above the bound
+// is answered, by a goroutine of its own tracked in wg, as PostgreSQL answers one above
+// max_connections: its startup message is read and a FATAL ErrorResponse 53300 is sent.
+type limitListener struct {
+	net.Listener
+	max int
+	wg  *sync.WaitGroup
+	mu  struct {
+		sync.Mutex
+		conns map[*limitedConn]struct{}
+	}
+}
+
+func newLimitListener(ln net.Listener, max int, wg *sync.WaitGroup) *limitListener {
+	l := &limitListener{Listener: ln, max: max, wg: wg}
+	l.mu.conns = map[*limitedConn]struct{}{}
+	return l
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if lc := l.admit(c); lc != nil {
+			return lc, nil
+		}
+		l.wg.Go(func() { refuse(c, l.max) })
+	}
+}
+
+// admit registers c if there is room for it.
+func (l *limitListener) admit(c net.Conn) *limitedConn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.mu.conns) >= l.max {
+		return nil
+	}
+	lc := &limitedConn{Conn: c, l: l}
+	l.mu.conns[lc] = struct{}{}
+	return lc
+}
+
+func (l *limitListener) release(c *limitedConn) {
+	l.mu.Lock()
+	delete(l.mu.conns, c)
+	l.mu.Unlock()
+}
+
+// closeConns closes every connection handed out.
+func (l *limitListener) closeConns() {
+	l.mu.Lock()
+	conns := make([]*limitedConn, 0, len(l.mu.conns))
+	for c := range l.mu.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// limitedConn gives its slot back when closed.
+type limitedConn struct {
+	net.Conn
+	l    *limitListener
+	once sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.l.release(c) })
+	return err
+}
+
+// Startup request codes (the protocol's "version" field).
+const (
+	sslRequest    = 80877103
+	gssEncRequest = 80877104
+	cancelRequest = 80877102
+)
+
+// refuse reads c's startup message (declining SSL and GSS encryption first, as a server
+// without them does) and answers it with FATAL 53300.
+func refuse(c net.Conn, max int) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second)) // a client sends its startup at once
+	for range 3 {
+		code, err := readStartup(c)
+		if err != nil || code == cancelRequest {
+			return
+		}
+		if code != sslRequest && code != gssEncRequest {
+			break
+		}
+		if _, err := c.Write([]byte{'N'}); err != nil {
+			return
+		}
+	}
+	c.Write(errorResponse("FATAL", "53300", fmt.Sprintf("sorry, too many clients already (this server takes %d connections)", max)))
+}
+
+// readStartup reads one startup-phase message (Int32 length, Int32 code, the rest) and returns
+// its code.
+func readStartup(r io.Reader) (uint32, error) {
+	var head [8]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return 0, err
+	}
+	n := binary.BigEndian.Uint32(head[:4])
+	if n < 8 || n > 10000 {
+		return 0, fmt.Errorf("startup message of %d bytes", n)
+	}
+	if _, err := io.CopyN(io.Discard, r, int64(n-8)); err != nil {
+		return 0, err
+	}
+	return binary.BigEndian.Uint32(head[4:]), nil
+}
+
+// errorResponse is an ErrorResponse message with severity, SQLSTATE and message.
+func errorResponse(severity, code, msg string) []byte {
+	var body []byte
+	for _, f := range []struct {
+		tag byte
+		val string
+	}{{'S', severity}, {'V', severity}, {'C', code}, {'M', msg}} {
+		body = append(body, f.tag)
+		body = append(body, f.val...)
+		body = append(body, 0)
+	}
+	body = append(body, 0)
+	out := []byte{'E', 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(out[1:], uint32(len(body)+4))
+	return append(out, body...)
+}
