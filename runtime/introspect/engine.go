@@ -110,7 +110,7 @@ func (e *Engine) Query(ctx context.Context, q string) (*Result, error) {
 		return nil, fmt.Errorf("introspect: connect: %w", err)
 	}
 	defer conn.Close()
-	if err := e.load(ctx, conn, referencedTables(q)); err != nil {
+	if err := e.load(ctx, conn, referencedTables(q), neededColumns(q)); err != nil {
 		return nil, err
 	}
 	rows, err := conn.QueryContext(ctx, rewrite(q))
@@ -172,9 +172,32 @@ func referencedTables(q string) map[string]bool {
 	return out
 }
 
+var (
+	starRE      = regexp.MustCompile(`\*`)
+	countStarRE = regexp.MustCompile(`\(\s*\*\s*\)`)
+	schemaRE    = regexp.MustCompile(`(?i)\b(information_schema|columns|describe|show|summarize|pragma|duckdb_columns|duckdb_tables)\b`)
+)
+
+// neededColumns names the columns q can read: nil (all of them) when it selects * (other than
+// COUNT(*)) or looks at the schema, else the words it contains. A column q does not name cannot
+// be read by it, so it is left out of the temporary table: appending a column costs per value,
+// a NULL included, and sys_invocation has 50.
+func neededColumns(q string) map[string]bool {
+	masked := maskLiterals(q)
+	if starRE.MatchString(countStarRE.ReplaceAllString(masked, "(1)")) || schemaRE.MatchString(q) {
+		return nil
+	}
+	words := map[string]bool{}
+	for _, w := range wordRE.FindAllString(q, -1) {
+		words[strings.ToLower(w)] = true
+	}
+	return words
+}
+
 // load creates every table of the schema as a temporary table of conn (so that
-// information_schema lists them all) and fills the ones named.
-func (e *Engine) load(ctx context.Context, conn *sql.Conn, named map[string]bool) error {
+// information_schema lists them all) and fills the ones named. With columns set, a table has
+// only the columns in it (at least one).
+func (e *Engine) load(ctx context.Context, conn *sql.Conn, named map[string]bool, columns map[string]bool) error {
 	var parts []string
 	for _, t := range Tables {
 		if t.Partitioned && named[t.Name] {
@@ -190,8 +213,15 @@ func (e *Engine) load(ctx context.Context, conn *sql.Conn, named map[string]bool
 	}
 	for _, t := range Tables {
 		var defs []string
-		for _, c := range t.Columns {
-			defs = append(defs, quoteIdent(c.Name)+" "+c.Type)
+		var keep []int
+		for i, c := range t.Columns {
+			if columns == nil || columns[c.Name] {
+				defs = append(defs, quoteIdent(c.Name)+" "+c.Type)
+				keep = append(keep, i)
+			}
+		}
+		if len(keep) == 0 { // COUNT(*) alone: one column keeps the rows
+			defs, keep = []string{quoteIdent(t.Columns[0].Name) + " " + t.Columns[0].Type}, []int{0}
 		}
 		if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE "+t.Name+" ("+strings.Join(defs, ", ")+")"); err != nil {
 			return fmt.Errorf("introspect: create %s: %w", t.Name, err)
@@ -213,7 +243,7 @@ func (e *Engine) load(ctx context.Context, conn *sql.Conn, named map[string]bool
 			}
 			sources = append(sources, r)
 		}
-		if err := appendRows(conn, t, sources); err != nil {
+		if err := appendRows(conn, t, keep, sources); err != nil {
 			return err
 		}
 	}
@@ -222,22 +252,22 @@ func (e *Engine) load(ctx context.Context, conn *sql.Conn, named map[string]bool
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-// appendRows fills table t of conn through DuckDB's appender.
-func appendRows(conn *sql.Conn, t Table, sources []Rows) error {
+// appendRows fills table t of conn, which has the columns keep of t, through DuckDB's appender.
+func appendRows(conn *sql.Conn, t Table, keep []int, sources []Rows) error {
 	return conn.Raw(func(dc any) error {
 		a, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", t.Name)
 		if err != nil {
 			return fmt.Errorf("introspect: append to %s: %w", t.Name, err)
 		}
+		args := make([]driver.Value, len(keep))
 		for _, src := range sources {
 			for _, vals := range src.Values {
 				if len(vals) != len(t.Columns) {
 					a.Close()
 					return fmt.Errorf("introspect: a row of %s has %d values, want %d", t.Name, len(vals), len(t.Columns))
 				}
-				args := make([]driver.Value, len(vals))
-				for i, v := range vals {
-					if args[i], err = convert(v, t.Columns[i].Type); err != nil {
+				for j, i := range keep {
+					if args[j], err = convert(vals[i], t.Columns[i].Type); err != nil {
 						a.Close()
 						return fmt.Errorf("introspect: %s.%s: %w", t.Name, t.Columns[i].Name, err)
 					}
@@ -260,6 +290,25 @@ func appendRows(conn *sql.Conn, t Table, sources []Rows) error {
 func convert(v any, typ string) (driver.Value, error) {
 	if v == nil {
 		return nil, nil
+	}
+	// The types rows are built with (decoding on another node may widen or narrow them).
+	switch x := v.(type) {
+	case string:
+		if typ == tString {
+			return x, nil
+		}
+	case uint64:
+		if typ == tU64 {
+			return x, nil
+		}
+	case uint32:
+		if typ == tU32 {
+			return x, nil
+		}
+	case int64:
+		if typ == tTimestamp {
+			return time.UnixMilli(x).UTC(), nil
+		}
 	}
 	switch typ {
 	case tString:

@@ -310,3 +310,38 @@ func TestSchemaMatchesRestate(t *testing.T) {
 		}
 	}
 }
+
+// A query gets the columns it names (tables are loaded with only those); SELECT *, COUNT(*)
+// and schema queries see the whole table.
+func TestColumnsLoaded(t *testing.T) {
+	src, _ := fixture(t)
+	e := open(t, src)
+	width := len(Tables[0].Columns)
+	for _, tc := range []struct {
+		q          string
+		cols, rows int
+	}{
+		{`SELECT * FROM sys_invocation`, width, 4},
+		{`SELECT i.* FROM sys_invocation i`, width, 4},
+		{`SELECT COUNT(*) FROM sys_invocation`, 1, 1},
+		{`SELECT "status", id FROM sys_invocation WHERE target_service_name = 'Greeter'`, 2, 2},
+		{`SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'sys_invocation'`, 1, 1},
+	} {
+		res, err := e.Query(context.Background(), tc.q)
+		if err != nil {
+			t.Errorf("%s: %v", tc.q, err)
+			continue
+		}
+		if len(res.Columns) != tc.cols || len(res.Rows) != tc.rows {
+			t.Errorf("%s: %d columns, %d rows; want %d, %d", tc.q, len(res.Columns), len(res.Rows), tc.cols, tc.rows)
+		}
+	}
+	res, err := e.Query(context.Background(), `SELECT COUNT(*) FROM sys_invocation`)
+	if err != nil || fmt.Sprint(res.Rows) != "[[4]]" {
+		t.Errorf("COUNT(*): %v %v, want 4", res, err)
+	}
+	res, err = e.Query(context.Background(), `SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'sys_invocation'`)
+	if err != nil || fmt.Sprint(res.Rows) != fmt.Sprintf("[[%d]]", width) {
+		t.Errorf("columns of sys_invocation: %v %v, want %d", res, err, width)
+	}
+}
