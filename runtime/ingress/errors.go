@@ -30,6 +30,10 @@ const (
 	msgBadWorkflowPath    = "bad path, expected either /restate/workflow/:workflow_name/:workflow_key/output or /restate/workflow/:workflow_name/:workflow_key/attach"
 	msgInvocationNotFound = "invocation not found"
 	msgNotReady           = "the invocation exists but has not completed yet"
+	msgBadRestateAPIPath  = "bad path, expected /restate/call/:service/:handler, /restate/send/:service/:handler, /restate/scope/:scope/call/:service/:handler, /restate/attach/:invocation_id, /restate/output/:invocation_id, or /restate/lookup"
+	// msgScopeNeedsVQueues refuses every scoped invocation: restate-server runs them on its
+	// vqueues (experimental, off by default), which Resolute does not have.
+	msgScopeNeedsVQueues = "scoped invocations require vqueues to be enabled"
 	// msgLimitKeyWithoutScope refuses a limit key outside a scope.
 	msgLimitKeyWithoutScope = "limit-key requires a scope to be set"
 )

@@ -126,6 +126,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, kind *RouteKind)
 		return h.health(w)
 	case routeLater:
 		return ingressError(http.StatusNotImplemented, msgNotImplementedYet)
+	case routeScope:
+		return h.scoped(r, rt)
 	case routeAwakeable:
 		return h.awakeable(w, r, rt)
 	case routeAttach:

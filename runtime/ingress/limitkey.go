@@ -43,14 +43,15 @@ func invalidLimitKey(v string) string {
 		if i == maxLimitKeyComponents {
 			return fmt.Sprintf("too many path components in the given limit-key (max %d)", maxLimitKeyComponents)
 		}
-		if reason := invalidLimitKeyComponent(c); reason != "" {
+		if reason := invalidScopeKey(c); reason != "" {
 			return "invalid limit-key component: " + reason
 		}
 	}
 	return ""
 }
 
-func invalidLimitKeyComponent(c string) string {
+// invalidScopeKey says why c is neither a scope nor a limit-key component ("" if it is one).
+func invalidScopeKey(c string) string {
 	switch {
 	case c == "":
 		return "value cannot be empty"

@@ -17,6 +17,7 @@ const (
 	routeLater // a Restate API we do not serve yet
 	routeAwakeable
 	routeAttach // attach to an invocation, or read its output
+	routeScope  // a call or send in a scope (scope.go)
 )
 
 // route is a parsed request path.
@@ -32,6 +33,8 @@ type route struct {
 	reject    bool
 	// attach is what a routeAttach addresses.
 	attach attachRoute
+	// scope is a routeScope's scope, unescaped.
+	scope string
 }
 
 // parsePath parses an escaped request path the way the official ingress does. serviceType looks
@@ -61,7 +64,9 @@ func parseRestatePath(segs []string, serviceType func(string) (command.ServiceTy
 		return parseInvocationPath(segs[1:], serviceType)
 	case "workflow":
 		return parseWorkflowPath(segs[1:])
-	case "call", "send", "scope", "attach", "output", "lookup":
+	case "scope":
+		return parseScopePath(segs[1:], serviceType)
+	case "call", "send", "attach", "output", "lookup":
 		// TODO(ingress): the newer /restate/call|send|scope|attach|output|lookup API arrives with
 		// its own issue.
 		return route{kind: routeLater}, nil
