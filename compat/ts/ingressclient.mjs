@@ -131,6 +131,13 @@ await step("idempotent call, another key", () => counter.add(1, idem("k2")));
 await step("idempotency key not ASCII", () => counter.add(1, idem("\u00fc")));
 await step("limit key without scope", () => counter.add(1, clients.rpc.opts({ limitKey: "tenant1/user42" })));
 await step("invalid limit key", () => counter.add(1, clients.rpc.opts({ limitKey: "a b" })));
+// Scopes (flow control) need restate-server's vqueues, off by default: refused on both.
+const scoped = ingress.scope("tenant1");
+await step("scoped call", () => scoped.serviceClient(TsSteps).run("x"));
+await step("scoped send", () => scoped.serviceSendClient(TsSteps).run("x"));
+await step("scoped object call with limit key", () => scoped.objectClient(TsCounter, "c1").add(1, clients.rpc.opts({ limitKey: "u1" })));
+await step("scoped workflow submit", () => scoped.workflowClient(TsOrder, "w9").workflowSubmit("x"));
+await step("invalid scope", () => ingress.scope("a b").serviceClient(TsSteps).run("x"));
 await step("count after refused calls", () => counter.get());
 
 // --- sends -----------------------------------------------------------------------------------
