@@ -32,6 +32,11 @@
 // waits for or reads its result, which is answered like the original call's; output answers 470
 // while the invocation runs.
 //
-// Not yet here (a later issue): the newer /restate/call|send|scope|attach|output|lookup API
+// Flow control (restate-server 1.7's scopes and limit keys) runs there on vqueues, experimental
+// and off by default; Resolute has none and answers as restate-server does without them:
+// /restate/scope/… is checked (scope.go) then refused, and an x-restate-limit-key outside a scope
+// is refused (limitkey.go).
+//
+// Not yet here (a later issue): the rest of the newer API, /restate/call|send|attach|output|lookup
 // (these answer 501).
 package ingress
