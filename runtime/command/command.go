@@ -304,6 +304,23 @@ type Invocation struct {
 	// found to be a Duplicate of an invocation with the same nonce met the request's own earlier
 	// proposal (proposed again because its outcome was unknown), not another request.
 	Nonce uint64 `msgpack:"nc,omitempty"`
+	// Trace is where the invocation's span sits in a distributed trace, set by the edge that
+	// created the request (the ingress from a traceparent, the invoker from the caller's call
+	// span) when tracing is on; nil otherwise. Stored with the invocation, so that spans made
+	// after a restart still link to it (see package tracing).
+	Trace *Trace `msgpack:"tr,omitempty"`
+}
+
+// Trace is an invocation's place in a W3C trace: the span its own span is a child of (Parent,
+// in trace TraceID) or, when Linked, the span that caused it: the invocation then starts a
+// trace of its own with a link to that span (one-way calls, as restate-server does). The
+// invocation's own span id is a function of its id (tracing.SpanID), so it is not stored.
+type Trace struct {
+	TraceID [16]byte `msgpack:"t"`
+	Parent  [8]byte  `msgpack:"p"`
+	Flags   uint8    `msgpack:"f,omitempty"`
+	State   string   `msgpack:"s,omitempty"`
+	Linked  bool     `msgpack:"l,omitempty"`
 }
 
 // Retention says how long an ended invocation is kept, in milliseconds. For Completion its status
@@ -337,6 +354,8 @@ type CallResolution struct {
 	// IdempotentRetention for one with a key (see Retention).
 	Retention           *Retention `msgpack:"rt,omitempty"`
 	IdempotentRetention *Retention `msgpack:"irt,omitempty"`
+	// Trace is the callee invocation's Trace (the caller's call span), when tracing is on.
+	Trace *Trace `msgpack:"tr,omitempty"`
 }
 
 // AppendEntry appends a journal entry produced by an attempt.
