@@ -1,9 +1,9 @@
 // The official TypeScript ingress client (@restatedev/restate-sdk-clients) driving the services of
 // service.mjs through a server's ingress, for tests/tsclient. Run:
 //
-//	INGRESS=http://127.0.0.1:8080 EFFECTS_FILE=/path/effects node --import ./polyfill.mjs ingressclient.mjs
+//	INGRESS=http://127.0.0.1:8080 ADMIN=http://127.0.0.1:9070 EFFECTS_FILE=/path/effects node --import ./polyfill.mjs ingressclient.mjs
 //
-// EFFECTS_FILE is the file service.mjs appends its side effects to (TsSteps.awake publishes its
+// ADMIN is the admin API (to cancel and kill invocations). EFFECTS_FILE is the file service.mjs appends its side effects to (TsSteps.awake publishes its
 // awakeable's id there). Every step runs in order on a fresh server and prints one JSON line
 //
 //	{"step": name, "value": …, "fetches": n}  or  {"step": name, "error": {…}, "fetches": n}
@@ -17,8 +17,9 @@ import * as clients from "@restatedev/restate-sdk-clients";
 import { readFileSync } from "node:fs";
 
 const url = process.env.INGRESS;
+const adminURL = process.env.ADMIN;
 const effectsFile = process.env.EFFECTS_FILE;
-if (!url || !effectsFile) throw new Error("INGRESS and EFFECTS_FILE must be set");
+if (!url || !adminURL || !effectsFile) throw new Error("INGRESS, ADMIN and EFFECTS_FILE must be set");
 
 let fetches = 0;
 let lastErrorSource;
@@ -92,9 +93,9 @@ async function fetchJSON(path) {
   return { status: resp.status, body, errorSource: resp.headers.get("x-restate-error-source") };
 }
 
-// awakeableID waits for TsSteps.awake's effect line "ts <tag> awakeable <id>".
-async function awakeableID(tag) {
-  const prefix = `ts ${tag} awakeable `;
+// effect waits for the first effect line of service.mjs that starts with prefix and returns the
+// rest of it.
+async function effect(prefix) {
   for (let i = 0; i < 3000; i++) {
     let text = "";
     try {
@@ -104,7 +105,17 @@ async function awakeableID(tag) {
     if (line) return line.slice(prefix.length);
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error(`no awakeable published for ${tag}`);
+  throw new Error(`no effect line ${prefix}`);
+}
+
+// awakeableID waits for TsSteps.awake's effect line "ts <tag> awakeable <id>".
+const awakeableID = (tag) => effect(`ts ${tag} awakeable `);
+
+// cancel and kill an invocation through the admin API (the client has no method for them).
+async function admin(id, op) {
+  const resp = await fetch(`${adminURL}/invocations/${id}/${op}`, { method: "PATCH" });
+  await resp.arrayBuffer();
+  return resp.status;
 }
 
 // --- calls -----------------------------------------------------------------------------------
@@ -205,6 +216,27 @@ await step("terminal error, retrying client", async () => {
   return await call;
 });
 
+// --- the outcome of a failed, cancelled or killed invocation, through attach ------------------
+const sendAwake = (tag) => ingress.serviceSendClient(TsSteps).awake({ tag, sleepMs: 0 }, sendIdem(tag));
+await step("attach to a failed send", async () => {
+  const s = await sendAwake("f1");
+  await ingress.rejectAwakeable(await awakeableID("f1"), "bad");
+  return await ingress.result(s);
+});
+for (const [op, done] of [["cancel", "cancelled"], ["kill", "killed"]]) {
+  await step(`attach to a send ${done} while attached`, async () => {
+    const s = await sendAwake(op);
+    await awakeableID(op);
+    const attached = pending(ingress.result(s));
+    const status = await admin(s.invocationId, op);
+    try {
+      return { status, value: await attached };
+    } catch (e) {
+      return { status, attachError: describe(e) };
+    }
+  });
+}
+
 // --- workflows -------------------------------------------------------------------------------
 const wf = ingress.workflowClient(TsOrder, "w1");
 await step("workflow output before submit", () => wf.workflowOutput());
@@ -233,6 +265,26 @@ await step("rejected workflow attach", () => rejectedWf.workflowAttach());
 await step("rejected workflow output", () => rejectedWf.workflowOutput());
 await step("rejected workflow attach, retrying client", () => retrying.workflowClient(TsOrder, "w2").workflowAttach());
 await step("attach to a workflow never submitted", () => ingress.workflowClient(TsOrder, "w3").workflowAttach());
+await step("shared handler of a workflow never submitted", () => ingress.workflowClient(TsOrder, "w3").peek());
+await step("workflow cancelled while attached", async () => {
+  const cancelled = ingress.workflowClient(TsOrder, "w5");
+  const s = await cancelled.workflowSubmit("box");
+  await effect("ts tsorder w5 run");
+  const attached = pending(cancelled.workflowAttach());
+  const out = { status: await admin(s.invocationId, "cancel") };
+  try {
+    out.value = await attached;
+  } catch (e) {
+    out.attachError = describe(e);
+  }
+  try {
+    out.output = await cancelled.workflowOutput();
+  } catch (e) {
+    out.outputError = describe(e);
+  }
+  out.resubmitted = (await cancelled.workflowSubmit("box")).status;
+  return out;
+});
 
 // A delayed submission: not ready before its run, its promise can be completed before the run
 // starts, and attach waits for the run.

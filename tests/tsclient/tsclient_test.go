@@ -119,7 +119,7 @@ func runClient(t *testing.T, root, node, ingress, admin string) []step {
 	defer cancel()
 	cmd = exec.CommandContext(ctx, node, "--import", "./polyfill.mjs", "ingressclient.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "INGRESS="+ingress, "EFFECTS_FILE="+effects)
+	cmd.Env = append(os.Environ(), "INGRESS="+ingress, "ADMIN="+admin, "EFFECTS_FILE="+effects)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
