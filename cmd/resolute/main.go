@@ -28,6 +28,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/server"
+	"github.com/resolute-run/resolute/runtime/tracing"
 )
 
 func main() {
@@ -40,6 +41,7 @@ type serverFlags struct {
 	dataDir, ingressAddr, adminAddr, raftAddr, logDB, logLevel, cpuProfile string
 	raftListenAddr, remoteAddr, remoteListenAddr                           string
 	requestIdentityKey                                                     string
+	tracingEndpoint                                                        string
 	partitions                                                             int
 	maxBody                                                                int64
 	retryInitial, retryMax, inactivity                                     time.Duration
@@ -84,6 +86,8 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown")
 	fl.StringVar(&f.requestIdentityKey, "request-identity-private-key-pem-file", os.Getenv(identity.PrivateKeyFileEnv),
 		"PEM file of an Ed25519 private key that signs every request to a deployment (default $"+identity.PrivateKeyFileEnv+")")
+	fl.StringVar(&f.tracingEndpoint, "tracing-endpoint", "",
+		"OTLP collector for invocation traces, as restate-server's: http://host:4317 (gRPC) or http+otlp://host:4318 (HTTP); empty: tracing off")
 }
 
 func (f *serverFlags) config() (server.Config, error) {
@@ -115,6 +119,9 @@ func (f *serverFlags) config() (server.Config, error) {
 	default:
 		return server.Config{}, fmt.Errorf("--retry-on-max-attempts %q: want pause or kill", f.retryOnMaxAttempts)
 	}
+	if err := tracing.CheckEndpoint(f.tracingEndpoint); err != nil {
+		return server.Config{}, fmt.Errorf("--tracing-endpoint: %w", err)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return server.Config{}, fmt.Errorf("--log-level: %w", err)
@@ -140,6 +147,7 @@ func (f *serverFlags) config() (server.Config, error) {
 		ReplicationFactor:      f.replicationFactor,
 		MaxQueuedProposals:     f.maxQueuedProposals,
 		MaxCallsInFlight:       f.maxCallsInFlight,
+		TracingEndpoint:        f.tracingEndpoint,
 		Invoker: invoker.Config{
 			Retry:             invoker.RetryPolicy{InitialInterval: f.retryInitial, Factor: 2, MaxInterval: f.retryMax, MaxAttempts: f.retryMaxAttempts, OnMaxAttempts: onMax},
 			InactivityTimeout: f.inactivity,

@@ -20,6 +20,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/registry"
+	"github.com/resolute-run/resolute/runtime/tracing"
 )
 
 // Dispatcher submits invocations to their partitions; the partition router implements it.
@@ -66,6 +67,9 @@ type Config struct {
 	Rand io.Reader
 	// Observer, if set, is told of every request answered (metrics).
 	Observer Observer
+	// Tracer, if set, makes a span per call and send, a child of the request's traceparent, and
+	// stores its place in the trace with the invocation (nil: off).
+	Tracer *tracing.Tracer
 }
 
 // Handler serves the ingress API.
@@ -216,10 +220,15 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, rt route) *http
 	if delay > 0 {
 		inv.ExecutionTime = h.cfg.Now().Add(delay).UnixMilli()
 	}
+	span, trace := h.cfg.Tracer.StartIngress(r.Context(), r.Header, id, t.cmd, r.RemoteAddr)
+	inv.Trace = trace
 	if rt.send {
-		return h.send(r.Context(), w, inv)
+		herr = h.send(r.Context(), w, inv)
+	} else {
+		herr = h.call(r.Context(), w, inv, t)
 	}
-	return h.call(r.Context(), w, inv, t)
+	span.EndHTTP(herr.statusCode())
+	return herr
 }
 
 func idempotencyKey(hdr http.Header, t command.Target) (string, *httpError) {

@@ -21,6 +21,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/runtime/protocol/pb"
 	"github.com/resolute-run/resolute/runtime/storage"
+	"github.com/resolute-run/resolute/runtime/tracing"
 	"github.com/resolute-run/resolute/runtime/transport"
 )
 
@@ -47,6 +48,16 @@ type attempt struct {
 	ctx    context.Context // the stream: done on abort, proposal error, abort timeout
 	cancel context.CancelCauseFunc
 	out    *outbox
+
+	// Tracing (all zero when it is off): the attempt's span, the invocation's stored Trace and
+	// creation time (for its span at the end), Run spans by completion id until their result is
+	// journaled, whether End was proposed, and the failure the Output command carried.
+	span      tracing.Span
+	trace     *command.Trace
+	createdAt int64
+	runSpans  map[uint32]tracing.Span
+	ended     bool
+	outFail   *command.Failure
 }
 
 func newAttempt(v *invocation, number int, sinceStored uint32) *attempt {
@@ -88,6 +99,7 @@ func (a *attempt) run() *failure {
 	if !a.bidi {
 		a.out.close() // no live notifications in request/response mode
 	}
+	a.startSpan(d, &snap.Status)
 	return a.exchange(d, &snap)
 }
 
@@ -153,7 +165,7 @@ func (a *attempt) exchange(d Deployment, snap *Snapshot) *failure {
 	v := a.v
 	a.ctx, a.cancel = context.WithCancelCause(v.ctx)
 	defer a.cancel(context.Canceled)
-	a.props = watchProposals(v.ctx, a.cancel)
+	a.props = watchProposals(v.ctx, a.cancel, v.inv.cfg.Tracer.Enabled())
 
 	initial, err := a.initialFrames(snap)
 	if err != nil {
@@ -281,6 +293,7 @@ func (a *attempt) request(d Deployment) (*http.Request, *io.PipeWriter, error) {
 	if name := a.v.inv.cfg.ClusterName; name != "" {
 		req.Header.Set("X-Restate-Cluster-Name", name)
 	}
+	a.span.Inject(req.Header)
 	return req, pw, nil
 }
 

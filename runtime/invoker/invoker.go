@@ -11,6 +11,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/runtime/storage"
+	"github.com/resolute-run/resolute/runtime/tracing"
 )
 
 // Deployment is where a service's handlers run, as registered.
@@ -80,6 +81,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Observer, if set, is told of every attempt that reached a deployment (metrics).
 	Observer Observer
+	// Tracer, if set, makes a span per attempt, per journaled call, sleep and Run, and per ended
+	// invocation, and passes the attempt's span to the deployment as traceparent (nil: off).
+	Tracer *tracing.Tracer
 	// Now is the wall clock (for duration_since_last_stored_entry). Default time.Now.
 	Now func() time.Time
 }

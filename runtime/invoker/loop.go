@@ -21,7 +21,9 @@ func (v *invocation) run() {
 		v.noteAttempt(failures + 1)
 		f := a.run()
 		v.observe(a, f)
+		a.endSpans(f)
 		if f == nil {
+			a.maybeTraceEnd()
 			return
 		}
 		if v.ctx.Err() != nil {
@@ -45,14 +47,14 @@ func (v *invocation) run() {
 		}
 		if f.terminal {
 			log.Warn("invocation failed by the deployment", "attempt", failures, "err", f.err)
-			v.fail(terminalFailure(f.err))
+			v.fail(a, terminalFailure(f.err))
 			return
 		}
 		if retry.Exhausted(failures) {
 			last := command.Failure{Code: 500, Message: f.err.Error()}
 			if retry.OnMaxAttempts == OnMaxAttemptsKill {
 				log.Warn("invocation attempt failed, retries exhausted: failing it", "attempt", failures, "err", f.err)
-				v.fail(last)
+				v.fail(a, last)
 				return
 			}
 			log.Warn("invocation attempt failed, retries exhausted: pausing it", "attempt", failures, "err", f.err)
@@ -84,14 +86,18 @@ func (v *invocation) sleep(d time.Duration) bool {
 }
 
 // fail proposes the runtime's verdict that the invocation failed, and waits until it is applied.
-func (v *invocation) fail(fl command.Failure) {
+// a is the last attempt (its span, for the invocation's).
+func (v *invocation) fail(a *attempt, fl command.Failure) {
 	v.markFinishing()
 	ch := v.propose(command.Command{Kind: command.KindFail, Fail: &command.Fail{ID: v.id, Failure: fl}})
 	select {
 	case err := <-ch:
 		if err != nil {
 			v.inv.cfg.Logger.Warn("invocation fail proposal rejected", "invocation", v.id.String(), "err", err)
+			return
 		}
+		a.ended, a.outFail = true, &fl
+		a.maybeTraceEnd()
 	case <-v.ctx.Done():
 	}
 }
@@ -125,13 +131,19 @@ func terminalFailure(err error) command.Failure {
 // proposals pipelines an attempt's proposals: they are sent without waiting, and one goroutine
 // waits for their results in order. The first error stops the attempt (onErr).
 type proposals struct {
-	ch    chan (<-chan error)
+	ch chan (<-chan error)
+	// dones, only when tracing is on, runs in step with ch: for each proposal, what is told its
+	// outcome (nil: nobody). Off, nothing more is allocated per attempt than the results' queue.
+	dones chan func(error)
 	done  chan struct{}
 	first error // written by the watcher before done is closed
 }
 
-func watchProposals(ctx context.Context, onErr func(error)) *proposals {
+func watchProposals(ctx context.Context, onErr func(error), traced bool) *proposals {
 	ps := &proposals{ch: make(chan (<-chan error), 1024), done: make(chan struct{})}
+	if traced {
+		ps.dones = make(chan func(error), 1024)
+	}
 	go ps.watch(ctx, onErr)
 	return ps
 }
@@ -139,16 +151,23 @@ func watchProposals(ctx context.Context, onErr func(error)) *proposals {
 func (ps *proposals) watch(ctx context.Context, onErr func(error)) {
 	defer close(ps.done)
 	for c := range ps.ch {
+		p := pending{c: c}
+		if ps.dones != nil {
+			p.done = <-ps.dones // sent before c
+		}
 		if ctx.Err() != nil {
+			p.tell(context.Cause(ctx))
 			continue // invocation aborted: nobody waits for results any more
 		}
 		select {
-		case err := <-c:
+		case err := <-p.c:
+			p.tell(err)
 			if err != nil && ps.first == nil {
 				ps.first = err
 				onErr(err)
 			}
 		case <-ctx.Done():
+			p.tell(context.Cause(ctx))
 			if ps.first == nil {
 				ps.first = context.Cause(ctx)
 				onErr(ps.first)
@@ -157,8 +176,26 @@ func (ps *proposals) watch(ctx context.Context, onErr func(error)) {
 	}
 }
 
-// add queues a proposal's result channel; it blocks only when 1024 results are outstanding.
-func (ps *proposals) add(c <-chan error) { ps.ch <- c }
+// pending is a proposal's result channel and who else wants its outcome (nil: nobody).
+type pending struct {
+	c    <-chan error
+	done func(error)
+}
+
+func (p pending) tell(err error) {
+	if p.done != nil {
+		p.done(err)
+	}
+}
+
+// add queues a proposal's result channel (and done, told its outcome, if not nil and tracing is
+// on); it blocks only when 1024 results are outstanding.
+func (ps *proposals) add(c <-chan error, done func(error)) {
+	if ps.dones != nil {
+		ps.dones <- done
+	}
+	ps.ch <- c
+}
 
 // wait stops accepting proposals and returns the first error once every result is in.
 func (ps *proposals) wait() error {

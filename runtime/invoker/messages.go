@@ -52,6 +52,7 @@ func (a *attempt) handle(f protocol.Frame) (done bool, fl *failure) {
 	case f.Type == protocol.ErrorType:
 		return false, a.handleError(f)
 	case f.Type == protocol.EndType:
+		a.ended = true
 		a.v.markFinishing()
 		a.proposeCmd(command.Command{Kind: command.KindEnd, End: &command.End{ID: a.v.id, Commands: new(a.nextCommand)}})
 		return true, nil
@@ -60,7 +61,10 @@ func (a *attempt) handle(f protocol.Frame) (done bool, fl *failure) {
 	return false, protocolViolation("deployment sent %s", f.Type)
 }
 
-func (a *attempt) proposeCmd(cmd command.Command) {
+func (a *attempt) proposeCmd(cmd command.Command) { a.proposeThen(cmd, nil) }
+
+// proposeThen proposes cmd; done, if not nil, gets the proposal's outcome (a span's end).
+func (a *attempt) proposeThen(cmd command.Command, done func(error)) {
 	if a.pin != nil {
 		switch cmd.Kind {
 		case command.KindAppendEntry:
@@ -71,7 +75,7 @@ func (a *attempt) proposeCmd(cmd command.Command) {
 			cmd.End.Pin, a.pin = a.pin, nil
 		}
 	}
-	a.props.add(a.v.propose(cmd))
+	a.props.add(a.v.propose(cmd), done)
 }
 
 func (a *attempt) handleCommand(f protocol.Frame) *failure {
@@ -92,7 +96,7 @@ func (a *attempt) handleCommand(f protocol.Frame) *failure {
 		}
 		ae.Call = &res
 	}
-	a.proposeCmd(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae})
+	a.proposeThen(command.Command{Kind: command.KindAppendEntry, AppendEntry: ae}, a.traceCommand(f, ae))
 	a.nextCommand++
 	a.progress = true
 	return nil
@@ -129,11 +133,11 @@ func (a *attempt) handleRunProposal(f protocol.Frame) *failure {
 		// Registered before proposing: the notification can only come back after it is applied.
 		a.out.expectRunAck(m.ResultCompletionId)
 	}
-	a.proposeCmd(command.Command{Kind: command.KindAppendEntry, AppendEntry: &command.AppendEntry{
+	a.proposeThen(command.Command{Kind: command.KindAppendEntry, AppendEntry: &command.AppendEntry{
 		ID:           a.v.id,
 		CommandIndex: a.nextCommand, // unused for run completions (deduplicated by completion id)
 		Entry:        command.Entry{Type: uint16(f.Type), Payload: f.Payload},
-	}})
+	}}, a.runSpanEnd(m.ResultCompletionId))
 	return nil
 }
 

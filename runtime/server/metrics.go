@@ -27,6 +27,7 @@ func (s *Server) newMetrics() *metrics.Metrics {
 func (s *Server) invokerConfig() invoker.Config {
 	c := s.cfg.Invoker
 	c.Observer = s.metrics
+	c.Tracer = s.tracer
 	return c
 }
 

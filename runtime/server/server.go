@@ -28,6 +28,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/metrics"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/registry"
+	"github.com/resolute-run/resolute/runtime/tracing"
 	"github.com/resolute-run/resolute/runtime/transport"
 )
 
@@ -87,6 +88,9 @@ type Config struct {
 	// KafkaClusters are the configuration file's [[ingress.kafka-clusters]], recorded in the
 	// metadata shard at start (recordKafkaClusters); nil: no configuration file, nothing recorded.
 	KafkaClusters []registry.KafkaCluster
+	// TracingEndpoint, when set, is the OTLP collector invocation spans are exported to, as
+	// restate-server's tracing-endpoint (see runtime/tracing and docs/tracing.md); empty: off.
+	TracingEndpoint string
 }
 
 // Server is a running node.
@@ -103,6 +107,7 @@ type Server struct {
 	ingest   *ingest.Manager  // the Kafka subscriptions' consumers
 	served   servedLocal
 	metrics  *metrics.Metrics   // GET /metrics on the admin address (metrics.go)
+	tracer   *tracing.Tracer    // nil when tracing is off
 	query    *introspect.Engine // POST /query (introspect.go); nil if it did not start
 
 	ingressLn, adminLn net.Listener
@@ -184,6 +189,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	s.metrics = s.newMetrics()
+	if s.tracer, err = tracing.New(ctx, tracing.Config{Endpoint: cfg.TracingEndpoint, InstanceID: fmt.Sprint(host.NodeID())}); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.invoker = invoker.New(s.invokerConfig(), resolver{s.registry}, s.client)
 	ncfg := partition.NodeConfig{DataDir: cfg.DataDir, Partitions: cfg.Partitions, Host: host, Invoker: s.invoker, MaxQueued: cfg.MaxQueuedProposals, MaxCalling: cfg.MaxCallsInFlight, Observer: s.metrics}
 	if cfg.RemoteAddress != "" {
@@ -279,7 +287,7 @@ func (s *Server) listen() error {
 	if s.adminLn, err = net.Listen("tcp", s.cfg.AdminAddr); err != nil {
 		return fmt.Errorf("server: admin listen on %s: %w", s.cfg.AdminAddr, err)
 	}
-	ing, err := s.guardIngress(s.withHealth("/restate/health", ingress.New(ingress.Config{MaxBodySize: s.cfg.MaxBodySize, Observer: s.metrics}, s.registry, s.node.Router())))
+	ing, err := s.guardIngress(s.withHealth("/restate/health", ingress.New(ingress.Config{MaxBodySize: s.cfg.MaxBodySize, Observer: s.metrics, Tracer: s.tracer}, s.registry, s.node.Router())))
 	if err != nil {
 		return err
 	}
@@ -363,6 +371,9 @@ func (s *Server) Close() {
 		}
 		if s.invoker != nil {
 			s.invoker.Close()
+		}
+		if err := s.tracer.Close(ctx); err != nil {
+			slog.Warn("tracing: spans not exported at close", "err", err)
 		}
 		if s.endpoint != nil {
 			s.endpoint.Close()

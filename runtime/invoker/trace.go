@@ -1,0 +1,118 @@
+package invoker
+
+import (
+	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/protocol"
+	"github.com/resolute-run/resolute/runtime/protocol/pb"
+	"github.com/resolute-run/resolute/runtime/storage"
+	"github.com/resolute-run/resolute/runtime/tracing"
+)
+
+// Spans of attempts, commands and invocations (package tracing). With the Tracer off every
+// function here returns before doing anything.
+
+// startSpan starts the attempt's span, a child of the invocation's stored place in its trace.
+func (a *attempt) startSpan(d Deployment, st *storage.InvocationStatus) {
+	t := a.v.inv.cfg.Tracer
+	if t == nil {
+		return
+	}
+	a.trace, a.createdAt = st.Invocation.Trace, st.CreatedAt
+	a.span = t.StartAttempt(tracing.Attempt{
+		ID: a.v.id, Target: a.target, Trace: a.trace, Number: a.number,
+		Deploy: d.ID, Address: d.URI, Protocol: int(a.version),
+	})
+}
+
+// traceCommand starts the span of a call, one-way call, sleep or run command read from the
+// deployment; a call's span becomes the callee invocation's parent (ae.Call.Trace). It returns
+// what ends the span once the command is journaled (a run's ends when its result is).
+func (a *attempt) traceCommand(f protocol.Frame, ae *command.AppendEntry) func(error) {
+	t := a.v.inv.cfg.Tracer
+	if t == nil || !a.span.Context().IsValid() {
+		return nil
+	}
+	m, err := f.Message()
+	if err != nil {
+		return nil
+	}
+	c := tracing.Command{Index: ae.CommandIndex}
+	switch m := m.(type) {
+	case *pb.CallCommandMessage:
+		c.Type, c.Name, c.Callee = tracing.TypeCall, m.Name, callee(ae.Call, m.ServiceName, m.HandlerName, m.Key)
+	case *pb.OneWayCallCommandMessage:
+		c.Type, c.Name, c.Callee = tracing.TypeOneWayCall, m.Name, callee(ae.Call, m.ServiceName, m.HandlerName, m.Key)
+	case *pb.SleepCommandMessage:
+		c.Type, c.Name, c.WakeUp = tracing.TypeSleep, m.Name, int64(m.WakeUpTime)
+	case *pb.RunCommandMessage:
+		c.Type, c.Name = tracing.TypeRun, m.Name
+		if a.runSpans == nil {
+			a.runSpans = make(map[uint32]tracing.Span)
+		}
+		a.runSpans[m.ResultCompletionId] = t.StartCommand(a.span, c)
+		return nil
+	case *pb.OutputCommandMessage:
+		if fl := m.GetFailure(); fl != nil {
+			a.outFail = command.FailureFromProto(fl)
+		}
+		return nil
+	default:
+		return nil
+	}
+	s := t.StartCommand(a.span, c)
+	if ae.Call != nil {
+		ae.Call.Trace = tracing.CallTrace(s, c.Type == tracing.TypeOneWayCall)
+	}
+	return func(err error) { endSpan(s, err) }
+}
+
+func callee(res *command.CallResolution, service, handler, key string) command.Target {
+	t := command.Target{Service: service, Handler: handler, Key: key}
+	if res != nil {
+		t.ServiceType, t.HandlerType = res.ServiceType, res.HandlerType
+	}
+	return t
+}
+
+// runSpanEnd is what ends the span of the run whose result is proposed, once it is journaled.
+// Called on the reading goroutine (which owns runSpans); the returned function runs on the
+// proposal watcher's.
+func (a *attempt) runSpanEnd(completionID uint32) func(error) {
+	s, ok := a.runSpans[completionID]
+	if !ok {
+		return nil
+	}
+	delete(a.runSpans, completionID)
+	return func(err error) { endSpan(s, err) }
+}
+
+func endSpan(s tracing.Span, err error) {
+	if err != nil {
+		s.Fail(err.Error())
+		return
+	}
+	s.End()
+}
+
+// endSpans ends the attempt's span and those of runs whose results never got journaled. Called
+// once the attempt and all its proposals are over.
+func (a *attempt) endSpans(f *failure) {
+	for _, s := range a.runSpans {
+		s.Fail("the attempt ended before the run's result was journaled")
+	}
+	a.runSpans = nil
+	if f != nil {
+		a.span.Fail(f.err.Error())
+		return
+	}
+	a.span.End()
+}
+
+// maybeTraceEnd exports the invocation's span once its End (or the runtime's Fail) is applied.
+func (a *attempt) maybeTraceEnd() {
+	t := a.v.inv.cfg.Tracer
+	if t == nil || !a.ended {
+		return
+	}
+	t.EndInvocation(tracing.Invocation{ID: a.v.id, Target: a.target, Trace: a.trace, CreatedAt: a.createdAt, Failure: a.outFail})
+}
