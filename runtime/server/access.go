@@ -6,6 +6,7 @@ import (
 
 	"github.com/resolute-run/resolute/runtime/admin"
 	"github.com/resolute-run/resolute/runtime/bearer"
+	"github.com/resolute-run/resolute/runtime/console"
 	"github.com/resolute-run/resolute/runtime/identity"
 	"github.com/resolute-run/resolute/runtime/ingress"
 	"github.com/resolute-run/resolute/runtime/transport"
@@ -22,9 +23,10 @@ func (s *Server) guardIngress(h http.Handler) (http.Handler, error) {
 	return guard(h, IngressRealm, s.cfg.IngressTokens, ingress.WriteUnauthorized, "/restate/health")
 }
 
-// guardAdmin puts the admin API behind cfg.AdminTokens, if any; /health stays open.
+// guardAdmin puts the admin API behind cfg.AdminTokens, if any; /health and the console's
+// files (which hold no data: its pages send the token with their API requests) stay open.
 func (s *Server) guardAdmin(h http.Handler) (http.Handler, error) {
-	return guard(h, AdminRealm, s.cfg.AdminTokens, admin.WriteUnauthorized, "/health")
+	return guard(h, AdminRealm, s.cfg.AdminTokens, admin.WriteUnauthorized, append([]string{"/health"}, console.Paths()...)...)
 }
 
 func guard(h http.Handler, realm string, tokens []string, deny bearer.DenyFunc, open ...string) (http.Handler, error) {

@@ -4,20 +4,21 @@ import (
 	"net/http"
 
 	"github.com/resolute-run/resolute/runtime/admin"
+	"github.com/resolute-run/resolute/runtime/console"
 	"github.com/resolute-run/resolute/runtime/protocol"
 )
 
 // Version is reported by the admin API's GET /version.
 const Version = "0.1.0-dev"
 
-// adminHandler serves the admin API over the registry; registrations go through the metadata
-// shard.
+// adminHandler serves the admin API over the registry, and the web console at /ui (runtime/console);
+// registrations go through the metadata shard.
 func (s *Server) adminHandler() http.Handler {
 	maxProto := s.cfg.Invoker.MaxProtocol
 	if maxProto == 0 {
 		maxProto = protocol.MaxVersion
 	}
-	return admin.New(admin.Config{
+	return console.Mount(admin.New(admin.Config{
 		Version:         Version,
 		IngressEndpoint: s.IngressURL() + "/",
 		ProtocolV7:      maxProto >= protocol.V7,
@@ -38,7 +39,7 @@ func (s *Server) adminHandler() http.Handler {
 		KafkaView:        s.registry,
 		KafkaChanges:     s.registryClient(),
 		Query:            s.querier(),
-	})
+	}))
 }
 
 // querier is POST /query's engine, started on first use of the admin handler; nil if it did not
