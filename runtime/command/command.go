@@ -309,6 +309,15 @@ type Invocation struct {
 	// span) when tracing is on; nil otherwise. Stored with the invocation, so that spans made
 	// after a restart still link to it (see package tracing).
 	Trace *Trace `msgpack:"tr,omitempty"`
+	// InvokedBy is the invocation whose call or one-way call made this one; nil for ingress
+	// requests and Kafka records. Shown by introspection (sys_invocation.invoked_by_*).
+	InvokedBy *InvokedBy `msgpack:"ib,omitempty"`
+}
+
+// InvokedBy names the invocation that called or sent to another, and its target.
+type InvokedBy struct {
+	ID     ids.InvocationID `msgpack:"i"`
+	Target Target           `msgpack:"t"`
 }
 
 // Trace is an invocation's place in a W3C trace: the span its own span is a child of (Parent,

@@ -16,6 +16,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/protocol/pb"
 	"github.com/resolute-run/resolute/runtime/registry"
 	"github.com/resolute-run/resolute/runtime/storage"
+	"github.com/resolute-run/resolute/runtime/tracing"
 )
 
 // Rows are one table's rows from one source (a partition or the registry). Values are in the
@@ -202,9 +203,25 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, store
 			b.set(r, "idempotency_key", k)
 		}
 		b.set(r, "invoked_by", "ingress")
-		if c := st.Invocation.Caller; c != nil && c.ID != (ids.InvocationID{}) {
+		switch by := st.Invocation.InvokedBy; {
+		case by != nil:
 			b.set(r, "invoked_by", "service")
-			b.set(r, "invoked_by_id", c.ID.String())
+			b.set(r, "invoked_by_id", by.ID.String())
+			b.set(r, "invoked_by_service_name", by.Target.Service)
+			b.set(r, "invoked_by_target", targetString(by.Target))
+		case st.Invocation.Caller != nil && st.Invocation.Caller.ID != (ids.InvocationID{}):
+			b.set(r, "invoked_by", "service") // recorded before InvokedBy existed
+			b.set(r, "invoked_by_id", st.Invocation.Caller.ID.String())
+		default:
+			for _, h := range st.Invocation.Headers {
+				if h.Key == "restate.subscription.id" {
+					b.set(r, "invoked_by", "subscription")
+					b.set(r, "invoked_by_subscription_id", h.Value)
+				}
+			}
+		}
+		if tr := st.Invocation.Trace; tr != nil { // recorded while tracing was on
+			b.set(r, "trace_id", tracing.InvocationContext(id, tr).TraceID().String())
 		}
 		if p := st.Pinned; p != nil {
 			b.set(r, "pinned_deployment_id", p.Deployment.String())

@@ -13,6 +13,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"github.com/resolute-run/resolute/sdk"
 )
 
 // queryJSON posts q to POST /query asking for JSON and decodes the rows.
@@ -140,4 +142,45 @@ func TestQuery(t *testing.T) {
 	lcExpect(t, "resolve", lcDo(t, "POST", in+"/restate/awakeables/"+awakeable+"/resolve", `"done"`), 202, "")
 	lcExpect(t, "hold", <-hold, 200, `"done"`)
 	lcExpect(t, "add after the hold", <-added, 200, "1")
+}
+
+// TestQueryInvokedBy: an invocation made by another's call or one-way send names its caller
+// (invoked_by, invoked_by_id, invoked_by_service_name, invoked_by_target), and the caller's
+// journal names the callee (sys_journal.invoked_target, invoked_id).
+func TestQueryInvokedBy(t *testing.T) {
+	front := sdk.NewService("Front").Handler("go", sdk.ServiceHandler(func(ctx sdk.Context, key string) (int, error) {
+		sdk.Send(ctx, sdk.Target{Service: "Counter", Key: key + "-sent", Handler: "add"}, 2)
+		return sdk.Call[int](ctx, sdk.Target{Service: "Counter", Key: key, Handler: "add"}, 1)
+	}))
+	ep := counters()
+	ep.Bind(front)
+	s := startWith(t, t.TempDir(), ep)
+	in, admin := s.IngressURL(), s.AdminURL()
+	lcExpect(t, "front", lcDo(t, "POST", in+"/Front/go", `"k"`), 200, "1")
+	lcWait(t, t.Context(), "the sent add ran", func() string {
+		if r := lcDo(t, "POST", in+"/Counter/k-sent/get", ""); r.body != "2" {
+			return r.body
+		}
+		return ""
+	})
+	rows := queryJSON(t, admin, `SELECT c.target, c.invoked_by, c.invoked_by_service_name, c.invoked_by_target, c.invoked_by_id = f.id AS by_front
+		FROM sys_invocation c JOIN sys_invocation f ON f.target = 'Front/go' WHERE c.target_service_name = 'Counter' AND c.target_handler_name = 'add' ORDER BY c.target`)
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%v|%v|%v|%v|%v", r["target"], r["invoked_by"], r["invoked_by_service_name"], r["invoked_by_target"], r["by_front"]))
+	}
+	want := []string{"Counter/k-sent/add|service|Front|Front/go|true", "Counter/k/add|service|Front|Front/go|true"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("callees\n got %q\nwant %q", got, want)
+	}
+	calls := queryJSON(t, admin, `SELECT j.entry_type, j.invoked_target, j.invoked_id = c.id AS callee FROM sys_journal j JOIN sys_invocation f ON f.id = j.id
+		JOIN sys_invocation c ON c.target = j.invoked_target WHERE f.target = 'Front/go' AND j.invoked_target IS NOT NULL ORDER BY j.index`)
+	got = nil
+	for _, r := range calls {
+		got = append(got, fmt.Sprintf("%v|%v|%v", r["entry_type"], r["invoked_target"], r["callee"]))
+	}
+	want = []string{"Command: OneWayCall|Counter/k-sent/add|true", "Command: Call|Counter/k/add|true"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("front's calls\n got %q\nwant %q", got, want)
+	}
 }

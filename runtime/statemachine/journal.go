@@ -167,7 +167,8 @@ func (a *applier) call(id ids.InvocationID, st *storage.InvocationStatus, index 
 	default:
 		calleeID = ids.Derive(id, index, derivedPartitionKey(id, index))
 	}
-	inv := &command.Invocation{ID: calleeID, Target: callee, Input: param, IdempotencyKey: idem, Caller: caller, ExecutionTime: invokeTime, Retention: res.Retention, Trace: res.Trace}
+	inv := &command.Invocation{ID: calleeID, Target: callee, Input: param, IdempotencyKey: idem, Caller: caller, ExecutionTime: invokeTime, Retention: res.Retention, Trace: res.Trace,
+		InvokedBy: &command.InvokedBy{ID: id, Target: st.Invocation.Target}}
 	if idem != "" {
 		inv.Retention = res.IdempotentRetention
 	}
