@@ -88,12 +88,14 @@ func noRow(table, cond string) string {
 // first, then the ones that change invocations, each followed by a read that shows it. The sql
 // queries are those of Restate's introspection docs (docs/services/introspection.mdx):
 // invocations by status, one invocation's journal, the state of a key, the lock holder of a
-// Virtual Object key, the sys_invocation/state join. (sqlScriptFull, in sql_pending_test.go
+// Virtual Object key, the sys_invocation/state join, how an invocation was invoked. (sqlScriptFull, in sql_pending_test.go
 // while ours still differs, adds the commands that do not print alike yet.)
 var sqlScript = []sqlCommand{
 	{args: []string{"services", "status", "--locked-key-held-threshold-second", "100000"}},
 	{args: []string{"services", "status", "--locked-key-held-threshold-second", "100000", "Locker"}},
+	{args: []string{"services", "status", "--locked-key-held-threshold-second", "100000", "Greeter"}},
 	{args: []string{"invocations", "list"}},
+	{args: []string{"invocations", "list", "--all"}},
 	{args: []string{"invocations", "list", "--service", "Locker", "--key", "k1"}},
 	{args: []string{"invocations", "list", "--status", "pending,suspended", "--oldest-first"}},
 	{args: []string{"invocations", "list", "--virtual-objects-only"}},
@@ -108,6 +110,7 @@ var sqlScript = []sqlCommand{
 	{args: []string{"sql", "select service_name, service_key, key, value_utf8, value from state where service_name = 'Greeter' and service_key = 'bob';"}},
 	{args: []string{"sql", "select invocation_id from sys_keyed_service_status where service_name = 'Locker' and service_key = 'k1';"}},
 	{args: []string{"sql", "select sys_invocation.target, sys_invocation.status, state.key from sys_invocation JOIN state on sys_invocation.target_service_name = state.service_name and sys_invocation.target_service_key = state.service_key order by 1, 2, 3;"}},
+	{args: []string{"sql", "select invoked_by, invoked_by_service_name, invoked_by_id, trace_id is null as no_trace from sys_invocation where target = 'Greeter/carol/greet'"}},
 	{args: []string{"sql", "--json", "select target, created_at, completion_retention, journal_retention, idempotency_key from sys_invocation where id = '{greetBob}'"}},
 	{args: []string{"sql", "select name, ty, revision, public, deployment_id from sys_service order by name"}},
 	// Refused (the deployment is the latest of its services), after counting its active
