@@ -19,6 +19,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/server"
 	"github.com/resolute-run/resolute/sdk"
 )
@@ -29,13 +30,15 @@ const adminToken = "console-test-token"
 // xssKey and xssNote are user data that would be markup, script or broken SQL if the console
 // handled them as anything but text.
 const (
-	xssKey  = `o'k<b id="xss-key">bold</b>`
-	xssNote = `<img src=x id='xss-note' onerror='document.body.dataset.pwned=1'>`
-	failMsg = `<i id="xss-failure">bad</i> & "broken"`
+	xssKey   = `o'k<b id="xss-key">bold</b>`
+	xssNote  = `<img src=x id='xss-note' onerror='document.body.dataset.pwned=1'>`
+	failMsg  = `<i id="xss-failure">bad</i> & "broken"`
+	flakyMsg = `flaky: <u id="xss-flaky">down</u>`
 )
 
 // workload is the test services: a counter object (state), a service whose handler journals a
-// named Run and a Sleep, one that waits on an awakeable until it is cancelled, one that fails.
+// named Run and a Sleep, one that waits on an awakeable until it is cancelled, one that fails,
+// one that fails every attempt with a retryable error.
 func workload() *sdk.Endpoint {
 	counter := sdk.NewObject("Counter").
 		Handler("add", sdk.ObjectHandler(func(ctx sdk.ObjectContext, n int) (int, error) {
@@ -64,6 +67,9 @@ func workload() *sdk.Endpoint {
 		})).
 		Handler("fail", sdk.ServiceHandler(func(ctx sdk.Context, _ sdk.Void) (string, error) {
 			return "", sdk.TerminalError(errors.New(failMsg))
+		})).
+		Handler("flaky", sdk.ServiceHandler(func(ctx sdk.Context, _ sdk.Void) (string, error) {
+			return "", sdk.RetryableError(errors.New(flakyMsg))
 		}))
 	return sdk.NewEndpoint().Bind(counter, steps)
 }
@@ -91,7 +97,6 @@ func (textCodec) Unmarshal(data []byte, v any) error {
 }
 
 type testServer struct {
-	t              *testing.T
 	ingress, admin string
 }
 
@@ -102,6 +107,8 @@ func startServer(t *testing.T) *testServer {
 	s, err := server.Start(ctx, server.Config{
 		DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2,
 		AdminTokens: []string{adminToken},
+		// A failed attempt is retried after a minute: Steps/flaky stays backing-off during the test.
+		Invoker: invoker.Config{Retry: invoker.RetryPolicy{InitialInterval: time.Minute, MaxInterval: time.Minute}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -110,20 +117,20 @@ func startServer(t *testing.T) *testServer {
 	if err := s.RegisterInProcess(ctx, "console", workload()); err != nil {
 		t.Fatal(err)
 	}
-	return &testServer{t: t, ingress: s.IngressURL(), admin: s.AdminURL()}
+	return &testServer{ingress: s.IngressURL(), admin: s.AdminURL()}
 }
 
 // call sends an ingress request and returns the status and body.
-func (s *testServer) call(path, body string) (int, string) {
-	s.t.Helper()
-	return s.callAs(path, "application/json", body)
+func (s *testServer) call(t *testing.T, path, body string) (int, string) {
+	t.Helper()
+	return s.callAs(t, path, "application/json", body)
 }
 
-func (s *testServer) callAs(path, contentType, body string) (int, string) {
-	s.t.Helper()
+func (s *testServer) callAs(t *testing.T, path, contentType, body string) (int, string) {
+	t.Helper()
 	resp, err := http.Post(s.ingress+path, contentType, strings.NewReader(body))
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -131,18 +138,18 @@ func (s *testServer) callAs(path, contentType, body string) (int, string) {
 }
 
 // adminDo sends an admin request with the token.
-func (s *testServer) adminDo(method, path, body string) (int, []byte) {
-	s.t.Helper()
+func (s *testServer) adminDo(t *testing.T, method, path, body string) (int, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, s.admin+path, strings.NewReader(body))
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -150,26 +157,42 @@ func (s *testServer) adminDo(method, path, body string) (int, []byte) {
 }
 
 // query runs SQL through POST /query.
-func (s *testServer) query(q string) []map[string]any {
-	s.t.Helper()
+func (s *testServer) query(t *testing.T, q string) []map[string]any {
+	t.Helper()
 	body, _ := json.Marshal(map[string]string{"query": q})
-	status, b := s.adminDo("POST", "/query", string(body))
+	status, b := s.adminDo(t, "POST", "/query", string(body))
 	if status != 200 {
-		s.t.Fatalf("%s: %d %s", q, status, b)
+		t.Fatalf("%s: %d %s", q, status, b)
 	}
 	var res struct{ Rows []map[string]any }
 	if err := json.Unmarshal(b, &res); err != nil {
-		s.t.Fatalf("%s: %v", q, err)
+		t.Fatalf("%s: %v", q, err)
 	}
 	return res.Rows
 }
 
+// waitStatus waits until id's sys_invocation row satisfies ok.
+func (s *testServer) waitStatus(t *testing.T, id, what string, ok func(map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rows := s.query(t, `SELECT status, completion_result, completion_failure, last_failure FROM sys_invocation WHERE id = '`+id+`'`)
+		if len(rows) == 1 && ok(rows[0]) {
+			return rows[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s is %v", what, id, rows)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // invocationID is the id of the only invocation of target.
-func (s *testServer) invocationID(target string) string {
-	s.t.Helper()
-	rows := s.query(fmt.Sprintf(`SELECT id FROM sys_invocation WHERE target = '%s'`, strings.ReplaceAll(target, "'", "''")))
+func (s *testServer) invocationID(t *testing.T, target string) string {
+	t.Helper()
+	rows := s.query(t, fmt.Sprintf(`SELECT id FROM sys_invocation WHERE target = '%s'`, strings.ReplaceAll(target, "'", "''")))
 	if len(rows) != 1 {
-		s.t.Fatalf("invocations of %s: %v", target, rows)
+		t.Fatalf("invocations of %s: %v", target, rows)
 	}
 	return rows[0]["id"].(string)
 }
@@ -202,35 +225,36 @@ func TestConsole(t *testing.T) {
 	s := startServer(t)
 
 	// The workload.
-	if st, body := s.call("/Counter/a/add", "5"); st != 200 || body != "5" {
+	if st, body := s.call(t, "/Counter/a/add", "5"); st != 200 || body != "5" {
 		t.Fatalf("add a: %d %s", st, body)
 	}
-	if st, body := s.call("/Counter/b/add", "7"); st != 200 {
+	if st, body := s.call(t, "/Counter/b/add", "7"); st != 200 {
 		t.Fatalf("add b: %d %s", st, body)
 	}
-	if st, body := s.callAs("/Counter/"+url.PathEscape(xssKey)+"/note", "text/plain", xssNote); st != 200 {
+	if st, body := s.callAs(t, "/Counter/"+url.PathEscape(xssKey)+"/note", "text/plain", xssNote); st != 200 {
 		t.Fatalf("note: %d %s", st, body)
 	}
-	if st, body := s.call("/Steps/work", `"order-1"`); st != 200 || body != `"charged order-1"` {
+	if st, body := s.call(t, "/Steps/work", `"order-1"`); st != 200 || body != `"charged order-1"` {
 		t.Fatalf("work: %d %s", st, body)
 	}
-	if st, body := s.call("/Steps/fail", ""); st < 400 {
+	if st, body := s.call(t, "/Steps/fail", ""); st < 400 {
 		t.Fatalf("fail: %d %s", st, body)
 	}
-	st, body := s.call("/Steps/wait/send", "")
+	st, body := s.call(t, "/Steps/wait/send", "")
 	var sent struct{ InvocationID string }
 	if err := json.Unmarshal([]byte(body), &sent); st != 202 || err != nil || sent.InvocationID == "" {
 		t.Fatalf("send wait: %d %s", st, body)
 	}
 	waitID := sent.InvocationID
-	// The waiting invocation has journaled its awakeable: its journal will not change until cancelled.
-	deadline := time.Now().Add(20 * time.Second)
-	for len(s.query(`SELECT index FROM sys_journal WHERE id = '`+waitID+`' AND entry_type = 'Command: Input'`)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the wait invocation %s never started", waitID)
-		}
-		time.Sleep(20 * time.Millisecond)
+	st, body = s.call(t, "/Steps/flaky/send", "")
+	if err := json.Unmarshal([]byte(body), &sent); st != 202 || err != nil || sent.InvocationID == "" {
+		t.Fatalf("send flaky: %d %s", st, body)
 	}
+	flakyID := sent.InvocationID
+	// The waiting invocation has started (its journal will not change until it is cancelled), and
+	// the flaky one has failed its first attempt.
+	s.waitStatus(t, waitID, "the wait invocation started", func(r map[string]any) bool { return r["status"] == "running" || r["status"] == "suspended" })
+	s.waitStatus(t, flakyID, "the flaky invocation backs off", func(r map[string]any) bool { return r["status"] == "backing-off" })
 
 	// Without a token the console asks for one; with it, it shows the invocations.
 	b.do(t, "open the console", chromedp.Navigate(s.admin+"/ui"))
@@ -248,7 +272,7 @@ func TestConsole(t *testing.T) {
 	afterLogin := len(b.console())
 
 	t.Run("invocations", func(t *testing.T) {
-		all := s.query(`SELECT id, status, target FROM sys_invocation`)
+		all := s.query(t, `SELECT id, status, target FROM sys_invocation`)
 		want := map[string]string{}
 		for _, r := range all {
 			want[r["id"].(string)] = r["target"].(string) + " " + r["status"].(string)
@@ -267,7 +291,7 @@ func TestConsole(t *testing.T) {
 				delete(want, id)
 			}
 		}
-		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) != 5 {
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) != 6 || want[flakyID] != "Steps/flaky backing-off" {
 			t.Errorf("listed\n got %v\nwant %v (POST /query)", got, want)
 		}
 		screenshot(t, b, "invocations.png")
@@ -284,7 +308,8 @@ func TestConsole(t *testing.T) {
 			{"older than an hour", map[string]string{"f-age": "old-1h"}, nil},
 			{"created in the last hour", map[string]string{"f-age": "new-1h"}, []string{"Counter/a/add"}},
 			{"the quoted key", map[string]string{"f-key": xssKey}, []string{"Counter/" + xssKey + "/note"}},
-			{"not completed, any service", map[string]string{"f-status": "active", "f-service": "", "f-key": "", "f-age": ""}, []string{"Steps/wait"}},
+			{"not completed, any service", map[string]string{"f-status": "active", "f-service": "", "f-key": "", "f-age": ""}, []string{"Steps/flaky", "Steps/wait"}},
+			{"backing-off", map[string]string{"f-status": "backing-off"}, []string{"Steps/flaky"}},
 		} {
 			n := b.rendered(t)
 			set, _ := json.Marshal(f.set)
@@ -302,13 +327,13 @@ func TestConsole(t *testing.T) {
 				}
 			}
 		}
-		if n := eval[int](t, b, `document.querySelectorAll('#xss-key').length`); n != 0 {
-			t.Errorf("the key was rendered as markup: %d #xss-key elements", n)
+		if n := eval[int](t, b, `document.querySelectorAll('#xss-key, #xss-flaky').length`); n != 0 {
+			t.Errorf("a key or a failure was rendered as markup: %d elements", n)
 		}
 	})
 
 	t.Run("timeline", func(t *testing.T) {
-		id := s.invocationID("Steps/work")
+		id := s.invocationID(t, "Steps/work")
 		n := b.rendered(t)
 		b.do(t, "list Steps", chromedp.Navigate(s.admin+"/ui/#/invocations?service=Steps"))
 		b.waitRender(t, "Steps' invocations", n)
@@ -318,7 +343,7 @@ func TestConsole(t *testing.T) {
 		type entry struct{ Index, Type, Name string }
 		got := eval[[]entry](t, b, `[...document.querySelectorAll('#timeline li')].map((li) => ({Index: li.dataset.index, Type: li.dataset.entryType, Name: li.dataset.name}))`)
 		var want []entry
-		for _, r := range s.query(`SELECT index, entry_type, name FROM sys_journal WHERE id = '` + id + `' ORDER BY index`) {
+		for _, r := range s.query(t, `SELECT index, entry_type, name FROM sys_journal WHERE id = '`+id+`' ORDER BY index`) {
 			name, _ := r["name"].(string)
 			want = append(want, entry{fmt.Sprint(r["index"]), r["entry_type"].(string), name})
 		}
@@ -342,11 +367,11 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("failure", func(t *testing.T) {
-		id := s.invocationID("Steps/fail")
+		id := s.invocationID(t, "Steps/fail")
 		n := b.rendered(t)
 		b.do(t, "open the failed invocation", chromedp.Navigate(s.admin+"/ui/#/invocations/"+url.PathEscape(id)))
 		b.waitRender(t, "the failed invocation", n)
-		want := s.query(`SELECT completion_failure FROM sys_invocation WHERE id = '` + id + `'`)[0]["completion_failure"].(string)
+		want := s.query(t, `SELECT completion_failure FROM sys_invocation WHERE id = '`+id+`'`)[0]["completion_failure"].(string)
 		if !strings.Contains(want, failMsg) {
 			t.Fatalf("sys_invocation's failure %q does not hold the handler's message", want)
 		}
@@ -401,7 +426,7 @@ func TestConsole(t *testing.T) {
 		if !slices.Equal(services, []string{"Counter", "Steps"}) {
 			t.Errorf("services %q", services)
 		}
-		_, raw := s.adminDo("GET", "/deployments", "")
+		_, raw := s.adminDo(t, "GET", "/deployments", "")
 		var deps struct{ Deployments []struct{ ID string } }
 		if err := json.Unmarshal(raw, &deps); err != nil || len(deps.Deployments) != 1 {
 			t.Fatalf("GET /deployments: %s", raw)
@@ -423,19 +448,8 @@ func TestConsole(t *testing.T) {
 		b.do(t, "cancel", chromedp.Click(`button[data-op="cancel"]`), chromedp.Click(`button[data-confirm="cancel"]`))
 		b.waitFor(t, "the cancel's answer", `document.querySelector('[data-op-done="cancel"]') !== null`)
 		// The invocation ends: the handler sees the cancellation at its await.
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			rows := s.query(`SELECT status, completion_result, completion_failure FROM sys_invocation WHERE id = '` + waitID + `'`)
-			if len(rows) == 1 && rows[0]["status"] == "completed" {
-				if rows[0]["completion_result"] != "failure" {
-					t.Errorf("cancelled invocation: %v", rows[0])
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("not completed after cancel: %v", rows)
-			}
-			time.Sleep(20 * time.Millisecond)
+		if r := s.waitStatus(t, waitID, "cancel", func(r map[string]any) bool { return r["status"] == "completed" }); r["completion_result"] != "failure" {
+			t.Errorf("cancelled invocation: %v", r)
 		}
 		// The page reads the outcome again; once completed, purge is the only operation offered.
 		b.waitRender(t, "the page after cancel", n)
@@ -451,8 +465,45 @@ func TestConsole(t *testing.T) {
 		b.do(t, "purge", chromedp.Click(`button[data-op="purge"]`), chromedp.Click(`button[data-confirm="purge"]`))
 		b.waitRender(t, "the list after purge", n)
 		b.waitFor(t, "the list after purge", `location.hash === '#/invocations'`)
-		if rows := s.query(`SELECT id FROM sys_invocation WHERE id = '` + waitID + `'`); len(rows) != 0 {
+		if rows := s.query(t, `SELECT id FROM sys_invocation WHERE id = '`+waitID+`'`); len(rows) != 0 {
 			t.Errorf("purged invocation still there: %v", rows)
+		}
+	})
+
+	t.Run("pause, resume and kill", func(t *testing.T) {
+		n := b.rendered(t)
+		b.do(t, "open the flaky invocation", chromedp.Navigate(s.admin+"/ui/#/invocations/"+flakyID))
+		b.waitRender(t, "the flaky invocation", n)
+		want := s.query(t, `SELECT last_failure FROM sys_invocation WHERE id = '`+flakyID+`'`)[0]["last_failure"].(string)
+		if got := eval[string](t, b, `document.getElementById('last-failure').textContent`); !strings.Contains(want, flakyMsg) || !strings.HasSuffix(got, want) {
+			t.Errorf("last failure shown %q, sys_invocation has %q", got, want)
+		}
+		for _, step := range []struct {
+			op      string
+			reached func(map[string]any) bool
+			offered []string // the operations offered after it
+		}{
+			{"pause", func(r map[string]any) bool { return r["status"] == "paused" }, []string{"resume", "cancel", "kill"}},
+			{"resume", func(r map[string]any) bool { return r["status"] != "paused" }, nil},
+			{"kill", func(r map[string]any) bool { return r["status"] == "completed" }, []string{"purge"}},
+		} {
+			ops := eval[[]string](t, b, `[...document.querySelectorAll('button[data-op]')].map((b) => b.dataset.op)`)
+			if !slices.Contains(ops, step.op) {
+				t.Fatalf("%s not offered: %q", step.op, ops)
+			}
+			n := b.rendered(t)
+			b.do(t, step.op, chromedp.Click(`button[data-op="`+step.op+`"]`), chromedp.Click(`button[data-confirm="`+step.op+`"]`))
+			b.waitFor(t, "the answer to "+step.op, `document.querySelector('[data-op-done="`+step.op+`"]') !== null`)
+			r := s.waitStatus(t, flakyID, step.op, step.reached)
+			b.waitRender(t, "the page after "+step.op, n)
+			for step.offered != nil && !slices.Equal(eval[[]string](t, b, `[...document.querySelectorAll('button[data-op]')].map((b) => b.dataset.op)`), step.offered) {
+				n = b.rendered(t) // the page read the invocation before the log applied the operation
+				b.do(t, "refresh", chromedp.Click("#refresh"))
+				b.waitRender(t, "refresh", n)
+			}
+			if step.op == "kill" && r["completion_result"] != "failure" {
+				t.Errorf("killed invocation: %v", r)
+			}
 		}
 	})
 
