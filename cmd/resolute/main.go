@@ -1,6 +1,7 @@
 // Command resolute runs the Resolute server.
 //
 //	resolute server [--data-dir DIR] [--ingress-addr HOST:PORT] [--admin-addr HOST:PORT]
+//	                [--pg-addr HOST:PORT]
 //	                [--admin-tokens-file FILE] [--ingress-tokens-file FILE]
 //	                [--request-identity-private-key-pem-file FILE]
 //	resolute dev    (the server plus the example services, registered in-process)
@@ -10,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -42,6 +44,7 @@ type serverFlags struct {
 	raftListenAddr, remoteAddr, remoteListenAddr                           string
 	requestIdentityKey                                                     string
 	tracingEndpoint                                                        string
+	pgAddr                                                                 string
 	partitions                                                             int
 	maxBody                                                                int64
 	retryInitial, retryMax, inactivity                                     time.Duration
@@ -61,6 +64,8 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.dataDir, "data-dir", "./resolute-data", "directory for the Raft log and all state")
 	fl.StringVar(&f.ingressAddr, "ingress-addr", "127.0.0.1:8080", "ingress HTTP listen address")
 	fl.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9070", "admin HTTP listen address")
+	fl.StringVar(&f.pgAddr, "pg-addr", "",
+		"PostgreSQL wire listen address of the introspection SQL (psql -h HOST -p PORT), as restate-server's admin.query-engine.pgsql-bind-address (port 9071 there); empty: off")
 	fl.StringVar(&f.raftAddr, "raft-addr", "", "Raft address (empty: single node, no Raft port)")
 	fl.StringVar(&f.raftListenAddr, "raft-listen-addr", "", "where the Raft transport listens, when --raft-addr is the address other nodes dial (a proxy or NAT in between; empty: --raft-addr)")
 	fl.StringVar(&f.remoteAddr, "remote-addr", "", "actor-remoting address, published to the other nodes: requests for partitions led elsewhere go there (empty: no remoting; every node must then hold every partition)")
@@ -119,6 +124,11 @@ func (f *serverFlags) config() (server.Config, error) {
 	default:
 		return server.Config{}, fmt.Errorf("--retry-on-max-attempts %q: want pause or kill", f.retryOnMaxAttempts)
 	}
+	if f.pgAddr != "" {
+		if _, _, err := net.SplitHostPort(f.pgAddr); err != nil {
+			return server.Config{}, fmt.Errorf("--pg-addr %q: want host:port: %w", f.pgAddr, err)
+		}
+	}
 	if err := tracing.CheckEndpoint(f.tracingEndpoint); err != nil {
 		return server.Config{}, fmt.Errorf("--tracing-endpoint: %w", err)
 	}
@@ -148,6 +158,7 @@ func (f *serverFlags) config() (server.Config, error) {
 		MaxQueuedProposals:     f.maxQueuedProposals,
 		MaxCallsInFlight:       f.maxCallsInFlight,
 		TracingEndpoint:        f.tracingEndpoint,
+		PgAddr:                 f.pgAddr,
 		Invoker: invoker.Config{
 			Retry:             invoker.RetryPolicy{InitialInterval: f.retryInitial, Factor: 2, MaxInterval: f.retryMax, MaxAttempts: f.retryMaxAttempts, OnMaxAttempts: onMax},
 			InactivityTimeout: f.inactivity,

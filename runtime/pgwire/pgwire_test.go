@@ -344,3 +344,26 @@ func TestPsql(t *testing.T) {
 		t.Errorf("psql's error output: %s (%v)", errOut, err)
 	}
 }
+
+// TestPassword: with Passwords, a client gives one of them (any user name) or is refused with
+// 28P01.
+func TestPassword(t *testing.T) {
+	_, dsn := start(t, pgwire.Config{Passwords: []string{"old-token", "new-token"}})
+	ctx := context.Background()
+	with := func(pw string) string { return strings.Replace(dsn, "resolute@", "anyone:"+pw+"@", 1) }
+	for _, pw := range []string{"", "new-tokenx", "new-toke"} {
+		if _, err := pgx.Connect(ctx, with(pw)); pgCode(err) != "28P01" {
+			t.Errorf("password %q: %v, want 28P01", pw, err)
+		}
+	}
+	for _, pw := range []string{"old-token", "new-token"} {
+		c, err := pgx.Connect(ctx, with(pw))
+		if err != nil {
+			t.Fatalf("password %q: %v", pw, err)
+		}
+		if err := c.Ping(ctx); err != nil {
+			t.Errorf("password %q: %v", pw, err)
+		}
+		c.Close(ctx)
+	}
+}

@@ -2,6 +2,7 @@ package pgwire
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,11 @@ type Config struct {
 	// MaxConns bounds the open connections (DefaultMaxConns if 0); one more is refused with
 	// SQLSTATE 53300, as PostgreSQL refuses one above max_connections.
 	MaxConns int
+	// Passwords, when not empty, are the passwords a client must give (any user name): the
+	// admin API's bearer tokens, so the port guards the same data the API does. A wrong one is
+	// refused with SQLSTATE 28P01. The password travels in clear text, as the tokens do over
+	// plain HTTP.
+	Passwords []string
 	// Logger receives psql-wire's warnings and errors (slog.Default() if nil).
 	Logger *slog.Logger
 }
@@ -63,11 +69,15 @@ func Listen(addr string, q Querier, cfg Config) (*Server, error) {
 	s := &Server{q: q}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.ln = newLimitListener(ln, cfg.MaxConns, &s.wg)
-	s.wire, err = wire.NewServer(s.parse,
+	opts := []wire.OptionFn{
 		wire.Logger(slog.New(warnings{logger.Handler()})),
 		wire.GlobalParameters(parameters),
 		wire.Version(serverVersion),
-	)
+	}
+	if len(cfg.Passwords) > 0 {
+		opts = append(opts, wire.SessionAuthStrategy(wire.ClearTextPassword(passwordIn(cfg.Passwords))))
+	}
+	s.wire, err = wire.NewServer(s.parse, opts...)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("pgwire: %w", err)
@@ -136,3 +146,16 @@ func (w warnings) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (w warnings) WithGroup(name string) slog.Handler { return warnings{w.Handler.WithGroup(name)} }
+
+// passwordIn accepts a password equal to one of passwords (compared in constant time).
+func passwordIn(passwords []string) func(ctx context.Context, _, _, password string) (context.Context, bool, error) {
+	return func(ctx context.Context, _, _, password string) (context.Context, bool, error) {
+		ok := false
+		for _, p := range passwords {
+			if subtle.ConstantTimeCompare([]byte(p), []byte(password)) == 1 {
+				ok = true
+			}
+		}
+		return ctx, ok, nil
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/introspect"
 	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/metrics"
+	"github.com/resolute-run/resolute/runtime/pgwire"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 	"github.com/resolute-run/resolute/runtime/registry"
 	"github.com/resolute-run/resolute/runtime/tracing"
@@ -88,6 +89,10 @@ type Config struct {
 	// KafkaClusters are the configuration file's [[ingress.kafka-clusters]], recorded in the
 	// metadata shard at start (recordKafkaClusters); nil: no configuration file, nothing recorded.
 	KafkaClusters []registry.KafkaCluster
+	// PgAddr, when set, is where the introspection SQL is served over the PostgreSQL wire
+	// protocol (runtime/pgwire), as restate-server's admin.query-engine.pgsql-bind-address; empty:
+	// off.
+	PgAddr string
 	// TracingEndpoint, when set, is the OTLP collector invocation spans are exported to, as
 	// restate-server's tracing-endpoint (see runtime/tracing and docs/tracing.md); empty: off.
 	TracingEndpoint string
@@ -109,6 +114,7 @@ type Server struct {
 	metrics  *metrics.Metrics   // GET /metrics on the admin address (metrics.go)
 	tracer   *tracing.Tracer    // nil when tracing is off
 	query    *introspect.Engine // POST /query (introspect.go); nil if it did not start
+	pg       *pgwire.Server     // the SQL on the PostgreSQL wire (pgwire.go); nil when off
 
 	ingressLn, adminLn net.Listener
 	ingressSrv         *http.Server
@@ -299,7 +305,7 @@ func (s *Server) listen() error {
 	s.adminSrv = &http.Server{Handler: adm, ReadHeaderTimeout: 10 * time.Second}
 	s.serve(s.ingressSrv, s.ingressLn)
 	s.serve(s.adminSrv, s.adminLn)
-	return nil
+	return s.listenPg()
 }
 
 func (s *Server) serve(srv *http.Server, ln net.Listener) {
@@ -363,6 +369,7 @@ func (s *Server) Close() {
 			}
 		}
 		s.wg.Wait()
+		s.closePg()
 		if s.ingest != nil {
 			s.ingest.Close()
 		}
