@@ -416,6 +416,7 @@ func TestConsole(t *testing.T) {
 		if n := eval[int](t, b, `document.querySelectorAll('#xss-note, #xss-key').length`); n != 0 || eval[bool](t, b, `document.body.dataset.pwned === '1'`) {
 			t.Errorf("state or key rendered as markup")
 		}
+		screenshot(t, b, "state.png")
 	})
 
 	t.Run("services", func(t *testing.T) {
@@ -435,6 +436,7 @@ func TestConsole(t *testing.T) {
 		if !slices.Equal(shown, []string{deps.Deployments[0].ID}) {
 			t.Errorf("deployments %q, want %q", shown, deps.Deployments[0].ID)
 		}
+		screenshot(t, b, "services.png")
 	})
 
 	t.Run("cancel and purge", func(t *testing.T) {

@@ -241,7 +241,7 @@ async function invocationsPage(params) {
       el('td', {}, timeCell(r.created_at)),
       el('td', {}, timeCell(r.modified_at)),
       el('td', { class: 'num' }, r.retry_count ?? ''),
-      el('td', { class: 'clip' }, r.completion_result === 'failure' ? el('span', { class: 'bad' }, r.completion_failure || 'failure')
+      el('td', { class: 'clip', title: r.completion_failure || r.last_failure || null }, r.completion_result === 'failure' ? el('span', { class: 'bad' }, r.completion_failure || 'failure')
         : r.completion_result ? r.completion_result : (r.last_failure ? el('span', { class: 'bad' }, r.last_failure) : ''))))));
 
   return [
@@ -250,7 +250,7 @@ async function invocationsPage(params) {
     form,
     el('p', { class: 'muted', id: 'count' }, rows.length >= LIST_LIMIT ? `The ${LIST_LIMIT} newest invocations that match.`
       : `${rows.length} invocation${rows.length === 1 ? '' : 's'}.`),
-    rows.length ? table : el('p', { class: 'empty' }, 'No invocation matches.')];
+    rows.length ? el('div', { class: 'scroll' }, table) : el('p', { class: 'empty' }, 'No invocation matches.')];
 }
 
 // One invocation -----------------------------------------------------------------------------
