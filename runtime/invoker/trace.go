@@ -1,6 +1,8 @@
 package invoker
 
 import (
+	"strings"
+
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/runtime/protocol/pb"
@@ -32,11 +34,19 @@ func (a *attempt) traceCommand(f protocol.Frame, ae *command.AppendEntry) func(e
 	if t == nil || !a.span.Context().IsValid() {
 		return nil
 	}
+	label := "Command/" + strings.TrimSuffix(f.Type.String(), "Command")
+	switch f.Type {
+	case protocol.CallCommandType, protocol.OneWayCallCommandType, protocol.SleepCommandType, protocol.RunCommandType, protocol.OutputCommandType:
+	default:
+		a.span.NewCommand(label, "")
+		return nil
+	}
 	m, err := f.Message()
 	if err != nil {
 		return nil
 	}
 	c := tracing.Command{Index: ae.CommandIndex}
+	defer func() { a.span.NewCommand(label, c.Name) }()
 	switch m := m.(type) {
 	case *pb.CallCommandMessage:
 		c.Type, c.Name, c.Callee = tracing.TypeCall, m.Name, callee(ae.Call, m.ServiceName, m.HandlerName, m.Key)
@@ -105,7 +115,7 @@ func (a *attempt) endSpans(f *failure) {
 		a.span.Fail(f.err.Error())
 		return
 	}
-	a.span.End()
+	a.span.EndOK()
 }
 
 // maybeTraceEnd exports the invocation's span once its End (or the runtime's Fail) is applied.

@@ -214,7 +214,7 @@ func checkTrace(t *testing.T, spans []receivedSpan, callerID, clientTrace, clien
 	ingress := one("ingress Caller/run")
 	clientSpanID, _ := hex.DecodeString(clientSpan)
 	childOf(ingress, clientSpanID, "the request's traceparent span")
-	wantAttrs(t, ingress, map[string]string{"restate.invocation.id": callerID, "restate.invocation.target": "Caller/run", "rpc.service": "Caller", "rpc.method": "run"})
+	wantAttrs(t, ingress, map[string]string{"restate.invocation.id": callerID, "restate.invocation.target": "Caller/run", "rpc.service": "Caller", "rpc.method": "run", "client.socket.address": "127.0.0.1"})
 
 	inv := one("invocation Caller/run")
 	childOf(inv, ingress.SpanId, "the ingress span")
@@ -225,6 +225,9 @@ func checkTrace(t *testing.T, spans []receivedSpan, callerID, clientTrace, clien
 		t.Errorf("the invocation span came from server generation %d, want 1 (after the restart)", inv.gen)
 	}
 	wantAttrs(t, inv, map[string]string{"restate.invocation.id": callerID, "restate.invocation.result": "success"})
+	if inv.Status.GetCode() != tracepb.Status_STATUS_CODE_OK {
+		t.Errorf("invocation span status %v, want OK", inv.Status)
+	}
 
 	attempts := byName["invocation-attempt Caller/run"]
 	gens := map[int]bool{}
@@ -234,6 +237,9 @@ func checkTrace(t *testing.T, spans []receivedSpan, callerID, clientTrace, clien
 		gens[a.gen] = true
 		attemptIDs[hex.EncodeToString(a.SpanId)] = true
 		wantAttrs(t, a, map[string]string{"restate.invocation.id": callerID, "rpc.system": "restate"})
+	}
+	if !hasCommandEvent(attempts, "Command/Run", "step") || !hasCommandEvent(attempts, "Command/Sleep", "") || !hasCommandEvent(attempts, "Command/Output", "") {
+		t.Errorf("Caller/run attempts lack restate-server's new_command events for its Run, Sleep and Output")
 	}
 	if !gens[0] || !gens[1] {
 		t.Errorf("Caller/run attempts from server generations %v, want attempts before and after the restart", gens)
@@ -265,6 +271,23 @@ func checkTrace(t *testing.T, spans []receivedSpan, callerID, clientTrace, clien
 	if len(workerParents) != 1 || traceparentSpan(t, workerParents[0], clientTrace) != hex.EncodeToString(wattempt.SpanId) {
 		t.Errorf("Worker's deployment got traceparents %q, want its attempt span %x", workerParents, wattempt.SpanId)
 	}
+}
+
+// hasCommandEvent reports whether one of the attempt spans has a new_command event of that
+// command type (and name, if not empty), as restate-server records them.
+func hasCommandEvent(attempts []receivedSpan, typ, name string) bool {
+	for _, a := range attempts {
+		for _, e := range a.Events {
+			got := map[string]string{}
+			for _, kv := range e.Attributes {
+				got[kv.Key] = kv.Value.GetStringValue()
+			}
+			if e.Name == "restate.invocation.lifecycle.new_command" && got["restate.journal.command.type"] == typ && (name == "" || got["restate.journal.command.name"] == name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // traceparentSpan checks a traceparent's version, trace and flags and returns its span id.

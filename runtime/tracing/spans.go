@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,6 +31,8 @@ const (
 	AttrAttempt          = "restate.invocation.attempt"
 	AttrSleepWakeUp      = "restate.sleep.wake_up_time"
 	AttrCalleeTarget     = "restate.call.target"
+
+	EventNewCommand = "restate.invocation.lifecycle.new_command"
 )
 
 var propagator = propagation.TraceContext{}
@@ -69,7 +72,12 @@ func (t *Tracer) StartIngress(ctx context.Context, hdr http.Header, id ids.Invoc
 	}
 	ctx = propagator.Extract(ctx, propagation.HeaderCarrier(hdr))
 	attrs := targetAttrs(id, target)
-	attrs = append(attrs, attribute.String("client.socket.address", remoteAddr))
+	if host, port, err := net.SplitHostPort(remoteAddr); err == nil {
+		attrs = append(attrs, attribute.String("client.socket.address", host))
+		if p, err := strconv.Atoi(port); err == nil {
+			attrs = append(attrs, attribute.Int("client.socket.port", p))
+		}
+	}
 	_, s := t.tracer.Start(ctx, "ingress "+Short(target), trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 	return Span{s}, record(s.SpanContext(), false)
 }
@@ -117,6 +125,28 @@ func (t *Tracer) StartAttempt(a Attempt) Span {
 	)
 	_, s := t.tracer.Start(ctx, "invocation-attempt "+Short(a.Target), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	return Span{s}
+}
+
+// EndOK ends the span with an OK status, as restate-server ends a successful attempt.
+func (s Span) EndOK() {
+	if s.s != nil {
+		s.s.SetStatus(codes.Ok, "")
+		s.s.End()
+	}
+}
+
+// NewCommand records on an attempt's span that the deployment sent a command, as
+// restate-server does: an event restate.invocation.lifecycle.new_command with the command's type
+// (its label, e.g. Command/SetState) and name, if any.
+func (s Span) NewCommand(typ, name string) {
+	if s.s == nil || !s.s.IsRecording() {
+		return
+	}
+	attrs := []attribute.KeyValue{attribute.String(AttrCommandType, typ)}
+	if name != "" {
+		attrs = append(attrs, attribute.String(AttrCommandName, name))
+	}
+	s.s.AddEvent(EventNewCommand, trace.WithAttributes(attrs...))
 }
 
 // Inject sets traceparent (and tracestate) on a request to a deployment: the attempt's span.
@@ -228,6 +258,8 @@ func (t *Tracer) EndInvocation(inv Invocation) {
 	_, s := t.tracer.Start(ctx, "invocation "+Short(inv.Target), opts...)
 	if f := inv.Failure; f != nil {
 		s.SetStatus(codes.Error, f.Message)
+	} else {
+		s.SetStatus(codes.Ok, "")
 	}
 	s.End()
 }
