@@ -37,7 +37,7 @@ const (
 )
 
 // workload is the test services: a counter object (state), a service whose handler journals a
-// named Run and a Sleep, one that waits on an awakeable until it is cancelled, one that fails,
+// named Run, a Sleep and a call, one that waits on an awakeable until it is cancelled, one that fails,
 // one that fails every attempt with a retryable error.
 func workload() *sdk.Endpoint {
 	counter := sdk.NewObject("Counter").
@@ -58,6 +58,9 @@ func workload() *sdk.Endpoint {
 				return "", err
 			}
 			if err := sdk.Sleep(ctx, time.Millisecond); err != nil {
+				return "", err
+			}
+			if _, err := sdk.Call[int](ctx, sdk.ToObject("Counter", "c", "add"), 2); err != nil {
 				return "", err
 			}
 			return charged, nil
@@ -291,7 +294,7 @@ func TestConsole(t *testing.T) {
 				delete(want, id)
 			}
 		}
-		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) != 6 || want[flakyID] != "Steps/flaky backing-off" {
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) != 7 || want[flakyID] != "Steps/flaky backing-off" {
 			t.Errorf("listed\n got %v\nwant %v (POST /query)", got, want)
 		}
 		screenshot(t, b, "invocations.png")
@@ -302,8 +305,8 @@ func TestConsole(t *testing.T) {
 			set        map[string]string
 			wantTarget []string
 		}{
-			{"completed", map[string]string{"f-status": "completed"}, []string{"Counter/" + xssKey + "/note", "Counter/a/add", "Counter/b/add", "Steps/fail", "Steps/work"}},
-			{"completed Counter", map[string]string{"f-service": "Counter"}, []string{"Counter/" + xssKey + "/note", "Counter/a/add", "Counter/b/add"}},
+			{"completed", map[string]string{"f-status": "completed"}, []string{"Counter/" + xssKey + "/note", "Counter/a/add", "Counter/b/add", "Counter/c/add", "Steps/fail", "Steps/work"}},
+			{"completed Counter", map[string]string{"f-service": "Counter"}, []string{"Counter/" + xssKey + "/note", "Counter/a/add", "Counter/b/add", "Counter/c/add"}},
 			{"key a", map[string]string{"f-key": "a"}, []string{"Counter/a/add"}},
 			{"older than an hour", map[string]string{"f-age": "old-1h"}, nil},
 			{"created in the last hour", map[string]string{"f-age": "new-1h"}, []string{"Counter/a/add"}},
@@ -357,13 +360,28 @@ func TestConsole(t *testing.T) {
 				commands = append(commands, strings.TrimSpace(strings.TrimPrefix(e.Type, "Command: ")+" "+e.Name))
 			}
 		}
-		if want := []string{"Input", "Run charge", "Sleep", "Output"}; !slices.Equal(commands, want) {
+		if want := []string{"Input", "Run charge", "Sleep", "Call", "Output"}; !slices.Equal(commands, want) {
 			t.Errorf("commands on the timeline %q, want %q", commands, want)
+		}
+		if call := eval[string](t, b, `document.querySelector('#timeline li[data-entry-type="Command: Call"]').textContent`); !strings.Contains(call, "→ Counter/c/add") {
+			t.Errorf("the call on the timeline reads %q, want its target Counter/c/add", call)
 		}
 		if st := eval[string](t, b, `document.querySelector('#facts .status').textContent`); st != "completed" {
 			t.Errorf("status shown %q", st)
 		}
 		screenshot(t, b, "timeline.png")
+
+		// The callee's page links back to its caller.
+		callee := s.invocationID(t, "Counter/c/add")
+		n = b.rendered(t)
+		b.do(t, "open the callee", chromedp.Navigate(s.admin+"/ui/#/invocations/"+callee))
+		b.waitRender(t, "the callee", n)
+		n = b.rendered(t)
+		b.do(t, "follow invoked by", chromedp.Click(`#facts a[href="#/invocations/`+id+`"]`))
+		b.waitRender(t, "the caller", n)
+		if shown := eval[string](t, b, `document.getElementById('invocation-id').textContent`); shown != id {
+			t.Errorf("invoked by led to %q, want the caller %s", shown, id)
+		}
 	})
 
 	t.Run("failure", func(t *testing.T) {
@@ -391,7 +409,7 @@ func TestConsole(t *testing.T) {
 		b.do(t, "choose Counter", chromedp.SetValue("#s-service", "Counter"), chromedp.Click("#s-show"))
 		b.waitRender(t, "Counter's keys", n)
 		keys := eval[[]string](t, b, `[...document.querySelectorAll('#state-keys tbody tr')].map((tr) => tr.dataset.key)`)
-		if want := []string{"a", "b", xssKey}; !slices.Equal(keys, want) {
+		if want := []string{"a", "b", "c", xssKey}; !slices.Equal(keys, want) {
 			t.Errorf("keys with state %q, want %q", keys, want)
 		}
 		type value struct{ Name, Value string }
