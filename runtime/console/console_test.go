@@ -527,6 +527,25 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("auto-refresh", func(t *testing.T) {
+		n := b.rendered(t)
+		b.do(t, "list Counter/d", chromedp.Navigate(s.admin+"/ui/#/invocations?service=Counter&key=d"))
+		b.waitRender(t, "Counter/d's invocations", n)
+		if got := b.listedInvocations(t); len(got) != 0 {
+			t.Fatalf("Counter/d has invocations before any call: %v", got)
+		}
+		b.do(t, "turn auto-refresh on", chromedp.Click("#auto-refresh"))
+		if st, body := s.call(t, "/Counter/d/add", "1"); st != 200 {
+			t.Fatalf("add d: %d %s", st, body)
+		}
+		// No click: the page reads the list again by itself.
+		b.waitFor(t, "Counter/d/add listed", `document.querySelector('#invocations tr[data-target="Counter/d/add"]') !== null`)
+		b.do(t, "turn auto-refresh off", chromedp.Click("#auto-refresh"))
+		if eval[bool](t, b, `document.getElementById('auto-refresh').checked`) {
+			t.Errorf("auto-refresh still on")
+		}
+	})
+
 	if p := b.problems(afterLogin); len(p) > 0 {
 		t.Errorf("the console reported problems:\n%s", strings.Join(p, "\n"))
 	}

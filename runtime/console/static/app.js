@@ -9,6 +9,8 @@
 const TOKEN_KEY = 'resolute-admin-token';
 const API_ROOT = new URL('../', document.baseURI); // the admin API: the parent of /ui/
 const LIST_LIMIT = 200;
+const AUTO_KEY = 'resolute-auto-refresh';
+const AUTO_INTERVAL_MS = 3000;
 
 const STATUSES = ['pending', 'scheduled', 'ready', 'running', 'backing-off', 'suspended', 'paused', 'completed'];
 const AGES = [
@@ -487,6 +489,25 @@ async function render() {
   show(nodes);
   document.body.dataset.rendered = String(mine);
 }
+
+// Auto-refresh reads the page again every AUTO_INTERVAL_MS, except while the user is in the
+// middle of something on it (typing in a field, a confirmation open, the token prompt).
+function userBusy() {
+  const a = document.activeElement;
+  if (a && a.closest('#main') && (a.tagName === 'INPUT' || a.tagName === 'SELECT')) return true;
+  const c = document.getElementById('op-confirm');
+  return (c && !c.hidden) || document.getElementById('login') !== null;
+}
+
+const auto = document.getElementById('auto-refresh');
+auto.checked = sessionStorage.getItem(AUTO_KEY) === 'on';
+auto.addEventListener('change', () => {
+  sessionStorage.setItem(AUTO_KEY, auto.checked ? 'on' : 'off');
+  if (auto.checked) render();
+});
+setInterval(() => {
+  if (auto.checked && !document.hidden && !userBusy()) render();
+}, AUTO_INTERVAL_MS);
 
 document.getElementById('signout').addEventListener('click', () => {
   sessionStorage.removeItem(TOKEN_KEY);
