@@ -21,6 +21,7 @@
 //
 // Concurrency: psql-wire runs a goroutine per connection; connections are bounded
 // (Config.MaxConns, one more is refused with 53300) and queries by the engine's own bound on
-// queries running at once. Close ends running queries and every connection, and waits for
-// their goroutines.
+// queries running at once. A cancel request (BackendKeyData's process id and secret) stops
+// its connection's running query with 57014. Close ends running queries and every
+// connection, and waits for their goroutines.
 package pgwire

@@ -15,16 +15,17 @@ import (
 // max_connections: its startup message is read and a FATAL ErrorResponse 53300 is sent.
 type limitListener struct {
 	net.Listener
-	max int
-	wg  *sync.WaitGroup
-	mu  struct {
+	max      int
+	wg       *sync.WaitGroup
+	sessions *sessions // a closed connection's key is dropped; a refused cancel request is served
+	mu       struct {
 		sync.Mutex
 		conns map[*limitedConn]struct{}
 	}
 }
 
-func newLimitListener(ln net.Listener, max int, wg *sync.WaitGroup) *limitListener {
-	l := &limitListener{Listener: ln, max: max, wg: wg}
+func newLimitListener(ln net.Listener, max int, wg *sync.WaitGroup, sessions *sessions) *limitListener {
+	l := &limitListener{Listener: ln, max: max, wg: wg, sessions: sessions}
 	l.mu.conns = map[*limitedConn]struct{}{}
 	return l
 }
@@ -38,7 +39,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if lc := l.admit(c); lc != nil {
 			return lc, nil
 		}
-		l.wg.Go(func() { refuse(c, l.max) })
+		l.wg.Go(func() { l.refuse(c) })
 	}
 }
 
@@ -58,6 +59,7 @@ func (l *limitListener) release(c *limitedConn) {
 	l.mu.Lock()
 	delete(l.mu.conns, c)
 	l.mu.Unlock()
+	l.sessions.drop(c.RemoteAddr().String())
 }
 
 // closeConns closes every connection handed out.
@@ -94,13 +96,20 @@ const (
 )
 
 // refuse reads c's startup message (declining SSL and GSS encryption first, as a server
-// without them does) and answers it with FATAL 53300.
-func refuse(c net.Conn, max int) {
+// without them does) and answers it with FATAL 53300. A cancel request is served (a full
+// server is when one is needed) and answered with nothing, as PostgreSQL answers it.
+func (l *limitListener) refuse(c net.Conn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second)) // a client sends its startup at once
 	for range 3 {
-		code, err := readStartup(c)
-		if err != nil || code == cancelRequest {
+		code, body, err := readStartup(c)
+		if err != nil {
+			return
+		}
+		if code == cancelRequest {
+			if len(body) == 8 {
+				l.sessions.cancel(int32(binary.BigEndian.Uint32(body)), int32(binary.BigEndian.Uint32(body[4:])))
+			}
 			return
 		}
 		if code != sslRequest && code != gssEncRequest {
@@ -110,24 +119,25 @@ func refuse(c net.Conn, max int) {
 			return
 		}
 	}
-	c.Write(errorResponse("FATAL", "53300", fmt.Sprintf("sorry, too many clients already (this server takes %d connections)", max)))
+	c.Write(errorResponse("FATAL", "53300", fmt.Sprintf("sorry, too many clients already (this server takes %d connections)", l.max)))
 }
 
 // readStartup reads one startup-phase message (Int32 length, Int32 code, the rest) and returns
-// its code.
-func readStartup(r io.Reader) (uint32, error) {
+// its code and the rest.
+func readStartup(r io.Reader) (uint32, []byte, error) {
 	var head [8]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	n := binary.BigEndian.Uint32(head[:4])
 	if n < 8 || n > 10000 {
-		return 0, fmt.Errorf("startup message of %d bytes", n)
+		return 0, nil, fmt.Errorf("startup message of %d bytes", n)
 	}
-	if _, err := io.CopyN(io.Discard, r, int64(n-8)); err != nil {
-		return 0, err
+	body := make([]byte, n-8)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, nil, err
 	}
-	return binary.BigEndian.Uint32(head[4:]), nil
+	return binary.BigEndian.Uint32(head[4:]), body, nil
 }
 
 // errorResponse is an ErrorResponse message with severity, SQLSTATE and message.

@@ -367,3 +367,52 @@ func TestPassword(t *testing.T) {
 		c.Close(ctx)
 	}
 }
+
+// TestCancel: a cancel request (what psql sends on Ctrl-C, pgx when a query's context ends)
+// stops the connection's running query with 57014, and the connection goes on; also when the
+// server is full (the request comes on a connection of its own).
+func TestCancel(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		maxConns int
+	}{{"room", 0}, {"full", 1}} {
+		t.Run(tt.name, func(t *testing.T) { testCancel(t, tt.maxConns) })
+	}
+}
+
+func testCancel(t *testing.T, maxConns int) {
+	_, dsn := start(t, pgwire.Config{MaxConns: maxConns})
+	c := connect(t, dsn)
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		// Hours of work for DuckDB; through the simple protocol it runs once, at once.
+		_, err := c.Exec(ctx, `SELECT sum(i * 2) FROM range(1000000000000) t(i)`, pgx.QueryExecModeSimpleProtocol)
+		done <- err
+	}()
+	// The request may come before the query runs (then it does nothing, as in PostgreSQL):
+	// send one until the query ends.
+	guard := time.After(60 * time.Second) // a hang guard, not a timing target
+	var err error
+wait:
+	for {
+		select {
+		case err = <-done:
+			break wait
+		case <-guard:
+			t.Fatal("the query still runs after a minute of cancel requests")
+		case <-time.After(20 * time.Millisecond):
+			if err := c.PgConn().CancelRequest(ctx); err != nil {
+				t.Fatalf("cancel request: %v", err)
+			}
+		}
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "57014" || pe.Message != "canceling statement due to user request" {
+		t.Fatalf("cancelled query: %v, want PostgreSQL's 57014", err)
+	}
+	var n int
+	if err := c.QueryRow(ctx, "SELECT 2").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("after the cancelled query: %d %v", n, err)
+	}
+}

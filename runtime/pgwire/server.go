@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	wire "github.com/jeroenrinzema/psql-wire"
+	"github.com/jeroenrinzema/psql-wire/codes"
+	psqlerr "github.com/jeroenrinzema/psql-wire/errors"
 
 	"github.com/resolute-run/resolute/runtime/introspect"
 )
@@ -45,12 +47,13 @@ const DefaultMaxConns = 16
 
 // Server serves SQL over the PostgreSQL wire protocol.
 type Server struct {
-	q      Querier
-	wire   *wire.Server
-	ln     *limitListener
-	ctx    context.Context // ends at Close: running queries stop
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	q        Querier
+	wire     *wire.Server
+	ln       *limitListener
+	sessions *sessions
+	ctx      context.Context // ends at Close: running queries stop
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // Listen starts serving on addr ("127.0.0.1:0" picks a free port).
@@ -66,13 +69,19 @@ func Listen(addr string, q Querier, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgwire: listen on %s: %w", addr, err)
 	}
-	s := &Server{q: q}
+	s := &Server{q: q, sessions: newSessions()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.ln = newLimitListener(ln, cfg.MaxConns, &s.wg)
+	s.ln = newLimitListener(ln, cfg.MaxConns, &s.wg, s.sessions)
 	opts := []wire.OptionFn{
 		wire.Logger(slog.New(warnings{logger.Handler()})),
 		wire.GlobalParameters(parameters),
 		wire.Version(serverVersion),
+		wire.BackendKeyData(s.sessions.key),
+		wire.SessionMiddleware(s.sessions.attach),
+		wire.CancelRequest(func(_ context.Context, pid, secret int32) error {
+			s.sessions.cancel(pid, secret)
+			return nil
+		}),
 	}
 	if len(cfg.Passwords) > 0 {
 		opts = append(opts, wire.SessionAuthStrategy(wire.ClearTextPassword(passwordIn(cfg.Passwords))))
@@ -120,17 +129,24 @@ func (s *Server) Close() error {
 	return err
 }
 
-// query runs q on the engine, its context ending when the connection's does or at Close.
+// query runs q on the engine, its context ending at a cancel request for its connection or at
+// Close.
 func (s *Server) query(ctx context.Context, q string) (*introspect.Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(s.ctx, cancel)
 	defer stop()
+	defer running(ctx, cancel)()
 	res, err := s.q.Query(ctx, q)
-	if err != nil {
-		return nil, queryError(err)
+	switch {
+	case err == nil:
+		return res, nil
+	case s.ctx.Err() != nil:
+		return nil, psqlerr.WithSeverity(psqlerr.WithCode(errors.New("terminating connection due to administrator command: the server is shutting down"), codes.AdminShutdown), psqlerr.LevelFatal)
+	case ctx.Err() != nil:
+		return nil, psqlerr.WithSeverity(psqlerr.WithCode(errors.New("canceling statement due to user request"), codes.QueryCanceled), psqlerr.LevelError)
 	}
-	return res, nil
+	return nil, queryError(err)
 }
 
 // warnings passes on psql-wire's log records of level warning and above (it logs every
