@@ -262,6 +262,9 @@ func TestConsole(t *testing.T) {
 	// Without a token the console asks for one; with it, it shows the invocations.
 	b.do(t, "open the console", chromedp.Navigate(s.admin+"/ui"))
 	b.waitFor(t, "the token prompt", `document.getElementById('login') !== null`)
+	// A wrong token is refused with the guard's words, and the prompt stays.
+	b.do(t, "enter a wrong token", chromedp.SendKeys("#token", "not-"+adminToken), chromedp.Click(`#login button[type="submit"]`))
+	b.waitFor(t, "the refusal", `document.getElementById('login') !== null && document.getElementById('login').textContent.includes('invalid bearer token')`)
 	beforeLogin := len(b.console())
 	b.do(t, "enter the token", chromedp.SendKeys("#token", adminToken), chromedp.Click(`#login button[type="submit"]`))
 	b.waitFor(t, "the invocations list", `document.getElementById('invocations') !== null`)
