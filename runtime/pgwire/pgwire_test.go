@@ -184,6 +184,15 @@ func TestParams(t *testing.T) {
 		}
 	}
 
+	// A batch: statements pipelined before one Sync.
+	b := &pgx.Batch{}
+	var countA, countB string
+	b.Queue(`SELECT value_utf8 FROM state WHERE service_key = $1 AND key = 'count'`, "a").QueryRow(func(r pgx.Row) error { return r.Scan(&countA) })
+	b.Queue(`SELECT value_utf8 FROM state WHERE service_key = $1 AND key = 'count'`, "b").QueryRow(func(r pgx.Row) error { return r.Scan(&countB) })
+	if err := c.SendBatch(ctx, b).Close(); err != nil || countA != "5" || countB != "7" {
+		t.Errorf("batch: counts %q %q (%v), want 5 and 7", countA, countB, err)
+	}
+
 	// Types named at Parse: binary parameters.
 	sd, err := c.PgConn().Prepare(ctx, "typed", `SELECT key FROM state WHERE partition_key = $1 AND value = $2`, []uint32{pgtype.Int8OID, pgtype.ByteaOID})
 	if err != nil {
