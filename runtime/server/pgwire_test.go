@@ -162,11 +162,12 @@ func TestPgWire(t *testing.T) {
 
 	// psql: the same tables, printed as against PostgreSQL (timestamps, bytea, NULLs).
 	out := psqlRun(t, s.PgAddr(), "",
-		"-c", byStatus,
+		// Flaky/fail left out: it is running for the moments of its attempts.
+		"-c", `SELECT status, COUNT(*) AS n FROM sys_invocation WHERE target_handler_name IN ('add', 'hold') GROUP BY status ORDER BY status`,
 		"-c", `SELECT key, value_utf8, value FROM state WHERE service_name = 'Counter' AND service_key = 'a'`,
 		"-c", `SELECT target, created_at, completed_at, retry_count FROM sys_invocation WHERE target = 'Counter/b/hold'`)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	want := []string{"status|n", "backing-off|1", "completed|1", "pending|1", "suspended|1", "(4 rows)",
+	want := []string{"status|n", "completed|1", "pending|1", "suspended|1", "(3 rows)",
 		"key|value_utf8|value", `count|5|\x35`, "(1 row)",
 		"target|created_at|completed_at|retry_count"}
 	if len(lines) != len(want)+2 || !slices.Equal(lines[:len(want)], want) || lines[len(lines)-1] != "(1 row)" {
