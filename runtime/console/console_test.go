@@ -48,6 +48,9 @@ func workload() *sdk.Endpoint {
 			}
 			return c + n, sdk.Set(ctx, "count", c+n)
 		})).
+		Handler("hold", sdk.ObjectHandler(func(ctx sdk.ObjectContext, _ sdk.Void) (string, error) {
+			return sdk.Awakeable[string](ctx).Result() // holds the key until the test ends
+		})).
 		Handler("note", sdk.ObjectHandler(func(ctx sdk.ObjectContext, s string) (sdk.Void, error) {
 			return sdk.Void{}, sdk.Set(ctx, "note", s)
 		}, sdk.WithCodec(textCodec{})))
@@ -138,6 +141,17 @@ func (s *testServer) callAs(t *testing.T, path, contentType, body string) (int, 
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// send sends a one-way ingress request (path ends in /send) and returns the invocation's id.
+func (s *testServer) send(t *testing.T, path string) string {
+	t.Helper()
+	st, body := s.call(t, path, "1")
+	var sent struct{ InvocationID string }
+	if err := json.Unmarshal([]byte(body), &sent); st != 202 || err != nil || sent.InvocationID == "" {
+		t.Fatalf("send %s: %d %s", path, st, body)
+	}
+	return sent.InvocationID
 }
 
 // adminDo sends an admin request with the token.
@@ -243,17 +257,8 @@ func TestConsole(t *testing.T) {
 	if st, body := s.call(t, "/Steps/fail", ""); st < 400 {
 		t.Fatalf("fail: %d %s", st, body)
 	}
-	st, body := s.call(t, "/Steps/wait/send", "")
-	var sent struct{ InvocationID string }
-	if err := json.Unmarshal([]byte(body), &sent); st != 202 || err != nil || sent.InvocationID == "" {
-		t.Fatalf("send wait: %d %s", st, body)
-	}
-	waitID := sent.InvocationID
-	st, body = s.call(t, "/Steps/flaky/send", "")
-	if err := json.Unmarshal([]byte(body), &sent); st != 202 || err != nil || sent.InvocationID == "" {
-		t.Fatalf("send flaky: %d %s", st, body)
-	}
-	flakyID := sent.InvocationID
+	waitID := s.send(t, "/Steps/wait/send")
+	flakyID := s.send(t, "/Steps/flaky/send")
 	// The waiting invocation has started (its journal will not change until it is cancelled), and
 	// the flaky one has failed its first attempt.
 	s.waitStatus(t, waitID, "the wait invocation started", func(r map[string]any) bool { return r["status"] == "running" || r["status"] == "suspended" })
@@ -436,6 +441,21 @@ func TestConsole(t *testing.T) {
 		}
 		if n := eval[int](t, b, `document.querySelectorAll('#xss-note, #xss-key').length`); n != 0 || eval[bool](t, b, `document.body.dataset.pwned === '1'`) {
 			t.Errorf("state or key rendered as markup")
+		}
+
+		// A key held by one invocation with another queued behind it.
+		holdID := s.send(t, "/Counter/h/hold/send")
+		s.waitStatus(t, holdID, "hold started", func(r map[string]any) bool { return r["status"] == "running" || r["status"] == "suspended" })
+		addID := s.send(t, "/Counter/h/add/send")
+		s.waitStatus(t, addID, "the add behind the hold is inboxed", func(r map[string]any) bool { return r["status"] == "pending" })
+		n = b.rendered(t)
+		b.do(t, "open key h", chromedp.Navigate(s.admin+"/ui/#/state?service=Counter&key=h"))
+		b.waitRender(t, "key h", n)
+		if href := eval[string](t, b, `document.getElementById('state-holder').getAttribute('href')`); href != "#/invocations/"+holdID {
+			t.Errorf("holder of h links to %q, want the hold invocation %s", href, holdID)
+		}
+		if inbox := eval[[]string](t, b, `[...document.querySelectorAll('#state-inbox a')].map((a) => a.textContent)`); !slices.Equal(inbox, []string{addID}) {
+			t.Errorf("inbox of h %q, want [%s]", inbox, addID)
 		}
 		screenshot(t, b, "state.png")
 	})

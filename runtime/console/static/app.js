@@ -446,7 +446,7 @@ async function statePage(params) {
   return [head,
     el('h2', {}, 'State of ', el('code', {}, service), ' / ', el('code', { id: 'state-key' }, key)),
     el('p', {}, link(['invocations'], { service, key }, 'Invocations on this key'),
-      holder.length ? [' · held by ', link(['invocations', holder[0].invocation_id], null, holder[0].invocation_id)] : ' · not held by any invocation',
+      holder.length ? [' · held by ', el('a', { id: 'state-holder', href: route(['invocations', holder[0].invocation_id]) }, holder[0].invocation_id)] : ' · not held by any invocation',
       inbox.length ? ` · ${inbox.length} waiting in its inbox` : ''),
     entries.length ? el('table', { class: 'grid', id: 'state' },
       el('thead', {}, el('tr', {}, ['Name', 'Value', 'Bytes'].map((h) => el('th', {}, h)))),
@@ -455,7 +455,7 @@ async function statePage(params) {
         el('td', {}, el('pre', { class: 'value' }, e.value_utf8 ?? hexToText(e.value))),
         el('td', { class: 'num' }, e.value_length)))))
       : el('p', { class: 'empty', id: 'no-state' }, 'This key has no state.'),
-    inbox.length ? [el('h3', {}, 'Inbox'), el('ol', { class: 'inbox' }, inbox.map((i) => el('li', {}, link(['invocations', i.id], null, i.id))))] : null];
+    inbox.length ? [el('h3', {}, 'Inbox'), el('ol', { class: 'inbox', id: 'state-inbox' }, inbox.map((i) => el('li', {}, link(['invocations', i.id], null, i.id))))] : null];
 }
 
 // ---- routing ------------------------------------------------------------------------------------
