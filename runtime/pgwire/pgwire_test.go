@@ -103,6 +103,8 @@ func TestTypes(t *testing.T) {
 		{`TIMESTAMPTZ '2024-01-02 03:04:05.678+00'`, pgtype.TimestamptzOID, "2024-01-02 03:04:05.678+00", "2024-01-02T03:04:05.678Z"},
 		{`TIMESTAMPTZ '2024-01-02 03:04:05+00'`, pgtype.TimestamptzOID, "2024-01-02 03:04:05+00", "2024-01-02T03:04:05Z"},
 		{`DATE '2024-01-02'`, pgtype.DateOID, "2024-01-02", "2024-01-02T00:00:00Z"},
+		{`TIME '03:04:05.5'`, pgtype.TimeOID, "03:04:05.5", pgtype.Time{Microseconds: (3*3600+4*60+5)*1e6 + 5e5, Valid: true}},
+		{`TIMETZ '03:04:05+02'`, pgtype.TextOID, "01:04:05+00", "01:04:05+00"}, // DuckDB hands it over in UTC
 		{`'\x01\xff'::BLOB`, pgtype.ByteaOID, `\x01ff`, []byte{1, 0xff}},
 		{`INTERVAL '1 day 2 hours'`, pgtype.IntervalOID, "1 day 02:00:00", pgtype.Interval{Days: 1, Microseconds: 2 * 3600e6, Valid: true}},
 		{`INTERVAL '86400 seconds'`, pgtype.IntervalOID, "24:00:00", pgtype.Interval{Microseconds: 86400e6, Valid: true}},

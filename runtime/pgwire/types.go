@@ -96,6 +96,9 @@ func scalarFor(duck string) (scalar, bool) {
 	if s, ok := scalars[duck]; ok {
 		return s, true
 	}
+	if duck == "TIMETZ" { // pgx has no timetz codec: text, as PostgreSQL writes it
+		return scalar{pgtype.TextOID, pgtype.TextArrayOID, toTimetzText}, true
+	}
 	if strings.HasPrefix(duck, "DECIMAL") {
 		return sNumeric, true
 	}
@@ -269,8 +272,15 @@ func toDate(v any) (any, error) {
 func toTime(v any) (any, error) {
 	if t, ok := v.(time.Time); ok {
 		h, m, s := t.Clock()
-		us := (int64(h)*3600+int64(m)*60+int64(s))*1e6 + int64(t.Nanosecond()/1000)
-		return pgtype.Time{Microseconds: us, Valid: true}, nil
+		return timeOfDay((int64(h)*3600+int64(m)*60+int64(s))*1e6 + int64(t.Nanosecond()/1000)), nil
+	}
+	return nil, fmt.Errorf("a %T is not a time of day", v)
+}
+
+// toTimetzText writes a time with time zone (DuckDB hands it over in UTC) as PostgreSQL does.
+func toTimetzText(v any) (any, error) {
+	if t, ok := v.(time.Time); ok {
+		return t.UTC().Format("15:04:05.999999") + "+00", nil
 	}
 	return nil, fmt.Errorf("a %T is not a time of day", v)
 }
@@ -331,6 +341,27 @@ func formatTimestamptz(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.999999") + "+00"
 }
 
+// timeOfDay is a time (microseconds since midnight) as PostgreSQL writes it in text
+// ("03:04:05.5") and as pgx's codec writes it in binary.
+type timeOfDay int64
+
+func (t timeOfDay) TimeValue() (pgtype.Time, error) {
+	return pgtype.Time{Microseconds: int64(t), Valid: true}, nil
+}
+
+func (t timeOfDay) TextValue() (pgtype.Text, error) {
+	return pgtype.Text{String: clock(int64(t)), Valid: true}, nil
+}
+
+// clock writes us microseconds as hours:minutes:seconds with the fraction's digits needed.
+func clock(us int64) string {
+	s := fmt.Sprintf("%02d:%02d:%02d", us/3_600_000_000, us/60_000_000%60, us/1_000_000%60)
+	if frac := us % 1_000_000; frac != 0 {
+		s += strings.TrimRight(fmt.Sprintf(".%06d", frac), "0")
+	}
+	return s
+}
+
 // interval is an interval as Postgres writes it in text (IntervalStyle postgres: "1 day
 // 02:00:00", "3 mons", "00:00:01.5") and as pgx's codec writes it in binary.
 type interval duckdb.Interval
@@ -380,10 +411,7 @@ func formatInterval(i duckdb.Interval) string {
 		case negBefore:
 			b.WriteByte('+')
 		}
-		fmt.Fprintf(&b, "%02d:%02d:%02d", us/3_600_000_000, us/60_000_000%60, us/1_000_000%60)
-		if frac := us % 1_000_000; frac != 0 {
-			b.WriteString(strings.TrimRight(fmt.Sprintf(".%06d", frac), "0"))
-		}
+		b.WriteString(clock(us))
 	}
 	return b.String()
 }
