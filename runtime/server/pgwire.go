@@ -23,6 +23,7 @@ func (s *Server) listenPg() error {
 		return err
 	}
 	s.pg = pg
+	slog.Info("introspection SQL on the PostgreSQL wire", "addr", pg.Addr().String())
 	return nil
 }
 
