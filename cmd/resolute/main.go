@@ -65,7 +65,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.ingressAddr, "ingress-addr", "127.0.0.1:8080", "ingress HTTP listen address")
 	fl.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9070", "admin HTTP listen address")
 	fl.StringVar(&f.pgAddr, "pg-addr", "",
-		"PostgreSQL wire listen address of the introspection SQL (psql -h HOST -p PORT), as restate-server's admin.query-engine.pgsql-bind-address (port 9071 there); empty: off")
+		"PostgreSQL wire listen address of the introspection SQL (psql -h HOST -p PORT), as earlier restate-server releases' admin.query-engine.pgsql-bind-address (port 9071); empty: off")
 	fl.StringVar(&f.raftAddr, "raft-addr", "", "Raft address (empty: single node, no Raft port)")
 	fl.StringVar(&f.raftListenAddr, "raft-listen-addr", "", "where the Raft transport listens, when --raft-addr is the address other nodes dial (a proxy or NAT in between; empty: --raft-addr)")
 	fl.StringVar(&f.remoteAddr, "remote-addr", "", "actor-remoting address, published to the other nodes: requests for partitions led elsewhere go there (empty: no remoting; every node must then hold every partition)")

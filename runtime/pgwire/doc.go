@@ -1,5 +1,5 @@
 // Package pgwire serves the introspection SQL (runtime/introspect) over the PostgreSQL wire
-// protocol, as restate-server serves it on its pgsql port (9071), so that psql and any
+// protocol, as earlier restate-server releases did on port 9071, so that psql and any
 // Postgres driver connect: `psql -h 127.0.0.1 -p 9071 -c "SELECT id, status FROM sys_invocation"`.
 // The protocol is github.com/jeroenrinzema/psql-wire's.
 //

@@ -90,8 +90,8 @@ type Config struct {
 	// metadata shard at start (recordKafkaClusters); nil: no configuration file, nothing recorded.
 	KafkaClusters []registry.KafkaCluster
 	// PgAddr, when set, is where the introspection SQL is served over the PostgreSQL wire
-	// protocol (runtime/pgwire), as restate-server's admin.query-engine.pgsql-bind-address; empty:
-	// off.
+	// protocol (runtime/pgwire), as earlier restate-server releases' admin.query-engine.
+	// pgsql-bind-address; empty: off.
 	PgAddr string
 	// TracingEndpoint, when set, is the OTLP collector invocation spans are exported to, as
 	// restate-server's tracing-endpoint (see runtime/tracing and docs/tracing.md); empty: off.
