@@ -2,10 +2,12 @@ package pgwire
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -31,16 +33,32 @@ func newLimitListener(ln net.Listener, max int, wg *sync.WaitGroup, sessions *se
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
+	var delay time.Duration
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
-			return nil, err
+			if !transient(err) {
+				return nil, err
+			}
+			// psql-wire stops serving at any Accept error; ride out running short of file
+			// descriptors as net/http does, waiting longer each time (up to a second).
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
 		}
+		delay = 0
 		if lc := l.admit(c); lc != nil {
 			return lc, nil
 		}
 		l.wg.Go(func() { l.refuse(c) })
 	}
+}
+
+// transient reports whether an Accept error passes: out of file descriptors or memory, or a
+// connection aborted before it was accepted.
+func transient(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOBUFS) ||
+		errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.ECONNABORTED)
 }
 
 // admit registers c if there is room for it.
