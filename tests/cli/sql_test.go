@@ -106,6 +106,10 @@ var sqlScript = []sqlCommand{
 	{args: []string{"kv", "get", "Greeter", "nobody"}},
 	{args: []string{"kv", "get", "Welcome", "x"}},
 	{args: []string{"sql", "select id, target, status from sys_invocation where status = 'suspended' order by target"}},
+	// Stuck ones (the docs' "inactive invocations", without its to_timestamp of a timestamp):
+	// none unmodified for an hour; all of them if the hour is ahead.
+	{args: []string{"sql", "select target, status from sys_invocation where status != 'completed' and modified_at <= now() - interval '1' hour order by target, status"}},
+	{args: []string{"sql", "select target, status from sys_invocation where status != 'completed' and modified_at <= now() + interval '1' hour order by target, status"}},
 	{args: []string{"sql", "select index, entry_type, name from sys_journal where id = '{holdA}' order by index"}},
 	{args: []string{"sql", "select service_name, service_key, key, value_utf8, value from state where service_name = 'Greeter' and service_key = 'bob';"}},
 	{args: []string{"sql", "select invocation_id from sys_keyed_service_status where service_name = 'Locker' and service_key = 'k1';"}},
