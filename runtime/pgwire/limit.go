@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -98,6 +99,33 @@ type limitedConn struct {
 	net.Conn
 	l    *limitListener
 	once sync.Once
+}
+
+// Write passes b on, except psql-wire's ParameterStatus server_version = "150000": it reports
+// its major version in PostgreSQL's numeric form, which libpq reads as major version 150000
+// (interactive psql warns of it). The server reports serverVersion instead. Each message of
+// the startup reaches Write on its own, so the whole message is matched.
+func (c *limitedConn) Write(b []byte) (int, error) {
+	if bytes.Equal(b, psqlWireVersion) {
+		if _, err := c.Conn.Write(ourVersion); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
+}
+
+var (
+	psqlWireVersion = parameterStatus("server_version", "150000")
+	ourVersion      = parameterStatus("server_version", serverVersion)
+)
+
+// parameterStatus is the ParameterStatus message reporting key = value.
+func parameterStatus(key, value string) []byte {
+	body := append(append(append([]byte(key), 0), value...), 0)
+	out := []byte{'S', 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(out[1:], uint32(len(body)+4))
+	return append(out, body...)
 }
 
 func (c *limitedConn) Close() error {

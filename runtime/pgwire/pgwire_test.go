@@ -85,6 +85,12 @@ func TestTypes(t *testing.T) {
 	_, dsn := start(t, pgwire.Config{})
 	c := connect(t, dsn)
 	ctx := context.Background()
+	// The parameters a PostgreSQL 15 server in UTC reports (pgx needs the first).
+	for k, want := range map[string]string{"standard_conforming_strings": "on", "server_version": "15.0", "TimeZone": "UTC", "DateStyle": "ISO, MDY", "IntervalStyle": "postgres"} {
+		if got := c.PgConn().ParameterStatus(k); got != want {
+			t.Errorf("parameter %s = %q, want %q", k, got, want)
+		}
+	}
 	for _, tt := range []struct {
 		expr string
 		oid  uint32

@@ -99,7 +99,8 @@ func Listen(addr string, q Querier, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// serverVersion is the PostgreSQL version the server reports (psql-wire reports its major).
+// serverVersion is the PostgreSQL version the server reports (limitedConn.Write puts it in
+// place of psql-wire's).
 const serverVersion = "15.0"
 
 // parameters are the ParameterStatus values sent at connection start, as a PostgreSQL 15
