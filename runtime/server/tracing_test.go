@@ -3,12 +3,14 @@ package server_test
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,20 +103,24 @@ func (tp *traceparents) get(path string) []string {
 	return append([]string(nil), tp.by[path]...)
 }
 
-// tracedServices: Caller/run journals a Run, sleeps (long enough for the server to be restarted
-// meanwhile; entered is told each time the handler gets there), then calls Worker/work.
-func tracedServices(entered chan<- struct{}) (*sdk.Endpoint, *sdk.Endpoint) {
+// tracedServices: Caller/run journals a Run, sleeps, then calls Worker/work; until restarted is
+// set its attempts fail after the sleep (retried), telling entered, so that the invocation
+// cannot end before the test has restarted the server.
+func tracedServices(entered chan<- struct{}, restarted *atomic.Bool) (*sdk.Endpoint, *sdk.Endpoint) {
 	caller := sdk.NewService("Caller").Handler("run", sdk.ServiceHandler(func(ctx sdk.Context, in string) (string, error) {
 		step, err := sdk.Run(ctx, func(sdk.RunContext) (string, error) { return in + "-step", nil }, sdk.WithName("step"))
 		if err != nil {
 			return "", err
 		}
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		if err := sdk.Sleep(ctx, 2*time.Second); err != nil {
+		if err := sdk.Sleep(ctx, 10*time.Millisecond); err != nil {
 			return "", err
+		}
+		if !restarted.Load() {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			return "", errors.New("not before the restart")
 		}
 		return sdk.Call[string](ctx, sdk.ToService("Worker", "work"), step)
 	}))
@@ -126,8 +132,9 @@ func tracedServices(entered chan<- struct{}) (*sdk.Endpoint, *sdk.Endpoint) {
 
 // TestTracing runs a real server exporting to an in-process OTLP/HTTP receiver: a request with a
 // traceparent sends Caller/run, which journals a Run, sleeps, and calls Worker/work. The server
-// is closed while Caller sleeps and started again on the same data: the spans made after the
-// restart still hang from the invocation span recorded before it. Checked: every span is in the
+// is closed once Caller is past its sleep (its attempts fail there until the restart) and
+// started again on the same data: the spans made after the restart still hang from the
+// invocation recorded before it. Checked: every span is in the
 // request's trace; ingress ← invocation ← attempts ← run/sleep/call ← Worker's invocation ←
 // its attempt, by parent span id; the deployments got their attempt's span as traceparent;
 // names and attributes as restate-server's.
@@ -139,9 +146,10 @@ func TestTracing(t *testing.T) {
 	defer receiver.Close()
 	cfg := server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2,
 		TracingEndpoint: "http+otlp://" + strings.TrimPrefix(receiver.URL, "http://"),
-		Invoker:         invoker.Config{InactivityTimeout: 100 * time.Millisecond, Retry: invoker.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond}}}
+		Invoker:         invoker.Config{InactivityTimeout: 100 * time.Millisecond, Retry: invoker.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond, MaxAttempts: -1}}}
 	entered := make(chan struct{}, 1)
-	callerEP, workerEP := tracedServices(entered)
+	var restarted atomic.Bool
+	callerEP, workerEP := tracedServices(entered, &restarted)
 	seen := &traceparents{h: callerEP, by: map[string][]string{}}
 	seenW := &traceparents{h: workerEP, by: map[string][]string{}}
 	start := func() *server.Server {
@@ -173,10 +181,11 @@ func TestTracing(t *testing.T) {
 	select {
 	case <-entered:
 	case <-ctx.Done():
-		t.Fatal("Caller/run never reached its sleep")
+		t.Fatal("Caller/run never got past its sleep")
 	}
 	s.Close() // exports what the first server made
 	col.nextGeneration()
+	restarted.Store(true)
 	s = start()
 	defer s.Close()
 	lcExpect(t, "output", lcDo(t, "GET", s.IngressURL()+"/restate/invocation/"+id+"/attach", ""), 200, `"go-step-worked"`)
