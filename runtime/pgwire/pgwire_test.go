@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -431,5 +432,66 @@ wait:
 	var n int
 	if err := c.QueryRow(ctx, "SELECT 2").Scan(&n); err != nil || n != 2 {
 		t.Fatalf("after the cancelled query: %d %v", n, err)
+	}
+}
+
+// counting is an engine that counts its queries; describing adds a Describer that answers
+// without a query.
+type counting struct {
+	*introspect.Engine
+	queries atomic.Int64
+}
+
+func (c *counting) Query(ctx context.Context, q string) (*introspect.Result, error) {
+	c.queries.Add(1)
+	return c.Engine.Query(ctx, q)
+}
+
+type describing struct{ *counting }
+
+func (d describing) Describe(ctx context.Context, q string) ([]introspect.ResultColumn, error) {
+	res, err := d.Engine.Query(ctx, q) // not counted: a stand-in for a describe that reads nothing
+	if err != nil {
+		return nil, err
+	}
+	return res.Columns, nil
+}
+
+// TestDescribe: an extended-protocol statement is described by running it once more, unless
+// the engine is a Describer; executing it again runs it once.
+func TestDescribe(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		describer       bool
+		first, repeated int64
+	}{{"by running", false, 2, 1}, {"by Describer", true, 1, 1}} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := introspect.Open(state, introspect.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			cq := &counting{Engine: e}
+			var q pgwire.Querier = cq
+			if tt.describer {
+				q = describing{cq}
+			}
+			s, err := pgwire.Listen("127.0.0.1:0", q, pgwire.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			c := connect(t, "postgres://resolute@"+s.Addr().String()+"/resolute?sslmode=disable")
+			ctx := context.Background()
+			var v string
+			for i, want := range []int64{tt.first, tt.first + tt.repeated} {
+				if err := c.QueryRow(ctx, `SELECT value_utf8 FROM state WHERE service_key = $1 AND key = 'count'`, "b").Scan(&v); err != nil || v != "7" {
+					t.Fatalf("execution %d: %q %v", i+1, v, err)
+				}
+				if n := cq.queries.Load(); n != want {
+					t.Errorf("after execution %d: %d queries, want %d", i+1, n, want)
+				}
+			}
+		})
 	}
 }
