@@ -98,6 +98,21 @@ func (e *QueryError) Unwrap() error { return e.Err }
 
 // Query runs q over a fresh view of the tables it names.
 func (e *Engine) Query(ctx context.Context, q string) (*Result, error) {
+	return e.run(ctx, q, true)
+}
+
+// Describe tells q's columns without reading any partition: q runs over empty tables (a
+// PostgreSQL client describes a prepared statement before it executes it).
+func (e *Engine) Describe(ctx context.Context, q string) ([]ResultColumn, error) {
+	res, err := e.run(ctx, q, false)
+	if err != nil {
+		return nil, err
+	}
+	return res.Columns, nil
+}
+
+// run runs q over tables filled (or, without fill, left empty).
+func (e *Engine) run(ctx context.Context, q string, fill bool) (*Result, error) {
 	select {
 	case e.turns <- struct{}{}:
 	case <-ctx.Done():
@@ -110,7 +125,11 @@ func (e *Engine) Query(ctx context.Context, q string) (*Result, error) {
 		return nil, fmt.Errorf("introspect: connect: %w", err)
 	}
 	defer conn.Close()
-	if err := e.load(ctx, conn, referencedTables(q), neededColumns(q)); err != nil {
+	named := referencedTables(q)
+	if !fill {
+		named = nil
+	}
+	if err := e.load(ctx, conn, named, neededColumns(q)); err != nil {
 		return nil, err
 	}
 	rows, err := conn.QueryContext(ctx, rewrite(q))

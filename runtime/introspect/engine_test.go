@@ -345,3 +345,34 @@ func TestColumnsLoaded(t *testing.T) {
 		t.Errorf("columns of sys_invocation: %v %v, want %d", res, err, width)
 	}
 }
+
+// countingSource counts the partition reads of a pebbleSource.
+type countingSource struct {
+	*pebbleSource
+	reads int
+}
+
+func (c *countingSource) PartitionRows(ctx context.Context, tables []string) ([]Rows, error) {
+	c.reads++
+	return c.pebbleSource.PartitionRows(ctx, tables)
+}
+
+// Describe tells a query's columns without reading a partition.
+func TestDescribe(t *testing.T) {
+	src, _ := fixture(t)
+	counting := &countingSource{pebbleSource: src}
+	e := open(t, counting)
+	cols, err := e.Describe(context.Background(), `SELECT id, retry_count, created_at, COUNT(*) OVER () AS n FROM sys_invocation WHERE status = NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(cols); got != "[{id VARCHAR} {retry_count UBIGINT} {created_at TIMESTAMPTZ} {n BIGINT}]" {
+		t.Errorf("columns %s", got)
+	}
+	if counting.reads != 0 {
+		t.Errorf("Describe read the partitions %d times", counting.reads)
+	}
+	if _, err := e.Describe(context.Background(), `SELECT nope FROM sys_invocation`); !errors.As(err, new(*QueryError)) {
+		t.Errorf("describe of a bad query: %v, want a QueryError", err)
+	}
+}

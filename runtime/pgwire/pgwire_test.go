@@ -447,14 +447,11 @@ func (c *counting) Query(ctx context.Context, q string) (*introspect.Result, err
 	return c.Engine.Query(ctx, q)
 }
 
-type describing struct{ *counting }
+// queryOnly hides the engine's Describe: a Querier that is not a Describer.
+type queryOnly struct{ c *counting }
 
-func (d describing) Describe(ctx context.Context, q string) ([]introspect.ResultColumn, error) {
-	res, err := d.Engine.Query(ctx, q) // not counted: a stand-in for a describe that reads nothing
-	if err != nil {
-		return nil, err
-	}
-	return res.Columns, nil
+func (q queryOnly) Query(ctx context.Context, sql string) (*introspect.Result, error) {
+	return q.c.Query(ctx, sql)
 }
 
 // TestDescribe: an extended-protocol statement is described by running it once more, unless
@@ -471,10 +468,10 @@ func TestDescribe(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer e.Close()
-			cq := &counting{Engine: e}
+			cq := &counting{Engine: e} // a Describer: the engine's Describe reads no partition
 			var q pgwire.Querier = cq
-			if tt.describer {
-				q = describing{cq}
+			if !tt.describer {
+				q = queryOnly{cq}
 			}
 			s, err := pgwire.Listen("127.0.0.1:0", q, pgwire.Config{})
 			if err != nil {
