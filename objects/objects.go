@@ -2,6 +2,7 @@ package objects
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -144,8 +145,26 @@ func StartState(state []storage.StateEntry, lazy bool) (sent []storage.StateEntr
 
 // StateVersion names the content of a key's state (entries ordered by key, as storage.AllState
 // returns them): equal states have equal versions. A state patch with a version applies only
-// while the state still has it.
+// while the state still has it. It is restate-server's StateMutationVersion (the official CLI's
+// kv edit and kv clear compute it over the state they read): the SHA-256 of each entry's index
+// (u64 big-endian), 0x01, key, 0x02, value, 0x03, in base64 URL-safe without padding.
 func StateVersion(state []storage.StateEntry) string {
+	h := sha256.New()
+	for i, e := range state {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(i)))
+		h.Write([]byte{0x01})
+		h.Write(e.Key)
+		h.Write([]byte{0x02})
+		h.Write(e.Value)
+		h.Write([]byte{0x03})
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// legacyStateVersion is the version Resolute handed out before StateVersion took restate's:
+// hex of the SHA-256 of length-prefixed entries. A state patch recorded in the log with one is
+// still compared with it, so that applying the log again gives the same outcome.
+func legacyStateVersion(state []storage.StateEntry) string {
 	h := sha256.New()
 	for _, e := range state {
 		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(e.Key))))
@@ -156,6 +175,23 @@ func StateVersion(state []storage.StateEntry) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// versionOf is the version of state in the format of version (legacy: 64 hex digits).
+func versionOf(state []storage.StateEntry, version string) string {
+	if len(version) == 64 && isLowerHex(version) {
+		return legacyStateVersion(state)
+	}
+	return StateVersion(state)
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // ReplaceState replaces the whole state of t's key with state, if version is empty or is the
 // current state's version (applied false otherwise).
 func ReplaceState(rw ReadWriter, t command.Target, state []command.StateEntry, version string) (applied bool, err error) {
@@ -164,7 +200,7 @@ func ReplaceState(rw ReadWriter, t command.Target, state []command.StateEntry, v
 		if err != nil {
 			return false, err
 		}
-		if StateVersion(current) != version {
+		if versionOf(current, version) != version {
 			return false, nil
 		}
 	}

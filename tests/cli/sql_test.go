@@ -121,6 +121,10 @@ var sqlScript = []sqlCommand{
 	// invocations by SQL.
 	{args: []string{"--yes", "deployments", "remove", "{first}"}},
 	// Changes, each waited for.
+	{args: []string{"--yes", "kv", "edit", "Greeter", "bob"}, until: noRow("state", "service_name = 'Greeter' and service_key = 'bob' and value_utf8 != '5'")},
+	{args: []string{"kv", "get", "Greeter", "bob"}},
+	{args: []string{"--yes", "kv", "clear", "Greeter/carol"}, until: noRow("state", "service_name = 'Greeter' and service_key = 'carol'")},
+	{args: []string{"--yes", "kv", "clear", "Greeter/carol"}},
 	{args: []string{"--yes", "invocations", "cancel", "{nap}"}, until: noRow("sys_invocation", "id = '{nap}' and status != 'completed'")},
 	// Killing the lock holder lets holdB run, and suspend.
 	{args: []string{"--yes", "invocations", "kill", "{holdA}"}, until: noRow("sys_invocation", "id = '{holdB}' and status != 'suspended'")},
