@@ -91,7 +91,7 @@ func fixture(t *testing.T) (*pebbleSource, map[string]ids.InvocationID) {
 		entry(t, &pb.CallInvocationIdCompletionNotificationMessage{CompletionId: 3, InvocationId: invs["inboxed"].String()}),
 		entry(t, &pb.RunCompletionNotificationMessage{CompletionId: 1, Result: &pb.RunCompletionNotificationMessage_Value{Value: &pb.Value{Content: []byte(`"ok"`)}}}),
 	} {
-		if err := storage.AppendJournal(b, invs["running"], uint32(i), e); err != nil {
+		if err := storage.AppendJournal(b, invs["running"], uint32(i), e, created+int64(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,6 +161,8 @@ func TestQueries(t *testing.T) {
 		{"journal of one invocation", `SELECT index, entry_type, name, sleep_wakeup_at FROM sys_journal WHERE id = '` + run + `' ORDER BY index`,
 			[]string{"0|Command: Input||NULL", "1|Command: Run|charge|NULL", "2|Command: Sleep||2026-11-28T01:03:03.456Z",
 				"3|Command: Call||NULL", "4|Notification: CallInvocationId|NULL|NULL", "5|Notification: Run|NULL|NULL"}},
+		{"appended at the log's time", `SELECT index, appended_at FROM sys_journal WHERE id = '` + run + `' AND index < 2 ORDER BY index`,
+			[]string{"0|2026-11-28T01:02:03.456Z", "1|2026-11-28T01:02:03.457Z"}},
 		{"a call's callee", `SELECT invoked_target, invoked_id FROM sys_journal WHERE entry_type = 'Command: Call'`,
 			[]string{"Counter/a/add|" + invs["inboxed"].String()}},
 		// entry_json as restate-server writes it (serde of its journal_v2 Entry), which the

@@ -312,7 +312,7 @@ func journalRows(snap pebble.Reader, b *builder) error {
 	// journal: calls waits for it, by that notification's completion id.
 	var current ids.InvocationID
 	calls := map[uint32]row{}
-	return storage.ScanJournals(snap, func(id ids.InvocationID, index uint32, e command.Entry) bool {
+	return storage.ScanJournals(snap, func(id ids.InvocationID, index uint32, e command.Entry, at int64) bool {
 		if id != current {
 			current = id
 			clear(calls)
@@ -326,6 +326,9 @@ func journalRows(snap pebble.Reader, b *builder) error {
 		b.set(r, "entry_type", entryType(t))
 		b.set(r, "raw", e.Payload)
 		b.set(r, "raw_length", uint64(len(e.Payload)))
+		if at != 0 {
+			b.set(r, "appended_at", at)
+		}
 		msg, err := protocol.NewMessage(t)
 		if err != nil || proto.Unmarshal(e.Payload, msg) != nil {
 			return true

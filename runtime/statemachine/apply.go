@@ -177,7 +177,7 @@ func (a *applier) invoke(inv *command.Invocation) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := storage.AppendJournal(a.rw, inv.ID, 0, entry); err != nil {
+	if err := storage.AppendJournal(a.rw, inv.ID, 0, entry, a.now); err != nil {
 		return Outcome{}, err
 	}
 	stored := *inv
@@ -355,7 +355,7 @@ func (a *applier) notify(id ids.InvocationID, st *storage.InvocationStatus, t pr
 		return err
 	}
 	index := st.JournalLength
-	if err := storage.AppendJournal(a.rw, id, index, entry); err != nil {
+	if err := storage.AppendJournal(a.rw, id, index, entry, a.now); err != nil {
 		return err
 	}
 	st.JournalLength++

@@ -41,7 +41,7 @@ func (a *applier) appendEntry(e *command.AppendEntry) (Outcome, error) {
 			return a.failInvocation(e.ID, &st, code, reason)
 		}
 		index := st.JournalLength
-		if err := storage.AppendJournal(a.rw, e.ID, index, e.Entry); err != nil {
+		if err := storage.AppendJournal(a.rw, e.ID, index, e.Entry, a.now); err != nil {
 			return Outcome{}, err
 		}
 		st.CommandCount++
@@ -51,7 +51,7 @@ func (a *applier) appendEntry(e *command.AppendEntry) (Outcome, error) {
 			return Outcome{}, err
 		}
 	} else {
-		if err := storage.AppendJournal(a.rw, e.ID, st.JournalLength, e.Entry); err != nil {
+		if err := storage.AppendJournal(a.rw, e.ID, st.JournalLength, e.Entry, a.now); err != nil {
 			return Outcome{}, err
 		}
 		st.CommandCount++

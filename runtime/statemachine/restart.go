@@ -72,7 +72,7 @@ func (a *applier) restartAsNew(r *command.RestartAsNew) (Outcome, error) {
 				recordNotification(&ns, m)
 			}
 		}
-		if err := storage.AppendJournal(a.rw, r.NewID, ns.JournalLength, e); err != nil {
+		if err := storage.AppendJournal(a.rw, r.NewID, ns.JournalLength, e, a.now); err != nil {
 			return err
 		}
 		ns.JournalLength++

@@ -31,8 +31,9 @@ func ScanStatuses(r pebble.Reader, fn func(id ids.InvocationID, st *InvocationSt
 	})
 }
 
-// ScanJournals calls fn for every journal entry of every invocation, by invocation and index.
-func ScanJournals(r pebble.Reader, fn func(id ids.InvocationID, index uint32, e command.Entry) bool) error {
+// ScanJournals calls fn for every journal entry of every invocation, by invocation and index,
+// with the log's time it was appended at (0 if not recorded).
+func ScanJournals(r pebble.Reader, fn func(id ids.InvocationID, index uint32, e command.Entry, at int64) bool) error {
 	return scan(r, []byte{tableJournal}, func(k, v []byte) (bool, error) {
 		if len(k) < 1+4 {
 			return false, fmt.Errorf("storage: journal key %x too short", k)
@@ -42,11 +43,11 @@ func ScanJournals(r pebble.Reader, fn func(id ids.InvocationID, index uint32, e 
 			return false, fmt.Errorf("storage: journal key %x: %w", k, err)
 		}
 		index := binary.BigEndian.Uint32(k[len(k)-4:])
-		var e command.Entry
-		if err := msgpack.Unmarshal(v, &e); err != nil {
+		var rec journalRecord
+		if err := msgpack.Unmarshal(v, &rec); err != nil {
 			return false, fmt.Errorf("storage: decode journal entry %d of %s: %w", index, id, err)
 		}
-		return fn(id, index, e), nil
+		return fn(id, index, command.Entry{Type: rec.Type, Payload: rec.Payload}, rec.At), nil
 	})
 }
 

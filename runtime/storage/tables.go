@@ -96,9 +96,18 @@ func ActiveInvocations(r pebble.Reader) ([]ids.InvocationID, error) {
 	return out, err
 }
 
-// AppendJournal writes entry at index.
-func AppendJournal(w pebble.Writer, id ids.InvocationID, index uint32, e command.Entry) error {
-	return put(w, journalKey(id, index), &e)
+// journalRecord is the journal table's record: the entry (command.Entry's encoding, so that
+// reading it as a command.Entry works) and the log's time when it was appended (0 in records
+// written before it was kept).
+type journalRecord struct {
+	Type    uint16 `msgpack:"t"`
+	Payload []byte `msgpack:"p,omitempty"`
+	At      int64  `msgpack:"a,omitempty"`
+}
+
+// AppendJournal writes entry at index, appended at the log's time at (ms since the epoch).
+func AppendJournal(w pebble.Writer, id ids.InvocationID, index uint32, e command.Entry, at int64) error {
+	return put(w, journalKey(id, index), &journalRecord{Type: e.Type, Payload: e.Payload, At: at})
 }
 
 // JournalEntry reads one entry.

@@ -175,7 +175,7 @@ func TestJournalRanges(t *testing.T) {
 	indexes := []uint32{256, 0, 65536, 2, 1}
 	for n, id := range idsInOrder {
 		for _, i := range indexes {
-			must(t, AppendJournal(db, id, i, command.Entry{Type: uint16(n), Payload: []byte(fmt.Sprint(i))}))
+			must(t, AppendJournal(db, id, i, command.Entry{Type: uint16(n), Payload: []byte(fmt.Sprint(i))}, 0))
 		}
 	}
 	for n, id := range idsInOrder {
@@ -463,5 +463,26 @@ func TestLockDedupAndCounters(t *testing.T) {
 	must(t, db.Set(MetaAppliedIndex, []byte{1, 2, 3}, nil))
 	if _, err := Counter(db, MetaAppliedIndex); err == nil {
 		t.Fatal("a 3-byte counter read without error")
+	}
+}
+
+// A journal record keeps the log's time it was appended at; one written before that was kept
+// (a bare command.Entry) reads with time 0, and reads as a command.Entry either way.
+func TestJournalAppendedAt(t *testing.T) {
+	db := openDB(t)
+	id := ids.NewInvocationID(7, [16]byte{7})
+	must(t, AppendJournal(db, id, 0, command.Entry{Type: 0x0400, Payload: []byte("in")}, 1_700_000_000_123))
+	must(t, put(db, journalKey(id, 1), &command.Entry{Type: 0x0411, Payload: []byte("run")}))
+	var got []string
+	must(t, ScanJournals(db, func(_ ids.InvocationID, index uint32, e command.Entry, at int64) bool {
+		got = append(got, fmt.Sprintf("%d:%x:%s@%d", index, e.Type, e.Payload, at))
+		return true
+	}))
+	if want := "[0:400:in@1700000000123 1:411:run@0]"; fmt.Sprint(got) != want {
+		t.Errorf("scan %v, want %s", got, want)
+	}
+	entries, err := Journal(db, id)
+	if err != nil || fmt.Sprint(entries) != "[{1024 [105 110]} {1041 [114 117 110]}]" {
+		t.Errorf("journal %v %v", entries, err)
 	}
 }
