@@ -46,6 +46,14 @@ func (s *Server) withHealth(path string, h http.Handler) http.Handler {
 			return
 		}
 		if r.Method == http.MethodGet && r.URL.Path == path {
+			if !s.started.Load() {
+				body, _ := json.Marshal(unhealthyBody{Message: "the server is starting"})
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write(body)
+				return
+			}
 			if err := s.node.Unhealthy(); err != nil {
 				body, _ := json.Marshal(unhealthyBody{Message: err.Error(), Partitions: s.node.Health()})
 				w.Header().Set("Content-Type", "application/json")

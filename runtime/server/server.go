@@ -114,7 +114,10 @@ type Server struct {
 	metrics  *metrics.Metrics   // GET /metrics on the admin address (metrics.go)
 	tracer   *tracing.Tracer    // nil when tracing is off
 	query    *introspect.Engine // POST /query (introspect.go); nil if it did not start
-	pg       *pgwire.Server     // the SQL on the PostgreSQL wire (pgwire.go); nil when off
+	// started is set once Start has done everything (the configuration's Kafka clusters
+	// recorded, the node published): the health endpoints answer 503 until then.
+	started atomic.Bool
+	pg      *pgwire.Server // the SQL on the PostgreSQL wire (pgwire.go); nil when off
 
 	ingressLn, adminLn net.Listener
 	ingressSrv         *http.Server
@@ -235,6 +238,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.ingest = ingest.StartManager(ingest.ManagerConfig{Registry: s.registry, Log: s.node.Router(), NodeID: host.NodeID()})
+	s.started.Store(true)
 	ok = true
 	return s, nil
 }
