@@ -73,7 +73,7 @@ func toInvocationStatus(id ids.InvocationID, st *storage.InvocationStatus, info 
 	tg := st.Invocation.Target
 	out := invocationStatus{
 		ID: id.String(), TargetServiceName: tg.Service, TargetHandlerName: tg.Handler,
-		TargetServiceTy:     serviceTy(tg.ServiceType),
+		TargetServiceTy:     tg.ServiceType.Ty(),
 		Status:              st.Phase.String(),
 		JournalSize:         st.JournalLength,
 		JournalCommandsSize: st.CommandCount,
@@ -138,16 +138,6 @@ func toInvocationStatus(id ids.InvocationID, st *storage.InvocationStatus, info 
 		}
 	}
 	return out
-}
-
-func serviceTy(t command.ServiceType) string {
-	switch t {
-	case command.VirtualObject:
-		return "virtual_object"
-	case command.Workflow:
-		return "workflow"
-	}
-	return "service"
 }
 
 func millis(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }

@@ -225,6 +225,18 @@ const (
 	Workflow      ServiceType = 3
 )
 
+// Ty names the service type as restate-server's tables and admin answers do: "service",
+// "virtual_object", "workflow".
+func (t ServiceType) Ty() string {
+	switch t {
+	case VirtualObject:
+		return "virtual_object"
+	case Workflow:
+		return "workflow"
+	}
+	return "service"
+}
+
 // HandlerType is the kind of handler a target names.
 type HandlerType uint8
 

@@ -102,7 +102,7 @@ func RegistryRows(table string, services []registry.Service, deployments []regis
 			b.set(r, "name", s.Name)
 			b.set(r, "revision", uint64(s.Revision))
 			b.set(r, "public", !s.Options.IngressPrivate)
-			b.set(r, "ty", serviceTy(s.Type))
+			b.set(r, "ty", s.Type.Ty())
 			b.set(r, "deployment_id", s.DeploymentID.String())
 		}
 	case TableDeployment:
@@ -151,24 +151,6 @@ func (b *builder) set(r row, name string, v any) {
 	}
 }
 
-func serviceTy(t command.ServiceType) string {
-	switch t {
-	case command.VirtualObject:
-		return "virtual_object"
-	case command.Workflow:
-		return "workflow"
-	}
-	return "service"
-}
-
-// targetString is restate's invocation target: service/handler or service/key/handler.
-func targetString(t command.Target) string {
-	if t.Keyed() {
-		return t.Service + "/" + t.Key + "/" + t.Handler
-	}
-	return t.Service + "/" + t.Handler
-}
-
 func failureString(f *command.Failure) string {
 	return "[" + strconv.Itoa(int(f.Code)) + "] " + f.Message
 }
@@ -192,13 +174,13 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, store
 		tg := st.Invocation.Target
 		b.set(r, "partition_key", uint64(id.PartitionKey))
 		b.set(r, "id", id.String())
-		b.set(r, "target", targetString(tg))
+		b.set(r, "target", tracing.Full(tg))
 		b.set(r, "target_service_name", tg.Service)
 		if tg.Keyed() {
 			b.set(r, "target_service_key", tg.Key)
 		}
 		b.set(r, "target_handler_name", tg.Handler)
-		b.set(r, "target_service_ty", serviceTy(tg.ServiceType))
+		b.set(r, "target_service_ty", tg.ServiceType.Ty())
 		if k := st.Invocation.IdempotencyKey; k != "" {
 			b.set(r, "idempotency_key", k)
 		}
@@ -208,7 +190,7 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, store
 			b.set(r, "invoked_by", "service")
 			b.set(r, "invoked_by_id", by.ID.String())
 			b.set(r, "invoked_by_service_name", by.Target.Service)
-			b.set(r, "invoked_by_target", targetString(by.Target))
+			b.set(r, "invoked_by_target", tracing.Full(by.Target))
 		case st.Invocation.Caller != nil && st.Invocation.Caller.ID != (ids.InvocationID{}):
 			b.set(r, "invoked_by", "service") // recorded before InvokedBy existed
 			b.set(r, "invoked_by_id", st.Invocation.Caller.ID.String())
