@@ -28,6 +28,7 @@ type callOptions struct {
 	headers        map[string]string
 	idempotencyKey string
 	delay          time.Duration
+	codec          Codec // nil: the handler's
 }
 
 // WithHeaders adds headers to the callee's request.
@@ -39,12 +40,20 @@ func WithIdempotencyKey(k string) CallOption { return func(o *callOptions) { o.i
 // WithDelay delays a Send; calls ignore it.
 func WithDelay(d time.Duration) CallOption { return func(o *callOptions) { o.delay = d } }
 
+// WithCallCodec encodes the call's input and decodes its result with c instead of the handler's
+// codec: with Binary, a []byte input is sent as it is and CallAsync[[]byte] gets the callee's
+// output bytes (a proxy forwarding payloads it does not decode).
+func WithCallCodec(c Codec) CallOption { return func(o *callOptions) { o.codec = c } }
+
 func (inv *invocation) request(t Target, input any, opts []CallOption) (statemachine.CallRequest, callOptions) {
-	var o callOptions
+	o := callOptions{codec: inv.codec}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	b, err := encode(inv.codec, input)
+	if o.codec == nil {
+		o.codec = inv.codec
+	}
+	b, err := encode(o.codec, input)
 	if err != nil {
 		err = TerminalErrorf(500, "encode input of %s/%s: %v", t.Service, t.Handler, err)
 		inv.m.Fail(err, "")
@@ -62,6 +71,7 @@ func (inv *invocation) request(t Target, input any, opts []CallOption) (statemac
 // CallFuture is the pending result of CallAsync.
 type CallFuture[O any] struct {
 	inv           *invocation
+	codec         Codec // decodes the result
 	invID, result statemachine.NotificationID
 }
 
@@ -75,10 +85,10 @@ func Call[O any](ctx Context, t Target, input any, opts ...CallOption) (O, error
 // WaitFirst.
 func CallAsync[O any](ctx Context, t Target, input any, opts ...CallOption) *CallFuture[O] {
 	inv := ctx.inv()
-	req, _ := inv.request(t, input, opts)
+	req, o := inv.request(t, input, opts)
 	invID, result, err := inv.m.Call(req)
 	inv.check(err)
-	return &CallFuture[O]{inv: inv, invID: invID, result: result}
+	return &CallFuture[O]{inv: inv, codec: o.codec, invID: invID, result: result}
 }
 
 func (f *CallFuture[O]) awaitID() statemachine.NotificationID { return f.result }
@@ -93,7 +103,7 @@ func (f *CallFuture[O]) Result() (O, error) {
 	if err != nil {
 		return zero, err
 	}
-	v, err := decode[O](f.inv.codec, r.Value)
+	v, err := decode[O](f.codec, r.Value)
 	if err != nil {
 		return zero, TerminalErrorf(500, "decode call result: %v", err)
 	}
