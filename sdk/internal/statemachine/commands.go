@@ -18,6 +18,9 @@ func (m *Machine) command(call string, msg proto.Message, eq func(journaled prot
 	case processing:
 		m.emit(msg, false)
 		m.commandIndex++
+		if m.stopAtEnd {
+			return nil, m.stop(m.commandIndex-1, "the handler continues with %s", describeMsg(msg))
+		}
 		return msg, nil
 	case replaying:
 		f := m.replay[0]
@@ -26,7 +29,7 @@ func (m *Machine) command(call string, msg proto.Message, eq func(journaled prot
 			panic(err) // every command we build has a type code
 		}
 		if f.Type != want {
-			return nil, m.fail(mismatch(m.commandIndex, "the journal has %s, the handler did %s", f.Type, want))
+			return nil, m.fail(mismatch(m.commandIndex, "the journal has %s, the handler did %s", Describe(f.Type, f.Payload), describeMsg(msg)))
 		}
 		j, err := protocol.Decode(f.Type, f.Payload)
 		if err != nil {
@@ -36,7 +39,8 @@ func (m *Machine) command(call string, msg proto.Message, eq func(journaled prot
 			eq = func(j proto.Message) bool { return proto.Equal(j, msg) }
 		}
 		if !eq(j) {
-			return nil, m.fail(mismatch(m.commandIndex, "%s differs: journal {%s}, handler {%s}", want, text(j), text(msg)))
+			return nil, m.fail(mismatch(m.commandIndex, "the journal has %s, the handler did %s (%s differs: journal {%s}, handler {%s})",
+				describeMsg(j), describeMsg(msg), want, text(j), text(msg)))
 		}
 		m.popReplay()
 		return j, nil
@@ -128,7 +132,7 @@ func (m *Machine) replayGetState(key string, id uint32) error {
 	switch c := j.(type) {
 	case *pb.GetEagerStateCommandMessage:
 		if string(c.Key) != key {
-			return m.fail(mismatch(m.commandIndex, "GetEagerStateCommand key: journal %q, handler %q", c.Key, key))
+			return m.fail(mismatch(m.commandIndex, "the journal has GetState %q, the handler did GetState %q", c.Key, key))
 		}
 		switch r := c.Result.(type) {
 		case *pb.GetEagerStateCommandMessage_Value:
@@ -140,10 +144,10 @@ func (m *Machine) replayGetState(key string, id uint32) error {
 		}
 	case *pb.GetLazyStateCommandMessage:
 		if string(c.Key) != key || c.ResultCompletionId != id {
-			return m.fail(mismatch(m.commandIndex, "GetLazyStateCommand: journal {%s}, handler key %q completion %d", text(c), key, id))
+			return m.fail(mismatch(m.commandIndex, "the journal has GetState %q, the handler did GetState %q (GetLazyStateCommand: journal {%s}, handler key %q completion %d)", c.Key, key, text(c), key, id))
 		}
 	default:
-		return m.fail(mismatch(m.commandIndex, "the journal has %s, the handler did GetState", f.Type))
+		return m.fail(mismatch(m.commandIndex, "the journal has %s, the handler did GetState %q", describeMsg(j), key))
 	}
 	m.popReplay()
 	return nil
@@ -180,7 +184,7 @@ func (m *Machine) GetStateKeys() (NotificationID, error) {
 				return NotificationID{}, m.fail(mismatch(m.commandIndex, "GetLazyStateKeysCommand completion: journal %d, handler %d", c.ResultCompletionId, id))
 			}
 		default:
-			return NotificationID{}, m.fail(mismatch(m.commandIndex, "the journal has %s, the handler did GetStateKeys", f.Type))
+			return NotificationID{}, m.fail(mismatch(m.commandIndex, "the journal has %s, the handler did GetStateKeys", describeMsg(j)))
 		}
 		m.popReplay()
 		return CompletionID(id), nil
@@ -323,6 +327,9 @@ func (m *Machine) Run(name string) (id NotificationID, execute bool, err error) 
 	// RunAsync, later commands can be journaled before a run's result, and an attempt that ended
 	// (suspended) before proposing it leaves a RunCommand without result inside the journal.
 	execute = !done && !proposed
+	if execute && m.stopAtEnd { // replaying: the journal has the command, not the result
+		return id, false, m.stop(m.commandIndex-1, "the handler would execute Run %q, whose result the journal does not have", name)
+	}
 	if execute {
 		m.executing[c] = true
 	}

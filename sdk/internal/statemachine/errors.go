@@ -22,6 +22,9 @@ var (
 	ErrSuspended = errors.New("statemachine: suspended")
 	// ErrClosed: the invocation already ended (End, Suspension or Error was written).
 	ErrClosed = errors.New("statemachine: closed")
+	// ErrJournalEnd: a Machine told to StopAtJournalEnd stopped the handler where it went past
+	// the journal. Nothing is written for it beyond the command the handler issued.
+	ErrJournalEnd = errors.New("statemachine: the journal ends")
 )
 
 // CodedError is an error the Machine reported to the runtime as an ErrorMessage.
@@ -50,3 +53,13 @@ func violation(format string, args ...any) *CodedError {
 		Command: -1,
 	}
 }
+
+// StopError is how a Machine told to StopAtJournalEnd ended: at Command (an index as in
+// CodedError), the first the handler could not replay from the journal.
+type StopError struct {
+	Command int
+	Err     error
+}
+
+func (e *StopError) Error() string { return e.Err.Error() }
+func (e *StopError) Unwrap() error { return e.Err }

@@ -56,6 +56,7 @@ type Machine struct {
 	calls       []call            // request-response calls, in the order made
 
 	inputClosed    bool
+	stopAtEnd      bool  // StopAtJournalEnd: nothing goes past the journal
 	cancelConsumed bool  // the cancel signal was delivered to an await
 	err            error // sticky, set when closed
 	out            []protocol.Frame
@@ -71,6 +72,20 @@ func New(v protocol.Version) *Machine {
 		pendingRuns:    make(map[uint32]Result),
 		executing:      make(map[uint32]bool),
 	}
+}
+
+// StopAtJournalEnd makes the Machine replay only: the first command the handler issues past the
+// journal is written (so a reader sees what the handler would do next) and then the Machine
+// closes with a *StopError wrapping ErrJournalEnd, as it does before executing a Run whose result
+// the journal lacks. Nothing new is journaled, no side effect runs. The replay tester
+// (sdk/replay) uses it; a runtime never does.
+func (m *Machine) StopAtJournalEnd() { m.stopAtEnd = true }
+
+// stop closes a StopAtJournalEnd Machine at command index, writing nothing more.
+func (m *Machine) stop(index int, format string, args ...any) error {
+	err := &StopError{Command: index, Err: fmt.Errorf("%w at command %d: %s", ErrJournalEnd, index, fmt.Sprintf(format, args...))}
+	m.close(err)
+	return err
 }
 
 // Version is the negotiated protocol version.

@@ -1,6 +1,7 @@
 package statemachine
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ import (
 //	(attach | output-of) (target=INV | workflow=W key=K | service=S [key=K] handler=H idempotency=I)
 //	get-promise key=K | peek-promise key=K | complete-promise key=K (value=V | code=C message=M)
 //	fail-retry-after code=C message=M delay=MS | run-retry-info id=N | unfinished-calls | replaying
+//	stop-at-journal-end | closed (closed and how: a StopError's command or the error)
 //
 // Each directive prints what the syscall returned, then every frame the Machine wrote.
 func TestScenarios(t *testing.T) {
@@ -173,6 +175,15 @@ func step(t *testing.T, m *Machine, d *datadriven.TestData) (string, error) {
 		return fmt.Sprint(m.UnfinishedCalls()), nil
 	case "replaying":
 		return fmt.Sprintf("replaying=%v", m.Replaying()), nil
+	case "stop-at-journal-end":
+		m.StopAtJournalEnd()
+		return "", nil
+	case "closed":
+		var se *StopError
+		if errors.As(m.Err(), &se) {
+			return fmt.Sprintf("closed=%v stop at command %d", m.Closed(), se.Command), nil
+		}
+		return fmt.Sprintf("closed=%v err=%v", m.Closed(), m.Err()), nil
 	}
 	t.Fatalf("unknown directive %q", d.Cmd)
 	return "", nil
