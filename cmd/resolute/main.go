@@ -54,6 +54,7 @@ type serverFlags struct {
 	maxQueuedProposals, maxCallsInFlight                                   int
 	nodeID                                                                 uint64
 	join                                                                   bool
+	disableEagerState                                                      bool
 	peers                                                                  string
 	replicationFactor                                                      int
 	snapshotEntries, compactionOverhead                                    uint64
@@ -84,6 +85,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.retryMaxAttempts, "retry-max-attempts", 0, "attempts of an invocation before --retry-on-max-attempts happens (0: 70, as restate-server; -1: unlimited)")
 	fl.StringVar(&f.retryOnMaxAttempts, "retry-on-max-attempts", "pause", "what happens when the attempts are exhausted: pause (resume it with the admin API) or kill (fail it)")
 	fl.DurationVar(&f.inactivity, "inactivity-timeout", time.Minute, "close an idle invocation stream so the deployment suspends")
+	fl.BoolVar(&f.disableEagerState, "disable-eager-state", false, "start keyed handlers without their state, which the SDK then reads lazily (restate-server's worker.invoker.disable-eager-state; a manifest's enableLazyState wins)")
 	fl.IntVar(&f.maxProtocol, "max-protocol-version", 7, "highest service protocol version to speak (5-7)")
 	fl.IntVar(&f.maxQueuedProposals, "max-queued-proposals", partition.DefaultMaxQueued, "per partition: proposals queued or in flight above which new work is refused with 429 and Retry-After")
 	fl.IntVar(&f.maxCallsInFlight, "max-calls-in-flight", partition.DefaultMaxCalling, "per partition: ingress calls waiting for their result above which new calls are refused with 429 and Retry-After")
@@ -163,6 +165,7 @@ func (f *serverFlags) config() (server.Config, error) {
 			Retry:             invoker.RetryPolicy{InitialInterval: f.retryInitial, Factor: 2, MaxInterval: f.retryMax, MaxAttempts: f.retryMaxAttempts, OnMaxAttempts: onMax},
 			InactivityTimeout: f.inactivity,
 			MaxProtocol:       protocolVersion(f.maxProtocol),
+			DisableEagerState: f.disableEagerState,
 		},
 	}, nil
 }

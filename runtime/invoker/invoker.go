@@ -71,6 +71,10 @@ type Config struct {
 	AbortTimeout time.Duration
 	// MaxProtocol is the newest service protocol version the runtime offers. Default V7.
 	MaxProtocol protocol.Version
+	// DisableEagerState starts every keyed handler without its key's state, as if each
+	// manifest asked for enableLazyState (restate-server's worker.invoker.disable-eager-state);
+	// a manifest's enableLazyState: false still sends it.
+	DisableEagerState bool
 	// RequestResponse forces request/response mode for every deployment.
 	RequestResponse bool
 	// MaxMessageSize bounds one message read from a deployment. Default protocol.DefaultMaxFrameSize.

@@ -116,6 +116,27 @@ func TestOutputEnd(t *testing.T) {
 	}
 }
 
+// DisableEagerState (--disable-eager-state) starts a keyed handler without its key's state, as
+// restate-server's worker.invoker.disable-eager-state.
+func TestDisableEagerStateStartsPartial(t *testing.T) {
+	e := setup(t, counter, 7, invoker.Config{DisableEagerState: true}, func(n int, c *sdkConn) {
+		c.send(output("x"))
+		c.send(&pb.EndMessage{})
+	})
+	e.p.mu.Lock()
+	e.p.mu.state = []storage.StateEntry{{Key: []byte("k"), Value: []byte("1")}}
+	e.p.mu.Unlock()
+	e.inv.Start(e.p, e.p.id)
+	e.p.waitFor(command.KindEnd)
+	st := e.d.start(0)
+	if !st.PartialState || len(st.StateMap) != 0 || st.Key != "a b/c" {
+		t.Fatalf("keyed start with eager state disabled: key %q partial %v state %v", st.Key, st.PartialState, st.StateMap)
+	}
+	if !e.inv.Defaults().LazyState {
+		t.Fatal("Defaults().LazyState false with DisableEagerState")
+	}
+}
+
 func TestServiceStartHasNoState(t *testing.T) {
 	e := setup(t, greeter, 5, invoker.Config{}, func(n int, c *sdkConn) {
 		c.send(output("x"))

@@ -150,5 +150,5 @@ func manifestOverrides(o registry.Options) Overrides {
 }
 
 func (c Config) policy() Policy {
-	return Policy{Retry: c.Retry, InactivityTimeout: c.InactivityTimeout, AbortTimeout: c.AbortTimeout}
+	return Policy{Retry: c.Retry, InactivityTimeout: c.InactivityTimeout, AbortTimeout: c.AbortTimeout, LazyState: c.DisableEagerState}
 }

@@ -63,6 +63,9 @@ type suite struct {
 	official []string // restate-server environment
 	// suspends: every invocation that waits suspends, so the suite checks that some did.
 	suspends bool
+	// lazy: keyed handlers start without their state, so the suite checks that some handler
+	// read state lazily (suites_test.go).
+	lazy bool
 }
 
 var (
@@ -112,6 +115,9 @@ func runClass(t *testing.T, c class) {
 					if su.suspends {
 						// Cleanups run after the parallel scenarios.
 						t.Cleanup(func() { checkSuspended(t, d) })
+					}
+					if su.lazy {
+						t.Cleanup(func() { checkLazyState(t, d) })
 					}
 					for _, sc := range c.scenarios {
 						t.Run(sc.name, func(t *testing.T) {
