@@ -295,6 +295,9 @@ func (r *run) steps() []stepFunc {
 		{"custom codec", func(ctx context.Context) (any, error) {
 			return client.Call[string](ctx, c, sdk.ToService("Greeter", "shout"), "hey", client.WithCodec(textCodec{}))
 		}},
+		{"custom codec's handler called with JSON", func(ctx context.Context) (any, error) {
+			return client.Call[string](ctx, c, sdk.ToService("Greeter", "shout"), "hey")
+		}},
 		{"idempotent call", func(ctx context.Context) (any, error) {
 			return client.Call[int](ctx, c, add("b"), 10, client.WithIdempotencyKey("k1"))
 		}},
