@@ -241,19 +241,19 @@ func newClient(t *testing.T, ingress string, rt http.RoundTripper, opts ...clien
 
 // run is the state one server's steps share.
 type run struct {
-	t          *testing.T
 	c          *client.Client
 	awakeables chan string
 	ingress    string
 	// ids the steps pass on.
 	sendID, delayedID, holderID, submitID, lastAwakeable string
 	delayedAt                                            time.Time
+	seenAwakeables                                       map[string]bool
 }
 
 // runSteps runs every step against ingress and returns what each did.
 func runSteps(t *testing.T, ingress string, awakeables chan string) []step {
 	rec := &recorder{}
-	r := &run{t: t, ingress: ingress, awakeables: awakeables,
+	r := &run{ingress: ingress, awakeables: awakeables, seenAwakeables: map[string]bool{},
 		c: newClient(t, ingress, rec, client.WithBearerToken(token), client.WithHeaders(map[string]string{"x-tenant": "acme", "x-request": "client"})),
 	}
 	var steps []step
@@ -450,14 +450,21 @@ func (r *run) steps() []stepFunc {
 	}
 }
 
-// awakeable waits for the next awakeable id the holder hands out.
+// awakeable waits for the next awakeable id the holder hands out. An id seen before is skipped:
+// a holder's attempt retried before its Run was journaled hands out its id again.
 func (r *run) awakeable(ctx context.Context) (string, error) {
-	select {
-	case id := <-r.awakeables:
-		r.lastAwakeable = id
-		return id, nil
-	case <-ctx.Done():
-		return "", fmt.Errorf("no awakeable id from the holder: %w", ctx.Err())
+	for {
+		select {
+		case id := <-r.awakeables:
+			if r.seenAwakeables[id] {
+				continue
+			}
+			r.seenAwakeables[id] = true
+			r.lastAwakeable = id
+			return id, nil
+		case <-ctx.Done():
+			return "", fmt.Errorf("no awakeable id from the holder: %w", ctx.Err())
+		}
 	}
 }
 
