@@ -52,6 +52,7 @@ func attach[O any](ctx context.Context, c *Client, inv invocation, opts []Reques
 		return zero, err
 	}
 	r := c.newRequest(http.MethodGet, p, opts)
+	r.safe = true
 	resp, err := c.do(ctx, r)
 	if err != nil {
 		return zero, err
@@ -65,6 +66,7 @@ func output[O any](ctx context.Context, c *Client, inv invocation, opts []Reques
 		return value, false, err
 	}
 	r := c.newRequest(http.MethodGet, p, opts)
+	r.safe = true
 	resp, err := c.do(ctx, r, StatusNotReady)
 	if err != nil {
 		return value, false, err

@@ -95,5 +95,6 @@ const WorkflowRun = "run"
 // on or for the workflow's retention after it ended. AttachWorkflow and OutputWorkflow read its
 // result; its shared handlers are called with Call(ctx, c, sdk.ToWorkflow(workflow, key, h), …).
 func SubmitWorkflow(ctx context.Context, c *Client, workflow, key string, input any, opts ...RequestOption) (SendResult, error) {
+	opts = append(opts[:len(opts):len(opts)], safeToRepeat)
 	return Send(ctx, c, sdk.ToWorkflow(workflow, key, WorkflowRun), input, opts...)
 }

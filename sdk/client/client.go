@@ -21,7 +21,8 @@ type Client struct {
 	base   *url.URL // scheme, host and an optional path prefix without a trailing slash
 	http   *http.Client
 	codec  sdk.Codec
-	header http.Header // sent with every request, under the request's own headers
+	header http.Header  // sent with every request, under the request's own headers
+	retry  *RetryPolicy // nil: every request is made once
 }
 
 // New returns a client of the ingress at baseURL ("http://localhost:8080", or with a path
@@ -132,7 +133,16 @@ type request struct {
 	header http.Header
 	codec  sdk.Codec
 	delay  time.Duration
+	// safe says the request may be repeated whatever its headers (a workflow's submit, attach,
+	// output); a call or send is safe with an idempotency key.
+	safe bool
 }
+
+// repeatable reports whether r may be sent again after an ambiguous failure.
+func (r *request) repeatable() bool { return r.safe || r.header.Get("Idempotency-Key") != "" }
+
+// safeToRepeat marks a request that may be repeated without an idempotency key.
+var safeToRepeat = requestOption(func(r *request) { r.safe = true })
 
 // newRequest starts a request with the client's codec and no headers of its own, then applies
 // opts.
@@ -191,9 +201,15 @@ type response struct {
 	body   []byte
 }
 
-// do sends r and reads the answer; a non-2xx status is returned as *Error (wrapped with the
-// request's method and path). ok lists extra statuses that are not errors (470 for Output).
+// do sends r and reads the answer, retrying as the client's retry policy says; a non-2xx
+// status is returned as *Error (wrapped with the request's method and path). ok lists extra
+// statuses that are not errors (470 for Output).
 func (c *Client) do(ctx context.Context, r *request, ok ...int) (response, error) {
+	return c.doRetrying(ctx, r, ok)
+}
+
+// doOnce makes one attempt of r.
+func (c *Client) doOnce(ctx context.Context, r *request, ok []int) (response, error) {
 	req, err := c.httpRequest(ctx, r)
 	if err != nil {
 		return response{}, err

@@ -20,9 +20,11 @@
 //	err = client.ResolveAwakeable(ctx, c, awakeableID, "approved")
 //	err = client.RejectAwakeable(ctx, c, awakeableID, "declined")
 //
-// Every request is one HTTP request (no retries): Call waits for the handler's result, Send
-// returns once the invocation is durably accepted, Attach waits for an invocation's result and
-// Output reads it without waiting. An invocation is named by its id (Attach, Output), by the
+// Call waits for the handler's result, Send returns once the invocation is durably accepted,
+// Attach waits for an invocation's result and Output reads it without waiting. Each is one HTTP
+// request, unless WithRetry gives a policy: then the requests that are safe to repeat (with an
+// idempotency key, a workflow's submit, attach and output) are retried after network failures
+// and the ingress's 408, 425, 429 and 5xx answers, as the official TypeScript client does. An invocation is named by its id (Attach, Output), by the
 // idempotency key it was sent with (AttachIdempotent, OutputIdempotent) or, for a workflow's run,
 // by the workflow's key (AttachWorkflow, OutputWorkflow).
 //
