@@ -413,8 +413,9 @@ func TestRetriesExhaustedFails(t *testing.T) {
 	})
 	e.inv.Start(e.p, e.p.id)
 	f := e.p.waitFor(command.KindFail).Fail
-	if f.Failure.Code != 500 || e.d.attempts.Load() != 3 {
-		t.Fatalf("failure %+v after %d attempts", f.Failure, e.d.attempts.Load())
+	// As restate-server: the last attempt's code and message, not a 500 wrapping them.
+	if f.Failure.Code != 503 || f.Failure.Message != "fail 3" || e.d.attempts.Load() != 3 {
+		t.Fatalf("failure %+v after %d attempts, want 503 \"fail 3\" after 3", f.Failure, e.d.attempts.Load())
 	}
 }
 

@@ -51,12 +51,15 @@ func (v *invocation) run() {
 			return
 		}
 		if retry.Exhausted(failures) {
-			last := command.Failure{Code: 500, Message: f.err.Error()}
 			if retry.OnMaxAttempts == OnMaxAttemptsKill {
+				// As restate-server: the invocation fails with the last attempt's error, the
+				// deployment's code and message when it sent one (e.g. 570 for a journal
+				// mismatch), not a generic 500 wrapping it.
 				log.Warn("invocation attempt failed, retries exhausted: failing it", "attempt", failures, "err", f.err)
-				v.fail(a, last)
+				v.fail(a, terminalFailure(f.err))
 				return
 			}
+			last := command.Failure{Code: 500, Message: f.err.Error()}
 			log.Warn("invocation attempt failed, retries exhausted: pausing it", "attempt", failures, "err", f.err)
 			v.pause(last, failures)
 			return
