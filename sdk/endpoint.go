@@ -16,6 +16,7 @@ import (
 
 	"github.com/resolute-run/resolute/runtime/identity"
 	"github.com/resolute-run/resolute/runtime/protocol"
+	"github.com/resolute-run/resolute/sdk/internal/replayonly"
 	"github.com/resolute-run/resolute/sdk/internal/statemachine"
 )
 
@@ -154,6 +155,10 @@ func (e *Endpoint) invoke(w http.ResponseWriter, r *http.Request, service, name 
 		logTo:   e.logger,
 	}
 	defer inv.waitRuns()
+	if p := replayonly.From(r.Context()); p != nil { // sdk/replay: nothing past the journal
+		inv.m.StopAtJournalEnd()
+		defer func() { p.Closed, p.Err = inv.m.Closed(), inv.m.Err() }()
+	}
 	// Bidirectional over HTTP/2: answer at once and stream. Over HTTP/1.1 the runtime uses
 	// request/response: read everything first, so the handler suspends at its first new await.
 	if r.ProtoMajor >= 2 {

@@ -1,6 +1,7 @@
 package statemachine
 
 import (
+	"fmt"
 	"strings"
 
 	"google.golang.org/protobuf/encoding/prototext"
@@ -29,7 +30,7 @@ func (m *Machine) command(call string, msg proto.Message, eq func(journaled prot
 			panic(err) // every command we build has a type code
 		}
 		if f.Type != want {
-			return nil, m.fail(mismatch(m.commandIndex, "the journal has %s, the handler did %s", Describe(f.Type, f.Payload), describeMsg(msg)))
+			return nil, m.fail(differs(m.commandIndex, Describe(f.Type, f.Payload), describeMsg(msg), ""))
 		}
 		j, err := protocol.Decode(f.Type, f.Payload)
 		if err != nil {
@@ -39,8 +40,8 @@ func (m *Machine) command(call string, msg proto.Message, eq func(journaled prot
 			eq = func(j proto.Message) bool { return proto.Equal(j, msg) }
 		}
 		if !eq(j) {
-			return nil, m.fail(mismatch(m.commandIndex, "the journal has %s, the handler did %s (%s differs: journal {%s}, handler {%s})",
-				describeMsg(j), describeMsg(msg), want, text(j), text(msg)))
+			return nil, m.fail(differs(m.commandIndex, describeMsg(j), describeMsg(msg),
+				fmt.Sprintf("%s differs: journal {%s}, handler {%s}", want, text(j), text(msg))))
 		}
 		m.popReplay()
 		return j, nil
@@ -132,7 +133,7 @@ func (m *Machine) replayGetState(key string, id uint32) error {
 	switch c := j.(type) {
 	case *pb.GetEagerStateCommandMessage:
 		if string(c.Key) != key {
-			return m.fail(mismatch(m.commandIndex, "the journal has GetState %q, the handler did GetState %q", c.Key, key))
+			return m.fail(differs(m.commandIndex, describeMsg(c), describeMsg(&pb.GetEagerStateCommandMessage{Key: []byte(key)}), ""))
 		}
 		switch r := c.Result.(type) {
 		case *pb.GetEagerStateCommandMessage_Value:
@@ -144,10 +145,11 @@ func (m *Machine) replayGetState(key string, id uint32) error {
 		}
 	case *pb.GetLazyStateCommandMessage:
 		if string(c.Key) != key || c.ResultCompletionId != id {
-			return m.fail(mismatch(m.commandIndex, "the journal has GetState %q, the handler did GetState %q (GetLazyStateCommand: journal {%s}, handler key %q completion %d)", c.Key, key, text(c), key, id))
+			return m.fail(differs(m.commandIndex, describeMsg(c), describeMsg(&pb.GetLazyStateCommandMessage{Key: []byte(key)}),
+				fmt.Sprintf("GetLazyStateCommand: journal {%s}, handler key %q completion %d", text(c), key, id)))
 		}
 	default:
-		return m.fail(mismatch(m.commandIndex, "the journal has %s, the handler did GetState %q", describeMsg(j), key))
+		return m.fail(differs(m.commandIndex, describeMsg(j), describeMsg(&pb.GetLazyStateCommandMessage{Key: []byte(key)}), ""))
 	}
 	m.popReplay()
 	return nil
@@ -184,7 +186,7 @@ func (m *Machine) GetStateKeys() (NotificationID, error) {
 				return NotificationID{}, m.fail(mismatch(m.commandIndex, "GetLazyStateKeysCommand completion: journal %d, handler %d", c.ResultCompletionId, id))
 			}
 		default:
-			return NotificationID{}, m.fail(mismatch(m.commandIndex, "the journal has %s, the handler did GetStateKeys", describeMsg(j)))
+			return NotificationID{}, m.fail(differs(m.commandIndex, describeMsg(j), "GetStateKeys", ""))
 		}
 		m.popReplay()
 		return CompletionID(id), nil

@@ -33,6 +33,9 @@ type CodedError struct {
 	Err  error
 	// Command is the index of the command the error relates to, or -1.
 	Command int
+	// Journaled and Handler name the two commands of a journal mismatch that is about two
+	// commands (Describe's words): the journal's, and the one the handler issued instead.
+	Journaled, Handler string
 }
 
 func (e *CodedError) Error() string { return fmt.Sprintf("[%d] %v", e.Code, e.Err) }
@@ -44,6 +47,17 @@ func mismatch(index int, format string, args ...any) *CodedError {
 		Err:     fmt.Errorf("%w at command %d: %s", ErrJournalMismatch, index, fmt.Sprintf(format, args...)),
 		Command: index,
 	}
+}
+
+// differs is the mismatch of the journal's command (journaled) with the handler's (handler) at
+// index; detail, if set, says how two commands of one type differ.
+func differs(index int, journaled, handler, detail string) *CodedError {
+	e := mismatch(index, "the journal has %s, the handler did %s", journaled, handler)
+	if detail != "" {
+		e = mismatch(index, "the journal has %s, the handler did %s (%s)", journaled, handler, detail)
+	}
+	e.Journaled, e.Handler = journaled, handler
+	return e
 }
 
 func violation(format string, args ...any) *CodedError {
