@@ -5,6 +5,7 @@
 //	                [--admin-tokens-file FILE] [--ingress-tokens-file FILE]
 //	                [--request-identity-private-key-pem-file FILE]
 //	resolute dev    (the server plus the example services, registered in-process)
+//	resolute journal export --id inv_… [--admin URL] [-o FILE]  (a journal for sdk/replay)
 package main
 
 import (
@@ -230,7 +231,7 @@ func rootCommand() *cobra.Command {
 		},
 	}
 	df.register(devCmd)
-	root.AddCommand(serverCmd, devCmd)
+	root.AddCommand(serverCmd, devCmd, journalCommand())
 	return root
 }
 
