@@ -197,7 +197,6 @@ func (c *Client) httpRequest(ctx context.Context, r *request) (*http.Request, er
 // response is an answer read in full.
 type response struct {
 	status int
-	header http.Header
 	body   []byte
 }
 
@@ -223,7 +222,7 @@ func (c *Client) doOnce(ctx context.Context, r *request, ok []int) (response, er
 	if err != nil {
 		return response{}, fmt.Errorf("client: %s %s: read the answer: %w", r.method, r.path, err)
 	}
-	out := response{status: resp.StatusCode, header: resp.Header, body: body}
+	out := response{status: resp.StatusCode, body: body}
 	if (resp.StatusCode < 200 || resp.StatusCode > 299) && !slices.Contains(ok, resp.StatusCode) {
 		return out, fmt.Errorf("client: %s %s: %w", r.method, r.path, decodeError(resp.StatusCode, resp.Header, body))
 	}
