@@ -374,6 +374,9 @@ func TestConsole(t *testing.T) {
 		if call := eval[string](t, b, `document.querySelector('#timeline li[data-entry-type="Command: Call"]').textContent`); !strings.Contains(call, "→ Counter/c/add") {
 			t.Errorf("the call on the timeline reads %q, want its target Counter/c/add", call)
 		}
+		if sleep := eval[string](t, b, `document.querySelector('#timeline li[data-entry-type="Command: Sleep"]').textContent`); !strings.Contains(sleep, "wakes up at") {
+			t.Errorf("the sleep on the timeline reads %q, want its wake-up time", sleep)
+		}
 		if st := eval[string](t, b, `document.querySelector('#facts .status').textContent`); st != "completed" {
 			t.Errorf("status shown %q", st)
 		}

@@ -69,6 +69,10 @@ func Open(src Source, cfg Config) (*Engine, error) {
 	// Every query's temporary tables live on its connection; closing it (no idle connections
 	// are kept) drops them.
 	db.SetMaxIdleConns(0)
+	if err := registerFunctions(context.Background(), db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("introspect: register functions: %w", err)
+	}
 	return &Engine{db: db, src: src, turns: make(chan struct{}, cfg.MaxConcurrent)}, nil
 }
 

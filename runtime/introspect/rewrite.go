@@ -9,6 +9,8 @@ import (
 // literals and quoted identifiers:
 //   - first_value(x [ORDER BY y]) as an aggregate (DataFusion has it; DuckDB's first_value is a
 //     window function only): first(x [ORDER BY y]), which DuckDB has as both.
+//   - to_timestamp(x) (DataFusion's takes a timestamp, seconds or a string; DuckDB's only
+//     seconds): resolute_to_timestamp(x) (totimestamp.go).
 //   - an unaliased derived table whose body names its table with an alias,
 //     "FROM (SELECT * FROM sys_invocation inv LIMIT 50000) WHERE inv.…" (DataFusion lets the
 //     inner alias through): the derived table gets that alias.
@@ -19,6 +21,16 @@ func rewrite(q string) string {
 	for _, m := range firstValueRE.FindAllStringIndex(masked, -1) {
 		out.WriteString(q[last:m[0]])
 		out.WriteString("first(")
+		last = m[1]
+	}
+	out.WriteString(q[last:])
+	q = out.String()
+	masked = maskLiterals(q)
+	out.Reset()
+	last = 0
+	for _, m := range toTimestampRE.FindAllStringIndex(masked, -1) {
+		out.WriteString(q[last:m[0]])
+		out.WriteString(toTimestampName + "(")
 		last = m[1]
 	}
 	out.WriteString(q[last:])
@@ -37,8 +49,9 @@ func rewrite(q string) string {
 }
 
 var (
-	firstValueRE = regexp.MustCompile(`(?i)\bfirst_value\s*\(`)
-	derivedRE    = regexp.MustCompile(`(?i)\(\s*SELECT\s+\*\s+FROM\s+\w+\s+(\w+)\s+LIMIT\s+\d+\s*\)()\s*(?:WHERE\b|$|;)`)
+	firstValueRE  = regexp.MustCompile(`(?i)\bfirst_value\s*\(`)
+	toTimestampRE = regexp.MustCompile(`(?i)\bto_timestamp\s*\(`)
+	derivedRE     = regexp.MustCompile(`(?i)\(\s*SELECT\s+\*\s+FROM\s+\w+\s+(\w+)\s+LIMIT\s+\d+\s*\)()\s*(?:WHERE\b|$|;)`)
 )
 
 // maskLiterals returns q with the contents of string literals and quoted identifiers replaced

@@ -1,6 +1,10 @@
 package introspect
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 func TestRewrite(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -15,6 +19,9 @@ func TestRewrite(t *testing.T) {
 		{`SELECT COUNT(1) FROM (SELECT * FROM sys_invocation inv LIMIT 50000) x WHERE x.id = 'a'`,
 			`SELECT COUNT(1) FROM (SELECT * FROM sys_invocation inv LIMIT 50000) x WHERE x.id = 'a'`},
 		{`SELECT 'it''s first_value(' FROM t`, `SELECT 'it''s first_value(' FROM t`},
+		{`select id from sys_invocation where TO_TIMESTAMP (modified_at) <= now()`,
+			`select id from sys_invocation where resolute_to_timestamp(modified_at) <= now()`},
+		{`select 'to_timestamp(' from t`, `select 'to_timestamp(' from t`},
 	} {
 		if got := rewrite(tc.in); got != tc.want {
 			t.Errorf("rewrite(%q)\n got %q\nwant %q", tc.in, got, tc.want)
@@ -40,5 +47,26 @@ func TestCLIQueries(t *testing.T) {
 		if len(res.Rows) == 0 {
 			t.Errorf("%s: no rows", q)
 		}
+	}
+}
+
+// to_timestamp takes what DataFusion's does: a timestamp, seconds since the epoch (whole or
+// not) and RFC 3339 strings; NULL stays NULL; anything else is the query's error.
+func TestToTimestamp(t *testing.T) {
+	src, _ := fixture(t)
+	e := open(t, src)
+	res, err := e.Query(t.Context(), `SELECT to_timestamp(TIMESTAMP '2026-01-02 03:04:05.5') AS a, to_timestamp(1767323045) AS b,
+		to_timestamp(1767323045.25) AS c, to_timestamp('2026-01-02T03:04:05Z') AS d, to_timestamp(NULL::VARCHAR) AS e,
+		(SELECT count(*) FROM sys_invocation WHERE to_timestamp(modified_at) <= now()) = (SELECT count(*) FROM sys_invocation) AS f`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(res.Rows[0]...)
+	want := "2026-01-02 03:04:05.5 +0000 UTC 2026-01-02 03:04:05 +0000 UTC 2026-01-02 03:04:05.25 +0000 UTC 2026-01-02 03:04:05 +0000 UTC <nil> true"
+	if fmt.Sprintln(res.Rows[0]...) != want+"\n" {
+		t.Errorf("to_timestamp gave\n %s\nwant\n %s", got, want)
+	}
+	if _, err := e.Query(t.Context(), `SELECT to_timestamp('yesterday')`); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
+		t.Errorf("to_timestamp('yesterday'): %v, want an RFC 3339 error", err)
 	}
 }

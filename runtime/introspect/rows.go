@@ -2,6 +2,7 @@ package introspect
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -13,7 +14,6 @@ import (
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/protocol"
-	"github.com/resolute-run/resolute/runtime/protocol/pb"
 	"github.com/resolute-run/resolute/runtime/registry"
 	"github.com/resolute-run/resolute/runtime/storage"
 	"github.com/resolute-run/resolute/runtime/tracing"
@@ -46,8 +46,12 @@ type AttemptsFunc func(id ids.InvocationID) (Attempt, bool)
 
 // PartitionRows reads the named partitioned tables from one partition's storage; snap should
 // be a snapshot, so that every table is read at the same applied index. attempts may be nil.
-func PartitionRows(snap pebble.Reader, tables []string, attempts AttemptsFunc) ([]Rows, error) {
-	var out []Rows
+func PartitionRows(snap pebble.Reader, tables []string, attempts AttemptsFunc) (out []Rows, err error) {
+	defer func() { // a record the rows cannot render fails the query, not the server
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("introspect: reading %v: %v", tables, p)
+		}
+	}()
 	for _, name := range tables {
 		t, ok := tableByName(name)
 		if !ok || !t.Partitioned {
@@ -151,6 +155,38 @@ func (b *builder) set(r row, name string, v any) {
 	}
 }
 
+// has reports whether the table being filled has column name (a query's unused columns are
+// pruned).
+func (b *builder) has(name string) bool {
+	_, ok := b.index[name]
+	return ok
+}
+
+// waitingFutureJSON is restate-server's suspended_waiting_future_json of an invocation suspended
+// on the given notifications: an "Unknown" combinator (a suspension does not say how the
+// handler combines them) of each completion id, signal index and signal name.
+func waitingFutureJSON(completions, signals []uint32, names []string) string {
+	futures := make([]obj, 0, len(completions)+len(signals)+len(names))
+	for _, c := range completions {
+		futures = append(futures, obj{{"Single", obj{{"CompletionId", c}}}})
+	}
+	for _, s := range signals {
+		futures = append(futures, obj{{"Single", obj{{"SignalIndex", s}}}})
+	}
+	for _, n := range names {
+		futures = append(futures, obj{{"Single", obj{{"SignalName", n}}}})
+	}
+	out, _ := marshal(obj{{"Unknown", futures}})
+	return out
+}
+
+// setNonZero sets a time column if the time was recorded (not 0).
+func (b *builder) setNonZero(r row, name string, at int64) {
+	if at != 0 {
+		b.set(r, name, at)
+	}
+}
+
 func failureString(f *command.Failure) string {
 	return "[" + strconv.Itoa(int(f.Code)) + "] " + f.Message
 }
@@ -202,8 +238,8 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, store
 				}
 			}
 		}
-		if tr := st.Invocation.Trace; tr != nil { // recorded while tracing was on
-			b.set(r, "trace_id", tracing.InvocationContext(id, tr).TraceID().String())
+		if st.CreatedUsing != "" {
+			b.set(r, "created_using_restate_version", st.CreatedUsing)
 		}
 		if p := st.Pinned; p != nil {
 			b.set(r, "pinned_deployment_id", p.Deployment.String())
@@ -211,10 +247,27 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, store
 				b.set(r, "pinned_service_protocol_version", uint32(p.Protocol))
 			}
 		}
-		b.set(r, "journal_size", st.JournalLength)
-		b.set(r, "journal_commands_size", st.CommandCount)
+		if st.Phase != storage.Inboxed && st.Phase != storage.Scheduled {
+			// As restate-server: an invocation that has not started has no journal (ours holds
+			// its input as entry 0 already) and no trace yet.
+			b.set(r, "journal_size", st.JournalLength)
+			b.set(r, "journal_commands_size", st.CommandCount)
+			if tr := st.Invocation.Trace; tr != nil { // recorded while tracing was on
+				b.set(r, "trace_id", tracing.InvocationContext(id, tr).TraceID().String())
+			}
+		}
 		b.set(r, "created_at", st.CreatedAt)
 		b.set(r, "modified_at", st.ModifiedAt)
+		inboxedAt, scheduledAt := st.InboxedAt, st.ScheduledAt
+		switch { // recorded before the transition times were kept: the creation time
+		case st.Phase == storage.Inboxed && inboxedAt == 0:
+			inboxedAt = st.CreatedAt
+		case st.Phase == storage.Scheduled && scheduledAt == 0:
+			scheduledAt = st.CreatedAt
+		}
+		b.setNonZero(r, "inboxed_at", inboxedAt)
+		b.setNonZero(r, "scheduled_at", scheduledAt)
+		b.setNonZero(r, "running_at", st.RunningAt)
 		if st.Invocation.ExecutionTime > 0 {
 			b.set(r, "scheduled_start_at", st.Invocation.ExecutionTime)
 		}
@@ -222,24 +275,22 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, store
 			b.set(r, "completion_retention", ret.Completion)
 			b.set(r, "journal_retention", ret.Journal)
 		}
-		b.set(r, "retry_count", uint64(0))
 		status := ""
 		switch st.Phase {
 		case storage.Inboxed:
 			status = "pending"
-			b.set(r, "inboxed_at", st.CreatedAt)
 		case storage.Scheduled:
 			status = "scheduled"
-			b.set(r, "scheduled_at", st.CreatedAt)
 		case storage.Suspended:
 			status = "suspended"
-			completions, signals := []uint32{}, []uint32{}
-			if w := st.Waiting; w != nil {
-				completions = append(completions, w.Completions...)
-				signals = append(signals, w.Signals...)
+			var w storage.Waiting
+			if st.Waiting != nil {
+				w = *st.Waiting
 			}
-			b.set(r, "suspended_waiting_for_completions", completions)
-			b.set(r, "suspended_waiting_for_signals", signals)
+			completions, signals := slices.Sorted(slices.Values(w.Completions)), slices.Sorted(slices.Values(w.Signals))
+			b.set(r, "suspended_waiting_for_completions", append([]uint32{}, completions...))
+			b.set(r, "suspended_waiting_for_signals", append([]uint32{}, signals...))
+			b.set(r, "suspended_waiting_future_json", waitingFutureJSON(completions, signals, slices.Sorted(slices.Values(w.NamedSignals))))
 		case storage.Paused:
 			status = "paused"
 		case storage.Completed:
@@ -256,11 +307,10 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, store
 		case storage.Running:
 			status = "ready"
 		}
-		if f := st.LastFailure; f != nil { // paused after its attempts were exhausted
-			b.set(r, "last_failure", f.Message)
-			b.set(r, "last_failure_error_code", strconv.Itoa(int(f.Code)))
-			b.set(r, "retry_count", uint64(st.Attempts))
-		}
+		// retry_count, last_failure and the other attempt columns come from the invoker's state
+		// of an invocation it runs or retries, as restate-server's come from its
+		// sys_invocation_state: NULL for any other. (A paused invocation's last failure is not
+		// in sys_invocation on restate-server either; GET /invocations/{id} shows ours.)
 		if attempts != nil && st.Phase == storage.Running {
 			if a, ok := attempts(id); ok {
 				b.set(r, "retry_count", uint64(a.Count))
@@ -289,16 +339,12 @@ func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, store
 	})
 }
 
+// journalRows fills sys_journal as restate-server does for its version-2 journals: the entry's
+// type, name, raw bytes, append time, entry_json and entry_lite_json; the version-1 columns
+// (completed, invoked_id, invoked_target, sleep_wakeup_at, promise_name) stay NULL, as there.
 func journalRows(snap pebble.Reader, b *builder) error {
-	// A call's callee id arrives in a later CallInvocationIdCompletionNotification of the same
-	// journal: calls waits for it, by that notification's completion id.
-	var current ids.InvocationID
-	calls := map[uint32]row{}
-	return storage.ScanJournals(snap, func(id ids.InvocationID, index uint32, e command.Entry, at int64) bool {
-		if id != current {
-			current = id
-			clear(calls)
-		}
+	return storage.ScanJournals(snap, func(id ids.InvocationID, index uint32, rec storage.JournalRecord) bool {
+		e := rec.Entry
 		r := b.row()
 		b.set(r, "partition_key", uint64(id.PartitionKey))
 		b.set(r, "id", id.String())
@@ -308,48 +354,28 @@ func journalRows(snap pebble.Reader, b *builder) error {
 		b.set(r, "entry_type", entryType(t))
 		b.set(r, "raw", e.Payload)
 		b.set(r, "raw_length", uint64(len(e.Payload)))
-		if at != 0 {
-			b.set(r, "appended_at", at)
-		}
+		b.setNonZero(r, "appended_at", rec.At)
 		msg, err := protocol.NewMessage(t)
 		if err != nil || proto.Unmarshal(e.Payload, msg) != nil {
 			return true
 		}
-		if js, ok := entryJSON(msg); ok {
-			b.set(r, "entry_json", js)
-		}
-		fields := msg.ProtoReflect()
-		desc := fields.Descriptor().Fields()
-		str := func(name string) (string, bool) {
-			f := desc.ByName(protoreflect.Name(name))
-			if f == nil || f.Kind() != protoreflect.StringKind || !fields.Has(f) {
-				return "", false
+		if b.has("entry_json") {
+			if js, ok := entryJSON(msg, rec.Call); ok {
+				b.set(r, "entry_json", js)
 			}
-			return fields.Get(f).String(), true
+		}
+		if b.has("entry_lite_json") {
+			if js, ok := entryLiteJSON(msg, rec.Call); ok {
+				b.set(r, "entry_lite_json", js)
+			}
 		}
 		if t.IsCommand() { // as restate-server: "" for an unnamed command, NULL for notifications
-			n, _ := str("name")
-			b.set(r, "name", n)
-		}
-		switch m := msg.(type) {
-		case *pb.SleepCommandMessage:
-			b.set(r, "sleep_wakeup_at", int64(m.GetWakeUpTime()))
-		case *pb.GetPromiseCommandMessage:
-			b.set(r, "promise_name", m.GetKey())
-		case *pb.PeekPromiseCommandMessage:
-			b.set(r, "promise_name", m.GetKey())
-		case *pb.CompletePromiseCommandMessage:
-			b.set(r, "promise_name", m.GetKey())
-		case *pb.CallCommandMessage:
-			b.set(r, "invoked_target", targetOf(m.GetServiceName(), m.GetKey(), m.GetHandlerName()))
-			calls[m.GetInvocationIdNotificationIdx()] = r
-		case *pb.OneWayCallCommandMessage:
-			b.set(r, "invoked_target", targetOf(m.GetServiceName(), m.GetKey(), m.GetHandlerName()))
-			calls[m.GetInvocationIdNotificationIdx()] = r
-		case *pb.CallInvocationIdCompletionNotificationMessage:
-			if call, ok := calls[m.GetCompletionId()]; ok {
-				b.set(call, "invoked_id", m.GetInvocationId())
+			fields := msg.ProtoReflect()
+			n := ""
+			if f := fields.Descriptor().Fields().ByName("name"); f != nil && f.Kind() == protoreflect.StringKind {
+				n = fields.Get(f).String()
 			}
+			b.set(r, "name", n)
 		}
 		return true
 	})
@@ -427,7 +453,9 @@ func inboxRows(snap pebble.Reader, b *builder) error {
 		b.set(r, "service_name", service)
 		b.set(r, "service_key", key)
 		b.set(r, "id", id.String())
-		b.set(r, "sequence_number", seq)
+		// Ours numbers a partition's inbox entries from 1 (0 is "not in an inbox" in a status);
+		// restate-server from 0.
+		b.set(r, "sequence_number", seq-1)
 		inboxed = append(inboxed, id)
 		rs = append(rs, r)
 		return true

@@ -6,10 +6,11 @@ import (
 	"github.com/resolute-run/resolute/runtime/admin"
 	"github.com/resolute-run/resolute/runtime/console"
 	"github.com/resolute-run/resolute/runtime/protocol"
+	"github.com/resolute-run/resolute/runtime/version"
 )
 
 // Version is reported by the admin API's GET /version.
-const Version = "0.1.0-dev"
+const Version = version.Version
 
 // adminHandler serves the admin API over the registry, and the web console at /ui (runtime/console);
 // registrations go through the metadata shard.

@@ -173,11 +173,13 @@ func TestQueryInvokedBy(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("callees\n got %q\nwant %q", got, want)
 	}
-	calls := queryJSON(t, admin, `SELECT j.entry_type, j.invoked_target, j.invoked_id = c.id AS callee FROM sys_journal j JOIN sys_invocation f ON f.id = j.id
-		JOIN sys_invocation c ON c.target = j.invoked_target WHERE f.target = 'Front/go' AND j.invoked_target IS NOT NULL ORDER BY j.index`)
+	// A call's callee is in its entry_lite_json (restate-server's journal_v2 EntryLite).
+	calls := queryJSON(t, admin, `SELECT j.entry_type, c.target, c.invoked_by_id = f.id AS callee FROM sys_journal j JOIN sys_invocation f ON f.id = j.id
+		JOIN sys_invocation c ON c.id = coalesce(json_extract_string(j.entry_lite_json, '$.Command.Call.invocation_id'), json_extract_string(j.entry_lite_json, '$.Command.OneWayCall.invocation_id'))
+		WHERE f.target = 'Front/go' ORDER BY j.index`)
 	got = nil
 	for _, r := range calls {
-		got = append(got, fmt.Sprintf("%v|%v|%v", r["entry_type"], r["invoked_target"], r["callee"]))
+		got = append(got, fmt.Sprintf("%v|%v|%v", r["entry_type"], r["target"], r["callee"]))
 	}
 	want = []string{"Command: OneWayCall|Counter/k-sent/add|true", "Command: Call|Counter/k/add|true"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

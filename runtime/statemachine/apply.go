@@ -13,6 +13,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/runtime/protocol/pb"
 	"github.com/resolute-run/resolute/runtime/storage"
+	"github.com/resolute-run/resolute/runtime/version"
 )
 
 // ReadWriter is what Apply works on: an indexed pebble batch in production.
@@ -188,9 +189,10 @@ func (a *applier) invoke(inv *command.Invocation) (Outcome, error) {
 		JournalLength: 1,
 		CreatedAt:     a.now,
 		ModifiedAt:    a.now,
+		CreatedUsing:  version.Version,
 	}
 	if inv.ExecutionTime > a.now {
-		st.Phase = storage.Scheduled
+		st.Phase, st.ScheduledAt = storage.Scheduled, a.now
 		if err := a.armTimer(storage.Timer{WakeTime: inv.ExecutionTime, ID: inv.ID}); err != nil {
 			return Outcome{}, err
 		}
@@ -257,9 +259,15 @@ func (a *applier) admit(id ids.InvocationID, st *storage.InvocationStatus) error
 	}
 	if !run {
 		st.Phase, st.InboxSeq = storage.Inboxed, seq
+		if st.InboxedAt == 0 {
+			st.InboxedAt = a.now
+		}
 		return a.putStatus(id, st)
 	}
 	st.Phase = storage.Running
+	if st.RunningAt == 0 {
+		st.RunningAt = a.now
+	}
 	a.emit(Action{Kind: StartAttempt, ID: id})
 	return a.putStatus(id, st)
 }
@@ -529,6 +537,9 @@ func (a *applier) releaseLock(t command.Target, id ids.InvocationID) error {
 		return a.applyQueuedMutation(next, &st)
 	}
 	st.Phase, st.InboxSeq, st.ModifiedAt = storage.Running, 0, a.now
+	if st.RunningAt == 0 {
+		st.RunningAt = a.now
+	}
 	a.emit(Action{Kind: StartAttempt, ID: next})
 	return a.putStatus(next, &st)
 }

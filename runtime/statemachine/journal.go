@@ -47,7 +47,7 @@ func (a *applier) appendEntry(e *command.AppendEntry) (Outcome, error) {
 		st.CommandCount++
 		st.JournalLength++
 		st.ModifiedAt = a.now
-		if err := a.applyCommand(e.ID, &st, index, msg, e.Call); err != nil {
+		if err := a.applyCommand(e.ID, &st, index, e.Entry, msg, e.Call); err != nil {
 			return Outcome{}, err
 		}
 	} else {
@@ -98,7 +98,7 @@ func (a *applier) failInvocation(id ids.InvocationID, st *storage.InvocationStat
 }
 
 // applyCommand carries out the effects of a journaled command.
-func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus, index uint32, msg proto.Message, call *command.CallResolution) error {
+func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus, index uint32, entry command.Entry, msg proto.Message, call *command.CallResolution) error {
 	target := st.Invocation.Target
 	if n, handled, err := objects.ApplyState(a.rw, target, msg); handled || err != nil {
 		if err != nil || n == nil {
@@ -122,7 +122,7 @@ func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus
 	case *pb.CallCommandMessage:
 		callee := command.Target{Service: m.ServiceName, Handler: m.HandlerName, Key: m.Key}
 		caller := &command.Caller{ID: id, CompletionID: m.ResultCompletionId}
-		return a.call(id, st, index, callee, call, m.Parameter, m.Headers, m.GetIdempotencyKey(), caller, 0, m.InvocationIdNotificationIdx)
+		return a.call(id, st, index, entry, callee, call, m.Parameter, m.Headers, m.GetIdempotencyKey(), caller, 0, m.InvocationIdNotificationIdx)
 	case *pb.CompleteAwakeableCommandMessage:
 		return a.completeAwakeable(id, st, m)
 	case *pb.SendSignalCommandMessage:
@@ -143,13 +143,14 @@ func (a *applier) applyCommand(id ids.InvocationID, st *storage.InvocationStatus
 			command.Caller{ID: id, CompletionID: m.ResultCompletionId, Kind: command.CallerOutput})
 	case *pb.OneWayCallCommandMessage:
 		callee := command.Target{Service: m.ServiceName, Handler: m.HandlerName, Key: m.Key}
-		return a.call(id, st, index, callee, call, m.Parameter, m.Headers, m.GetIdempotencyKey(), nil, int64(m.InvokeTime), m.InvocationIdNotificationIdx)
+		return a.call(id, st, index, entry, callee, call, m.Parameter, m.Headers, m.GetIdempotencyKey(), nil, int64(m.InvokeTime), m.InvocationIdNotificationIdx)
 	}
 	return nil
 }
 
-// call creates the callee invocation (through the outbox) and journals its id for the caller.
-func (a *applier) call(id ids.InvocationID, st *storage.InvocationStatus, index uint32, callee command.Target, res *command.CallResolution, param []byte, headers []*pb.Header, idem string, caller *command.Caller, invokeTime int64, idNotification uint32) error {
+// call creates the callee invocation (through the outbox), records it with the call's journal
+// entry (index, entry), and journals its id for the caller.
+func (a *applier) call(id ids.InvocationID, st *storage.InvocationStatus, index uint32, entry command.Entry, callee command.Target, res *command.CallResolution, param []byte, headers []*pb.Header, idem string, caller *command.Caller, invokeTime int64, idNotification uint32) error {
 	if res == nil {
 		_, err := a.failInvocation(id, st, 571, fmt.Sprintf("call to %s/%s was not resolved by the invoker", callee.Service, callee.Handler))
 		return err
@@ -176,6 +177,10 @@ func (a *applier) call(id ids.InvocationID, st *storage.InvocationStatus, index 
 		inv.Headers = append(inv.Headers, command.Header{Key: h.Key, Value: h.Value})
 	}
 	if err := a.sendOutbox(&command.OutboxMessage{Invoke: inv}); err != nil {
+		return err
+	}
+	rec := &storage.CallRecord{Callee: calleeID, ServiceType: callee.ServiceType, HandlerType: callee.HandlerType, Retention: inv.Retention, Trace: inv.Trace}
+	if err := storage.AppendJournalCall(a.rw, id, index, entry, a.now, rec); err != nil {
 		return err
 	}
 	n := &pb.CallInvocationIdCompletionNotificationMessage{CompletionId: idNotification, InvocationId: calleeID.String()}

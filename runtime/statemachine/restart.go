@@ -10,6 +10,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/runtime/protocol/pb"
 	"github.com/resolute-run/resolute/runtime/storage"
+	"github.com/resolute-run/resolute/runtime/version"
 )
 
 // restartAsNew starts a new invocation from an ended one, as restate-server: same target, input
@@ -56,7 +57,7 @@ func (a *applier) restartAsNew(r *command.RestartAsNew) (Outcome, error) {
 	}
 	inv := st.Invocation
 	inv.ID, inv.IdempotencyKey, inv.Caller, inv.ExecutionTime = r.NewID, "", nil, 0
-	ns := storage.InvocationStatus{Invocation: inv, Pinned: pin, CreatedAt: a.now, ModifiedAt: a.now}
+	ns := storage.InvocationStatus{Invocation: inv, Pinned: pin, CreatedAt: a.now, ModifiedAt: a.now, CreatedUsing: version.Version}
 	missing := map[uint32]bool{}
 	copyEntry := func(e command.Entry) error {
 		t := protocol.MessageType(e.Type)

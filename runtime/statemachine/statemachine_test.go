@@ -595,6 +595,28 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 			return "not pinned\n"
 		}
 		return fmt.Sprintf("pinned to %s V%d\n", deploymentName(st.Pinned.Deployment), st.Pinned.Protocol)
+	case "times-of":
+		// The log's times of an invocation's transitions and the release that created it.
+		st, found, err := storage.Status(h.db, h.byName[td.CmdArgs[0].Key])
+		if err != nil || !found {
+			t.Fatalf("status of %s: found %v, %v", td.CmdArgs[0].Key, found, err)
+		}
+		return fmt.Sprintf("created=%d inboxed=%d scheduled=%d running=%d modified=%d release=%s\n",
+			st.CreatedAt, st.InboxedAt, st.ScheduledAt, st.RunningAt, st.ModifiedAt, st.CreatedUsing)
+	case "calls-of":
+		// What the state machine recorded with each call of an invocation's journal.
+		id := h.byName[td.CmdArgs[0].Key]
+		var sb strings.Builder
+		err := storage.ScanJournals(h.db, func(of ids.InvocationID, index uint32, rec storage.JournalRecord) bool {
+			if c := rec.Call; of == id && c != nil {
+				fmt.Fprintf(&sb, "%d: callee %s type %d/%d retention %v appended %d\n", index, h.show(c.Callee), c.ServiceType, c.HandlerType, c.Retention, rec.At)
+			}
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sb.String()
 	case "journal-of":
 		id := h.byName[td.CmdArgs[0].Key]
 		entries, err := storage.Journal(h.db, id)

@@ -90,6 +90,13 @@ type InvocationStatus struct {
 	InboxSeq   uint64          `msgpack:"q,omitempty"`
 	CreatedAt  int64           `msgpack:"ca"`
 	ModifiedAt int64           `msgpack:"ma"`
+	// InboxedAt, ScheduledAt and RunningAt are the log's times of its first move into a key's
+	// inbox, into the timer table (a delayed invocation) and into running (0: never).
+	InboxedAt   int64 `msgpack:"ia,omitempty"`
+	ScheduledAt int64 `msgpack:"sa,omitempty"`
+	RunningAt   int64 `msgpack:"ra,omitempty"`
+	// CreatedUsing is the release (runtime/version) of the state machine that created it.
+	CreatedUsing string `msgpack:"cv,omitempty"`
 }
 
 // HasCompletion reports whether the notification for completion id c is journaled.

@@ -31,9 +31,8 @@ func ScanStatuses(r pebble.Reader, fn func(id ids.InvocationID, st *InvocationSt
 	})
 }
 
-// ScanJournals calls fn for every journal entry of every invocation, by invocation and index,
-// with the log's time it was appended at (0 if not recorded).
-func ScanJournals(r pebble.Reader, fn func(id ids.InvocationID, index uint32, e command.Entry, at int64) bool) error {
+// ScanJournals calls fn for every journal entry of every invocation, by invocation and index.
+func ScanJournals(r pebble.Reader, fn func(id ids.InvocationID, index uint32, rec JournalRecord) bool) error {
 	return scan(r, []byte{tableJournal}, func(k, v []byte) (bool, error) {
 		if len(k) < 1+4 {
 			return false, fmt.Errorf("storage: journal key %x too short", k)
@@ -47,7 +46,7 @@ func ScanJournals(r pebble.Reader, fn func(id ids.InvocationID, index uint32, e 
 		if err := msgpack.Unmarshal(v, &rec); err != nil {
 			return false, fmt.Errorf("storage: decode journal entry %d of %s: %w", index, id, err)
 		}
-		return fn(id, index, command.Entry{Type: rec.Type, Payload: rec.Payload}, rec.At), nil
+		return fn(id, index, JournalRecord{Entry: command.Entry{Type: rec.Type, Payload: rec.Payload}, At: rec.At, Call: rec.Call}), nil
 	})
 }
 

@@ -100,14 +100,42 @@ func ActiveInvocations(r pebble.Reader) ([]ids.InvocationID, error) {
 // reading it as a command.Entry works) and the log's time when it was appended (0 in records
 // written before it was kept).
 type journalRecord struct {
-	Type    uint16 `msgpack:"t"`
-	Payload []byte `msgpack:"p,omitempty"`
-	At      int64  `msgpack:"a,omitempty"`
+	Type    uint16      `msgpack:"t"`
+	Payload []byte      `msgpack:"p,omitempty"`
+	At      int64       `msgpack:"a,omitempty"`
+	Call    *CallRecord `msgpack:"c,omitempty"`
+}
+
+// CallRecord is what the state machine made of a Call or OneWayCall command: the callee
+// invocation it created and the callee's resolution at that time (its service and handler
+// types, the retention it was given, its trace), which the command itself does not carry.
+// sys_journal shows the call as restate-server does from it.
+type CallRecord struct {
+	Callee      ids.InvocationID    `msgpack:"i"`
+	ServiceType command.ServiceType `msgpack:"st"`
+	HandlerType command.HandlerType `msgpack:"ht,omitempty"`
+	Retention   *command.Retention  `msgpack:"rt,omitempty"`
+	Trace       *command.Trace      `msgpack:"tr,omitempty"`
+}
+
+// JournalRecord is one stored journal entry as a scan reads it.
+type JournalRecord struct {
+	Entry command.Entry
+	// At is the log's time it was appended at (0 in records written before it was kept).
+	At int64
+	// Call is set on a Call or OneWayCall command the state machine carried out.
+	Call *CallRecord
 }
 
 // AppendJournal writes entry at index, appended at the log's time at (ms since the epoch).
 func AppendJournal(w pebble.Writer, id ids.InvocationID, index uint32, e command.Entry, at int64) error {
 	return put(w, journalKey(id, index), &journalRecord{Type: e.Type, Payload: e.Payload, At: at})
+}
+
+// AppendJournalCall writes a Call or OneWayCall command at index with what the state machine
+// made of it.
+func AppendJournalCall(w pebble.Writer, id ids.InvocationID, index uint32, e command.Entry, at int64, call *CallRecord) error {
+	return put(w, journalKey(id, index), &journalRecord{Type: e.Type, Payload: e.Payload, At: at, Call: call})
 }
 
 // JournalEntry reads one entry.

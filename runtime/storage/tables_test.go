@@ -473,16 +473,25 @@ func TestJournalAppendedAt(t *testing.T) {
 	id := ids.NewInvocationID(7, [16]byte{7})
 	must(t, AppendJournal(db, id, 0, command.Entry{Type: 0x0400, Payload: []byte("in")}, 1_700_000_000_123))
 	must(t, put(db, journalKey(id, 1), &command.Entry{Type: 0x0411, Payload: []byte("run")}))
+	callee := ids.NewInvocationID(9, [16]byte{9})
+	must(t, AppendJournalCall(db, id, 2, command.Entry{Type: 0x0408, Payload: []byte("call")}, 5,
+		&CallRecord{Callee: callee, ServiceType: command.VirtualObject, HandlerType: command.Shared, Retention: &command.Retention{Completion: 7}}))
 	var got []string
-	must(t, ScanJournals(db, func(_ ids.InvocationID, index uint32, e command.Entry, at int64) bool {
-		got = append(got, fmt.Sprintf("%d:%x:%s@%d", index, e.Type, e.Payload, at))
+	must(t, ScanJournals(db, func(_ ids.InvocationID, index uint32, rec JournalRecord) bool {
+		e, at := rec.Entry, rec.At
+		s := fmt.Sprintf("%d:%x:%s@%d", index, e.Type, e.Payload, at)
+		if c := rec.Call; c != nil {
+			s += fmt.Sprintf(" call %s %d/%d %d", c.Callee, c.ServiceType, c.HandlerType, c.Retention.Completion)
+		}
+		got = append(got, s)
 		return true
 	}))
-	if want := "[0:400:in@1700000000123 1:411:run@0]"; fmt.Sprint(got) != want {
+	want := fmt.Sprintf("[0:400:in@1700000000123 1:411:run@0 2:408:call@5 call %s %d/%d 7]", callee, command.VirtualObject, command.Shared)
+	if fmt.Sprint(got) != want {
 		t.Errorf("scan %v, want %s", got, want)
 	}
 	entries, err := Journal(db, id)
-	if err != nil || fmt.Sprint(entries) != "[{1024 [105 110]} {1041 [114 117 110]}]" {
+	if err != nil || fmt.Sprint(entries) != "[{1024 [105 110]} {1041 [114 117 110]} {1032 [99 97 108 108]}]" {
 		t.Errorf("journal %v %v", entries, err)
 	}
 }

@@ -309,15 +309,46 @@ function entryParts(t) {
   return m ? [m[1], m[2]] : ['', t || '?'];
 }
 
+// liteDetails reads what the timeline shows of an entry from sys_journal.entry_lite_json
+// (restate-server's "lite" serde JSON of a journal entry, e.g. {"Command":{"Call":{…}}}): a
+// call's callee, a sleep's wake-up time, a durable promise's name.
+function liteDetails(lite) {
+  let entry;
+  try {
+    entry = JSON.parse(lite || 'null');
+  } catch {
+    return {};
+  }
+  const [kind, body] = Object.entries((entry && entry.Command) || {})[0] || [];
+  if (!body) return {};
+  switch (kind) {
+    case 'Call':
+    case 'OneWayCall': {
+      const [, t] = Object.entries(body.invocation_target || {})[0] || [];
+      if (!t) return {};
+      const target = t.key !== undefined && t.key !== null ? `${t.name}/${t.key}/${t.handler}` : `${t.name}/${t.handler}`;
+      return { target, id: body.invocation_id };
+    }
+    case 'Sleep':
+      return { wakeUpAt: new Date(body.wake_up_time).toISOString() };
+    case 'GetPromise':
+    case 'PeekPromise':
+    case 'CompletePromise':
+      return { promise: body.key };
+  }
+  return {};
+}
+
 function timeline(entries) {
   return el('ol', { class: 'timeline', id: 'timeline' }, entries.map((e) => {
     const [kind, what] = entryParts(e.entry_type);
     const details = [];
-    if (e.invoked_target) {
-      details.push(el('span', {}, '→ ', e.invoked_id ? link(['invocations', e.invoked_id], null, e.invoked_target) : e.invoked_target));
+    const lite = liteDetails(e.entry_lite_json);
+    if (lite.target) {
+      details.push(el('span', {}, '→ ', lite.id ? link(['invocations', lite.id], null, lite.target) : lite.target));
     }
-    if (e.sleep_wakeup_at) details.push(el('span', {}, 'wakes up at ', timeCell(e.sleep_wakeup_at)));
-    if (e.promise_name) details.push(el('span', {}, 'promise ', el('code', {}, e.promise_name)));
+    if (lite.wakeUpAt) details.push(el('span', {}, 'wakes up at ', timeCell(lite.wakeUpAt)));
+    if (lite.promise) details.push(el('span', {}, 'promise ', el('code', {}, lite.promise)));
     if (e.completed) details.push(el('span', { class: 'good' }, 'completed'));
     if (e.appended_at) details.push(el('span', { class: 'muted' }, timeCell(e.appended_at)));
     return el('li', { class: 'entry entry-' + kind.toLowerCase(), 'data-index': e.index, 'data-entry-type': e.entry_type, 'data-name': e.name ?? '' },
@@ -333,7 +364,7 @@ async function invocationPage(id) {
   setNav('invocations');
   const [invs, journal] = await Promise.all([
     sql(`SELECT * FROM sys_invocation WHERE id = ${lit(id)}`),
-    sql(`SELECT index, entry_type, name, completed, invoked_id, invoked_target, sleep_wakeup_at, promise_name, appended_at FROM sys_journal WHERE id = ${lit(id)} ORDER BY index`),
+    sql(`SELECT index, entry_type, name, completed, entry_lite_json, appended_at FROM sys_journal WHERE id = ${lit(id)} ORDER BY index`),
   ]);
   const back = link(['invocations'], null, '← Invocations');
   if (!invs.length) {
