@@ -37,6 +37,9 @@ retains journals (journal_retention).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
+			if token == "" {
+				token = os.Getenv("RESTATE_AUTH_TOKEN")
+			}
 			j, err := exportJournal(ctx, http.DefaultClient, admin, token, id)
 			if err != nil {
 				return err
@@ -48,8 +51,8 @@ retains journals (journal_retention).`,
 		},
 	}
 	fl := export.Flags()
-	fl.StringVar(&admin, "admin", envOr("RESTATE_ADMIN_URL", "http://127.0.0.1:9070"), "the server's admin API (default $RESTATE_ADMIN_URL)")
-	fl.StringVar(&token, "token", os.Getenv("RESTATE_AUTH_TOKEN"), "bearer token of the admin API, when it requires one (default $RESTATE_AUTH_TOKEN)")
+	fl.StringVar(&admin, "admin", envOr("RESTATE_ADMIN_URL", "http://127.0.0.1:9070"), "the server's admin API (the default is $RESTATE_ADMIN_URL when set)")
+	fl.StringVar(&token, "token", "", "bearer token of the admin API, when it requires one (default $RESTATE_AUTH_TOKEN; not shown here)")
 	fl.StringVar(&id, "id", "", "the invocation id (inv_…)")
 	fl.StringVarP(&out, "output", "o", "", "the file to write (default standard output)")
 	_ = export.MarkFlagRequired("id")
