@@ -37,10 +37,13 @@ const (
 
 // scenario is one upstream test: name is the Kotlin (or vitest) test it ports. needs, when set,
 // is the feature our server still lacks: the scenario is skipped on ours only, saying so.
+// goNeeds, when set, is the feature our Go SDK (or its test services) still lacks: the scenario
+// is skipped with the Go services, saying so.
 type scenario struct {
-	name  string
-	needs string
-	run   func(t *testing.T, d *deployment)
+	name    string
+	needs   string
+	goNeeds string
+	run     func(t *testing.T, d *deployment)
 }
 
 // class is one upstream test class: the services its ServiceSpec deploys, the suites of
@@ -54,6 +57,10 @@ type class struct {
 	// scenarios: what upstream configures at binding time and the TS contract does not (e.g.
 	// a retention or ingress-private set through the admin API).
 	setup func(t *testing.T, d *deployment)
+	// tsOnly, when set, says why the class runs with the TypeScript services only (its
+	// services are not part of the shared test-services contract): the other services kinds
+	// skip it with that reason.
+	tsOnly string
 }
 
 // suite is one configuration of upstream's TestSuites.kt: how each server is set up.
@@ -82,24 +89,31 @@ var (
 
 // deployment is a server under test with the class's services registered through a wiretap.
 type deployment struct {
-	kind    string
-	ingress string // base URL, no trailing slash
-	admin   string
-	tap     *testenv.Wiretap
-	ran     atomic.Int32 // scenarios run (not skipped) on it
+	kind     string // server kind
+	services string // services kind
+	ingress  string // base URL, no trailing slash
+	admin    string
+	tap      *testenv.Wiretap
+	ran      atomic.Int32 // scenarios run (not skipped) on it
 }
 
-// runClass starts the class's services once and, per suite and server under test, a fresh
-// server that all the scenarios share, running concurrently (upstream's
-// @Execution(CONCURRENT)).
+// runClass starts the class's services once per services kind and, per suite, server and
+// services kind, a fresh server that all the scenarios share, running concurrently (upstream's
+// @Execution(CONCURRENT)). Suites, servers and services kinds go one after the other: the
+// services' process counters (Failing's attempts) are shared by everything that uses one
+// process, and a class holds one server at a time (a restate-server takes 220 MB of disk).
 func runClass(t *testing.T, c class) {
 	// Classes run in parallel (go test -parallel, GOMAXPROCS by default): most of their time
 	// is spent waiting for servers to start and handlers to be invoked.
 	t.Parallel()
 	tl := findTools(t)
 	kinds := serverKinds(t, tl)
+	svcKinds := servicesKinds(t)
 	logDir := t.TempDir()
-	services := startServices(t, tl, logDir, c.services, c.env...)
+	services := map[string]servicesProc{}
+	for _, sk := range svcKinds {
+		services[sk] = startServices(t, tl, logDir, sk, c)
+	}
 	suites := c.suites
 	if suites == nil {
 		suites = []suite{defaultSuite}
@@ -108,29 +122,47 @@ func runClass(t *testing.T, c class) {
 		t.Run(su.name, func(t *testing.T) {
 			for _, kind := range kinds {
 				t.Run(kind, func(t *testing.T) {
-					d := deploy(t, tl, kind, su, t.TempDir(), services)
-					if c.setup != nil {
-						c.setup(t, d)
-					}
-					if su.suspends {
-						// Cleanups run after the parallel scenarios.
-						t.Cleanup(func() { checkSuspended(t, d) })
-					}
-					if su.lazy {
-						t.Cleanup(func() { checkLazyState(t, d) })
-					}
-					for _, sc := range c.scenarios {
-						t.Run(sc.name, func(t *testing.T) {
-							t.Parallel()
-							if kind == ours && sc.needs != "" {
-								t.Skipf("on %s: needs %s", ours, sc.needs)
-							}
-							d.ran.Add(1)
-							sc.run(t, d)
+					for _, sk := range svcKinds {
+						t.Run(sk, func(t *testing.T) {
+							runDeployment(t, tl, c, su, kind, services[sk])
 						})
 					}
 				})
 			}
+		})
+	}
+}
+
+// runDeployment runs the class's scenarios on a fresh server of kind, set up for suite su, with
+// the services sp.
+func runDeployment(t *testing.T, tl *tools, c class, su suite, kind string, sp servicesProc) {
+	if sp.skip != "" {
+		t.Skip(sp.skip)
+	}
+	testenv.RequirePrereq(t, sp.missing == "", "%s", sp.missing)
+	d := deploy(t, tl, kind, su, t.TempDir(), sp.url)
+	d.services = sp.kind
+	if c.setup != nil {
+		c.setup(t, d)
+	}
+	if su.suspends {
+		// Cleanups run after the parallel scenarios.
+		t.Cleanup(func() { checkSuspended(t, d) })
+	}
+	if su.lazy {
+		t.Cleanup(func() { checkLazyState(t, d) })
+	}
+	for _, sc := range c.scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			if kind == ours && sc.needs != "" {
+				t.Skipf("on %s: needs %s", ours, sc.needs)
+			}
+			if sp.kind == goServices && sc.goNeeds != "" {
+				t.Skipf("with the %s services: needs %s", goServices, sc.goNeeds)
+			}
+			d.ran.Add(1)
+			sc.run(t, d)
 		})
 	}
 }
@@ -199,7 +231,6 @@ func ourBinary(t *testing.T) string {
 // tools are the programs and directories the runner needs.
 type tools struct {
 	root     string
-	node     string
 	official string // restate-server binary
 }
 
@@ -209,20 +240,25 @@ func findTools(t *testing.T) *tools {
 	if err != nil {
 		t.Fatalf("locate module root: %v", err)
 	}
-	tl := &tools{root: root, official: filepath.Join(root, officialServerBin)}
-	if os.Getenv(servicesCmdEnv) != "" {
-		return tl // the services are not the TypeScript ones
-	}
+	return &tools{root: root, official: filepath.Join(root, officialServerBin)}
+}
+
+// findNode is node, once the TypeScript services are installed and built; missing names what
+// is not there.
+func findNode(t *testing.T, root string) (node, missing string) {
+	t.Helper()
 	node, err := exec.LookPath("node")
-	testenv.RequirePrereq(t, err == nil, "node not found in PATH (install Node 20+)")
-	tl.node = node
+	if err != nil {
+		return "", "node not found in PATH (install Node 20+)"
+	}
 	dir := filepath.Join(root, servicesDir)
-	_, err = os.Stat(filepath.Join(dir, "node_modules", "@restatedev", "restate-sdk"))
-	testenv.RequirePrereq(t, err == nil, "%s/node_modules missing: run `npm ci --ignore-scripts && npm run build` in %s", servicesDir, servicesDir)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@restatedev", "restate-sdk")); err != nil {
+		return "", fmt.Sprintf("%s/node_modules missing: run `npm ci --ignore-scripts && npm run build` in %s", servicesDir, servicesDir)
+	}
 	if stale := staleBuild(dir); stale != "" {
 		t.Fatalf("%s/dist is older than %s (or missing): run `npm run build` in %s", servicesDir, stale, servicesDir)
 	}
-	return tl
+	return node, ""
 }
 
 // staleBuild names a source file newer than the build (or the build's entry point when
@@ -266,35 +302,119 @@ func serverKinds(t *testing.T, tl *tools) []string {
 	return kinds
 }
 
+// tsOwnServices is why the sdk-typescript vitest classes run with the TypeScript services only:
+// their services (signals.ts, promise_combinators.ts) are the TypeScript SDK's own tests of its
+// API, not part of the test-services contract the SDKs share (sdk-go's test-services has none).
+const tsOwnServices = "sdk-typescript's own vitest services (SignalTest, PromiseCombinators), not part of the shared test-services contract"
+
+// Services kinds, as RESOLUTE_E2E_SERVICES names them: which implementation of Restate's
+// test-services contract serves the scenarios.
+const (
+	// tsServices are Restate's official TypeScript test services (compat/e2e-services).
+	tsServices = "ts"
+	// goServices are ours, on our Go SDK: ./cmd/resolute-test-services, built once per test
+	// binary.
+	goServices = "go"
+	// customServices is the command in RESOLUTE_E2E_SERVICES_CMD.
+	customServices = "custom"
+)
+
 // servicesCmdEnv names a shell command (run from the module root) that serves the test-services
-// contract instead of the TypeScript services, as Restate's test services do: on the h2c port in
-// PORT, the services named in SERVICES, answering GET /health. Issue 14 runs our Go SDK's
-// services this way.
+// contract, as Restate's test services do: on the h2c port in PORT, the services named in
+// SERVICES, answering GET /health. When it is set, it is the only services kind ("custom").
 const servicesCmdEnv = "RESOLUTE_E2E_SERVICES_CMD"
 
-// startServices runs the TypeScript test services with SERVICES set to the class's services
-// (plus the probe service) and waits until the endpoint answers. It returns the endpoint URL.
-func startServices(t *testing.T, tl *tools, logDir string, services []string, env ...string) string {
+// servicesKinds reads RESOLUTE_E2E_SERVICES (default: ts and go).
+func servicesKinds(t *testing.T) []string {
 	t.Helper()
+	if os.Getenv(servicesCmdEnv) != "" {
+		return []string{customServices}
+	}
+	spec := os.Getenv("RESOLUTE_E2E_SERVICES")
+	if spec == "" {
+		spec = tsServices + "," + goServices
+	}
+	kinds := strings.Split(spec, ",")
+	for _, k := range kinds {
+		if k != tsServices && k != goServices {
+			t.Fatalf("RESOLUTE_E2E_SERVICES=%q: %q is neither %s nor %s", spec, k, tsServices, goServices)
+		}
+	}
+	return kinds
+}
+
+// servicesProc is a running services process of one kind, or why there is none: skip (the
+// class does not run with this kind) or missing (a prerequisite is not installed).
+type servicesProc struct {
+	kind          string
+	url           string
+	skip, missing string
+}
+
+// startServices runs the services of kind with SERVICES set to the class's services (plus the
+// probe service) and waits until the endpoint answers.
+func startServices(t *testing.T, tl *tools, logDir, kind string, c class) servicesProc {
+	t.Helper()
+	sp := servicesProc{kind: kind}
+	var cmd *exec.Cmd
+	switch {
+	case kind != tsServices && c.tsOnly != "":
+		sp.skip = "with the TypeScript services only: " + c.tsOnly
+		return sp
+	case kind == tsServices:
+		node, missing := findNode(t, tl.root)
+		if missing != "" {
+			sp.missing = missing
+			return sp
+		}
+		cmd = exec.Command(node, "app.mjs")
+		cmd.Dir = filepath.Join(tl.root, servicesDir)
+	case kind == goServices:
+		cmd = exec.Command(goServicesBinary(t))
+	default:
+		cmd = exec.Command("sh", "-c", os.Getenv(servicesCmdEnv))
+		cmd.Dir = tl.root
+	}
 	port := testenv.FreePorts(t, 1)[0]
-	names := services
+	names := c.services
 	if !slices.Contains(names, probeService) {
 		names = append(slices.Clone(names), probeService)
 	}
-	cmd := exec.Command(tl.node, "app.mjs")
-	cmd.Dir = filepath.Join(tl.root, servicesDir)
-	if custom := os.Getenv(servicesCmdEnv); custom != "" {
-		cmd = exec.Command("sh", "-c", custom)
-		cmd.Dir = tl.root
-	}
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "SERVICES="+strings.Join(names, ","))
-	cmd.Env = append(cmd.Env, env...)
-	p := testenv.StartProc(t, "e2e-services", logDir, cmd)
-	url := "http://" + testenv.Addr(port)
-	testenv.WaitReady(t, "test services", readyTimeout, func() error {
-		return testenv.ExpectStatus(testenv.H2CClient, url+"/health", 200)
+	cmd.Env = append(cmd.Env, c.env...)
+	p := testenv.StartProc(t, "e2e-services-"+kind, logDir, cmd)
+	sp.url = "http://" + testenv.Addr(port)
+	testenv.WaitReady(t, kind+" test services", readyTimeout, func() error {
+		return testenv.ExpectStatus(testenv.H2CClient, sp.url+"/health", 200)
 	}, p)
-	return url
+	return sp
+}
+
+// builtServices is ./cmd/resolute-test-services, built once for the whole package into
+// buildDir.
+var builtServices struct {
+	once sync.Once
+	bin  string
+}
+
+// goServicesBinary is our Go SDK's test services, built once per test binary.
+func goServicesBinary(t *testing.T) string {
+	t.Helper()
+	builtServices.once.Do(func() {
+		goTool, err := exec.LookPath("go")
+		testenv.RequirePrereq(t, err == nil, "go tool not found in PATH (needed to build ./cmd/resolute-test-services)")
+		root, err := testenv.ModuleRoot()
+		if err != nil {
+			t.Fatalf("locate module root: %v", err)
+		}
+		bin := filepath.Join(buildDir, "resolute-test-services")
+		testenv.GoBuild(t, goTool, root, bin, "./cmd/resolute-test-services")
+		builtServices.bin = bin
+	})
+	if builtServices.bin == "" {
+		t.Fatal("building ./cmd/resolute-test-services failed in an earlier test")
+	}
+	return builtServices.bin
 }
 
 // deploy starts a fresh server of kind set up for suite su, registers the services endpoint

@@ -16,6 +16,7 @@ const promiseCombinators = "PromiseCombinators"
 func TestTSPromiseCombinators(t *testing.T) {
 	runClass(t, class{
 		services: []string{promiseCombinators, signalTest},
+		tsOnly:   tsOwnServices,
 		scenarios: []scenario{
 			{name: "resolve returns the value", run: combinatorReturns("resolveWithValue", "hello", `"hello"`)},
 			{name: "reject throws TerminalError", run: combinatorThrows("rejectWithTerminalError", "boom", "boom")},

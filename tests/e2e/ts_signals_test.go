@@ -18,6 +18,7 @@ const signalTest = "SignalTest"
 func TestTSSignalTest(t *testing.T) {
 	runClass(t, class{
 		services: []string{signalTest},
+		tsOnly:   tsOwnServices,
 		scenarios: []scenario{
 			{name: "resolve: signal value is returned to the waiting handler", run: waitThenSignal(`"mySignal"`,
 				func(t *testing.T, d *deployment, id string) { d.resolveTS(t, id, "mySignal", "hello") },
