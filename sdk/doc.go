@@ -34,7 +34,8 @@
 // WithMetadata) to fail the invocation for good; any other error makes the runtime retry the
 // attempt (RetryableError gives it a code). Run's retry options (WithMaxRetryAttempts, …) turn a
 // failure that keeps coming into a terminal one. A journal mismatch (the handler does something
-// other than what the journal recorded) fails the attempt with code 570. A cancellation fails the
+// other than what the journal recorded) fails the attempt with code 570 (sdk/replay checks a
+// changed handler against recorded journals before it is deployed). A cancellation fails the
 // next await with ErrCancelled and is passed on to the calls the handler still waits on.
 //
 // Definitions take Options sent in the discovery manifest (WithInactivityTimeout,

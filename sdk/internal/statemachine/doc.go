@@ -4,7 +4,8 @@
 // through the syscall methods (Input, GetState, SetState, Call, Send, Run, ProposeRun, Sleep,
 // Awakeable, CompleteAwakeable, SendSignal, CancelInvocation, AttachInvocation,
 // GetInvocationOutput, GetPromise, PeekPromise, CompletePromise, Await, AwaitAll, Output, Fail),
-// and the frames to send come out of TakeOutput.
+// and the frames to send come out of TakeOutput. StopAtJournalEnd makes it replay only (the
+// replay tester, sdk/replay).
 //
 // Lifecycle (illegal transitions are protocol violations, code 571):
 //
