@@ -49,6 +49,15 @@ func payEndpoint(runName string) *sdk.Endpoint {
 	})))
 }
 
+func failingEndpoint() *sdk.Endpoint {
+	return sdk.NewEndpoint().Bind(sdk.NewService("Pay").Handler("pay", sdk.ServiceHandler(func(ctx sdk.Context, in string) (string, error) {
+		if _, err := sdk.Run(ctx, func(sdk.RunContext) (string, error) { return "", nil }, sdk.WithName("charge")); err != nil {
+			return "", err
+		}
+		return "", errors.New("declined")
+	})))
+}
+
 func TestCheck(t *testing.T) {
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -63,6 +72,8 @@ func TestCheck(t *testing.T) {
 		// The replay is in-process: an endpoint that checks request identity takes it.
 		{"request identity", payEndpoint("charge").WithIdentityV1(identity.KeyID(pub)), "completed with the recorded output"},
 		{"renamed Run", payEndpoint("bill"), `NOT deterministic at entry 1 (command 1): journal has Run "charge", handler issued Run "bill"`},
+		// A handler that fails on replay (here: after its Run) is reported, and not deterministic.
+		{"fails", failingEndpoint(), "the handler failed while replaying: [500] declined"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r, err := replay.Check(context.Background(), c.endpoint, payJournal(t))
@@ -71,6 +82,9 @@ func TestCheck(t *testing.T) {
 			}
 			if !strings.Contains(r.String(), c.want) {
 				t.Errorf("report %q, want it to say %q", r, c.want)
+			}
+			if det := r.Outcome == replay.Completed; r.Deterministic() != det {
+				t.Errorf("Deterministic() = %v for %v", r.Deterministic(), r.Outcome)
 			}
 		})
 	}
