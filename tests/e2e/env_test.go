@@ -57,6 +57,9 @@ type class struct {
 	// scenarios: what upstream configures at binding time and the TS contract does not (e.g.
 	// a retention or ingress-private set through the admin API).
 	setup func(t *testing.T, d *deployment)
+	// sequential: the scenarios run one after the other (upstream's classes without
+	// @Execution(CONCURRENT) whose scenarios restart a process the others use).
+	sequential bool
 	// tsOnly, when set, says why the class runs with the TypeScript services only (its
 	// services are not part of the shared test-services contract): the other services kinds
 	// skip it with that reason.
@@ -98,6 +101,10 @@ type deployment struct {
 	admin    string
 	tap      *testenv.Wiretap
 	ran      atomic.Int32 // scenarios run (not skipped) on it
+	// server restarts the server; servicesURL is the services endpoint behind the wiretap
+	// (restart_test.go: KillRuntime, StopRuntime, SleepWithFailures).
+	server      *serverProc
+	servicesURL string
 }
 
 // runClass starts the class's services once per services kind and, per suite, server and
@@ -157,7 +164,9 @@ func runDeployment(t *testing.T, tl *tools, c class, su suite, kind string, sp s
 	}
 	for _, sc := range c.scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			t.Parallel()
+			if !c.sequential {
+				t.Parallel()
+			}
 			if kind == ours && sc.needs != "" {
 				t.Skipf("on %s: needs %s", ours, sc.needs)
 			}
@@ -387,6 +396,7 @@ func startServices(t *testing.T, tl *tools, logDir, kind string, c class) servic
 	cmd.Env = append(cmd.Env, c.env...)
 	p := testenv.StartProc(t, "e2e-services-"+kind, logDir, cmd)
 	sp.url = "http://" + testenv.Addr(port)
+	rememberServices(t, sp.url, cmd, p, logDir)
 	testenv.WaitReady(t, kind+" test services", readyTimeout, func() error {
 		return testenv.ExpectStatus(testenv.H2CClient, sp.url+"/health", 200)
 	}, p)
@@ -434,10 +444,12 @@ func deploy(t *testing.T, tl *tools, kind string, su suite, logDir, services str
 		}
 		srv := testenv.StartServer(t, testenv.ServerConfig{Bin: ourBinary(t), LogDir: logDir, Args: args})
 		d, p = &deployment{kind: kind, ingress: srv.Ingress, admin: srv.Admin}, srv.Proc()
+		d.server = ourServerProc(srv)
 	case official:
 		d, p = startOfficial(t, tl.official, logDir, su.official)
 	}
 	d.tap = testenv.StartWiretap(t, services)
+	d.servicesURL = services
 	if _, err := testenv.Register(d.admin, d.tap.URL); err != nil {
 		t.Fatal(err)
 	}
@@ -472,6 +484,7 @@ func startOfficial(t *testing.T, bin, logDir string, env []string) (*deployment,
 	}
 	p := testenv.StartProc(t, "restate-server", logDir, cmd)
 	d := &deployment{kind: official, ingress: "http://" + testenv.Addr(ports[0]), admin: "http://" + testenv.Addr(ports[1])}
+	d.server = officialServerProc(t, cmd, p, logDir, d)
 	testenv.WaitReady(t, "restate-server admin", readyTimeout, func() error {
 		return testenv.ExpectStatus(testenv.HTTPClient, d.admin+"/health", 200)
 	}, p)
