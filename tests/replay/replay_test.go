@@ -5,6 +5,7 @@ package replay_test
 import (
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,4 +129,59 @@ func entryNames(j *replay.Journal) []string {
 		out = append(out, e.Type.String())
 	}
 	return out
+}
+
+// TestExportWithToken: against an admin API that requires a bearer token, the export takes it
+// from $RESTATE_AUTH_TOKEN (or --token) and fails with the server's 401 without it.
+func TestExportWithToken(t *testing.T) {
+	bin := testenv.ResoluteBinary(t)
+	tokens := filepath.Join(t.TempDir(), "admin.tokens")
+	if err := os.WriteFile(tokens, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := testenv.StartServer(t, testenv.ServerConfig{Bin: bin, Args: []string{"--admin-tokens-file", tokens}})
+	url := testenv.ServeH2C(t, shopEndpoint(change{}).Handler())
+	auth := http.Header{"Authorization": {"Bearer s3cret"}}
+	if r, err := testenv.Post(testenv.HTTPClient, srv.Admin+"/deployments", `{"uri": "`+url+`"}`, auth); err != nil || r.Status != http.StatusCreated {
+		t.Fatalf("register: %v %v", r, err)
+	}
+	id := send(t, srv, "carol", "book")
+	testenv.AttachInvocation(t, srv, id, 200)
+
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+		want string // in the error; "" for success
+	}{
+		{"no token", nil, nil, "401 Unauthorized"},
+		{"token from the environment", []string{"RESTATE_AUTH_TOKEN=s3cret"}, nil, ""},
+		{"token flag", nil, []string{"--token", "s3cret"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "j.json")
+			cmd := exec.Command(bin, append([]string{"journal", "export", "--admin", srv.Admin, "--id", id, "-o", file}, c.args...)...)
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "RESTATE_AUTH_TOKEN=") {
+					cmd.Env = append(cmd.Env, kv)
+				}
+			}
+			cmd.Env = append(cmd.Env, c.env...)
+			out, err := cmd.CombinedOutput()
+			if c.want != "" {
+				if err == nil || !strings.Contains(string(out), c.want) {
+					t.Fatalf("export: %v, %s; want a failure saying %q", err, out, c.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("export: %v: %s", err, out)
+			}
+			j, err := replay.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expect(t, check(t, change{}, j), want{outcome: replay.Completed, command: -1, entry: -1})
+		})
+	}
 }
