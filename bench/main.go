@@ -43,7 +43,9 @@ type config struct {
 	// configuration file).
 	kafka    kafkaSettings
 	kafkaSrc *kafkaSource
-	logf     func(format string, args ...any)
+	// queryInvocations overrides the query scenario's invocations (0: the --size preset's).
+	queryInvocations int
+	logf             func(format string, args ...any)
 }
 
 func main() {
@@ -113,6 +115,7 @@ func parseFlags(args []string) (*config, error) {
 	fl.StringVar(&cfg.restatectl, "restatectl", os.Getenv("RESTATECTL"), "restatectl binary for the restate cluster (default $RESTATECTL, else on PATH, else compat/ts/node_modules/.bin/restatectl)")
 	fl.IntVar(&cfg.kafka.Records, "kafka-records", 0, "kafka: records of the backlog topic (0: 1,000,000; tiny 2,000)")
 	fl.IntVar(&cfg.kafka.ThroughputRecords, "kafka-throughput-records", 0, "kafka: records of the throughput topic (0: 50,000; tiny 500)")
+	fl.IntVar(&cfg.queryInvocations, "query-invocations", 0, "query: completed invocations to query over (0: 1,000,000; tiny 2,000)")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
 	}
@@ -163,6 +166,9 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 		defer cfg.logf("bench: data and logs kept in %s", cfg.workDir)
 	}
 	sz := sizePresets[cfg.size]
+	if cfg.queryInvocations > 0 {
+		sz.QueryInvocations = cfg.queryInvocations
+	}
 	if slices.Contains(cfg.scenarios, "kafka") {
 		if cfg.kafka.Records > 0 {
 			sz.Kafka.Records = cfg.kafka.Records

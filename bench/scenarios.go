@@ -64,6 +64,9 @@ type sizes struct {
 	// Kafka: the kafka scenario's topics (records of the backlog and of the throughput case)
 	// and record keys; --kafka-records and --kafka-throughput-records override the first two.
 	Kafka kafkaSettings `json:"kafka"`
+	// QueryInvocations: completed invocations the query scenario queries over
+	// (--query-invocations overrides).
+	QueryInvocations int `json:"queryInvocations"`
 }
 
 var sizePresets = map[string]sizes{
@@ -73,7 +76,8 @@ var sizePresets = map[string]sizes{
 		Sleepers: 10_000, SleepMargin: 40 * time.Second, Recovery: 10_000, SendConcurrency: 64,
 		Awakeables: 1000, AwakeableConcurrency: []int{1, 16}, WaitingWorkflows: 10_000,
 		WaitTimeout: 3 * time.Minute, OverloadConcurrency: 64, OverloadMaxInFlight: 16384,
-		Kafka: kafkaSettings{Records: 1_000_000, ThroughputRecords: 50_000, Keys: 10_000},
+		Kafka:            kafkaSettings{Records: 1_000_000, ThroughputRecords: 50_000, Keys: 10_000},
+		QueryInvocations: 1_000_000,
 	},
 	"tiny": {
 		NoopConcurrency: []int{1, 16, 128}, Keys: 100, CounterConcurrency: 4,
@@ -81,7 +85,8 @@ var sizePresets = map[string]sizes{
 		Sleepers: 50, SleepMargin: 4 * time.Second, Recovery: 50, SendConcurrency: 16,
 		Awakeables: 100, AwakeableConcurrency: []int{1, 4}, WaitingWorkflows: 200,
 		WaitTimeout: time.Minute, OverloadConcurrency: 16, OverloadMaxInFlight: 2048,
-		Kafka: kafkaSettings{Records: 2_000, ThroughputRecords: 500, Keys: 100},
+		Kafka:            kafkaSettings{Records: 2_000, ThroughputRecords: 500, Keys: 100},
+		QueryInvocations: 2_000,
 	},
 }
 
@@ -93,8 +98,8 @@ var scenarioOrder = []string{"fsync", "noop", "counter", "workflow10", "fanout",
 
 // optionalScenarios run only when --scenarios names them: retention lasts an hour by default.
 // failover kills cluster nodes one after another (--nodes 3 or more). kafka fills a
-// million-record topic in the bench process first.
-var optionalScenarios = []string{"retention", "failover", "kafka"}
+// million-record topic in the bench process first. query fills a million invocations.
+var optionalScenarios = []string{"retention", "failover", "kafka", "query"}
 
 // allScenarios is the order of every scenario, the optional ones last.
 func allScenarios() []string { return append(slices.Clone(scenarioOrder), optionalScenarios...) }
@@ -123,6 +128,7 @@ var scenarios = map[string]scenario{
 	"retention":         retentionScenario,
 	"failover":          failoverScenario,
 	"kafka":             kafkaScenario,
+	"query":             queryScenario,
 }
 
 func (e *env) result(scenario, cas string) result {
