@@ -216,7 +216,10 @@ func TestPartitionThatCannotRunRefusesWork(t *testing.T) {
 		if broken.Load() {
 			return nil, errors.New("disk on fire")
 		}
-		return nil, nil
+		// Healthy again: the real read. (Answering "none" here once made the call below wait
+		// for its deadline when a late crash restarted the actor while the call's invocation
+		// ran: the restarted leader saw no invocation to resume.)
+		return storage.ActiveInvocations(p.cfg.DB)
 	}})
 	// Three panics: the supervisor restarts the actor twice, then stops it.
 	for i := 0; i < 3; i++ {
