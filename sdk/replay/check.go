@@ -10,6 +10,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/runtime/protocol/pb"
@@ -66,6 +70,9 @@ type Report struct {
 	Message string
 	// Output is the journal's output that the handler completed with (Completed).
 	Output []byte
+	// Awaiting is what a Suspended handler waits for: the commands whose results it awaits
+	// (`Sleep (command 5)`), from its SuspensionMessage.
+	Awaiting []string
 }
 
 // Deterministic reports whether the handler matched every journaled command it reached:
@@ -81,7 +88,11 @@ func (r *Report) String() string {
 	case Continues:
 		return fmt.Sprintf("%s: deterministic up to %s; the handler would continue with %s (command %d)", head, ends, r.Handler, r.Command)
 	case Suspended:
-		return fmt.Sprintf("%s: deterministic up to %s; the handler then waits for a result the journal does not have (it would suspend)", head, ends)
+		what := "a result"
+		if len(r.Awaiting) > 0 {
+			what = "the result of " + strings.Join(r.Awaiting, " or ")
+		}
+		return fmt.Sprintf("%s: deterministic up to %s; the handler then waits for %s, which the journal does not have (it would suspend)", head, ends, what)
 	case Stopped:
 		return fmt.Sprintf("%s: deterministic up to entry %d (command %d), where the journal has %s without its result: the tester does not execute it, nothing after it was checked", head, r.Entry, r.Command, r.Journaled)
 	case Mismatch:
@@ -181,6 +192,7 @@ func (j *Journal) report(out []protocol.Frame, p *replayonly.Probe) (*Report, er
 		r.Message = se.Error()
 	case errors.Is(p.Err, statemachine.ErrSuspended) && last.Type == protocol.SuspensionType:
 		r.Outcome = Suspended
+		r.Awaiting = j.awaited(suspendedOn(last.Payload))
 	case last.Type == protocol.ErrorType:
 		m, err := last.Message()
 		if err != nil {
@@ -224,4 +236,79 @@ func types(fs []protocol.Frame) []string {
 		out = append(out, f.Type.String())
 	}
 	return out
+}
+
+// suspendedOn lists the completion ids a SuspensionMessage waits on, in either form: V5/V6's
+// packed waiting_completions (field 1), V7's awaiting_on Future (field 4), whose
+// waiting_completions (1) and nested futures (4) are read recursively. Signals (the cancel signal
+// every await races with, named signals) are left out.
+func suspendedOn(b []byte) []uint32 {
+	var out []uint32
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return out
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return out
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return out
+		}
+		b = b[n:]
+		switch num {
+		case 1:
+			for len(v) > 0 {
+				x, m := protowire.ConsumeVarint(v)
+				if m < 0 {
+					break
+				}
+				v = v[m:]
+				out = append(out, uint32(x))
+			}
+		case 4:
+			out = append(out, suspendedOn(v)...)
+		}
+	}
+	return out
+}
+
+// awaited names the commands whose completions ids are: `Sleep (command 5)`.
+func (j *Journal) awaited(ids []uint32) []string {
+	var out []string
+	for _, id := range ids {
+		n := 0
+		for _, e := range j.Entries {
+			if !e.Type.IsCommand() {
+				continue
+			}
+			if completes(e, id) {
+				out = append(out, fmt.Sprintf("%s (command %d)", e.What(), n))
+				break
+			}
+			n++
+		}
+	}
+	return out
+}
+
+// completes reports whether command e's result (or its callee's invocation id) is completion id.
+func completes(e Entry, id uint32) bool {
+	m, err := protocol.Decode(e.Type, e.Raw)
+	if err != nil {
+		return false
+	}
+	fields := m.ProtoReflect()
+	for _, name := range []protoreflect.Name{"result_completion_id", "invocation_id_notification_idx"} {
+		if f := fields.Descriptor().Fields().ByName(name); f != nil && uint32(fields.Get(f).Uint()) == id {
+			return true
+		}
+	}
+	return false
 }

@@ -85,7 +85,13 @@ func testRecordedJournals(t *testing.T, bin string, version int) {
 		{"Run renamed", change{runName: "bill"}, want{replay.Mismatch, 4, 8, `Run "charge"`, `Run "bill"`}},
 		{"step left out", change{skipSleep: true}, want{replay.Mismatch, 5, 10, "Sleep", `SetState "count"`}},
 	} {
-		t.Run("in-flight/"+c.name, func(t *testing.T) { expect(t, check(t, c.change, mid), c.want) })
+		t.Run("in-flight/"+c.name, func(t *testing.T) {
+			r := check(t, c.change, mid)
+			expect(t, r, c.want)
+			if got := strings.Join(r.Awaiting, ", "); c.want.outcome == replay.Suspended && got != "Sleep (command 5)" {
+				t.Errorf("awaiting %q, want the sleep's result", got)
+			}
+		})
 	}
 }
 
