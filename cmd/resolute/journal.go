@@ -124,7 +124,7 @@ func journalEntry(row map[string]any) (replay.Entry, error) {
 		return replay.Entry{}, fmt.Errorf("sys_journal index %v: %w", row["index"], err)
 	}
 	name := str(row["entry_type"])
-	t, ok := entryTypes[name]
+	t, ok := protocol.TypeOfJournalName(name)
 	if !ok {
 		return replay.Entry{}, fmt.Errorf("sys_journal entry %d: unknown entry_type %q", idx, name)
 	}
@@ -134,29 +134,6 @@ func journalEntry(row map[string]any) (replay.Entry, error) {
 	}
 	return replay.Entry{Index: uint32(idx), Type: t, Raw: raw}, nil
 }
-
-// entryTypes maps sys_journal's entry_type ("Command: Call", "Notification: CallInvocationId",
-// "Notification: Signal") back to message types. It inverts runtime/introspect's naming (the
-// protocol's name without its Command, Notification or Completion suffix), which the table does
-// not expose otherwise; the replay tests in tests/replay run it on a real server's rows.
-var entryTypes = func() map[string]protocol.MessageType {
-	m := map[string]protocol.MessageType{}
-	for t := protocol.MessageType(0x0400); t < 0xFC00; t++ {
-		if !t.Known() {
-			continue
-		}
-		name := t.String()
-		switch {
-		case t == protocol.SignalNotificationType:
-			m["Notification: Signal"] = t
-		case t.IsCommand():
-			m["Command: "+strings.TrimSuffix(name, "Command")] = t
-		default:
-			m["Notification: "+strings.TrimSuffix(strings.TrimSuffix(name, "Notification"), "Completion")] = t
-		}
-	}
-	return m
-}()
 
 // query runs sql through POST /query and returns its rows (numbers as json.Number).
 func query(ctx context.Context, c *http.Client, admin, token, sql string) ([]map[string]any, error) {

@@ -351,7 +351,7 @@ func journalRows(snap pebble.Reader, b *builder) error {
 		b.set(r, "index", index)
 		b.set(r, "version", uint32(2))
 		t := protocol.MessageType(e.Type)
-		b.set(r, "entry_type", entryType(t))
+		b.set(r, "entry_type", t.JournalName())
 		b.set(r, "raw", e.Payload)
 		b.set(r, "raw_length", uint64(len(e.Payload)))
 		b.setNonZero(r, "appended_at", rec.At)
@@ -405,21 +405,6 @@ func storedStatus(p storage.Phase) string {
 		return "completed"
 	}
 	return "unknown"
-}
-
-// entryType names a journal entry as restate-server's sys_journal does for its v2 journals:
-// "Command: Run", "Notification: Sleep", "Notification: Signal".
-func entryType(t protocol.MessageType) string {
-	name := t.String()
-	switch {
-	case t.IsCommand():
-		return "Command: " + trimSuffix(name, "Command")
-	case t == protocol.SignalNotificationType:
-		return "Notification: Signal"
-	case t.IsNotification():
-		return "Notification: " + trimSuffix(trimSuffix(name, "Notification"), "Completion")
-	}
-	return name
 }
 
 func trimSuffix(s, suffix string) string {

@@ -110,3 +110,35 @@ func TestNegotiate(t *testing.T) {
 		t.Fatal("v4 accepted")
 	}
 }
+
+// Journal entry types are named as restate-server's sys_journal names them, and the names
+// map back.
+func TestJournalName(t *testing.T) {
+	for _, tc := range []struct {
+		t    MessageType
+		want string
+	}{
+		{InputCommandType, "Command: Input"},
+		{RunCommandType, "Command: Run"},
+		{CallInvocationIDCompletionType, "Notification: CallInvocationId"},
+		{CallCompletionType, "Notification: Call"},
+		{SignalNotificationType, "Notification: Signal"},
+	} {
+		if got := tc.t.JournalName(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.t, got, tc.want)
+		}
+	}
+	n := 0
+	for mt := range messages {
+		if !mt.IsCommand() && !mt.IsNotification() && mt != SignalNotificationType {
+			continue
+		}
+		n++
+		if back, ok := TypeOfJournalName(mt.JournalName()); !ok || back != mt {
+			t.Errorf("%s: %q maps back to %s, %v", mt, mt.JournalName(), back, ok)
+		}
+	}
+	if n < 30 {
+		t.Errorf("only %d journal entry types", n)
+	}
+}

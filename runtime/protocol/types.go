@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"fmt"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -140,6 +141,37 @@ func (t MessageType) String() string {
 	}
 	return fmt.Sprintf("MessageType(0x%04X)", uint16(t))
 }
+
+// JournalName names a journal entry's type as restate-server's sys_journal.entry_type does for
+// its version-2 journals: "Command: Run", "Notification: Call", "Notification: Signal".
+func (t MessageType) JournalName() string {
+	name := t.String()
+	switch {
+	case t.IsCommand():
+		return "Command: " + strings.TrimSuffix(name, "Command")
+	case t == SignalNotificationType:
+		return "Notification: Signal"
+	case t.IsNotification():
+		return "Notification: " + strings.TrimSuffix(strings.TrimSuffix(name, "Notification"), "Completion")
+	}
+	return name
+}
+
+// TypeOfJournalName is JournalName's inverse, for the known journal entry types.
+func TypeOfJournalName(name string) (MessageType, bool) {
+	t, ok := typesByJournalName[name]
+	return t, ok
+}
+
+var typesByJournalName = func() map[string]MessageType {
+	m := map[string]MessageType{}
+	for t := range messages {
+		if t.IsCommand() || t.IsNotification() {
+			m[t.JournalName()] = t
+		}
+	}
+	return m
+}()
 
 // Known reports whether t is a message type this package can decode.
 func (t MessageType) Known() bool {
