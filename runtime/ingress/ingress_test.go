@@ -279,6 +279,25 @@ func TestCall(t *testing.T) {
 	}
 }
 
+// A +json content type other than application/json is the deployment's serde's, not JSON: the
+// ingress passes it through unparsed, as restate-server does (sdk-typescript's
+// ingress_default_serde e2e services read "ingress-default:{…}" as
+// application/x-ingress-default+json).
+func TestCustomJSONSerdeNotParsed(t *testing.T) {
+	d := &fakeDispatcher{}
+	h := newHandler(t, d)
+	req := httptest.NewRequest("POST", "/Greeter/any", strings.NewReader(`ingress-default:{"value":"x"}`))
+	req.Header.Set("Content-Type", "application/x-ingress-default+json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("status %d, body %s; want 200", rec.Code, rec.Body)
+	}
+	if inv, _ := d.last(); string(inv.Input) != `ingress-default:{"value":"x"}` {
+		t.Fatalf("input %q", inv.Input)
+	}
+}
+
 func equalHeaders(a, b []command.Header) bool {
 	if len(a) != len(b) {
 		return false
