@@ -18,7 +18,7 @@ type attemptReporter interface {
 
 // rows reads introspection tables from one snapshot of this replica's storage, with the
 // invoker's view of running invocations when this node's invoker reports it.
-func (p *Partition) rows(tables []string) ([]introspect.Rows, error) {
+func (p *Partition) rows(rd introspect.Read) ([]introspect.Rows, error) {
 	snap := p.cfg.DB.NewSnapshot()
 	defer snap.Close()
 	var attempts introspect.AttemptsFunc
@@ -29,31 +29,36 @@ func (p *Partition) rows(tables []string) ([]introspect.Rows, error) {
 				LastFailure: a.LastFailure, Deployment: a.Deployment}, ok
 		}
 	}
-	rows, err := introspect.PartitionRows(snap, tables, attempts)
+	rows, err := introspect.PartitionRows(snap, rd, attempts)
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: %w", p.ID(), err)
 	}
 	return rows, nil
 }
 
-// Rows reads introspection tables from every partition, each at its leader (here or on the
-// node that leads it) from one snapshot there; the partitions are read at once. It fails if
-// any partition cannot be read: an answer that silently left one out would be wrong.
-func (r *Router) Rows(ctx context.Context, tables []string) ([]introspect.Rows, error) {
+// Rows reads introspection tables from every partition rd needs (all, unless it is restricted
+// to invocations: introspect.Read.Partitions), each at its leader (here or on the node that
+// leads it) from one snapshot there; the partitions are read at once. It fails if any partition
+// cannot be read: an answer that silently left one out would be wrong.
+func (r *Router) Rows(ctx context.Context, rd introspect.Read) ([]introspect.Rows, error) {
 	results := make([][]introspect.Rows, r.count)
 	errs := make([]error, r.count)
+	need := rd.Partitions(func(pk ids.PartitionKey) uint32 { return r.index(pk) })
 	var wg sync.WaitGroup
 	for i := range r.count {
+		if need != nil && !need[uint32(i)] {
+			continue
+		}
 		wg.Add(1)
 		go func(i uint32) {
 			defer wg.Done()
 			errs[i] = r.route(ctx, i, func(p *Partition) error {
 				var err error
-				results[i], err = p.rows(tables)
+				results[i], err = p.rows(rd)
 				return err
 			}, func(addr string, _ bool) error {
 				var err error
-				results[i], err = r.remote.Rows(ctx, addr, i, tables)
+				results[i], err = r.remote.Rows(ctx, addr, i, rd)
 				return err
 			})
 		}(uint32(i))

@@ -122,12 +122,12 @@ func (l RemoteLocal) State(_ context.Context, partition uint32, service, key str
 }
 
 // Rows reads introspection tables of partition, which this node must lead, from one snapshot.
-func (l RemoteLocal) Rows(_ context.Context, partition uint32, tables []string) ([]introspect.Rows, error) {
+func (l RemoteLocal) Rows(_ context.Context, partition uint32, rd introspect.Read) ([]introspect.Rows, error) {
 	p, err := l.leading(partition)
 	if err != nil {
 		return nil, err
 	}
-	return p.rows(tables)
+	return p.rows(rd)
 }
 
 // Health reports every partition of this node.

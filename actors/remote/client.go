@@ -3,6 +3,8 @@ package remote
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -168,9 +170,17 @@ func (e *Endpoint) State(ctx context.Context, node string, partition uint32, ser
 }
 
 // Rows reads introspection tables of partition on node, which leads it, from one snapshot.
-func (e *Endpoint) Rows(ctx context.Context, node string, partition uint32, tables []string) ([]introspect.Rows, error) {
+func (e *Endpoint) Rows(ctx context.Context, node string, partition uint32, rd introspect.Read) ([]introspect.Rows, error) {
 	var rows []introspect.Rows
-	_, err := e.read(ctx, node, "rows", partition, &pb.ReadRequest{What: pb.ReadRequest_WHAT_ROWS, Tables: tables}, &rows)
+	req := &pb.ReadRequest{What: pb.ReadRequest_WHAT_ROWS, Tables: rd.Tables}
+	for _, table := range slices.Sorted(maps.Keys(rd.Only)) {
+		o := &pb.TableInvocations{Table: table}
+		for _, id := range rd.Only[table] {
+			o.InvocationIds = append(o.InvocationIds, id.String())
+		}
+		req.Only = append(req.Only, o)
+	}
+	_, err := e.read(ctx, node, "rows", partition, req, &rows)
 	return rows, err
 }
 

@@ -398,12 +398,13 @@ func stateOf(node string, p uint32, service, key string) []storage.StateEntry {
 }
 
 // Rows is what the test local reads of introspection tables: one row per table naming the node,
-// the partition and the table; the table "big" has a row of bigRow bytes.
-func (l *local) Rows(ctx context.Context, p uint32, tables []string) ([]introspect.Rows, error) {
+// the partition and the table, and the invocations the table is restricted to; the table "big"
+// has a row of bigRow bytes.
+func (l *local) Rows(ctx context.Context, p uint32, rd introspect.Read) ([]introspect.Rows, error) {
 	if err := l.fail(ctx, p, invocationID(1)); err != nil {
 		return nil, err
 	}
-	return rowsOf(l.name, p, tables), nil
+	return rowsOf(l.name, p, rd), nil
 }
 
 // bigRow is larger than gRPC's default 4 MiB message bound; hugeRow larger than the test
@@ -414,9 +415,9 @@ const (
 	maxReadValue = 8 << 20
 )
 
-func rowsOf(node string, p uint32, tables []string) []introspect.Rows {
+func rowsOf(node string, p uint32, rd introspect.Read) []introspect.Rows {
 	var out []introspect.Rows
-	for _, t := range tables {
+	for _, t := range rd.Tables {
 		v := node
 		switch t {
 		case "big":
@@ -424,7 +425,7 @@ func rowsOf(node string, p uint32, tables []string) []introspect.Rows {
 		case "huge":
 			v = strings.Repeat("x", hugeRow)
 		}
-		out = append(out, introspect.Rows{Table: t, Values: [][]any{{v, uint64(p), t}}})
+		out = append(out, introspect.Rows{Table: t, Values: [][]any{{v, uint64(p), t, fmt.Sprint(rd.Only[t])}}})
 	}
 	return out
 }

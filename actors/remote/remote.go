@@ -35,7 +35,7 @@ type Reader interface {
 	Status(ctx context.Context, partition uint32, id ids.InvocationID) (st storage.InvocationStatus, found bool, err error)
 	State(ctx context.Context, partition uint32, service, key string) ([]storage.StateEntry, error)
 	// Rows reads introspection tables from one snapshot of the partition (introspect).
-	Rows(ctx context.Context, partition uint32, tables []string) ([]introspect.Rows, error)
+	Rows(ctx context.Context, partition uint32, rd introspect.Read) ([]introspect.Rows, error)
 }
 
 // ShardReporter is implemented by a Local that reports its Raft replicas' progress in Ping's
@@ -85,7 +85,7 @@ type Remote interface {
 	// Status and State read a partition node leads (a Reader there).
 	Status(ctx context.Context, node string, partition uint32, id ids.InvocationID) (storage.InvocationStatus, bool, error)
 	State(ctx context.Context, node string, partition uint32, service, key string) ([]storage.StateEntry, error)
-	Rows(ctx context.Context, node string, partition uint32, tables []string) ([]introspect.Rows, error)
+	Rows(ctx context.Context, node string, partition uint32, rd introspect.Read) ([]introspect.Rows, error)
 }
 
 // Pong is a node's answer to Ping.

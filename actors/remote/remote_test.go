@@ -18,6 +18,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/ingress"
+	"github.com/resolute-run/resolute/runtime/introspect"
 	"github.com/resolute-run/resolute/runtime/raftlog"
 )
 
@@ -497,11 +498,13 @@ func TestReadsAndShardProgressRoundTrip(t *testing.T) {
 		t.Errorf("state: %q %v, want %q", state, err, want)
 	}
 	// Introspection rows, one table larger than gRPC's default message bound.
-	rows, err := a.Rows(ctxFor(t, 20*time.Second), b.addr, 4, []string{"sys_journal", "big"})
-	if want := rowsOf("b", 4, []string{"sys_journal", "big"}); err != nil || fmt.Sprint(rows) != fmt.Sprint(want) {
+	// The invocations a table is restricted to cross too.
+	rd := introspect.Read{Tables: []string{"sys_journal", "big"}, Only: map[string][]ids.InvocationID{"sys_journal": {invocationID(3), invocationID(4)}}}
+	rows, err := a.Rows(ctxFor(t, 20*time.Second), b.addr, 4, rd)
+	if want := rowsOf("b", 4, rd); err != nil || fmt.Sprint(rows) != fmt.Sprint(want) || !strings.Contains(fmt.Sprint(rows[0]), invocationID(4).String()) {
 		t.Errorf("rows: %d tables, %v; want %d tables", len(rows), err, len(want))
 	}
-	if _, err := a.Rows(ctxFor(t, 20*time.Second), b.addr, 4, []string{"huge"}); err == nil || !strings.Contains(err.Error(), "more than the") {
+	if _, err := a.Rows(ctxFor(t, 20*time.Second), b.addr, 4, introspect.Read{Tables: []string{"huge"}}); err == nil || !strings.Contains(err.Error(), "more than the") {
 		t.Errorf("rows larger than the node's bound: %v, want an error naming the bound", err)
 	}
 	if _, _, err := a.Status(ctxFor(t, 10*time.Second), b.addr, partNotLeader, invocationID(3)); !errors.Is(err, remote.ErrNotLeader) {

@@ -164,7 +164,12 @@ func (e *Endpoint) serveRead(ctx context.Context, m *pb.ReadRequest) proto.Messa
 		value, resp.Found = &state, true
 	case pb.ReadRequest_WHAT_ROWS:
 		var rows []introspect.Rows
-		rows, err = r.Rows(ctx, m.Partition, m.Tables)
+		var rd introspect.Read
+		if rd, err = readOf(m); err != nil {
+			err = fmt.Errorf("%w: %w", ErrBadRequest, err)
+			break
+		}
+		rows, err = r.Rows(ctx, m.Partition, rd)
 		value, resp.Found = &rows, true
 	default:
 		err = fmt.Errorf("%w: read of %v", ErrBadRequest, m.What)
@@ -204,4 +209,24 @@ func (e *Endpoint) serveNotice(m *pb.ResultNotice) {
 		return
 	}
 	n.ResultNotice(m.Partition, id, r)
+}
+
+// readOf is the introspection read a ROWS request asks for.
+func readOf(m *pb.ReadRequest) (introspect.Read, error) {
+	rd := introspect.Read{Tables: m.Tables}
+	for _, o := range m.Only {
+		if rd.Only == nil {
+			rd.Only = map[string][]ids.InvocationID{}
+		}
+		only := make([]ids.InvocationID, 0, len(o.InvocationIds))
+		for _, s := range o.InvocationIds {
+			id, err := ids.ParseInvocationID(s)
+			if err != nil {
+				return introspect.Read{}, fmt.Errorf("rows of %s: %w", o.Table, err)
+			}
+			only = append(only, id)
+		}
+		rd.Only[o.Table] = only
+	}
+	return rd, nil
 }

@@ -13,14 +13,15 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
+	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/registry"
 )
 
 // Source gives the engine its rows.
 type Source interface {
-	// PartitionRows reads the named partition tables from every partition, each partition's
-	// tables from one snapshot.
-	PartitionRows(ctx context.Context, tables []string) ([]Rows, error)
+	// PartitionRows reads rd's partition tables from every partition rd needs
+	// (Read.Partitions), each partition's tables from one snapshot.
+	PartitionRows(ctx context.Context, rd Read) ([]Rows, error)
 	// Services and Deployments are the registry's view.
 	Services() []registry.Service
 	Deployments() []registry.Deployment
@@ -133,7 +134,7 @@ func (e *Engine) run(ctx context.Context, q string, fill bool) (*Result, error) 
 	if !fill {
 		named = nil
 	}
-	if err := e.load(ctx, conn, named, neededColumns(q)); err != nil {
+	if err := e.load(ctx, conn, named, neededColumns(q), pushDown(q, named)); err != nil {
 		return nil, err
 	}
 	rows, err := conn.QueryContext(ctx, rewrite(q))
@@ -220,7 +221,8 @@ func neededColumns(q string) map[string]bool {
 // load creates every table of the schema as a temporary table of conn (so that
 // information_schema lists them all) and fills the ones named. With columns set, a table has
 // only the columns in it (at least one).
-func (e *Engine) load(ctx context.Context, conn *sql.Conn, named map[string]bool, columns map[string]bool) error {
+// only restricts tables to invocations (pushDown).
+func (e *Engine) load(ctx context.Context, conn *sql.Conn, named map[string]bool, columns map[string]bool, only map[string][]ids.InvocationID) error {
 	var parts []string
 	for _, t := range Tables {
 		if t.Partitioned && named[t.Name] {
@@ -230,7 +232,7 @@ func (e *Engine) load(ctx context.Context, conn *sql.Conn, named map[string]bool
 	var partRows []Rows
 	if len(parts) > 0 {
 		var err error
-		if partRows, err = e.src.PartitionRows(ctx, parts); err != nil {
+		if partRows, err = e.src.PartitionRows(ctx, Read{Tables: parts, Only: only}); err != nil {
 			return fmt.Errorf("introspect: read partitions: %w", err)
 		}
 	}

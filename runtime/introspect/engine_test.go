@@ -28,12 +28,14 @@ import (
 type pebbleSource struct {
 	db       *pebble.DB
 	services []registry.Service
+	reads    []Read // what each query read
 }
 
-func (s *pebbleSource) PartitionRows(_ context.Context, tables []string) ([]Rows, error) {
+func (s *pebbleSource) PartitionRows(_ context.Context, rd Read) ([]Rows, error) {
+	s.reads = append(s.reads, rd)
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
-	return PartitionRows(snap, tables, nil)
+	return PartitionRows(snap, rd, nil)
 }
 func (s *pebbleSource) Services() []registry.Service       { return s.services }
 func (s *pebbleSource) Deployments() []registry.Deployment { return nil }
@@ -384,9 +386,9 @@ type countingSource struct {
 	reads int
 }
 
-func (c *countingSource) PartitionRows(ctx context.Context, tables []string) ([]Rows, error) {
+func (c *countingSource) PartitionRows(ctx context.Context, rd Read) ([]Rows, error) {
 	c.reads++
-	return c.pebbleSource.PartitionRows(ctx, tables)
+	return c.pebbleSource.PartitionRows(ctx, rd)
 }
 
 // Describe tells a query's columns without reading a partition.

@@ -44,28 +44,67 @@ type Attempt struct {
 // AttemptsFunc reports the invoker's view of invocation id, if it runs or retries it.
 type AttemptsFunc func(id ids.InvocationID) (Attempt, bool)
 
-// PartitionRows reads the named partitioned tables from one partition's storage; snap should
+// Read is what a query reads of the partitions: the partitioned tables it names and, for some
+// of them, the only invocations it can see (a query whose WHERE says id = '…' or id IN (…): see
+// pushDown). Only's tables are among those with an invocation id column: sys_invocation,
+// sys_invocation_status, sys_journal.
+type Read struct {
+	Tables []string
+	Only   map[string][]ids.InvocationID
+}
+
+// Partitions is the partitions a read needs, by index (index maps a partition key to its
+// partition): those of its ids when every table it reads is restricted to ids, else nil (all).
+func (rd Read) Partitions(index func(ids.PartitionKey) uint32) map[uint32]bool {
+	out := map[uint32]bool{}
+	for _, t := range rd.Tables {
+		only, ok := rd.Only[t]
+		if !ok {
+			return nil
+		}
+		for _, id := range only {
+			out[index(id.PartitionKey)] = true
+		}
+	}
+	return out
+}
+
+// PartitionRows reads the partitioned tables of rd from one partition's storage; snap should
 // be a snapshot, so that every table is read at the same applied index. attempts may be nil.
-func PartitionRows(snap pebble.Reader, tables []string, attempts AttemptsFunc) (out []Rows, err error) {
+func PartitionRows(snap pebble.Reader, rd Read, attempts AttemptsFunc) (out []Rows, err error) {
 	defer func() { // a record the rows cannot render fails the query, not the server
 		if p := recover(); p != nil {
-			out, err = nil, fmt.Errorf("introspect: reading %v: %v", tables, p)
+			out, err = nil, fmt.Errorf("introspect: reading %v: %v", rd.Tables, p)
 		}
 	}()
-	for _, name := range tables {
+	for _, name := range rd.Tables {
 		t, ok := tableByName(name)
 		if !ok || !t.Partitioned {
 			return nil, fmt.Errorf("introspect: %q is not a partition table", name)
 		}
 		b := newBuilder(t)
 		var err error
+		only, restricted := rd.Only[name]
 		switch name {
-		case TableInvocation:
-			err = invocationRows(snap, b, attempts, false)
-		case TableInvocationStatus:
-			err = invocationRows(snap, b, nil, true)
+		case TableInvocation, TableInvocationStatus:
+			if name == TableInvocationStatus {
+				attempts = nil
+			}
+			if restricted {
+				err = invocationRowsOf(snap, b, only, attempts, name == TableInvocationStatus)
+			} else {
+				err = invocationRows(snap, b, attempts, name == TableInvocationStatus)
+			}
 		case TableJournal:
-			err = journalRows(snap, b)
+			if restricted {
+				for _, id := range only {
+					if err = storage.ScanJournalOf(snap, id, journalRow(b)); err != nil {
+						break
+					}
+				}
+			} else {
+				err = storage.ScanJournals(snap, journalRow(b))
+			}
 		case TableState:
 			err = stateRows(snap, b)
 		case TableInbox:
@@ -203,147 +242,167 @@ func utf8OrNil(s []byte) any {
 // status names (inboxed, scheduled, invoked, suspended, paused, completed).
 func invocationRows(snap pebble.Reader, b *builder, attempts AttemptsFunc, stored bool) error {
 	return storage.ScanStatuses(snap, func(id ids.InvocationID, st *storage.InvocationStatus) bool {
-		if st.Mutation != nil { // a state patch waiting in an inbox: not an invocation
-			return true
-		}
-		r := b.row()
-		tg := st.Invocation.Target
-		b.set(r, "partition_key", uint64(id.PartitionKey))
-		b.set(r, "id", id.String())
-		b.set(r, "target", tracing.Full(tg))
-		b.set(r, "target_service_name", tg.Service)
-		if tg.Keyed() {
-			b.set(r, "target_service_key", tg.Key)
-		}
-		b.set(r, "target_handler_name", tg.Handler)
-		b.set(r, "target_service_ty", tg.ServiceType.Ty())
-		if k := st.Invocation.IdempotencyKey; k != "" {
-			b.set(r, "idempotency_key", k)
-		}
-		b.set(r, "invoked_by", "ingress")
-		switch by := st.Invocation.InvokedBy; {
-		case by != nil:
-			b.set(r, "invoked_by", "service")
-			b.set(r, "invoked_by_id", by.ID.String())
-			b.set(r, "invoked_by_service_name", by.Target.Service)
-			b.set(r, "invoked_by_target", tracing.Full(by.Target))
-		case st.Invocation.Caller != nil && st.Invocation.Caller.ID != (ids.InvocationID{}):
-			b.set(r, "invoked_by", "service") // recorded before InvokedBy existed
-			b.set(r, "invoked_by_id", st.Invocation.Caller.ID.String())
-		default:
-			for _, h := range st.Invocation.Headers {
-				if h.Key == "restate.subscription.id" {
-					b.set(r, "invoked_by", "subscription")
-					b.set(r, "invoked_by_subscription_id", h.Value)
-				}
-			}
-		}
-		if st.CreatedUsing != "" {
-			b.set(r, "created_using_restate_version", st.CreatedUsing)
-		}
-		if p := st.Pinned; p != nil {
-			b.set(r, "pinned_deployment_id", p.Deployment.String())
-			if p.Protocol > 0 {
-				b.set(r, "pinned_service_protocol_version", uint32(p.Protocol))
-			}
-		}
-		if st.Phase != storage.Inboxed && st.Phase != storage.Scheduled {
-			// As restate-server: an invocation that has not started has no journal (ours holds
-			// its input as entry 0 already) and no trace yet.
-			b.set(r, "journal_size", st.JournalLength)
-			b.set(r, "journal_commands_size", st.CommandCount)
-			if tr := st.Invocation.Trace; tr != nil { // recorded while tracing was on
-				b.set(r, "trace_id", tracing.InvocationContext(id, tr).TraceID().String())
-			}
-		}
-		b.set(r, "created_at", st.CreatedAt)
-		b.set(r, "modified_at", st.ModifiedAt)
-		inboxedAt, scheduledAt := st.InboxedAt, st.ScheduledAt
-		switch { // recorded before the transition times were kept: the creation time
-		case st.Phase == storage.Inboxed && inboxedAt == 0:
-			inboxedAt = st.CreatedAt
-		case st.Phase == storage.Scheduled && scheduledAt == 0:
-			scheduledAt = st.CreatedAt
-		}
-		b.setNonZero(r, "inboxed_at", inboxedAt)
-		b.setNonZero(r, "scheduled_at", scheduledAt)
-		b.setNonZero(r, "running_at", st.RunningAt)
-		if st.Invocation.ExecutionTime > 0 {
-			b.set(r, "scheduled_start_at", st.Invocation.ExecutionTime)
-		}
-		if ret := st.Invocation.Retention; ret != nil {
-			b.set(r, "completion_retention", ret.Completion)
-			b.set(r, "journal_retention", ret.Journal)
-		}
-		status := ""
-		switch st.Phase {
-		case storage.Inboxed:
-			status = "pending"
-		case storage.Scheduled:
-			status = "scheduled"
-		case storage.Suspended:
-			status = "suspended"
-			var w storage.Waiting
-			if st.Waiting != nil {
-				w = *st.Waiting
-			}
-			completions, signals := slices.Sorted(slices.Values(w.Completions)), slices.Sorted(slices.Values(w.Signals))
-			b.set(r, "suspended_waiting_for_completions", append([]uint32{}, completions...))
-			b.set(r, "suspended_waiting_for_signals", append([]uint32{}, signals...))
-			b.set(r, "suspended_waiting_future_json", waitingFutureJSON(completions, signals, slices.Sorted(slices.Values(w.NamedSignals))))
-		case storage.Paused:
-			status = "paused"
-		case storage.Completed:
-			status = "completed"
-			b.set(r, "completed_at", st.ModifiedAt)
-			if res := st.Result; res != nil {
-				if res.Failure != nil {
-					b.set(r, "completion_result", "failure")
-					b.set(r, "completion_failure", failureString(res.Failure))
-				} else {
-					b.set(r, "completion_result", "success")
-				}
-			}
-		case storage.Running:
-			status = "ready"
-		}
-		// retry_count, last_failure and the other attempt columns come from the invoker's state
-		// of an invocation it runs or retries, as restate-server's come from its
-		// sys_invocation_state: NULL for any other. (A paused invocation's last failure is not
-		// in sys_invocation on restate-server either; GET /invocations/{id} shows ours.)
-		if attempts != nil && st.Phase == storage.Running {
-			if a, ok := attempts(id); ok {
-				b.set(r, "retry_count", uint64(a.Count))
-				switch {
-				case a.Running:
-					status = "running"
-				case a.Count > 0:
-					status = "backing-off"
-					if !a.NextRetryAt.IsZero() {
-						b.set(r, "next_retry_at", a.NextRetryAt.UnixMilli())
-					}
-				}
-				if a.LastFailure != "" {
-					b.set(r, "last_failure", a.LastFailure)
-				}
-				if a.Deployment != (ids.DeploymentID{}) {
-					b.set(r, "last_attempt_deployment_id", a.Deployment.String())
-				}
-			}
-		}
-		if stored {
-			status = storedStatus(st.Phase)
-		}
-		b.set(r, "status", status)
+		invocationRow(b, id, st, attempts, stored)
 		return true
 	})
 }
 
-// journalRows fills sys_journal as restate-server does for its version-2 journals: the entry's
+// invocationRowsOf is invocationRows of the invocations only (those this partition has).
+func invocationRowsOf(snap pebble.Reader, b *builder, only []ids.InvocationID, attempts AttemptsFunc, stored bool) error {
+	for _, id := range only {
+		st, found, err := storage.Status(snap, id)
+		if err != nil {
+			return err
+		}
+		if found {
+			invocationRow(b, id, &st, attempts, stored)
+		}
+	}
+	return nil
+}
+
+// invocationRow adds the row of invocation id (nothing for a state patch waiting in an inbox:
+// not an invocation).
+func invocationRow(b *builder, id ids.InvocationID, st *storage.InvocationStatus, attempts AttemptsFunc, stored bool) {
+	if st.Mutation != nil {
+		return
+	}
+	r := b.row()
+	tg := st.Invocation.Target
+	b.set(r, "partition_key", uint64(id.PartitionKey))
+	b.set(r, "id", id.String())
+	b.set(r, "target", tracing.Full(tg))
+	b.set(r, "target_service_name", tg.Service)
+	if tg.Keyed() {
+		b.set(r, "target_service_key", tg.Key)
+	}
+	b.set(r, "target_handler_name", tg.Handler)
+	b.set(r, "target_service_ty", tg.ServiceType.Ty())
+	if k := st.Invocation.IdempotencyKey; k != "" {
+		b.set(r, "idempotency_key", k)
+	}
+	b.set(r, "invoked_by", "ingress")
+	switch by := st.Invocation.InvokedBy; {
+	case by != nil:
+		b.set(r, "invoked_by", "service")
+		b.set(r, "invoked_by_id", by.ID.String())
+		b.set(r, "invoked_by_service_name", by.Target.Service)
+		b.set(r, "invoked_by_target", tracing.Full(by.Target))
+	case st.Invocation.Caller != nil && st.Invocation.Caller.ID != (ids.InvocationID{}):
+		b.set(r, "invoked_by", "service") // recorded before InvokedBy existed
+		b.set(r, "invoked_by_id", st.Invocation.Caller.ID.String())
+	default:
+		for _, h := range st.Invocation.Headers {
+			if h.Key == "restate.subscription.id" {
+				b.set(r, "invoked_by", "subscription")
+				b.set(r, "invoked_by_subscription_id", h.Value)
+			}
+		}
+	}
+	if st.CreatedUsing != "" {
+		b.set(r, "created_using_restate_version", st.CreatedUsing)
+	}
+	if p := st.Pinned; p != nil {
+		b.set(r, "pinned_deployment_id", p.Deployment.String())
+		if p.Protocol > 0 {
+			b.set(r, "pinned_service_protocol_version", uint32(p.Protocol))
+		}
+	}
+	if st.Phase != storage.Inboxed && st.Phase != storage.Scheduled {
+		// As restate-server: an invocation that has not started has no journal (ours holds
+		// its input as entry 0 already) and no trace yet.
+		b.set(r, "journal_size", st.JournalLength)
+		b.set(r, "journal_commands_size", st.CommandCount)
+		if tr := st.Invocation.Trace; tr != nil { // recorded while tracing was on
+			b.set(r, "trace_id", tracing.InvocationContext(id, tr).TraceID().String())
+		}
+	}
+	b.set(r, "created_at", st.CreatedAt)
+	b.set(r, "modified_at", st.ModifiedAt)
+	inboxedAt, scheduledAt := st.InboxedAt, st.ScheduledAt
+	switch { // recorded before the transition times were kept: the creation time
+	case st.Phase == storage.Inboxed && inboxedAt == 0:
+		inboxedAt = st.CreatedAt
+	case st.Phase == storage.Scheduled && scheduledAt == 0:
+		scheduledAt = st.CreatedAt
+	}
+	b.setNonZero(r, "inboxed_at", inboxedAt)
+	b.setNonZero(r, "scheduled_at", scheduledAt)
+	b.setNonZero(r, "running_at", st.RunningAt)
+	if st.Invocation.ExecutionTime > 0 {
+		b.set(r, "scheduled_start_at", st.Invocation.ExecutionTime)
+	}
+	if ret := st.Invocation.Retention; ret != nil {
+		b.set(r, "completion_retention", ret.Completion)
+		b.set(r, "journal_retention", ret.Journal)
+	}
+	status := ""
+	switch st.Phase {
+	case storage.Inboxed:
+		status = "pending"
+	case storage.Scheduled:
+		status = "scheduled"
+	case storage.Suspended:
+		status = "suspended"
+		var w storage.Waiting
+		if st.Waiting != nil {
+			w = *st.Waiting
+		}
+		completions, signals := slices.Sorted(slices.Values(w.Completions)), slices.Sorted(slices.Values(w.Signals))
+		b.set(r, "suspended_waiting_for_completions", append([]uint32{}, completions...))
+		b.set(r, "suspended_waiting_for_signals", append([]uint32{}, signals...))
+		b.set(r, "suspended_waiting_future_json", waitingFutureJSON(completions, signals, slices.Sorted(slices.Values(w.NamedSignals))))
+	case storage.Paused:
+		status = "paused"
+	case storage.Completed:
+		status = "completed"
+		b.set(r, "completed_at", st.ModifiedAt)
+		if res := st.Result; res != nil {
+			if res.Failure != nil {
+				b.set(r, "completion_result", "failure")
+				b.set(r, "completion_failure", failureString(res.Failure))
+			} else {
+				b.set(r, "completion_result", "success")
+			}
+		}
+	case storage.Running:
+		status = "ready"
+	}
+	// retry_count, last_failure and the other attempt columns come from the invoker's state
+	// of an invocation it runs or retries, as restate-server's come from its
+	// sys_invocation_state: NULL for any other. (A paused invocation's last failure is not
+	// in sys_invocation on restate-server either; GET /invocations/{id} shows ours.)
+	if attempts != nil && st.Phase == storage.Running {
+		if a, ok := attempts(id); ok {
+			b.set(r, "retry_count", uint64(a.Count))
+			switch {
+			case a.Running:
+				status = "running"
+			case a.Count > 0:
+				status = "backing-off"
+				if !a.NextRetryAt.IsZero() {
+					b.set(r, "next_retry_at", a.NextRetryAt.UnixMilli())
+				}
+			}
+			if a.LastFailure != "" {
+				b.set(r, "last_failure", a.LastFailure)
+			}
+			if a.Deployment != (ids.DeploymentID{}) {
+				b.set(r, "last_attempt_deployment_id", a.Deployment.String())
+			}
+		}
+	}
+	if stored {
+		status = storedStatus(st.Phase)
+	}
+	b.set(r, "status", status)
+}
+
+// journalRow adds sys_journal rows as restate-server does for its version-2 journals: the entry's
 // type, name, raw bytes, append time, entry_json and entry_lite_json; the version-1 columns
 // (completed, invoked_id, invoked_target, sleep_wakeup_at, promise_name) stay NULL, as there.
-func journalRows(snap pebble.Reader, b *builder) error {
-	return storage.ScanJournals(snap, func(id ids.InvocationID, index uint32, rec storage.JournalRecord) bool {
+func journalRow(b *builder) func(id ids.InvocationID, index uint32, rec storage.JournalRecord) bool {
+	return func(id ids.InvocationID, index uint32, rec storage.JournalRecord) bool {
 		e := rec.Entry
 		r := b.row()
 		b.set(r, "partition_key", uint64(id.PartitionKey))
@@ -378,7 +437,7 @@ func journalRows(snap pebble.Reader, b *builder) error {
 			b.set(r, "name", n)
 		}
 		return true
-	})
+	}
 }
 
 func targetOf(service, key, handler string) string {

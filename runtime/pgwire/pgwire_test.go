@@ -30,9 +30,9 @@ import (
 // real server).
 type stateRows [][]any
 
-func (s stateRows) PartitionRows(_ context.Context, tables []string) ([]introspect.Rows, error) {
+func (s stateRows) PartitionRows(_ context.Context, rd introspect.Read) ([]introspect.Rows, error) {
 	var out []introspect.Rows
-	if slices.Contains(tables, introspect.TableState) {
+	if slices.Contains(rd.Tables, introspect.TableState) {
 		out = append(out, introspect.Rows{Table: introspect.TableState, Values: s})
 	}
 	return out, nil

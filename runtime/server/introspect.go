@@ -12,8 +12,8 @@ import (
 // on another node) and this node's view of the registry (the metadata shard's).
 type querySource struct{ s *Server }
 
-func (q querySource) PartitionRows(ctx context.Context, tables []string) ([]introspect.Rows, error) {
-	return q.s.node.Router().Rows(ctx, tables)
+func (q querySource) PartitionRows(ctx context.Context, rd introspect.Read) ([]introspect.Rows, error) {
+	return q.s.node.Router().Rows(ctx, rd)
 }
 
 func (q querySource) Services() []registry.Service       { return q.s.registry.Services() }

@@ -94,12 +94,12 @@ func (l *servedLocal) State(ctx context.Context, p uint32, service, key string) 
 	return rl.State(ctx, p, service, key)
 }
 
-func (l *servedLocal) Rows(ctx context.Context, p uint32, tables []string) ([]introspect.Rows, error) {
+func (l *servedLocal) Rows(ctx context.Context, p uint32, rd introspect.Read) ([]introspect.Rows, error) {
 	rl, err := l.local(p)
 	if err != nil {
 		return nil, err
 	}
-	return rl.Rows(ctx, p, tables)
+	return rl.Rows(ctx, p, rd)
 }
 
 // ShardProgress reports every Raft replica of this node (replication lag, GET /cluster-health).

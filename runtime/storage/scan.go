@@ -33,7 +33,16 @@ func ScanStatuses(r pebble.Reader, fn func(id ids.InvocationID, st *InvocationSt
 
 // ScanJournals calls fn for every journal entry of every invocation, by invocation and index.
 func ScanJournals(r pebble.Reader, fn func(id ids.InvocationID, index uint32, rec JournalRecord) bool) error {
-	return scan(r, []byte{tableJournal}, func(k, v []byte) (bool, error) {
+	return scan(r, []byte{tableJournal}, journalScanner(fn))
+}
+
+// ScanJournalOf calls fn for every journal entry of invocation id, by index.
+func ScanJournalOf(r pebble.Reader, id ids.InvocationID, fn func(id ids.InvocationID, index uint32, rec JournalRecord) bool) error {
+	return scan(r, journalPrefix(id), journalScanner(fn))
+}
+
+func journalScanner(fn func(id ids.InvocationID, index uint32, rec JournalRecord) bool) func(k, v []byte) (bool, error) {
+	return func(k, v []byte) (bool, error) {
 		if len(k) < 1+4 {
 			return false, fmt.Errorf("storage: journal key %x too short", k)
 		}
@@ -47,7 +56,7 @@ func ScanJournals(r pebble.Reader, fn func(id ids.InvocationID, index uint32, re
 			return false, fmt.Errorf("storage: decode journal entry %d of %s: %w", index, id, err)
 		}
 		return fn(id, index, JournalRecord{Entry: command.Entry{Type: rec.Type, Payload: rec.Payload}, At: rec.At, Call: rec.Call}), nil
-	})
+	}
 }
 
 // ScanInboxes calls fn for every inbox entry: the key's service and key, its sequence number

@@ -367,23 +367,26 @@ var (
 	errorStatus = regexp.MustCompile(`-> Http status code \d+ [^\n']*`)
 )
 
-// sortList sorts the elements (split at sep) of the second group of m, a match of re.
-func sortList(re *regexp.Regexp, sep string) func(string) string {
+// sortList sorts the comma-separated elements of the second group of m, a match of re.
+func sortList(re *regexp.Regexp) func(string) string {
 	return func(m string) string {
 		parts := re.FindStringSubmatch(m)
-		xs := strings.Split(parts[2], sep)
+		xs := strings.Split(parts[2], ",")
 		slices.Sort(xs)
-		return parts[1] + strings.Join(xs, sep) + parts[3]
+		return parts[1] + strings.Join(xs, ",") + parts[3]
 	}
 }
 
-// sortHeaders sorts the header objects of an Input entry's entry_json (see inputHeaders).
-func sortHeaders(m string) string {
-	parts := inputHeaders.FindStringSubmatch(m)
-	hs := strings.Split(strings.TrimSuffix(strings.TrimPrefix(parts[2], "{"), "}"), "},{")
-	slices.Sort(hs)
-	return parts[1] + "{" + strings.Join(hs, "},{") + "}" + parts[3]
+// sortObjects sorts the JSON objects listed in the second group of m, a match of re.
+func sortObjects(re *regexp.Regexp) func(string) string {
+	return func(m string) string {
+		parts := re.FindStringSubmatch(m)
+		xs := strings.Split(strings.TrimSuffix(strings.TrimPrefix(parts[2], "{"), "}"), "},{")
+		slices.Sort(xs)
+		return parts[1] + "{" + strings.Join(xs, "},{") + "}" + parts[3]
+	}
 }
+
 
 // normaliseSQL is normalise with the workload's invocation ids named, other invocation ids,
 // durations and query times replaced.
@@ -400,10 +403,10 @@ func normaliseSQL(raw string, s side, names map[string]string, uri string) strin
 	})
 	text = invocationID.ReplaceAllString(text, "<inv>")
 	text = createdUsing.ReplaceAllString(text, `"created_using_restate_version":"<version>"`)
-	text = inputHeaders.ReplaceAllStringFunc(text, sortHeaders)
+	text = inputHeaders.ReplaceAllStringFunc(text, sortObjects(inputHeaders))
 	text = wakeUpTime.ReplaceAllString(text, "${1}<ms>")
-	text = waitingSignals.ReplaceAllStringFunc(text, sortList(waitingSignals, ","))
-	text = waitingFuture.ReplaceAllStringFunc(text, sortList(waitingFuture, "},{"))
+	text = waitingSignals.ReplaceAllStringFunc(text, sortList(waitingSignals))
+	text = waitingFuture.ReplaceAllStringFunc(text, sortObjects(waitingFuture))
 	text = keyNote.ReplaceAllString(text, "(<dur>)")
 	lines := strings.Split(text, "\n")
 	slices.Sort(lines)

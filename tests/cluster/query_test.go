@@ -28,14 +28,15 @@ func TestQueryOnThreeNodes(t *testing.T) {
 		}, s.Proc())
 	}
 	const keys = 12
-	var want []string
+	var want, invocations []string
 	for k := range keys {
 		s := nodes[k%3]
 		r, err := testenv.Invoke(s.Ingress, fmt.Sprintf("/Counter/k%02d/add", k), fmt.Sprint(k+1))
-		if err != nil || r.Status != http.StatusOK {
+		if err != nil || r.Status != http.StatusOK || r.Header.Get("x-restate-id") == "" {
 			t.Fatalf("add to k%02d through node %d: %v %v", k, k%3+1, r, err)
 		}
 		want = append(want, fmt.Sprintf("k%02d=%d", k, k+1))
+		invocations = append(invocations, r.Header.Get("x-restate-id"))
 	}
 	for i, s := range nodes {
 		rows := clusterQuery(t, s.Admin, `SELECT service_key, value_utf8 FROM state WHERE service_name = 'Counter' ORDER BY service_key`)
@@ -49,6 +50,13 @@ func TestQueryOnThreeNodes(t *testing.T) {
 		counts := clusterQuery(t, s.Admin, `SELECT status, COUNT(*) AS n, COUNT(DISTINCT target_service_key) AS k FROM sys_invocation WHERE target_service_name = 'Counter' GROUP BY status`)
 		if len(counts) != 1 || counts[0]["status"] != "completed" || counts[0]["n"] != float64(keys) || counts[0]["k"] != float64(keys) {
 			t.Errorf("invocations through node %d: %v, want %d completed on %d keys", i+1, counts, keys, keys)
+		}
+		// One invocation by id (its partition alone is read, on the node that leads it).
+		for k, id := range invocations {
+			one := clusterQuery(t, s.Admin, `SELECT i.target, COUNT(j.index) AS entries FROM sys_invocation i JOIN sys_journal j ON j.id = i.id WHERE i.id = '`+id+`' AND j.id = '`+id+`' GROUP BY i.target`)
+			if len(one) != 1 || one[0]["target"] != fmt.Sprintf("Counter/k%02d/add", k) || one[0]["entries"].(float64) < 4 {
+				t.Errorf("invocation %s through node %d: %v, want Counter/k%02d/add with its journal", id, i+1, one, k)
+			}
 		}
 	}
 }

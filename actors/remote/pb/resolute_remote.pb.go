@@ -152,7 +152,7 @@ func (x Error_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Error_Kind.Descriptor instead.
 func (Error_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{13, 0}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{14, 0}
 }
 
 // ProposeRequest asks the receiving node to propose one command to a partition it leads and to
@@ -650,7 +650,9 @@ type ReadRequest struct {
 	Key       string `protobuf:"bytes,6,opt,name=key,proto3" json:"key,omitempty"`
 	TimeoutMs int64  `protobuf:"varint,7,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
 	// tables names the introspection tables to read (ROWS).
-	Tables        []string `protobuf:"bytes,8,rep,name=tables,proto3" json:"tables,omitempty"`
+	Tables []string `protobuf:"bytes,8,rep,name=tables,proto3" json:"tables,omitempty"`
+	// only restricts some of those tables to invocations (ROWS; introspect.Read.Only).
+	Only          []*TableInvocations `protobuf:"bytes,9,rep,name=only,proto3" json:"only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -741,6 +743,66 @@ func (x *ReadRequest) GetTables() []string {
 	return nil
 }
 
+func (x *ReadRequest) GetOnly() []*TableInvocations {
+	if x != nil {
+		return x.Only
+	}
+	return nil
+}
+
+// TableInvocations names the invocations (inv_... form) of a table a read is restricted to.
+type TableInvocations struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Table         string                 `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	InvocationIds []string               `protobuf:"bytes,2,rep,name=invocation_ids,json=invocationIds,proto3" json:"invocation_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TableInvocations) Reset() {
+	*x = TableInvocations{}
+	mi := &file_resolute_remote_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TableInvocations) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TableInvocations) ProtoMessage() {}
+
+func (x *TableInvocations) ProtoReflect() protoreflect.Message {
+	mi := &file_resolute_remote_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TableInvocations.ProtoReflect.Descriptor instead.
+func (*TableInvocations) Descriptor() ([]byte, []int) {
+	return file_resolute_remote_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *TableInvocations) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *TableInvocations) GetInvocationIds() []string {
+	if x != nil {
+		return x.InvocationIds
+	}
+	return nil
+}
+
 type ReadResponse struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	RequestId uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -756,7 +818,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_resolute_remote_proto_msgTypes[8]
+	mi := &file_resolute_remote_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +830,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[8]
+	mi := &file_resolute_remote_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +843,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{8}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReadResponse) GetRequestId() uint64 {
@@ -822,7 +884,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_resolute_remote_proto_msgTypes[9]
+	mi := &file_resolute_remote_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +896,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[9]
+	mi := &file_resolute_remote_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +909,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{9}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PingRequest) GetRequestId() uint64 {
@@ -876,7 +938,7 @@ type PingResponse struct {
 
 func (x *PingResponse) Reset() {
 	*x = PingResponse{}
-	mi := &file_resolute_remote_proto_msgTypes[10]
+	mi := &file_resolute_remote_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -888,7 +950,7 @@ func (x *PingResponse) String() string {
 func (*PingResponse) ProtoMessage() {}
 
 func (x *PingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[10]
+	mi := &file_resolute_remote_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -901,7 +963,7 @@ func (x *PingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResponse.ProtoReflect.Descriptor instead.
 func (*PingResponse) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{10}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PingResponse) GetRequestId() uint64 {
@@ -961,7 +1023,7 @@ type ShardProgress struct {
 
 func (x *ShardProgress) Reset() {
 	*x = ShardProgress{}
-	mi := &file_resolute_remote_proto_msgTypes[11]
+	mi := &file_resolute_remote_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -973,7 +1035,7 @@ func (x *ShardProgress) String() string {
 func (*ShardProgress) ProtoMessage() {}
 
 func (x *ShardProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[11]
+	mi := &file_resolute_remote_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -986,7 +1048,7 @@ func (x *ShardProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardProgress.ProtoReflect.Descriptor instead.
 func (*ShardProgress) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{11}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ShardProgress) GetShard() uint64 {
@@ -1035,7 +1097,7 @@ type PartitionHealth struct {
 
 func (x *PartitionHealth) Reset() {
 	*x = PartitionHealth{}
-	mi := &file_resolute_remote_proto_msgTypes[12]
+	mi := &file_resolute_remote_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1047,7 +1109,7 @@ func (x *PartitionHealth) String() string {
 func (*PartitionHealth) ProtoMessage() {}
 
 func (x *PartitionHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[12]
+	mi := &file_resolute_remote_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1060,7 +1122,7 @@ func (x *PartitionHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionHealth.ProtoReflect.Descriptor instead.
 func (*PartitionHealth) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{12}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PartitionHealth) GetPartition() uint32 {
@@ -1120,7 +1182,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_resolute_remote_proto_msgTypes[13]
+	mi := &file_resolute_remote_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1132,7 +1194,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_resolute_remote_proto_msgTypes[13]
+	mi := &file_resolute_remote_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1145,7 +1207,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_resolute_remote_proto_rawDescGZIP(), []int{13}
+	return file_resolute_remote_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Error) GetKind() Error_Kind {
@@ -1226,7 +1288,7 @@ const file_resolute_remote_proto_rawDesc = "" +
 	"\fResultNotice\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12#\n" +
 	"\rinvocation_id\x18\x02 \x01(\tR\finvocationId\x12\x16\n" +
-	"\x06result\x18\x03 \x01(\fR\x06result\"\xda\x02\n" +
+	"\x06result\x18\x03 \x01(\fR\x06result\"\x94\x03\n" +
 	"\vReadRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x1c\n" +
@@ -1237,13 +1299,17 @@ const file_resolute_remote_proto_rawDesc = "" +
 	"\x03key\x18\x06 \x01(\tR\x03key\x12\x1d\n" +
 	"\n" +
 	"timeout_ms\x18\a \x01(\x03R\ttimeoutMs\x12\x16\n" +
-	"\x06tables\x18\b \x03(\tR\x06tables\"L\n" +
+	"\x06tables\x18\b \x03(\tR\x06tables\x128\n" +
+	"\x04only\x18\t \x03(\v2$.resolute.remote.v1.TableInvocationsR\x04only\"L\n" +
 	"\x04What\x12\x14\n" +
 	"\x10WHAT_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vWHAT_STATUS\x10\x01\x12\x0e\n" +
 	"\n" +
 	"WHAT_STATE\x10\x02\x12\r\n" +
-	"\tWHAT_ROWS\x10\x03\"\x8a\x01\n" +
+	"\tWHAT_ROWS\x10\x03\"O\n" +
+	"\x10TableInvocations\x12\x14\n" +
+	"\x05table\x18\x01 \x01(\tR\x05table\x12%\n" +
+	"\x0einvocation_ids\x18\x02 \x03(\tR\rinvocationIds\"\x8a\x01\n" +
 	"\fReadResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x14\n" +
@@ -1304,39 +1370,41 @@ func file_resolute_remote_proto_rawDescGZIP() []byte {
 }
 
 var file_resolute_remote_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_resolute_remote_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_resolute_remote_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_resolute_remote_proto_goTypes = []any{
-	(ReadRequest_What)(0),   // 0: resolute.remote.v1.ReadRequest.What
-	(Error_Kind)(0),         // 1: resolute.remote.v1.Error.Kind
-	(*ProposeRequest)(nil),  // 2: resolute.remote.v1.ProposeRequest
-	(*ProposeResponse)(nil), // 3: resolute.remote.v1.ProposeResponse
-	(*CallRequest)(nil),     // 4: resolute.remote.v1.CallRequest
-	(*CallResponse)(nil),    // 5: resolute.remote.v1.CallResponse
-	(*AttachRequest)(nil),   // 6: resolute.remote.v1.AttachRequest
-	(*AttachResponse)(nil),  // 7: resolute.remote.v1.AttachResponse
-	(*ResultNotice)(nil),    // 8: resolute.remote.v1.ResultNotice
-	(*ReadRequest)(nil),     // 9: resolute.remote.v1.ReadRequest
-	(*ReadResponse)(nil),    // 10: resolute.remote.v1.ReadResponse
-	(*PingRequest)(nil),     // 11: resolute.remote.v1.PingRequest
-	(*PingResponse)(nil),    // 12: resolute.remote.v1.PingResponse
-	(*ShardProgress)(nil),   // 13: resolute.remote.v1.ShardProgress
-	(*PartitionHealth)(nil), // 14: resolute.remote.v1.PartitionHealth
-	(*Error)(nil),           // 15: resolute.remote.v1.Error
+	(ReadRequest_What)(0),    // 0: resolute.remote.v1.ReadRequest.What
+	(Error_Kind)(0),          // 1: resolute.remote.v1.Error.Kind
+	(*ProposeRequest)(nil),   // 2: resolute.remote.v1.ProposeRequest
+	(*ProposeResponse)(nil),  // 3: resolute.remote.v1.ProposeResponse
+	(*CallRequest)(nil),      // 4: resolute.remote.v1.CallRequest
+	(*CallResponse)(nil),     // 5: resolute.remote.v1.CallResponse
+	(*AttachRequest)(nil),    // 6: resolute.remote.v1.AttachRequest
+	(*AttachResponse)(nil),   // 7: resolute.remote.v1.AttachResponse
+	(*ResultNotice)(nil),     // 8: resolute.remote.v1.ResultNotice
+	(*ReadRequest)(nil),      // 9: resolute.remote.v1.ReadRequest
+	(*TableInvocations)(nil), // 10: resolute.remote.v1.TableInvocations
+	(*ReadResponse)(nil),     // 11: resolute.remote.v1.ReadResponse
+	(*PingRequest)(nil),      // 12: resolute.remote.v1.PingRequest
+	(*PingResponse)(nil),     // 13: resolute.remote.v1.PingResponse
+	(*ShardProgress)(nil),    // 14: resolute.remote.v1.ShardProgress
+	(*PartitionHealth)(nil),  // 15: resolute.remote.v1.PartitionHealth
+	(*Error)(nil),            // 16: resolute.remote.v1.Error
 }
 var file_resolute_remote_proto_depIdxs = []int32{
-	15, // 0: resolute.remote.v1.ProposeResponse.error:type_name -> resolute.remote.v1.Error
-	15, // 1: resolute.remote.v1.CallResponse.error:type_name -> resolute.remote.v1.Error
-	15, // 2: resolute.remote.v1.AttachResponse.error:type_name -> resolute.remote.v1.Error
+	16, // 0: resolute.remote.v1.ProposeResponse.error:type_name -> resolute.remote.v1.Error
+	16, // 1: resolute.remote.v1.CallResponse.error:type_name -> resolute.remote.v1.Error
+	16, // 2: resolute.remote.v1.AttachResponse.error:type_name -> resolute.remote.v1.Error
 	0,  // 3: resolute.remote.v1.ReadRequest.what:type_name -> resolute.remote.v1.ReadRequest.What
-	15, // 4: resolute.remote.v1.ReadResponse.error:type_name -> resolute.remote.v1.Error
-	14, // 5: resolute.remote.v1.PingResponse.partitions:type_name -> resolute.remote.v1.PartitionHealth
-	13, // 6: resolute.remote.v1.PingResponse.shards:type_name -> resolute.remote.v1.ShardProgress
-	1,  // 7: resolute.remote.v1.Error.kind:type_name -> resolute.remote.v1.Error.Kind
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	10, // 4: resolute.remote.v1.ReadRequest.only:type_name -> resolute.remote.v1.TableInvocations
+	16, // 5: resolute.remote.v1.ReadResponse.error:type_name -> resolute.remote.v1.Error
+	15, // 6: resolute.remote.v1.PingResponse.partitions:type_name -> resolute.remote.v1.PartitionHealth
+	14, // 7: resolute.remote.v1.PingResponse.shards:type_name -> resolute.remote.v1.ShardProgress
+	1,  // 8: resolute.remote.v1.Error.kind:type_name -> resolute.remote.v1.Error.Kind
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_resolute_remote_proto_init() }
@@ -1350,7 +1418,7 @@ func file_resolute_remote_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_resolute_remote_proto_rawDesc), len(file_resolute_remote_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
