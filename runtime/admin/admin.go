@@ -132,6 +132,7 @@ func New(cfg Config, deps Deps) *Handler {
 	h.handle("POST", "/services/{name}/state", h.modifyState)
 	h.handle("GET", "/services/{name}/state/{key}", h.getState)
 	h.handleKafka()
+	h.handleSerdePreview()
 	h.handleFallbacks()
 	return h
 }

@@ -12,10 +12,6 @@ const (
 	previewServiceDefault = "PreviewSerdeServiceDefault"
 )
 
-// previewProxy is what ours lacks for the scenarios that go through the admin API's serde
-// preview.
-const previewProxy = "the admin API's serde preview proxy (POST /internal/services/{service}/serdes/encode|decode/{serde}, restate-server's rest_api/serdes.rs, which calls the deployment's /serdes endpoints)"
-
 // TestTSPreviewSerdes ports sdk-typescript's test/preview_serdes.test.ts (describe "Preview
 // serdes e2e"), one of the vitest files upstream runs through sdk-tests' Custom class: handlers
 // with serdes of their own (JSON after a "<name>:" prefix, content type
@@ -44,25 +40,25 @@ func TestTSPreviewSerdes(t *testing.T) {
 				}
 			}},
 			{name: "advertises preview metadata at the service level", run: previewMetadata},
-			{name: "preview encode/decode endpoints/round-trip explicit handler serdes with distinct prefixes", needs: previewProxy, run: func(t *testing.T, d *deployment) {
+			{name: "preview encode/decode endpoints/round-trip explicit handler serdes with distinct prefixes", run: func(t *testing.T, d *deployment) {
 				previewRoundTrip(t, d, previewCases, "explicitA/input", "explicit-a-input", "in-a")
 				previewRoundTrip(t, d, previewCases, "explicitB/output", "explicit-b-output", "out-b")
 			}},
-			{name: "preview encode/decode endpoints/round-trip handler and service default serdes", needs: previewProxy, run: func(t *testing.T, d *deployment) {
+			{name: "preview encode/decode endpoints/round-trip handler and service default serdes", run: func(t *testing.T, d *deployment) {
 				previewRoundTrip(t, d, previewCases, "handlerDefault/input", "handler-default", "handler-input")
 				previewRoundTrip(t, d, previewServiceDefault, "invoke/output", "service-default", "service-output")
 			}},
-			{name: "preview encode/decode endpoints/returns 500 for serdes without preview", needs: previewProxy, run: func(t *testing.T, d *deployment) {
+			{name: "preview encode/decode endpoints/returns 500 for serdes without preview", run: func(t *testing.T, d *deployment) {
 				if r := d.previewEncode(previewCases, "noPreview/input", payload("ignored")); r.err != nil || r.status != 500 {
 					t.Fatalf("encode through noPreview/input: %v, want status 500", r)
 				}
 			}},
-			{name: "preview encode/decode endpoints/returns 500 for serde names that do not exist", needs: previewProxy, run: func(t *testing.T, d *deployment) {
+			{name: "preview encode/decode endpoints/returns 500 for serde names that do not exist", run: func(t *testing.T, d *deployment) {
 				if r := d.previewEncode(previewCases, "does-not-exist", payload("ignored")); r.err != nil || r.status != 500 {
 					t.Fatalf("encode through does-not-exist: %v, want status 500", r)
 				}
 			}},
-			{name: "preview encode/decode endpoints/preview-encoded bytes round-trip through the handler via ingress", needs: previewProxy, run: func(t *testing.T, d *deployment) {
+			{name: "preview encode/decode endpoints/preview-encoded bytes round-trip through the handler via ingress", run: func(t *testing.T, d *deployment) {
 				// The bytes the admin API encodes for explicitA's input, posted to the
 				// ingress with the input serde's content type, and the handler's answer
 				// decoded by the admin API through explicitA's output serde.
