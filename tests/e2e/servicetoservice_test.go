@@ -118,17 +118,23 @@ func callWithIdempotencyKey(t *testing.T, d *deployment) {
 	wantAddOutput(t, d, key, ik)
 }
 
-// "oneWayCallWithDelay": ten one-way calls delayed by 5 s all happen, and not before 5 s.
+// "oneWayCallWithDelay": ten one-way calls delayed by 2 s (upstream: 5 s) all happen, and not
+// before the delay. Ours, not upstream's: when the first read of the counter came back within the
+// delay (measured), it must read 0; that a loaded machine can take longer to send the calls and
+// read is why upstream chose a long delay, and why this check only applies when it did not.
 func oneWayCallWithDelay(t *testing.T, d *deployment) {
-	const delay = 5 * time.Second
+	const delay = 2 * time.Second
 	key := newUUID()
 	start := time.Now()
 	for range 10 {
 		d.call("/"+proxy+"/oneWayCall", proxyCall{proxyRequest: addOne(key), DelayMillis: delay.Milliseconds()}, idempotent()).ok(t)
 	}
+	if err := counterIs(d, key, 0); err != nil && time.Since(start) < delay {
+		t.Fatalf("within the %v delay of the calls: %v", delay, err)
+	}
 	eventually(t, "counter is 10", func() error { return counterIs(d, key, 10) })
 	// The delay timer is respected before the invocation is queued: the ten calls took
-	// effect after the delay, not at once (nor one after the other, 50 s).
+	// effect after the delay, not at once (nor one after the other, 10 times the delay).
 	if elapsed := time.Since(start); elapsed < delay {
 		t.Fatalf("the delayed calls took effect after %v, before their %v delay", elapsed, delay)
 	}
