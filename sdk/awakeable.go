@@ -58,20 +58,39 @@ func RejectAwakeable(ctx Context, id string, reason error) {
 type SignalFuture[T any] struct {
 	inv  *invocation
 	name string
+	// taken, once Result took the signal, is where it stays completed: the name itself then
+	// stands for the next signal of that name.
+	taken *statemachine.NotificationID
 }
 
-// Signal waits for the signal called name sent to this invocation. Nothing is journaled; two
-// futures for one name see the same signal.
+// Signal waits for the signal called name sent to this invocation. Nothing is journaled. Signals
+// of one name queue up: the first Result of a future takes the earliest signal not yet taken, so
+// a handler that waits for a name again gets the next signal sent with it (a stream of signals,
+// as in the official SDKs); a future's later Results return what its first took.
 func Signal[T any](ctx Context, name string) *SignalFuture[T] {
 	return &SignalFuture[T]{inv: ctx.inv(), name: name}
 }
 
 // Result waits for the signal's value; a rejection comes back as a terminal error with its code.
 func (s *SignalFuture[T]) Result() (T, error) {
-	return awaitValue[T](s.inv, s.awaitID(), "signal "+s.name)
+	if s.taken == nil {
+		if _, err := s.inv.await(s.awaitID()); err != nil {
+			var zero T
+			return zero, err
+		}
+		id, ok := s.inv.m.TakeSignal(s.name)
+		if !ok {
+			panic("sdk: signal " + s.name + " awaited but not there") // await guarantees it
+		}
+		s.taken = &id
+	}
+	return awaitValue[T](s.inv, *s.taken, "signal "+s.name)
 }
 
 func (s *SignalFuture[T]) awaitID() statemachine.NotificationID {
+	if s.taken != nil {
+		return *s.taken
+	}
 	return statemachine.NamedSignal(s.name)
 }
 

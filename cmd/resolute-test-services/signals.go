@@ -10,7 +10,8 @@ import (
 
 // SignalTest (sdk-typescript's restate-e2e-services signals.ts, which its vitest
 // signals.test.ts drives; not part of the sdk-tests contracts): named signals waited for,
-// resolved and rejected, raced against a timeout, and a stream of signals of one name.
+// resolved and rejected, raced against a timeout, and a stream of signals of one name (each
+// wait for the name gets the next signal sent with it).
 const signalTest = "SignalTest"
 
 // signalTarget is resolveSignal's and rejectSignal's request.
@@ -32,8 +33,8 @@ type streamRequest struct {
 	Values       []string `json:"values"`
 }
 
-// maxStreamItems bounds readStream: our SDK keeps the first signal of a name, so a stream of
-// several would give its first item for ever.
+// maxStreamItems bounds readStream, should a wait for "stream" ever get an item it got before
+// (our SDK once kept the first signal of a name: the stream gave its first item for ever).
 const maxStreamItems = 10_000
 
 func init() {

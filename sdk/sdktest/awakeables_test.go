@@ -193,6 +193,25 @@ func TestSignals(t *testing.T) {
 			}
 			return sdk.Signal[string](ctx, "go").Result()
 		}, want: "first"},
+		{name: "a stream: each wait gets the next of the name", handler: func(ctx sdk.Context, _ sdk.Void) (string, error) {
+			complete(ctx, completion{Invocation: ctx.InvocationID(), Name: "s", Values: []string{"a", "b"}},
+				completion{Invocation: ctx.InvocationID(), Name: "done", Values: []string{"done"}})
+			// Both "s" arrived before "done": they wait in a queue, not only one after the other.
+			if _, err := sdk.Signal[string](ctx, "done").Result(); err != nil {
+				return "", err
+			}
+			first := sdk.Signal[string](ctx, "s")
+			a, err := first.Result()
+			if err != nil {
+				return "", err
+			}
+			b, err := sdk.Signal[string](ctx, "s").Result()
+			if err != nil {
+				return "", err
+			}
+			again, err := first.Result() // a future keeps what it took
+			return a + b + again, err
+		}, want: "aba"},
 		{name: "rejected with a code", handler: func(ctx sdk.Context, _ sdk.Void) (string, error) {
 			complete(ctx, completion{Invocation: ctx.InvocationID(), Name: "go", RejectCode: 451, Message: "forbidden"})
 			return sdk.Signal[string](ctx, "go").Result()

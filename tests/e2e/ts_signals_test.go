@@ -54,18 +54,12 @@ func TestTSSignalTest(t *testing.T) {
 					t.Fatalf("got %q, want %q", got, "fast")
 				}
 			}},
-			{name: "signal stream: collect values until end-of-stream", goNeeds: signalStreams,
-				run: readStream([][]string{{"alpha", "beta", "gamma"}}, `["alpha","beta","gamma"]`)},
-			{name: "signal stream: multiple batches then end", goNeeds: signalStreams,
-				run: readStream([][]string{{"a", "b"}, {"c"}}, `["a","b","c"]`)},
+			{name: "signal stream: collect values until end-of-stream", run: readStream([][]string{{"alpha", "beta", "gamma"}}, `["alpha","beta","gamma"]`)},
+			{name: "signal stream: multiple batches then end", run: readStream([][]string{{"a", "b"}, {"c"}}, `["a","b","c"]`)},
 			{name: "signal stream: empty stream returns empty array", run: readStream(nil, `[]`)},
 		},
 	})
 }
-
-// signalStreams is what our Go SDK lacks for a stream of signals: it keeps the first signal of a
-// name, where the TypeScript SDK's k-th wait for a name gets the k-th signal of that name.
-const signalStreams = "signal streams: a named signal waited for again gets the next signal of that name (ours keeps the first; issue 14)"
 
 // resolveTS calls SignalTest/resolveSignal (its request names the signal "name").
 func (d *deployment) resolveTS(t *testing.T, id, name string, value any) {

@@ -49,6 +49,8 @@ type Machine struct {
 	nextSignal     uint32
 
 	notes       map[NotificationID]notification
+	later       map[string][]notification // named signals that arrived while notes held one of their name
+	taken       uint32                    // named signals taken (TakeSignal)
 	rank        uint64
 	pendingRuns map[uint32]Result // V7: proposals waiting for ProposeRunCompletionAck
 	executing   map[uint32]bool   // runs the handler executes now (Run said execute, no ProposeRun yet)
@@ -210,13 +212,43 @@ func (m *Machine) receiveRunAck(f protocol.Frame) error {
 	return nil
 }
 
-// notify records a notification; a second one for the same id keeps the first (journal order wins).
+// notify records a notification; a second one for the same id keeps the first (journal order
+// wins), except for named signals: those of one name queue up in arrival order, each taken in
+// turn (TakeSignal), as the shared core's notifications queue (a signal stream).
 func (m *Machine) notify(id NotificationID, r Result) {
+	m.rank++
+	n := notification{rank: m.rank, result: r}
 	if _, ok := m.notes[id]; ok {
+		if id.SignalName != "" {
+			if m.later == nil {
+				m.later = make(map[string][]notification)
+			}
+			m.later[id.SignalName] = append(m.later[id.SignalName], n)
+		}
 		return
 	}
-	m.rank++
-	m.notes[id] = notification{rank: m.rank, result: r}
+	m.notes[id] = n
+}
+
+// TakeSignal consumes the signal called name that the handler awaited: the signal stays
+// completed under the returned id (for the future that took it), and the next signal of that
+// name, if one arrived, becomes the one NamedSignal(name) completes with. A handler waiting for a
+// name again thus gets the next signal sent with it, in journal order, on every replay alike.
+// ok is false when no signal of that name is there.
+func (m *Machine) TakeSignal(name string) (id NotificationID, ok bool) {
+	named := NamedSignal(name)
+	n, ok := m.notes[named]
+	if !ok {
+		return NotificationID{}, false
+	}
+	delete(m.notes, named)
+	if q := m.later[name]; len(q) > 0 {
+		m.notes[named], m.later[name] = q[0], q[1:]
+	}
+	m.taken++
+	id = NotificationID{SignalName: name, Taken: m.taken}
+	m.notes[id] = n
+	return id, true
 }
 
 func (m *Machine) countReplayed() {

@@ -139,6 +139,12 @@ func step(t *testing.T, m *Machine, d *datadriven.TestData) (string, error) {
 		return "", m.CancelInvocation(arg("target"))
 	case "send-signal":
 		return "", m.SendSignal(arg("target"), arg("name"), valueOrFailure())
+	case "take-signal":
+		id, ok := m.TakeSignal(arg("name"))
+		if !ok {
+			return "none", nil
+		}
+		return describe(m, id), nil
 	case "await-all":
 		p, err := m.AwaitAll(awaitIDs(arg("ids"))...)
 		if err != nil {

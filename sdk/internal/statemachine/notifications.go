@@ -16,11 +16,13 @@ const CancelSignal = 1
 const firstSignalIndex = 17
 
 // NotificationID names something a handler can await: a completion id, a signal id or a named
-// signal. Exactly one field is set.
+// signal. Exactly one field is set, but Taken, which goes with SignalName: the Taken-th signal
+// the handler took with TakeSignal, completed for good.
 type NotificationID struct {
 	Completion uint32
 	Signal     uint32
 	SignalName string
+	Taken      uint32
 }
 
 // CompletionID is the NotificationID of completion id.
@@ -35,6 +37,8 @@ func (n NotificationID) String() string {
 		return fmt.Sprintf("completion %d", n.Completion)
 	case n.Signal != 0:
 		return fmt.Sprintf("signal %d", n.Signal)
+	case n.Taken != 0:
+		return fmt.Sprintf("signal %q (taken %d)", n.SignalName, n.Taken)
 	default:
 		return fmt.Sprintf("signal %q", n.SignalName)
 	}
