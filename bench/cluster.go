@@ -235,13 +235,18 @@ func getJSON(ctx context.Context, url string, v any) error {
 }
 
 func postJSON(ctx context.Context, url, payload string, v any) error {
+	return postJSONWith(ctx, controlClient, url, payload, v)
+}
+
+// postJSONWith is postJSON through client.
+func postJSONWith(ctx context.Context, client *http.Client, url, payload string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(payload))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("content-type", "application/json")
 	req.Header.Set("accept", "application/json")
-	resp, err := controlClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

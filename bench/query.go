@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"time"
@@ -53,7 +54,7 @@ func queryScenario(ctx context.Context, e *env) []result {
 		return fail("read RSS: %v", err)
 	}
 	var latest []map[string]any
-	if err := postJSON(ctx, e.srv.admin+"/query", queryBody(`SELECT id FROM sys_invocation WHERE status = 'completed' ORDER BY modified_at DESC LIMIT 10`), &struct {
+	if err := postJSONWith(ctx, queryClient, e.srv.admin+"/query", queryBody(`SELECT id FROM sys_invocation WHERE status = 'completed' ORDER BY modified_at DESC LIMIT 10`), &struct {
 		Rows *[]map[string]any `json:"rows"`
 	}{&latest}); err != nil || len(latest) == 0 {
 		return fail("latest: %d rows, %v", len(latest), err)
@@ -69,7 +70,7 @@ func queryScenario(ctx context.Context, e *env) []result {
 		for range queryRuns {
 			t0 := time.Now()
 			var rows []map[string]any
-			if err := postJSON(ctx, e.srv.admin+"/query", queryBody(q.sql), &struct {
+			if err := postJSONWith(ctx, queryClient, e.srv.admin+"/query", queryBody(q.sql), &struct {
 				Rows *[]map[string]any `json:"rows"`
 			}{&rows}); err != nil {
 				return fail("%s: %v", q.sql, err)
@@ -94,6 +95,10 @@ func queryScenario(ctx context.Context, e *env) []result {
 // queryRuns is how often each query of the query scenario runs.
 const queryRuns = 3
 
+// queryClient runs the query scenario's queries: one over a million rows on a loaded machine
+// takes longer than controlClient waits.
+var queryClient = &http.Client{Timeout: 5 * time.Minute}
+
 func queryBody(sql string) string {
 	b, _ := json.Marshal(map[string]string{"query": sql})
 	return string(b)
@@ -102,7 +107,7 @@ func queryBody(sql string) string {
 // queryCount runs a query answering one row with a count n.
 func (e *env) queryCount(ctx context.Context, sql string) (int, error) {
 	var rows []map[string]any
-	if err := postJSON(ctx, e.srv.admin+"/query", queryBody(sql), &struct {
+	if err := postJSONWith(ctx, queryClient, e.srv.admin+"/query", queryBody(sql), &struct {
 		Rows *[]map[string]any `json:"rows"`
 	}{&rows}); err != nil {
 		return 0, err

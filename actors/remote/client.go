@@ -180,6 +180,7 @@ func (e *Endpoint) Rows(ctx context.Context, node string, partition uint32, rd i
 		}
 		req.Only = append(req.Only, o)
 	}
+	req.Columns = slices.Sorted(maps.Keys(rd.Columns))
 	_, err := e.read(ctx, node, "rows", partition, req, &rows)
 	return rows, err
 }

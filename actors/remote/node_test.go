@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -425,7 +427,7 @@ func rowsOf(node string, p uint32, rd introspect.Read) []introspect.Rows {
 		case "huge":
 			v = strings.Repeat("x", hugeRow)
 		}
-		out = append(out, introspect.Rows{Table: t, Values: [][]any{{v, uint64(p), t, fmt.Sprint(rd.Only[t])}}})
+		out = append(out, introspect.Rows{Table: t, Values: [][]any{{v, uint64(p), t, fmt.Sprint(rd.Only[t]), fmt.Sprint(slices.Sorted(maps.Keys(rd.Columns)))}}})
 	}
 	return out
 }

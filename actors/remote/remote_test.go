@@ -499,9 +499,11 @@ func TestReadsAndShardProgressRoundTrip(t *testing.T) {
 	}
 	// Introspection rows, one table larger than gRPC's default message bound.
 	// The invocations a table is restricted to cross too.
-	rd := introspect.Read{Tables: []string{"sys_journal", "big"}, Only: map[string][]ids.InvocationID{"sys_journal": {invocationID(3), invocationID(4)}}}
+	rd := introspect.Read{Tables: []string{"sys_journal", "big"}, Only: map[string][]ids.InvocationID{"sys_journal": {invocationID(3), invocationID(4)}},
+		Columns: map[string]bool{"index": true, "id": true}}
 	rows, err := a.Rows(ctxFor(t, 20*time.Second), b.addr, 4, rd)
-	if want := rowsOf("b", 4, rd); err != nil || fmt.Sprint(rows) != fmt.Sprint(want) || !strings.Contains(fmt.Sprint(rows[0]), invocationID(4).String()) {
+	if want := rowsOf("b", 4, rd); err != nil || fmt.Sprint(rows) != fmt.Sprint(want) || !strings.Contains(fmt.Sprint(rows[0]), invocationID(4).String()) ||
+		!strings.Contains(fmt.Sprint(rows[0]), "[id index]") {
 		t.Errorf("rows: %d tables, %v; want %d tables", len(rows), err, len(want))
 	}
 	if _, err := a.Rows(ctxFor(t, 20*time.Second), b.addr, 4, introspect.Read{Tables: []string{"huge"}}); err == nil || !strings.Contains(err.Error(), "more than the") {

@@ -214,6 +214,12 @@ func (e *Endpoint) serveNotice(m *pb.ResultNotice) {
 // readOf is the introspection read a ROWS request asks for.
 func readOf(m *pb.ReadRequest) (introspect.Read, error) {
 	rd := introspect.Read{Tables: m.Tables}
+	if len(m.Columns) > 0 {
+		rd.Columns = make(map[string]bool, len(m.Columns))
+		for _, c := range m.Columns {
+			rd.Columns[c] = true
+		}
+	}
 	for _, o := range m.Only {
 		if rd.Only == nil {
 			rd.Only = map[string][]ids.InvocationID{}

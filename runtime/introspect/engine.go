@@ -232,21 +232,15 @@ func (e *Engine) load(ctx context.Context, conn *sql.Conn, named map[string]bool
 	var partRows []Rows
 	if len(parts) > 0 {
 		var err error
-		if partRows, err = e.src.PartitionRows(ctx, Read{Tables: parts, Only: only}); err != nil {
+		if partRows, err = e.src.PartitionRows(ctx, Read{Tables: parts, Only: only, Columns: columns}); err != nil {
 			return fmt.Errorf("introspect: read partitions: %w", err)
 		}
 	}
 	for _, t := range Tables {
 		var defs []string
-		var keep []int
-		for i, c := range t.Columns {
-			if columns == nil || columns[c.Name] {
-				defs = append(defs, quoteIdent(c.Name)+" "+c.Type)
-				keep = append(keep, i)
-			}
-		}
-		if len(keep) == 0 { // COUNT(*) alone: one column keeps the rows
-			defs, keep = []string{quoteIdent(t.Columns[0].Name) + " " + t.Columns[0].Type}, []int{0}
+		keep := keptColumns(t, columns)
+		for _, i := range keep {
+			defs = append(defs, quoteIdent(t.Columns[i].Name)+" "+t.Columns[i].Type)
 		}
 		if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE "+t.Name+" ("+strings.Join(defs, ", ")+")"); err != nil {
 			return fmt.Errorf("introspect: create %s: %w", t.Name, err)
@@ -286,13 +280,35 @@ func appendRows(conn *sql.Conn, t Table, keep []int, sources []Rows) error {
 		}
 		args := make([]driver.Value, len(keep))
 		for _, src := range sources {
+			// Where each kept column is in the source's rows: all of t's columns, or the
+			// source's Columns.
+			at := keep
+			if src.Columns != nil {
+				pos := make(map[string]int, len(src.Columns))
+				for j, c := range src.Columns {
+					pos[c] = j
+				}
+				at = make([]int, len(keep))
+				for j, i := range keep {
+					p, ok := pos[t.Columns[i].Name]
+					if !ok {
+						a.Close()
+						return fmt.Errorf("introspect: rows of %s without column %s", t.Name, t.Columns[i].Name)
+					}
+					at[j] = p
+				}
+			}
+			width := len(t.Columns)
+			if src.Columns != nil {
+				width = len(src.Columns)
+			}
 			for _, vals := range src.Values {
-				if len(vals) != len(t.Columns) {
+				if len(vals) != width {
 					a.Close()
-					return fmt.Errorf("introspect: a row of %s has %d values, want %d", t.Name, len(vals), len(t.Columns))
+					return fmt.Errorf("introspect: a row of %s has %d values, want %d", t.Name, len(vals), width)
 				}
 				for j, i := range keep {
-					if args[j], err = convert(vals[i], t.Columns[i].Type); err != nil {
+					if args[j], err = convert(vals[at[j]], t.Columns[i].Type); err != nil {
 						a.Close()
 						return fmt.Errorf("introspect: %s.%s: %w", t.Name, t.Columns[i].Name, err)
 					}

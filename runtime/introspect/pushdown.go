@@ -18,7 +18,7 @@ import (
 // the console's invocation page) read that invocation and its journal instead of every
 // partition's tables.
 func pushDown(q string, named map[string]bool) map[string][]ids.InvocationID {
-	masked := strings.ToLower(maskLiterals(q))
+	masked := strings.ToLower(commentRE.ReplaceAllStringFunc(maskLiterals(q), func(c string) string { return strings.Repeat(" ", len(c)) }))
 	if len(selectRE.FindAllStringIndex(masked, -1)) != 1 || unsafeRE.MatchString(isNotRE.ReplaceAllString(masked, "is")) {
 		return nil
 	}
@@ -93,7 +93,8 @@ func pushDown(q string, named map[string]bool) map[string][]ids.InvocationID {
 }
 
 var (
-	selectRE = regexp.MustCompile(`\bselect\b`)
+	selectRE  = regexp.MustCompile(`\bselect\b`)
+	commentRE = regexp.MustCompile(`(?s)--[^\n]*|/\*.*?\*/`)
 	// Words after which a condition on id no longer restricts every row the query returns.
 	unsafeRE     = regexp.MustCompile(`\b(or|not|case|between|union|intersect|except|with|exists|any|all|some)\b`)
 	isNotRE      = regexp.MustCompile(`\bis\s+not\b`) // IS NOT NULL negates nothing else

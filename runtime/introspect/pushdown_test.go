@@ -1,6 +1,7 @@
 package introspect
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -35,6 +36,9 @@ func TestPushDown(t *testing.T) {
 		{`SELECT * FROM sys_invocation WHERE target = 'x AND id = ''` + a + `'''`, ""}, // in a literal
 		{`SELECT * FROM state WHERE service_key = '` + a + `'`, ""},
 		{`SELECT * FROM sys_invocation ORDER BY id`, ""},
+		{"SELECT * FROM sys_invocation -- WHERE id = '" + a + "'", ""}, // in a comment
+		{`SELECT * FROM sys_invocation /* WHERE id = '` + a + `' */`, ""},
+		{"SELECT * FROM sys_invocation WHERE id = '" + a + "' -- OR nothing", "sys_invocation:" + a},
 	} {
 		got := pushDown(tc.q, referencedTables(tc.q))
 		var parts []string
@@ -82,6 +86,51 @@ func TestPushDownAnswersAlike(t *testing.T) {
 		}
 		if a, b := strings.Join(strs(narrow), "\n"), strings.Join(strs(whole), "\n"); a != b || len(narrow.Rows) == 0 {
 			t.Errorf("%s\nreading the invocation: %s\nreading the tables: %s", q, a, b)
+		}
+	}
+}
+
+// A partition builds rows of the columns the query can read only, and the engine appends them
+// by name: a narrow read answers as a read of whole rows.
+func TestNarrowRows(t *testing.T) {
+	src, invs := fixture(t)
+	snap := src.db.NewSnapshot()
+	defer snap.Close()
+	rows, err := PartitionRows(snap, Read{Tables: []string{TableInvocation, TableJournal}, Columns: map[string]bool{"status": true, "target": true, "index": true}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		want := map[string]string{TableInvocation: "[target status]", TableJournal: "[index]"}[r.Table]
+		if fmt.Sprint(r.Columns) != want || len(r.Values) == 0 || len(r.Values[0]) != len(r.Columns) {
+			t.Errorf("%s: columns %v, rows of %d values; want %s", r.Table, r.Columns, len(r.Values[0]), want)
+		}
+	}
+	e := open(t, src)
+	run := invs["running"].String()
+	for _, q := range []string{
+		`SELECT target, status FROM sys_invocation ORDER BY target, status`,
+		`SELECT COUNT(*) AS n FROM sys_journal`,
+		`SELECT index, entry_type FROM sys_journal WHERE index < 3 AND name IS NOT NULL ORDER BY index`,
+		`SELECT s.status, COUNT(j.index) FROM sys_invocation s JOIN sys_journal j ON j.id = s.id WHERE s.id = '` + run + `' GROUP BY s.status`,
+	} {
+		narrow, err := e.Query(t.Context(), q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if rd := src.reads[len(src.reads)-1]; rd.Columns == nil {
+			t.Errorf("%s: read every column", q)
+		}
+		// "*" in a comment: every column is read (neededColumns).
+		whole, err := e.Query(t.Context(), q+` -- *`)
+		if err != nil {
+			t.Fatalf("%s -- *: %v", q, err)
+		}
+		if rd := src.reads[len(src.reads)-1]; rd.Columns != nil {
+			t.Errorf("%s -- *: read only %v", q, rd.Columns)
+		}
+		if a, b := strings.Join(strs(narrow), "\n"), strings.Join(strs(whole), "\n"); a != b || len(narrow.Rows) == 0 {
+			t.Errorf("%s\nnarrow rows: %s\nwhole rows: %s", q, a, b)
 		}
 	}
 }

@@ -25,8 +25,11 @@ import (
 // durations. Rows travel between nodes msgpack-encoded; append converts what decoding widened
 // or narrowed.
 type Rows struct {
-	Table  string  `msgpack:"t"`
-	Values [][]any `msgpack:"v"`
+	Table string `msgpack:"t"`
+	// Columns names the columns of Values' rows, in the table's order, when they are not all
+	// of the table's (a read of Read.Columns).
+	Columns []string `msgpack:"c,omitempty"`
+	Values  [][]any  `msgpack:"v"`
 }
 
 // Attempt is the invoker's view of a running invocation's attempts (from
@@ -51,6 +54,9 @@ type AttemptsFunc func(id ids.InvocationID) (Attempt, bool)
 type Read struct {
 	Tables []string
 	Only   map[string][]ids.InvocationID
+	// Columns is the columns the query can read (neededColumns); nil: all. A table's rows
+	// carry only those it has (at least one: keptColumns).
+	Columns map[string]bool
 }
 
 // Partitions is the partitions a read needs, by index (index maps a partition key to its
@@ -82,7 +88,7 @@ func PartitionRows(snap pebble.Reader, rd Read, attempts AttemptsFunc) (out []Ro
 		if !ok || !t.Partitioned {
 			return nil, fmt.Errorf("introspect: %q is not a partition table", name)
 		}
-		b := newBuilder(t)
+		b := newBuilder(t, rd.Columns)
 		var err error
 		only, restricted := rd.Only[name]
 		switch name {
@@ -126,7 +132,7 @@ func PartitionRows(snap pebble.Reader, rd Read, attempts AttemptsFunc) (out []Ro
 		if err != nil {
 			return nil, fmt.Errorf("introspect: read %s: %w", name, err)
 		}
-		out = append(out, Rows{Table: name, Values: b.rows})
+		out = append(out, Rows{Table: name, Columns: b.columns, Values: b.rows})
 	}
 	return out, nil
 }
@@ -137,7 +143,7 @@ func RegistryRows(table string, services []registry.Service, deployments []regis
 	if !ok || t.Partitioned {
 		return Rows{}, fmt.Errorf("introspect: %q is not a registry table", table)
 	}
-	b := newBuilder(t)
+	b := newBuilder(t, nil)
 	switch table {
 	case TableService:
 		for _, s := range services {
@@ -169,13 +175,24 @@ func RegistryRows(table string, services []registry.Service, deployments []regis
 
 // builder collects a table's rows, setting values by column name.
 type builder struct {
-	index map[string]int
-	width int
-	rows  [][]any
+	index   map[string]int
+	columns []string // the columns of a narrow row (nil: all of the table's)
+	width   int
+	rows    [][]any
 }
 
-func newBuilder(t Table) *builder {
-	return &builder{index: columnIndex(t), width: len(t.Columns)}
+// newBuilder builds rows of t with the columns of t in columns (nil: all; keptColumns).
+func newBuilder(t Table, columns map[string]bool) *builder {
+	if columns == nil {
+		return &builder{index: columnIndex(t), width: len(t.Columns)}
+	}
+	b := &builder{index: map[string]int{}}
+	for _, i := range keptColumns(t, columns) {
+		b.index[t.Columns[i].Name] = len(b.columns)
+		b.columns = append(b.columns, t.Columns[i].Name)
+	}
+	b.width = len(b.columns)
+	return b
 }
 
 type row []any
@@ -270,8 +287,12 @@ func invocationRow(b *builder, id ids.InvocationID, st *storage.InvocationStatus
 	r := b.row()
 	tg := st.Invocation.Target
 	b.set(r, "partition_key", uint64(id.PartitionKey))
-	b.set(r, "id", id.String())
-	b.set(r, "target", tracing.Full(tg))
+	if b.has("id") {
+		b.set(r, "id", id.String())
+	}
+	if b.has("target") {
+		b.set(r, "target", tracing.Full(tg))
+	}
 	b.set(r, "target_service_name", tg.Service)
 	if tg.Keyed() {
 		b.set(r, "target_service_key", tg.Key)
@@ -287,7 +308,9 @@ func invocationRow(b *builder, id ids.InvocationID, st *storage.InvocationStatus
 		b.set(r, "invoked_by", "service")
 		b.set(r, "invoked_by_id", by.ID.String())
 		b.set(r, "invoked_by_service_name", by.Target.Service)
-		b.set(r, "invoked_by_target", tracing.Full(by.Target))
+		if b.has("invoked_by_target") {
+			b.set(r, "invoked_by_target", tracing.Full(by.Target))
+		}
 	case st.Invocation.Caller != nil && st.Invocation.Caller.ID != (ids.InvocationID{}):
 		b.set(r, "invoked_by", "service") // recorded before InvokedBy existed
 		b.set(r, "invoked_by_id", st.Invocation.Caller.ID.String())
@@ -313,7 +336,7 @@ func invocationRow(b *builder, id ids.InvocationID, st *storage.InvocationStatus
 		// its input as entry 0 already) and no trace yet.
 		b.set(r, "journal_size", st.JournalLength)
 		b.set(r, "journal_commands_size", st.CommandCount)
-		if tr := st.Invocation.Trace; tr != nil { // recorded while tracing was on
+		if tr := st.Invocation.Trace; tr != nil && b.has("trace_id") { // recorded while tracing was on
 			b.set(r, "trace_id", tracing.InvocationContext(id, tr).TraceID().String())
 		}
 	}

@@ -248,3 +248,18 @@ func columnIndex(t Table) map[string]int {
 	}
 	return m
 }
+
+// keptColumns is the positions of t's columns a query that can read columns (nil: all) needs,
+// in t's order; at least one (the first), so that a table read only for COUNT(*) keeps its rows.
+func keptColumns(t Table, columns map[string]bool) []int {
+	var keep []int
+	for i, c := range t.Columns {
+		if columns == nil || columns[c.Name] {
+			keep = append(keep, i)
+		}
+	}
+	if len(keep) == 0 {
+		keep = []int{0}
+	}
+	return keep
+}

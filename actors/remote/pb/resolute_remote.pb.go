@@ -652,7 +652,9 @@ type ReadRequest struct {
 	// tables names the introspection tables to read (ROWS).
 	Tables []string `protobuf:"bytes,8,rep,name=tables,proto3" json:"tables,omitempty"`
 	// only restricts some of those tables to invocations (ROWS; introspect.Read.Only).
-	Only          []*TableInvocations `protobuf:"bytes,9,rep,name=only,proto3" json:"only,omitempty"`
+	Only []*TableInvocations `protobuf:"bytes,9,rep,name=only,proto3" json:"only,omitempty"`
+	// columns names the columns the rows need carry (ROWS; introspect.Read.Columns); none: all.
+	Columns       []string `protobuf:"bytes,10,rep,name=columns,proto3" json:"columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -746,6 +748,13 @@ func (x *ReadRequest) GetTables() []string {
 func (x *ReadRequest) GetOnly() []*TableInvocations {
 	if x != nil {
 		return x.Only
+	}
+	return nil
+}
+
+func (x *ReadRequest) GetColumns() []string {
+	if x != nil {
+		return x.Columns
 	}
 	return nil
 }
@@ -1288,7 +1297,7 @@ const file_resolute_remote_proto_rawDesc = "" +
 	"\fResultNotice\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12#\n" +
 	"\rinvocation_id\x18\x02 \x01(\tR\finvocationId\x12\x16\n" +
-	"\x06result\x18\x03 \x01(\fR\x06result\"\x94\x03\n" +
+	"\x06result\x18\x03 \x01(\fR\x06result\"\xae\x03\n" +
 	"\vReadRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x1c\n" +
@@ -1300,7 +1309,9 @@ const file_resolute_remote_proto_rawDesc = "" +
 	"\n" +
 	"timeout_ms\x18\a \x01(\x03R\ttimeoutMs\x12\x16\n" +
 	"\x06tables\x18\b \x03(\tR\x06tables\x128\n" +
-	"\x04only\x18\t \x03(\v2$.resolute.remote.v1.TableInvocationsR\x04only\"L\n" +
+	"\x04only\x18\t \x03(\v2$.resolute.remote.v1.TableInvocationsR\x04only\x12\x18\n" +
+	"\acolumns\x18\n" +
+	" \x03(\tR\acolumns\"L\n" +
 	"\x04What\x12\x14\n" +
 	"\x10WHAT_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vWHAT_STATUS\x10\x01\x12\x0e\n" +
