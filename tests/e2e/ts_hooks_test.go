@@ -12,21 +12,35 @@ import (
 	"testing"
 )
 
-// TestTSHooks ports one scenario of sdk-typescript's test/hooks.test.ts (Custom's vitest), the
-// one about the server rather than the TypeScript SDK's hooks API: describe "transient error
-// command metadata". KitchenSink_TransientErrors fails its attempts one way after another (the
-// handler, a run, a run interceptor, a serde, the handler interceptor, then a journal mismatch)
-// until its ninth attempt, and the server's sys_journal_events must have recorded each
-// attempt's TransientError with the command it names. The rest of hooks.test.ts (the hooks and
-// interceptors of the TypeScript SDK) is not ported.
+// TestTSHooks ports the scenarios of sdk-typescript's test/hooks.test.ts (Custom's vitest) that
+// turn on what the server does, not on the TypeScript SDK's hooks API alone:
+//   - describe "transient error command metadata": KitchenSink_TransientErrors fails its
+//     attempts one way after another (the handler, a run, a run interceptor, a serde, the
+//     handler interceptor, then a journal mismatch) until its ninth attempt, and the server's
+//     sys_journal_events must have recorded each attempt's TransientError with the command it
+//     names;
+//   - of describe "handler-level hooks" and "service-level hooks", the journal mismatch that
+//     the retry policy kills, the abort timeout, the cancellation and the pause in the middle
+//     of a run, and the suspension after every entry (inactivityTimeout 0): the events the
+//     services' hooks record per attempt (HooksTestDriver.getEvents) show each attempt's end.
+//
+// The rest of hooks.test.ts (the hooks and interceptors of the TypeScript SDK) is not ported.
 func TestTSHooks(t *testing.T) {
+	services := []string{"KitchenSink_TransientErrors", "HooksTestDriver"}
+	var scenarios []scenario
+	for _, level := range []string{"handler", "service"} {
+		for _, h := range hookScenarios {
+			services = append(services, level+"_"+h.service)
+			scenarios = append(scenarios, scenario{name: level + "-level hooks/" + h.name, run: h.run(level + "_" + h.service), needs: h.needs})
+		}
+	}
 	runClass(t, class{
-		services: []string{"KitchenSink_TransientErrors"},
+		services: services,
 		tsOnly:   "sdk-typescript's own vitest services (hooks.ts: the TypeScript SDK's hooks and interceptors), not part of the shared test-services contract",
-		scenarios: []scenario{
-			{name: "transient error command metadata/transient errors carry correct command metadata per failure type", run: transientErrorMetadata,
+		scenarios: append(scenarios,
+			scenario{name: "transient error command metadata/transient errors carry correct command metadata per failure type", run: transientErrorMetadata,
 				needs: "the introspection table sys_journal_events (a TransientError event per failed attempt, event_json with error_code, error_message and related_command_type/name/index); ours answers 'Table with name sys_journal_events does not exist'"},
-		},
+		),
 	})
 }
 
@@ -115,4 +129,150 @@ func (d *deployment) sql(query string, rows any) error {
 		return fmt.Errorf("query answer %s: %w", r.body, err)
 	}
 	return json.Unmarshal(out.Rows, rows)
+}
+
+// hookScenario is one scenario of hooks.test.ts' per-level suites, on the service
+// <level>_<service>.
+type hookScenario struct {
+	name, service string
+	run           func(service string) func(*testing.T, *deployment)
+	needs         string // skipped on ours with this reason
+}
+
+var hookScenarios = []hookScenario{
+	{"journal mismatch — retries then killed", "JournalMismatch", func(service string) func(*testing.T, *deployment) {
+		return func(t *testing.T, d *deployment) {
+			// Upstream calls and finds the new invocation among the driver's; sending
+			// names it without racing the other scenarios.
+			inv := d.send(t, "/"+service+"/invoke", "")
+			d.result(inv).failure(t)
+			d.wantHookEvents(t, inv.InvocationID,
+				// attempt 1: run "step-a" fails — abandoned
+				"hook:handler:before",
+				"hook:run:step-a:before",
+				"hook:run:step-a:error:[rw] transient",
+				"hook:handler:error:[hw] (500) [rw] transient",
+				// attempt 2: run "step-b" mismatches journal — abandoned
+				"hook:handler:before",
+				"hook:handler:error:[hw] (570) Found a mismatch between the code paths taken during the previous exe...",
+				// attempt 3: same mismatch — abandoned, then killed (maxAttempts: 3)
+				"hook:handler:before",
+				"hook:handler:error:[hw] (570) Found a mismatch between the code paths taken during the previous exe...",
+			)
+		}
+	}, ""},
+	{"abort timeout — slow run aborted then succeeds on retry", "AbortTimeout", func(service string) func(*testing.T, *deployment) {
+		return func(t *testing.T, d *deployment) {
+			var out struct {
+				InvocationID string `json:"invocationId"`
+			}
+			d.call("/"+service+"/invoke", "").value(t, &out)
+			d.wantHookEvents(t, out.InvocationID,
+				// attempt 1: run listens to abort signal, aborts immediately — abandoned
+				"hook:handler:before",
+				"hook:run:slow-step:before",
+				"hook:run:slow-step:error:[rw] aborted",
+				"hook:handler:error:[hw] (500) [rw] aborted",
+				// attempt 2: run completes quickly — success
+				"hook:handler:before",
+				"hook:run:slow-step:before",
+				"hook:run:slow-step:after",
+				"hook:handler:after",
+			)
+		}
+	}, ""},
+	{"invocation cancelled in the middle of a run", "CancelDuringRun", func(service string) func(*testing.T, *deployment) {
+		return func(t *testing.T, d *deployment) {
+			inv := d.send(t, "/"+service+"/invoke", "")
+			d.wantHookEvents(t, inv.InvocationID, "hook:handler:before", "hook:run:slow-step:before")
+			d.adminPatch("/invocations/" + inv.InvocationID + "/cancel").ok(t)
+			d.wantHookEvents(t, inv.InvocationID,
+				"hook:handler:before",
+				"hook:run:slow-step:before",
+				"hook:handler:error:[hw] Cancelled",
+				"hook:run:slow-step:error:[rw] Cancelled",
+			)
+			d.wantOutcome(t, inv.InvocationID, "completed", "failure")
+		}
+	}, ""},
+	{"invocation pause requested in the middle of a run", "PauseDuringRun", func(service string) func(*testing.T, *deployment) {
+		return func(t *testing.T, d *deployment) {
+			inv := d.send(t, "/"+service+"/invoke", "")
+			d.wantHookEvents(t, inv.InvocationID, "hook:handler:before", "hook:run:slow-step:before")
+			d.adminPatch("/invocations/" + inv.InvocationID + "/pause").ok(t)
+			d.wantHookEvents(t, inv.InvocationID,
+				"hook:handler:before",
+				"hook:run:slow-step:before",
+				"hook:run:slow-step:after",
+				"hook:handler:error:[hw] (599) Suspended invocation",
+			)
+			d.wantOutcome(t, inv.InvocationID, "paused", "")
+		}
+	}, pauseYields},
+	{"Always replay — suspend and replay after each entry", "SuspendPerEntry", func(service string) func(*testing.T, *deployment) {
+		return func(t *testing.T, d *deployment) {
+			var out struct {
+				InvocationID string `json:"invocationId"`
+			}
+			d.call("/"+service+"/invoke", "").value(t, &out)
+			d.wantHookEvents(t, out.InvocationID,
+				"hook:handler:before",
+				"hook:run:step-1:before",
+				"hook:run:step-1:error:[rw] step-1 transient",
+				"hook:handler:error:[hw] (500) [rw] step-1 transient",
+				"hook:handler:before",
+				"hook:run:step-1:before",
+				"hook:run:step-1:after",
+				"hook:handler:error:[hw] (599) Suspended invocation",
+				"hook:handler:before",
+				"hook:run:step-2:before",
+				"hook:run:step-2:after",
+				"hook:handler:error:[hw] (599) Suspended invocation",
+				"hook:handler:before",
+				"hook:handler:after",
+			)
+		}
+	}, ""},
+}
+
+// pauseYields is what ours lacks for the pause scenario.
+const pauseYields = "a pause that yields the running attempt as restate-server does: it closes the request stream, so the SDK ends the attempt with a Suspension (the hooks record \"(599) Suspended invocation\"); ours aborts the attempt's connection (\"(500) Connection closed\")"
+
+// wantHookEvents polls HooksTestDriver.getEvents(id) until it answers want (upstream's
+// expect.poll), failing with the last answer.
+func (d *deployment) wantHookEvents(t *testing.T, id string, want ...string) {
+	t.Helper()
+	eventually(t, "hook events", func() error {
+		var got []string
+		r := d.call("/HooksTestDriver/getEvents", id)
+		if r.err != nil || r.status != 200 {
+			return fmt.Errorf("getEvents: %v", r)
+		}
+		if err := json.Unmarshal(r.body, &got); err != nil {
+			return fmt.Errorf("getEvents %s: %w", r.body, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("events %q, want %q", got, want)
+		}
+		return nil
+	})
+}
+
+// wantOutcome polls sys_invocation until the invocation's status is status and, when result is
+// set, its completion_result is result (upstream's waitForInvocationOutcome).
+func (d *deployment) wantOutcome(t *testing.T, id, status, result string) {
+	t.Helper()
+	eventually(t, "invocation outcome", func() error {
+		var rows []struct {
+			Status string  `json:"status"`
+			Result *string `json:"completion_result"`
+		}
+		if err := d.sql(fmt.Sprintf("SELECT status, completion_result FROM sys_invocation WHERE id = '%s'", id), &rows); err != nil {
+			return err
+		}
+		if len(rows) != 1 || rows[0].Status != status || (result != "" && (rows[0].Result == nil || *rows[0].Result != result)) {
+			return fmt.Errorf("invocation %s: %+v, want status %s result %q", id, rows, status, result)
+		}
+		return nil
+	})
 }
