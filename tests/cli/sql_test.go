@@ -387,7 +387,6 @@ func sortObjects(re *regexp.Regexp) func(string) string {
 	}
 }
 
-
 // normaliseSQL is normalise with the workload's invocation ids named, other invocation ids,
 // durations and query times replaced.
 func normaliseSQL(raw string, s side, names map[string]string, uri string) string {
