@@ -121,7 +121,9 @@ func toInvocationStatus(id ids.InvocationID, st *storage.InvocationStatus, info 
 	}
 	if info != nil {
 		out.RetryCount = info.Attempt
-		if !info.Running {
+		// Backing off once an attempt has failed and the next waits (as sys_invocation: a
+		// not-running one before its first attempt is not backing off).
+		if !info.Running && info.Attempt > 0 {
 			out.Status = "backing-off"
 			if !info.NextRetryAt.IsZero() {
 				s := info.NextRetryAt.UTC().Format(time.RFC3339Nano)
