@@ -41,6 +41,10 @@ func pushDown(q string, named map[string]bool) map[string][]ids.InvocationID {
 			aliases[a] = t
 		}
 	}
+	mentions := map[string]int{} // how often q names each table
+	for _, w := range wordRE.FindAllString(masked, -1) {
+		mentions[w]++
+	}
 	out := map[string][]ids.InvocationID{}
 	seen := map[string]bool{}
 	for _, m := range idCondRE.FindAllStringSubmatchIndex(masked[where[0]:end], -1) {
@@ -60,7 +64,7 @@ func pushDown(q string, named map[string]bool) map[string][]ids.InvocationID {
 		if table != TableInvocation && table != TableInvocationStatus && table != TableJournal {
 			continue
 		}
-		if n := len(regexp.MustCompile(`\b`+table+`\b`).FindAllStringIndex(masked, -1)); n != 1 {
+		if mentions[table] != 1 {
 			continue // a table read twice (a self-join): the condition holds for one of them
 		}
 		if seen[table] { // two conditions on one table: read it whole
