@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/resolute-run/resolute/runtime/server"
 )
 
 // TestPgAddr: the PostgreSQL wire port is off unless pg-addr is set, on the command line or in
@@ -25,25 +27,7 @@ func TestPgAddr(t *testing.T) {
 		{name: "not host:port", args: []string{"--pg-addr", "9071"}, wantErr: `--pg-addr "9071": want host:port`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var f serverFlags
-			cmd := &cobra.Command{Use: "server"}
-			f.register(cmd)
-			registerConfigFlag(cmd)
-			args := append(tt.args, "--log-level", "error")
-			if tt.file != "" {
-				path := filepath.Join(t.TempDir(), "resolute.toml")
-				if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				args = append(args, "--config", path)
-			}
-			if err := cmd.Flags().Parse(args); err != nil {
-				t.Fatal(err)
-			}
-			if err := applyConfigFile(cmd); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := f.config()
+			cfg, err := serverConfigOf(t, tt.args, tt.file)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("config: %v, want an error containing %q", err, tt.wantErr)
@@ -55,4 +39,29 @@ func TestPgAddr(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serverConfigOf is the server configuration the server command makes of args (after
+// --log-level error) and, if file is not empty, a --config file with that content.
+func serverConfigOf(t *testing.T, args []string, file string) (server.Config, error) {
+	t.Helper()
+	var f serverFlags
+	cmd := &cobra.Command{Use: "server"}
+	f.register(cmd)
+	registerConfigFlag(cmd)
+	args = append(append([]string(nil), args...), "--log-level", "error")
+	if file != "" {
+		path := filepath.Join(t.TempDir(), "resolute.toml")
+		if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", path)
+	}
+	if err := cmd.Flags().Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	if err := applyConfigFile(cmd); err != nil {
+		t.Fatal(err)
+	}
+	return f.config()
 }

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 )
 
 // TestTracingEndpoint: tracing is off unless tracing-endpoint is set, on the command line or in
@@ -26,25 +22,7 @@ func TestTracingEndpoint(t *testing.T) {
 		{name: "bad scheme", args: []string{"--tracing-endpoint", "ftp://collector"}, wantErr: `--tracing-endpoint: tracing: endpoint "ftp://collector": unknown scheme`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var f serverFlags
-			cmd := &cobra.Command{Use: "server"}
-			f.register(cmd)
-			registerConfigFlag(cmd)
-			args := append(tt.args, "--log-level", "error")
-			if tt.file != "" {
-				path := filepath.Join(t.TempDir(), "resolute.toml")
-				if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				args = append(args, "--config", path)
-			}
-			if err := cmd.Flags().Parse(args); err != nil {
-				t.Fatal(err)
-			}
-			if err := applyConfigFile(cmd); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := f.config()
+			cfg, err := serverConfigOf(t, tt.args, tt.file)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("config: %v, want an error containing %q", err, tt.wantErr)
