@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -66,19 +65,7 @@ func TestPgWire(t *testing.T) {
 	defer cancel()
 	s := startPg(t, nil)
 	in := s.IngressURL()
-	lcExpect(t, "add", lcDo(t, "POST", in+"/Counter/a/add", "5"), 200, "5")
-	hold := make(chan lcReply, 1)
-	go func() { hold <- lcAsync("POST", in+"/Counter/b/hold", "") }()
-	var awakeable string
-	lcWait(t, ctx, "Counter/b holds its key", func() string {
-		r := lcDo(t, "POST", in+"/Counter/b/awakeable", "")
-		if err := json.Unmarshal([]byte(r.body), &awakeable); err != nil || awakeable == "" {
-			return r.body
-		}
-		return ""
-	})
-	added := make(chan lcReply, 1)
-	go func() { added <- lcAsync("POST", in+"/Counter/b/add", "1") }()
+	hold, added, awakeable := counterWorkload(t, ctx, in)
 	lcSend(t, in, "/Flaky/fail/send")
 
 	c := pgConnect(t, s.PgAddr(), "")

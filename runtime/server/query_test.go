@@ -58,19 +58,7 @@ func TestQuery(t *testing.T) {
 	defer cancel()
 	s := startWith(t, t.TempDir(), counters())
 	in, admin := s.IngressURL(), s.AdminURL()
-	lcExpect(t, "add", lcDo(t, "POST", in+"/Counter/a/add", "5"), 200, "5")
-	hold := make(chan lcReply, 1)
-	go func() { hold <- lcAsync("POST", in+"/Counter/b/hold", "") }()
-	var awakeable string
-	lcWait(t, ctx, "Counter/b holds its key", func() string {
-		r := lcDo(t, "POST", in+"/Counter/b/awakeable", "")
-		if err := json.Unmarshal([]byte(r.body), &awakeable); err != nil || awakeable == "" {
-			return r.body
-		}
-		return ""
-	})
-	added := make(chan lcReply, 1)
-	go func() { added <- lcAsync("POST", in+"/Counter/b/add", "1") }()
+	hold, added, awakeable := counterWorkload(t, ctx, in)
 	lcWait(t, ctx, "the second add of b is inboxed", func() string {
 		rows := queryJSON(t, admin, `SELECT COUNT(*) AS n FROM sys_inbox WHERE service_name = 'Counter' AND service_key = 'b'`)
 		if len(rows) == 1 && rows[0]["n"] == 1.0 {
@@ -185,4 +173,25 @@ func TestQueryInvokedBy(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("front's calls\n got %q\nwant %q", got, want)
 	}
+}
+
+// counterWorkload is TestQuery's and TestPgWire's workload on the counters' deployment: a
+// completed add of Counter/a, then Counter/b held by a hold waiting on an awakeable (its id
+// returned) and an add of b sent behind it. The hold's and the add's answers arrive on hold
+// and added.
+func counterWorkload(t *testing.T, ctx context.Context, in string) (hold, added <-chan lcReply, awakeable string) {
+	t.Helper()
+	lcExpect(t, "add", lcDo(t, "POST", in+"/Counter/a/add", "5"), 200, "5")
+	held := make(chan lcReply, 1)
+	go func() { held <- lcAsync("POST", in+"/Counter/b/hold", "") }()
+	lcWait(t, ctx, "Counter/b holds its key", func() string {
+		r := lcDo(t, "POST", in+"/Counter/b/awakeable", "")
+		if err := json.Unmarshal([]byte(r.body), &awakeable); err != nil || awakeable == "" {
+			return r.body
+		}
+		return ""
+	})
+	add := make(chan lcReply, 1)
+	go func() { add <- lcAsync("POST", in+"/Counter/b/add", "1") }()
+	return held, add, awakeable
 }
