@@ -185,6 +185,7 @@ type run struct {
 		ids []string
 		err error
 	}
+	hard       context.Context // ends at the drain deadline: no request is sent after it
 	hardCancel context.CancelFunc
 	workers    sync.WaitGroup
 }
@@ -211,7 +212,7 @@ func (r *run) shake(ctx context.Context) error {
 	stop, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
 	hard, hardCancel := context.WithTimeout(ctx, r.cfg.Duration+r.cfg.DrainTimeout)
-	r.hardCancel = hardCancel
+	r.hard, r.hardCancel = hard, hardCancel
 	r.resolver = startResolver(hard, r.client, r.sys.execLog, r.cfg.Seed)
 	for w := range r.cfg.Workers {
 		rng := rand.New(rand.NewPCG(r.cfg.Seed, uint64(w+1)))
@@ -319,10 +320,22 @@ func (r *run) isolation(down time.Duration) time.Duration {
 
 // isolate cuts n off from the other nodes for d, heals, and waits until
 // every node is ready again. It returns how long n was cut off.
+//
+// While n is cut off, one more worker sends its operations by n's ingress
+// only (each until acknowledged, as every worker): the workers spread over
+// every ingress may all be waiting on answers for the whole cut, and then
+// no client would see the isolation.
 func (r *run) isolate(ctx context.Context, n *node, d time.Duration) (time.Duration, error) {
 	t0 := time.Now()
 	n.cut()
+	probing, stopProbing := context.WithCancel(ctx)
+	w := r.cfg.Workers + len(r.kills) // an op id no other worker draws
+	rng := rand.New(rand.NewPCG(r.cfg.Seed, uint64(w+1)))
+	r.workers.Go(func() {
+		r.client.worker(probing, viaIngress(r.hard, n.id-1), rng, r.keys, w, r.cfg.MaxOpsPerWorker, r.cfg.Pause)
+	})
 	sleepCtx(ctx, d)
+	stopProbing()
 	n.heal()
 	cut := time.Since(t0)
 	for _, nd := range r.sys.nodes {

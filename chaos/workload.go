@@ -263,10 +263,23 @@ func newClient(ingresses []string, start time.Time) *client {
 	}
 }
 
-// ingress is the index and base URL of the next request's ingress.
-func (c *client) ingress() (int, string) {
+// ingress is the index and base URL of the next request's ingress: the
+// one ctx names (viaIngress), else the next in turn.
+func (c *client) ingress(ctx context.Context) (int, string) {
+	if i, ok := ctx.Value(ingressKey{}).(int); ok {
+		return i, c.ingresses[i]
+	}
 	i := int((c.next.Add(1) - 1) % uint64(len(c.ingresses)))
 	return i, c.ingresses[i]
+}
+
+// ingressKey is the context key of the ingress index viaIngress pins.
+type ingressKey struct{}
+
+// viaIngress returns ctx with every request sent under it entering by the
+// ingress of index i.
+func viaIngress(ctx context.Context, i int) context.Context {
+	return context.WithValue(ctx, ingressKey{}, i)
 }
 
 // exchanges are every request's exchange so far.
@@ -361,7 +374,7 @@ func (c *client) get(ctx context.Context, path string) answer {
 
 // send issues one request to the next ingress, and records the exchange.
 func (c *client) send(ctx context.Context, method, path string, body io.Reader, hdr http.Header) answer {
-	i, base := c.ingress()
+	i, base := c.ingress(ctx)
 	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return answer{err: err}
