@@ -141,6 +141,8 @@ func (a *partitionActor) carryOut(actions []statemachine.Action) {
 			p.cfg.Invoker.Notify(act.ID, act.Index, act.Entry)
 		case statemachine.StopAttempt:
 			p.cfg.Invoker.Abort(act.ID)
+		case statemachine.YieldAttempt:
+			p.cfg.Invoker.Yield(p, act.ID)
 		case statemachine.Finished:
 			p.waiters.resolve(act.ID, *act.Result)
 		case statemachine.DeliverOutbox:

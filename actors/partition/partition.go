@@ -27,6 +27,7 @@ type Invoker interface {
 	Start(p invoker.Partition, id ids.InvocationID)
 	Notify(id ids.InvocationID, index uint32, e command.Entry)
 	Abort(id ids.InvocationID)
+	Yield(p invoker.Partition, id ids.InvocationID)
 	AbortAll(p invoker.Partition)
 }
 

@@ -146,8 +146,9 @@ func (h *Handler) deleteInvocation(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// pauseInvocation is PATCH /invocations/{id}/pause: 202 when the invocation pauses, 200 when it
-// was paused already, 409 when it is not running or suspended, as restate-server.
+// pauseInvocation is PATCH /invocations/{id}/pause: 202 when the invocation pauses (a running
+// one once its attempt has yielded), 200 when it was paused already, 409 when it is not running
+// or suspended, as restate-server.
 func (h *Handler) pauseInvocation(w http.ResponseWriter, r *http.Request) {
 	h.lifecycleOp(w, r, func(ctx context.Context, id ids.InvocationID) (statemachine.Outcome, error) {
 		return h.deps.Invocations.Pause(ctx, id)

@@ -152,6 +152,9 @@ type Pause struct {
 	ID          ids.InvocationID `msgpack:"i"`
 	LastFailure *Failure         `msgpack:"f,omitempty"`
 	Attempts    uint32           `msgpack:"a,omitempty"`
+	// Yielded is the invoker's: the attempt an operator's pause asked to yield ended without
+	// ending the invocation (it failed, or never started); the invocation pauses now.
+	Yielded bool `msgpack:"y,omitempty"`
 }
 
 // Resume starts a new attempt of a paused (or suspended) invocation.

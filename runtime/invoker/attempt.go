@@ -83,6 +83,9 @@ func (a *attempt) run() *failure {
 		v.inv.cfg.Logger.Debug("invocation not running, no attempt", "invocation", v.id.String(), "phase", snap.Status.Phase.String())
 		return nil
 	}
+	if snap.Status.PauseRequested || v.yieldRequested() {
+		return &failure{err: errPauseRequested, noBump: true}
+	}
 	if f := a.prepare(&snap); f != nil {
 		return f
 	}
@@ -192,6 +195,9 @@ func (a *attempt) exchange(d Deployment, snap *Snapshot) *failure {
 }
 
 var errAttemptOver = errors.New("invoker: attempt over")
+
+// errPauseRequested ends an attempt that did not start because an operator paused the invocation.
+var errPauseRequested = errors.New("invoker: an operator paused the invocation")
 
 // settle waits for every proposal of the attempt and merges their outcome with the stream's.
 func (a *attempt) settle(f *failure) *failure {
@@ -388,6 +394,8 @@ func (a *attempt) forwardNotifications(w *protocol.Writer) {
 		select {
 		case <-a.ctx.Done():
 			return
+		case <-a.out.yielding:
+			return // an operator paused the invocation: the SDK suspends once the stream ends
 		case <-a.out.wake:
 			notes := a.out.take()
 			frames := make([]protocol.Frame, len(notes))
@@ -423,6 +431,8 @@ func (a *attempt) armAbortTimeout() {
 // buffers everything; setKnown then drops what the replay already contains.
 type outbox struct {
 	wake         chan struct{}
+	yielding     chan struct{} // closed by yield
+	yieldOnce    sync.Once
 	lastActivity atomic.Int64 // unix nanos
 
 	mu struct {
@@ -443,7 +453,7 @@ type note struct {
 }
 
 func newOutbox() *outbox {
-	o := &outbox{wake: make(chan struct{}, 1)}
+	o := &outbox{wake: make(chan struct{}, 1), yielding: make(chan struct{})}
 	o.mu.runAcks = make(map[uint32]struct{})
 	return o
 }
@@ -497,6 +507,9 @@ func (o *outbox) close() {
 	o.mu.closed = true
 	o.mu.queue = nil
 }
+
+// yield ends the writer's live notifications: the request stream closes.
+func (o *outbox) yield() { o.yieldOnce.Do(func() { close(o.yielding) }) }
 
 func (o *outbox) touch() { o.lastActivity.Store(time.Now().UnixNano()) }
 

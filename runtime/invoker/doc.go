@@ -26,9 +26,12 @@
 // Failed attempts are retried in memory with exponential backoff (RetryPolicy), each from a fresh
 // snapshot; when MaxAttempts is reached the invoker proposes Fail with the last error. The retry
 // policy and the inactivity and abort timeouts are Config's defaults with the deployment
-// manifest's per-service and per-handler settings laid over them (Policy, Overrides); a manifest's
-// "pause on max attempts" keeps retrying, as pausing is not built yet. The admin API reports the
-// same Policy, so what it shows is what runs. A proposal
+// manifest's per-service and per-handler settings laid over them (Policy, Overrides); when the
+// attempts are exhausted the invoker proposes Pause with the last failure (OnMaxAttemptsPause, the
+// default) or Fail (OnMaxAttemptsKill). The admin API reports the same Policy, so what it shows is
+// what runs. An operator's pause of a running invocation reaches the invoker as Yield: the
+// attempt's request stream closes (the SDK suspends after its current step), no retry follows,
+// and an attempt that ends without ending the invocation proposes Pause{Yielded}. A proposal
 // rejected with an error wrapping ErrStale stops the attempt for good (the invocation is no
 // longer running as the attempt assumed); any other rejection is retried.
 //

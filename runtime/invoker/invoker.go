@@ -178,6 +178,26 @@ func (i *Invoker) Abort(id ids.InvocationID) {
 	}
 }
 
+// Yield asks the attempt of id to end without ending the invocation, which an operator paused:
+// the request stream is closed (the SDK suspends after what it is doing; the abort timeout
+// bounds the wait), a retry waiting for its backoff is not made, and an attempt that ends
+// without ending the invocation proposes the Yielded pause. With no attempt live, one starts
+// that finds the request in the invocation's status and proposes it.
+func (i *Invoker) Yield(p Partition, id ids.InvocationID) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.mu.closed {
+		return
+	}
+	inv, ok := i.mu.attempts[id]
+	if !ok {
+		i.launchLocked(p, id)
+		return
+	}
+	inv.maybeRestartLocked(p)
+	inv.yield()
+}
+
 // AbortAll stops every attempt started for p (p lost leadership or restarted).
 func (i *Invoker) AbortAll(p Partition) {
 	i.mu.Lock()
@@ -245,7 +265,9 @@ type invocation struct {
 		sync.Mutex
 		s *outbox // notifications of the current attempt; nil while waiting to retry
 	}
-	info struct {
+	yielding     chan struct{} // closed by yield: an operator paused the invocation
+	yieldingOnce sync.Once
+	info         struct {
 		sync.Mutex
 		a AttemptInfo
 	}
@@ -253,7 +275,29 @@ type invocation struct {
 
 func newInvocation(i *Invoker, p Partition, id ids.InvocationID) *invocation {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return &invocation{inv: i, p: p, id: id, ctx: ctx, cancel: cancel}
+	return &invocation{inv: i, p: p, id: id, ctx: ctx, cancel: cancel, yielding: make(chan struct{})}
+}
+
+// yield records that the invocation must pause once its attempt ends, and closes the current
+// attempt's request stream.
+func (v *invocation) yield() {
+	v.yieldingOnce.Do(func() { close(v.yielding) })
+	v.cur.Lock()
+	s := v.cur.s
+	v.cur.Unlock()
+	if s != nil {
+		s.yield()
+	}
+}
+
+// yieldRequested reports whether yield was called.
+func (v *invocation) yieldRequested() bool {
+	select {
+	case <-v.yielding:
+		return true
+	default:
+		return false
+	}
 }
 
 func (v *invocation) maybeRestartLocked(p Partition) {

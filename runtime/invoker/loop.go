@@ -34,6 +34,16 @@ func (v *invocation) run() {
 			log.Debug("invocation attempt stale, not retrying", "attempt", failures+1, "err", f.err)
 			return
 		}
+		if v.yieldRequested() || errors.Is(f.err, errPauseRequested) {
+			// An operator paused it: no retry. The failure, if the attempt failed, is kept.
+			var last *command.Failure
+			if !errors.Is(f.err, errPauseRequested) {
+				last = &command.Failure{Code: 500, Message: f.err.Error()}
+			}
+			log.Debug("invocation attempt ended after an operator's pause", "attempt", failures+1, "err", f.err)
+			v.yieldedPause(last, failures)
+			return
+		}
 		failures++
 		if a.progress {
 			sinceStored = 0
@@ -77,11 +87,15 @@ func (v *invocation) run() {
 	}
 }
 
+// sleep waits d before the next attempt: false when the invocation was aborted. An operator's
+// pause cuts it short (the next attempt finds the pause and proposes it).
 func (v *invocation) sleep(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-v.yielding:
 		return true
 	case <-v.ctx.Done():
 		return false
@@ -110,6 +124,21 @@ func (v *invocation) fail(a *attempt, fl command.Failure) {
 func (v *invocation) pause(last command.Failure, attempts int) {
 	v.markFinishing()
 	ch := v.propose(command.Command{Kind: command.KindPause, Pause: &command.Pause{ID: v.id, LastFailure: &last, Attempts: uint32(attempts)}})
+	select {
+	case err := <-ch:
+		if err != nil {
+			v.inv.cfg.Logger.Warn("invocation pause proposal rejected", "invocation", v.id.String(), "err", err)
+		}
+	case <-v.ctx.Done():
+	}
+}
+
+// yieldedPause proposes that the invocation pause, its attempt having ended (or not started)
+// after an operator's pause, and waits until it is applied. last is the attempt's failure, if
+// it failed.
+func (v *invocation) yieldedPause(last *command.Failure, attempts int) {
+	v.markFinishing()
+	ch := v.propose(command.Command{Kind: command.KindPause, Pause: &command.Pause{ID: v.id, LastFailure: last, Attempts: uint32(attempts), Yielded: true}})
 	select {
 	case err := <-ch:
 		if err != nil {

@@ -125,3 +125,77 @@ func TestPauseResume(t *testing.T) {
 	_ = json.Unmarshal([]byte(`"`+ids.NewInvocationID(7, [16]byte{1}).String()+`"`), &unknown)
 	lcExpect(t, "resume unknown", lcDo(t, "PATCH", admin+"/invocations/"+unknown+"/resume", ""), 404, "does not exist")
 }
+
+// TestPauseYieldsTheRunningAttempt: an operator's pause of an invocation in the middle of a Run
+// lets the attempt end by itself, as restate-server's: the request stream is closed, the Run's
+// result is journaled, the SDK suspends, and only then is the invocation paused. Resumed, it
+// replays the Run's result instead of running its body again.
+func TestPauseYieldsTheRunningAttempt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var runs atomic.Int64
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	svc := sdk.NewService("Slow").
+		Handler("run", sdk.ServiceHandler(func(ctx sdk.Context, _ sdk.Void) (string, error) {
+			v, err := sdk.Run(ctx, func(sdk.RunContext) (string, error) {
+				runs.Add(1)
+				started <- struct{}{}
+				<-release
+				return "stepped", nil
+			})
+			if err != nil {
+				return "", err
+			}
+			return v + " and done", nil
+		}))
+	if err := s.RegisterInProcess(ctx, "slow", sdk.NewEndpoint().Bind(svc)); err != nil {
+		t.Fatal(err)
+	}
+	in, admin := s.IngressURL(), s.AdminURL()
+	status := func(id string) storage.InvocationStatus {
+		iid, err := ids.ParseInvocationID(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _, err := s.Node().Router().For(iid.PartitionKey).Status(iid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+
+	id := lcSend(t, in, "/Slow/run/send")
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("the Run body never started")
+	}
+	lcExpect(t, "pause in the middle of the Run", lcDo(t, "PATCH", admin+"/invocations/"+id+"/pause", ""), 202, "")
+	lcWait(t, ctx, "the pause requested", func() string {
+		if st := status(id); st.Phase != storage.Running || !st.PauseRequested {
+			return st.Phase.String()
+		}
+		return ""
+	})
+	lcExpect(t, "pause again while it yields", lcDo(t, "PATCH", admin+"/invocations/"+id+"/pause", ""), 202, "")
+	close(release)
+	lcWait(t, ctx, "paused once the attempt ended", func() string {
+		if st := status(id); st.Phase != storage.Paused {
+			return st.Phase.String()
+		}
+		return ""
+	})
+	if st := status(id); st.JournalLength < 3 || st.LastFailure != nil {
+		t.Fatalf("paused with %d journal entries and last failure %+v, want the Run and its result journaled (3 entries) and no failure", st.JournalLength, st.LastFailure)
+	}
+	lcExpect(t, "resume", lcDo(t, "PATCH", admin+"/invocations/"+id+"/resume", ""), 200, "")
+	lcExpect(t, "attach after the resume", lcDo(t, "GET", in+"/restate/invocation/"+id+"/attach", ""), 200, `"stepped and done"`)
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("the Run body ran %d times, want once: its result was journaled before the pause", n)
+	}
+}

@@ -22,6 +22,9 @@ const (
 	StopAttempt
 	// ArmTimer: a durable timer was stored; fire it (propose FireTimer) at WakeTime.
 	ArmTimer
+	// YieldAttempt: an operator paused the running invocation; its attempt must end without
+	// ending it (close the request stream: the SDK suspends), then the invocation pauses.
+	YieldAttempt
 )
 
 func (k ActionKind) String() string {
@@ -38,6 +41,8 @@ func (k ActionKind) String() string {
 		return "stop"
 	case ArmTimer:
 		return "arm-timer"
+	case YieldAttempt:
+		return "yield"
 	}
 	return "unknown"
 }

@@ -398,6 +398,11 @@ func (a *applier) suspend(s *command.Suspend) (Outcome, error) {
 	if o, ok := allJournaled("Suspension", s.Commands, &st); !ok {
 		return o, nil
 	}
+	if st.PauseRequested { // the attempt an operator's pause asked to yield has ended
+		pinOnce(&st, s.Pin)
+		a.pauseNow(&st, nil, 0)
+		return Outcome{}, a.putStatus(s.ID, &st)
+	}
 	for _, c := range s.WaitingCompletions {
 		if st.HasCompletion(c) {
 			// Already there: resume at once with a new attempt.

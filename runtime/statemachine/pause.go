@@ -6,11 +6,15 @@ import (
 )
 
 // pause stops a running or suspended invocation's attempts until it is resumed, as
-// restate-server: an operator's pause of a running one stops its attempt; one by the invoker
-// (its attempts exhausted) records the last failure. A suspended one forgets what it waited on
-// (a resumed attempt replays its journal and waits again). Notifications that arrive while it is
-// paused are journaled and wake nothing. Already paused: Duplicate; not started or ended: Invalid
-// (the admin API's 409); unknown: NotFound.
+// restate-server. An operator's pause of a suspended one pauses it at once: it forgets what it
+// waited on (a resumed attempt replays its journal and waits again). An operator's pause of a
+// running one asks its attempt to yield (PauseRequested; the invoker closes the request stream,
+// so the SDK suspends after what it is doing, a Run's result journaled): the invocation pauses
+// when the attempt ends without ending it, by its Suspension or by the invoker's Yielded pause
+// (the attempt failed, or there was none). One by the invoker after its attempts were exhausted
+// records the last failure. Notifications that arrive while it is paused are journaled and wake
+// nothing. Already paused: Duplicate; not started or ended: Invalid (the admin API's 409);
+// unknown: NotFound.
 func (a *applier) pause(p *command.Pause) (Outcome, error) {
 	st, found, err := a.status(p.ID)
 	if err != nil {
@@ -19,25 +23,38 @@ func (a *applier) pause(p *command.Pause) (Outcome, error) {
 	if !found {
 		return Outcome{Code: NotFound, Message: "invocation " + p.ID.String() + " not found"}, nil
 	}
+	byInvoker := p.LastFailure != nil || p.Yielded
 	switch st.Phase {
 	case storage.Paused:
 		return Outcome{Code: Duplicate}, nil
 	case storage.Running, storage.Suspended:
 	default:
-		if p.LastFailure != nil {
+		if byInvoker {
 			return stale("pause of %s: it is %s", p.ID, st.Phase), nil
 		}
 		return Outcome{Code: Invalid, Message: "invocation " + p.ID.String() + " is " + st.Phase.String() + ", not running"}, nil
 	}
-	if p.LastFailure != nil && st.Phase != storage.Running {
+	switch {
+	case byInvoker && st.Phase != storage.Running:
 		return stale("pause of %s: it is %s", p.ID, st.Phase), nil
+	case p.Yielded && !st.PauseRequested:
+		return stale("yielded pause of %s: no pause was requested", p.ID), nil
+	case st.Phase == storage.Running && !byInvoker:
+		if !st.PauseRequested {
+			st.PauseRequested, st.ModifiedAt = true, a.now
+			a.emit(Action{Kind: YieldAttempt, ID: p.ID})
+			return Outcome{}, a.putStatus(p.ID, &st)
+		}
+		return Outcome{}, nil // asked already: the attempt is yielding
 	}
-	if st.Phase == storage.Running && p.LastFailure == nil {
-		a.emit(Action{Kind: StopAttempt, ID: p.ID})
-	}
-	st.Phase, st.Waiting, st.ModifiedAt = storage.Paused, nil, a.now
-	st.LastFailure, st.Attempts = p.LastFailure, p.Attempts
+	a.pauseNow(&st, p.LastFailure, p.Attempts)
 	return Outcome{}, a.putStatus(p.ID, &st)
+}
+
+// pauseNow moves st to Paused.
+func (a *applier) pauseNow(st *storage.InvocationStatus, last *command.Failure, attempts uint32) {
+	st.Phase, st.Waiting, st.PauseRequested, st.ModifiedAt = storage.Paused, nil, false, a.now
+	st.LastFailure, st.Attempts = last, attempts
 }
 
 // resume starts a new attempt of a paused or suspended invocation (a running one is left as it

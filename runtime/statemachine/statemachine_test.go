@@ -491,6 +491,7 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 			code, msg, _ := strings.Cut(f, ":")
 			p.LastFailure, p.Attempts = &command.Failure{Code: uint16(u32(code)), Message: msg}, u32(arg(td, "attempts", "0"))
 		}
+		p.Yielded = arg(td, "yielded", "") == "true"
 		return h.apply(command.Command{Kind: command.KindPause, Pause: p})
 	case "resume":
 		// resume <name> [deployment=<dep>|latest=<dep> versions=5-7]
@@ -687,6 +688,9 @@ func (h *harness) dumpTables() string {
 		}
 		if f := st.LastFailure; f != nil {
 			line += fmt.Sprintf(" last-failure=%d:%q after %d attempts", f.Code, f.Message, st.Attempts)
+		}
+		if st.PauseRequested {
+			line += " pause-requested"
 		}
 		for _, c := range st.Attached {
 			line += fmt.Sprintf(" attached=%s/%d", h.show(c.ID), c.CompletionID)

@@ -83,6 +83,10 @@ type InvocationStatus struct {
 	// LastFailure and Attempts: why and after how many attempts the invoker paused it.
 	LastFailure *command.Failure `msgpack:"lf,omitempty"`
 	Attempts    uint32           `msgpack:"na,omitempty"`
+	// PauseRequested is set on a running invocation an operator paused: its attempt was asked
+	// to yield (the invoker closes the request stream, so the SDK suspends), and the invocation
+	// pauses when that attempt ends, as restate-server's.
+	PauseRequested bool `msgpack:"pr,omitempty"`
 	// Pinned is the deployment its attempts run on (see command.Pin); nil until an attempt
 	// proposed something.
 	Pinned     *command.Pin    `msgpack:"pn,omitempty"`
