@@ -5,9 +5,11 @@ package proc_test
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,17 +86,30 @@ func TestWaitReadyNoticesExit(t *testing.T) {
 	}
 }
 
-func TestFreePortsDistinct(t *testing.T) {
-	ports, err := proc.FreePorts(5)
-	if err != nil {
-		t.Fatal(err)
+// TestFreePorts: the ports of one call and of later calls all differ, and lie
+// below the kernel's ephemeral range, where no outgoing connection takes them.
+func TestFreePorts(t *testing.T) {
+	start := math.MaxInt
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			start, _ = strconv.Atoi(f[0])
+		}
 	}
 	seen := map[int]bool{}
-	for _, p := range ports {
-		if seen[p] {
-			t.Fatalf("port %d twice in %v", p, ports)
+	for range 100 {
+		ports, err := proc.FreePorts(5)
+		if err != nil {
+			t.Fatal(err)
 		}
-		seen[p] = true
+		for _, p := range ports {
+			if seen[p] {
+				t.Fatalf("port %d handed out twice (now in %v)", p, ports)
+			}
+			seen[p] = true
+			if p >= start {
+				t.Fatalf("port %d is in the ephemeral range (from %d)", p, start)
+			}
+		}
 	}
 }
 
