@@ -59,7 +59,7 @@ func Decode(data []byte) (Batch, error) {
 // Validate checks that exactly the field matching Kind is set.
 func (c Command) Validate() error {
 	set := 0
-	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil, c.DeliverBatch != nil, c.Signal != nil, c.Terminate != nil, c.Purge != nil, c.PatchState != nil, c.Pause != nil, c.Resume != nil, c.RestartAsNew != nil, c.Expire != nil, c.Fence != nil, c.Ingest != nil} {
+	for _, p := range []bool{c.Invoke != nil, c.AppendEntry != nil, c.End != nil, c.Suspend != nil, c.Deliver != nil, c.TruncateOutbox != nil, c.Fail != nil, c.FireTimer != nil, c.DeliverBatch != nil, c.Signal != nil, c.Terminate != nil, c.Purge != nil, c.PatchState != nil, c.Pause != nil, c.Resume != nil, c.RestartAsNew != nil, c.Expire != nil, c.Fence != nil, c.Ingest != nil, c.JournalEvent != nil} {
 		if p {
 			set++
 		}
@@ -110,6 +110,8 @@ func (c Command) Validate() error {
 				}
 			}
 		}
+	case KindJournalEvent:
+		ok = ok && c.JournalEvent != nil && c.JournalEvent.TransientError != nil
 	case KindDeliverBatch:
 		ok = ok && c.DeliverBatch != nil && len(c.DeliverBatch.Items) > 0
 		if ok {

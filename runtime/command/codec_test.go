@@ -24,6 +24,8 @@ func TestBatchRoundTrip(t *testing.T) {
 			{Offset: 7, Invoke: Invocation{ID: id, Target: Target{Service: "Orders", Handler: "add", Key: "k", ServiceType: VirtualObject, HandlerType: Exclusive}, Input: []byte("1")}},
 			{Offset: 9, Skip: "key not UTF-8"},
 		}}},
+		{Kind: KindJournalEvent, JournalEvent: &JournalEvent{ID: id, TransientError: &TransientError{Code: 570, Message: "mismatch", Stacktrace: "at x", DocCode: "RT0016",
+			RelatedCommandIndex: new(uint32(5)), RelatedCommandName: new("MISMATCH"), RelatedCommandType: 0x0411}}, Term: 3},
 	}}
 	data, err := Encode(in)
 	if err != nil {
@@ -46,11 +48,13 @@ func TestDecodeRejects(t *testing.T) {
 	twoNames, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindSignal, Signal: &Signal{Index: 17, Name: "n"}}}})
 	noName, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindSignal, Signal: &Signal{}}}})
 	twoMessages, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindDeliver, Deliver: &Deliver{Message: OutboxMessage{Complete: &Completion{}, Signal: &Signal{Index: 17}}}}}})
+	noEvent, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindJournalEvent, JournalEvent: &JournalEvent{}}}})
 	tests := []struct {
 		name string
 		data []byte
 		want error
 	}{
+		{"journal event without an event", noEvent, nil},
 		{"future version", future, ErrUnknownVersion},
 		{"kind mismatch", mismatched, nil},
 		{"unknown kind", unknown, nil},

@@ -78,6 +78,7 @@ type Command struct {
 	Expire         *Expire         `msgpack:"ex,omitempty"`
 	Fence          *Fence          `msgpack:"fc,omitempty"`
 	Ingest         *Ingest         `msgpack:"ig,omitempty"`
+	JournalEvent   *JournalEvent   `msgpack:"je,omitempty"` // event.go
 	// Term, on a command of an invocation attempt, is the leadership (Raft term) the attempt was
 	// started under; the state machine refuses it as stale once a later leader's Fence applied.
 	// 0 on every other command.

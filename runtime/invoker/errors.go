@@ -32,8 +32,11 @@ type SDKError struct {
 	Code       uint32
 	Message    string
 	Stacktrace string
-	// RelatedCommandIndex, when set, names the command the SDK was processing.
+	// RelatedCommandIndex, when set, names the command the SDK was processing; so may its
+	// name and its protocol message type.
 	RelatedCommandIndex *uint32
+	RelatedCommandName  *string
+	RelatedCommandType  *uint32
 }
 
 func (e *SDKError) Error() string {

@@ -41,7 +41,14 @@ type fakePartition struct {
 		state        []storage.StateEntry
 		snapshotHook func(p *fakePartition, afterRead bool) // called before and after the journal is read
 		reject       func(command.Command) error
+		events       []event // journal events, in order
 	}
+}
+
+// event is a journal event the fake stored, with the journal's length then.
+type event struct {
+	journal int
+	te      command.TransientError
 }
 
 type proposal struct {
@@ -167,6 +174,8 @@ func (p *fakePartition) apply(cmd command.Command) (error, []appended) {
 		st.Result = &command.Result{Failure: &cmd.Fail.Failure}
 	case command.KindPause:
 		st.Phase, st.LastFailure, st.Attempts = storage.Paused, cmd.Pause.LastFailure, cmd.Pause.Attempts
+	case command.KindJournalEvent:
+		p.mu.events = append(p.mu.events, event{len(p.mu.journal), *cmd.JournalEvent.TransientError})
 	default:
 		return fmt.Errorf("unexpected command kind %d", cmd.Kind), nil
 	}
@@ -213,6 +222,12 @@ func (p *fakePartition) status() storage.InvocationStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.mu.status
+}
+
+func (p *fakePartition) events() []event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]event(nil), p.mu.events...)
 }
 
 func (p *fakePartition) journal() []command.Entry {

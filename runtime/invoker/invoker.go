@@ -261,6 +261,8 @@ type invocation struct {
 	aborted   bool      // Abort/AbortAll/Close
 	restart   Partition // a Start that must run after this goroutine returns
 
+	lastEvent *command.TransientError // the last one proposed (events.go); the run goroutine's
+
 	cur struct {
 		sync.Mutex
 		s *outbox // notifications of the current attempt; nil while waiting to retry

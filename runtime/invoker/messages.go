@@ -52,7 +52,6 @@ func (a *attempt) handle(f protocol.Frame) (done bool, fl *failure) {
 	case f.Type == protocol.ErrorType:
 		return false, a.handleError(f)
 	case f.Type == protocol.EndType:
-		a.ended = true
 		a.v.markFinishing()
 		a.proposeCmd(command.Command{Kind: command.KindEnd, End: &command.End{ID: a.v.id, Commands: new(a.nextCommand)}})
 		return true, nil
@@ -194,7 +193,8 @@ func (a *attempt) handleError(f protocol.Frame) *failure {
 	if err := proto.Unmarshal(f.Payload, &m); err != nil {
 		return protocolViolation("Error: %v", err)
 	}
-	se := &SDKError{Code: m.Code, Message: m.Message, Stacktrace: m.Stacktrace, RelatedCommandIndex: m.RelatedCommandIndex}
+	se := &SDKError{Code: m.Code, Message: m.Message, Stacktrace: m.Stacktrace, RelatedCommandIndex: m.RelatedCommandIndex,
+		RelatedCommandName: m.RelatedCommandName, RelatedCommandType: m.RelatedCommandType}
 	fl := &failure{err: se}
 	if m.NextRetryDelay != nil {
 		fl.delay = time.Duration(*m.NextRetryDelay) * time.Millisecond

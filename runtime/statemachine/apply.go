@@ -121,6 +121,8 @@ func (a *applier) apply(c command.Command) (Outcome, error) {
 		return a.restartAsNew(c.RestartAsNew)
 	case command.KindExpire:
 		return a.expireDue(c.Expire)
+	case command.KindJournalEvent:
+		return a.journalEvent(c.JournalEvent)
 	}
 	return Outcome{Code: Invalid, Message: fmt.Sprintf("unknown command kind %d", c.Kind)}, nil
 }
@@ -511,7 +513,8 @@ func (a *applier) complete(id ids.InvocationID, st *storage.InvocationStatus, re
 // answerAll gives everyone waiting for ended invocation id its result: the callers waiting at
 // the ingress (Finished), the invocation that called it and the attached ones (through the outbox).
 func (a *applier) answerAll(id ids.InvocationID, st *storage.InvocationStatus, result *command.Result) error {
-	a.emit(Action{Kind: Finished, ID: id, Result: result})
+	inv := &st.Invocation
+	a.emit(Action{Kind: Finished, ID: id, Result: result, Ended: &EndedInvocation{Target: inv.Target, Trace: inv.Trace, CreatedAt: st.CreatedAt}})
 	callers := st.Attached
 	if c := st.Invocation.Caller; c != nil {
 		callers = append([]command.Caller{*c}, callers...)

@@ -15,6 +15,7 @@
 //	timers      wake time (u64 BE ms), invocation id, completion id → nothing (completion id
 //	            0: a scheduled invocation starts; 0xFFFFFFFF: an ended workflow is removed)
 //	promise     workflow, key, promise name         → Promise (result or listeners)
+//	events      invocation id, seq (u32 BE, from 1) → JournalEvent (kept while the journal is)
 //	meta        name                               → counters and the applied Raft index
 //
 // Strings inside keys are length-prefixed, so prefixes of composite keys never collide. Functions

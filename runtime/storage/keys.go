@@ -22,6 +22,7 @@ const (
 	tablePromise     byte = 0x0C
 	tableExpiry      byte = 0x0D
 	tableIngest      byte = 0x0E // ingest.go
+	tableEvents      byte = 0x0F // events.go
 )
 
 type keyBuilder []byte

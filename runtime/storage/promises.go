@@ -60,21 +60,25 @@ func DeletePromises(rw interface {
 	return deletePrefix(rw, promisePrefix(service, key))
 }
 
-// DeleteJournal removes an invocation's journal (a purge of the journal only).
+// DeleteJournal removes an invocation's journal and its journal events (a purge of the journal
+// only).
 func DeleteJournal(rw interface {
 	pebble.Reader
 	pebble.Writer
 }, id ids.InvocationID) error {
-	return deletePrefix(rw, journalPrefix(id))
+	if err := deletePrefix(rw, journalPrefix(id)); err != nil {
+		return err
+	}
+	return deleteJournalEvents(rw, id)
 }
 
-// DeleteInvocation removes an invocation's status and journal (a purge). The caller makes sure
-// nothing else refers to it: no timer, lock or inbox entry.
+// DeleteInvocation removes an invocation's status, journal and journal events (a purge). The
+// caller makes sure nothing else refers to it: no timer, lock or inbox entry.
 func DeleteInvocation(rw interface {
 	pebble.Reader
 	pebble.Writer
 }, id ids.InvocationID) error {
-	if err := deletePrefix(rw, journalPrefix(id)); err != nil {
+	if err := DeleteJournal(rw, id); err != nil {
 		return err
 	}
 	if err := rw.Delete(activeKey(id), nil); err != nil {
