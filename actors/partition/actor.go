@@ -145,6 +145,9 @@ func (a *partitionActor) carryOut(actions []statemachine.Action) {
 			p.cfg.Invoker.Yield(p, act.ID)
 		case statemachine.Finished:
 			p.waiters.resolve(act.ID, *act.Result)
+			if e := act.Ended; e != nil {
+				p.cfg.Invoker.Ended(act.ID, e.Target, e.Trace, e.CreatedAt, act.Result.Failure)
+			}
 		case statemachine.DeliverOutbox:
 			p.wakeShuffle()
 		case statemachine.ArmTimer:

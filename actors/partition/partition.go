@@ -28,6 +28,7 @@ type Invoker interface {
 	Notify(id ids.InvocationID, index uint32, e command.Entry)
 	Abort(id ids.InvocationID)
 	Yield(p invoker.Partition, id ids.InvocationID)
+	Ended(id ids.InvocationID, target command.Target, trace *command.Trace, createdAt int64, failure *command.Failure)
 	AbortAll(p invoker.Partition)
 }
 

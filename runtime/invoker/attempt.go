@@ -49,15 +49,11 @@ type attempt struct {
 	cancel context.CancelCauseFunc
 	out    *outbox
 
-	// Tracing (all zero when it is off): the attempt's span, the invocation's stored Trace and
-	// creation time (for its span at the end), Run spans by completion id until their result is
-	// journaled, whether End was proposed, and the failure the Output command carried.
-	span      tracing.Span
-	trace     *command.Trace
-	createdAt int64
-	runSpans  map[uint32]tracing.Span
-	ended     bool
-	outFail   *command.Failure
+	// Tracing (all zero when it is off): the attempt's span, and Run spans by completion id until
+	// their result is journaled. The invocation's span is the leader's, once its end is applied
+	// (Invoker.Ended).
+	span     tracing.Span
+	runSpans map[uint32]tracing.Span
 }
 
 func newAttempt(v *invocation, number int, sinceStored uint32) *attempt {

@@ -23,7 +23,6 @@ func (v *invocation) run() {
 		v.observe(a, f)
 		a.endSpans(f)
 		if f == nil {
-			a.maybeTraceEnd()
 			return
 		}
 		if v.ctx.Err() != nil {
@@ -57,7 +56,7 @@ func (v *invocation) run() {
 		}
 		if f.terminal {
 			log.Warn("invocation failed by the deployment", "attempt", failures, "err", f.err)
-			v.fail(a, terminalFailure(f.err))
+			v.fail(terminalFailure(f.err))
 			return
 		}
 		if retry.Exhausted(failures) {
@@ -66,7 +65,7 @@ func (v *invocation) run() {
 				// deployment's code and message when it sent one (e.g. 570 for a journal
 				// mismatch), not a generic 500 wrapping it.
 				log.Warn("invocation attempt failed, retries exhausted: failing it", "attempt", failures, "err", f.err)
-				v.fail(a, terminalFailure(f.err))
+				v.fail(terminalFailure(f.err))
 				return
 			}
 			last := command.Failure{Code: 500, Message: f.err.Error()}
@@ -103,8 +102,7 @@ func (v *invocation) sleep(d time.Duration) bool {
 }
 
 // fail proposes the runtime's verdict that the invocation failed, and waits until it is applied.
-// a is the last attempt (its span, for the invocation's).
-func (v *invocation) fail(a *attempt, fl command.Failure) {
+func (v *invocation) fail(fl command.Failure) {
 	v.markFinishing()
 	ch := v.propose(command.Command{Kind: command.KindFail, Fail: &command.Fail{ID: v.id, Failure: fl}})
 	select {
@@ -113,8 +111,6 @@ func (v *invocation) fail(a *attempt, fl command.Failure) {
 			v.inv.cfg.Logger.Warn("invocation fail proposal rejected", "invocation", v.id.String(), "err", err)
 			return
 		}
-		a.ended, a.outFail = true, &fl
-		a.maybeTraceEnd()
 	case <-v.ctx.Done():
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/runtime/protocol/pb"
 	"github.com/resolute-run/resolute/runtime/storage"
@@ -19,9 +20,8 @@ func (a *attempt) startSpan(d Deployment, st *storage.InvocationStatus) {
 	if t == nil {
 		return
 	}
-	a.trace, a.createdAt = st.Invocation.Trace, st.CreatedAt
 	a.span = t.StartAttempt(tracing.Attempt{
-		ID: a.v.id, Target: a.target, Trace: a.trace, Number: a.number,
+		ID: a.v.id, Target: a.target, Trace: st.Invocation.Trace, Number: a.number,
 		Deploy: d.ID, Address: d.URI, Protocol: int(a.version),
 	})
 }
@@ -60,11 +60,6 @@ func (a *attempt) traceCommand(f protocol.Frame, ae *command.AppendEntry) func(e
 			a.runSpans = make(map[uint32]tracing.Span)
 		}
 		a.runSpans[m.ResultCompletionId] = t.StartCommand(a.span, c)
-		return nil
-	case *pb.OutputCommandMessage:
-		if fl := m.GetFailure(); fl != nil {
-			a.outFail = command.FailureFromProto(fl)
-		}
 		return nil
 	default:
 		return nil
@@ -118,11 +113,13 @@ func (a *attempt) endSpans(f *failure) {
 	a.span.EndOK()
 }
 
-// maybeTraceEnd exports the invocation's span once its End (or the runtime's Fail) is applied.
-func (a *attempt) maybeTraceEnd() {
-	t := a.v.inv.cfg.Tracer
-	if t == nil || !a.ended {
+// Ended exports the span of invocation id, which just ended (completed by its End, failed or
+// killed by the runtime, cancelled before it ran): the leader calls it for every end its log
+// applied, whoever ended the invocation. Nothing without a tracer.
+func (i *Invoker) Ended(id ids.InvocationID, target command.Target, trace *command.Trace, createdAt int64, failure *command.Failure) {
+	t := i.cfg.Tracer
+	if t == nil {
 		return
 	}
-	t.EndInvocation(tracing.Invocation{ID: a.v.id, Target: a.target, Trace: a.trace, CreatedAt: a.createdAt, Failure: a.outFail})
+	t.EndInvocation(tracing.Invocation{ID: id, Target: target, Trace: trace, CreatedAt: createdAt, Failure: failure})
 }

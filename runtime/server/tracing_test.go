@@ -330,3 +330,85 @@ func names(spans []receivedSpan) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// TestTracingKilled: an invocation the runtime ends without its deployment's End still gets its
+// invocation span, with the failure: one killed while it waits on an awakeable (its attempt was
+// aborted) and one killed before it ran (a delayed send).
+func TestTracingKilled(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	col := &collector{}
+	receiver := httptest.NewServer(col)
+	defer receiver.Close()
+	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2,
+		TracingEndpoint: "http+otlp://" + strings.TrimPrefix(receiver.URL, "http://")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	waiting := make(chan struct{}, 1)
+	waiter := sdk.NewService("Waiter").Handler("wait", sdk.ServiceHandler(func(ctx sdk.Context, _ sdk.Void) (string, error) {
+		a := sdk.Awakeable[string](ctx)
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+		return a.Result()
+	}))
+	if err := s.RegisterInProcess(ctx, "waiter", sdk.NewEndpoint().Bind(waiter)); err != nil {
+		t.Fatal(err)
+	}
+	const clientTrace, clientSpan = "5bf92f3577b34da6a3ce929d0e0e4737", "01f067aa0ba902b8"
+	send := func(path string) string {
+		req, _ := http.NewRequestWithContext(ctx, "POST", s.IngressURL()+path, nil)
+		req.Header.Set("Traceparent", "00-"+clientTrace+"-"+clientSpan+"-01")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		id := resp.Header.Get("X-Restate-Id")
+		if resp.StatusCode != http.StatusAccepted || id == "" {
+			t.Fatalf("send %s: %s, id %q", path, resp.Status, id)
+		}
+		return id
+	}
+	running := send("/Waiter/wait/send")
+	select {
+	case <-waiting:
+	case <-ctx.Done():
+		t.Fatal("Waiter/wait never ran")
+	}
+	delayed := send("/Waiter/wait/send?delay=1h")
+	for _, id := range []string{running, delayed} {
+		lcExpect(t, "kill", lcDo(t, "PATCH", s.AdminURL()+"/invocations/"+id+"/kill", ""), 200, "")
+	}
+	s.Close() // exports every span made
+
+	invSpans := map[string]receivedSpan{}
+	for _, sp := range col.spans() {
+		if sp.Name != "invocation Waiter/wait" {
+			continue
+		}
+		for _, kv := range sp.Attributes {
+			if kv.Key == "restate.invocation.id" {
+				invSpans[kv.Value.GetStringValue()] = sp
+			}
+		}
+	}
+	for what, id := range map[string]string{"running": running, "not yet run": delayed} {
+		sp, ok := invSpans[id]
+		if !ok {
+			t.Errorf("killed while %s: no invocation span for %s; spans: %s", what, id, names(col.spans()))
+			continue
+		}
+		iid, _ := ids.ParseInvocationID(id)
+		if sid := tracing.SpanID(iid); hex.EncodeToString(sp.SpanId) != sid.String() || hex.EncodeToString(sp.TraceId) != clientTrace {
+			t.Errorf("killed while %s: span %x in trace %x, want SpanID %s in the request's trace %s", what, sp.SpanId, sp.TraceId, sid, clientTrace)
+		}
+		wantAttrs(t, sp, map[string]string{"restate.invocation.result": "failure"})
+		if sp.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
+			t.Errorf("killed while %s: invocation span status %v, want an error", what, sp.Status)
+		}
+	}
+}

@@ -58,6 +58,16 @@ type Action struct {
 	// WakeTime and CompletionID describe the timer of an ArmTimer action.
 	WakeTime     int64
 	CompletionID uint32
+	// Ended is set on the Finished action of an invocation's end (not on one answering a
+	// duplicate request with a stored result): what the leader needs for its span.
+	Ended *EndedInvocation
+}
+
+// EndedInvocation describes an invocation that just ended, for its span.
+type EndedInvocation struct {
+	Target    command.Target
+	Trace     *command.Trace
+	CreatedAt int64
 }
 
 // OutcomeCode is how a command was applied.
