@@ -1,7 +1,7 @@
 // Package introspect answers SQL over the runtime's tables, with restate-server's table and
-// column names (sys_invocation, sys_journal, state, sys_inbox, sys_promise, sys_idempotency,
-// sys_service, sys_deployment, sys_keyed_service_status), so that queries written for Restate
-// and the official CLI run unchanged.
+// column names (sys_invocation, sys_journal, sys_journal_events, state, sys_inbox, sys_promise,
+// sys_idempotency, sys_service, sys_deployment, sys_keyed_service_status), so that queries
+// written for Restate and the official CLI run unchanged.
 //
 // The engine is DuckDB, embedded (github.com/duckdb/duckdb-go/v2): a real SQL engine whose
 // Postgres-like dialect is close to the DataFusion dialect restate-server speaks, rather than

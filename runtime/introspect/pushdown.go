@@ -61,7 +61,7 @@ func pushDown(q string, named map[string]bool) map[string][]ids.InvocationID {
 				table = t
 			}
 		}
-		if table != TableInvocation && table != TableInvocationStatus && table != TableJournal {
+		if table != TableInvocation && table != TableInvocationStatus && table != TableJournal && table != TableJournalEvents {
 			continue
 		}
 		if mentions[table] != 1 {

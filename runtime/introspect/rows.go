@@ -50,7 +50,7 @@ type AttemptsFunc func(id ids.InvocationID) (Attempt, bool)
 // Read is what a query reads of the partitions: the partitioned tables it names and, for some
 // of them, the only invocations it can see (a query whose WHERE says id = '…' or id IN (…): see
 // pushDown). Only's tables are among those with an invocation id column: sys_invocation,
-// sys_invocation_status, sys_journal.
+// sys_invocation_status, sys_journal, sys_journal_events.
 type Read struct {
 	Tables []string
 	Only   map[string][]ids.InvocationID
@@ -110,6 +110,16 @@ func PartitionRows(snap pebble.Reader, rd Read, attempts AttemptsFunc) (out []Ro
 				}
 			} else {
 				err = storage.ScanJournals(snap, journalRow(b))
+			}
+		case TableJournalEvents:
+			if restricted {
+				for _, id := range only {
+					if err = storage.ScanJournalEventsOf(snap, id, eventRow(b)); err != nil {
+						break
+					}
+				}
+			} else {
+				err = storage.ScanJournalEvents(snap, eventRow(b))
 			}
 		case TableState:
 			err = stateRows(snap, b)

@@ -49,6 +49,7 @@ const (
 	TableKeyedStatus      = "sys_keyed_service_status"
 	TableService          = "sys_service"
 	TableDeployment       = "sys_deployment"
+	TableJournalEvents    = "sys_journal_events"
 )
 
 // Tables is the schema, in the order the tables are created.
@@ -165,6 +166,14 @@ var Tables = []Table{
 		"entry_json", tString,
 		"entry_lite_json", tString,
 		"appended_at", tTimestamp,
+	)},
+	{Name: TableJournalEvents, Partitioned: true, Columns: cols(
+		"partition_key", tU64,
+		"id", tString,
+		"after_journal_entry_index", tU32,
+		"appended_at", tTimestamp,
+		"event_type", tString,
+		"event_json", tString,
 	)},
 	{Name: TableState, Partitioned: true, Columns: cols(
 		"partition_key", tU64,
