@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -38,8 +39,7 @@ func TestTSHooks(t *testing.T) {
 		services: services,
 		tsOnly:   "sdk-typescript's own vitest services (hooks.ts: the TypeScript SDK's hooks and interceptors), not part of the shared test-services contract",
 		scenarios: append(scenarios,
-			scenario{name: "transient error command metadata/transient errors carry correct command metadata per failure type", run: transientErrorMetadata,
-				needs: "the introspection table sys_journal_events (a TransientError event per failed attempt, event_json with error_code, error_message and related_command_type/name/index); ours answers 'Table with name sys_journal_events does not exist'"},
+			scenario{name: "transient error command metadata/transient errors carry correct command metadata per failure type", run: transientErrorMetadata},
 		),
 	})
 }
@@ -112,7 +112,71 @@ func transientErrorMetadata(t *testing.T, d *deployment) {
 		w, _ := json.MarshalIndent(want, "", "  ")
 		t.Fatalf("transient errors:\n%s\nwant:\n%s", g, w)
 	}
+	wantJournalEventRows(t, d, inv.InvocationID, got[6].Message)
 }
+
+// wantJournalEventRows checks, beyond upstream, the whole rows of sys_journal_events that
+// transientErrorMetadata's invocation left, as restate-server 1.7.12 writes them: the journal
+// index each event follows, the append times in order, and event_json exactly (its fields in
+// serde's order, the unset ones left out, the documentation codes), but for the stack traces,
+// which must be there and start with the error.
+func wantJournalEventRows(t *testing.T, d *deployment, id, mismatch string) {
+	t.Helper()
+	var rows []struct {
+		PartitionKey uint64 `json:"partition_key"`
+		ID           string `json:"id"`
+		After        uint32 `json:"after_journal_entry_index"`
+		AppendedAt   string `json:"appended_at"`
+		EventType    string `json:"event_type"`
+		EventJSON    string `json:"event_json"`
+	}
+	if err := d.sql(fmt.Sprintf(`SELECT * FROM sys_journal_events WHERE id = '%s' ORDER BY appended_at`, id), &rows); err != nil {
+		t.Fatal(err)
+	}
+	var statuses []struct {
+		CreatedAt string `json:"created_at"`
+	}
+	if err := d.sql(fmt.Sprintf(`SELECT created_at FROM sys_invocation WHERE id = '%s'`, id), &statuses); err != nil || len(statuses) != 1 {
+		t.Fatalf("created_at of %s: %v %v", id, statuses, err)
+	}
+	m, _ := json.Marshal(mismatch)
+	const te = `{"ty":"TransientError","error_code":500,"error_message":`
+	want := []struct {
+		after      uint32
+		json, head string // head: what error_stacktrace starts with ("": none)
+	}{
+		{0, te + `"handler boom","restate_doc_error_code":"RT0007"}`, "Error: handler boom"},
+		{1, te + `"step-1 boom","restate_doc_error_code":"RT0007","related_command_index":1,"related_command_name":"step-1","related_command_type":"Run"}`, "Error: step-1 boom"},
+		{5, te + `"run-interceptor boom","restate_doc_error_code":"RT0007","related_command_index":3,"related_command_name":"step-3","related_command_type":"Run"}`, "Error: run-interceptor boom"},
+		{7, te + `"serde boom","restate_doc_error_code":"RT0007"}`, "Error: serde boom"},
+		{7, te + `"handler-interceptor boom","restate_doc_error_code":"RT0007"}`, "Error: handler-interceptor boom"},
+		{10, te + `"pre-mismatch","restate_doc_error_code":"RT0007"}`, "Error: pre-mismatch"},
+		{10, `{"ty":"TransientError","error_code":570,"error_message":` + string(m) + `,"restate_doc_error_code":"RT0016","related_command_index":5,"related_command_name":"MISMATCH","related_command_type":"Run"}`, ""},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows of sys_journal_events, want %d: %+v", len(rows), len(want), rows)
+	}
+	last := statuses[0].CreatedAt
+	for i, r := range rows {
+		js, trace := r.EventJSON, ""
+		if loc := stacktraceField.FindStringSubmatchIndex(js); loc != nil {
+			if err := json.Unmarshal([]byte(js[loc[2]:loc[3]]), &trace); err != nil {
+				t.Fatalf("row %d: stack trace of %s: %v", i, js, err)
+			}
+			js = js[:loc[0]] + js[loc[1]:]
+		}
+		w := want[i]
+		if r.ID != id || r.After != w.after || r.EventType != "TransientError" || js != w.json ||
+			(w.head == "") != (trace == "") || !strings.HasPrefix(trace, w.head) || r.AppendedAt < last || r.PartitionKey == 0 {
+			t.Errorf("row %d: %+v\nwant after_journal_entry_index %d, event_json (stack trace aside) %s, a stack trace starting %q, appended at or after %s",
+				i, r, w.after, w.json, w.head, last)
+		}
+		last = r.AppendedAt
+	}
+}
+
+// stacktraceField is event_json's error_stacktrace field (its JSON string in group 1).
+var stacktraceField = regexp.MustCompile(`,"error_stacktrace":("(?:[^"\\]|\\.)*")`)
 
 // sql runs query through the admin API's POST /query (JSON rows) and decodes the rows into
 // rows.
