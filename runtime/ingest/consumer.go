@@ -18,6 +18,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/kafka"
 	"github.com/resolute-run/resolute/runtime/registry"
 	"github.com/resolute-run/resolute/runtime/statemachine"
+	"github.com/resolute-run/resolute/runtime/tracing"
 )
 
 // Log is where a consumer's records go: the partitions (partition.Router implements it).
@@ -42,6 +43,8 @@ type Config struct {
 	InstanceID string
 	// Opts are added to the franz-go client's options (tests: shorter waits).
 	Opts []kgo.Opt
+	// Tracer, when set, makes a span for each record that becomes an invocation.
+	Tracer *tracing.Tracer
 }
 
 // Consumer consumes one subscription's topic. Its run goroutine owns sources; the invocations in
@@ -211,6 +214,7 @@ const maxBatch = 256
 // there and drops the rest (they come again).
 func (c *Consumer) ingest(src *source, rs []*kgo.Record) {
 	backoff := 50 * time.Millisecond
+	var spans recordSpans
 	for c.ctx.Err() == nil {
 		rs = src.unseen(rs)
 		if len(rs) == 0 {
@@ -223,7 +227,9 @@ func (c *Consumer) ingest(src *source, rs []*kgo.Record) {
 		batch := rs[:n]
 		in := command.Ingest{Subscription: c.cfg.Subscription.ID.String(), Topic: batch[0].Topic, Partition: batch[0].Partition, From: src.from}
 		for _, r := range batch {
-			in.Records = append(in.Records, Record(in.Subscription, c.target(), c.cfg.Retention, r))
+			rec := Record(in.Subscription, c.target(), c.cfg.Retention, r)
+			rec.Invoke.Trace = spans.start(c, r, &rec)
+			in.Records = append(in.Records, rec)
 		}
 		o, err := c.cfg.Log.Ingest(c.ctx, in)
 		if err != nil {
@@ -242,6 +248,7 @@ func (c *Consumer) ingest(src *source, rs []*kgo.Record) {
 		case statemachine.Applied:
 			src.from = pos
 			c.client.MarkCommitRecords(batch[n-1])
+			spans.end(in.Records)
 			for _, r := range in.Records {
 				if r.Skip != "" {
 					c.releaseN(1)
@@ -358,5 +365,42 @@ func (c *Consumer) sleep(d time.Duration) {
 	select {
 	case <-t.C:
 	case <-c.ctx.Done():
+	}
+}
+
+// recordSpans are the spans of records proposed and not yet ingested (tracing on): a record
+// proposed again (the outcome was unknown, or stale before the position was known) keeps its
+// span and trace, so it gets one span, ended once its invocation is made.
+type recordSpans map[int64]recordSpan
+
+type recordSpan struct {
+	span  tracing.Span
+	trace *command.Trace
+}
+
+// start returns the trace of the invocation rec makes from r, starting r's span the first time.
+func (rs *recordSpans) start(c *Consumer, r *kgo.Record, rec *command.IngestRecord) *command.Trace {
+	if !c.cfg.Tracer.Enabled() || rec.Skip != "" {
+		return nil
+	}
+	if s, ok := (*rs)[r.Offset]; ok {
+		return s.trace
+	}
+	if *rs == nil {
+		*rs = recordSpans{}
+	}
+	span, trace := c.cfg.Tracer.StartKafka(tracing.KafkaRecord{ID: rec.Invoke.ID, Target: rec.Invoke.Target,
+		Headers: rec.Invoke.Headers, Group: c.group, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset})
+	(*rs)[r.Offset] = recordSpan{span, trace}
+	return trace
+}
+
+// end ends the spans of the records ingested.
+func (rs recordSpans) end(ingested []command.IngestRecord) {
+	for _, r := range ingested {
+		if s, ok := rs[r.Offset]; ok {
+			s.span.End()
+			delete(rs, r.Offset)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/kafka"
 	"github.com/resolute-run/resolute/runtime/registry"
+	"github.com/resolute-run/resolute/runtime/tracing"
 )
 
 // ManagerConfig configures a node's Manager.
@@ -28,6 +29,8 @@ type ManagerConfig struct {
 	NodeID uint64
 	// Opts are added to every consumer's franz-go options.
 	Opts []kgo.Opt
+	// Tracer, when set, makes a span for each record that becomes an invocation.
+	Tracer *tracing.Tracer
 }
 
 // DefaultInterval is how often a Manager looks at the registry.
@@ -130,7 +133,7 @@ func (m *Manager) sync(v *registry.View, failed map[ids.SubscriptionID]bool) {
 			m.fail(failed, id, "its Kafka cluster's properties", err)
 			continue
 		}
-		c, err := Start(Config{Subscription: s, Cluster: kc, Log: m.cfg.Log, Retention: retentionOf(v, s), Logger: m.cfg.Logger,
+		c, err := Start(Config{Subscription: s, Cluster: kc, Log: m.cfg.Log, Retention: retentionOf(v, s), Logger: m.cfg.Logger, Tracer: m.cfg.Tracer,
 			InstanceID: fmt.Sprintf("resolute-node-%d", m.cfg.NodeID), Opts: m.cfg.Opts})
 		if err != nil {
 			m.fail(failed, id, "starting its consumer", err)

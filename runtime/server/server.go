@@ -237,7 +237,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.recordKafkaClusters(ctx); err != nil {
 		return nil, err
 	}
-	s.ingest = ingest.StartManager(ingest.ManagerConfig{Registry: s.registry, Log: s.node.Router(), NodeID: host.NodeID()})
+	s.ingest = ingest.StartManager(ingest.ManagerConfig{Registry: s.registry, Log: s.node.Router(), NodeID: host.NodeID(), Tracer: s.tracer})
 	s.started.Store(true)
 	ok = true
 	return s, nil

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,74 +13,17 @@ import (
 	"testing"
 	"time"
 
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/invoker"
 	"github.com/resolute-run/resolute/runtime/server"
 	"github.com/resolute-run/resolute/runtime/tracing"
 	"github.com/resolute-run/resolute/sdk"
+	"github.com/resolute-run/resolute/tests/testenv"
 )
 
-// collector is an OTLP/HTTP trace receiver: it decodes every export request with the OTLP
-// protobuf definitions and keeps the spans, each tagged with the generation (server process) it
-// arrived in.
-type collector struct {
-	mu struct {
-		sync.Mutex
-		gen   int
-		spans []receivedSpan
-	}
-}
-
-type receivedSpan struct {
-	*tracepb.Span
-	gen int
-}
-
-func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "want POST /v1/traces with protobuf", http.StatusBadRequest)
-		return
-	}
-	body, err := io.ReadAll(r.Body)
-	var req coltracepb.ExportTraceServiceRequest
-	if err == nil {
-		err = proto.Unmarshal(body, &req)
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	c.mu.Lock()
-	for _, rs := range req.ResourceSpans {
-		for _, ss := range rs.ScopeSpans {
-			for _, s := range ss.Spans {
-				c.mu.spans = append(c.mu.spans, receivedSpan{s, c.mu.gen})
-			}
-		}
-	}
-	c.mu.Unlock()
-	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(out)
-}
-
-func (c *collector) nextGeneration() {
-	c.mu.Lock()
-	c.mu.gen++
-	c.mu.Unlock()
-}
-
-func (c *collector) spans() []receivedSpan {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]receivedSpan(nil), c.mu.spans...)
-}
-
-// traceparents records the traceparent of every request to a deployment, by path.
+// traceparents records the traceparent header of each request to a deployment, by path.
 type traceparents struct {
 	h  http.Handler
 	mu sync.Mutex
@@ -141,7 +83,7 @@ func tracedServices(entered chan<- struct{}, restarted *atomic.Bool) (*sdk.Endpo
 func TestTracing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	col := &collector{}
+	col := &testenv.SpanCollector{}
 	receiver := httptest.NewServer(col)
 	defer receiver.Close()
 	cfg := server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2,
@@ -184,33 +126,33 @@ func TestTracing(t *testing.T) {
 		t.Fatal("Caller/run never got past its sleep")
 	}
 	s.Close() // exports what the first server made
-	col.nextGeneration()
+	col.NextGeneration()
 	restarted.Store(true)
 	s = start()
 	defer s.Close()
 	lcExpect(t, "output", lcDo(t, "GET", s.IngressURL()+"/restate/invocation/"+id+"/attach", ""), 200, `"go-step-worked"`)
 	s.Close()
 
-	checkTrace(t, col.spans(), id, clientTrace, clientSpan, seen.get("/invoke/Caller/run"), seenW.get("/invoke/Worker/work"))
+	checkTrace(t, col.Spans(), id, clientTrace, clientSpan, seen.get("/invoke/Caller/run"), seenW.get("/invoke/Worker/work"))
 }
 
-func checkTrace(t *testing.T, spans []receivedSpan, callerID, clientTrace, clientSpan string, callerParents, workerParents []string) {
+func checkTrace(t *testing.T, spans []testenv.ReceivedSpan, callerID, clientTrace, clientSpan string, callerParents, workerParents []string) {
 	t.Helper()
-	byName := map[string][]receivedSpan{}
+	byName := map[string][]testenv.ReceivedSpan{}
 	for _, s := range spans {
 		if got := hex.EncodeToString(s.TraceId); got != clientTrace {
 			t.Errorf("span %q in trace %s, want the request's %s", s.Name, got, clientTrace)
 		}
 		byName[s.Name] = append(byName[s.Name], s)
 	}
-	one := func(name string) receivedSpan {
+	one := func(name string) testenv.ReceivedSpan {
 		t.Helper()
 		if len(byName[name]) != 1 {
 			t.Fatalf("%d spans named %q, want 1; spans: %s", len(byName[name]), name, names(spans))
 		}
 		return byName[name][0]
 	}
-	childOf := func(s receivedSpan, parent []byte, what string) {
+	childOf := func(s testenv.ReceivedSpan, parent []byte, what string) {
 		t.Helper()
 		if hex.EncodeToString(s.ParentSpanId) != hex.EncodeToString(parent) {
 			t.Errorf("span %q has parent %x, want %s %x", s.Name, s.ParentSpanId, what, parent)
@@ -230,8 +172,8 @@ func checkTrace(t *testing.T, spans []receivedSpan, callerID, clientTrace, clien
 	if sid := tracing.SpanID(id); hex.EncodeToString(inv.SpanId) != sid.String() {
 		t.Errorf("invocation span id %x, want SpanID(%s) = %s", inv.SpanId, callerID, sid)
 	}
-	if inv.gen != 1 {
-		t.Errorf("the invocation span came from server generation %d, want 1 (after the restart)", inv.gen)
+	if inv.Gen != 1 {
+		t.Errorf("the invocation span came from server generation %d, want 1 (after the restart)", inv.Gen)
 	}
 	wantAttrs(t, inv, map[string]string{"restate.invocation.id": callerID, "restate.invocation.result": "success"})
 	if inv.Status.GetCode() != tracepb.Status_STATUS_CODE_OK {
@@ -243,7 +185,7 @@ func checkTrace(t *testing.T, spans []receivedSpan, callerID, clientTrace, clien
 	attemptIDs := map[string]bool{}
 	for _, a := range attempts {
 		childOf(a, inv.SpanId, "the invocation span")
-		gens[a.gen] = true
+		gens[a.Gen] = true
 		attemptIDs[hex.EncodeToString(a.SpanId)] = true
 		wantAttrs(t, a, map[string]string{"restate.invocation.id": callerID, "rpc.system": "restate"})
 	}
@@ -284,7 +226,7 @@ func checkTrace(t *testing.T, spans []receivedSpan, callerID, clientTrace, clien
 
 // hasCommandEvent reports whether one of the attempt spans has a new_command event of that
 // command type (and name, if not empty), as restate-server records them.
-func hasCommandEvent(attempts []receivedSpan, typ, name string) bool {
+func hasCommandEvent(attempts []testenv.ReceivedSpan, typ, name string) bool {
 	for _, a := range attempts {
 		for _, e := range a.Events {
 			got := map[string]string{}
@@ -310,7 +252,7 @@ func traceparentSpan(t *testing.T, tp, traceID string) string {
 	return parts[2]
 }
 
-func wantAttrs(t *testing.T, s receivedSpan, want map[string]string) {
+func wantAttrs(t *testing.T, s testenv.ReceivedSpan, want map[string]string) {
 	t.Helper()
 	got := map[string]string{}
 	for _, kv := range s.Attributes {
@@ -323,10 +265,10 @@ func wantAttrs(t *testing.T, s receivedSpan, want map[string]string) {
 	}
 }
 
-func names(spans []receivedSpan) string {
+func names(spans []testenv.ReceivedSpan) string {
 	var out []string
 	for _, s := range spans {
-		out = append(out, fmt.Sprintf("%s(gen %d)", s.Name, s.gen))
+		out = append(out, fmt.Sprintf("%s(gen %d)", s.Name, s.Gen))
 	}
 	return strings.Join(out, ", ")
 }
@@ -337,7 +279,7 @@ func names(spans []receivedSpan) string {
 func TestTracingKilled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	col := &collector{}
+	col := &testenv.SpanCollector{}
 	receiver := httptest.NewServer(col)
 	defer receiver.Close()
 	s, err := server.Start(ctx, server.Config{DataDir: t.TempDir(), IngressAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Partitions: 2,
@@ -385,8 +327,8 @@ func TestTracingKilled(t *testing.T) {
 	}
 	s.Close() // exports every span made
 
-	invSpans := map[string]receivedSpan{}
-	for _, sp := range col.spans() {
+	invSpans := map[string]testenv.ReceivedSpan{}
+	for _, sp := range col.Spans() {
 		if sp.Name != "invocation Waiter/wait" {
 			continue
 		}
@@ -399,7 +341,7 @@ func TestTracingKilled(t *testing.T) {
 	for what, id := range map[string]string{"running": running, "not yet run": delayed} {
 		sp, ok := invSpans[id]
 		if !ok {
-			t.Errorf("killed while %s: no invocation span for %s; spans: %s", what, id, names(col.spans()))
+			t.Errorf("killed while %s: no invocation span for %s; spans: %s", what, id, names(col.Spans()))
 			continue
 		}
 		iid, _ := ids.ParseInvocationID(id)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -79,6 +80,45 @@ func (t *Tracer) StartIngress(ctx context.Context, hdr http.Header, id ids.Invoc
 		}
 	}
 	_, s := t.tracer.Start(ctx, "ingress "+Short(target), trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+	return Span{s}, record(s.SpanContext(), false)
+}
+
+// KafkaRecord describes a Kafka record that becomes an invocation, for its span.
+type KafkaRecord struct {
+	ID        ids.InvocationID
+	Target    command.Target
+	Headers   []command.Header // the record's own headers: a traceparent among them is the parent
+	Group     string           // the subscription's consumer group
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// StartKafka starts the span of a Kafka record becoming an invocation, as restate-server's
+// ingress_kafka span: a child of the record's traceparent header if it has a valid one (a new
+// trace otherwise), with the messaging attributes. It returns the Trace the invocation stores
+// (its span is a child of this one). End the span once the invocation is made; one never ended
+// is never exported.
+func (t *Tracer) StartKafka(r KafkaRecord) (Span, *command.Trace) {
+	if t == nil {
+		return Span{}, nil
+	}
+	carrier := propagation.MapCarrier{}
+	for _, h := range r.Headers {
+		if k := strings.ToLower(h.Key); k == "traceparent" || k == "tracestate" {
+			carrier[k] = h.Value
+		}
+	}
+	ctx := propagator.Extract(context.Background(), carrier)
+	attrs := append(targetAttrs(r.ID, r.Target),
+		attribute.String("messaging.system", "kafka"),
+		attribute.String("messaging.consumer.group.name", r.Group),
+		attribute.String("messaging.operation.type", "process"),
+		attribute.Int64("messaging.kafka.offset", r.Offset),
+		attribute.Int64("messaging.source.partition.id", int64(r.Partition)),
+		attribute.String("messaging.source.name", r.Topic),
+	)
+	_, s := t.tracer.Start(ctx, "ingress_kafka "+Short(r.Target), trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
 	return Span{s}, record(s.SpanContext(), false)
 }
 

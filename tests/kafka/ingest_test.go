@@ -52,15 +52,16 @@ func setup(t *testing.T, options string) (*kfake.Cluster, *testenv.Server, *sync
 	return kc, srv, &headers, sub
 }
 
-// setupSink is setup with the deployment ep and the sink service/handler.
-func setupSink(t *testing.T, ep *sdk.Endpoint, sink, options string) (*kfake.Cluster, *testenv.Server, string) {
+// setupSink is setup with the deployment ep and the sink service/handler, and the server's
+// arguments args added.
+func setupSink(t *testing.T, ep *sdk.Endpoint, sink, options string, args ...string) (*kfake.Cluster, *testenv.Server, string) {
 	t.Helper()
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, topic))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(kc.Close)
-	srv := testenv.StartServer(t, testenv.ServerConfig{Args: []string{"--partitions", "4"}})
+	srv := testenv.StartServer(t, testenv.ServerConfig{Args: append([]string{"--partitions", "4"}, args...)})
 	if _, err := testenv.Register(srv.Admin, testenv.ServeH2C(t, ep.Handler())); err != nil {
 		t.Fatal(err)
 	}
