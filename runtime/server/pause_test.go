@@ -62,17 +62,7 @@ func TestPauseResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, admin := s.IngressURL(), s.AdminURL()
-	status := func(id string) storage.InvocationStatus {
-		iid, err := ids.ParseInvocationID(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, _, err := s.Node().Router().For(iid.PartitionKey).Status(iid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	status := func(id string) storage.InvocationStatus { return statusOf(t, s, id) }
 
 	run := lcSend(t, in, "/Flaky/run/send")
 	lcWait(t, ctx, "the exhausted invocation paused", func() string {
@@ -157,17 +147,7 @@ func TestPauseYieldsTheRunningAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, admin := s.IngressURL(), s.AdminURL()
-	status := func(id string) storage.InvocationStatus {
-		iid, err := ids.ParseInvocationID(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, _, err := s.Node().Router().For(iid.PartitionKey).Status(iid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	status := func(id string) storage.InvocationStatus { return statusOf(t, s, id) }
 
 	id := lcSend(t, in, "/Slow/run/send")
 	select {
