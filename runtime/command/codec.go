@@ -111,7 +111,7 @@ func (c Command) Validate() error {
 			}
 		}
 	case KindJournalEvent:
-		ok = ok && c.JournalEvent != nil && c.JournalEvent.TransientError != nil
+		ok = ok && c.JournalEvent.valid()
 	case KindDeliverBatch:
 		ok = ok && c.DeliverBatch != nil && len(c.DeliverBatch.Items) > 0
 		if ok {

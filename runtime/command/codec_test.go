@@ -26,6 +26,7 @@ func TestBatchRoundTrip(t *testing.T) {
 		}}},
 		{Kind: KindJournalEvent, JournalEvent: &JournalEvent{ID: id, TransientError: &TransientError{Code: 570, Message: "mismatch", Stacktrace: "at x", DocCode: "RT0016",
 			RelatedCommandIndex: new(uint32(5)), RelatedCommandName: new("MISMATCH"), RelatedCommandType: 0x0411}}, Term: 3},
+		{Kind: KindJournalEvent, JournalEvent: &JournalEvent{ID: id, Paused: &Paused{LastFailure: &TransientError{Code: 500, Message: "last"}}}, Term: 3},
 	}}
 	data, err := Encode(in)
 	if err != nil {
@@ -49,12 +50,14 @@ func TestDecodeRejects(t *testing.T) {
 	noName, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindSignal, Signal: &Signal{}}}})
 	twoMessages, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindDeliver, Deliver: &Deliver{Message: OutboxMessage{Complete: &Completion{}, Signal: &Signal{Index: 17}}}}}})
 	noEvent, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindJournalEvent, JournalEvent: &JournalEvent{}}}})
+	twoEvents, _ := msgpack.Marshal(&Batch{Version: FormatVersion, Commands: []Command{{Kind: KindJournalEvent, JournalEvent: &JournalEvent{TransientError: &TransientError{}, Paused: &Paused{}}}}})
 	tests := []struct {
 		name string
 		data []byte
 		want error
 	}{
 		{"journal event without an event", noEvent, nil},
+		{"journal event with two events", twoEvents, nil},
 		{"future version", future, ErrUnknownVersion},
 		{"kind mismatch", mismatched, nil},
 		{"unknown kind", unknown, nil},

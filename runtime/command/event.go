@@ -14,6 +14,19 @@ const KindJournalEvent Kind = 20
 type JournalEvent struct {
 	ID             ids.InvocationID `msgpack:"i"`
 	TransientError *TransientError  `msgpack:"te,omitempty"`
+	Paused         *Paused          `msgpack:"pa,omitempty"`
+}
+
+// Paused is the pause of an invocation whose attempts are exhausted (its retry policy pauses
+// it), with the last attempt's failure, as restate-server's PausedEvent. The invoker proposes it
+// just before the Pause.
+type Paused struct {
+	LastFailure *TransientError `msgpack:"lf,omitempty"`
+}
+
+// valid reports whether exactly one event is set.
+func (e *JournalEvent) valid() bool {
+	return e != nil && (e.TransientError != nil) != (e.Paused != nil)
 }
 
 // TransientError is an attempt that failed and will be retried: the error the deployment sent

@@ -6,14 +6,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/resolute-run/resolute/runtime/command"
 	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/protocol"
 	"github.com/resolute-run/resolute/runtime/storage"
 )
 
 // eventRow adds the sys_journal_events row of a stored journal event, as restate-server
-// 1.7.12: event_type names the event ("TransientError") and event_json is the event as serde
-// writes it, its type in "ty" and then its fields, the unset ones left out.
+// 1.7.12: event_type names the event ("TransientError", "Paused") and event_json is the event
+// as serde writes it, its type in "ty" and then its fields, the unset ones left out.
 func eventRow(b *builder) func(id ids.InvocationID, seq uint32, e *storage.JournalEvent) bool {
 	return func(id ids.InvocationID, _ uint32, e *storage.JournalEvent) bool {
 		r := b.row()
@@ -35,12 +36,27 @@ func eventRow(b *builder) func(id ids.InvocationID, seq uint32, e *storage.Journ
 // eventJSON is an event's type and its JSON (restate's "Unknown" for one this version cannot
 // read, as restate-server answers for an event it cannot decode).
 func eventJSON(e *storage.JournalEvent) (ty, js string) {
-	te := e.TransientError
-	if te == nil {
-		return "Unknown", `{"ty":"Unknown"}`
-	}
 	var w jsonObject
-	w.field("ty", "TransientError")
+	switch {
+	case e.TransientError != nil:
+		w.field("ty", "TransientError")
+		transientErrorFields(&w, e.TransientError)
+		return "TransientError", w.String()
+	case e.Paused != nil:
+		w.field("ty", "Paused")
+		if f := e.Paused.LastFailure; f != nil {
+			var lf jsonObject
+			transientErrorFields(&lf, f)
+			w.field("last_failure", rawJSON(lf.String()))
+		}
+		return "Paused", w.String()
+	}
+	return "Unknown", `{"ty":"Unknown"}`
+}
+
+// transientErrorFields writes the fields of restate's TransientErrorEvent, the unset ones left
+// out.
+func transientErrorFields(w *jsonObject, te *command.TransientError) {
 	w.field("error_code", int(te.Code))
 	w.field("error_message", te.Message)
 	if te.Stacktrace != "" {
@@ -58,7 +74,6 @@ func eventJSON(e *storage.JournalEvent) (ty, js string) {
 	if name := commandTypeName(te.RelatedCommandType); name != "" {
 		w.field("related_command_type", name)
 	}
-	return "TransientError", w.String()
 }
 
 // commandTypeName names a command's protocol message type as restate's CommandType does
@@ -88,6 +103,8 @@ func (o *jsonObject) field(k string, v any) {
 		o.buf.WriteString(strconv.Itoa(v))
 	case string:
 		o.value(v)
+	case rawJSON:
+		o.buf.WriteString(string(v))
 	}
 }
 
@@ -98,4 +115,12 @@ func (o *jsonObject) value(s string) {
 	o.buf.Truncate(o.buf.Len() - 1) // Encode's newline
 }
 
-func (o *jsonObject) String() string { return o.buf.String() + "}" }
+func (o *jsonObject) String() string {
+	if o.buf.Len() == 0 {
+		return "{}"
+	}
+	return o.buf.String() + "}"
+}
+
+// rawJSON is a value written as it is (a nested object).
+type rawJSON string

@@ -12,28 +12,39 @@ import (
 // as a TransientError event (restate-server's sys_journal_events), one proposal per failed
 // attempt, none on the success path. As restate-server's invoker, an event equal to the last
 // one proposed for the invocation (same code, message and related command) is not proposed
-// again unless the attempt appended a command since.
+// again unless the attempt appended a command since. The last attempt of a retry policy that
+// pauses proposes a Paused event with its failure instead (the loop then proposes the Pause).
 
-// maybeProposeTransientError proposes the TransientError event of attempt a, which ended with
-// f: only for an attempt that read a running invocation and failed in a way the retry loop
-// retries (not aborted, not stale, not terminal, not the last of its retry policy, which pauses
-// or kills instead). Called on the invocation's goroutine, after the attempt's proposals were
+// maybeProposeEvent proposes the journal event of attempt a, which ended with f: only for an
+// attempt that read a running invocation and failed in a way the retry loop retries or, at the
+// end of the retry policy, pauses (not aborted, not stale, not terminal; the kill at the end of
+// the policy has none). Called on the invocation's goroutine, after the attempt's proposals were
 // settled, so the event lands after the journal entries they appended.
-func (v *invocation) maybeProposeTransientError(a *attempt, f *failure) {
+func (v *invocation) maybeProposeEvent(a *attempt, f *failure) {
 	if a.progress {
 		v.lastEvent = nil
 	}
-	if f == nil || v.ctx.Err() != nil || errors.Is(f.err, ErrStale) || f.terminal ||
-		a.target.Service == "" || a.policy.Retry.Exhausted(a.number) {
+	if f == nil || v.ctx.Err() != nil || errors.Is(f.err, ErrStale) || f.terminal || a.target.Service == "" {
 		return
 	}
 	te := transientError(a, f.err)
+	if retry := a.policy.Retry; retry.Exhausted(a.number) {
+		if retry.OnMaxAttempts != OnMaxAttemptsKill {
+			v.proposeEvent(&command.JournalEvent{ID: v.id, Paused: &command.Paused{LastFailure: te}})
+		}
+		return
+	}
 	if te.SameAs(v.lastEvent) {
 		return
 	}
 	v.lastEvent = te
-	// The outcome is not waited for: a rejected event (the invocation moved on) is dropped.
-	v.propose(command.Command{Kind: command.KindJournalEvent, JournalEvent: &command.JournalEvent{ID: v.id, TransientError: te}})
+	v.proposeEvent(&command.JournalEvent{ID: v.id, TransientError: te})
+}
+
+// proposeEvent proposes e without waiting for its outcome: a rejected event (the invocation
+// moved on) is dropped.
+func (v *invocation) proposeEvent(e *command.JournalEvent) {
+	v.propose(command.Command{Kind: command.KindJournalEvent, JournalEvent: e})
 }
 
 // transientError is the event of attempt a's failure err: what the deployment's ErrorMessage

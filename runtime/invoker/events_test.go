@@ -16,8 +16,10 @@ import (
 // A failed attempt that will be retried proposes one TransientError journal event, after the
 // attempt's commands: the deployment's error (code, message, stack trace, related command) or
 // the runtime's (500, with restate's documentation code). As restate-server, the same event is
-// not proposed twice in a row unless a command was appended in between; an attempt that ends the
-// invocation (terminal error, the last attempt, success) proposes none.
+// not proposed twice in a row unless a command was appended in between; the last attempt of a
+// policy that pauses proposes a Paused event with its failure; an attempt that ends the
+// invocation otherwise (terminal error, the last attempt of a policy that kills, success)
+// proposes none.
 func TestTransientErrorEvents(t *testing.T) {
 	boom := &pb.ErrorMessage{Code: 500, Message: "boom"}
 	related := &pb.ErrorMessage{Code: 503, Message: "run failed", Stacktrace: "Error: run failed\n  at x",
@@ -46,6 +48,14 @@ func TestTransientErrorEvents(t *testing.T) {
 			func(c *sdkConn) { c.send(&pb.ErrorMessage{Code: 570, Message: "mismatch"}) },
 			func(c *sdkConn) { c.send(&pb.ErrorMessage{Code: 500, Message: "last"}) },
 		}, command.KindFail, []string{`1: 570 "mismatch" RT0016 - <nil> <nil> 0`}},
+		{"the last attempt pauses", invoker.RetryPolicy{MaxAttempts: 3}, []func(c *sdkConn){
+			func(c *sdkConn) { c.send(boom) },
+			func(c *sdkConn) { c.send(boom) },
+			func(c *sdkConn) { c.send(related) },
+		}, command.KindPause, []string{
+			`1: 500 "boom" RT0007 - <nil> <nil> 0`,
+			`paused 1: 503 "run failed" RT0007 "Error: run failed\n  at x" 1 "r" 1041`,
+		}},
 		{"a terminal error", invoker.RetryPolicy{}, []func(c *sdkConn){
 			func(c *sdkConn) {
 				c.send(&pb.ErrorMessage{Code: 418, Message: "teapot", Behavior: pb.ErrorBehavior_FAIL})
@@ -68,6 +78,9 @@ func TestTransientErrorEvents(t *testing.T) {
 					trace = fmt.Sprintf("%q", te.Stacktrace)
 				}
 				s := fmt.Sprintf("%d: %d %q %s %s %v %v %d", ev.journal, te.Code, te.Message, te.DocCode, trace, deref(te.RelatedCommandIndex), quote(te.RelatedCommandName), te.RelatedCommandType)
+				if ev.paused {
+					s = "paused " + s
+				}
 				got = append(got, s)
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {

@@ -45,10 +45,12 @@ type fakePartition struct {
 	}
 }
 
-// event is a journal event the fake stored, with the journal's length then.
+// event is a journal event the fake stored, with the journal's length then: a TransientError,
+// or (paused) a Paused event's last failure.
 type event struct {
 	journal int
 	te      command.TransientError
+	paused  bool
 }
 
 type proposal struct {
@@ -175,7 +177,11 @@ func (p *fakePartition) apply(cmd command.Command) (error, []appended) {
 	case command.KindPause:
 		st.Phase, st.LastFailure, st.Attempts = storage.Paused, cmd.Pause.LastFailure, cmd.Pause.Attempts
 	case command.KindJournalEvent:
-		p.mu.events = append(p.mu.events, event{len(p.mu.journal), *cmd.JournalEvent.TransientError})
+		if pa := cmd.JournalEvent.Paused; pa != nil {
+			p.mu.events = append(p.mu.events, event{len(p.mu.journal), *pa.LastFailure, true})
+		} else {
+			p.mu.events = append(p.mu.events, event{len(p.mu.journal), *cmd.JournalEvent.TransientError, false})
+		}
 	default:
 		return fmt.Errorf("unexpected command kind %d", cmd.Kind), nil
 	}

@@ -16,7 +16,7 @@ type Observer interface {
 }
 
 func (v *invocation) observe(a *attempt, f *failure) {
-	v.maybeProposeTransientError(a, f) // events.go
+	v.maybeProposeEvent(a, f) // events.go
 	o := v.inv.cfg.Observer
 	if o == nil || a.deployment.ID == (ids.DeploymentID{}) {
 		return

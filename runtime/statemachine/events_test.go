@@ -13,10 +13,10 @@ import (
 	"github.com/resolute-run/resolute/runtime/storage"
 )
 
-// Journal events (restate's sys_journal_events): a running invocation's events are stored in
-// the order applied, each after the journal's entries so far and at the log's time; an
-// invocation that is not running gets none; dropping the journal (purge, purge of the journal,
-// retention) drops them; and the same log gives the same tables.
+// Journal events (restate's sys_journal_events: TransientError, Paused): a running
+// invocation's events are stored in the order applied, each after the journal's entries so far
+// and at the log's time; an invocation that is not running gets none; dropping the journal
+// (purge, purge of the journal, retention) drops them; and the same log gives the same tables.
 func TestJournalEvents(t *testing.T) {
 	h := newHarness(t)
 	svc := command.Target{Service: "S", Handler: "h", ServiceType: command.Service}
@@ -66,7 +66,10 @@ func TestJournalEvents(t *testing.T) {
 	h.want(h.apply(fail(c)), "applied")
 	h.wantEvents(c)
 	d := invoke("d", nil)
-	h.want(h.apply(event(d, "kept", nil)), "applied")
+	paused := command.Command{Kind: command.KindJournalEvent, Term: 1, JournalEvent: &command.JournalEvent{ID: d,
+		Paused: &command.Paused{LastFailure: &command.TransientError{Code: 500, Message: "kept"}}}}
+	h.want(h.apply(event(d, "kept", nil), paused), "applied", "applied")
+	h.wantEvents(d, "1@3000 after 0: 500 kept", "2@3000 after 0: paused 500 kept")
 
 	for i := 0; i < 2; i++ {
 		db := openMem(t)
@@ -105,8 +108,11 @@ func (h *harness) wantEvents(id ids.InvocationID, want ...string) {
 	h.t.Helper()
 	var got []string
 	err := storage.ScanJournalEventsOf(h.db, id, func(_ ids.InvocationID, seq uint32, e *storage.JournalEvent) bool {
-		te := e.TransientError
-		s := fmt.Sprintf("%d@%d after %d: %d %s", seq, e.At, e.AfterEntry, te.Code, te.Message)
+		te, kind := e.TransientError, ""
+		if e.Paused != nil {
+			te, kind = e.Paused.LastFailure, "paused "
+		}
+		s := fmt.Sprintf("%d@%d after %d: %s%d %s", seq, e.At, e.AfterEntry, kind, te.Code, te.Message)
 		if te.RelatedCommandIndex != nil {
 			s += fmt.Sprintf(" (command %d)", *te.RelatedCommandIndex)
 		}

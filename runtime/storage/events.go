@@ -21,6 +21,7 @@ type JournalEvent struct {
 	// empty journal, as restate-server): it orders events among the journal's entries.
 	AfterEntry     uint32                  `msgpack:"x"`
 	TransientError *command.TransientError `msgpack:"te,omitempty"`
+	Paused         *command.Paused         `msgpack:"pa,omitempty"`
 }
 
 func eventsPrefix(id ids.InvocationID) []byte { return newKey(tableEvents).id(id) }

@@ -140,6 +140,9 @@ var sqlScript = []sqlCommand{
 	{args: []string{"sql", "--json", "select id, index, entry_type, name, completed, sleep_wakeup_at, raw_length, version, entry_json, entry_lite_json from sys_journal where id = '{nap}' order by index"}},
 	{args: []string{"sql", "--json", "select service_name, service_key, key, key_length, value_utf8, value, value_length, scope from state order by service_name, service_key, key"}},
 	{args: []string{"sql", "--json", "select id, ty, endpoint, min_service_protocol_version, max_service_protocol_version from sys_deployment"}},
+	// fail's pause after its last attempt, with that attempt's failure (the only journal event
+	// of the workload: no attempt is retried, and V6 suspensions record none).
+	{args: []string{"sql", "--json", "select e.id, e.after_journal_entry_index, e.event_type, e.event_json, e.appended_at >= i.created_at as after_creation from sys_journal_events e join sys_invocation i on i.id = e.id order by e.id, e.appended_at"}},
 	// Refused (the deployment is the latest of its services), after counting its active
 	// invocations by SQL.
 	{args: []string{"--yes", "deployments", "remove", "{first}"}},
