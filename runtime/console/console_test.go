@@ -553,6 +553,48 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("paging", func(t *testing.T) {
+		// Pages of 3, newest first, from the first to the last by "Older": every invocation once,
+		// in the order of the query; "Newest" goes back to the first page.
+		var want []string
+		for _, r := range s.query(t, `SELECT id FROM sys_invocation ORDER BY created_at DESC, id`) {
+			want = append(want, r["id"].(string))
+		}
+		n := b.rendered(t)
+		b.do(t, "list by 3", chromedp.Navigate(s.admin+"/ui/#/invocations?limit=3"))
+		b.waitRender(t, "the first page", n)
+		var got []string
+		for page := 1; ; page++ {
+			listed := b.listedInvocations(t)
+			if len(listed) > 3 || len(listed) == 0 {
+				t.Fatalf("page %d lists %d invocations, want 1 to 3", page, len(listed))
+			}
+			for _, r := range listed {
+				got = append(got, r.ID)
+			}
+			if !eval[bool](t, b, `document.getElementById('older') !== null`) {
+				break
+			}
+			if page > len(want) {
+				t.Fatalf("still an Older link after %d pages", page)
+			}
+			n := b.rendered(t)
+			b.do(t, "older", chromedp.Click("#older"))
+			b.waitRender(t, fmt.Sprintf("page %d", page+1), n)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pages listed\n%v\nwant (newest first)\n%v", got, want)
+		}
+		if len(want) > 3 {
+			n := b.rendered(t)
+			b.do(t, "newest", chromedp.Click("#newest"))
+			b.waitRender(t, "the first page again", n)
+			if first := b.listedInvocations(t); len(first) != 3 || first[0].ID != want[0] {
+				t.Errorf("Newest shows %v, want the first page (%v first)", first, want[0])
+			}
+		}
+	})
+
 	t.Run("auto-refresh", func(t *testing.T) {
 		n := b.rendered(t)
 		b.do(t, "list Counter/d", chromedp.Navigate(s.admin+"/ui/#/invocations?service=Counter&key=d"))

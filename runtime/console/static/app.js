@@ -8,7 +8,7 @@
 
 const TOKEN_KEY = 'resolute-admin-token';
 const API_ROOT = new URL('../', document.baseURI); // the admin API: the parent of /ui/
-const LIST_LIMIT = 200;
+const LIST_LIMIT = 200; // rows per page of the invocations list (?limit= overrides, 1 to 1000)
 const AUTO_KEY = 'resolute-auto-refresh';
 const AUTO_INTERVAL_MS = 3000;
 
@@ -59,6 +59,11 @@ function route(path, params) {
   for (const [k, v] of Object.entries(params || {})) if (v) q.set(k, v);
   const qs = q.toString();
   return qs ? h + '?' + qs : h;
+}
+
+// pick is obj's entries named in keys.
+function pick(obj, keys) {
+  return Object.fromEntries(keys.map((k) => [k, obj[k]]));
 }
 
 function link(path, params, ...children) {
@@ -177,17 +182,33 @@ function loginPage(message) {
 
 // Invocations list -----------------------------------------------------------------------------
 
+const FILTERS = ['status', 'service', 'key', 'age', 'limit'];
+
+// invocationFilters are the list's filters, page size and position (before: the created_at and
+// id of the last row of the page before, "<created_at> <id>").
 function invocationFilters(params) {
+  const limit = Number.parseInt(params.get('limit') || '', 10);
   return {
     status: params.get('status') || '',
     service: params.get('service') || '',
     key: params.get('key') || '',
     age: params.get('age') || '',
+    limit: limit >= 1 && limit <= 1000 ? String(limit) : '',
+    before: params.get('before') || '',
   };
 }
 
+function pageSize(f) { return f.limit ? Number(f.limit) : LIST_LIMIT; }
+
+// invocationsQuery reads one page, newest first, and one row more to know whether older ones
+// follow; a page after the first starts below the last row of the one before it.
 function invocationsQuery(f) {
   const where = [];
+  const at = / inv_/.exec(f.before);
+  if (at) {
+    const ts = lit(f.before.slice(0, at.index)), id = lit(f.before.slice(at.index + 1));
+    where.push(`(created_at < CAST(${ts} AS TIMESTAMP) OR (created_at = CAST(${ts} AS TIMESTAMP) AND id > ${id}))`);
+  }
   if (f.status === 'active') where.push("status <> 'completed'");
   else if (STATUSES.includes(f.status)) where.push('status = ' + lit(f.status));
   if (f.service) where.push('target_service_name = ' + lit(f.service));
@@ -197,7 +218,7 @@ function invocationsQuery(f) {
   return 'SELECT id, target, target_service_name, target_service_key, target_handler_name, status, ' +
     'created_at, modified_at, retry_count, last_failure, completion_result, completion_failure ' +
     'FROM sys_invocation' + (where.length ? ' WHERE ' + where.join(' AND ') : '') +
-    ` ORDER BY created_at DESC, id LIMIT ${LIST_LIMIT}`;
+    ` ORDER BY created_at DESC, id LIMIT ${pageSize(f) + 1}`;
 }
 
 async function servicesList() {
@@ -213,7 +234,10 @@ function select(attrs, options, value) {
 async function invocationsPage(params) {
   setNav('invocations');
   const f = invocationFilters(params);
-  const [rows, services] = await Promise.all([sql(invocationsQuery(f)), servicesList()]);
+  const [page, services] = await Promise.all([sql(invocationsQuery(f)), servicesList()]);
+  const rows = page.slice(0, pageSize(f));
+  const last = rows[rows.length - 1];
+  const older = page.length > rows.length && last ? route(['invocations'], { ...pick(f, FILTERS), before: last.created_at + ' ' + last.id }) : null;
   const serviceNames = services.map((s) => s.name);
   if (f.service && !serviceNames.includes(f.service)) serviceNames.push(f.service);
 
@@ -229,7 +253,7 @@ async function invocationsPage(params) {
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const d = new FormData(form);
-    const next = route(['invocations'], Object.fromEntries(['status', 'service', 'key', 'age'].map((k) => [k, String(d.get(k) || '').trim()])));
+    const next = route(['invocations'], { ...Object.fromEntries(['status', 'service', 'key', 'age'].map((k) => [k, String(d.get(k) || '').trim()])), limit: f.limit });
     if (location.hash === next) render(); else location.hash = next;
   });
   for (const s of form.querySelectorAll('select')) s.addEventListener('change', () => form.requestSubmit());
@@ -250,9 +274,12 @@ async function invocationsPage(params) {
     el('div', { class: 'bar' }, el('h1', {}, 'Invocations'), el('span', { class: 'spacer' }),
       el('button', { type: 'button', id: 'refresh', onclick: render }, 'Refresh')),
     form,
-    el('p', { class: 'muted', id: 'count' }, rows.length >= LIST_LIMIT ? `The ${LIST_LIMIT} newest invocations that match.`
-      : `${rows.length} invocation${rows.length === 1 ? '' : 's'}.`),
-    rows.length ? el('div', { class: 'scroll' }, table) : el('p', { class: 'empty' }, 'No invocation matches.')];
+    el('p', { class: 'muted', id: 'count' }, (f.before ? `${rows.length} older invocation${rows.length === 1 ? '' : 's'}`
+      : older ? `The ${rows.length} newest invocations` : `${rows.length} invocation${rows.length === 1 ? '' : 's'}`) + (older ? ' that match; more follow.' : '.')),
+    rows.length ? el('div', { class: 'scroll' }, table) : el('p', { class: 'empty' }, 'No invocation matches.'),
+    (f.before || older) ? el('p', { class: 'pager' },
+      f.before ? el('a', { href: route(['invocations'], pick(f, FILTERS)), id: 'newest' }, '« Newest') : null, ' ',
+      older ? el('a', { href: older, id: 'older' }, 'Older »') : null) : null];
 }
 
 // One invocation -----------------------------------------------------------------------------
