@@ -111,7 +111,7 @@ func TestFirstSuccess(t *testing.T) {
 	}))
 	defer healing.Close()
 
-	if _, err := firstSuccess(t.Context(), time.Now(), []string{failing.URL}, "/Counter/k/add", 300*time.Millisecond); err == nil || !strings.Contains(err.Error(), "503") {
+	if _, err := firstSuccess(t.Context(), time.Now(), []string{failing.URL}, "/Counter/k/add", time.Second); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Errorf("no ingress answers: err %v, want the timeout with the last 503", err)
 	}
 	calls.Store(0)
