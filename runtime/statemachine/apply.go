@@ -402,7 +402,9 @@ func (a *applier) suspend(s *command.Suspend) (Outcome, error) {
 	}
 	if st.PauseRequested { // the attempt an operator's pause asked to yield has ended
 		pinOnce(&st, s.Pin)
-		a.pauseNow(&st, nil, 0)
+		if err := a.pauseNow(s.ID, &st, nil, 0, true); err != nil {
+			return Outcome{}, err
+		}
 		return Outcome{}, a.putStatus(s.ID, &st)
 	}
 	for _, c := range s.WaitingCompletions {

@@ -88,6 +88,49 @@ func TestJournalEvents(t *testing.T) {
 	}
 }
 
+// An operator's pause is recorded as a Paused event without a failure when it takes effect: at
+// once for a suspended invocation, when the yielding attempt ends for a running one (by its
+// Suspension, or the invoker's Yielded pause, which may carry the attempt's failure). The
+// invoker's own pause after the last attempt proposes its event itself: none is added.
+func TestOperatorPauseEvents(t *testing.T) {
+	h := newHarness(t)
+	svc := command.Target{Service: "S", Handler: "h", ServiceType: command.Service}
+	invoke := func(name string) ids.InvocationID {
+		id := h.id(name, svc)
+		h.want(h.apply(command.Command{Kind: command.KindInvoke, Invoke: &command.Invocation{ID: id, Target: svc}}), "applied")
+		return id
+	}
+	pause := func(id ids.InvocationID, p command.Pause) command.Command {
+		p.ID = id
+		return command.Command{Kind: command.KindPause, Pause: &p}
+	}
+	sleep := func(id ids.InvocationID) command.Command {
+		return command.Command{Kind: command.KindAppendEntry, AppendEntry: &command.AppendEntry{ID: id, CommandIndex: 1,
+			Entry: command.Entry{Type: uint16(protocol.SleepCommandType), Payload: payload(&pb.SleepCommandMessage{WakeUpTime: 9000, ResultCompletionId: 1})}}}
+	}
+	suspend := func(id ids.InvocationID) command.Command {
+		return command.Command{Kind: command.KindSuspend, Suspend: &command.Suspend{ID: id, WaitingCompletions: []uint32{1}}}
+	}
+
+	running := invoke("running")
+	h.want(h.apply(pause(running, command.Pause{}), sleep(running)), "applied", "applied")
+	h.wantEvents(running) // requested: it still runs
+	h.want(h.apply(suspend(running)), "applied")
+	h.wantEvents(running, "1@1000 after 1: paused")
+
+	suspended := invoke("suspended")
+	h.want(h.apply(sleep(suspended), suspend(suspended), pause(suspended, command.Pause{})), "applied", "applied", "applied")
+	h.wantEvents(suspended, "1@1000 after 1: paused")
+
+	failing := invoke("failing")
+	h.want(h.apply(pause(failing, command.Pause{}), pause(failing, command.Pause{Yielded: true, LastFailure: &command.Failure{Code: 500, Message: "closed"}})), "applied", "applied")
+	h.wantEvents(failing, "1@1000 after 0: paused")
+
+	exhausted := invoke("exhausted")
+	h.want(h.apply(pause(exhausted, command.Pause{LastFailure: &command.Failure{Code: 500, Message: "boom"}, Attempts: 3})), "applied")
+	h.wantEvents(exhausted)
+}
+
 // want checks the outcomes an apply printed, in order.
 func (h *harness) want(out string, outcomes ...string) {
 	h.t.Helper()
@@ -111,6 +154,10 @@ func (h *harness) wantEvents(id ids.InvocationID, want ...string) {
 		te, kind := e.TransientError, ""
 		if e.Paused != nil {
 			te, kind = e.Paused.LastFailure, "paused "
+		}
+		if te == nil {
+			got = append(got, fmt.Sprintf("%d@%d after %d: paused", seq, e.At, e.AfterEntry))
+			return true
 		}
 		s := fmt.Sprintf("%d@%d after %d: %s%d %s", seq, e.At, e.AfterEntry, kind, te.Code, te.Message)
 		if te.RelatedCommandIndex != nil {

@@ -2,6 +2,7 @@ package statemachine
 
 import (
 	"github.com/resolute-run/resolute/runtime/command"
+	"github.com/resolute-run/resolute/runtime/ids"
 	"github.com/resolute-run/resolute/runtime/storage"
 )
 
@@ -47,14 +48,23 @@ func (a *applier) pause(p *command.Pause) (Outcome, error) {
 		}
 		return Outcome{}, nil // asked already: the attempt is yielding
 	}
-	a.pauseNow(&st, p.LastFailure, p.Attempts)
+	// The invoker records its own pause's event (with the last failure) before proposing it; an
+	// operator's is recorded here, once it takes effect.
+	if err := a.pauseNow(p.ID, &st, p.LastFailure, p.Attempts, p.LastFailure == nil || p.Yielded); err != nil {
+		return Outcome{}, err
+	}
 	return Outcome{}, a.putStatus(p.ID, &st)
 }
 
-// pauseNow moves st to Paused.
-func (a *applier) pauseNow(st *storage.InvocationStatus, last *command.Failure, attempts uint32) {
+// pauseNow moves invocation id's status st to Paused; byOperator records restate-server's Paused
+// journal event (without a failure) for an operator's pause.
+func (a *applier) pauseNow(id ids.InvocationID, st *storage.InvocationStatus, last *command.Failure, attempts uint32, byOperator bool) error {
 	st.Phase, st.Waiting, st.PauseRequested, st.ModifiedAt = storage.Paused, nil, false, a.now
 	st.LastFailure, st.Attempts = last, attempts
+	if !byOperator {
+		return nil
+	}
+	return a.appendEvent(id, st, &storage.JournalEvent{Paused: &command.Paused{}})
 }
 
 // resume starts a new attempt of a paused or suspended invocation (a running one is left as it
