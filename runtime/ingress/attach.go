@@ -44,7 +44,12 @@ func (h *Handler) attach(w http.ResponseWriter, r *http.Request, rt route) *http
 	if r.Method != http.MethodGet {
 		return ingressError(http.StatusMethodNotAllowed, msgMethodNotAllowed)
 	}
-	if rt.attach.output {
+	return h.attachTo(w, r, id, rt.attach.output)
+}
+
+// attachTo answers an attach (output=false) or output request for invocation id.
+func (h *Handler) attachTo(w http.ResponseWriter, r *http.Request, id ids.InvocationID, output bool) *httpError {
+	if output {
 		a, found, err := h.dispatcher.Output(r.Context(), id)
 		switch {
 		case err != nil:

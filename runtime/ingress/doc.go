@@ -9,6 +9,19 @@
 //	GET      /restate/invocation/{service}[/{key}]/{handler}/{idempotency-key}/attach|output
 //	GET      /restate/workflow/{name}/{key}/attach|output
 //
+// and restate-server 1.7's newer API (api.go), the same operations under /restate/{verb}:
+//
+//	POST|GET /restate/call|send/{service}/[{key}/]{handler}   call or send, as above
+//	GET      /restate/attach|output/{invocation_id}
+//	POST     /restate/attach|output                            the invocation a JSON body names
+//	POST     /restate/lookup                                   {"invocationId":…} of the invocation a body names
+//	POST     /restate/scope/{scope}/call|send/…                refused (below)
+//
+// A body names an invocation as {"target":"invocation","invocationId":…},
+// {"target":"idempotentInvocation","service":…,"key":…,"handler":…,"idempotencyKey":…} or
+// {"target":"workflow","workflowName":…,"workflowKey":…}; one it cannot read is answered 500 in
+// serde_json's words, as restate-server answers it (targetbody.go).
+//
 // A request is resolved against the registry's read view (service and handler types, input and
 // output rules), validated (method, path, body size, input rules, JSON syntax for JSON inputs),
 // turned into a command.Invocation and handed to a Dispatcher, which the partition router
@@ -32,11 +45,13 @@
 // waits for or reads its result, which is answered like the original call's; output answers 470
 // while the invocation runs.
 //
+// A send's ?delay= is read as restate-server reads it (delay.go): ISO 8601 ("PT10S", "P1DT2H")
+// or jiff's friendly format ("10s", "1h 30m", "2 days", "1.5h"), days of 24 hours; a bad one is
+// refused in jiff's words.
+//
 // Flow control (restate-server 1.7's scopes and limit keys) runs there on vqueues, experimental
 // and off by default; Resolute has none and answers as restate-server does without them:
-// /restate/scope/… is checked (scope.go) then refused, and an x-restate-limit-key outside a scope
-// is refused (limitkey.go).
-//
-// Not yet here (a later issue): the rest of the newer API, /restate/call|send|attach|output|lookup
-// (these answer 501).
+// /restate/scope/… is checked (scope.go) then refused, and a limit key (the x-restate-limit-key
+// header or the limit-key query parameter) outside a scope is refused (limitkey.go); a lookup of a
+// scoped target answers an id that no invocation has.
 package ingress

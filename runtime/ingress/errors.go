@@ -24,7 +24,6 @@ const (
 	msgPrivateService     = "the invoked service is not public"
 	msgMethodNotAllowed   = "method not allowed"
 	msgNotFound           = "not found"
-	msgNotImplementedYet  = "not implemented yet"
 	msgBadAwakeablePath   = "bad path, expected either /restate/awakeables/:id/resolve or /restate/awakeables/:id/reject"
 	msgBadInvocationPath  = "bad path, expected either /restate/invocation/:invocation_id/output or /restate/invocation/:invocation_id/attach or /restate/invocation/:invocation_target/:idempotency_key/output or /restate/invocation/:invocation_target/:idempotency_key/attach"
 	msgBadWorkflowPath    = "bad path, expected either /restate/workflow/:workflow_name/:workflow_key/output or /restate/workflow/:workflow_name/:workflow_key/attach"

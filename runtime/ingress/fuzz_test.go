@@ -92,7 +92,7 @@ func TestParsePath(t *testing.T) {
 		{"/restate/awakeables/x/", route{}, 400},
 		{"/restate/awakeables/x/foo", route{}, 404},
 		{"/restate/invocation/x/attach", route{kind: routeAttach, attach: attachRoute{id: "x"}}, 0},
-		{"/restate/call/Greeter/greet", route{kind: routeLater}, 0},
+		{"/restate/call/Greeter/greet", route{kind: routeInvoke, service: "Greeter", handler: "greet"}, 0},
 		{"/Counter/%zz/add", route{}, 400},
 		{"/Counter/k", route{}, 400},
 		{"/Greeter/greet/call", route{}, 400},

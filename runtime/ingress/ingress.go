@@ -11,7 +11,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,14 +127,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, kind *RouteKind)
 	switch rt.kind {
 	case routeHealth:
 		return h.health(w)
-	case routeLater:
-		return ingressError(http.StatusNotImplemented, msgNotImplementedYet)
 	case routeScope:
 		return h.scoped(r, rt)
 	case routeAwakeable:
 		return h.awakeable(w, r, rt)
 	case routeAttach:
 		return h.attach(w, r, rt)
+	case routeByTarget:
+		return h.byTarget(w, r, rt)
+	case routeLookup:
+		return h.lookup(w, r)
 	}
 	return h.invoke(w, r, rt)
 }
@@ -200,7 +201,7 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, rt route) *http
 	if herr != nil {
 		return herr
 	}
-	if herr := checkLimitKey(r.Header); herr != nil {
+	if herr := checkLimitKey(r.Header, r.URL.RawQuery); herr != nil {
 		return herr
 	}
 	headers, herr := forwardHeaders(r.URL.RequestURI(), r.Header)
@@ -217,7 +218,8 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, rt route) *http
 	inv := command.Invocation{ID: id, Target: t.cmd, Input: body, Headers: headers, IdempotencyKey: idemKey}
 	retention := t.service.Retention(t.handler.Name, idemKey != "")
 	inv.Retention = &retention
-	if delay > 0 {
+	if delayed {
+		// As restate-server, a delay of zero is an execution time too (now).
 		inv.ExecutionTime = h.cfg.Now().Add(delay).UnixMilli()
 	}
 	span, trace := h.cfg.Tracer.StartIngress(r.Context(), r.Header, id, t.cmd, r.RemoteAddr)
@@ -295,53 +297,6 @@ func isJSON(contentType string) bool {
 		return false
 	}
 	return mt == "application/json"
-}
-
-// parseDelayQuery reads the delay query parameter ("10s", "1m30s", "500ms", "2d"); delayed says
-// whether there is one. Only sends may have one, which the caller checks after the headers, as
-// restate-server does.
-func parseDelayQuery(rawQuery string) (d time.Duration, delayed bool, herr *httpError) {
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return 0, false, ingressError(http.StatusBadRequest, "bad query string: "+err.Error())
-	}
-	for k, vals := range q {
-		if !strings.EqualFold(k, "delay") {
-			continue
-		}
-		if len(vals) != 1 {
-			return 0, true, ingressError(http.StatusBadRequest, "bad delay: expected exactly one value")
-		}
-		d, err := parseDelay(vals[0])
-		if err != nil {
-			return 0, true, ingressError(http.StatusBadRequest, fmt.Sprintf("bad delay %q: %v", vals[0], err))
-		}
-		return d, true, nil
-	}
-	return 0, false, nil
-}
-
-// parseDelay parses a Go duration, also accepting a leading number of days ("2d", "1d12h").
-func parseDelay(s string) (time.Duration, error) {
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		n, err := strconv.Atoi(s[:i])
-		if err != nil {
-			return 0, err
-		}
-		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
-		if s == "" {
-			return days, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, err
-	}
-	if d+days < 0 {
-		return 0, errors.New("negative delay")
-	}
-	return d + days, nil
 }
 
 // dropped are the request headers not forwarded to the handler.

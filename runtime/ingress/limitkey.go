@@ -18,16 +18,25 @@ const (
 	maxLimitKeyComponent  = 36
 )
 
-// checkLimitKey answers a request with a limit key as restate-server 1.7.12 does on these paths
-// (scopes need its vqueues, which we do not have): a value that is not a valid key is refused as
-// invalid, a valid one because it needs a scope. An empty value is no limit key.
-func checkLimitKey(hdr http.Header) *httpError {
-	v := hdr.Get(limitKeyHeader)
+// limitKeyParam is the query parameter that carries a limit key when the header does not.
+const limitKeyParam = "limit-key"
+
+// checkLimitKey answers a request with a limit key (the header, else the first limit-key query
+// parameter) as restate-server 1.7.12 does on these paths (scopes need its vqueues, which we do
+// not have): a value that is not a valid key is refused as invalid, a valid one because it needs
+// a scope. An empty value is no limit key.
+func checkLimitKey(hdr http.Header, rawQuery string) *httpError {
+	var v string
+	if vals := hdr.Values(limitKeyHeader); len(vals) > 0 {
+		v = vals[0]
+		if !validHeaderValue(v) {
+			return badHeader("x-restate-limit-key")
+		}
+	} else {
+		v, _ = formValue(rawQuery, limitKeyParam)
+	}
 	if v == "" {
 		return nil
-	}
-	if !validHeaderValue(v) {
-		return badHeader("x-restate-limit-key")
 	}
 	if reason := invalidLimitKey(v); reason != "" {
 		return ingressError(http.StatusBadRequest, "invalid limit-key: "+reason)

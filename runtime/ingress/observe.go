@@ -42,7 +42,7 @@ func (r route) metricKind() RouteKind {
 			return RouteSend
 		}
 		return RouteCall
-	case routeAttach:
+	case routeAttach, routeByTarget:
 		if r.attach.output {
 			return RouteOutput
 		}

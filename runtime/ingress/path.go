@@ -14,10 +14,11 @@ type routeKind uint8
 const (
 	routeInvoke routeKind = iota + 1
 	routeHealth
-	routeLater // a Restate API we do not serve yet
 	routeAwakeable
-	routeAttach // attach to an invocation, or read its output
-	routeScope  // a call or send in a scope (scope.go)
+	routeAttach   // attach to an invocation, or read its output
+	routeScope    // a call or send in a scope (scope.go)
+	routeByTarget // POST /restate/attach|output, the invocation named by the body (api.go)
+	routeLookup   // POST /restate/lookup (api.go)
 )
 
 // route is a parsed request path.
@@ -66,12 +67,8 @@ func parseRestatePath(segs []string, serviceType func(string) (command.ServiceTy
 		return parseWorkflowPath(segs[1:])
 	case "scope":
 		return parseScopePath(segs[1:], serviceType)
-	case "call", "send", "attach", "output", "lookup":
-		// TODO(ingress): the newer /restate/call|send|scope|attach|output|lookup API arrives with
-		// its own issue.
-		return route{kind: routeLater}, nil
 	}
-	return route{}, ingressError(404, msgNotFound)
+	return parseRestateAPIVerb(segs[0], segs[1:], serviceType)
 }
 
 // parseAwakeablePath reads {id}/resolve|reject, as the official ingress does: segments after the
@@ -149,7 +146,7 @@ type attachRoute struct {
 // Restate's ingress answers these prefixes like any other path after trimming trailing slashes
 // (its router normalizes every path so). Only the attach and output paths are trimmed here: the
 // service paths keep their own rule (see TestErrors "trailing slash").
-var trimmedPrefixes = []string{"/restate/invocation", "/restate/workflow"}
+var trimmedPrefixes = []string{"/restate/invocation", "/restate/workflow", "/restate/call/", "/restate/send/", "/restate/attach/", "/restate/output/", "/restate/lookup/"}
 
 func trimTrailingSlashes(escaped string) string {
 	for _, p := range trimmedPrefixes {

@@ -25,16 +25,11 @@ func parseScopePath(segs []string, serviceType func(string) (command.ServiceType
 	if err != nil {
 		scope = segs[0]
 	}
-	r, herr := parseServicePath(segs[2:], serviceType)
-	switch {
-	case herr != nil && herr.message == msgBadServicePath:
-		return route{}, bad
-	case herr != nil:
+	r, herr := parseCallOrSend(segs[1], segs[2:], serviceType)
+	if herr != nil {
 		return route{}, herr
-	case r.send: // a trailing /send is not part of this API
-		return route{}, bad
 	}
-	r.kind, r.scope, r.send = routeScope, scope, segs[1] == "send"
+	r.kind, r.scope = routeScope, scope
 	return r, nil
 }
 
