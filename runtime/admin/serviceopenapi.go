@@ -32,20 +32,19 @@ func (h *Handler) getServiceOpenAPI(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, doc)
 }
 
-// ServiceOpenAPI is the OpenAPI 3.1 document of a service's ingress endpoints, laid out as
-// restate-server 1.7.12 lays it out (operation ids, parameters, bodies, responses, components),
-// with the paths our ingress serves:
+// ServiceOpenAPI is the OpenAPI 3.1 document of a service's ingress endpoints, as restate-server
+// 1.7.12 writes it (paths, operation ids, parameters, bodies, responses, components):
 //
-//	POST /{service}[/{key}]/{handler}            call ("{handler}")
-//	POST /{service}[/{key}]/{handler}/send       send ("{handler}Send")
+//	POST /restate/call/{service}[/{key}]/{handler}   call ("{handler}")
+//	POST /restate/send/{service}[/{key}]/{handler}   send ("{handler}Send")
 //	GET  /restate/invocation/{service}[/{key}]/{handler}/{idempotencyKey}/attach|output
 //	GET  /restate/workflow/{service}/{key}/attach|output   (a workflow's run)
 //
-// restate-server 1.7 puts calls and sends under /restate/call and /restate/send, which our
-// ingress does not serve yet, and marks the attach and output routes deprecated in favour of
-// /restate/lookup (also not served here); ours are not deprecated. Handlers private to the
-// ingress are left out, as restate-server does; a private service keeps its routes (as there).
-// ingressURL is the servers entry.
+// the last two deprecated in favour of POST /restate/lookup then GET /restate/attach|output/{id},
+// as there. The ingress serves all of them, and the older /{service}[/{key}]/{handler}[/send]
+// too, which the document does not list. Handlers private to the ingress are left out, as
+// restate-server does; a private service keeps its routes (as there). ingressURL is the servers
+// entry.
 func ServiceOpenAPI(s registry.Service, ingressURL string) (map[string]any, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(serviceOpenAPIStatic, &doc); err != nil {
@@ -78,13 +77,13 @@ func ref(kind, name string) map[string]any {
 func handlerOperations(s registry.Service, hd registry.Handler, schemas map[string]any) map[string]any {
 	keyed := s.Type == command.VirtualObject || s.Type == command.Workflow
 	workflow := s.Type == command.Workflow
-	base := "/" + s.Name
+	target := "/" + s.Name
 	var keyParam []any
 	if keyed {
-		base += "/{key}"
+		target += "/{key}"
 		keyParam = []any{ref("parameters", "key")}
 	}
-	base += "/" + hd.Name
+	target += "/" + hd.Name
 	callParams := append([]any{}, keyParam...)
 	if !workflow {
 		callParams = append(callParams, ref("parameters", "idempotencyKeyHeader"))
@@ -110,25 +109,35 @@ func handlerOperations(s registry.Service, hd registry.Handler, schemas map[stri
 	if body, ok := requestBody(hd, schemas); ok {
 		call["requestBody"], send["requestBody"] = body, body
 	}
-	out := map[string]any{base: map[string]any{"post": call}, base + "/send": map[string]any{"post": send}}
+	out := map[string]any{"/restate/call" + target: map[string]any{"post": call}, "/restate/send" + target: map[string]any{"post": send}}
 	switch {
 	case workflow && hd.Type == command.WorkflowHandler:
 		wf := "/restate/workflow/" + s.Name + "/{key}"
-		out[wf+"/attach"] = getOp(attachOp(hd, ok200, keyParam, describe(fmt.Sprintf("Attach to the running instance of %s/%s workflow and wait to finish", s.Name, hd.Name))))
-		out[wf+"/output"] = getOp(outputOp(hd, ok200, keyParam, describe(fmt.Sprintf("Get output of the %s/%s workflow", s.Name, hd.Name))))
+		out[wf+"/attach"] = getOp(attachOp(hd, ok200, keyParam, deprecatedWorkflowAttach+describe(fmt.Sprintf("Attach to the running instance of %s/%s workflow and wait to finish", s.Name, hd.Name))))
+		out[wf+"/output"] = getOp(outputOp(hd, ok200, keyParam, deprecatedWorkflowOutput+describe(fmt.Sprintf("Get output of the %s/%s workflow", s.Name, hd.Name))))
 	case !workflow:
-		inv := "/restate/invocation" + base + "/{idempotencyKey}"
+		inv := "/restate/invocation" + target + "/{idempotencyKey}"
 		params := append(append([]any{}, keyParam...), ref("parameters", "idempotencyKeyPath"))
-		out[inv+"/attach"] = getOp(attachOp(hd, ok200, params, describe(fmt.Sprintf("Attach to a running instance of %s/%s using the idempotency key and wait to finish", s.Name, hd.Name))))
-		out[inv+"/output"] = getOp(outputOp(hd, ok200, params, describe(fmt.Sprintf("Get output of a running instance of %s/%s using idempotency key", s.Name, hd.Name))))
+		out[inv+"/attach"] = getOp(attachOp(hd, ok200, params, deprecatedIdempotentAttach+describe(fmt.Sprintf("Attach to a running instance of %s/%s using the idempotency key and wait to finish", s.Name, hd.Name))))
+		out[inv+"/output"] = getOp(outputOp(hd, ok200, params, deprecatedIdempotentOutput+describe(fmt.Sprintf("Get output of a running instance of %s/%s using idempotency key", s.Name, hd.Name))))
 	}
 	return out
 }
+
+// restate-server 1.7's words before the description of the attach and output routes it
+// deprecates (its "with with" included).
+const (
+	deprecatedIdempotentAttach = "Deprecated: use POST /restate/lookup with idempotency information to obtain an invocation id, then GET /restate/attach/{invocationId}. "
+	deprecatedIdempotentOutput = "Deprecated: use POST /restate/lookup with with idempotency information to obtain an invocation id, then GET /restate/output/{invocationId}. "
+	deprecatedWorkflowAttach   = "Deprecated: use POST /restate/lookup with a workflow target to obtain an invocation id, then GET /restate/attach/{invocationId}. "
+	deprecatedWorkflowOutput   = "Deprecated: use POST /restate/lookup with a workflow target to obtain an invocation id, then GET /restate/output/{invocationId}. "
+)
 
 func getOp(op map[string]any) map[string]any { return map[string]any{"get": op} }
 
 func attachOp(hd registry.Handler, ok200 any, params []any, desc string) map[string]any {
 	return map[string]any{
+		"deprecated":  true,
 		"description": desc, "operationId": hd.Name + "Attach", "parameters": params, "summary": hd.Name, "tags": []any{"Attach"},
 		"responses": map[string]any{"200": ok200, "404": ref("responses", "InvocationNotFoundError"), "default": ref("responses", "GenericError")},
 	}
@@ -136,6 +145,7 @@ func attachOp(hd registry.Handler, ok200 any, params []any, desc string) map[str
 
 func outputOp(hd registry.Handler, ok200 any, params []any, desc string) map[string]any {
 	return map[string]any{
+		"deprecated":  true,
 		"description": desc, "operationId": hd.Name + "Output", "parameters": params, "summary": hd.Name, "tags": []any{"Get Output"},
 		"responses": map[string]any{
 			"200": ok200, "404": ref("responses", "InvocationNotFoundError"),

@@ -23,6 +23,8 @@ import (
 //   - every operation has a unique operationId and responses;
 //   - each handler of the service (GET /services/{name}/handlers) has its call operation
 //     (operationId = the handler's name) and its send operation (name + "Send");
+//   - the echo call and echoSend operations are at /restate/call/… and /restate/send/…, where
+//     restate-server 1.7 documents them (both servers' documents agree);
 //   - the echo call operation, at the document's server URL and path, with the request body's
 //     content type, echoes; the echoSend operation answers the Send response's required fields.
 //
@@ -118,6 +120,12 @@ func shouldGenerateValidOpenAPI(t *testing.T, d *deployment) {
 			if o, ok := ops[id]; !ok || o.method != http.MethodPost {
 				t.Fatalf("handler %s: no POST operation %q in the document (operations: %v)", h.Name, id, slices.Sorted(maps.Keys(ops)))
 			}
+		}
+	}
+
+	for id, want := range map[string]string{"echo": "/restate/call/" + testUtils + "/echo", "echoSend": "/restate/send/" + testUtils + "/echo"} {
+		if got := ops[id].path; got != want {
+			t.Fatalf("operation %s at %s, want %s (restate-server 1.7's path)", id, got, want)
 		}
 	}
 
