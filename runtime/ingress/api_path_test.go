@@ -36,7 +36,12 @@ func TestParseRestateAPIPath(t *testing.T) {
 		{"segment after the handler", "/restate/call/Greeter/greet/x", route{}, 400, msgBadRestateAPIPath},
 		{"trailing send", "/restate/call/Greeter/greet/send", route{}, 400, msgBadRestateAPIPath},
 		{"unknown service", "/restate/send/Nope/x", route{}, 404, notFound},
-		{"key not UTF-8", "/restate/call/Counter/%C3%28/add", route{}, 400, "bad path, cannot decode key: invalid utf-8 sequence"},
+		// Rust's Debug of its FromUtf8Error, as restate-server answered each.
+		{"key not UTF-8", "/restate/call/Counter/%C3%28/add", route{}, 400, "bad path, cannot decode key: FromUtf8Error { bytes: [195, 40], error: Utf8Error { valid_up_to: 0, error_len: Some(1) } }"},
+		{"key not UTF-8, 3 bytes", "/restate/send/Counter/a%E2%82%28b/add", route{}, 400, "bad path, cannot decode key: FromUtf8Error { bytes: [97, 226, 130, 40, 98], error: Utf8Error { valid_up_to: 1, error_len: Some(2) } }"},
+		{"key not UTF-8, cut short", "/restate/send/Counter/ab%F0%90%80/add", route{}, 400, "bad path, cannot decode key: FromUtf8Error { bytes: [97, 98, 240, 144, 128], error: Utf8Error { valid_up_to: 2, error_len: None } }"},
+		{"key not UTF-8, bad first byte", "/restate/call/Counter/%FF%FE/add", route{}, 400, "bad path, cannot decode key: FromUtf8Error { bytes: [255, 254], error: Utf8Error { valid_up_to: 0, error_len: Some(1) } }"},
+		{"key not UTF-8, surrogate", "/restate/call/Counter/%ED%A0%80/add", route{}, 400, "bad path, cannot decode key: FromUtf8Error { bytes: [237, 160, 128], error: Utf8Error { valid_up_to: 0, error_len: Some(1) } }"},
 		{"too deep", "/restate/call/Counter/k/add/a/b/c", route{}, 400, "bad path: /restate/call/Counter/k/add/a/b/c"},
 		// Attach and output by id: the id is checked later, with the method.
 		{"attach by id", "/restate/attach/inv_1x", route{kind: routeAttach, attach: attachRoute{id: "inv_1x"}}, 0, ""},

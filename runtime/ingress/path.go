@@ -1,7 +1,9 @@
 package ingress
 
 import (
+	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -221,14 +223,81 @@ func attachOperation(a attachRoute, op string) (route, *httpError) {
 }
 
 // decodeKey unescapes a key segment. The official ingress leaves a malformed escape as it is and
-// refuses bytes that are not UTF-8; Go's HTTP server already refuses malformed escapes.
+// refuses bytes that are not UTF-8, in the words of Rust's FromUtf8Error (as its Debug prints it).
 func decodeKey(seg string) (string, *httpError) {
 	key, err := url.PathUnescape(seg)
 	if err != nil {
 		key = seg
 	}
 	if !utf8.ValidString(key) {
-		return "", ingressError(400, "bad path, cannot decode key: invalid utf-8 sequence")
+		return "", ingressError(400, "bad path, cannot decode key: "+fromUTF8Error(key))
 	}
 	return key, nil
+}
+
+// fromUTF8Error words invalid UTF-8 as Rust's Debug of a FromUtf8Error:
+// "FromUtf8Error { bytes: [195, 40], error: Utf8Error { valid_up_to: 0, error_len: Some(1) } }",
+// where valid_up_to is the length of the valid prefix and error_len the length of the invalid
+// sequence after it (None when the input ends inside a sequence that could still be valid).
+func fromUTF8Error(s string) string {
+	bytes := make([]string, len(s))
+	for i := 0; i < len(s); i++ {
+		bytes[i] = strconv.Itoa(int(s[i]))
+	}
+	valid := 0
+	for valid < len(s) {
+		r, n := utf8.DecodeRuneInString(s[valid:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		valid += n
+	}
+	errLen := "None"
+	if n, ok := utf8ErrorLen(s[valid:]); ok {
+		errLen = "Some(" + strconv.Itoa(n) + ")"
+	}
+	return fmt.Sprintf("FromUtf8Error { bytes: [%s], error: Utf8Error { valid_up_to: %d, error_len: %s } }", strings.Join(bytes, ", "), valid, errLen)
+}
+
+// utf8ErrorLen is Rust's Utf8Error::error_len for bytes b that start with an invalid sequence:
+// how many bytes of it are invalid, or ok=false when b ends before the sequence could be judged.
+func utf8ErrorLen(b string) (int, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	c := b[0]
+	var width int
+	lo, hi := byte(0x80), byte(0xBF) // the second byte's range
+	switch {
+	case 0xC2 <= c && c <= 0xDF:
+		width = 2
+	case 0xE0 <= c && c <= 0xEF:
+		width = 3
+		if c == 0xE0 {
+			lo = 0xA0
+		} else if c == 0xED {
+			hi = 0x9F
+		}
+	case 0xF0 <= c && c <= 0xF4:
+		width = 4
+		if c == 0xF0 {
+			lo = 0x90
+		} else if c == 0xF4 {
+			hi = 0x8F
+		}
+	default:
+		return 1, true
+	}
+	for i := 1; i < width; i++ {
+		if i >= len(b) {
+			return 0, false
+		}
+		if i > 1 {
+			lo, hi = 0x80, 0xBF
+		}
+		if b[i] < lo || b[i] > hi {
+			return i, true
+		}
+	}
+	return width, true // not reached for invalid input
 }

@@ -68,6 +68,7 @@ func TestIngressAPI(t *testing.T) {
 			t.Logf("%s: not compared: %s", rq.name, rq.differs)
 			o.Body = executionTimeNote.ReplaceAllString(o.Body, `"executionTime":"…"`)
 			r.Body = executionTimeNote.ReplaceAllString(r.Body, `"executionTime":"…"`)
+			o.Expires, r.Expires = false, false
 		}
 		if dump {
 			t.Logf("%s %s %s\n  restate:  %s\n  resolute: %s", rq.name, rq.method, rq.path, r, o)
@@ -149,7 +150,8 @@ type request struct {
 	delay time.Duration
 	// wantStatus, if not 0, is the status restate-server must answer (a check of the table).
 	wantStatus int
-	// differs names a known difference: the answers' executionTime is not compared.
+	// differs names a known difference: the answers' executionTime and idempotency-expires are
+	// not compared.
 	differs string
 }
 
@@ -158,11 +160,15 @@ type answer struct {
 	Status      int
 	ContentType string
 	ErrorSource string
-	Body        string
+	// ID is the x-restate-id header, as the body's ids are written ({name} or inv_?);
+	// Expires says whether there is an idempotency-expires header.
+	ID      string
+	Expires bool
+	Body    string
 }
 
 func (a answer) String() string {
-	return fmt.Sprintf("%d %s source=%q %s", a.Status, a.ContentType, a.ErrorSource, a.Body)
+	return fmt.Sprintf("%d %s source=%q id=%q expires=%v %s", a.Status, a.ContentType, a.ErrorSource, a.ID, a.Expires, a.Body)
 }
 
 // runRequests sends every request in order to ingress and returns the normalized answers.
@@ -270,6 +276,8 @@ func (rq request) do(ctx context.Context, ingress string, saved map[string]strin
 		Status:      resp.StatusCode,
 		ContentType: resp.Header.Get("Content-Type"),
 		ErrorSource: resp.Header.Get("x-restate-error-source"),
+		ID:          normalizeIDs(resp.Header.Get("x-restate-id"), saved),
+		Expires:     resp.Header.Get("idempotency-expires") != "",
 		Body:        normalizeIDs(text, saved),
 	}, err
 }
@@ -295,6 +303,11 @@ func normalizeIDs(s string, saved map[string]string) string {
 	return invocationIDPattern.ReplaceAllString(s, "inv_?")
 }
 
+// firstCallExpires is a known difference: restate-server sends idempotency-expires with the
+// answer to an idempotent call only when the invocation had ended before (a repeated call), ours
+// with every idempotent call (the partition's answer does not say whether it had).
+const firstCallExpires = "idempotency-expires on the first idempotent call: ours sends it, restate-server only to a repeated call"
+
 // unknownID is a well-formed invocation id that no invocation has.
 const unknownID = "inv_1aaaaaaaaaaa0000000000000000000000"
 
@@ -312,9 +325,13 @@ func requests() []request {
 		with(post("service call", "/restate/call/Greeter/greet", `"ann"`, 200), func(r *request) { r.save = "call" }),
 		post("object call", "/restate/call/Counter/c1/add", `2`, 200),
 		post("object call, escaped key", "/restate/call/Counter/a%20b%2Fc/add", `3`, 200),
-		with(post("idempotent call", "/restate/call/Greeter/greet", `"idem"`, 200), func(r *request) { r.save = "idem"; r.header = idem("k1") }),
+		with(post("idempotent call", "/restate/call/Greeter/greet", `"idem"`, 200), func(r *request) {
+			r.save, r.header, r.differs = "idem", idem("k1"), firstCallExpires
+		}),
 		with(post("idempotent call repeated", "/restate/call/Greeter/greet", `"idem"`, 200), func(r *request) { r.header = idem("k1") }),
-		with(post("idempotent object call", "/restate/call/Counter/c2/add", `5`, 200), func(r *request) { r.save = "objidem"; r.header = idem("k2") }),
+		with(post("idempotent object call", "/restate/call/Counter/c2/add", `5`, 200), func(r *request) {
+			r.save, r.header, r.differs = "objidem", idem("k2"), firstCallExpires
+		}),
 		with(post("workflow run", "/restate/call/Signup/w1/run", `"w1@x"`, 200), func(r *request) { r.save = "wf" }),
 		with(post("workflow run with idempotency key", "/restate/call/Signup/w2/run", `"w2@x"`, 400), func(r *request) { r.header = idem("k3") }),
 		post("terminal failure", "/restate/call/Greeter/fail", `"teapot"`, 418),
@@ -331,6 +348,11 @@ func requests() []request {
 		post("call, escaped service name", "/restate/call/Gr%65eter/greet", `"x"`, 404),
 		{name: "call with PUT", method: http.MethodPut, path: "/restate/call/Greeter/greet", body: `"x"`, wantStatus: 405},
 		{name: "call with GET", method: http.MethodGet, path: "/restate/call/Greeter/greet", wantStatus: 200},
+		post("key not UTF-8", "/restate/call/Counter/%C3%28/add", `1`, 400),
+		post("key not UTF-8, 3 bytes", "/restate/send/Counter/a%E2%82%28b/add", `1`, 400),
+		post("key not UTF-8, cut short", "/restate/send/Counter/ab%F0%90%80/add", `1`, 400),
+		post("key not UTF-8, bad first byte", "/restate/call/Counter/%FF%FE/add", `1`, 400),
+		post("key not UTF-8, surrogate", "/restate/call/Counter/%ED%A0%80/add", `1`, 400),
 		post("too many segments", "/restate/call/Counter/c1/add/a/b/c", `1`, 400),
 		post("unknown verb", "/restate/frobnicate/Greeter/greet", `"x"`, 404),
 		post("scoped call", "/restate/scope/t1/call/Greeter/greet", `"x"`, 400),
