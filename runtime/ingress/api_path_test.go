@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -244,6 +245,40 @@ func TestDecodeTargetBody(t *testing.T) {
 		{`{"target":"wo\qrkflow"}`, targetRequest{}, "invalid escape at line 1 column 15"},
 		{`{"target":"workflow","scope":nul}`, targetRequest{}, "expected ident at line 1 column 33"},
 		{`{"target":"workflow","x":-}`, targetRequest{}, "invalid number at line 1 column 27"},
+		{`{"target":"workflow","x":01}`, targetRequest{}, "invalid number at line 1 column 27"},
+		{`{"target":"workflow","x":-1e999}`, targetRequest{}, "number out of range at line 1 column 31"},
+		// Floats in messages: decimal from 1e-5 to 1e16, else with an exponent.
+		{`{"target":"workflow","workflowName":1e16,"workflowKey":"k"}`, targetRequest{}, "invalid type: floating point `1e+16`, expected a string"},
+		{`{"target":"workflow","workflowName":1e15,"workflowKey":"k"}`, targetRequest{}, "invalid type: floating point `1000000000000000.0`, expected a string"},
+		{`{"target":"workflow","workflowName":0.00001,"workflowKey":"k"}`, targetRequest{}, "invalid type: floating point `0.00001`, expected a string"},
+		{`{"target":"workflow","workflowName":1e-7,"workflowKey":"k"}`, targetRequest{}, "invalid type: floating point `1e-7`, expected a string"},
+		{`{"target":"workflow","workflowName":-1.5e300,"workflowKey":"k"}`, targetRequest{}, "invalid type: floating point `-1.5e+300`, expected a string"},
+		{`{"target":"workflow","workflowName":18446744073709551616,"workflowKey":"k"}`, targetRequest{}, "invalid type: floating point `1.8446744073709552e+19`, expected a string"},
+		{`{"target":"workflow","workflowName":-0.0,"workflowKey":"k"}`, targetRequest{}, "invalid type: floating point `-0.0`, expected a string"},
+		{`{"target":"workflow","workflowName":-5,"workflowKey":"k"}`, targetRequest{}, "invalid type: integer `-5`, expected a string"},
+		// Strings: UTF-8 checked at the closing quote, surrogates only in pairs.
+		{"{\"target\":\"work\xff\"}", targetRequest{}, "invalid unicode code point at line 1 column 17"},
+		{`{"target":"\ud800"}`, targetRequest{}, "unexpected end of hex escape at line 1 column 18"},
+		{`{"target":"\ud800x"}`, targetRequest{}, "unexpected end of hex escape at line 1 column 18"},
+		{`{"target":"\ud800\n"}`, targetRequest{}, "unexpected end of hex escape at line 1 column 19"},
+		{`{"target":"\ud800\ud800"}`, targetRequest{}, "lone leading surrogate in hex escape at line 1 column 23"},
+		{`{"target":"\udc00x"}`, targetRequest{}, "lone leading surrogate in hex escape at line 1 column 17"},
+		{`{"target":"\ud83d\ude00"}`, targetRequest{}, "unknown variant `\U0001f600`, expected one of `workflow`, `idempotentInvocation`, `invocation` at line 1 column 24"},
+		{`{"target":"\u12`, targetRequest{}, "EOF while parsing a string at line 1 column 15"},
+		{`{"target":"\u12x4"}`, targetRequest{}, "invalid escape at line 1 column 17"},
+		// serde_json's recursion limit: the 128th open container.
+		{`{"target":"invocation","invocationId":"i","x":` + strings.Repeat("[", 126) + strings.Repeat("]", 126) + `}`, targetRequest{Target: "invocation", invocationID: "i"}, ""},
+		{`{"target":"invocation","invocationId":"i","x":` + strings.Repeat("[", 127) + strings.Repeat("]", 127) + `}`, targetRequest{}, "recursion limit exceeded at line 1 column 173"},
+		// The array form: the tag, then the variant's fields in declaration order.
+		{`["workflow",null,"W","k"]`, targetRequest{Target: "workflow", workflowName: "W", workflowKey: "k"}, ""},
+		{`["idempotentInvocation","s","S","k","h","i"]`, targetRequest{Target: "idempotentInvocation", scope: "s", hasScope: true, service: "S", key: "k", keyed: true, handler: "h", idempotencyKey: "i"}, ""},
+		{`["workflow","W","k"]`, targetRequest{}, "invalid length 2, expected struct variant InvocationTargetRequest::Workflow with 3 elements"},
+		{`["invocation","i","x"]`, targetRequest{}, "invalid length 2, expected 1 element in sequence"},
+		{`["workflow",null,1]`, targetRequest{}, "invalid type: integer `1`, expected a string"},
+		{`[]`, targetRequest{}, "missing field `target` at line 1 column 2"},
+		{`["nope"]`, targetRequest{}, "unknown variant `nope`, expected one of `workflow`, `idempotentInvocation`, `invocation` at line 1 column 7"},
+		{`["workflow"`, targetRequest{}, "EOF while parsing a list at line 1 column 11"},
+		{`["workflow",]`, targetRequest{}, "trailing comma at line 1 column 13"},
 	}
 	for _, tt := range tests {
 		got, msg := decodeTargetBody([]byte(tt.body))
@@ -251,4 +286,40 @@ func TestDecodeTargetBody(t *testing.T) {
 			t.Errorf("decodeTargetBody(%s) = %+v, %q\nwant %+v, %q", tt.body, got, msg, tt.want, tt.msg)
 		}
 	}
+}
+
+// FuzzDecodeTargetBody: no panics; a body taken is valid JSON, and a body that is not valid
+// JSON is refused with a message that has a position.
+func FuzzDecodeTargetBody(f *testing.F) {
+	for _, s := range []string{`{"target":"invocation","invocationId":"inv_1"}`, `["workflow",null,"W","k"]`, `{"target":"\ud83d\ude00"}`, `{"target":"workflow","x":[1.5e3,{"a":null}]}`, ``, `nope`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		tr, msg := decodeTargetBody(body)
+		if msg == "" && !json.Valid(body) {
+			t.Fatalf("took %q (%+v), which is not JSON", body, tr)
+		}
+		if msg == "" && tr.Target != "workflow" && tr.Target != "idempotentInvocation" && tr.Target != "invocation" {
+			t.Fatalf("took %q with target %q", body, tr.Target)
+		}
+		if !json.Valid(body) && !strings.Contains(msg, " at line ") {
+			t.Fatalf("%q is not JSON, refused without a position: %q", body, msg)
+		}
+	})
+}
+
+// FuzzParseDelay: no panics; a delay taken is not negative, one refused has a message.
+func FuzzParseDelay(f *testing.F) {
+	for _, s := range []string{"10s", "1h 30m", "PT1.5S", "P1DT2H", "1d 01:02:03.5", "1 day, 2 hours ago", "-0s", "99999999999d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, msg := parseDelay(s)
+		if msg == "" && d < 0 {
+			t.Fatalf("parseDelay(%q) = %v", s, d)
+		}
+		if msg != "" && d != 0 {
+			t.Fatalf("parseDelay(%q) = %v and %q", s, d, msg)
+		}
+	})
 }

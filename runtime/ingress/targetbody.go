@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -21,8 +22,11 @@ import (
 //     type: integer `1`, expected a string"), a field given twice, a missing field ("missing field
 //     `workflowKey`"), in the order serde meets them.
 //
-// Unknown fields are ignored, as there. One difference: serde also takes a JSON array (the tag
-// first, then the fields in declaration order), which is refused here as not an object.
+// Unknown fields are ignored, as there; an array is taken as serde takes it (the tag, then the
+// variant's fields in declaration order). serde_json's checks of strings (UTF-8, surrogate
+// pairs), numbers and nesting depth are made in its order with its words. One difference: a
+// float is read correctly rounded, where serde_json's default parser may be off in the last
+// digit of a long mantissa (which shows only in a message about a number where a string is due).
 func decodeTargetBody(body []byte) (targetRequest, string) {
 	p := &jsonReader{b: body}
 	fields, msg := p.topLevel()
@@ -54,11 +58,14 @@ type jsonValue struct {
 	unexpected string
 }
 
-// topLevelFields is a parsed body: the tag and the other fields in their order.
+// topLevelFields is a parsed body: the tag and the other fields in their order. seq says it was
+// an array of seqLen values after the tag, given to the variant's fields in their order.
 type topLevelFields struct {
 	target string
 	names  []string
 	values []jsonValue
+	seq    bool
+	seqLen int
 }
 
 func (f topLevelFields) variant() (targetRequest, string) {
@@ -91,6 +98,16 @@ func (f topLevelFields) variant() (targetRequest, string) {
 		seen[name] = true
 		*set[name] = v.str
 	}
+	if fields := variantFields[f.target]; f.seq && f.seqLen != len(fields) {
+		if f.seqLen < len(fields) {
+			return targetRequest{}, fmt.Sprintf("invalid length %d, expected struct variant InvocationTargetRequest::%s with %d elements", f.seqLen, variantNames[f.target], len(fields))
+		}
+		plural := "s"
+		if len(fields) == 1 {
+			plural = ""
+		}
+		return targetRequest{}, fmt.Sprintf("invalid length %d, expected %d element%s in sequence", f.seqLen, len(fields), plural)
+	}
 	for _, fd := range variantFields[f.target] {
 		if !fd.optional && !seen[fd.name] {
 			return targetRequest{}, "missing field `" + fd.name + "`"
@@ -103,8 +120,22 @@ func (f topLevelFields) variant() (targetRequest, string) {
 // jsonReader reads JSON as serde_json does, with its error messages and positions: the line and
 // the column (bytes on the line) of the last byte read.
 type jsonReader struct {
-	b   []byte
-	pos int // next byte to read
+	b     []byte
+	pos   int // next byte to read
+	depth int // containers open
+}
+
+// maxDepth is serde_json's recursion limit: opening the 128th nested array or object fails.
+const maxDepth = 128
+
+// enter opens a container at pos (not yet read), or refuses one too deep as serde_json does.
+func (p *jsonReader) enter() string {
+	p.depth++
+	if p.depth >= maxDepth {
+		return p.errHere("recursion limit exceeded")
+	}
+	p.pos++
+	return ""
 }
 
 // errAt words a message at the position of the byte before pos (the last one read).
@@ -142,14 +173,18 @@ func (p *jsonReader) topLevel() (topLevelFields, string) {
 	if p.eof() {
 		return topLevelFields{}, p.errAt("EOF while parsing a value", p.pos)
 	}
-	if p.b[p.pos] != '{' {
+	switch p.b[p.pos] {
+	case '[':
+		return p.topLevelSeq()
+	case '{':
+	default:
 		v, msg := p.value()
 		if msg != "" {
 			return topLevelFields{}, msg
 		}
 		return topLevelFields{}, p.errAt("invalid type: "+v.unexpected+", expected internally tagged enum InvocationTargetRequest", p.pos)
 	}
-	p.pos++
+	p.enter()
 	var f topLevelFields
 	hasTarget := false
 	first := true
@@ -189,6 +224,7 @@ func (p *jsonReader) topLevel() (topLevelFields, string) {
 		if key == "target" && hasTarget {
 			return topLevelFields{}, p.errAt("duplicate field `target`", p.pos)
 		}
+
 		p.skipSpace()
 		if p.eof() {
 			return topLevelFields{}, p.errAt("EOF while parsing an object", p.pos)
@@ -205,24 +241,91 @@ func (p *jsonReader) topLevel() (topLevelFields, string) {
 			f.names, f.values = append(f.names, key), append(f.values, v)
 			continue
 		}
-		if !v.isString {
-			return topLevelFields{}, p.errAt("invalid type: "+v.unexpected+", expected variant identifier", p.pos)
-		}
-		known := false
-		for _, t := range targetVariants {
-			known = known || t == v.str
-		}
-		if !known {
-			return topLevelFields{}, p.errAt("unknown variant `"+v.str+"`, expected one of `workflow`, `idempotentInvocation`, `invocation`", p.pos)
+		if msg := p.checkVariant(v); msg != "" {
+			return topLevelFields{}, msg
 		}
 		f.target, hasTarget = v.str, true
 	}
 	if !hasTarget {
 		return topLevelFields{}, p.errAt("missing field `target`", p.pos)
 	}
+	return f, p.end()
+}
+
+// end checks that only whitespace follows the top-level value.
+func (p *jsonReader) end() string {
 	p.skipSpace()
 	if !p.eof() {
-		return topLevelFields{}, p.errHere("trailing characters")
+		return p.errHere("trailing characters")
+	}
+	return ""
+}
+
+// checkVariant refuses a tag that is not a string naming a variant, at the position after it.
+func (p *jsonReader) checkVariant(v jsonValue) string {
+	if !v.isString {
+		return p.errAt("invalid type: "+v.unexpected+", expected variant identifier", p.pos)
+	}
+	for _, t := range targetVariants {
+		if t == v.str {
+			return ""
+		}
+	}
+	return p.errAt("unknown variant `"+v.str+"`, expected one of `workflow`, `idempotentInvocation`, `invocation`", p.pos)
+}
+
+// variantNames are the variants as serde names them in its messages.
+var variantNames = map[string]string{"workflow": "Workflow", "idempotentInvocation": "IdempotentInvocation", "invocation": "Invocation"}
+
+// topLevelSeq reads the array form serde also takes: the tag, then the variant's fields in
+// declaration order.
+func (p *jsonReader) topLevelSeq() (topLevelFields, string) {
+	p.enter()
+	var elems []jsonValue
+	var f topLevelFields
+	for {
+		p.skipSpace()
+		if p.eof() {
+			return topLevelFields{}, p.errAt("EOF while parsing a list", p.pos)
+		}
+		c := p.b[p.pos]
+		if c == ']' {
+			p.pos++
+			break
+		}
+		if len(elems) > 0 {
+			if c != ',' {
+				return topLevelFields{}, p.errHere("expected `,` or `]`")
+			}
+			p.pos++
+			p.skipSpace()
+			if !p.eof() && p.b[p.pos] == ']' {
+				return topLevelFields{}, p.errHere("trailing comma")
+			}
+		}
+		v, msg := p.value()
+		if msg != "" {
+			return topLevelFields{}, msg
+		}
+		if len(elems) == 0 {
+			if msg := p.checkVariant(v); msg != "" {
+				return topLevelFields{}, msg
+			}
+			f.target = v.str
+		}
+		elems = append(elems, v)
+	}
+	if len(elems) == 0 {
+		return topLevelFields{}, p.errAt("missing field `target`", p.pos)
+	}
+	if msg := p.end(); msg != "" {
+		return topLevelFields{}, msg
+	}
+	f.seq, f.seqLen = true, len(elems)-1
+	for i, fd := range variantFields[f.target] {
+		if i < f.seqLen {
+			f.names, f.values = append(f.names, fd.name), append(f.values, elems[1+i])
+		}
 	}
 	return f, ""
 }
@@ -249,11 +352,14 @@ func (p *jsonReader) value() (jsonValue, string) {
 		return jsonValue{unexpected: "boolean `false`"}, p.ident("false")
 	case c == '-' || ('0' <= c && c <= '9'):
 		return p.number()
-	case c == '[':
-		p.pos++
-		return jsonValue{unexpected: "sequence"}, p.container(']', "EOF while parsing a list", "expected `,` or `]`")
-	case c == '{':
-		p.pos++
+	case c == '[' || c == '{':
+		if msg := p.enter(); msg != "" {
+			return jsonValue{}, msg
+		}
+		defer func() { p.depth-- }()
+		if c == '[' {
+			return jsonValue{unexpected: "sequence"}, p.container(']', "EOF while parsing a list", "expected `,` or `]`")
+		}
 		return jsonValue{unexpected: "map"}, p.container('}', "EOF while parsing an object", "expected `,` or `}`")
 	}
 	return jsonValue{}, p.errHere("expected value")
@@ -342,6 +448,9 @@ func (p *jsonReader) number() (jsonValue, string) {
 	}
 	if p.b[p.pos] == '0' {
 		p.pos++
+		if !p.eof() && '0' <= p.b[p.pos] && p.b[p.pos] <= '9' {
+			return jsonValue{}, p.errHere("invalid number")
+		}
 	} else if digits() == 0 {
 		return jsonValue{}, p.errHere("invalid number")
 	}
@@ -381,15 +490,35 @@ func (p *jsonReader) number() (jsonValue, string) {
 			return jsonValue{unexpected: "integer `" + text + "`"}, ""
 		}
 	}
-	f, _ := strconv.ParseFloat(text, 64)
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".IN") {
-		s += ".0"
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil && math.IsInf(f, 0) {
+		return jsonValue{}, p.errAt("number out of range", p.pos)
 	}
-	return jsonValue{unexpected: "floating point `" + s + "`"}, ""
+	return jsonValue{unexpected: "floating point `" + serdeFloat(f) + "`"}, ""
 }
 
-// stringBody reads a string's contents after its opening quote.
+// serdeFloat writes a float as serde's messages do: decimal from 1e-5 up to 1e16 ("1500.0",
+// "0.00001"), else the shortest digits with an exponent ("1e+16", "1.5e-7").
+func serdeFloat(f float64) string {
+	e := strconv.FormatFloat(f, 'e', -1, 64) // "1.5e+16"
+	mant, exp, _ := strings.Cut(e, "e")
+	n, _ := strconv.Atoi(exp)
+	if f == 0 || (-5 <= n && n < 16) {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	if n > 0 {
+		return mant + "e+" + strconv.Itoa(n)
+	}
+	return mant + "e" + strconv.Itoa(n)
+}
+
+// stringBody reads a string's contents after its opening quote. As serde_json, it checks the
+// UTF-8 of the whole string at its closing quote, and takes \u escapes of UTF-16 surrogates
+// only in pairs.
 func (p *jsonReader) stringBody() (string, string) {
 	var sb strings.Builder
 	for {
@@ -400,6 +529,9 @@ func (p *jsonReader) stringBody() (string, string) {
 		switch {
 		case c == '"':
 			p.pos++
+			if !utf8.ValidString(sb.String()) {
+				return "", p.errAt("invalid unicode code point", p.pos)
+			}
 			return sb.String(), ""
 		case c < 0x20:
 			return "", p.errHere("control character (\\u0000-\\u001F) found while parsing a string")
@@ -428,20 +560,9 @@ func (p *jsonReader) stringBody() (string, string) {
 		case 't':
 			sb.WriteByte('\t')
 		case 'u':
-			r, msg := p.hex4()
+			r, msg := p.surrogates()
 			if msg != "" {
 				return "", msg
-			}
-			if 0xD800 <= r && r < 0xDC00 && p.pos+1 < len(p.b) && p.b[p.pos] == '\\' && p.b[p.pos+1] == 'u' {
-				p.pos += 2
-				lo, msg := p.hex4()
-				if msg != "" {
-					return "", msg
-				}
-				r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
-			}
-			if !utf8.ValidRune(r) {
-				r = utf8.RuneError
 			}
 			sb.WriteRune(r)
 		default:
@@ -450,14 +571,47 @@ func (p *jsonReader) stringBody() (string, string) {
 	}
 }
 
-func (p *jsonReader) hex4() (rune, string) {
-	var r rune
-	for i := 0; i < 4; i++ {
+// surrogates reads what follows \u: a code point, or a pair of UTF-16 surrogates.
+func (p *jsonReader) surrogates() (rune, string) {
+	r, msg := p.hex4()
+	switch {
+	case msg != "":
+		return 0, msg
+	case 0xDC00 <= r && r <= 0xDFFF:
+		return 0, p.errAt("lone leading surrogate in hex escape", p.pos)
+	case r < 0xD800 || r > 0xDBFF:
+		return r, ""
+	}
+	for _, want := range []byte{'\\', 'u'} {
 		if p.eof() {
 			return 0, p.errAt("EOF while parsing a string", p.pos)
 		}
-		c := p.b[p.pos]
+		if p.b[p.pos] != want {
+			p.pos++
+			return 0, p.errAt("unexpected end of hex escape", p.pos)
+		}
 		p.pos++
+	}
+	lo, msg := p.hex4()
+	switch {
+	case msg != "":
+		return 0, msg
+	case lo < 0xDC00 || lo > 0xDFFF:
+		return 0, p.errAt("lone leading surrogate in hex escape", p.pos)
+	}
+	return 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00), ""
+}
+
+// hex4 reads the four hex digits of a \u escape, all four before it judges them (as serde_json).
+func (p *jsonReader) hex4() (rune, string) {
+	if len(p.b)-p.pos < 4 {
+		p.pos = len(p.b)
+		return 0, p.errAt("EOF while parsing a string", p.pos)
+	}
+	digits := p.b[p.pos : p.pos+4]
+	p.pos += 4
+	var r rune
+	for _, c := range digits {
 		var d byte
 		switch {
 		case '0' <= c && c <= '9':
