@@ -65,12 +65,15 @@ func TestIngressDelayedSend(t *testing.T) {
 	runs := &runLog{}
 	s := startWith(t, t.TempDir(), runs.endpoint())
 
+	// The messages are restate-server's (jiff's words after its prefix; tests/ingressapi
+	// compares them with restate-server's answers).
+	const badDelay = "bad delay query parameter, must be a ISO8601 duration: "
 	bad := []struct{ path, want string }{
-		{"/Later/run/send?delay=soon", `bad delay "soon"`},
-		{"/Later/run/send?delay=1x", `bad delay "1x"`},
-		{"/Later/run/send?delay=xd", `bad delay "xd"`},
-		{"/Later/run/send?delay=-5s", "negative delay"},
-		{"/Later/run/send?delay=1s&delay=2s", "expected exactly one value"},
+		{"/Later/run/send?delay=soon", badDelay + `failed to parse input in the "friendly" duration format: expected duration to start with a unit value`},
+		{"/Later/run/send?delay=1x", badDelay + `failed to parse input in the "friendly" duration format: expected to find unit designator suffix`},
+		{"/Later/run/send?delay=xd", badDelay + `failed to parse input in the "friendly" duration format: expected duration to start with a unit value`},
+		{"/Later/run/send?delay=-5s", badDelay + "negative signed durations cannot be converted to an unsigned duration"},
+		{"/Later/run/send?delay=", badDelay + "an empty string is not a valid duration"},
 		{"/Later/run?delay=1s", "cannot use the delay query parameter with calls"},
 	}
 	for i, b := range bad {
