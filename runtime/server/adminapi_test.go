@@ -309,9 +309,10 @@ func TestAdminServiceOpenAPI(t *testing.T) {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
-	want := "/Greeter/{key}/count /Greeter/{key}/count/send /Greeter/{key}/greet /Greeter/{key}/greet/send " +
+	want := "/restate/call/Greeter/{key}/count /restate/call/Greeter/{key}/greet " +
 		"/restate/invocation/Greeter/{key}/count/{idempotencyKey}/attach /restate/invocation/Greeter/{key}/count/{idempotencyKey}/output " +
-		"/restate/invocation/Greeter/{key}/greet/{idempotencyKey}/attach /restate/invocation/Greeter/{key}/greet/{idempotencyKey}/output"
+		"/restate/invocation/Greeter/{key}/greet/{idempotencyKey}/attach /restate/invocation/Greeter/{key}/greet/{idempotencyKey}/output " +
+		"/restate/send/Greeter/{key}/count /restate/send/Greeter/{key}/greet"
 	if r.status != 200 || doc["openapi"] != "3.1.0" || strings.Join(paths, " ") != want {
 		t.Fatalf("%d openapi=%v paths %s", r.status, doc["openapi"], strings.Join(paths, " "))
 	}
