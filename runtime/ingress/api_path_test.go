@@ -58,6 +58,7 @@ func TestParseRestateAPIPath(t *testing.T) {
 		// A scope's call or send goes through the same parser (it used to index past the end
 		// of the path for an object without a key).
 		{"scoped object without key", "/restate/scope/t1/call/Counter", route{}, 400, msgBadRestateAPIPath},
+		{"scoped call, trailing slash", "/restate/scope/t1/call/Greeter/greet/", route{kind: routeScope, service: "Greeter", handler: "greet", scope: "t1"}, 0, ""},
 		{"scoped call", "/restate/scope/t1/send/Counter/k/add", route{kind: routeScope, service: "Counter", key: "k", keyed: true, handler: "add", send: true, scope: "t1"}, 0, ""},
 	}
 	for _, tt := range tests {

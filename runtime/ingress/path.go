@@ -146,9 +146,10 @@ type attachRoute struct {
 }
 
 // Restate's ingress answers these prefixes like any other path after trimming trailing slashes
-// (its router normalizes every path so). Only the attach and output paths are trimmed here: the
+// (its router normalizes every path so). Only the attach and output paths and the newer API's
+// are trimmed here (restate-server answers /restate/call/S/h/ as /restate/call/S/h): the
 // service paths keep their own rule (see TestErrors "trailing slash").
-var trimmedPrefixes = []string{"/restate/invocation", "/restate/workflow", "/restate/call/", "/restate/send/", "/restate/attach/", "/restate/output/", "/restate/lookup/"}
+var trimmedPrefixes = []string{"/restate/invocation", "/restate/workflow", "/restate/call/", "/restate/send/", "/restate/attach/", "/restate/output/", "/restate/lookup/", "/restate/scope/"}
 
 func trimTrailingSlashes(escaped string) string {
 	for _, p := range trimmedPrefixes {

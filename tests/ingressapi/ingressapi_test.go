@@ -357,6 +357,7 @@ func requests() []request {
 		post("unknown verb", "/restate/frobnicate/Greeter/greet", `"x"`, 404),
 		post("scoped call", "/restate/scope/t1/call/Greeter/greet", `"x"`, 400),
 		post("scoped send, bad scope", "/restate/scope/a%20b/send/Counter/c1/add", `1`, 400),
+		post("scoped call, trailing slash", "/restate/scope/t1/call/Greeter/greet/", `"x"`, 400),
 		post("scoped object call without key", "/restate/scope/t1/call/Counter", `1`, 400),
 
 		// Sends.
