@@ -15,6 +15,7 @@ import (
 //     "FROM (SELECT * FROM sys_invocation inv LIMIT 50000) WHERE inv.…" (DataFusion lets the
 //     inner alias through): the derived table gets that alias.
 func rewrite(q string) string {
+	q = rewritePsql(q)
 	masked := maskLiterals(q)
 	var out strings.Builder
 	last := 0

@@ -99,5 +99,10 @@ func registerFunctions(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	defer conn.Close()
+	for _, m := range psqlMacros {
+		if _, err := conn.ExecContext(ctx, m); err != nil {
+			return fmt.Errorf("%s: %w", m, err)
+		}
+	}
 	return duckdb.RegisterScalarUDF(conn, toTimestampName, toTimestamp{})
 }

@@ -363,6 +363,34 @@ func TestPsql(t *testing.T) {
 	}
 }
 
+// TestPsqlMetaCommands: psql's catalog commands list the introspection tables (\dt, with a
+// pattern too), the schema and the database, as PostgreSQL's (psql prints their NULLs empty); its
+// regular-expression operators match anywhere in the string, as PostgreSQL's ~ does.
+func TestPsqlMetaCommands(t *testing.T) {
+	s, _ := start(t, pgwire.Config{})
+	out, errOut, err := psql(t, s.Addr().String(), "-c", `\dt`, "-c", `\dt sys_in*`, "-c", `\dn`, "-c", `\l`,
+		"-c", `SELECT 'pg_catalog' ~ 'catalog' AS a, 'pg_catalog' !~ '^pg_' AS b, 'abc' ~ '^b' AS c, 'x' ~~ 'x' AS d, '~ ''q''' AS e`)
+	if err != nil || errOut != "" {
+		t.Fatalf("psql: %v\n%s", err, errOut)
+	}
+	var names, tables []string
+	for _, tb := range introspect.Tables {
+		names = append(names, tb.Name)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		tables = append(tables, "main|"+n+"|table|resolute")
+	}
+	want := "List of relations\nSchema|Name|Type|Owner\n" + strings.Join(tables, "\n") + fmt.Sprintf("\n(%d rows)\n", len(tables)) +
+		"List of relations\nSchema|Name|Type|Owner\nmain|sys_inbox|table|resolute\nmain|sys_invocation|table|resolute\nmain|sys_invocation_status|table|resolute\n(3 rows)\n" +
+		"List of schemas\nName|Owner\nmain|resolute\n(1 row)\n" +
+		"List of databases\nName|Owner|Encoding|Collate|Ctype|ICU Locale|Locale Provider|Access privileges\nmemory|resolute|UTF8|C|C||libc|\n(1 row)\n" +
+		"a|b|c|d|e\nt|f|f|t|~ 'q'\n(1 row)\n"
+	if out != want {
+		t.Errorf("psql printed\n%s\nwant\n%s", out, want)
+	}
+}
+
 // TestPassword: with Passwords, a client gives one of them (any user name) or is refused with
 // 28P01.
 func TestPassword(t *testing.T) {
