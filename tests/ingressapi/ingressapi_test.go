@@ -373,6 +373,11 @@ func requests() []request {
 		post("send to an unknown service", "/restate/send/Nowhere/greet", `"x"`, 404),
 		post("send without handler", "/restate/send/Greeter", `"x"`, 400),
 		post("send with a trailing segment", "/restate/send/Greeter/greet/send", `"x"`, 400),
+		// The older paths read ?delay= the same way.
+		with(post("older send, friendly delay", "/Greeter/greet/send?delay=1h+30m", `"x"`, 202), func(r *request) { r.delay = 90 * time.Minute }),
+		with(post("older send, ISO 8601 delay", "/Counter/c4/add/send?delay=P1DT2H", `1`, 202), func(r *request) { r.delay = 26 * time.Hour }),
+		post("older send, bad delay", "/Greeter/greet/send?delay=1H", `"x"`, 400),
+		post("older call, delay", "/Greeter/greet?delay=PT1S", `"x"`, 400),
 		post("send, two delays", "/restate/send/Greeter/greet?delay=abc&delay=10s", `"x"`, 400),
 		with(post("send, DELAY", "/restate/send/Greeter/greet?DELAY=10s", `"x"`, 202), func(r *request) { r.delay = 10 * time.Second }),
 		post("send, limit-key query parameter", "/restate/send/Greeter/greet?limit-key=a", `"x"`, 400),
