@@ -36,11 +36,14 @@ const (
 	requestTimeout = time.Minute
 )
 
-// TestIngressAPI sends the same requests to a fresh `resolute server` and a fresh
+// TestIngressAPI sends the same requests, in order, to a fresh `resolute server` and a fresh
 // restate-server 1.7.12, each with its own deployment of the services below, and compares what
-// they answer: status, content type, error source and body, with invocation ids replaced by the
-// name of the request that made them (ours and restate-server's ids differ) and executionTime
-// by the delay it is after the request.
+// they answer: status, content type, error source, x-restate-id, whether idempotency-expires is
+// sent, and body; invocation ids are replaced by the name of the request that made them (ours
+// and restate-server's ids differ) and a send's executionTime by the delay it is after the
+// request (checked against the request's own clock). Rows that name a known difference
+// (differs) leave executionTime and idempotency-expires out. INGRESSAPI_DUMP=1 logs every
+// pair of answers.
 func TestIngressAPI(t *testing.T) {
 	officialBin := testenv.OfficialServerPath(t)
 	ourBin := testenv.ResoluteBinary(t)
