@@ -16,13 +16,14 @@ import (
 //	POST     /restate/lookup                                   the id of the invocation a JSON body names
 //	POST     /restate/scope/{scope}/call|send/…                scope.go
 //
-// The body of the last three names an invocation as
+// The body of POST /restate/attach|output|lookup names an invocation as
 //
 //	{"target":"invocation","invocationId":"inv_…"}
 //	{"target":"idempotentInvocation","service":"S","key":"K","handler":"h","idempotencyKey":"…"}  (key for keyed services only)
 //	{"target":"workflow","workflowName":"W","workflowKey":"K"}
 //
-// the last two with an optional "scope". Nothing is looked up in the registry (the invocation
+// the last two with an optional "scope" (or, as serde also takes it, as an array: the tag, then
+// the fields in that order; targetbody.go). Nothing is looked up in the registry (the invocation
 // may outlive its service's registration); lookup answers {"invocationId":"inv_…"} whether or
 // not an invocation has that id, as restate-server does.
 
