@@ -23,7 +23,8 @@ import (
 //	{"target":"workflow","workflowName":"W","workflowKey":"K"}
 //
 // the last two with an optional "scope" (or, as serde also takes it, as an array: the tag, then
-// the fields in that order; targetbody.go). Nothing is looked up in the registry (the invocation
+// the fields in restate-server's declaration order, scope first and key after service;
+// targetbody.go). Nothing is looked up in the registry (the invocation
 // may outlive its service's registration); lookup answers {"invocationId":"inv_…"} whether or
 // not an invocation has that id, as restate-server does.
 
