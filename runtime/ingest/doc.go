@@ -24,7 +24,8 @@
 // Handlers get the record's value as input, and its metadata as headers, as restate-server
 // passes them: kafka.offset, kafka.topic, kafka.partition, kafka.timestamp (ms),
 // restate.subscription.id, kafka.key (URL-safe base64, when the record has a key), plus the
-// record's own headers.
+// record's own headers. With tracing on, each record gets an ingress_kafka span (a child of its
+// traceparent header, if any), the parent of its invocation's span (tracing.StartKafka).
 //
 // Concurrency: a Consumer owns one goroutine polling and proposing, and one per invocation in
 // flight (bounded); Close stops them all and closes the franz-go client. A Manager owns the

@@ -4,14 +4,16 @@
 //
 // What it owns: the exporter (OTLP over gRPC or HTTP, to the configured endpoint), the span
 // names and attributes, and the ids that tie spans together across restarts. Spans are made at
-// the edges only (the ingress, the invoker); the partition state machine never sees a Tracer.
+// the edges only (the ingress, a Kafka subscription's consumer, the invoker, and the partition
+// leader carrying out an invocation's end); the partition state machine never sees a Tracer.
 // What the edges need to agree on travels through the log as data (command.Trace, stored with
 // the invocation), and an invocation's own span id is a function of its id (SpanID), so an
 // attempt made after a crash, on any node, finds its parent span without asking anyone.
 //
 // The tree of one request, when service A calls service B:
 //
-//	ingress A/run                       (child of the client's traceparent, if any)
+//	ingress A/run                       (child of the client's traceparent, if any; for a Kafka
+//	                                    record: ingress_kafka A/run, child of its traceparent header)
 //	└─ invocation A/run                 (span id = SpanID(A's invocation id))
 //	   └─ invocation-attempt A/run      (its context goes to the deployment as traceparent)
 //	      ├─ run step                   (RunCommand until its result is journaled)

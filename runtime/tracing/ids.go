@@ -45,7 +45,7 @@ func digest(label string, id ids.InvocationID) []byte {
 
 // InvocationContext is the span context of the invocation's own span, from its stored Trace:
 // in the parent's trace, or in a trace of its own when it has no parent (nil: made while tracing
-// was off, or by a Kafka record) or only a linked cause.
+// was off) or only a linked cause.
 func InvocationContext(id ids.InvocationID, rec *command.Trace) trace.SpanContext {
 	cfg := trace.SpanContextConfig{SpanID: SpanID(id), TraceFlags: trace.FlagsSampled, Remote: true}
 	switch {
