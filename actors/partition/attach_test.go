@@ -67,7 +67,7 @@ func TestAttachAndOutput(t *testing.T) {
 	}
 
 	inv := parkedInvocation("window")
-	if _, err := r.Send(ctx, inv); err != nil {
+	if _, _, err := r.Send(ctx, inv); err != nil {
 		t.Fatal(err)
 	}
 	a, found, err := r.Output(ctx, inv.ID)

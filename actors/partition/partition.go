@@ -287,12 +287,23 @@ func (p *Partition) Status(id ids.InvocationID) (storage.InvocationStatus, bool,
 // up on: when the log cannot say whether the entry was applied (a proposal timeout under load),
 // the same command is proposed again, which the state machine deduplicates by invocation id,
 // until the outcome is known or ctx ends. A Duplicate after such a retry is this call's own.
-func (p *Partition) Invoke(ctx context.Context, inv command.Invocation) (previously bool, err error) {
+func (p *Partition) Invoke(ctx context.Context, inv command.Invocation) (previously bool, executionTime int64, err error) {
 	o, retried, err := p.proposeUntilKnown(ctx, command.Command{Kind: command.KindInvoke, Invoke: &inv})
 	if err != nil {
-		return false, fmt.Errorf("partition %d: invoke %s: %w", p.cfg.ID, inv.ID, err)
+		return false, 0, fmt.Errorf("partition %d: invoke %s: %w", p.cfg.ID, inv.ID, err)
 	}
-	return existed(o, inv, retried), nil
+	previously, executionTime = invoked(o, inv, retried)
+	return previously, executionTime, nil
+}
+
+// invoked is what proposing inv found: whether another request created the invocation
+// (existed), and the execution time of the invocation that holds the id (the existing one's, or
+// inv's own).
+func invoked(o statemachine.Outcome, inv command.Invocation, retried bool) (previously bool, executionTime int64) {
+	if existed(o, inv, retried) {
+		return true, o.ExecutionTime
+	}
+	return false, inv.ExecutionTime
 }
 
 // existed reports whether outcome o of proposing inv found an invocation another request
@@ -345,7 +356,7 @@ func (p *Partition) Call(ctx context.Context, inv command.Invocation) (command.R
 	// The waiter is registered before proposing, so the Finished action cannot be missed: it comes
 	// when the invocation ends, or at once when the id belongs to one that already ended. A lost
 	// action (actor restart, new leader) is made good by becomeLeader from the status table.
-	previously, err := p.Invoke(ctx, inv)
+	previously, _, err := p.Invoke(ctx, inv)
 	if err != nil {
 		return command.Result{}, err
 	}

@@ -329,18 +329,18 @@ func TestFullQueueStillTakesWorkAway(t *testing.T) {
 	defer cancel()
 	// The first invocation is held in the proposer; the next fill the queue until one is refused.
 	results := make(chan error, 16)
-	go func() { _, err := p.Invoke(ctx, objectInvocation("queue", 1)); results <- err }()
+	go func() { _, _, err := p.Invoke(ctx, objectInvocation("queue", 1)); results <- err }()
 	<-held
 	var refused error
 	for i := 0; i < 16 && refused == nil; i++ {
 		if p.queued.Load() < int64(p.cfg.MaxQueued) {
-			go func() { _, err := p.Invoke(ctx, objectInvocation("queue", 1)); results <- err }()
+			go func() { _, _, err := p.Invoke(ctx, objectInvocation("queue", 1)); results <- err }()
 			for p.queued.Load() < int64(i+2) && p.queued.Load() < int64(p.cfg.MaxQueued) {
 				time.Sleep(time.Millisecond)
 			}
 			continue
 		}
-		_, refused = p.Invoke(ctx, objectInvocation("queue", 1))
+		_, _, refused = p.Invoke(ctx, objectInvocation("queue", 1))
 	}
 	if !errors.Is(refused, ErrOverloaded) {
 		t.Fatalf("invocation with a full queue: %v, want ErrOverloaded", refused)

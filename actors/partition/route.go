@@ -232,18 +232,20 @@ func leaderLost(err error) bool {
 }
 
 // Send proposes inv to its partition and returns once it is in the log.
-func (r *Router) Send(ctx context.Context, inv command.Invocation) (previously bool, err error) {
+func (r *Router) Send(ctx context.Context, inv command.Invocation) (previously bool, executionTime int64, err error) {
 	i := r.index(inv.ID.PartitionKey)
 	withNonce(&inv)
 	err = r.route(ctx, i, func(p *Partition) error {
-		previously, err = p.Invoke(ctx, inv)
+		previously, executionTime, err = p.Invoke(ctx, inv)
 		return err
 	}, func(addr string, retried bool) error {
 		o, err := r.remote.ProposeWait(ctx, addr, i, command.Command{Kind: command.KindInvoke, Invoke: &inv})
-		previously = err == nil && existed(o, inv, retried)
+		if err == nil {
+			previously, executionTime = invoked(o, inv, retried)
+		}
 		return err
 	})
-	return previously, err
+	return previously, executionTime, err
 }
 
 // Call proposes inv (or attaches to the invocation with its id) and waits for the result.

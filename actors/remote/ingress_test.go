@@ -68,8 +68,10 @@ var errUnused = errors.New("not used by this test")
 func (d dispatcher) Call(ctx context.Context, inv command.Invocation) (command.Result, error) {
 	return d(ctx, inv)
 }
-func (dispatcher) Send(context.Context, command.Invocation) (bool, error) { return false, errUnused }
-func (dispatcher) Signal(context.Context, command.Signal) error           { return errUnused }
+func (dispatcher) Send(context.Context, command.Invocation) (bool, int64, error) {
+	return false, 0, errUnused
+}
+func (dispatcher) Signal(context.Context, command.Signal) error { return errUnused }
 func (dispatcher) Attach(context.Context, ids.InvocationID) (ingress.Attachment, bool, error) {
 	return ingress.Attachment{}, false, errUnused
 }

@@ -25,8 +25,10 @@ import (
 // Dispatcher submits invocations to their partitions; the partition router implements it.
 type Dispatcher interface {
 	// Send proposes the invocation to its partition and returns once it is durably in the log.
-	// previously=true when an invocation with this id already existed (idempotency).
-	Send(ctx context.Context, inv command.Invocation) (previously bool, err error)
+	// previously=true when an invocation with this id already existed (idempotency);
+	// executionTime is the execution time (ms since epoch, 0: none) of the invocation that holds
+	// the id: the existing one's, or inv's own.
+	Send(ctx context.Context, inv command.Invocation) (previously bool, executionTime int64, err error)
 	// Call proposes the invocation (or attaches to the existing one with the same id) and waits
 	// for its result.
 	Call(ctx context.Context, inv command.Invocation) (command.Result, error)
@@ -364,7 +366,7 @@ type sendResponse struct {
 }
 
 func (h *Handler) send(ctx context.Context, w http.ResponseWriter, inv command.Invocation) *httpError {
-	previously, err := h.dispatcher.Send(ctx, inv)
+	previously, executionTime, err := h.dispatcher.Send(ctx, inv)
 	if err != nil {
 		return dispatchError(err)
 	}
@@ -374,8 +376,8 @@ func (h *Handler) send(ctx context.Context, w http.ResponseWriter, inv command.I
 	}
 	w.Header().Set("x-restate-id", inv.ID.String())
 	resp := sendResponse{InvocationID: inv.ID.String(), Status: status}
-	if inv.ExecutionTime > 0 {
-		resp.ExecutionTime = time.UnixMilli(inv.ExecutionTime).UTC().Format("2006-01-02T15:04:05.000000000Z")
+	if executionTime > 0 { // a repeated send's is the first send's, as restate-server answers
+		resp.ExecutionTime = time.UnixMilli(executionTime).UTC().Format("2006-01-02T15:04:05.000000000Z")
 	}
 	writeJSON(w, http.StatusAccepted, resp)
 	return nil

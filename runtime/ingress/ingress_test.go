@@ -93,14 +93,14 @@ func (f *fakeDispatcher) setDuplicate(d bool) {
 	f.duplicate = d
 }
 
-func (f *fakeDispatcher) Send(_ context.Context, inv command.Invocation) (bool, error) {
+func (f *fakeDispatcher) Send(_ context.Context, inv command.Invocation) (bool, int64, error) {
 	if f.err != nil {
-		return false, f.err
+		return false, 0, f.err
 	}
 	f.record(inv)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.duplicate, nil
+	return f.duplicate, inv.ExecutionTime, nil
 }
 
 func (f *fakeDispatcher) Call(_ context.Context, inv command.Invocation) (command.Result, error) {

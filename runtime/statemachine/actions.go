@@ -103,8 +103,10 @@ type Outcome struct {
 	Pending bool `msgpack:"p,omitempty"`
 	// Reason tells apart, for the admin API, the ways a command was Invalid (Reason* constants).
 	Reason string `msgpack:"r,omitempty"`
-	// Nonce, on a Duplicate invoke, is the existing invocation's Invocation.Nonce.
-	Nonce uint64 `msgpack:"n,omitempty"`
+	// Nonce, on a Duplicate invoke, is the existing invocation's Invocation.Nonce, and
+	// ExecutionTime its execution time (a delayed send's; 0: none).
+	Nonce         uint64 `msgpack:"n,omitempty"`
+	ExecutionTime int64  `msgpack:"et,omitempty"`
 	// Position, on every outcome of an Ingest, is its source's stored position after it (-1:
 	// none): where the consumer reads from next.
 	Position *int64 `msgpack:"ip,omitempty"`

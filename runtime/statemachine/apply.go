@@ -211,7 +211,7 @@ func (a *applier) invoke(inv *command.Invocation) (Outcome, error) {
 // request for it is not attached: a calling invocation gets workflowAlreadyInvoked (the ingress
 // answers its caller likewise, see WorkflowAlreadyInvoked); a send is "previously accepted".
 func (a *applier) attach(inv *command.Invocation, st *storage.InvocationStatus) (Outcome, error) {
-	dup := Outcome{Code: Duplicate, Nonce: st.Invocation.Nonce}
+	dup := Outcome{Code: Duplicate, Nonce: st.Invocation.Nonce, ExecutionTime: st.Invocation.ExecutionTime}
 	if inv.Target.WorkflowRun() {
 		if c := inv.Caller; c != nil {
 			f := workflowAlreadyInvoked
