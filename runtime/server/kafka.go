@@ -26,7 +26,9 @@ func (s *Server) recordKafkaClusters(ctx context.Context) error {
 		}
 	}
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
-		notes, err := s.registryClient().SyncConfigKafkaClusters(ctx, s.cfg.KafkaClusters)
+		tryCtx, cancel := context.WithTimeout(ctx, metadataTryTimeout)
+		notes, err := s.registryClient().SyncConfigKafkaClusters(tryCtx, s.cfg.KafkaClusters)
+		cancel()
 		if err == nil {
 			for _, n := range notes {
 				slog.Warn(n)

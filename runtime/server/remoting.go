@@ -142,6 +142,13 @@ func (d nodeDirectory) RemoteAddresses() []string {
 	return out
 }
 
+// metadataTryTimeout bounds one try of a proposal to the metadata shard made while the server
+// starts: a proposal forwarded to a leader that is lost or replaced (an election under way, a
+// connection reset while the nodes come up) is only given up on at its timeout, so without a
+// bound the first one can use up the whole start and never be tried again. The proposals
+// retried this way are idempotent (they set what they set).
+const metadataTryTimeout = 5 * time.Second
+
 // publishNode records this node's addresses in the metadata shard, unless they are there
 // already, trying until it succeeds or ctx ends (a restarted node may wait for a quorum).
 func (s *Server) publishNode(ctx context.Context) error {
@@ -153,7 +160,9 @@ func (s *Server) publishNode(ctx context.Context) error {
 		if n, ok := s.registry.Node(me.ID); ok && n == me {
 			return nil
 		}
-		err := s.registryClient().PublishNode(ctx, me)
+		tryCtx, cancel := context.WithTimeout(ctx, metadataTryTimeout)
+		err := s.registryClient().PublishNode(tryCtx, me)
+		cancel()
 		if err == nil {
 			return nil
 		}
