@@ -80,7 +80,7 @@ func anywhereRegex(q string) string {
 	for _, m := range regexLiteralRE.FindAllStringIndex(masked, -1) {
 		open := m[1] - 1 // the literal's opening quote
 		end := strings.IndexByte(masked[open+1:], '\'')
-		if end < 0 || (m[0] > 0 && masked[m[0]] == '~' && m[0]+1 < len(masked) && masked[m[0]+1] == '~') {
+		if end < 0 { // an unterminated literal: the query fails to parse anyway
 			continue
 		}
 		end += open + 1 // its closing quote
