@@ -44,6 +44,22 @@ func TestTSHooks(t *testing.T) {
 	})
 }
 
+// interruptedRun is a scenario of a service whose handler is in the middle of its slow Run when
+// the admin API's op (cancel, pause) reaches it: after the handler's and the Run's start, the
+// hooks record the events then, and the invocation ends with status and result.
+func interruptedRun(op, status, result string, then ...string) func(service string) func(*testing.T, *deployment) {
+	return func(service string) func(*testing.T, *deployment) {
+		return func(t *testing.T, d *deployment) {
+			inv := d.send(t, "/"+service+"/invoke", "")
+			started := []string{"hook:handler:before", "hook:run:slow-step:before"}
+			d.wantHookEvents(t, inv.InvocationID, started...)
+			d.adminPatch("/invocations/" + inv.InvocationID + "/" + op).ok(t)
+			d.wantHookEvents(t, inv.InvocationID, append(started, then...)...)
+			d.wantOutcome(t, inv.InvocationID, status, result)
+		}
+	}
+}
+
 // transientError is hooks_utils.ts' TransientError: what the test reads of a TransientError
 // event's event_json.
 type transientError struct {
@@ -245,34 +261,14 @@ var hookScenarios = []hookScenario{
 			)
 		}
 	}, ""},
-	{"invocation cancelled in the middle of a run", "CancelDuringRun", func(service string) func(*testing.T, *deployment) {
-		return func(t *testing.T, d *deployment) {
-			inv := d.send(t, "/"+service+"/invoke", "")
-			d.wantHookEvents(t, inv.InvocationID, "hook:handler:before", "hook:run:slow-step:before")
-			d.adminPatch("/invocations/" + inv.InvocationID + "/cancel").ok(t)
-			d.wantHookEvents(t, inv.InvocationID,
-				"hook:handler:before",
-				"hook:run:slow-step:before",
-				"hook:handler:error:[hw] Cancelled",
-				"hook:run:slow-step:error:[rw] Cancelled",
-			)
-			d.wantOutcome(t, inv.InvocationID, "completed", "failure")
-		}
-	}, ""},
-	{"invocation pause requested in the middle of a run", "PauseDuringRun", func(service string) func(*testing.T, *deployment) {
-		return func(t *testing.T, d *deployment) {
-			inv := d.send(t, "/"+service+"/invoke", "")
-			d.wantHookEvents(t, inv.InvocationID, "hook:handler:before", "hook:run:slow-step:before")
-			d.adminPatch("/invocations/" + inv.InvocationID + "/pause").ok(t)
-			d.wantHookEvents(t, inv.InvocationID,
-				"hook:handler:before",
-				"hook:run:slow-step:before",
-				"hook:run:slow-step:after",
-				"hook:handler:error:[hw] (599) Suspended invocation",
-			)
-			d.wantOutcome(t, inv.InvocationID, "paused", "")
-		}
-	}, ""},
+	{"invocation cancelled in the middle of a run", "CancelDuringRun", interruptedRun("cancel", "completed", "failure",
+		"hook:handler:error:[hw] Cancelled",
+		"hook:run:slow-step:error:[rw] Cancelled",
+	), ""},
+	{"invocation pause requested in the middle of a run", "PauseDuringRun", interruptedRun("pause", "paused", "",
+		"hook:run:slow-step:after",
+		"hook:handler:error:[hw] (599) Suspended invocation",
+	), ""},
 	{"Always replay — suspend and replay after each entry", "SuspendPerEntry", func(service string) func(*testing.T, *deployment) {
 		return func(t *testing.T, d *deployment) {
 			var out struct {
